@@ -1,0 +1,64 @@
+# frontdoor: two runtimes hidden behind one Makefile.
+#   .venv       Python 3.11: the front door, actions, kb, handoff, intake (pyproject.toml)
+#   .venv-rasa  Python 3.10: Rasa Open Source 3.6 (requirements-rasa.txt)
+SHELL := /bin/bash
+PY311 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) $(shell command -v python3.11))
+PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10))
+VENV := .venv
+RASA_VENV := .venv-rasa
+PYTEST_ARGS ?=
+
+.PHONY: install train run serve test test-fast lint format typecheck bench clean
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x "$(PY311)" || { echo "Python 3.11 not found (set PY311=/path/to/python3.11)"; exit 1; }
+	test -d $(VENV) || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	# The CPU build of torch first: a plain 'torch' requirement would pull GBs of CUDA.
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@test -x "$(PY310)" || { echo "Python 3.10 not found (set PY310=/path/to/python3.10)"; exit 1; }
+	test -d $(RASA_VENV) || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	$(RASA_VENV)/bin/pip install -q -r requirements-rasa.txt
+	touch $@
+
+train: install
+	$(VENV)/bin/frontdoor train
+
+run: install
+	$(VENV)/bin/frontdoor run
+
+serve: install
+	$(VENV)/bin/frontdoor serve
+
+test: install
+	$(VENV)/bin/frontdoor train
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/pytest -m "not e2e and not browser" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+bench: install
+	$(VENV)/bin/frontdoor train
+	$(VENV)/bin/python bench/turn_latency.py
+
+clean:
+	rm -rf var models .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,267 @@
+"""The versioned chat API for customers (JSON over HTTP, plus a WebSocket for live chat) and the health check.
+
+Handlers are thin: parse and check the request, call the pipeline, map errors. A conversation is reachable only with
+its customer token (a bearer secret whose hash is stored), so customers see only their own conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.auth import token_hash
+from bot.channels.base import InboundMessage
+from bot.exceptions import BadRequest, NotAuthorised, NotFound, PayloadTooLarge
+from bot.keys import BUS, CONVERSATIONS, PIPELINE, RASA, SETTINGS
+from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
+from conversations.exceptions import UnknownConversation
+from conversations.models import Conversation, Message
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+WS_HELLO_TIMEOUT_S = 10.0
+WS_HEARTBEAT_S = 25.0
+LANGUAGES = ("en", "zh")
+
+
+def error_body(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every failure becomes a clear JSON error and a log line; only our own bugs are 500s."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except BadRequest as exc:
+        log.info("%s %s -> %s %s", request.method, request.path, exc.status, exc)
+        return error_body(exc.status, exc.code, str(exc))
+    except web.HTTPRequestEntityTooLarge:
+        log.info("%s %s -> 413 body too large", request.method, request.path)
+        return error_body(413, "too_large", "request body too large")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_body(500, "internal", "internal error")
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > request.app[SETTINGS].max_body_bytes:
+        raise PayloadTooLarge("request body too large")
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}", "bad_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object", "bad_json")
+    return data
+
+
+def checked_text(data: dict[str, Any], max_chars: int, required: bool = True) -> str:
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise BadRequest("'text' must be a string", "bad_text")
+    text = text.strip()
+    if "\x00" in text:
+        raise BadRequest("'text' must not contain NUL characters", "bad_text")
+    if required and not text and not data.get("payload"):
+        raise BadRequest("'text' is empty", "empty_text")
+    if len(text) > max_chars:
+        raise PayloadTooLarge(f"'text' is longer than {max_chars} characters")
+    return text
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthorised("send 'Authorization: Bearer <customer_token>'")
+    return token.strip()
+
+
+async def authorised_conversation(request: web.Request, token: str) -> Conversation:
+    try:
+        conversation = await request.app[CONVERSATIONS].get_conversation(request.match_info["conversation_id"])
+    except UnknownConversation as exc:
+        raise NotFound("unknown conversation") from exc
+    if not conversation.token_hash or not hmac.compare_digest(conversation.token_hash, token_hash(token)):
+        raise NotAuthorised("wrong token for this conversation")
+    return conversation
+
+
+def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    return [m.to_dict() | {"custom": {}} for m in messages if m.sender in CUSTOMER_VISIBLE]
+
+
+@routes.post("/api/v1/conversations")
+async def start_conversation(request: web.Request) -> web.Response:
+    """Starts a conversation. A returning browser sends its `visitor_token` to be recognised as the same customer."""
+    data = await read_json_object(request)
+    visitor_token = data.get("visitor_token") or secrets.token_urlsafe(24)
+    language = data.get("language", "")
+    if not isinstance(visitor_token, str) or not 16 <= len(visitor_token) <= 128:
+        raise BadRequest("'visitor_token' must be a string of 16 to 128 characters", "bad_visitor_token")
+    if language not in ("", *LANGUAGES):
+        raise BadRequest("'language' must be 'en' or 'zh'", "bad_language")
+    customer_token = secrets.token_urlsafe(32)
+    conversation, returning = await request.app[PIPELINE].open_conversation(
+        "web", token_hash(visitor_token), language=language, token_hash=token_hash(customer_token)
+    )
+    body = {
+        "conversation_id": conversation.id,
+        "customer_token": customer_token,
+        "visitor_token": visitor_token,
+        "returning_customer": returning,
+    }
+    return web.json_response(body, status=201)
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/messages")
+async def send_message(request: web.Request) -> web.Response:
+    token = bearer_token(request)
+    data = await read_json_object(request)
+    conversation = await authorised_conversation(request, token)
+    text = checked_text(data, request.app[SETTINGS].max_message_chars)
+    payload = data.get("payload")
+    if payload is not None and (not isinstance(payload, str) or len(payload) > 512):
+        raise BadRequest("'payload' must be a string of at most 512 characters", "bad_payload")
+    inbound = InboundMessage(
+        channel=conversation.channel,
+        sender_id=conversation.external_id,
+        conversation_id=conversation.id,
+        text=text or (payload or ""),
+        payload=payload,
+    )
+    replies = await request.app[PIPELINE].receive(inbound)
+    return web.json_response({"messages": public_messages(replies)})
+
+
+@routes.get("/api/v1/conversations/{conversation_id}/messages")
+async def read_history(request: web.Request) -> web.Response:
+    conversation = await authorised_conversation(request, bearer_token(request))
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError as exc:
+        raise BadRequest("'after' must be an integer", "bad_after") from exc
+    messages = await request.app[CONVERSATIONS].history(conversation.id, after_seq=after)
+    return web.json_response({"messages": public_messages(messages)})
+
+
+@routes.get("/api/v1/conversations/{conversation_id}/ws")
+async def live_chat(request: web.Request) -> web.WebSocketResponse:
+    """Live chat. The first frame must be `{"type": "hello", "token": …, "after": <last seq seen>}`.
+
+    The token travels in a frame, not the URL, so it never lands in access logs. After hello the server sends the
+    missed history, then every new visible message and typing/notice event; the client sends
+    `{"type": "message", "text": …, "payload"?: …}` and `{"type": "typing"}`.
+    """
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=request.app[SETTINGS].max_body_bytes)
+    await ws.prepare(request)
+    try:
+        hello = await asyncio.wait_for(ws.receive_json(), WS_HELLO_TIMEOUT_S)
+        if not isinstance(hello, dict) or hello.get("type") != "hello" or not isinstance(hello.get("token"), str):
+            raise BadRequest("first frame must be a hello with the customer token", "bad_hello")
+        conversation = await authorised_conversation(request, hello["token"])
+        after = hello.get("after", 0)
+        after = after if isinstance(after, int) else 0
+    except (TimeoutError, ValueError, TypeError, BadRequest) as exc:
+        code = exc.code if isinstance(exc, BadRequest) else "bad_hello"
+        await ws.send_json({"type": "error", "error": {"code": code, "message": str(exc) or "hello expected"}})
+        await ws.close()
+        return ws
+    app = request.app
+    async with app[BUS].subscribe(conversation_topic(conversation.id)) as subscription:
+        backlog = await app[CONVERSATIONS].history(conversation.id, after_seq=after)
+        await ws.send_json({"type": "ready", "conversation_id": conversation.id, "messages": public_messages(backlog)})
+        last_seq = backlog[-1].seq if backlog else after
+        forward = asyncio.create_task(_forward_events(ws, subscription, last_seq))
+        try:
+            await _read_customer_frames(request, ws, conversation)
+        finally:
+            forward.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forward
+    return ws
+
+
+async def _forward_events(ws: web.WebSocketResponse, subscription: Any, last_seq: int) -> None:
+    async for _topic, event in subscription:
+        if event.get("type") == "message":
+            message = event["message"]
+            if message["sender"] not in {s.value for s in CUSTOMER_VISIBLE} or message["seq"] <= last_seq:
+                continue
+            last_seq = message["seq"]
+            await ws.send_json({"type": "message", "message": message | {"custom": {}}})
+        elif event.get("type") in ("typing", "notice", "state"):
+            if event.get("who") == "customer":
+                continue
+            await ws.send_json(event)
+
+
+async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse, conversation: Conversation) -> None:
+    settings = request.app[SETTINGS]
+    pipeline = request.app[PIPELINE]
+    async for frame in ws:
+        if frame.type is not WSMsgType.TEXT:
+            if frame.type is WSMsgType.BINARY:
+                await ws.send_json({"type": "error", "error": {"code": "binary", "message": "send JSON text frames"}})
+            continue
+        try:
+            data = json.loads(frame.data)
+            if not isinstance(data, dict):
+                raise BadRequest("frames must be JSON objects", "bad_json")
+            if data.get("type") == "typing":
+                await pipeline.publish_typing(conversation.id, "customer", bool(data.get("on", True)))
+                continue
+            if data.get("type") != "message":
+                raise BadRequest("unknown frame type", "bad_frame")
+            text = checked_text(data, settings.max_message_chars)
+            payload = data.get("payload") if isinstance(data.get("payload"), str) else None
+            inbound = InboundMessage(
+                channel=conversation.channel,
+                sender_id=conversation.external_id,
+                conversation_id=conversation.id,
+                text=text or (payload or ""),
+                payload=payload,
+            )
+            # Replies reach this socket through the bus, like agent messages do.
+            await pipeline.receive(inbound)
+        except ValueError:
+            await ws.send_json({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
+        except BadRequest as exc:
+            await ws.send_json({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
+
+
+@routes.get("/healthz")
+async def health(request: web.Request) -> web.Response:
+    app = request.app
+    checks: dict[str, Any] = {"rasa": await app[RASA].health()}
+    try:
+        await app[CONVERSATIONS].history("conv_healthcheck", limit=1)
+        checks["database"] = {"ok": True}
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": repr(exc)}
+    try:
+        await app[BUS].publish("healthz", {"type": "ping"})
+        checks["bus"] = {"ok": True}
+    except Exception as exc:
+        checks["bus"] = {"ok": False, "error": repr(exc)}
+    ok = all(c.get("ok") for c in checks.values())
+    return web.json_response({"ok": ok, "checks": checks}, status=200 if ok else 503)
+
+
+__all__ = ["error_middleware", "routes"]

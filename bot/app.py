@@ -1,0 +1,73 @@
+"""The front door's `web.Application`: `create_app(settings)` wires every resource through `cleanup_ctx`.
+
+Order matters: storage and the bus come first, then the Rasa client, then the pipeline that uses them all. Each
+context opens its resource, yields while the app runs, and closes it, so tests and `frontdoor serve` share one path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from backends.bus import EventBus, MemoryEventBus, RedisEventBus
+from backends.sql import open_database
+from bot import api, pages
+from bot.auth import StaffDirectory
+from bot.handoff_bridge import handoff_context
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, SETTINGS, STAFF
+from bot.pipeline import ConversationPipeline
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from conversations.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    app[DATABASE] = db
+    app[CONVERSATIONS] = ConversationStore(db)
+    app[STAFF] = StaffDirectory(db)
+    await app[CONVERSATIONS].migrate()
+    await app[STAFF].migrate()
+    yield
+    await db.close()
+
+
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    bus: EventBus = RedisEventBus(client) if client is not None else MemoryEventBus()
+    app[BUS] = bus
+    yield
+    await bus.close()
+    if client is not None:
+        await client.aclose()
+
+
+async def _rasa(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=60))
+    app[HTTP] = session
+    app[RASA] = RasaClient(session, settings.rasa_url, settings.rasa_timeout_s)
+    yield
+    await session.close()
+
+
+async def _pipeline(app: web.Application) -> AsyncIterator[None]:
+    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE])
+    yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api.error_middleware])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline])
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    return app

@@ -1,0 +1,156 @@
+"""Staff accounts and sessions: agents, supervisors and editors log in; customers never do.
+
+Passwords are hashed with scrypt; a session is a random token in an HttpOnly, SameSite=Strict cookie whose hash is
+stored, so a database leak yields no usable session. State-changing staff requests must also come from our own
+origin. This module must never see customers' tokens: those belong to the chat API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from aiohttp import web
+
+from backends.sql import Database
+from bot.exceptions import Forbidden, NotAuthorised
+
+SESSION_COOKIE = "fd_session"
+SESSION_TTL_S = 12 * 3600
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS staff (
+        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
+        roles TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS staff_sessions (
+        token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES staff(username) ON DELETE CASCADE,
+        expires_at DOUBLE PRECISION NOT NULL)""",
+)
+
+
+class Role(str, Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+
+    def has(self, role: Role) -> bool:
+        # A supervisor can do what an agent does; an admin can do everything.
+        return role in self.roles or Role.ADMIN in self.roles or (role is Role.AGENT and Role.SUPERVISOR in self.roles)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StaffDirectory:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def migrate(self) -> None:
+        await self._db.migrate(SCHEMA)
+
+    async def add(self, username: str, password: str, roles: Iterable[Role], display_name: str = "") -> StaffMember:
+        role_set = frozenset(roles)
+        await self._db.execute(
+            "INSERT INTO staff (username, display_name, password_hash, roles, created_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,"
+            " password_hash = excluded.password_hash, roles = excluded.roles",
+            username,
+            display_name or username,
+            hash_password(password),
+            ",".join(sorted(r.value for r in role_set)),
+            self._clock(),
+        )
+        return StaffMember(username, display_name or username, role_set)
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT COUNT(*) FROM staff"))
+
+    async def get(self, username: str) -> StaffMember | None:
+        row = await self._db.fetchrow("SELECT username, display_name, roles FROM staff WHERE username = $1", username)
+        if row is None:
+            return None
+        return StaffMember(row["username"], row["display_name"], frozenset(Role(r) for r in row["roles"].split(",")))
+
+    async def members(self) -> list[StaffMember]:
+        rows = await self._db.fetch("SELECT username FROM staff ORDER BY username")
+        return [m for row in rows if (m := await self.get(row["username"])) is not None]
+
+    async def login(self, username: str, password: str) -> str | None:
+        """A new session token, or None when the name or password is wrong."""
+        row = await self._db.fetchrow("SELECT password_hash FROM staff WHERE username = $1", username)
+        if row is None or not verify_password(password, row["password_hash"]):
+            return None
+        token = secrets.token_urlsafe(32)
+        await self._db.execute(
+            "INSERT INTO staff_sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)",
+            token_hash(token),
+            username,
+            self._clock() + SESSION_TTL_S,
+        )
+        return token
+
+    async def member_for_session(self, token: str) -> StaffMember | None:
+        row = await self._db.fetchrow(
+            "SELECT username FROM staff_sessions WHERE token_hash = $1 AND expires_at > $2",
+            token_hash(token),
+            self._clock(),
+        )
+        return await self.get(row["username"]) if row else None
+
+    async def logout(self, token: str) -> None:
+        await self._db.execute("DELETE FROM staff_sessions WHERE token_hash = $1", token_hash(token))
+
+
+async def current_member(request: web.Request, directory: StaffDirectory) -> StaffMember | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return await directory.member_for_session(token) if token else None
+
+
+async def require_role(request: web.Request, directory: StaffDirectory, role: Role) -> StaffMember:
+    """The logged-in member holding `role`; raises NotAuthorised / Forbidden otherwise.
+
+    Requests that change state must come from our own pages: a foreign Origin is refused even with a cookie.
+    """
+    member = await current_member(request, directory)
+    if member is None:
+        raise NotAuthorised("log in first")
+    if not member.has(role):
+        raise Forbidden(f"needs the {role.value} role")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            raise Forbidden("cross-origin request refused")
+    return member

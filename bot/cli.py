@@ -1,0 +1,128 @@
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, kb."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from backends.sql import open_database
+from bot.app import create_app
+from bot.auth import Role, StaffDirectory
+from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
+from bot.settings import Settings
+
+log = logging.getLogger("frontdoor")
+
+DEMO_STAFF = (
+    ("ann", "Ann (agent)", (Role.AGENT,)),
+    ("bob", "Bob (agent)", (Role.AGENT,)),
+    ("sam", "Sam (supervisor)", (Role.SUPERVISOR,)),
+    ("eve", "Eve (editor)", (Role.EDITOR,)),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the front-door server (Rasa runs elsewhere)")
+    run = commands.add_parser("run", help="train if needed, start Rasa and the front door, print the URLs")
+    run.add_argument("--rasa-port", type=int, default=5005)
+    commands.add_parser("train", help="train the Rasa model if its training data changed")
+    users = commands.add_parser("users", help="manage staff accounts").add_subparsers(dest="users", required=True)
+    add = users.add_parser("add", help="add or update a staff account")
+    add.add_argument("username")
+    add.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
+    add.add_argument("--name", default="")
+    add.add_argument("--password", help="prompted for when omitted")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env(os.environ)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        return 0
+    if args.command == "train":
+        print(ensure_model(Path.cwd()))
+        return 0
+    if args.command == "run":
+        return asyncio.run(_run_everything(settings, args.rasa_port))
+    if args.command == "users":
+        password = args.password or getpass.getpass(f"password for {args.username}: ")
+        asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
+        return 0
+    return 2
+
+
+async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        directory = StaffDirectory(db)
+        await directory.migrate()
+        await directory.add(username, password, roles, name)
+    finally:
+        await db.close()
+
+
+async def _seed_demo_staff(settings: Settings) -> list[tuple[str, str, str]]:
+    """Demo accounts on first start, each with its own random password kept in var/demo-credentials.txt."""
+    credentials = settings.var_dir / "demo-credentials.txt"
+    if credentials.exists():
+        return [tuple(line.split("\t")) for line in credentials.read_text().splitlines() if line]  # type: ignore[misc]
+    rows = []
+    for username, name, roles in DEMO_STAFF:
+        password = secrets.token_urlsafe(9)
+        await _add_staff(settings, username, password, list(roles), name)
+        rows.append((username, password, ",".join(r.value for r in roles)))
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text("".join("\t".join(row) + "\n" for row in rows))
+    credentials.chmod(0o600)
+    return rows
+
+
+async def _run_everything(settings: Settings, rasa_port: int) -> int:
+    root = Path.cwd()
+    model = await asyncio.to_thread(ensure_model, root)
+    staff = await _seed_demo_staff(settings)
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    config = RasaServerConfig(
+        root=root,
+        model=model,
+        port=rasa_port,
+        actions_url=f"http://127.0.0.1:{settings.port}/webhook",
+        tracker_url=os.environ.get("FD_RASA_TRACKER_URL", f"sqlite:///{settings.var_dir / 'rasa-tracker.db'}"),
+        log_file=settings.var_dir / "logs" / "rasa.log",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (2, 15):
+        loop.add_signal_handler(sig, stop.set)
+    print("starting Rasa (first start loads the model; this takes a little while)…", flush=True)
+    rasa = rasa_server(config, os.environ)
+    try:
+        await asyncio.to_thread(rasa.__enter__)
+        base = settings.effective_public_url
+        print(f"\nfrontdoor is running\n  chat:    {base}/\n  console: {base}/console\n  editor:  {base}/editor")
+        print(f"  health:  {base}/healthz\n  Rasa:    {config.url}\n\nstaff accounts (username / password / roles):")
+        for username, password, roles in staff:
+            print(f"  {username:5} {password}  {roles}")
+        print("\nCtrl-C stops everything.", flush=True)
+        await stop.wait()
+    finally:
+        rasa.__exit__(None, None, None)
+        await runner.cleanup()
+    return 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The one conversation pipeline every channel feeds: identity, transcript, bot or human owner, delivery.
+
+`receive` takes a customer's message from any channel, records it, and either lets the bot answer (Rasa) or, while
+a human owns the conversation, leaves it to the agent. Agent replies and system notices come in through
+`post_from_agent` / `post_notice`. Every recorded message is published on the bus topic `conv:{id}` (customers'
+sockets and agents' consoles listen there) and handed to the channel's adapter when it was created outside a
+request. This module must never speak a wire format, and never decide routing: handoff does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from backends.bus import EventBus
+from bot.channels.base import ChannelAdapter, InboundMessage
+from bot.exceptions import BotUnavailable
+from bot.rasa_client import RasaClient, RasaReply
+from conversations.models import Button, Conversation, Message, Sender
+from conversations.store import ConversationStore, MessageDraft
+from kb.language import detect_language
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.SYSTEM})
+# How far back a button payload must have been offered to be accepted (a customer may scroll up and click).
+PAYLOAD_LOOKBACK_MESSAGES = 30
+
+
+def conversation_topic(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+class OwnershipGate(Protocol):
+    """What the pipeline needs from handoff: who answers now, and how to escalate."""
+
+    async def bot_answers(self, conversation_id: str) -> bool:
+        """False while a human owns the conversation: the bot must stay silent."""
+
+    async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
+        """Queues the conversation for a human; returns the notices to show the customer."""
+
+    async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
+        """Handles payloads that belong to handoff (satisfaction rating); None lets the bot have it."""
+
+
+class ConversationPipeline:
+    def __init__(self, store: ConversationStore, rasa: RasaClient, bus: EventBus, gate: OwnershipGate) -> None:
+        self._store = store
+        self._rasa = rasa
+        self._bus = bus
+        self._gate = gate
+        self._adapters: dict[str, ChannelAdapter] = {}
+
+    @property
+    def store(self) -> ConversationStore:
+        return self._store
+
+    def register_channel(self, adapter: ChannelAdapter) -> None:
+        self._adapters[adapter.name] = adapter
+
+    async def open_conversation(
+        self, channel: str, sender_id: str, language: str = "", token_hash: str = ""
+    ) -> tuple[Conversation, bool]:
+        """A new conversation for the customer behind a channel identity; the flag says they are returning."""
+        customer, returning = await self._store.customer_for_identity(channel, sender_id, language=language)
+        conversation = await self._store.create_conversation(
+            customer.id, channel, language=language, external_id=sender_id, token_hash=token_hash
+        )
+        return conversation, returning
+
+    async def conversation_for(self, inbound: InboundMessage) -> Conversation:
+        if inbound.conversation_id:
+            return await self._store.get_conversation(inbound.conversation_id)
+        customer, _ = await self._store.customer_for_identity(inbound.channel, inbound.sender_id)
+        existing = await self._store.open_conversation_for(customer.id, inbound.channel)
+        if existing is not None:
+            return existing
+        return await self._store.create_conversation(customer.id, inbound.channel, external_id=inbound.sender_id)
+
+    async def receive(self, inbound: InboundMessage) -> list[Message]:
+        """Records the customer's message and returns what the bot answered in this turn (none while a human owns it)."""
+        conversation = await self.conversation_for(inbound)
+        payload = await self._accepted_payload(conversation.id, inbound.payload)
+        custom: dict[str, Any] = {}
+        if payload:
+            custom["payload"] = payload
+        if inbound.attachments:
+            custom["attachments"] = list(inbound.attachments)
+        if inbound.kind != "text":
+            custom["kind"] = inbound.kind
+        recorded = await self._store.append(
+            conversation.id,
+            [MessageDraft(Sender.CUSTOMER, inbound.text, sender_id=conversation.customer_id, custom=custom)],
+        )
+        await self._publish(recorded)
+
+        if payload:
+            intercepted = await self._gate.intercept(conversation, payload)
+            if intercepted is not None:
+                return await self._record(conversation, intercepted)
+        if not await self._gate.bot_answers(conversation.id):
+            return []
+        return await self._bot_turn(conversation, inbound, payload)
+
+    async def post_from_agent(self, conversation_id: str, agent_id: str, text: str) -> Message:
+        conversation = await self._store.get_conversation(conversation_id)
+        (message,) = await self._record(conversation, [MessageDraft(Sender.AGENT, text, sender_id=agent_id)])
+        await self.deliver(conversation, [message])
+        return message
+
+    async def post_notice(self, conversation_id: str, drafts: Sequence[MessageDraft]) -> list[Message]:
+        """Records system notices or bot messages created outside a customer's request and delivers them."""
+        conversation = await self._store.get_conversation(conversation_id)
+        messages = await self._record(conversation, drafts)
+        await self.deliver(conversation, messages)
+        return messages
+
+    async def deliver(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        visible = [m for m in messages if m.sender in CUSTOMER_VISIBLE and m.sender is not Sender.CUSTOMER]
+        adapter = self._adapters.get(conversation.channel)
+        if adapter is None or not visible:
+            return
+        try:
+            await adapter.deliver(conversation, visible)
+        except Exception:
+            # The transcript already holds the messages; the agent sees delivery failures in the console.
+            log.exception("delivery to %s failed for %s", conversation.channel, conversation.id)
+            await self._record(
+                conversation,
+                [MessageDraft(Sender.EVENT, custom={"delivery_failed": [m.id for m in visible]})],
+            )
+
+    async def publish_typing(self, conversation_id: str, who: str, typing: bool = True) -> None:
+        await self._bus.publish(conversation_topic(conversation_id), {"type": "typing", "who": who, "on": typing})
+
+    async def _bot_turn(self, conversation: Conversation, inbound: InboundMessage, payload: str | None) -> list[Message]:
+        language = detect_language(inbound.text, default=conversation.language or "en") if inbound.text else ""
+        language = language or conversation.language or "en"
+        if language != conversation.language:
+            await self._store.set_language(conversation.id, language)
+        metadata = {
+            "lang": language,
+            "channel": conversation.channel,
+            "customer_id": conversation.customer_id,
+            **{k: v for k, v in inbound.metadata.items() if k not in {"lang", "customer_id"}},
+        }
+        # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
+        text = payload or inbound.text.lstrip("/") or inbound.text
+        try:
+            replies = await self._rasa.turn(conversation.id, text, metadata)
+        except BotUnavailable as exc:
+            log.warning("bot failed for %s: %s", conversation.id, exc)
+            return await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
+        drafts, handoffs = interpret_replies(replies)
+        messages = await self._record(conversation, drafts)
+        for request in handoffs:
+            messages += await self._escalate(conversation, request)
+        return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+
+    async def _escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[Message]:
+        drafts = [MessageDraft(Sender.EVENT, custom={"handoff": request})]
+        drafts += await self._gate.escalate(conversation, request)
+        return await self._record(conversation, drafts)
+
+    async def _record(self, conversation: Conversation, drafts: Sequence[MessageDraft]) -> list[Message]:
+        messages = await self._store.append(conversation.id, drafts)
+        await self._publish(messages)
+        return messages
+
+    async def _publish(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            await self._bus.publish(
+                conversation_topic(message.conversation_id), {"type": "message", "message": message.to_dict()}
+            )
+
+    async def _accepted_payload(self, conversation_id: str, payload: str | None) -> str | None:
+        if not payload:
+            return None
+        recent = await self._store.recent(conversation_id, PAYLOAD_LOOKBACK_MESSAGES)
+        offered = {b.payload for m in recent for b in m.buttons}
+        if payload in offered:
+            return payload
+        log.info("ignored a payload that was not offered in %s", conversation_id)
+        return None
+
+
+def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:
+    """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned."""
+    drafts: list[MessageDraft] = []
+    handoffs: list[dict[str, Any]] = []
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict):
+            if isinstance(custom.get("handoff"), dict):
+                handoffs.append(custom["handoff"])
+            else:
+                drafts.append(MessageDraft(Sender.EVENT, custom=custom))
+        text = reply.get("text")
+        buttons = tuple(
+            Button(str(b.get("title", "")), str(b.get("payload", "")))
+            for b in reply.get("buttons") or ()
+            if isinstance(b, dict)
+        )
+        if isinstance(text, str) and (text or buttons):
+            drafts.append(MessageDraft(Sender.BOT, text, buttons=buttons))
+        elif reply.get("image"):
+            drafts.append(MessageDraft(Sender.BOT, "", custom={"image": str(reply["image"])}))
+    return drafts, handoffs
+

@@ -1,0 +1,48 @@
+"""Talks to the Rasa server: one customer turn through the REST channel, and the server's health.
+
+Keeps one pooled HTTP session so a turn costs one keep-alive request. Never interprets replies: the pipeline does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from bot.exceptions import BotUnavailable
+
+RasaReply = dict[str, Any]
+
+
+class RasaClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[RasaReply]:
+        """Sends one customer message; returns Rasa's replies (text, buttons, custom) in order."""
+        body = {"sender": sender, "message": text, "metadata": metadata}
+        try:
+            async with self._session.post(
+                f"{self._base_url}/webhooks/rest/webhook", json=body, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise BotUnavailable(f"Rasa answered HTTP {response.status}")
+                replies = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise BotUnavailable(f"Rasa turn failed: {exc!r}") from exc
+        if not isinstance(replies, list):
+            raise BotUnavailable("Rasa answered something other than a list of replies")
+        return [r for r in replies if isinstance(r, dict)]
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            async with self._session.get(f"{self._base_url}/status", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                if r.status == 200:
+                    status = await r.json()
+                    return {"ok": True, "model": status.get("model_file", "")}
+                return {"ok": False, "error": f"HTTP {r.status}"}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return {"ok": False, "error": repr(exc)}

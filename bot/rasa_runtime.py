@@ -1,0 +1,154 @@
+"""Trains the Rasa model when its inputs changed, and runs a Rasa server as a child process.
+
+Rasa lives in its own Python 3.10 virtual environment (`.venv-rasa`); everything here reaches it only through its
+command line and HTTP, so the front door never imports Rasa. Used by `frontdoor run`, the end-to-end tests and the
+benchmarks, so all three run Rasa the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.exceptions import FrontDoorError
+
+log = logging.getLogger(__name__)
+
+MODEL_PREFIX = "frontdoor-"
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+RASA_START_TIMEOUT_S = 240.0
+
+
+class RasaRuntimeError(FrontDoorError):
+    """Rasa could not be trained or started."""
+
+
+def model_fingerprint(root: Path) -> str:
+    """A content hash of everything training reads: change a training example and the model is retrained."""
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        path = root / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def rasa_executable(root: Path) -> Path:
+    return root / ".venv-rasa" / "bin" / "rasa"
+
+
+def ensure_model(root: Path, models_dir: Path | None = None) -> Path:
+    """The model for the current training data, trained now only if no model with this fingerprint exists."""
+    models_dir = models_dir or root / "models"
+    name = MODEL_PREFIX + model_fingerprint(root)
+    model = models_dir / f"{name}.tar.gz"
+    if model.exists():
+        log.info("Rasa model %s is up to date", model.name)
+        return model
+    models_dir.mkdir(parents=True, exist_ok=True)
+    log.info("training Rasa model %s (training data changed)", model.name)
+    command = [str(rasa_executable(root)), "train", "--fixed-model-name", name, "--out", str(models_dir)]
+    result = subprocess.run(command, cwd=root, check=False)  # noqa: S603 - our own venv's executable
+    if result.returncode != 0 or not model.exists():
+        raise RasaRuntimeError(f"rasa train failed with exit code {result.returncode}")
+    for stale in models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"):
+        if stale != model:
+            stale.unlink()
+    return model
+
+
+@dataclass(frozen=True)
+class RasaServerConfig:
+    root: Path
+    model: Path
+    port: int
+    actions_url: str
+    tracker_url: str
+    log_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        dialect = self.tracker_url.split(":", 1)[0].split("+", 1)[0]
+        return {
+            **base,
+            "FD_ACTIONS_URL": self.actions_url,
+            "FD_TRACKER_DIALECT": "postgresql" if dialect.startswith("postgres") else dialect,
+            "FD_TRACKER_URL": self.tracker_url,
+            "FD_TRACKER_DB": "rasa",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        }
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RasaRuntimeError(f"Rasa exited with code {process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(f"{url}/status", timeout=2) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise RasaRuntimeError(f"Rasa did not answer on {url} within {timeout_s:.0f} s")
+
+
+@contextmanager
+def rasa_server(config: RasaServerConfig, base_env: Mapping[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A running `rasa run` with the REST channel and HTTP API, stopped on exit."""
+    command = [
+        str(rasa_executable(config.root)),
+        "run",
+        "--enable-api",
+        "--port",
+        str(config.port),
+        "--model",
+        str(config.model),
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
+    ]
+    config.log_file.parent.mkdir(parents=True, exist_ok=True)
+    with config.log_file.open("ab") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own venv's executable
+            command,
+            cwd=config.root,
+            env=config.environment(base_env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until_ready(config.url, process, RASA_START_TIMEOUT_S)
+            yield process
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test area: real SQLite and PostgreSQL databases, real Redis.
+
+PostgreSQL tests get a fresh schema per test, dropped afterwards; Redis tests use the database number of their
+area (see each area's conftest) and flush it around each test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from backends.sql import Database, open_database
+
+POSTGRES_URL = os.environ.get("FD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("FD_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+async def open_test_database(kind: str, tmp_path: Path) -> tuple[Database, str | None]:
+    if kind == "sqlite":
+        return await open_database(f"sqlite:///{tmp_path / 'test.db'}"), None
+    schema = f"fd_test_{secrets.token_hex(4)}"
+    return await open_database(POSTGRES_URL, schema=schema), schema
+
+
+async def drop_schema(schema: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The same store tests run against both SQL backends."""
+    db, schema = await open_test_database(request.param, tmp_path)
+    try:
+        yield db
+    finally:
+        await db.close()
+        if schema:
+            await drop_schema(schema)
+
+
+async def flushed_redis(db_number: int) -> aioredis.Redis:
+    client = aioredis.Redis.from_url(f"{REDIS_URL}/{db_number}")
+    await client.flushdb()
+    return client
