@@ -15,7 +15,7 @@ from aiohttp import web
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
-from bot import api, pages
+from bot import api, pages, staff_pages
 from bot.auth import StaffDirectory
 from bot.handoff_bridge import handoff_context
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, SETTINGS, STAFF
@@ -70,4 +70,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline])
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(staff_pages.routes)
     return app
