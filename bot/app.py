@@ -17,11 +17,16 @@ from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
 from bot import api, pages, staff_pages
 from bot.auth import StaffDirectory
+from bot.channels.base import InboundMessage
+from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
+from bot.channels.socketio import setup_socketio
 from bot.handoff_bridge import handoff_context
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, SETTINGS, STAFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, REDIS, SETTINGS, STAFF
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.widget import setup_widget
+from conversations.models import Message
 from conversations.store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     bus: EventBus = RedisEventBus(client) if client is not None else MemoryEventBus()
     app[BUS] = bus
+    if client is not None:
+        app[REDIS] = client
     yield
     await bus.close()
     if client is not None:
@@ -64,6 +71,31 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+class _AppPipeline:
+    """The pipeline as channels see it before startup: it exists only once the app's contexts have run."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def receive(self, inbound: InboundMessage) -> list[Message]:
+        return await self._app[PIPELINE].receive(inbound)
+
+
+def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettings) -> None:
+    async def unsubscribed(openid: str) -> None:
+        customer, _ = await app[CONVERSATIONS].customer_for_identity("wechat", openid)
+        await app[CONVERSATIONS].mark_unsubscribed(customer.id)
+
+    async def register_channel(app: web.Application) -> AsyncIterator[None]:
+        app[PIPELINE].register_channel(app[WECHAT_CHANNEL])
+        yield
+
+    setup_wechat(
+        app, wechat, _AppPipeline(app), redis=REDIS if settings.redis_url else None, on_unsubscribe=unsubscribed
+    )
+    app.cleanup_ctx.append(register_channel)
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api.error_middleware])
     app[SETTINGS] = settings
@@ -71,4 +103,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
+    if settings.wechat is not None:
+        _mount_wechat(app, settings, settings.wechat)
+    setup_widget(app)
+    setup_socketio(app)
     return app

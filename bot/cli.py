@@ -99,7 +99,7 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
         model=model,
         port=rasa_port,
         actions_url=f"http://127.0.0.1:{settings.port}/webhook",
-        tracker_url=os.environ.get("FD_RASA_TRACKER_URL", f"sqlite:///{settings.var_dir / 'rasa-tracker.db'}"),
+        tracker_url=settings.effective_rasa_tracker_url,
         log_file=settings.var_dir / "logs" / "rasa.log",
     )
     stop = asyncio.Event()
@@ -121,7 +121,6 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
         rasa.__exit__(None, None, None)
         await runner.cleanup()
     return 0
-
 
 
 if __name__ == "__main__":

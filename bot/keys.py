@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from backends.bus import EventBus
@@ -22,3 +23,4 @@ CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 PIPELINE = web.AppKey("pipeline", ConversationPipeline)
 STAFF = web.AppKey("staff", StaffDirectory)
 GATE = web.AppKey("gate", OwnershipGate)
+REDIS = web.AppKey("redis", aioredis.Redis)  # set only when FD_REDIS_URL is configured

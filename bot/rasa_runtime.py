@@ -87,6 +87,7 @@ class RasaServerConfig:
         return {
             **base,
             "FD_ACTIONS_URL": self.actions_url,
+            "FD_ACTIONS_TOKEN": base.get("FD_ACTIONS_TOKEN", ""),
             "FD_TRACKER_DIALECT": "postgresql" if dialect.startswith("postgres") else dialect,
             "FD_TRACKER_URL": self.tracker_url,
             "FD_TRACKER_DB": "rasa",

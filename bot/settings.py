@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.channels.wechat.settings import EncodingMode, WeChatSettings
+
 # name -> (default, meaning)
 ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_HOST": ("127.0.0.1", "Interface the front door listens on."),
@@ -21,10 +23,17 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_REDIS_URL": ("", "redis://… to share live state between replicas; empty means in-process state."),
     "FD_RASA_URL": ("http://127.0.0.1:5005", "Rasa server (REST channel and HTTP API)."),
     "FD_RASA_TIMEOUT_S": ("10", "Seconds to wait for one Rasa turn before the bot counts as failed."),
+    "FD_ACTIONS_TOKEN": ("", "Shared secret Rasa sends to the actions webhook; empty means loopback callers only."),
     "FD_MAX_MESSAGE_CHARS": ("2000", "Longest customer message accepted."),
     "FD_MAX_BODY_BYTES": ("65536", "Largest request body accepted."),
-    "FD_SECRET_KEY": ("", "Signs staff sessions; empty means a random key kept in FD_VAR_DIR/secret_key."),
+    "FD_RASA_TRACKER_URL": ("", "Rasa's tracker store when frontdoor starts Rasa; empty means SQLite in FD_VAR_DIR."),
     "FD_LOG_LEVEL": ("INFO", "Python log level."),
+    "FD_WECHAT_TOKEN": ("", "WeChat Official Account token; setting it mounts the WeChat channel at /wechat."),
+    "FD_WECHAT_APP_ID": ("", "WeChat AppID."),
+    "FD_WECHAT_APP_SECRET": ("", "WeChat AppSecret (for the customer-service message API)."),
+    "FD_WECHAT_ENCODING_AES_KEY": ("", "WeChat EncodingAESKey (43 characters; compatible and safe modes)."),
+    "FD_WECHAT_ENCODING_MODE": ("plaintext", "plaintext, compatible or safe, as set in the WeChat admin console."),
+    "FD_WECHAT_API_BASE_URL": ("https://api.weixin.qq.com", "WeChat API base URL (a fake server in tests)."),
 }
 
 
@@ -39,15 +48,21 @@ class Settings:
     redis_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 10.0
+    actions_token: str = ""
     max_message_chars: int = 2000
     max_body_bytes: int = 65536
-    secret_key: str = ""
+    rasa_tracker_url: str = ""
     log_level: str = "INFO"
+    wechat: WeChatSettings | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'frontdoor.db'}"
+
+    @property
+    def effective_rasa_tracker_url(self) -> str:
+        return self.rasa_tracker_url or f"sqlite:///{self.var_dir / 'rasa-tracker.db'}"
 
     @property
     def effective_public_url(self) -> str:
@@ -68,9 +83,20 @@ class Settings:
             redis_url=get("FD_REDIS_URL"),
             rasa_url=get("FD_RASA_URL").rstrip("/"),
             rasa_timeout_s=float(get("FD_RASA_TIMEOUT_S")),
+            actions_token=get("FD_ACTIONS_TOKEN"),
             max_message_chars=int(get("FD_MAX_MESSAGE_CHARS")),
             max_body_bytes=int(get("FD_MAX_BODY_BYTES")),
-            secret_key=get("FD_SECRET_KEY"),
+            rasa_tracker_url=get("FD_RASA_TRACKER_URL"),
             log_level=get("FD_LOG_LEVEL"),
+            wechat=WeChatSettings(
+                token=get("FD_WECHAT_TOKEN"),
+                app_id=get("FD_WECHAT_APP_ID"),
+                app_secret=get("FD_WECHAT_APP_SECRET"),
+                encoding_aes_key=get("FD_WECHAT_ENCODING_AES_KEY"),
+                encoding_mode=EncodingMode(get("FD_WECHAT_ENCODING_MODE")),
+                api_base_url=get("FD_WECHAT_API_BASE_URL"),
+            )
+            if get("FD_WECHAT_TOKEN")
+            else None,
             extra={k: v for k, v in env.items() if k.startswith("FD_") and k not in ENVIRONMENT},
         )

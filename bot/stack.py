@@ -5,6 +5,7 @@ The end-to-end tests and the benchmarks use this, so they exercise exactly what 
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import sys
@@ -32,6 +33,8 @@ class Stack:
     frontdoor_url: str
     rasa_url: str
     var_dir: Path
+    frontdoor_pid: int
+    rasa_pid: int
 
 
 def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -56,6 +59,7 @@ def running_stack(
     """The front door (`frontdoor serve`) and a Rasa server with the current model, both stopped on exit."""
     model = ensure_model(root)
     fd_port, rasa_port = free_port(), free_port()
+    env = {**env, "FD_ACTIONS_TOKEN": env.get("FD_ACTIONS_TOKEN") or secrets.token_urlsafe(16)}
     frontdoor_env = {
         **env,
         "FD_PORT": str(fd_port),
@@ -85,7 +89,7 @@ def running_stack(
             tracker_url=f"sqlite:///{var_dir / 'rasa-tracker.db'}",
             log_file=var_dir / "rasa.log",
         )
-        with rasa_server(config, env):
-            yield Stack(frontdoor_url=frontdoor_url, rasa_url=config.url, var_dir=var_dir)
+        with rasa_server(config, env) as rasa:
+            yield Stack(frontdoor_url, config.url, var_dir, frontdoor.pid, rasa.pid)
     finally:
         stop_process(frontdoor)

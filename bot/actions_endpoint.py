@@ -1,0 +1,73 @@
+"""Serves the Rasa custom actions inside the front-door process, at `POST /webhook`.
+
+Rasa's action endpoint points here, so actions share this process's knowledge-base index, stores and handoff
+state with no extra hop or cache. The request and response shapes are rasa-sdk's, handled by its `ActionExecutor`.
+Only Rasa may call this: a request must carry the shared action token (Rasa's `action_endpoint.token`), or, when
+no token is configured, come from loopback. Customers can never reach their tracker through it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import zlib
+
+from aiohttp import web
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+
+from bot.exceptions import BadRequest, Forbidden, PayloadTooLarge
+from bot.keys import SETTINGS
+
+log = logging.getLogger(__name__)
+
+ACTION_EXECUTOR = web.AppKey("action_executor", ActionExecutor)
+# Rasa sends the whole tracker and domain with every call: far larger than a customer message.
+MAX_ACTION_CALL_BYTES = 16 * 1024 * 1024
+
+
+def caller_allowed(request: web.Request, token: str) -> bool:
+    if token:
+        return hmac.compare_digest(request.query.get("token", ""), token)
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
+async def read_action_call(request: web.Request) -> dict[str, object]:
+    raw = await request.clone(client_max_size=MAX_ACTION_CALL_BYTES).read()
+    if request.headers.get("Content-Encoding") == "deflate":
+        inflater = zlib.decompressobj()
+        try:
+            raw = inflater.decompress(raw, MAX_ACTION_CALL_BYTES)
+        except zlib.error as exc:
+            raise BadRequest("body is not valid deflate data", "bad_encoding") from exc
+        if inflater.unconsumed_tail:
+            raise PayloadTooLarge("action call too large")
+    try:
+        call = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("body is not valid JSON", "bad_json") from exc
+    if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
+        raise BadRequest("an action call needs 'next_action' and 'tracker'", "bad_action_call")
+    return call
+
+
+async def run_action(request: web.Request) -> web.Response:
+    if not caller_allowed(request, request.app[SETTINGS].actions_token):
+        raise Forbidden("only Rasa may call actions")
+    call = await read_action_call(request)
+    try:
+        result = await request.app[ACTION_EXECUTOR].run(call)
+    except ActionExecutionRejection as exc:
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=400)
+    except ActionNotFoundException as exc:
+        log.error("Rasa asked for an unknown action: %s", exc.action_name)
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=404)
+    except ActionMissingDomainException as exc:
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
+    body = result.model_dump() if result is not None else {"events": [], "responses": []}
+    return web.json_response(body)

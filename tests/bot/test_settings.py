@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from bot.settings import ENVIRONMENT, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_the_embedded_ones() -> None:
+    settings = Settings.from_env({})
+    assert settings.effective_database_url == "sqlite:///var/frontdoor.db"
+    assert settings.redis_url == ""
+    assert settings.effective_public_url == "http://127.0.0.1:8080"
+
+
+def test_environment_overrides_defaults() -> None:
+    settings = Settings.from_env(
+        {"FD_PORT": "9000", "FD_DATABASE_URL": "postgresql://db/fd", "FD_REDIS_URL": "redis://r:6379/0"}
+    )
+    assert (settings.port, settings.effective_database_url, settings.redis_url) == (
+        9000,
+        "postgresql://db/fd",
+        "redis://r:6379/0",
+    )
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in ENVIRONMENT if f"`{name}`" not in readme]
+    assert missing == []
