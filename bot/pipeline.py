@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.SYSTEM})
 # How far back a button payload must have been offered to be accepted (a customer may scroll up and click).
 PAYLOAD_LOOKBACK_MESSAGES = 30
+# Channels that show buttons as numbered options ("1. Yes"), so a customer answers by typing the number.
+NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -83,6 +85,8 @@ class ConversationPipeline:
         """Records the customer's message and returns what the bot answered in this turn (none while a human owns it)."""
         conversation = await self.conversation_for(inbound)
         payload = await self._accepted_payload(conversation.id, inbound.payload)
+        if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
+            payload = await self._numbered_choice(conversation.id, inbound.text)
         custom: dict[str, Any] = {}
         if payload:
             custom["payload"] = payload
@@ -135,7 +139,9 @@ class ConversationPipeline:
     async def publish_typing(self, conversation_id: str, who: str, typing: bool = True) -> None:
         await self._bus.publish(conversation_topic(conversation_id), {"type": "typing", "who": who, "on": typing})
 
-    async def _bot_turn(self, conversation: Conversation, inbound: InboundMessage, payload: str | None) -> list[Message]:
+    async def _bot_turn(
+        self, conversation: Conversation, inbound: InboundMessage, payload: str | None
+    ) -> list[Message]:
         language = detect_language(inbound.text, default=conversation.language or "en") if inbound.text else ""
         language = language or conversation.language or "en"
         if language != conversation.language:
@@ -152,7 +158,8 @@ class ConversationPipeline:
             replies = await self._rasa.turn(conversation.id, text, metadata)
         except BotUnavailable as exc:
             log.warning("bot failed for %s: %s", conversation.id, exc)
-            return await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
+            messages = await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
+            return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
         drafts, handoffs = interpret_replies(replies)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
@@ -186,6 +193,19 @@ class ConversationPipeline:
         return None
 
 
+    async def _numbered_choice(self, conversation_id: str, text: str) -> str | None:
+        """The payload of the Nth button of the latest bot message, when the customer typed just N."""
+        if not text.strip().isdigit():
+            return None
+        for message in reversed(await self._store.recent(conversation_id, PAYLOAD_LOOKBACK_MESSAGES)):
+            if message.sender is Sender.BOT and message.buttons:
+                index = int(text.strip()) - 1
+                return message.buttons[index].payload if 0 <= index < len(message.buttons) else None
+            if message.sender is Sender.CUSTOMER:
+                return None
+        return None
+
+
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:
     """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned."""
     drafts: list[MessageDraft] = []
@@ -208,4 +228,3 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         elif reply.get("image"):
             drafts.append(MessageDraft(Sender.BOT, "", custom={"image": str(reply["image"])}))
     return drafts, handoffs
-
