@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
+# Live events a customer's socket forwards besides messages: typing and the handoff service's notices.
+CUSTOMER_EVENTS = frozenset(
+    {"typing", "notice", "state", "queue_position", "agent_joined", "agent_left", "bot_back", "closed_hours", "closed"}
+)
 WS_HELLO_TIMEOUT_S = 10.0
 WS_HEARTBEAT_S = 25.0
 LANGUAGES = ("en", "zh")
@@ -206,7 +210,7 @@ async def _forward_events(ws: web.WebSocketResponse, subscription: Any, last_seq
                 continue
             last_seq = message["seq"]
             await ws.send_json({"type": "message", "message": message | {"custom": {}}})
-        elif event.get("type") in ("typing", "notice", "state"):
+        elif event.get("type") in CUSTOMER_EVENTS:
             if event.get("who") == "customer":
                 continue
             await ws.send_json(event)

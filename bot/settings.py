@@ -24,6 +24,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_RASA_URL": ("http://127.0.0.1:5005", "Rasa server (REST channel and HTTP API)."),
     "FD_RASA_TIMEOUT_S": ("10", "Seconds to wait for one Rasa turn before the bot counts as failed."),
     "FD_ACTIONS_TOKEN": ("", "Shared secret Rasa sends to the actions webhook; empty means loopback callers only."),
+    "FD_CHAT_ALLOWED_ORIGINS": ("*", "Sites allowed to embed the widget (comma-separated origins; * means any)."),
     "FD_MAX_MESSAGE_CHARS": ("2000", "Longest customer message accepted."),
     "FD_MAX_BODY_BYTES": ("65536", "Largest request body accepted."),
     "FD_RASA_TRACKER_URL": ("", "Rasa's tracker store when frontdoor starts Rasa; empty means SQLite in FD_VAR_DIR."),
@@ -49,6 +50,7 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 10.0
     actions_token: str = ""
+    chat_allowed_origins: str = "*"
     max_message_chars: int = 2000
     max_body_bytes: int = 65536
     rasa_tracker_url: str = ""
@@ -84,6 +86,7 @@ class Settings:
             rasa_url=get("FD_RASA_URL").rstrip("/"),
             rasa_timeout_s=float(get("FD_RASA_TIMEOUT_S")),
             actions_token=get("FD_ACTIONS_TOKEN"),
+            chat_allowed_origins=get("FD_CHAT_ALLOWED_ORIGINS"),
             max_message_chars=int(get("FD_MAX_MESSAGE_CHARS")),
             max_body_bytes=int(get("FD_MAX_BODY_BYTES")),
             rasa_tracker_url=get("FD_RASA_TRACKER_URL"),

@@ -1,0 +1,447 @@
+/*
+ * frontdoor chat widget. Embed on any page with one tag:
+ *   <script src="https://frontdoor.example/widget.js" data-title="Acme help" data-color="#0a7"
+ *           data-greeting="Hi! Ask us anything."></script>
+ * Optional: data-text-color (text on the accent colour), data-lang ("en" | "zh"; default: the browser's language),
+ * data-position ("left" | "right").
+ *
+ * It renders inside a Shadow DOM (the host page's CSS cannot reach it) and sets every text with textContent, never
+ * innerHTML, so whatever a customer, agent or site owner typed stays inert. The conversation (customer token and
+ * visitor token) is kept in localStorage under a key naming the front door's origin, so it survives reloads and is
+ * shared by the site's tabs. Plain ES2017, no build step.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var FRONTDOOR = new URL(".", script.src); // the front door's base URL (the folder widget.js is served from)
+  var ORIGIN = FRONTDOOR.origin;
+  var registry = (window.__frontdoorWidgets = window.__frontdoorWidgets || {});
+  if (registry[ORIGIN]) return; // the tag was included twice
+  registry[ORIGIN] = true;
+
+  var data = script.dataset;
+  var browserLanguage = ((navigator.languages && navigator.languages[0]) || navigator.language || "en").toLowerCase();
+  var LANG = data.lang === "zh" || data.lang === "en" ? data.lang : browserLanguage.indexOf("zh") === 0 ? "zh" : "en";
+  var STRINGS = {
+    en: {
+      title: "Customer service", open: "Open chat", close: "Close chat", restart: "Start a new conversation",
+      log: "Conversation", label: "Message", placeholder: "Type a message…", send: "Send",
+      greeting: "Hi! How can we help you today?", connecting: "Connecting…", online: "Online",
+      offline: "Reconnecting…", you: "You", bot: "Assistant", agent: "Agent", system: "Notice",
+      typing: "{who} is typing…", unread: "{n} new", rate: "Rate this conversation", replies: "Suggested replies",
+      queue: "You are number {n} in the queue.", queueFirst: "You are next in the queue.",
+      wait: " Estimated wait: about {m} min.", agentJoined: "{name} joined the chat.", someAgent: "An agent",
+      agentLeft: "The agent left the chat.", botBack: "The assistant is back.", closed: "This conversation has ended.",
+      closedHours: "Our team is offline right now; we will answer when we are back.",
+      failed: "Could not reach customer service. Retrying…",
+    },
+    zh: {
+      title: "在线客服", open: "打开在线客服", close: "关闭对话窗口", restart: "开始新的对话",
+      log: "对话记录", label: "消息", placeholder: "请输入消息…", send: "发送",
+      greeting: "您好！请问有什么可以帮您？", connecting: "正在连接…", online: "在线",
+      offline: "正在重新连接…", you: "我", bot: "智能助手", agent: "客服", system: "通知",
+      typing: "{who}正在输入…", unread: "{n} 条新消息", rate: "请为本次服务评分", replies: "快捷回复",
+      queue: "您在队列中排第 {n} 位。", queueFirst: "下一位就是您。",
+      wait: "预计等待约 {m} 分钟。", agentJoined: "{name} 已加入对话。", someAgent: "客服",
+      agentLeft: "客服已离开对话。", botBack: "智能助手已回来为您服务。", closed: "本次对话已结束。",
+      closedHours: "现在是非工作时间，客服上班后会尽快回复您。",
+      failed: "暂时无法连接客服，正在重试…",
+    },
+  };
+  var T = STRINGS[LANG];
+  function fmt(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
+  }
+
+  // ---- storage: localStorage (shared by tabs), keyed by the front door's origin; memory if storage is blocked ----
+  var KEY = "frontdoor:" + ORIGIN + ":";
+  var memory = {};
+  function load(name) {
+    try { return window.localStorage.getItem(KEY + name); } catch (e) { return memory[name] || null; }
+  }
+  function save(name, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(KEY + name); else window.localStorage.setItem(KEY + name, value);
+    } catch (e) { memory[name] = value; }
+  }
+  function loadSession(name) { try { return window.sessionStorage.getItem(KEY + name); } catch (e) { return null; } }
+  function saveSession(name, value) { try { window.sessionStorage.setItem(KEY + name, value); } catch (e) { /* ok */ } }
+
+  // ---- DOM ----
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  var STYLE = [
+    ":host{all:initial !important;display:block !important;position:fixed !important;z-index:2147483000 !important;",
+    "bottom:0 !important;right:0 !important;left:auto !important;top:auto !important;width:0 !important;height:0 !important;}",
+    ":host([data-position=left]){left:0 !important;right:auto !important;}",
+    ".root{--fd-accent:#1f6feb;--fd-on-accent:#fff;font:15px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,'PingFang SC','Microsoft YaHei',sans-serif;",
+    "color:#1b1f24;letter-spacing:normal;text-align:left;}",
+    ".root *{box-sizing:border-box;font:inherit;letter-spacing:inherit;}",
+    ".launcher{position:fixed;bottom:20px;right:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;",
+    "background:var(--fd-accent);color:var(--fd-on-accent);box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;",
+    "align-items:center;justify-content:center;padding:0;}",
+    ":host([data-position=left]) .launcher{left:20px;right:auto;}",
+    ".launcher svg{width:28px;height:28px;fill:currentColor;}",
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d1242f;",
+    "color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px;}",
+    ".panel{position:fixed;bottom:88px;right:20px;width:370px;height:min(600px,calc(100vh - 110px));display:flex;",
+    "flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);overflow:hidden;}",
+    ":host([data-position=left]) .panel{left:20px;right:auto;}",
+    ".panel[hidden],.badge[hidden],.typing[hidden],.status-line[hidden]{display:none;}",
+    "header{display:flex;align-items:center;gap:8px;padding:12px 14px;background:var(--fd-accent);color:var(--fd-on-accent);}",
+    "header h2{flex:1;margin:0;font-size:16px;font-weight:600;}",
+    ".state{font-size:12px;opacity:.85;}",
+    ".icon{background:transparent;border:0;color:inherit;cursor:pointer;width:32px;height:32px;border-radius:6px;",
+    "font-size:18px;line-height:1;padding:0;}",
+    ".icon:hover{background:rgba(255,255,255,.2);}",
+    "button:focus-visible,input:focus-visible{outline:3px solid #f0b400;outline-offset:2px;}",
+    ".log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f6f8fa;}",
+    ".log li{margin:0 0 10px;display:flex;flex-direction:column;align-items:flex-start;}",
+    ".log li.customer{align-items:flex-end;}",
+    ".who{font-size:11px;color:#57606a;margin:0 4px 2px;}",
+    ".bubble{max-width:85%;padding:8px 12px;border-radius:14px;background:#fff;border:1px solid #d0d7de;",
+    "white-space:pre-wrap;overflow-wrap:anywhere;}",
+    ".customer .bubble{background:var(--fd-accent);color:var(--fd-on-accent);border-color:transparent;}",
+    ".agent .bubble{border-color:var(--fd-accent);}",
+    ".log li.system,.log li.notice{align-items:center;}",
+    ".system .bubble,.notice .bubble{background:transparent;border:0;color:#57606a;font-size:13px;text-align:center;padding:2px 8px;}",
+    ".buttons{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px;max-width:100%;}",
+    ".buttons button{border:1px solid var(--fd-accent);background:#fff;color:#1b1f24;border-radius:16px;",
+    "padding:5px 12px;cursor:pointer;}",
+    ".buttons button:hover:not(:disabled){background:#eef4ff;}",
+    ".buttons button:disabled{opacity:.55;cursor:default;}",
+    ".buttons button[aria-pressed=true]{opacity:1;background:var(--fd-accent);color:var(--fd-on-accent);}",
+    ".rating button{min-width:40px;}",
+    ".typing{padding:0 14px 6px;font-size:12px;color:#57606a;background:#f6f8fa;}",
+    ".status-line{padding:6px 14px;font-size:12px;color:#57606a;background:#fff8c5;border-top:1px solid #eee;}",
+    "form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de;background:#fff;margin:0;}",
+    "form input{flex:1;min-width:0;border:1px solid #d0d7de;border-radius:8px;padding:9px 10px;color:#1b1f24;background:#fff;}",
+    "form button{border:0;border-radius:8px;padding:0 14px;background:var(--fd-accent);color:var(--fd-on-accent);cursor:pointer;}",
+    ".vh{position:absolute !important;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);border:0;white-space:nowrap;}",
+    "@media (max-width:520px){.panel{inset:0;width:100vw;height:100vh;height:100dvh;border-radius:0;}",
+    ".root.open .launcher{display:none;}}",
+    "@media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s;}}",
+  ].join("\n");
+
+  var host = document.createElement("frontdoor-widget");
+  if (data.position === "left") host.setAttribute("data-position", "left");
+  var shadow = host.attachShadow({ mode: "open" });
+  try {
+    // A constructed sheet is not an inline <style>, so a host page's strict CSP does not block it.
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(STYLE);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    shadow.appendChild(el("style", {}, STYLE));
+  }
+  var root = el("div", { class: "root", lang: LANG });
+  // Only values the browser parses as colours get through; anything else keeps the default.
+  function isColour(value) { return !!value && !!window.CSS && window.CSS.supports("color", value); }
+  if (isColour(data.color)) root.style.setProperty("--fd-accent", data.color);
+  if (isColour(data.textColor)) root.style.setProperty("--fd-on-accent", data.textColor);
+
+  var launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false",
+    "aria-controls": "fd-panel", "aria-label": T.open });
+  var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false");
+  var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+  svg.appendChild(path); launcher.appendChild(svg);
+  var badge = el("span", { class: "badge", "aria-hidden": "true" }); badge.hidden = true;
+  launcher.appendChild(badge);
+
+  var title = data.title || T.title;
+  var panel = el("section", { class: "panel", id: "fd-panel", role: "dialog", "aria-modal": "false",
+    "aria-labelledby": "fd-title" });
+  panel.hidden = true;
+  var header = el("header");
+  var heading = el("h2", { id: "fd-title" }, title);
+  var state = el("span", { class: "state", role: "status", "aria-live": "polite" }, "");
+  var restart = el("button", { type: "button", class: "icon", "aria-label": T.restart, title: T.restart }, "⟲");
+  var closeButton = el("button", { type: "button", class: "icon close", "aria-label": T.close, title: T.close }, "×");
+  header.appendChild(heading); header.appendChild(state); header.appendChild(restart); header.appendChild(closeButton);
+  var log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+    "aria-label": T.log, tabindex: "0" });
+  var typing = el("div", { class: "typing", "aria-live": "polite" }); typing.hidden = true;
+  var statusLine = el("div", { class: "status-line", role: "status", "aria-live": "polite" }); statusLine.hidden = true;
+  var form = el("form", { class: "composer", autocomplete: "off" });
+  var label = el("label", { for: "fd-text", class: "vh" }, T.label);
+  var input = el("input", { id: "fd-text", name: "text", type: "text", maxlength: "2000", placeholder: T.placeholder,
+    autocomplete: "off", enterkeyhint: "send" });
+  var sendButton = el("button", { type: "submit", class: "send" }, T.send);
+  form.appendChild(label); form.appendChild(input); form.appendChild(sendButton);
+  panel.appendChild(header); panel.appendChild(log); panel.appendChild(typing); panel.appendChild(statusLine);
+  panel.appendChild(form);
+  root.appendChild(panel); root.appendChild(launcher);
+  shadow.appendChild(root);
+
+  // ---- rendering ----
+  var seen = {};
+  var lastSeq = 0;
+  var unread = 0;
+  var queueItem = null;
+  var WHO = { customer: T.you, bot: T.bot, agent: T.agent, system: T.system };
+
+  function addGreeting() {
+    var item = el("li", { class: "bot greeting" });
+    item.appendChild(el("span", { class: "who" }, WHO.bot));
+    item.appendChild(el("div", { class: "bubble" }, data.greeting || T.greeting));
+    log.appendChild(item);
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function looksLikeRating(buttons) {
+    return buttons.every(function (b) {
+      return /^\s*([1-5]|★+|⭐+)\s*$/.test(b.title) || /rat(e|ing)|csat|satisf/i.test(b.payload || "");
+    });
+  }
+
+  function renderButtons(item, buttons) {
+    var rating = looksLikeRating(buttons);
+    var row = el("div", { class: rating ? "buttons rating" : "buttons", role: "group",
+      "aria-label": rating ? T.rate : T.replies });
+    buttons.forEach(function (b) {
+      var button = el("button", { type: "button", "aria-pressed": "false" }, b.title);
+      button.addEventListener("click", function () {
+        if (!send(b.title, b.payload)) return;
+        Array.prototype.forEach.call(row.querySelectorAll("button"), function (other) { other.disabled = true; });
+        button.setAttribute("aria-pressed", "true");
+        input.focus();
+      });
+      row.appendChild(button);
+    });
+    item.appendChild(row);
+  }
+
+  function render(message, quiet) {
+    if (typeof message.seq !== "number" || seen[message.seq]) return;
+    seen[message.seq] = true;
+    lastSeq = Math.max(lastSeq, message.seq);
+    var sender = WHO[message.sender] ? message.sender : "system";
+    var item = el("li", { class: sender, "data-seq": String(message.seq) });
+    if (sender !== "system") item.appendChild(el("span", { class: "who" }, WHO[sender]));
+    else item.appendChild(el("span", { class: "vh" }, WHO.system + ": "));
+    if (message.text) item.appendChild(el("div", { class: "bubble" }, message.text));
+    if (message.buttons && message.buttons.length) renderButtons(item, message.buttons);
+    log.appendChild(item);
+    scrollDown();
+    if (sender !== "customer") { typing.hidden = true; if (!quiet) noteUnread(); }
+  }
+
+  function noticeText(event) {
+    var kind = event.type === "notice" ? event.notice || event.kind || "" : event.type;
+    if (typeof event.text === "string" && event.text) return { kind: kind, text: event.text };
+    if (kind === "queue_position" && typeof event.position === "number") {
+      var text = event.position <= 1 ? T.queueFirst : fmt(T.queue, { n: event.position });
+      if (typeof event.eta_s === "number" && event.eta_s > 0) text += fmt(T.wait, { m: Math.max(1, Math.round(event.eta_s / 60)) });
+      return { kind: kind, text: text };
+    }
+    var fixed = { agent_left: T.agentLeft, bot_back: T.botBack, closed: T.closed, closed_hours: T.closedHours };
+    if (kind === "agent_joined") return { kind: kind, text: fmt(T.agentJoined, { name: event.display_name || T.someAgent }) };
+    return fixed[kind] ? { kind: kind, text: fixed[kind] } : null;
+  }
+
+  function renderNotice(event) {
+    var notice = noticeText(event);
+    if (!notice) return;
+    if (notice.kind === "queue_position") {
+      // One line that updates in place, rather than a new line every time the queue moves.
+      statusLine.textContent = notice.text; statusLine.hidden = false;
+      if (queueItem) { queueItem.querySelector(".bubble").textContent = notice.text; return; }
+    } else if (notice.kind === "agent_joined" || notice.kind === "bot_back" || notice.kind === "closed") {
+      statusLine.hidden = true; queueItem = null;
+    }
+    var item = el("li", { class: "notice", "data-notice": notice.kind });
+    item.appendChild(el("div", { class: "bubble" }, notice.text));
+    log.appendChild(item);
+    if (notice.kind === "queue_position") queueItem = item;
+    scrollDown();
+    noteUnread();
+  }
+
+  function noteUnread() {
+    if (!panel.hidden) return;
+    unread += 1;
+    badge.textContent = String(unread); badge.hidden = false;
+    launcher.setAttribute("aria-label", T.open + " (" + fmt(T.unread, { n: unread }) + ")");
+  }
+
+  function setState(text) { state.textContent = text; }
+
+  // ---- connection ----
+  var API = new URL("api/v1/conversations", FRONTDOOR).href;
+  var ws = null;
+  var ready = false;
+  var historyShown = false;
+  var backoffMs = 500;
+  var reconnectTimer = null;
+  var connecting = false;
+  var outbox = [];
+  var typingSent = false;
+  var typingTimer = null;
+
+  async function createConversation() {
+    var response = await fetch(API, {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit", mode: "cors",
+      body: JSON.stringify({ visitor_token: load("visitor") || undefined, language: LANG }),
+    });
+    if (!response.ok) throw new Error("start failed: " + response.status);
+    var body = await response.json();
+    save("conversation", body.conversation_id);
+    save("token", body.customer_token);
+    save("visitor", body.visitor_token);
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    var delay = backoffMs * (0.75 + Math.random() * 0.5); // jitter keeps many pages from retrying in step
+    backoffMs = Math.min(backoffMs * 2, 15000);
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay);
+  }
+
+  async function connect() {
+    if (connecting || (ws && ws.readyState <= 1)) return;
+    connecting = true;
+    setState(T.connecting);
+    try {
+      if (!load("conversation") || !load("token")) await createConversation();
+    } catch (e) {
+      connecting = false;
+      setState(T.offline);
+      scheduleReconnect();
+      return;
+    }
+    connecting = false;
+    var conversation = load("conversation");
+    var url = new URL("api/v1/conversations/" + encodeURIComponent(conversation) + "/ws", FRONTDOOR);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    var socket = new WebSocket(url.href);
+    ws = socket;
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: "hello", token: load("token"), after: lastSeq }));
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "ready") {
+        ready = true; backoffMs = 500; setState(T.online);
+        // The first backlog after a page load is history, not news; later backlogs were missed while offline.
+        var quiet = !historyShown; historyShown = true;
+        (message.messages || []).forEach(function (m) { render(m, quiet); });
+        flush();
+      } else if (message.type === "message" && message.message) {
+        render(message.message);
+      } else if (message.type === "typing") {
+        if (message.who !== "customer") {
+          typing.textContent = fmt(T.typing, { who: message.who === "agent" ? T.agent : T.bot });
+          typing.hidden = !message.on;
+        }
+      } else if (message.type === "error" && message.error) {
+        if (message.error.code === "unauthorised" || message.error.code === "not_found") {
+          // The stored conversation is gone or not ours: start afresh on the next connect.
+          forgetConversation();
+        }
+      } else if (message.type) {
+        renderNotice(message);
+      }
+    };
+    socket.onclose = function () {
+      if (ws !== socket) return;
+      ws = null; ready = false; typing.hidden = true;
+      setState(T.offline);
+      scheduleReconnect();
+    };
+  }
+
+  function frame(value) {
+    if (ws && ready && ws.readyState === 1) { ws.send(JSON.stringify(value)); return true; }
+    return false;
+  }
+
+  function flush() {
+    while (outbox.length && ws && ready && ws.readyState === 1) ws.send(JSON.stringify(outbox.shift()));
+  }
+
+  function send(text, payload) {
+    text = (text || "").trim();
+    if (!text && !payload) return false;
+    var message = { type: "message", text: text };
+    if (payload) message.payload = payload;
+    stopTyping();
+    if (!frame(message)) { outbox.push(message); connect(); }
+    return true;
+  }
+
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent) { typingSent = false; frame({ type: "typing", on: false }); }
+  }
+
+  input.addEventListener("input", function () {
+    if (!input.value) { stopTyping(); return; }
+    if (!typingSent) typingSent = frame({ type: "typing", on: true });
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 3000);
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (send(input.value)) input.value = "";
+    input.focus();
+  });
+
+  // ---- open / close ----
+  function open() {
+    panel.hidden = false; root.classList.add("open");
+    launcher.setAttribute("aria-expanded", "true");
+    unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", T.open);
+    saveSession("open", "1");
+    connect();
+    scrollDown();
+    input.focus();
+  }
+
+  function close() {
+    panel.hidden = true; root.classList.remove("open");
+    launcher.setAttribute("aria-expanded", "false");
+    saveSession("open", "0");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+  closeButton.addEventListener("click", close);
+  root.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !panel.hidden) { event.stopPropagation(); close(); }
+  });
+  function forgetConversation() {
+    save("conversation", null); save("token", null);
+    seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true;
+    log.textContent = ""; addGreeting();
+  }
+  restart.addEventListener("click", function () {
+    forgetConversation();
+    outbox = [];
+    var old = ws; ws = null; ready = false;
+    if (old) old.close();
+    connect();
+    input.focus();
+  });
+  window.addEventListener("online", function () {
+    if (!ws && load("conversation")) { clearTimeout(reconnectTimer); reconnectTimer = null; backoffMs = 500; connect(); }
+  });
+
+  addGreeting();
+  function mount() {
+    document.body.appendChild(host);
+    // A stored conversation reconnects at once (history, unread count); a new visitor's starts when they open.
+    if (loadSession("open") === "1") open();
+    else if (load("conversation")) connect();
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

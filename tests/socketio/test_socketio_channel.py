@@ -1,0 +1,129 @@
+"""Rasa's Socket.IO protocol against the front door in process (a scripted Rasa stand-in answers turns)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestServer
+
+from bot.auth import token_hash
+from bot.channels.socketio import CHANNEL, bot_utterances
+from bot.keys import BUS, PIPELINE
+from bot.pipeline import conversation_topic
+from conversations.models import Sender
+from conversations.store import MessageDraft
+from tests.socketio.webchat_client import RasaWebchatClient
+
+Make = Callable[[], Awaitable[RasaWebchatClient]]
+
+
+async def conversation_of(frontdoor: TestServer, session_id: str) -> str:
+    store = frontdoor.app[PIPELINE].store
+    customer, _ = await store.customer_for_identity(CHANNEL, token_hash(session_id))
+    conversation = await store.open_conversation_for(customer.id, CHANNEL)
+    assert conversation is not None
+    return conversation.id
+
+
+async def test_a_session_request_without_an_id_is_confirmed_with_a_fresh_one(webchat: Make) -> None:
+    client = await webchat()
+    session_id = await client.connect(None)
+    assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+
+
+async def test_a_returning_session_keeps_its_id_and_a_guessable_one_is_replaced(webchat: Make) -> None:
+    client = await webchat()
+    assert await client.connect("a" * 32) == "a" * 32
+    other = await webchat()
+    assert await other.connect("1") != "1"
+
+
+async def test_a_user_utterance_gets_the_bots_reply_exactly_once(webchat: Make) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.say("hello there", session_id)
+    assert await client.next() == {"text": "echo: hello there"}
+    assert await client.nothing_more()
+
+
+async def test_buttons_arrive_as_quick_replies_on_the_last_paragraph(webchat: Make, frontdoor: TestServer) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.say("menu", session_id)
+    assert await client.next() == {"text": "Pick one.", "quick_replies": []}
+    assert await client.next() == {
+        "text": "Which do you want?",
+        "quick_replies": [
+            {"content_type": "text", "title": "Yes please", "payload": "/affirm"},
+            {"content_type": "text", "title": "No", "payload": "/deny"},
+        ],
+    }
+    await client.say("/affirm", session_id)  # rasa-webchat sends a quick reply's payload as the message
+    assert await client.next() == {"text": "Great, you said yes."}
+    history = await frontdoor.app[PIPELINE].store.history(await conversation_of(frontdoor, session_id))
+    assert [m.text for m in history if m.sender is Sender.CUSTOMER] == ["menu", "Yes please"]
+
+
+async def test_agent_messages_and_notices_are_pushed_as_bot_utterances(webchat: Make, frontdoor: TestServer) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.say("hi", session_id)
+    await client.next()
+    conversation_id = await conversation_of(frontdoor, session_id)
+    await frontdoor.app[PIPELINE].post_from_agent(conversation_id, "agent_ann", "Hello, I'm Ann.")
+    assert await client.next() == {"text": "Hello, I'm Ann."}
+    await frontdoor.app[PIPELINE].post_notice(conversation_id, [MessageDraft(Sender.SYSTEM, "Ann joined the chat.")])
+    assert await client.next() == {"text": "Ann joined the chat."}
+    await frontdoor.app[BUS].publish(conversation_topic(conversation_id), {"type": "notice", "text": "You are next."})
+    assert await client.next() == {"text": "You are next."}
+    await frontdoor.app[BUS].publish(
+        conversation_topic(conversation_id), {"type": "typing", "who": "agent", "on": True}
+    )
+    assert await client.nothing_more()
+
+
+async def test_a_reconnecting_session_continues_its_conversation(webchat: Make, frontdoor: TestServer) -> None:
+    first = await webchat()
+    session_id = await first.connect()
+    await first.say("one", session_id)
+    await first.next()
+    conversation_id = await conversation_of(frontdoor, session_id)
+    await first.close()
+
+    again = await webchat()
+    assert await again.connect(session_id) == session_id
+    await frontdoor.app[PIPELINE].post_from_agent(conversation_id, "agent_ann", "Still there?")
+    assert await again.next() == {"text": "Still there?"}  # followed at session_request, before any message
+    await again.say("two", session_id)
+    assert await again.next() == {"text": "echo: two"}
+    assert await conversation_of(frontdoor, session_id) == conversation_id
+
+
+async def test_two_sessions_never_see_each_others_replies(webchat: Make) -> None:
+    alice, bob = await webchat(), await webchat()
+    alice_session, bob_session = await alice.connect(), await bob.connect()
+    await alice.say("from alice", alice_session)
+    await bob.say("from bob", bob_session)
+    assert await alice.next() == {"text": "echo: from alice"}
+    assert await bob.next() == {"text": "echo: from bob"}
+    assert await alice.nothing_more() and await bob.nothing_more()
+
+
+async def test_unusable_messages_are_ignored(webchat: Make) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.sio.emit("user_uttered", "not an object")
+    await client.sio.emit("user_uttered", {"message": 5, "session_id": session_id})
+    await client.sio.emit("user_uttered", {"message": "x" * 2001, "session_id": session_id})
+    await client.say("still works", session_id)
+    assert await client.next() == {"text": "echo: still works"}
+
+
+def test_messages_map_to_rasas_socketio_payloads() -> None:
+    base = {"sender": "bot", "buttons": [], "custom": {}}
+    assert bot_utterances(base | {"text": "a\n\nb"}) == [{"text": "a"}, {"text": "b"}]
+    assert bot_utterances(base | {"text": "", "custom": {"image": "https://x/y.png"}}) == [
+        {"attachment": {"type": "image", "payload": {"src": "https://x/y.png"}}}
+    ]
+    assert bot_utterances(base | {"text": ""}) == []

@@ -1,0 +1,78 @@
+"""Browser plumbing shared by the widget and rasa-webchat tests: Debian's Chromium, pages on a second loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Locator, Page, Playwright, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 20_000
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    playwright: Playwright
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serves `app` on a free loopback port (another origin than the front door's); yields its base URL."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+class Widget:
+    """The embedded widget as a customer sees it; Playwright's CSS locators pierce its open shadow root."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.launcher = page.locator("frontdoor-widget .launcher")
+        self.panel = page.locator("frontdoor-widget .panel")
+        self.input = page.locator("frontdoor-widget #fd-text")
+        self.log = page.locator("frontdoor-widget ol.log")
+
+    def items(self, sender: str) -> Locator:
+        return self.page.locator(f"frontdoor-widget ol.log li.{sender}[data-seq]")
+
+    async def open(self) -> None:
+        if not await self.panel.is_visible():
+            await self.launcher.click()
+        await self.input.wait_for(state="visible", timeout=TIMEOUT_MS)
+
+    async def say(self, text: str) -> None:
+        await self.input.fill(text)
+        await self.input.press("Enter")
+
+    async def wait_for_replies(self, count: int, sender: str = "bot") -> list[str]:
+        await self.items(sender).nth(count - 1).wait_for(timeout=TIMEOUT_MS)
+        return [t.strip() for t in await self.items(sender).all_inner_texts()]
+
+    async def active_element(self) -> Any:
+        """What has focus inside the widget (the shadow root's active element), as {tag, cls}."""
+        return await self.page.evaluate(
+            "() => { const a = document.querySelector('frontdoor-widget').shadowRoot.activeElement;"
+            " return a ? {tag: a.tagName.toLowerCase(), cls: a.className} : null; }"
+        )
