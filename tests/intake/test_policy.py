@@ -1,0 +1,161 @@
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from intake import (
+    BusinessHours,
+    Category,
+    IntakeSettings,
+    InvalidSettings,
+    Priority,
+    PriorityPolicy,
+    SlaTarget,
+    Urgency,
+    add_business_time,
+)
+
+HOUR = 3600.0
+
+
+def ts(text: str, tz: str = "UTC") -> float:
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(tz)).timestamp()
+
+
+@pytest.fixture
+def policy() -> PriorityPolicy:
+    return PriorityPolicy(IntakeSettings())
+
+
+@pytest.mark.parametrize(
+    ("category", "urgency", "tier", "text", "expected"),
+    [
+        (Category.PRODUCT_FAULT, Urgency.URGENT, "standard", "", Priority.URGENT),
+        (Category.PRODUCT_FAULT, Urgency.HIGH, "standard", "", Priority.HIGH),
+        (Category.DELIVERY, Urgency.NORMAL, "standard", "", Priority.NORMAL),
+        (Category.DELIVERY, None, "standard", "", Priority.NORMAL),
+        (Category.SUGGESTION, Urgency.NORMAL, "standard", "", Priority.LOW),
+        (Category.SUGGESTION, Urgency.HIGH, "standard", "", Priority.HIGH),
+        (Category.SERVICE_COMPLAINT, Urgency.NORMAL, "standard", "", Priority.HIGH),
+        (Category.DELIVERY, Urgency.NORMAL, "vip", "", Priority.HIGH),
+        (Category.SUGGESTION, Urgency.NORMAL, "vip", "", Priority.NORMAL),
+        (Category.DELIVERY, Urgency.HIGH, "vip", "", Priority.HIGH),
+        (Category.BILLING, Urgency.NORMAL, "standard", "I will call my lawyer", Priority.HIGH),
+        (Category.BILLING, Urgency.NORMAL, "standard", "我要找律师", Priority.HIGH),
+        (None, None, "standard", "", Priority.NORMAL),
+    ],
+)
+def test_priority_follows_urgency_category_tier_and_keywords(
+    policy: PriorityPolicy,
+    category: Category | None,
+    urgency: Urgency | None,
+    tier: str,
+    text: str,
+    expected: Priority,
+) -> None:
+    decision = policy.decide(category, urgency, tier, text)
+    assert decision.priority is expected
+    assert decision.reasons
+
+
+def test_a_tier_bump_never_makes_a_ticket_urgent(policy: PriorityPolicy) -> None:
+    assert policy.decide(Category.BILLING, Urgency.HIGH, "gold").priority is Priority.HIGH
+
+
+def test_the_policy_is_configurable() -> None:
+    settings = IntakeSettings(
+        category_floor={Category.BILLING: Priority.URGENT}, low_categories=frozenset(), tier_bumps={}
+    )
+    policy = PriorityPolicy(settings)
+    assert policy.decide(Category.BILLING, Urgency.NORMAL).priority is Priority.URGENT
+    assert policy.decide(Category.SUGGESTION, Urgency.NORMAL, "vip").priority is Priority.NORMAL
+
+
+def test_urgent_and_complaint_tickets_are_handoff_worthy(policy: PriorityPolicy) -> None:
+    assert policy.is_handoff_worthy(Category.PRODUCT_FAULT, Priority.URGENT) == "urgent_category"
+    assert policy.is_handoff_worthy(Category.SERVICE_COMPLAINT, Priority.HIGH) == "complaint"
+    assert policy.is_handoff_worthy(Category.DELIVERY, Priority.NORMAL) is None
+
+
+@pytest.mark.parametrize(
+    ("priority", "first", "resolution"),
+    [(Priority.URGENT, 1, 4), (Priority.HIGH, 4, 24), (Priority.NORMAL, 24, 72), (Priority.LOW, 72, 168)],
+)
+def test_deadlines_without_business_hours_run_round_the_clock(
+    policy: PriorityPolicy, priority: Priority, first: int, resolution: int
+) -> None:
+    now = ts("2024-05-04T22:00:00")  # a Saturday night
+    deadlines = policy.deadlines(priority, now)
+    assert deadlines.first_response_due == now + first * HOUR
+    assert deadlines.resolution_due == now + resolution * HOUR
+
+
+def test_sla_targets_are_configurable() -> None:
+    targets = {p: SlaTarget(2, 5) for p in Priority}
+    deadlines = PriorityPolicy(IntakeSettings(sla_targets=targets)).deadlines(Priority.LOW, 0.0)
+    assert (deadlines.first_response_due, deadlines.resolution_due) == (2 * HOUR, 5 * HOUR)
+
+
+SHANGHAI_OFFICE = BusinessHours.parse("Asia/Shanghai", "Mon-Fri 09:00-18:00")
+
+
+def test_business_hours_count_only_open_time_across_a_weekend() -> None:
+    friday_5pm = ts("2024-05-03T17:00:00", "Asia/Shanghai")
+    # 1h left on Friday, then Monday 09:00 + 3h.
+    assert add_business_time(friday_5pm, 4, SHANGHAI_OFFICE) == ts("2024-05-06T12:00:00", "Asia/Shanghai")
+
+
+def test_a_ticket_created_at_night_starts_its_clock_at_opening() -> None:
+    tuesday_3am = ts("2024-05-07T03:00:00", "Asia/Shanghai")
+    assert add_business_time(tuesday_3am, 1, SHANGHAI_OFFICE) == ts("2024-05-07T10:00:00", "Asia/Shanghai")
+
+
+def test_holidays_and_split_shifts_are_respected() -> None:
+    from datetime import date
+
+    hours = BusinessHours.parse("UTC", "Mon-Fri 09:00-12:00; Mon-Fri 13:00-17:00", frozenset({date(2024, 5, 6)}))
+    friday_11 = ts("2024-05-03T11:00:00")
+    # Fri 11-12 (1h) + 13-17 (4h) = 5h; Monday is a holiday; Tue 09:00 + 2h.
+    assert add_business_time(friday_11, 7, hours) == ts("2024-05-07T11:00:00")
+
+
+def test_business_hours_count_real_time_across_a_dst_change() -> None:
+    hours = BusinessHours.parse("Europe/Berlin", "Sun 00:00-24:00")
+    start = ts("2024-03-31T00:00:00", "Europe/Berlin")  # clocks jump 02:00 -> 03:00 that night
+    assert add_business_time(start, 23, hours) == start + 23 * HOUR
+    assert add_business_time(start, 24, hours) > start + 24 * HOUR  # the 24th hour is next Sunday
+
+
+def test_policy_deadlines_use_business_hours_except_round_the_clock_priorities() -> None:
+    settings = IntakeSettings(business_hours=SHANGHAI_OFFICE)
+    saturday = ts("2024-05-04T10:00:00", "Asia/Shanghai")
+    monday_10 = ts("2024-05-06T10:00:00", "Asia/Shanghai")
+    assert PriorityPolicy(settings).deadlines(Priority.URGENT, saturday).first_response_due == monday_10
+    always_on = replace(settings, round_the_clock_priorities=frozenset({Priority.URGENT}))
+    assert PriorityPolicy(always_on).deadlines(Priority.URGENT, saturday).first_response_due == saturday + HOUR
+
+
+def test_unreadable_or_empty_business_hours_are_rejected() -> None:
+    with pytest.raises(InvalidSettings):
+        BusinessHours.parse("UTC", "weekdays nine to five")
+    with pytest.raises(InvalidSettings):
+        BusinessHours("Mars/Olympus", {0: ((540, 1080),)})
+    with pytest.raises(InvalidSettings):
+        BusinessHours("UTC", {})
+
+
+def test_settings_are_built_from_a_mapping_not_the_environment() -> None:
+    settings = IntakeSettings.from_mapping(
+        {
+            "FD_INTAKE_SLA_URGENT": "0.5/2",
+            "FD_INTAKE_BUSINESS_TZ": "Asia/Shanghai",
+            "FD_INTAKE_BUSINESS_HOURS": "Mon-Sat 08:00-20:00",
+            "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
+        }
+    )
+    assert settings.sla_targets[Priority.URGENT] == SlaTarget(0.5, 2)
+    assert settings.business_hours is not None and settings.business_hours.weekly[5] == ((480, 1200),)
+    assert settings.order_number_pattern == r"[A-Z]{2}\d{8}"
+    assert datetime.fromtimestamp(0, UTC).year == 1970
