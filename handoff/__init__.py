@@ -1,0 +1,50 @@
+"""Human handoff: when the bot hands over, who owns a conversation, skill queues, agents and routing.
+
+Domain and service only; the agent console's pages live elsewhere and call `HandoffService`.
+"""
+
+from handoff.agents import AgentProfile, AgentStatus, AgentStore, Presence
+from handoff.exceptions import HandoffError, IllegalTransition, InvalidSettings, UnknownAgent
+from handoff.memory import MemoryHandoffStore
+from handoff.ownership import LEGAL_TRANSITIONS, OwnershipRecord, OwnershipState, OwnershipStore, Transition
+from handoff.queue import Priority, QueuedEntry, QueuePosition, QueueStore
+from handoff.redis_store import RedisHandoffStore
+from handoff.routing import BusinessHours, RoutingSettings
+from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus, QueueSnapshot, SupervisorSnapshot
+from handoff.store import HandoffStore
+from handoff.triggers import HandoffPolicy, HandoffSettings, HandoffTrigger, ReasonCode, TurnFacts
+
+__all__ = [
+    "LEGAL_TRANSITIONS",
+    "AgentProfile",
+    "AgentStatus",
+    "AgentStore",
+    "BusinessHours",
+    "HandoffError",
+    "HandoffOutcome",
+    "HandoffPolicy",
+    "HandoffService",
+    "HandoffSettings",
+    "HandoffStore",
+    "HandoffTrigger",
+    "IllegalTransition",
+    "InvalidSettings",
+    "MemoryHandoffStore",
+    "OutcomeStatus",
+    "OwnershipRecord",
+    "OwnershipState",
+    "OwnershipStore",
+    "Presence",
+    "Priority",
+    "QueuePosition",
+    "QueueSnapshot",
+    "QueueStore",
+    "QueuedEntry",
+    "ReasonCode",
+    "RedisHandoffStore",
+    "RoutingSettings",
+    "SupervisorSnapshot",
+    "Transition",
+    "TurnFacts",
+    "UnknownAgent",
+]

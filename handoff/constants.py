@@ -1,0 +1,35 @@
+"""Redis key names, channels and limits of the handoff package (units in the names)."""
+
+from __future__ import annotations
+
+# Every key sits under one prefix so a deployment (or a test run) can flush or inspect handoff state alone.
+KEY_PREFIX = "fd:handoff:"
+CONVERSATION_KEY = KEY_PREFIX + "conv:{conversation_id}"  # hash: the ownership record
+QUEUE_KEY = KEY_PREFIX + "queue:{skill}"  # sorted set: conversation ids, score = priority rank + enqueued ms
+QUEUES_KEY = KEY_PREFIX + "queues"  # set: every skill that ever had a queue
+AGENT_KEY = KEY_PREFIX + "agent:{agent_id}"  # hash: profile + presence + last assignment
+AGENT_CHATS_KEY = KEY_PREFIX + "agent:{agent_id}:chats"  # set: conversations the agent owns (its load)
+AGENTS_KEY = KEY_PREFIX + "agents"  # set: every registered agent id
+SERVED_KEY = KEY_PREFIX + "served"  # set: every skill some registered agent serves (only grows)
+AVAILABLE_KEY = KEY_PREFIX + "avail:{skill}"  # sorted set: online agents with spare capacity, best first
+ONLINE_KEY = KEY_PREFIX + "online:{skill}"  # set: online agents serving the skill (for wait estimates)
+UNANSWERED_KEY = KEY_PREFIX + "unanswered"  # sorted set: assigned conversations the agent has not answered yet
+WRAP_UP_KEY = KEY_PREFIX + "wrapup"  # sorted set: conversations in wrap-up, score = wrap-up start (s)
+HANDLING_TIMES_KEY = KEY_PREFIX + "aht:{skill}"  # list: recent handling times (s), newest first
+
+# A conversation record outlives its handoff so the case card and a late reconnect can still read it.
+RECORD_TTL_S = 7 * 24 * 3600
+
+# Scores: rank * PRIORITY_SCORE_STEP + epoch milliseconds; 1e13 ms is ~2286 AD, and 4e13 stays exact in a double.
+PRIORITY_SCORE_STEP = 10**13
+# Available-agent scores: load * LOAD_SCORE_STEP + last assignment ms, so the least loaded, longest idle sorts first.
+LOAD_SCORE_STEP = 10**13
+
+HANDLING_TIMES_KEPT = 50
+DEFAULT_HANDLE_TIME_S = 300.0
+
+BUS_TOPIC_ALL = "handoff"
+BUS_TOPIC_AGENT = "agent:{agent_id}"
+BUS_TOPIC_CONVERSATION = "conv:{conversation_id}"
+
+GENERAL_GROUP = "general"

@@ -1,0 +1,217 @@
+"""Who owns a conversation right now: the bot, a queue, one agent, or nobody any more.
+
+Owns the ownership state machine, the per-conversation record and the `Transition` that every backend applies
+atomically. Must never do I/O or pick agents: stores apply transitions, routing decides which ones to ask for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from handoff.exceptions import IllegalTransition
+
+
+class OwnershipState(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    WRAP_UP = "wrap_up"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"
+
+
+_S = OwnershipState
+
+# assigned→assigned is a transfer to another agent; any→closed is added below for every state but closed itself.
+LEGAL_TRANSITIONS: Mapping[OwnershipState, frozenset[OwnershipState]] = {
+    _S.BOT: frozenset({_S.QUEUED, _S.CLOSED}),
+    _S.QUEUED: frozenset({_S.ASSIGNED, _S.BOT, _S.ABANDONED, _S.CLOSED}),
+    _S.ASSIGNED: frozenset({_S.QUEUED, _S.ASSIGNED, _S.WRAP_UP, _S.CLOSED}),
+    _S.WRAP_UP: frozenset({_S.BOT, _S.CLOSED}),
+    _S.ABANDONED: frozenset({_S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+
+# States in which an agent owns the conversation and it counts toward their load.
+AGENT_STATES = frozenset({_S.ASSIGNED, _S.WRAP_UP})
+
+
+def is_legal(source: OwnershipState, target: OwnershipState) -> bool:
+    return target in LEGAL_TRANSITIONS[source]
+
+
+def sources_of(target: OwnershipState) -> frozenset[OwnershipState]:
+    """Every state from which `target` may be reached."""
+    return frozenset(s for s, targets in LEGAL_TRANSITIONS.items() if target in targets)
+
+
+@dataclass(frozen=True)
+class OwnershipRecord:
+    """One conversation's ownership. A conversation never handed off has no record, which reads as `bot`.
+
+    `owner` is the single owner: "bot", "queue:<skill>", "agent:<id>" or "" once closed/abandoned.
+    `version` grows by one on every change, so consoles drop stale events and sweepers can compare-and-set.
+    """
+
+    conversation_id: str
+    state: OwnershipState = OwnershipState.BOT
+    customer_id: str = ""
+    language: str = ""
+    category: str = ""
+    skill: str = ""
+    priority: str = "normal"
+    agent_id: str = ""
+    reason: str = ""
+    scores: Mapping[str, float] = field(default_factory=dict)
+    note: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    enqueued_at: float | None = None
+    assigned_at: float | None = None
+    last_agent_reply_at: float | None = None
+    wrap_up_at: float | None = None
+    updated_at: float = 0.0
+    version: int = 0
+
+    @property
+    def owner(self) -> str:
+        if self.state is OwnershipState.BOT:
+            return "bot"
+        if self.state is OwnershipState.QUEUED:
+            return f"queue:{self.skill}"
+        if self.state in AGENT_STATES:
+            return f"agent:{self.agent_id}"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "state": self.state.value,
+            "owner": self.owner,
+            "customer_id": self.customer_id,
+            "language": self.language,
+            "category": self.category,
+            "skill": self.skill,
+            "priority": self.priority,
+            "agent_id": self.agent_id,
+            "reason": self.reason,
+            "scores": dict(self.scores),
+            "note": self.note,
+            "context": dict(self.context),
+            "enqueued_at": self.enqueued_at,
+            "assigned_at": self.assigned_at,
+            "last_agent_reply_at": self.last_agent_reply_at,
+            "wrap_up_at": self.wrap_up_at,
+            "updated_at": self.updated_at,
+            "version": self.version,
+        }
+
+    def to_fields(self) -> dict[str, str]:
+        """Flat string fields, the form both stores keep (a Redis hash, or a dict in memory)."""
+        out: dict[str, str] = {}
+        for key, value in self.to_dict().items():
+            if key in ("conversation_id", "owner"):
+                continue
+            if key in ("scores", "context"):
+                out[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            elif value is None:
+                out[key] = ""
+            else:
+                out[key] = str(value)
+        return out
+
+    @classmethod
+    def from_fields(cls, conversation_id: str, fields: Mapping[str, str]) -> OwnershipRecord:
+        def opt(name: str) -> float | None:
+            raw = fields.get(name, "")
+            return float(raw) if raw else None
+
+        return cls(
+            conversation_id=conversation_id,
+            state=OwnershipState(fields.get("state") or "bot"),
+            customer_id=fields.get("customer_id", ""),
+            language=fields.get("language", ""),
+            category=fields.get("category", ""),
+            skill=fields.get("skill", ""),
+            priority=fields.get("priority") or "normal",
+            agent_id=fields.get("agent_id", ""),
+            reason=fields.get("reason", ""),
+            scores=json.loads(fields.get("scores") or "{}"),
+            note=fields.get("note", ""),
+            context=json.loads(fields.get("context") or "{}"),
+            enqueued_at=opt("enqueued_at"),
+            assigned_at=opt("assigned_at"),
+            last_agent_reply_at=opt("last_agent_reply_at"),
+            wrap_up_at=opt("wrap_up_at"),
+            updated_at=float(fields.get("updated_at") or 0.0),
+            version=int(fields.get("version") or 0),
+        )
+
+
+ANY_AGENT = "*"  # Transition.agent value: the store picks the best available agent for the record's skill.
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One atomic compare-and-set on a conversation's ownership, applied by a store in a single step.
+
+    The store checks: current state is in `allowed_from` (no record counts as `bot`), the current agent equals
+    `expect_agent` and the version equals `expect_version` when given, and for a move to `assigned` that the new
+    agent is online with spare capacity. Then, in the same step, it moves the conversation between queue and
+    agents' loads as the states imply (leaving `queued` dequeues; entering it enqueues under `skill` and
+    `priority`; leaving an agent state frees that agent's slot; entering `assigned` takes one) and sets `fields`.
+    Any failed check leaves everything as it was and the store returns None.
+    """
+
+    conversation_id: str
+    target: OwnershipState
+    allowed_from: frozenset[OwnershipState]
+    now: float
+    expect_agent: str | None = None
+    expect_version: int | None = None
+    agent: str | None = None  # new owner when target is assigned: an agent id or ANY_AGENT
+    avoid_agent: str | None = None  # with ANY_AGENT: never this one (who just handed the chat back)
+    skill: str | None = None  # queue when target is queued; None keeps the record's skill
+    priority: str | None = None  # None keeps the record's priority
+    keep_enqueued_at: bool = False  # a requeued chat keeps its place by original wait, not the back of the line
+    # With target queued: in the same atomic step, hand it to the best available agent if there is one (one round
+    # trip for the common "someone is free" handoff; the result then reads assigned).
+    assign_after: bool = False
+    fields: Mapping[str, str] = field(default_factory=dict)  # other record fields to set (reason, note, ...)
+
+    def __post_init__(self) -> None:
+        for source in self.allowed_from:
+            if not is_legal(source, self.target):
+                raise IllegalTransition(source.value, self.target.value)
+        if self.assign_after and self.target is not OwnershipState.QUEUED:
+            raise IllegalTransition(self.target.value, "assigned (assign_after)")
+
+    def with_fields(self, **fields: str) -> Transition:
+        return replace(self, fields={**self.fields, **fields})
+
+
+class OwnershipStore(Protocol):
+    """Reads and atomically changes ownership records."""
+
+    async def get(self, conversation_id: str) -> OwnershipRecord | None: ...
+
+    async def get_many(self, conversation_ids: list[str]) -> list[OwnershipRecord]: ...
+
+    async def apply(self, transition: Transition) -> OwnershipRecord | None:
+        """Apply the transition atomically; None when any check failed (a lost race is not an error)."""
+
+    async def pull(self, agent_id: str, now: float) -> OwnershipRecord | None:
+        """Atomically assign the agent the best waiting conversation (priority, then wait; ties by id) across the
+        queues they serve. None if nothing waits or the agent is unknown, not online, or full."""
+
+    async def mark_agent_reply(self, conversation_id: str, agent_id: str, now: float) -> OwnershipRecord | None:
+        """Stamp `last_agent_reply_at` if `agent_id` owns it in `assigned`; it then never counts as unanswered."""
+
+    async def unanswered_before(self, assigned_before: float) -> list[str]:
+        """Assigned conversations whose agent has not replied and that were assigned before the given time."""
+
+    async def wrap_up_before(self, started_before: float) -> list[str]:
+        """Conversations in wrap-up since before the given time."""

@@ -1,0 +1,255 @@
+"""Which agent gets which conversation, and when a conversation goes back to the queue.
+
+Owns the routing settings, business hours, the category → skill mapping and the assignment moves built on the
+store's atomic transitions: `route_to_agent` (auto-assign to the least-loaded, longest-idle eligible agent),
+`pull_next` (an agent takes the best case from their queues), `transfer`, and the sweepers `requeue_unanswered`
+and `finish_stale_wrap_ups`. Must never publish events or talk to customers: HandoffService does that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from handoff.constants import GENERAL_GROUP
+from handoff.exceptions import InvalidSettings
+from handoff.ownership import AGENT_STATES, ANY_AGENT, OwnershipRecord, OwnershipState, Transition
+from handoff.queue import general_skill, skill_of
+from handoff.store import HandoffStore
+
+_S = OwnershipState
+
+DEFAULT_CATEGORY_GROUPS: Mapping[str, str] = {
+    "product_fault": "product_fault",
+    "delivery": "delivery",
+    "refund_return": "refund_return",
+    "billing": "billing",
+    "service_complaint": "service_complaint",
+    "suggestion": GENERAL_GROUP,
+}
+
+
+def _parse_hhmm(text: str) -> dt.time:
+    try:
+        hours, minutes = text.split(":")
+        if hours == "24" and minutes == "00":
+            return dt.time.max
+        return dt.time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise InvalidSettings(f"opening time {text!r} is not HH:MM") from exc
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Weekly opening hours in one timezone. `weekly` maps weekday (0 = Monday) to (open, close) "HH:MM" pairs."""
+
+    timezone: str = "UTC"
+    weekly: Mapping[int, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: {day: (("09:00", "18:00"),) for day in range(5)}
+    )
+    closed_dates: frozenset[str] = frozenset()  # ISO dates (local) when the desk is shut: holidays
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InvalidSettings(f"unknown timezone {self.timezone!r}") from exc
+        for day, spans in self.weekly.items():
+            if day not in range(7):
+                raise InvalidSettings(f"weekday {day} is not 0..6")
+            for start, end in spans:
+                if _parse_hhmm(start) >= _parse_hhmm(end):
+                    raise InvalidSettings(f"opening span {start}-{end} ends before it starts")
+
+    def _local(self, now: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(now, ZoneInfo(self.timezone))
+
+    def is_open(self, now: float) -> bool:
+        local = self._local(now)
+        if local.date().isoformat() in self.closed_dates:
+            return False
+        clock = local.time().replace(tzinfo=None)
+        return any(_parse_hhmm(a) <= clock < _parse_hhmm(b) for a, b in self.weekly.get(local.weekday(), ()))
+
+    def next_open_at(self, now: float, horizon_days: int = 14) -> float | None:
+        """The next opening time (epoch seconds) after `now`, or None if closed for the whole horizon."""
+        if self.is_open(now):
+            return now
+        zone = ZoneInfo(self.timezone)
+        today = self._local(now).date()
+        for offset in range(horizon_days + 1):
+            day = today + dt.timedelta(days=offset)
+            if day.isoformat() in self.closed_dates:
+                continue
+            for start, _ in sorted(self.weekly.get(day.weekday(), ())):
+                opening = dt.datetime.combine(day, _parse_hhmm(start), tzinfo=zone).timestamp()
+                if opening > now:
+                    return opening
+        return None
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    unanswered_timeout_s: float = 90.0  # an assigned chat the agent has not answered by then returns to the queue
+    wrap_up_timeout_s: float = 300.0  # a wrap-up left open this long is finished for the agent (frees their slot)
+    assign_on_enqueue: bool = True
+    category_groups: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_GROUPS))
+    business_hours: BusinessHours | None = None  # None = always open
+    sla_at_risk_s: float = 300.0  # a waiting chat whose deadline is this close (or past) is "at risk"
+    # How long this process trusts its copy of "which skills have agents" and agents' display names.
+    directory_cache_s: float = 30.0
+    # An agent who lets an assignment time out is set away, so the sweeper does not hand the chat straight back.
+    away_on_unanswered: bool = True
+
+
+def group_for(category: str, settings: RoutingSettings) -> str:
+    return settings.category_groups.get(category, GENERAL_GROUP) if category else GENERAL_GROUP
+
+
+def choose_skill(language: str, category: str, settings: RoutingSettings, served: Collection[str]) -> str:
+    """The category's skill queue if some registered agent serves it, else the language's general queue.
+
+    Checking registered (not online) agents keeps a chat in its specialist queue through a shift change instead of
+    spilling it into general the moment the specialists log off.
+    """
+    skill = skill_of(language, group_for(category, settings))
+    return skill if skill in served else general_skill(language)
+
+
+async def route_to_agent(
+    store: HandoffStore,
+    conversation_id: str,
+    now: float,
+    agent_id: str = ANY_AGENT,
+    *,
+    expect_version: int | None = None,
+    avoid_agent: str | None = None,
+) -> OwnershipRecord | None:
+    """queued → assigned: to `agent_id`, or by default to the least-loaded, longest-idle available agent who serves
+    the conversation's queue. None when it is no longer queued, or nobody (or not that agent) can take it."""
+    return await store.apply(
+        Transition(
+            conversation_id,
+            _S.ASSIGNED,
+            frozenset({_S.QUEUED}),
+            now,
+            agent=agent_id,
+            expect_version=expect_version,
+            avoid_agent=avoid_agent,
+        )
+    )
+
+
+async def pull_next(store: HandoffStore, agent_id: str, now: float) -> OwnershipRecord | None:
+    """The agent takes the best waiting case across every queue they serve (priority, then longest wait), in one
+    atomic step: the store picks and assigns together, so two agents pulling at once never get the same case."""
+    return await store.pull(agent_id, now)
+
+
+async def assign_waiting(store: HandoffStore, now: float, limit: int = 1000) -> list[OwnershipRecord]:
+    """Assign queue heads to available agents until no queue has both a waiting chat and a free agent."""
+    assigned: list[OwnershipRecord] = []
+    lengths = await store.lengths()
+    for skill in sorted(lengths, key=lambda s: s):
+        for _ in range(lengths[skill]):
+            if len(assigned) >= limit:
+                return assigned
+            head = await store.head(skill, 1)
+            if not head:
+                break
+            record = await route_to_agent(store, head[0].conversation_id, now)
+            if record is None:
+                # Either nobody is free for this queue (stop) or another process took the head (try the next).
+                still = await store.head(skill, 1)
+                if still and still[0].conversation_id == head[0].conversation_id:
+                    break
+                continue
+            assigned.append(record)
+    return assigned
+
+
+async def transfer_to_agent(
+    store: HandoffStore, conversation_id: str, from_agent: str, to_agent: str, note: str, now: float
+) -> OwnershipRecord | None:
+    """assigned → assigned: only the current owner may hand over, and only to an online agent with a free slot."""
+    return await store.apply(
+        Transition(
+            conversation_id,
+            _S.ASSIGNED,
+            frozenset({_S.ASSIGNED}),
+            now,
+            expect_agent=from_agent,
+            agent=to_agent,
+            fields={"note": note},
+        )
+    )
+
+
+async def transfer_to_queue(
+    store: HandoffStore, conversation_id: str, from_agent: str, skill: str, note: str, now: float
+) -> OwnershipRecord | None:
+    """assigned → queued (another skill, or the same one): keeps the original wait so it is not sent to the back."""
+    return await store.apply(
+        Transition(
+            conversation_id,
+            _S.QUEUED,
+            frozenset({_S.ASSIGNED}),
+            now,
+            expect_agent=from_agent,
+            skill=skill,
+            keep_enqueued_at=True,
+            fields={"note": note},
+        )
+    )
+
+
+async def requeue_unanswered(
+    store: HandoffStore, now: float, settings: RoutingSettings
+) -> list[tuple[OwnershipRecord, OwnershipRecord]]:
+    """The sweeper the app runs every few seconds: assignments unanswered past the timeout go back to the queue.
+
+    Compare-and-set on the version read here, so an agent's reply that lands meanwhile wins and the chat stays.
+    Returns (before, after) pairs so the caller can tell the agent who lost it.
+    """
+    moved: list[tuple[OwnershipRecord, OwnershipRecord]] = []
+    for conversation_id in await store.unanswered_before(now - settings.unanswered_timeout_s):
+        before = await store.get(conversation_id)
+        if before is None or before.state is not _S.ASSIGNED or before.last_agent_reply_at is not None:
+            continue
+        after = await store.apply(
+            Transition(
+                conversation_id,
+                _S.QUEUED,
+                frozenset({_S.ASSIGNED}),
+                now,
+                expect_agent=before.agent_id,
+                expect_version=before.version,
+                keep_enqueued_at=True,
+                fields={"note": f"unanswered by {before.agent_id}"},
+            )
+        )
+        if after is not None:
+            moved.append((before, after))
+    return moved
+
+
+async def finish_stale_wrap_ups(
+    store: HandoffStore, now: float, settings: RoutingSettings
+) -> list[tuple[OwnershipRecord, OwnershipRecord]]:
+    moved: list[tuple[OwnershipRecord, OwnershipRecord]] = []
+    for conversation_id in await store.wrap_up_before(now - settings.wrap_up_timeout_s):
+        before = await store.get(conversation_id)
+        if before is None or before.state is not _S.WRAP_UP:
+            continue
+        after = await store.apply(
+            Transition(conversation_id, _S.BOT, frozenset({_S.WRAP_UP}), now, expect_version=before.version)
+        )
+        if after is not None:
+            moved.append((before, after))
+    return moved
+
+
+def owns(record: OwnershipRecord | None, agent_id: str) -> bool:
+    return record is not None and record.state in AGENT_STATES and record.agent_id == agent_id

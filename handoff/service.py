@@ -1,0 +1,654 @@
+"""HandoffService: the one facade the front door, the Rasa actions and the agent console call.
+
+Owns the order of operations for every handoff use case (check hours, choose a queue, apply the atomic
+transition, try to assign, publish what changed) and the events on the bus. Must never render pages or talk to
+Rasa; must never change ownership except through the store's atomic transitions.
+
+Events (all JSON objects; every one has "type", "at" (epoch s) and, where it concerns one conversation,
+"conversation_id" and "version" — the ownership version after the change, so a console drops stale events):
+
+topic "handoff" (every console: queue and supervisor views)
+  {"type": "queued", "conversation_id", "skill", "priority", "reason",
+   "cause": "request"|"unanswered"|"transfer"|"agent_offline",
+   "position", "length", "eta_s", "version", "at"}
+  {"type": "assigned", "conversation_id", "agent_id", "skill", "via": "auto"|"claim"|"pull"|"transfer",
+   "version", "at"}
+  {"type": "transferred", "conversation_id", "from_agent", "to_agent", "to_queue", "note", "version", "at"}
+  {"type": "wrap_up", "conversation_id", "agent_id", "version", "at"}
+  {"type": "bot_resumed", "conversation_id", "cause": "wrap_up_finished"|"withdrawn", "version", "at"}
+  {"type": "abandoned" | "closed", "conversation_id", "version", "at"}
+  {"type": "agent_presence", "agent_id", "presence", "load", "capacity", "at"}
+
+topic "agent:{agent_id}" (that agent's inbox)
+  {"type": "assigned", "conversation_id", "via", "note", "record": OwnershipRecord.to_dict(), "version", "at"}
+  {"type": "unassigned", "conversation_id",
+   "cause": "unanswered"|"transferred"|"closed"|"wrap_up_finished"|"agent_offline",
+   "version", "at"}
+  {"type": "wrap_up", "conversation_id", "version", "at"}
+  {"type": "customer_message", "conversation_id", "message": {...as given}, "at"}
+
+topic "conv:{conversation_id}" (what the customer's widget shows)
+  {"type": "queue_position", "conversation_id", "position", "length", "eta_s", "version", "at"}
+  {"type": "agent_joined", "conversation_id", "agent_id", "display_name", "version", "at"}
+  {"type": "agent_left", "conversation_id", "cause": "transferred"|"unanswered"|"closed"|"agent_offline",
+   "version", "at"}
+  {"type": "bot_back", "conversation_id", "ask_satisfaction": bool, "version", "at"}
+  {"type": "closed_hours", "conversation_id", "next_open_at", "at"}
+  {"type": "closed", "conversation_id", "version", "at"}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from backends.bus import EventBus
+from handoff import routing
+from handoff.agents import AgentProfile, AgentStatus, Presence, online_count
+from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, BUS_TOPIC_CONVERSATION
+from handoff.exceptions import UnknownAgent
+from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState, Transition, sources_of
+from handoff.queue import Priority, QueuePosition, estimate_wait_s
+from handoff.routing import RoutingSettings
+from handoff.store import HandoffStore
+from handoff.triggers import HandoffTrigger
+
+_S = OwnershipState
+
+
+class OutcomeStatus(StrEnum):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    CLOSED_HOURS = "closed_hours"  # outside business hours: create a ticket and promise a reply instead
+    NOT_ALLOWED = "not_allowed"  # the conversation is in wrap-up, closed or abandoned: it cannot queue now
+
+
+@dataclass(frozen=True)
+class HandoffOutcome:
+    status: OutcomeStatus
+    record: OwnershipRecord | None = None
+    position: QueuePosition | None = None  # set when queued
+    agent_id: str = ""  # set when assigned
+    next_open_at: float | None = None  # set when closed_hours (None: no opening in the next two weeks)
+    duplicate: bool = False  # it was already queued or assigned; nothing changed
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    skill: str
+    length: int
+    oldest_wait_s: float | None
+    agents_online: int
+    agents_available: int
+    eta_s: float | None  # for a conversation joining now
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "skill": self.skill,
+            "length": self.length,
+            "oldest_wait_s": self.oldest_wait_s,
+            "agents_online": self.agents_online,
+            "agents_available": self.agents_available,
+            "eta_s": self.eta_s,
+        }
+
+
+@dataclass(frozen=True)
+class SupervisorSnapshot:
+    at: float
+    queues: list[QueueSnapshot]
+    agents: list[AgentStatus]
+    at_risk: list[str] = field(default_factory=list)  # conversation ids, nearest deadline first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "queues": [q.to_dict() for q in self.queues],
+            "agents": [a.to_dict() for a in self.agents],
+            "at_risk": list(self.at_risk),
+        }
+
+
+class HandoffService:
+    """Facade over a HandoffStore and an EventBus. Lost races return None/False; unknown agents raise UnknownAgent.
+
+    `clock` returns epoch seconds; tests pass a fake one so timeouts need no sleeping.
+    """
+
+    def __init__(
+        self,
+        store: HandoffStore,
+        bus: EventBus,
+        settings: RoutingSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.settings = settings or RoutingSettings()
+        self.clock = clock
+        self._served: tuple[float, set[str]] | None = None
+        self._names: dict[str, tuple[float, str]] = {}
+
+    # customer side ---------------------------------------------------------------------------------------------
+
+    async def request_handoff(
+        self,
+        conversation_id: str,
+        customer_id: str,
+        language: str,
+        category: str = "",
+        priority: Priority | str = Priority.NORMAL,
+        trigger: HandoffTrigger | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> HandoffOutcome:
+        """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
+
+        Outside business hours nothing changes and the outcome is CLOSED_HOURS with the next opening time: the
+        caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
+        (`duplicate=True`). The more urgent of `priority` and the trigger's suggested priority wins.
+        """
+        now = self.clock()
+        hours = self.settings.business_hours
+        if hours is not None and not hours.is_open(now):
+            next_open = hours.next_open_at(now)
+            await self._publish(
+                BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
+                {"type": "closed_hours", "conversation_id": conversation_id, "next_open_at": next_open, "at": now},
+            )
+            return HandoffOutcome(OutcomeStatus.CLOSED_HOURS, next_open_at=next_open)
+        chosen = Priority.parse(priority)
+        if trigger is not None and trigger.priority.rank < chosen.rank:
+            chosen = trigger.priority
+        skill = routing.choose_skill(language, category, self.settings, await self._served_skills(now))
+        fields = {
+            "customer_id": customer_id,
+            "language": language,
+            "category": category,
+            "reason": trigger.reason.value if trigger else "",
+            "scores": json.dumps(dict(trigger.scores) if trigger else {}, sort_keys=True),
+            "note": trigger.details if trigger else "",
+            "context": json.dumps(dict(context or {}), ensure_ascii=False, sort_keys=True, default=str),
+        }
+        # Queue and (if someone is free) assign in one atomic step; a customer served at once never sees "you are #1".
+        record = await self.store.apply(
+            Transition(
+                conversation_id,
+                _S.QUEUED,
+                frozenset({_S.BOT}),
+                now,
+                skill=skill,
+                priority=chosen.value,
+                fields=fields,
+                assign_after=self.settings.assign_on_enqueue,
+            )
+        )
+        if record is None:
+            return await self._existing_outcome(conversation_id)
+        if record.state is _S.ASSIGNED:
+            await self._announce_assigned(record, "auto")
+            return HandoffOutcome(OutcomeStatus.ASSIGNED, record=record, agent_id=record.agent_id)
+        position = await self._position(record)
+        await self._announce_queued(record, "request", position)
+        return HandoffOutcome(OutcomeStatus.QUEUED, record=record, position=position)
+
+    async def state_of(self, conversation_id: str) -> OwnershipRecord | None:
+        """The ownership record; None means the bot owns it and it was never handed off."""
+        return await self.store.get(conversation_id)
+
+    async def position_of(self, conversation_id: str) -> QueuePosition | None:
+        """Where a waiting conversation stands (1 = next) and its estimated wait; None if it is not queued."""
+        record = await self.store.get(conversation_id)
+        if record is None or record.state is not _S.QUEUED:
+            return None
+        return await self._position(record)
+
+    async def withdraw(self, conversation_id: str) -> bool:
+        """queued → bot: the customer no longer wants to wait, or the bot solved it meanwhile."""
+        now = self.clock()
+        record = await self.store.apply(Transition(conversation_id, _S.BOT, frozenset({_S.QUEUED}), now))
+        if record is None:
+            return False
+        await self._bot_back(record, "withdrawn", ask_satisfaction=False)
+        return True
+
+    async def abandon(self, conversation_id: str) -> bool:
+        """queued → abandoned: the customer left (closed the widget, stopped answering) while waiting."""
+        now = self.clock()
+        record = await self.store.apply(Transition(conversation_id, _S.ABANDONED, frozenset({_S.QUEUED}), now))
+        if record is None:
+            return False
+        await self._publish(BUS_TOPIC_ALL, self._event("abandoned", record))
+        return True
+
+    async def force_close(self, conversation_id: str, reason: str = "") -> OwnershipRecord | None:
+        """any → closed (conversation ended, customer deleted, admin action). None if already closed."""
+        now = self.clock()
+        for _ in range(5):
+            # Compare-and-set on the version read, so the agent told "unassigned" is the one who really owned it.
+            before = await self.store.get(conversation_id)
+            if before is not None and before.state is _S.CLOSED:
+                return None
+            record = await self.store.apply(
+                Transition(
+                    conversation_id,
+                    _S.CLOSED,
+                    sources_of(_S.CLOSED),
+                    now,
+                    expect_version=before.version if before is not None else 0,
+                    fields={"note": reason},
+                )
+            )
+            if record is not None:
+                break
+        else:
+            return None
+        await self._publish(BUS_TOPIC_ALL, self._event("closed", record))
+        await self._publish(
+            BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id), self._event("closed", record)
+        )
+        if before is not None and before.state in AGENT_STATES:
+            await self._unassigned(before.agent_id, record, "closed")
+        return record
+
+    async def notify_customer_message(self, conversation_id: str, message: Mapping[str, Any]) -> bool:
+        """Forward a customer's message to the owning agent's inbox; False when no agent owns the conversation."""
+        record = await self.store.get(conversation_id)
+        if record is None or record.state not in AGENT_STATES:
+            return False
+        await self._publish(
+            BUS_TOPIC_AGENT.format(agent_id=record.agent_id),
+            {
+                "type": "customer_message",
+                "conversation_id": conversation_id,
+                "message": dict(message),
+                "at": self.clock(),
+            },
+        )
+        return True
+
+    # agent side ------------------------------------------------------------------------------------------------
+
+    async def register_agent(self, profile: AgentProfile) -> AgentStatus:
+        """Create or update an agent; a new agent starts offline. Presence and load survive updates."""
+        self._served = None
+        self._names.pop(profile.id, None)
+        return await self.store.upsert_agent(profile, self.clock())
+
+    async def set_presence(self, agent_id: str, presence: Presence) -> AgentStatus | None:
+        """online / away / offline. Online offers the agent waiting work at once. Away keeps their chats but takes no
+        new ones. Offline (logged out) also returns their assigned chats to the queue, keeping each one's wait, and
+        offers them to other agents; chats in wrap-up stay until finished or swept."""
+        now = self.clock()
+        status = await self.store.set_presence(agent_id, presence, now)
+        if status is None:
+            raise UnknownAgent(agent_id)
+        await self._publish_presence(status, now)
+        if presence is Presence.ONLINE:
+            await self._offer_work(agent_id)
+        elif presence is Presence.OFFLINE:
+            await self._release_chats(status)
+        return await self.store.get_agent(agent_id) or status
+
+    async def claim(self, conversation_id: str, agent_id: str) -> bool:
+        """queued → assigned to this agent (picked from the console). False if someone else got it first or the agent
+        is not online with a free slot."""
+        now = self.clock()
+        record = await routing.route_to_agent(self.store, conversation_id, now, agent_id)
+        if record is None:
+            return False
+        await self._announce_assigned(record, "claim")
+        return True
+
+    async def pull_next(self, agent_id: str) -> OwnershipRecord | None:
+        """The agent takes the best waiting conversation across the queues they serve; None if none (or no slot)."""
+        record = await routing.pull_next(self.store, agent_id, self.clock())
+        if record is None:
+            await self._agent(agent_id)  # an unknown agent is an error, not an empty queue
+            return None
+        await self._announce_assigned(record, "pull")
+        return record
+
+    async def auto_assign(self) -> list[OwnershipRecord]:
+        """Assign every waiting conversation that has a free eligible agent. Run after bulk changes or periodically;
+        single enqueues and agents coming free are already handled as they happen."""
+        records = await routing.assign_waiting(self.store, self.clock())
+        for record in records:
+            await self._announce_assigned(record, "auto")
+        return records
+
+    async def record_agent_reply(self, conversation_id: str, agent_id: str) -> bool:
+        """The owning agent answered: the assignment no longer times out. False if they do not own it (assigned)."""
+        return await self.store.mark_agent_reply(conversation_id, agent_id, self.clock()) is not None
+
+    async def transfer(
+        self,
+        conversation_id: str,
+        from_agent: str,
+        *,
+        to_agent: str | None = None,
+        to_queue: str | None = None,
+        note: str = "",
+    ) -> OwnershipRecord | None:
+        """Hand the conversation to another agent (assigned → assigned) or a skill queue (assigned → queued), with a
+        note for whoever picks it up. Exactly one of to_agent / to_queue. None if from_agent does not own it or the
+        target agent is not online with a free slot (the conversation then stays with from_agent)."""
+        if (to_agent is None) == (to_queue is None):
+            raise ValueError("give exactly one of to_agent or to_queue")
+        now = self.clock()
+        if to_agent is not None:
+            record = await routing.transfer_to_agent(self.store, conversation_id, from_agent, to_agent, note, now)
+        else:
+            assert to_queue is not None
+            record = await routing.transfer_to_queue(self.store, conversation_id, from_agent, to_queue, note, now)
+        if record is None:
+            return None
+        await self._publish(
+            BUS_TOPIC_ALL,
+            self._event(
+                "transferred",
+                record,
+                from_agent=from_agent,
+                to_agent=to_agent or "",
+                to_queue=to_queue or "",
+                note=note,
+            ),
+        )
+        await self._unassigned(from_agent, record, "transferred")
+        if to_agent is not None:
+            await self._announce_assigned(record, "transfer")
+        else:
+            await self._publish(
+                BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
+                self._event("agent_left", record, cause="transferred"),
+            )
+            position = await self._position(record)
+            await self._announce_queued(record, "transfer", position)
+            if self.settings.assign_on_enqueue:
+                assigned = await routing.route_to_agent(
+                    self.store, conversation_id, now, expect_version=record.version, avoid_agent=from_agent
+                )
+                if assigned is not None:
+                    await self._announce_assigned(assigned, "auto")
+                    record = assigned
+        if record.state is _S.ASSIGNED:
+            # Only once the case has a new owner: offered earlier, from_agent could pull straight back what they
+            # just handed on (if they serve that queue too).
+            await self._offer_work(from_agent)
+        return record
+
+    async def close(self, conversation_id: str, agent_id: str, resolution_note: str = "") -> OwnershipRecord | None:
+        """assigned → wrap_up: the agent is done talking. The chat still counts toward their load until
+        `finish_wrap_up` (or the wrap-up timeout). Records the handling time for wait estimates."""
+        now = self.clock()
+        record = await self.store.apply(
+            Transition(
+                conversation_id,
+                _S.WRAP_UP,
+                frozenset({_S.ASSIGNED}),
+                now,
+                expect_agent=agent_id,
+                fields={"note": resolution_note},
+            )
+        )
+        if record is None:
+            return None
+        if record.assigned_at is not None:
+            await self.store.record_handling_time(record.skill, max(0.0, now - record.assigned_at))
+        await self._publish(BUS_TOPIC_ALL, self._event("wrap_up", record, agent_id=agent_id))
+        await self._publish(BUS_TOPIC_AGENT.format(agent_id=agent_id), self._event("wrap_up", record))
+        await self._publish(
+            BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
+            self._event("agent_left", record, cause="closed"),
+        )
+        return record
+
+    async def finish_wrap_up(self, conversation_id: str, agent_id: str | None = None) -> OwnershipRecord | None:
+        """wrap_up → bot: the agent's slot frees and the bot resumes (and asks for satisfaction)."""
+        now = self.clock()
+        before = await self.store.get(conversation_id)
+        if before is None:
+            return None
+        record = await self.store.apply(
+            Transition(
+                conversation_id,
+                _S.BOT,
+                frozenset({_S.WRAP_UP}),
+                now,
+                expect_agent=agent_id,
+                expect_version=before.version,
+            )
+        )
+        if record is None:
+            return None
+        await self._unassigned(before.agent_id, record, "wrap_up_finished")
+        await self._bot_back(record, "wrap_up_finished", ask_satisfaction=True)
+        await self._offer_work(before.agent_id)
+        return record
+
+    async def requeue_unanswered(self, now: float | None = None) -> list[OwnershipRecord]:
+        """The sweeper (run every few seconds): assignments not answered within `unanswered_timeout_s` go back to the
+        queue keeping their original wait; their agent is set away (if configured); stale wrap-ups are finished.
+        Returns the requeued records."""
+        at = self.clock() if now is None else now
+        moved = await routing.requeue_unanswered(self.store, at, self.settings)
+        for before, after in moved:
+            await self._unassigned(before.agent_id, after, "unanswered")
+            await self._publish(
+                BUS_TOPIC_CONVERSATION.format(conversation_id=after.conversation_id),
+                self._event("agent_left", after, cause="unanswered"),
+            )
+            await self._announce_queued(after, "unanswered", await self._position(after))
+            if self.settings.away_on_unanswered:
+                status = await self.store.set_presence(before.agent_id, Presence.AWAY, at)
+                if status is not None:
+                    await self._publish_presence(status, at)
+        for before, after in await routing.finish_stale_wrap_ups(self.store, at, self.settings):
+            await self._unassigned(before.agent_id, after, "wrap_up_finished")
+            await self._bot_back(after, "wrap_up_finished", ask_satisfaction=True)
+        requeued = [after for _, after in moved]
+        if requeued and self.settings.assign_on_enqueue:
+            await self.auto_assign()
+        return requeued
+
+    # views -----------------------------------------------------------------------------------------------------
+
+    async def agent_inbox(self, agent_id: str) -> list[OwnershipRecord]:
+        """The conversations the agent owns (assigned and in wrap-up), oldest assignment first."""
+        agent = await self._agent(agent_id)
+        records = await self.store.get_many(list(agent.chats))
+        return sorted(records, key=lambda r: (r.assigned_at or r.updated_at, r.conversation_id))
+
+    async def queue_snapshot(self) -> list[QueueSnapshot]:
+        """Every skill queue with its length, oldest wait, agents online/available and the ETA for a newcomer."""
+        now = self.clock()
+        agents = await self.store.list_agents()
+        out = []
+        for skill, length in (await self.store.lengths()).items():
+            oldest = await self.store.oldest_enqueued_at(skill)
+            online = online_count(agents, skill)
+            out.append(
+                QueueSnapshot(
+                    skill=skill,
+                    length=length,
+                    oldest_wait_s=None if oldest is None else max(0.0, now - oldest),
+                    agents_online=online,
+                    agents_available=sum(1 for a in agents if a.available and a.profile.serves(skill)),
+                    eta_s=estimate_wait_s(length + 1, await self.store.handling_times(skill), online),
+                )
+            )
+        return out
+
+    async def supervisor_snapshot(self, sla_deadlines: Mapping[str, float] | None = None) -> SupervisorSnapshot:
+        """Queues, agents (load, presence, idle since) and, given {conversation_id: deadline epoch s}, the waiting
+        or unanswered conversations whose deadline is within `sla_at_risk_s` (or past), nearest first."""
+        now = self.clock()
+        queues = await self.queue_snapshot()
+        agents = await self.store.list_agents()
+        at_risk: list[str] = []
+        if sla_deadlines:
+            records = await self.store.get_many(list(sla_deadlines))
+            waiting = [
+                r.conversation_id
+                for r in records
+                if r.state is _S.QUEUED or (r.state is _S.ASSIGNED and r.last_agent_reply_at is None)
+            ]
+            at_risk = sorted(
+                (c for c in waiting if sla_deadlines[c] - now <= self.settings.sla_at_risk_s),
+                key=lambda c: (sla_deadlines[c], c),
+            )
+        return SupervisorSnapshot(at=now, queues=queues, agents=agents, at_risk=at_risk)
+
+    # internals -------------------------------------------------------------------------------------------------
+
+    async def _release_chats(self, agent: AgentStatus) -> None:
+        for before in await self.store.get_many(list(agent.chats)):
+            if before.state is not _S.ASSIGNED or before.agent_id != agent.id:
+                continue
+            after = await self.store.apply(
+                Transition(
+                    before.conversation_id,
+                    _S.QUEUED,
+                    frozenset({_S.ASSIGNED}),
+                    self.clock(),
+                    expect_agent=agent.id,
+                    keep_enqueued_at=True,
+                    fields={"note": f"{agent.id} went offline"},
+                )
+            )
+            if after is None:
+                continue
+            await self._unassigned(agent.id, after, "agent_offline")
+            await self._publish(
+                BUS_TOPIC_CONVERSATION.format(conversation_id=after.conversation_id),
+                self._event("agent_left", after, cause="agent_offline"),
+            )
+            await self._announce_queued(after, "agent_offline", await self._position(after))
+            if self.settings.assign_on_enqueue:
+                assigned = await routing.route_to_agent(
+                    self.store, after.conversation_id, self.clock(), expect_version=after.version
+                )
+                if assigned is not None:
+                    await self._announce_assigned(assigned, "auto")
+
+    async def _served_skills(self, now: float) -> set[str]:
+        # Read on every handoff; the set only grows and a new specialist can wait `directory_cache_s` to be seen.
+        if self._served is None or now - self._served[0] > self.settings.directory_cache_s or now < self._served[0]:
+            self._served = (now, await self.store.served_skills())
+        return self._served[1]
+
+    async def _display_name(self, agent_id: str, now: float) -> str:
+        cached = self._names.get(agent_id)
+        if cached is None or now - cached[0] > self.settings.directory_cache_s or now < cached[0]:
+            agent = await self.store.get_agent(agent_id)
+            cached = (now, agent.profile.display_name if agent else "")
+            self._names[agent_id] = cached
+        return cached[1]
+
+    async def _agent(self, agent_id: str) -> AgentStatus:
+        agent = await self.store.get_agent(agent_id)
+        if agent is None:
+            raise UnknownAgent(agent_id)
+        return agent
+
+    async def _offer_work(self, agent_id: str) -> None:
+        """An agent came free (online, slot released): give them the best waiting case, if auto-assign is on."""
+        if not self.settings.assign_on_enqueue:
+            return
+        while (record := await routing.pull_next(self.store, agent_id, self.clock())) is not None:
+            await self._announce_assigned(record, "auto")
+
+    async def _existing_outcome(self, conversation_id: str) -> HandoffOutcome:
+        record = await self.store.get(conversation_id)
+        if record is not None and record.state is _S.QUEUED:
+            return HandoffOutcome(OutcomeStatus.QUEUED, record, await self._position(record), duplicate=True)
+        if record is not None and record.state is _S.ASSIGNED:
+            return HandoffOutcome(OutcomeStatus.ASSIGNED, record, agent_id=record.agent_id, duplicate=True)
+        return HandoffOutcome(OutcomeStatus.NOT_ALLOWED, record)
+
+    async def _position(self, record: OwnershipRecord) -> QueuePosition | None:
+        found = await self.store.position(record.conversation_id, record.skill)
+        if found is None:
+            return None
+        position, length = found
+        online = await self.store.count_online(record.skill)
+        handling = await self.store.handling_times(record.skill)
+        return QueuePosition(record.skill, position, length, estimate_wait_s(position, handling, online))
+
+    def _event(self, kind: str, record: OwnershipRecord, /, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "conversation_id": record.conversation_id,
+            **extra,
+            "version": record.version,
+            "at": record.updated_at,
+        }
+
+    async def _publish(self, topic: str, event: dict[str, Any]) -> None:
+        await self.bus.publish(topic, event)
+
+    async def _publish_all(self, *events: tuple[str, dict[str, Any]]) -> None:
+        # One after another on purpose: publishing them concurrently was no faster on a busy 2-core host and took
+        # one Redis connection per event, so a burst of handoffs exhausted redis-py's (non-blocking) pool.
+        for topic, event in events:
+            await self.bus.publish(topic, event)
+
+    async def _publish_presence(self, status: AgentStatus, now: float) -> None:
+        await self._publish(
+            BUS_TOPIC_ALL,
+            {
+                "type": "agent_presence",
+                "agent_id": status.id,
+                "presence": status.presence.value,
+                "load": status.load,
+                "capacity": status.profile.capacity,
+                "at": now,
+            },
+        )
+
+    async def _announce_queued(self, record: OwnershipRecord, cause: str, position: QueuePosition | None) -> None:
+        where = {
+            "position": position.position if position else None,
+            "length": position.length if position else None,
+            "eta_s": position.eta_s if position else None,
+        }
+        queued = self._event(
+            "queued", record, skill=record.skill, priority=record.priority, reason=record.reason, cause=cause, **where
+        )
+        await self._publish_all(
+            (BUS_TOPIC_ALL, queued),
+            (
+                BUS_TOPIC_CONVERSATION.format(conversation_id=record.conversation_id),
+                self._event("queue_position", record, **where),
+            ),
+        )
+
+    async def _announce_assigned(self, record: OwnershipRecord, via: str) -> None:
+        display_name = await self._display_name(record.agent_id, record.updated_at)
+        await self._publish_all(
+            (BUS_TOPIC_ALL, self._event("assigned", record, agent_id=record.agent_id, skill=record.skill, via=via)),
+            (
+                BUS_TOPIC_AGENT.format(agent_id=record.agent_id),
+                self._event("assigned", record, via=via, note=record.note, record=record.to_dict()),
+            ),
+            (
+                BUS_TOPIC_CONVERSATION.format(conversation_id=record.conversation_id),
+                self._event("agent_joined", record, agent_id=record.agent_id, display_name=display_name),
+            ),
+        )
+
+    async def _unassigned(self, agent_id: str, record: OwnershipRecord, cause: str) -> None:
+        if agent_id:
+            await self._publish(
+                BUS_TOPIC_AGENT.format(agent_id=agent_id), self._event("unassigned", record, cause=cause)
+            )
+
+    async def _bot_back(self, record: OwnershipRecord, cause: str, *, ask_satisfaction: bool) -> None:
+        await self._publish(BUS_TOPIC_ALL, self._event("bot_resumed", record, cause=cause))
+        await self._publish(
+            BUS_TOPIC_CONVERSATION.format(conversation_id=record.conversation_id),
+            self._event("bot_back", record, ask_satisfaction=ask_satisfaction),
+        )
