@@ -12,14 +12,22 @@ import hmac
 import ipaddress
 import json
 import logging
-import zlib
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
-from bot.exceptions import BadRequest, Forbidden, PayloadTooLarge
-from bot.keys import SETTINGS
+from actions import ActionServices, build_executor
+from actions.services import ActionSettings
+from bot.console import TICKETS
+from bot.exceptions import BadRequest, Forbidden
+from bot.keys import CONVERSATIONS, DATABASE, SETTINGS
+from handoff.triggers import HandoffPolicy, HandoffSettings
+from intake.orders import DemoOrderLookup
+from intake.settings import IntakeSettings
+from intake.tickets import TicketStore
+from kb.editor import KB
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +46,8 @@ def caller_allowed(request: web.Request, token: str) -> bool:
 
 
 async def read_action_call(request: web.Request) -> dict[str, object]:
+    # aiohttp inflates a deflate-encoded body (Rasa may compress) and counts the limit after inflating.
     raw = await request.clone(client_max_size=MAX_ACTION_CALL_BYTES).read()
-    if request.headers.get("Content-Encoding") == "deflate":
-        inflater = zlib.decompressobj()
-        try:
-            raw = inflater.decompress(raw, MAX_ACTION_CALL_BYTES)
-        except zlib.error as exc:
-            raise BadRequest("body is not valid deflate data", "bad_encoding") from exc
-        if inflater.unconsumed_tail:
-            raise PayloadTooLarge("action call too large")
     try:
         call = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -71,3 +72,30 @@ async def run_action(request: web.Request) -> web.Response:
         return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
     body = result.model_dump() if result is not None else {"events": [], "responses": []}
     return web.json_response(body)
+
+
+async def _actions_context(app: web.Application) -> AsyncIterator[None]:
+    """Builds the actions with this process's services; runs after the KB and console contexts."""
+    settings = app[SETTINGS]
+    tickets = app.get(TICKETS)
+    if tickets is None:
+        tickets = TicketStore(app[DATABASE])
+        app[TICKETS] = tickets
+    await tickets.migrate()
+    intake_settings = IntakeSettings.from_mapping(settings.extra)
+    services = ActionServices(
+        knowledge_base=app[KB],
+        tickets=tickets,
+        orders=DemoOrderLookup(),
+        handoff_policy=HandoffPolicy(HandoffSettings()),
+        feedback=app[KB],
+        customers=app[CONVERSATIONS],
+        settings=ActionSettings(intake=intake_settings),
+    )
+    app[ACTION_EXECUTOR] = build_executor(services)
+    yield
+
+
+def setup_actions(app: web.Application) -> None:
+    app.router.add_post("/webhook", run_action)
+    app.cleanup_ctx.append(_actions_context)

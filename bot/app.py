@@ -16,10 +16,12 @@ from aiohttp import web
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
 from bot import api, pages, staff_pages
+from bot.actions_endpoint import setup_actions
 from bot.auth import StaffDirectory
 from bot.channels.base import InboundMessage
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.channels.socketio import setup_socketio
+from bot.console import setup_console
 from bot.handoff_bridge import handoff_context
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, REDIS, SETTINGS, STAFF
 from bot.pipeline import ConversationPipeline
@@ -28,6 +30,7 @@ from bot.settings import Settings
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
+from kb.editor import setup_kb
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,12 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _bus(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # A blocking pool: under a burst, callers wait for a connection instead of failing (redis-py 8 raises otherwise).
+    client = (
+        aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=64))
+        if settings.redis_url
+        else None
+    )
     bus: EventBus = RedisEventBus(client) if client is not None else MemoryEventBus()
     app[BUS] = bus
     if client is not None:
@@ -107,4 +115,7 @@ def create_app(settings: Settings) -> web.Application:
         _mount_wechat(app, settings, settings.wechat)
     setup_widget(app)
     setup_socketio(app)
+    setup_console(app)
+    setup_kb(app)
+    setup_actions(app)
     return app

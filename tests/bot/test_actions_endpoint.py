@@ -1,0 +1,78 @@
+"""The in-process actions webhook: only Rasa may call it, and it runs rasa-sdk actions with our services."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+from kb.editor import KB_SETTINGS
+from kb.service import KBSettings
+
+TOKEN = "s3cret-token"
+
+
+def action_call(name: str, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "next_action": name,
+        "sender_id": "conv_1",
+        "version": "3.6.21",
+        "domain": {"slots": {"language": {"type": "categorical", "values": ["en", "zh"]}}, "responses": {}},
+        "tracker": {
+            "sender_id": "conv_1",
+            "slots": {},
+            "latest_message": {"text": text, "intent": {"name": "greet"}, "entities": [], "metadata": metadata or {}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    app = create_app(Settings(var_dir=tmp_path, actions_token=TOKEN, rasa_url="http://127.0.0.1:9"))
+    app[KB_SETTINGS] = KBSettings(seed_demo=False, preload=False)
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+async def test_rasa_with_the_token_runs_an_action(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post(f"/webhook?token={TOKEN}", json=action_call("action_detect_language", "你好"))
+    assert response.status == 200
+    body = await response.json()
+    assert {"event": "slot", "name": "language", "value": "zh"}.items() <= body["events"][0].items()
+
+
+async def test_a_deflated_action_call_is_accepted(client: TestClient) -> None:  # type: ignore[type-arg]
+    import json
+
+    raw = zlib.compress(json.dumps(action_call("action_detect_language", "hello")).encode())
+    response = await client.post(f"/webhook?token={TOKEN}", data=raw, headers={"Content-Encoding": "deflate"})
+    assert response.status == 200
+
+
+async def test_callers_without_the_token_are_refused(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/webhook?token=wrong", json=action_call("action_detect_language", "hi"))
+    assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b"{oops", 400), (b'{"next_action": "x"}', 400), (b"\x00\x01binary", 400)],
+)
+async def test_malformed_action_calls_get_client_errors(client: TestClient, body: bytes, status: int) -> None:  # type: ignore[type-arg]
+    assert (await client.post(f"/webhook?token={TOKEN}", data=body)).status == status
+
+
+async def test_an_unknown_action_is_a_404(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post(f"/webhook?token={TOKEN}", json=action_call("action_nope", "hi"))
+    assert response.status == 404
