@@ -203,4 +203,3 @@ async def open_database(url: str, schema: str = "public") -> Database:
 def placeholders(count: int, start: int = 1) -> str:
     """`$1, $2, …` for an IN list or a VALUES row."""
     return ", ".join(f"${i}" for i in range(start, start + count))
-

@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.exceptions import BadRequest, NotAuthorised, NotFound, PayloadTooLarge
-from bot.keys import BUS, CONVERSATIONS, PIPELINE, RASA, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
 from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
@@ -248,24 +248,6 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
             await ws.send_json({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
         except BadRequest as exc:
             await ws.send_json({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
-
-
-@routes.get("/healthz")
-async def health(request: web.Request) -> web.Response:
-    app = request.app
-    checks: dict[str, Any] = {"rasa": await app[RASA].health()}
-    try:
-        await app[CONVERSATIONS].history("conv_healthcheck", limit=1)
-        checks["database"] = {"ok": True}
-    except Exception as exc:
-        checks["database"] = {"ok": False, "error": repr(exc)}
-    try:
-        await app[BUS].publish("healthz", {"type": "ping"})
-        checks["bus"] = {"ok": True}
-    except Exception as exc:
-        checks["bus"] = {"ok": False, "error": repr(exc)}
-    ok = all(c.get("ok") for c in checks.values())
-    return web.json_response({"ok": ok, "checks": checks}, status=200 if ok else 503)
 
 
 __all__ = ["error_middleware", "routes"]

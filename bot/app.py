@@ -15,12 +15,12 @@ from aiohttp import web
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
-from bot import api, pages, staff_pages
+from bot import api, health, pages, staff_pages
 from bot.actions_endpoint import setup_actions
 from bot.auth import StaffDirectory
 from bot.channels.base import InboundMessage
-from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.channels.socketio import setup_socketio
+from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.console import setup_console
 from bot.handoff_bridge import handoff_context
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, REDIS, SETTINGS, STAFF
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline])
     app.add_routes(api.routes)
+    app.add_routes(health.routes)
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
     if settings.wechat is not None:

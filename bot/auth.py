@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from aiohttp import web
 
@@ -34,7 +34,7 @@ SCHEMA = (
 )
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     EDITOR = "editor"

@@ -1,34 +1,507 @@
-"""Connects the pipeline to handoff: who answers a conversation now, and what escalating means for the customer."""
+"""Connects the pipeline to handoff: who answers a conversation now, and what escalating means for the customer.
+
+Owns the `OwnershipGate` backed by `handoff.service.HandoffService`, the customer-facing texts of a handoff (queue
+place and wait, agent joined, bot back, the satisfaction survey) and the background work the service needs: turning
+its events into customer notices as the queue moves, and the sweeper that requeues unanswered assignments.
+`handoff_context` builds all of it (memory store by default, Redis when `settings.redis_url` is set).
+
+Must never change ownership except through `HandoffService`, and must never send a survey answer to Rasa.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.keys import GATE
-from conversations.models import Conversation, Sender
-from conversations.store import MessageDraft
+from backends.bus import Event, EventBus, Subscription
+from bot.agent_profiles import AgentProfileStore
+from bot.auth import Role
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS, STAFF
+from bot.pipeline import ConversationPipeline, conversation_topic
+from bot.satisfaction import SurveyStore
+from bot.settings import Settings
+from conversations.models import Button, Conversation, Sender
+from conversations.store import ConversationStore, MessageDraft
+from handoff.constants import BUS_TOPIC_ALL, KEY_PREFIX
+from handoff.memory import MemoryHandoffStore
+from handoff.ownership import AGENT_STATES, OwnershipState
+from handoff.queue import estimate_wait_s
+from handoff.redis_store import RedisHandoffStore
+from handoff.routing import BusinessHours, RoutingSettings
+from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
+from handoff.store import HandoffStore
+from handoff.triggers import HandoffTrigger, ReasonCode
 
-HANDOFF_NOTICE = {
-    "en": "I'm connecting you with a member of our team.",
-    "zh": "正在为您转接人工客服。",
+log = logging.getLogger(__name__)
+
+RATE_PAYLOAD_PREFIX = "/fd_rate"
+RATE_SKIP_PAYLOAD = "/fd_rate_skip"
+_RATE = re.compile(r"^/fd_rate(\{.*\})$")
+
+# Queue notices go to this many waiting customers per queue; those further back hear again as they move up.
+NOTIFY_QUEUE_DEPTH = 50
+# Queue movements in this window are coalesced into one round of position notices.
+REFRESH_COALESCE_S = 0.05
+SWEEP_INTERVAL_S = 2.0
+
+TEXTS: dict[str, dict[str, str]] = {
+    "queued": {
+        "en": "You are number {n} in the queue for our team.",
+        "zh": "您目前在人工客服队列中排第 {n} 位。",
+    },
+    "queued_next": {"en": "You are next in the queue for our team.", "zh": "您是人工客服队列中的下一位。"},
+    "wait": {"en": " Estimated wait: about {m} min.", "zh": "预计等待约 {m} 分钟。"},
+    "no_agent": {
+        "en": " No colleague is online right now; we will connect you as soon as one is.",
+        "zh": "目前暂无在线客服，客服上线后会第一时间为您接入。",
+    },
+    "closed_hours": {
+        "en": "Our team is offline right now. {ticket}A colleague will reply {when}.",
+        "zh": "人工客服当前不在服务时间。{ticket}我们会在{when}回复您。",
+    },
+    "closed_ticket": {
+        "en": "Your request is recorded as ticket {ticket}. ",
+        "zh": "您的问题已记录为工单 {ticket}。",
+    },
+    "closed_when": {"en": "after we open again ({at})", "zh": " {at} 上班后尽快"},
+    "closed_soon": {"en": "as soon as we can", "zh": "尽快"},
+    "agent_joined": {"en": "{name} from our team has joined the chat.", "zh": "人工客服 {name} 已加入对话。"},
+    "agent_left_transferred": {
+        "en": "You are being transferred to a colleague; please stay in the chat.",
+        "zh": "正在为您转接其他客服，请不要离开对话。",
+    },
+    "agent_left_unanswered": {
+        "en": "Sorry for the wait; we are finding another colleague for you.",
+        "zh": "抱歉久等，正在为您安排其他客服。",
+    },
+    "bot_back": {
+        "en": "The chat with our team has ended. You are back with the assistant.",
+        "zh": "人工服务已结束，您可以继续向智能助手提问。",
+    },
+    "rate_ask": {
+        "en": "How satisfied are you with the help you got? (1 = poor, 5 = excellent)",
+        "zh": "您对本次人工服务满意吗？（1 = 很不满意，5 = 非常满意）",
+    },
+    "rate_thanks": {
+        "en": "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”.",
+        "zh": "感谢您的评价！还有什么想补充的吗？可以直接输入意见，或点击“不用了”。",
+    },
+    "rate_skip": {"en": "No thanks", "zh": "不用了"},
+    "rate_done": {"en": "Thanks for your feedback!", "zh": "感谢您的反馈！"},
+    "comment_done": {"en": "Thanks, we have passed your comment on.", "zh": "谢谢，您的意见我们已收到。"},
+    "wrapping_up": {
+        "en": "Your colleague is just finishing up; one moment please.",
+        "zh": "客服正在整理本次对话，请稍候。",
+    },
+    "not_allowed": {
+        "en": "This chat can no longer be passed to a colleague. Please start a new chat to reach our team.",
+        "zh": "本次对话已无法转接人工，请重新发起对话联系客服。",
+    },
 }
 
 
+def say(key: str, language: str, **values: Any) -> str:
+    texts = TEXTS[key]
+    return texts.get(language, texts["en"]).format(**values)
+
+
+def queue_text(language: str, position: int, eta_s: float | None) -> str:
+    text = say("queued_next", language) if position <= 1 else say("queued", language, n=position)
+    if eta_s is None:
+        return text + say("no_agent", language)
+    return text + say("wait", language, m=max(1, round(eta_s / 60)))
+
+
+def queue_notice(conversation_id: str, language: str, position: int, length: int, eta_s: float | None) -> Event:
+    """The `notice` event customers' sockets forward; the widget updates its one queue line in place."""
+    return {
+        "type": "notice",
+        "notice": "queue_position",
+        "conversation_id": conversation_id,
+        "position": position,
+        "length": length,
+        "eta_s": eta_s,
+        "text": queue_text(language, position, eta_s),
+    }
+
+
+def rating_buttons() -> tuple[Button, ...]:
+    return tuple(Button(str(score), f'{RATE_PAYLOAD_PREFIX}{{"score":{score}}}') for score in range(1, 6))
+
+
+def parse_rating(payload: str) -> int | None:
+    match = _RATE.match(payload)
+    if match is None:
+        return None
+    try:
+        score = json.loads(match.group(1)).get("score")
+    except (ValueError, AttributeError):
+        return None
+    return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """Handoff settings read from `Settings.extra` (FD_HANDOFF_* variables); everything has a working default."""
+
+    routing: RoutingSettings
+    sweep_interval_s: float = SWEEP_INTERVAL_S
+    key_prefix: str = KEY_PREFIX
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BridgeSettings:
+        extra = settings.extra
+        hours: BusinessHours | None = None
+        # FD_HANDOFF_HOURS="09:00-18:00", FD_HANDOFF_DAYS="0-4" (0 = Monday), FD_HANDOFF_TIMEZONE="Asia/Shanghai".
+        if extra.get("FD_HANDOFF_HOURS"):
+            start, _, end = extra["FD_HANDOFF_HOURS"].partition("-")
+            first, _, last = extra.get("FD_HANDOFF_DAYS", "0-4").partition("-")
+            days = range(int(first), int(last or first) + 1)
+            hours = BusinessHours(
+                timezone=extra.get("FD_HANDOFF_TIMEZONE", "UTC"),
+                weekly={day: ((start.strip(), end.strip()),) for day in days},
+            )
+        routing = RoutingSettings(
+            unanswered_timeout_s=float(extra.get("FD_HANDOFF_UNANSWERED_TIMEOUT_S", "90")),
+            wrap_up_timeout_s=float(extra.get("FD_HANDOFF_WRAP_UP_TIMEOUT_S", "300")),
+            business_hours=hours,
+            # "0" is pull mode: nothing is assigned automatically, agents claim or pull from the queue.
+            assign_on_enqueue=extra.get("FD_HANDOFF_AUTO_ASSIGN", "1") != "0",
+        )
+        return cls(
+            routing=routing,
+            sweep_interval_s=float(extra.get("FD_HANDOFF_SWEEP_INTERVAL_S", str(SWEEP_INTERVAL_S))),
+            key_prefix=extra.get("FD_HANDOFF_KEY_PREFIX", KEY_PREFIX),
+        )
+
+
+class NoticingBus:
+    """The EventBus HandoffService publishes through: passes every event on, and hands the ones customers must
+    hear about to `CustomerNotices`. Acting where the event is published (not where it is received) means exactly
+    one replica speaks to the customer about each change."""
+
+    def __init__(self, inner: EventBus, on_event: Callable[[str, Event], None]) -> None:
+        self._inner = inner
+        self._on_event = on_event
+
+    async def publish(self, topic: str, event: Event) -> None:
+        await self._inner.publish(topic, event)
+        self._on_event(topic, event)
+
+    def subscribe(self, *topics: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self._inner.subscribe(*topics)
+
+    async def close(self) -> None:
+        return None  # the app's bus context owns the inner bus
+
+
+class CustomerNotices:
+    """Turns handoff events into what the customer sees: queue place/wait notices as the queue moves, and system
+    messages when an agent joins or leaves and when the bot is back (with the satisfaction survey).
+
+    One worker task (owned by `handoff_context`) handles events in publish order, so a transition never waits for
+    the transcript writes its announcement causes.
+    """
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        surveys: SurveyStore,
+        pipeline: Callable[[], ConversationPipeline],
+        bus: EventBus,
+    ) -> None:
+        self._store = store
+        self._surveys = surveys
+        self._pipeline = pipeline
+        self._bus = bus
+        self._events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
+        self._dirty = asyncio.Event()
+        self._last: dict[str, tuple[int, int, float | None]] = {}
+        self.service: HandoffService | None = None
+
+    def offer(self, topic: str, event: Event) -> None:
+        if topic == BUS_TOPIC_ALL:
+            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "closed", "agent_presence"):
+                self._dirty.set()
+        elif topic.startswith("conv:") and event.get("type") in ("agent_joined", "agent_left", "bot_back"):
+            self._events.put_nowait((topic, event))
+
+    def remember_position(self, conversation_id: str, position: int, length: int, eta_s: float | None) -> None:
+        """The escalating turn already told the customer this; the next refresh need not repeat it."""
+        self._last[conversation_id] = (position, length, eta_s)
+
+    async def run_messages(self) -> None:
+        while True:
+            _topic, event = await self._events.get()
+            try:
+                await self._announce(event)
+            except Exception:
+                log.exception("handoff notice for %s failed", event.get("conversation_id"))
+
+    async def run_positions(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(REFRESH_COALESCE_S)
+            self._dirty.clear()
+            try:
+                await self.refresh_positions()
+            except Exception:
+                log.exception("queue position refresh failed")
+
+    async def refresh_positions(self) -> None:
+        service = self.service
+        if service is None:
+            return
+        store = service.store
+        waiting: set[str] = set()
+        for skill, length in (await store.lengths()).items():
+            if length <= 0:
+                continue
+            entries = await store.head(skill, NOTIFY_QUEUE_DEPTH)
+            records = {r.conversation_id: r for r in await store.get_many([e.conversation_id for e in entries])}
+            online = await store.count_online(skill)
+            times = await store.handling_times(skill)
+            for index, entry in enumerate(entries):
+                cid = entry.conversation_id
+                waiting.add(cid)
+                record = records.get(cid)
+                if record is None or record.state is not OwnershipState.QUEUED:
+                    continue
+                eta = estimate_wait_s(index + 1, times, online)
+                now = (index + 1, length, eta)
+                if self._last.get(cid) == now:
+                    continue
+                self._last[cid] = now
+                notice = queue_notice(cid, record.language or "en", index + 1, length, eta)
+                await self._bus.publish(conversation_topic(cid), notice)
+        for cid in [c for c in self._last if c not in waiting]:
+            del self._last[cid]
+
+    async def _announce(self, event: Event) -> None:
+        cid = str(event["conversation_id"])
+        conversation = await self._store.get_conversation(cid)
+        language = conversation.language or "en"
+        kind = event["type"]
+        if kind == "agent_joined":
+            name = str(event.get("display_name") or event.get("agent_id") or "")
+            text = say("agent_joined", language, name=name)
+            custom = {"notice": "agent_joined", "agent_id": event.get("agent_id", "")}
+            await self._pipeline().post_notice(cid, [MessageDraft(Sender.SYSTEM, text, custom=custom)])
+        elif kind == "agent_left" and event.get("cause") in ("transferred", "unanswered"):
+            text = say(f"agent_left_{event['cause']}", language)
+            await self._pipeline().post_notice(
+                cid, [MessageDraft(Sender.SYSTEM, text, custom={"notice": "agent_left", "cause": event["cause"]})]
+            )
+        elif kind == "bot_back":
+            drafts = [MessageDraft(Sender.SYSTEM, say("bot_back", language), custom={"notice": "bot_back"})]
+            if event.get("ask_satisfaction"):
+                survey = await self._surveys.ask(cid, await self._last_agent(cid))
+                drafts.append(
+                    MessageDraft(
+                        Sender.BOT, say("rate_ask", language), buttons=rating_buttons(), custom={"survey": survey.id}
+                    )
+                )
+            await self._pipeline().post_notice(cid, drafts)
+
+    async def _last_agent(self, conversation_id: str) -> str:
+        for message in reversed(await self._store.recent(conversation_id, 200)):
+            if message.sender is Sender.AGENT and message.sender_id:
+                return message.sender_id
+            if message.sender is Sender.SYSTEM and message.custom.get("notice") == "agent_joined":
+                return str(message.custom.get("agent_id", ""))
+        return ""
+
+
 class HandoffGate:
+    """The pipeline's OwnershipGate over HandoffService."""
+
+    def __init__(
+        self,
+        service: HandoffService,
+        store: ConversationStore,
+        surveys: SurveyStore,
+        notices: CustomerNotices,
+        pipeline: Callable[[], ConversationPipeline],
+        timezone: str = "UTC",
+    ) -> None:
+        self.service = service
+        self._store = store
+        self._surveys = surveys
+        self._notices = notices
+        self._pipeline = pipeline
+        self._timezone = timezone
+
     async def bot_answers(self, conversation_id: str) -> bool:
-        return True
+        """False while an agent owns it (assigned or wrap-up), and for the comment after a satisfaction rating.
+
+        The pipeline calls this right after recording the customer's message, so the newest transcript line is
+        that message: it goes to the owning agent's inbox, or becomes the survey comment.
+        """
+        record = await self.service.state_of(conversation_id)
+        if record is not None and record.state in AGENT_STATES:
+            latest = await self._store.recent(conversation_id, 1)
+            if latest and latest[-1].sender is Sender.CUSTOMER:
+                await self.service.notify_customer_message(conversation_id, latest[-1].to_dict())
+            return False
+        survey = await self._surveys.awaiting_comment(conversation_id)
+        if survey is None:
+            return True
+        latest = await self._store.recent(conversation_id, 1)
+        if not latest or latest[-1].sender is not Sender.CUSTOMER or not latest[-1].text:
+            return True
+        if not await self._surveys.finish(survey.id, latest[-1].text):
+            return True
+        language = (await self._store.get_conversation(conversation_id)).language or "en"
+        await self._pipeline().post_notice(
+            conversation_id, [MessageDraft(Sender.BOT, say("comment_done", language), custom={"survey": survey.id})]
+        )
+        return False
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
-        text = HANDOFF_NOTICE.get(conversation.language, HANDOFF_NOTICE["en"])
-        return [MessageDraft(Sender.SYSTEM, text, custom={"notice": "handoff", "reason": request.get("reason")})]
+        language = str(request.get("language") or "")
+        if language not in ("en", "zh"):
+            # The pipeline may have just detected the language; the Conversation it holds predates that.
+            language = (await self._store.get_conversation(conversation.id)).language or "en"
+        try:
+            reason = ReasonCode(str(request.get("reason") or ReasonCode.CUSTOMER_REQUEST.value))
+        except ValueError:
+            reason = ReasonCode.CUSTOMER_REQUEST
+        raw_scores = request.get("scores")
+        scores = {
+            str(k): float(v)
+            for k, v in (raw_scores.items() if isinstance(raw_scores, Mapping) else ())
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        details = str(request.get("details") or request.get("detail") or "")
+        trigger = HandoffTrigger(reason, scores, details)
+        fields = request.get("fields") if isinstance(request.get("fields"), Mapping) else {}
+        ticket = str(request.get("ticket") or "")
+        outcome = await self.service.request_handoff(
+            conversation.id,
+            conversation.customer_id,
+            language,
+            category=str(request.get("category") or ""),
+            priority=str(request.get("priority") or "normal"),
+            trigger=trigger,
+            context={"fields": fields, "ticket": ticket},
+        )
+        return self._outcome_notices(conversation.id, language, outcome, ticket)
+
+    def _outcome_notices(
+        self, conversation_id: str, language: str, outcome: HandoffOutcome, ticket: str
+    ) -> list[MessageDraft]:
+        if outcome.status is OutcomeStatus.QUEUED and outcome.position is not None:
+            p = outcome.position
+            self._notices.remember_position(conversation_id, p.position, p.length, p.eta_s)
+            custom = {"notice": "queue_position", "position": p.position, "length": p.length, "eta_s": p.eta_s}
+            return [MessageDraft(Sender.SYSTEM, queue_text(language, p.position, p.eta_s), custom=custom)]
+        if outcome.status is OutcomeStatus.CLOSED_HOURS:
+            when = say("closed_soon", language)
+            if outcome.next_open_at is not None:
+                at = dt.datetime.fromtimestamp(outcome.next_open_at, ZoneInfo(self._timezone))
+                when = say("closed_when", language, at=at.strftime("%Y-%m-%d %H:%M %Z"))
+            ticket_text = say("closed_ticket", language, ticket=ticket) if ticket else ""
+            text = say("closed_hours", language, ticket=ticket_text, when=when)
+            custom = {"notice": "closed_hours", "next_open_at": outcome.next_open_at, "ticket": ticket}
+            return [MessageDraft(Sender.SYSTEM, text, custom=custom)]
+        if outcome.status is OutcomeStatus.NOT_ALLOWED:
+            wrapping = outcome.record is not None and outcome.record.state is OwnershipState.WRAP_UP
+            text = say("wrapping_up" if wrapping else "not_allowed", language)
+            return [MessageDraft(Sender.SYSTEM, text, custom={"notice": "handoff_refused"})]
+        # Assigned at once: the agent-joined message comes from CustomerNotices, like every later assignment.
+        return []
 
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
-        return None
+        if not payload.startswith(RATE_PAYLOAD_PREFIX):
+            return None
+        language = (await self._store.get_conversation(conversation.id)).language or "en"
+        if payload == RATE_SKIP_PAYLOAD:
+            survey = await self._surveys.awaiting_comment(conversation.id)
+            if survey is None or not await self._surveys.finish(survey.id):
+                return []
+            return [MessageDraft(Sender.BOT, say("rate_done", language), custom={"survey": survey.id})]
+        score = parse_rating(payload)
+        rated = await self._surveys.rate(conversation.id, score) if score is not None else None
+        if rated is None:
+            return []  # a survey answer never reaches Rasa, even a stale or malformed one
+        skip = Button(say("rate_skip", language), RATE_SKIP_PAYLOAD)
+        return [
+            MessageDraft(
+                Sender.BOT,
+                say("rate_thanks", language),
+                buttons=(skip,),
+                custom={"survey": rated.id, "score": rated.score},
+            )
+        ]
+
+
+HANDOFF = web.AppKey("handoff_service", HandoffService)
+SURVEYS = web.AppKey("handoff_surveys", SurveyStore)
+AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
+HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
+
+
+async def _sweep(service: HandoffService, interval_s: float) -> None:
+    """Unanswered assignments back to the queue, stale wrap-ups finished, and a catch-up auto-assign for anything
+    another replica's inline assignment missed."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await service.requeue_unanswered()
+            if service.settings.assign_on_enqueue:
+                await service.auto_assign()
+        except Exception:
+            log.exception("handoff sweep failed")
 
 
 async def handoff_context(app: web.Application) -> AsyncIterator[None]:
-    app[GATE] = HandoffGate()
+    settings = app[SETTINGS]
+    bridge = BridgeSettings.from_settings(settings)
+    surveys = SurveyStore(app[DATABASE])
+    profiles = AgentProfileStore(app[DATABASE])
+    await surveys.migrate()
+    await profiles.migrate()
+    store: HandoffStore = (
+        RedisHandoffStore(app[REDIS], prefix=bridge.key_prefix) if settings.redis_url else MemoryHandoffStore()
+    )
+
+    def pipeline() -> ConversationPipeline:
+        return app[PIPELINE]
+
+    notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
+    service = HandoffService(store, NoticingBus(app[BUS], notices.offer), bridge.routing)
+    notices.service = service
+    # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
+    # profile without a person behind it would strand chats in a specialist queue nobody watches.
+    for member in await app[STAFF].members():
+        if member.has(Role.AGENT):
+            await service.register_agent(await profiles.profile_for(member.username, member.display_name))
+    hours = bridge.routing.business_hours
+    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
+    app[HANDOFF] = service
+    app[SURVEYS] = surveys
+    app[AGENT_PROFILES] = profiles
+    app[HANDOFF_GATE] = gate
+    app[GATE] = gate
+    tasks = [
+        asyncio.create_task(notices.run_messages(), name="handoff-notices"),
+        asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
+        asyncio.create_task(_sweep(service, bridge.sweep_interval_s), name="handoff-sweeper"),
+    ]
     yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await store.close()

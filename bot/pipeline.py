@@ -82,7 +82,7 @@ class ConversationPipeline:
         return await self._store.create_conversation(customer.id, inbound.channel, external_id=inbound.sender_id)
 
     async def receive(self, inbound: InboundMessage) -> list[Message]:
-        """Records the customer's message and returns what the bot answered in this turn (none while a human owns it)."""
+        """Records the customer's message; returns what the bot answered in this turn (none while a human owns it)."""
         conversation = await self.conversation_for(inbound)
         payload = await self._accepted_payload(conversation.id, inbound.payload)
         if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
@@ -191,7 +191,6 @@ class ConversationPipeline:
             return payload
         log.info("ignored a payload that was not offered in %s", conversation_id)
         return None
-
 
     async def _numbered_choice(self, conversation_id: str, text: str) -> str | None:
         """The payload of the Nth button of the latest bot message, when the customer typed just N."""

@@ -5,7 +5,6 @@ Keeps one pooled HTTP session so a turn costs one keep-alive request. Never inte
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -31,7 +30,7 @@ class RasaClient:
                 if response.status != 200:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status}")
                 replies = await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise BotUnavailable(f"Rasa turn failed: {exc!r}") from exc
         if not isinstance(replies, list):
             raise BotUnavailable("Rasa answered something other than a list of replies")
@@ -44,5 +43,5 @@ class RasaClient:
                     status = await r.json()
                     return {"ok": True, "model": status.get("model_file", "")}
                 return {"ok": False, "error": f"HTTP {r.status}"}
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return {"ok": False, "error": repr(exc)}

@@ -101,5 +101,8 @@ class Settings:
             )
             if get("FD_WECHAT_TOKEN")
             else None,
-            extra={k: v for k, v in env.items() if k.startswith("FD_") and k not in ENVIRONMENT},
+            # A server builds its FAQ index at start, so the first question never waits for the encoders; Settings
+            # built directly (tests) leave it lazy.
+            extra={"FD_KB_PRELOAD": "1"}
+            | {k: v for k, v in env.items() if k.startswith("FD_") and k not in ENVIRONMENT},
         )

@@ -20,6 +20,8 @@ from pathlib import Path
 from bot.rasa_runtime import RasaRuntimeError, RasaServerConfig, ensure_model, rasa_server, stop_process
 
 FRONTDOOR_START_TIMEOUT_S = 120.0
+# Loading the FAQ encoders on a small machine takes a while; the stack is ready when /healthz says so.
+HEALTHY_TIMEOUT_S = 300.0
 
 
 def free_port() -> int:
@@ -52,6 +54,22 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float)
     raise RasaRuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
+def _wait_until_healthy(url: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            last = exc.read().decode(errors="replace")
+        except (urllib.error.URLError, OSError) as exc:
+            last = repr(exc)
+        time.sleep(0.5)
+    raise RasaRuntimeError(f"{url} did not report healthy within {timeout_s:.0f} s: {last}")
+
+
 @contextmanager
 def running_stack(
     root: Path, var_dir: Path, env: Mapping[str, str], extra_env: Mapping[str, str] | None = None
@@ -70,7 +88,7 @@ def running_stack(
     }
     var_dir.mkdir(parents=True, exist_ok=True)
     with (var_dir / "frontdoor.log").open("ab") as log_file:
-        frontdoor = subprocess.Popen(  # noqa: S603 - our own interpreter
+        frontdoor = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve"],
             cwd=root,
             env=frontdoor_env,
@@ -90,6 +108,7 @@ def running_stack(
             log_file=var_dir / "rasa.log",
         )
         with rasa_server(config, env) as rasa:
+            _wait_until_healthy(f"{frontdoor_url}/healthz", HEALTHY_TIMEOUT_S)
             yield Stack(frontdoor_url, config.url, var_dir, frontdoor.pid, rasa.pid)
     finally:
         stop_process(frontdoor)

@@ -6,11 +6,11 @@ Plain values only. Storage lives in conversations/store.py; nothing here touches
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Sender(str, Enum):
+class Sender(StrEnum):
     """Who wrote a transcript line. `event` lines are machine records (handoff, kb, ticket) never shown as text."""
 
     CUSTOMER = "customer"

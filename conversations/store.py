@@ -228,7 +228,9 @@ class ConversationStore:
 
     async def close_conversation(self, conversation_id: str) -> None:
         await self._db.execute(
-            "UPDATE conversations SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL", conversation_id, self._clock()
+            "UPDATE conversations SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL",
+            conversation_id,
+            self._clock(),
         )
 
     # Transcript

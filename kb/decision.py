@@ -7,11 +7,11 @@ Must never compute anything: these are plain values that serialise to JSON.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     """The three outcomes of a lookup: answer it, ask which entry was meant, or hand off."""
 
     ANSWER = "answer"

@@ -1,0 +1,154 @@
+"""Agent profiles of staff accounts (skills, languages, capacity), kept in SQL and registered in HandoffService.
+
+The handoff store is live state (memory, or Redis that may be flushed); this table is the durable copy an admin
+edits, through the console's admin API or `python -m bot.agent_profiles`. A staff member with the agent role and
+no stored profile gets `default_profile`. Must never change presence, load or ownership: HandoffService owns those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from backends.sql import Database, Row, open_database
+from handoff.agents import AgentProfile
+from handoff.routing import DEFAULT_CATEGORY_GROUPS
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS agent_profiles (
+        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, skills TEXT NOT NULL, languages TEXT NOT NULL,
+        capacity INTEGER NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+)
+
+LANGUAGES = ("en", "zh")
+ALL_SKILLS = tuple(sorted(set(DEFAULT_CATEGORY_GROUPS.values()) - {"general"}))
+MAX_CAPACITY = 20
+
+# The accounts `frontdoor run` creates (bot/cli.py DEMO_STAFF, matched by username and display name so a real
+# "ann" is never mistaken for the demo one): Ann covers everything in both languages, Bob English only, Sam (a
+# supervisor) steps in on general questions.
+DEMO_AGENT_PROFILES: dict[tuple[str, str], AgentProfile] = {
+    ("ann", "Ann (agent)"): AgentProfile("ann", "Ann", ALL_SKILLS, ("en", "zh"), 3),
+    ("bob", "Bob (agent)"): AgentProfile("bob", "Bob", ALL_SKILLS, ("en",), 3),
+    ("sam", "Sam (supervisor)"): AgentProfile("sam", "Sam", (), ("en", "zh"), 2),
+}
+
+
+class InvalidProfile(ValueError):
+    """A profile an admin asked for that routing could not use."""
+
+
+def checked_profile(
+    username: str, display_name: str, skills: Sequence[str], languages: Sequence[str], capacity: int
+) -> AgentProfile:
+    unknown = [s for s in skills if s not in ALL_SKILLS]
+    if unknown:
+        raise InvalidProfile(f"unknown skills {unknown}; known: {list(ALL_SKILLS)}")
+    if not languages or any(lang not in LANGUAGES for lang in languages):
+        raise InvalidProfile(f"languages must be a non-empty subset of {list(LANGUAGES)}")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidProfile(f"capacity must be 1..{MAX_CAPACITY}")
+    return AgentProfile(
+        username, display_name or username, tuple(dict.fromkeys(skills)), tuple(dict.fromkeys(languages)), capacity
+    )
+
+
+def default_profile(username: str, display_name: str) -> AgentProfile:
+    """Until an admin says otherwise: general questions in both languages, three chats at once."""
+    return AgentProfile(username, display_name or username, (), LANGUAGES, 3)
+
+
+def _profile(row: Row) -> AgentProfile:
+    return AgentProfile(
+        row["username"],
+        row["display_name"],
+        tuple(json.loads(row["skills"])),
+        tuple(json.loads(row["languages"])),
+        int(row["capacity"]),
+    )
+
+
+class AgentProfileStore:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def migrate(self) -> None:
+        await self._db.migrate(SCHEMA)
+
+    async def get(self, username: str) -> AgentProfile | None:
+        row = await self._db.fetchrow("SELECT * FROM agent_profiles WHERE username = $1", username)
+        return _profile(row) if row else None
+
+    async def all(self) -> list[AgentProfile]:
+        return [_profile(r) for r in await self._db.fetch("SELECT * FROM agent_profiles ORDER BY username")]
+
+    async def put(self, profile: AgentProfile) -> AgentProfile:
+        await self._db.execute(
+            "INSERT INTO agent_profiles (username, display_name, skills, languages, capacity, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO UPDATE SET"
+            " display_name = excluded.display_name, skills = excluded.skills, languages = excluded.languages,"
+            " capacity = excluded.capacity, updated_at = excluded.updated_at",
+            profile.id,
+            profile.display_name,
+            json.dumps(list(profile.skills)),
+            json.dumps(list(profile.languages)),
+            profile.capacity,
+            self._clock(),
+        )
+        return profile
+
+    async def profile_for(self, username: str, display_name: str) -> AgentProfile:
+        """The stored profile, else the demo account's, else the default."""
+        stored = await self.get(username)
+        if stored is not None:
+            return stored
+        return DEMO_AGENT_PROFILES.get((username, display_name)) or default_profile(username, display_name)
+
+
+async def _set(url: str, schema: str, profile: AgentProfile) -> None:
+    db = await open_database(url, schema=schema)
+    try:
+        store = AgentProfileStore(db)
+        await store.migrate()
+        await store.put(profile)
+    finally:
+        await db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.agent_profiles ann --skills billing,delivery --languages en,zh --capacity 3`; a running server
+    applies it when the agent next opens the console."""
+    from bot.settings import Settings  # the CLI builds settings once from the environment, like bot.cli does
+
+    parser = argparse.ArgumentParser(prog="python -m bot.agent_profiles", description="set an agent's profile")
+    parser.add_argument("username")
+    parser.add_argument("--name", default="")
+    parser.add_argument("--skills", default="", help=f"comma-separated, from {','.join(ALL_SKILLS)}")
+    parser.add_argument("--languages", default="en,zh")
+    parser.add_argument("--capacity", type=int, default=3)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(os.environ)
+    try:
+        profile = checked_profile(
+            args.username,
+            args.name,
+            [s for s in args.skills.split(",") if s],
+            [s for s in args.languages.split(",") if s],
+            args.capacity,
+        )
+    except InvalidProfile as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    asyncio.run(_set(settings.effective_database_url, settings.database_schema, profile))
+    print(f"{profile.id}: skills={list(profile.skills)} languages={list(profile.languages)} cap={profile.capacity}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""What an agent sees about one handed-off conversation: the case card, canned responses and the chat SLA.
+
+Owns how the card is assembled from the transcript (customer, bot and agent lines, and the `kb` / `handoff` events
+the bot left), the customer record, past conversations, tickets (when intake's TicketStore is available), the
+ownership record and the NLU guess Rasa kept. Owns the optional seams the console uses from other areas, as
+Protocols. Must never change ownership or write the transcript; it only reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+
+from conversations.models import Message, Sender
+from conversations.store import ConversationStore
+from handoff.ownership import OwnershipRecord
+from kb.decision import KBResult
+
+log = logging.getLogger(__name__)
+
+# First-response targets for a live chat, by priority: the deadline runs from when the customer joined the queue.
+FIRST_RESPONSE_TARGET_S: Mapping[str, float] = {"urgent": 60.0, "high": 120.0, "normal": 300.0, "low": 900.0}
+RASA_TRACKER_TIMEOUT_S = 1.5
+PAST_CONVERSATIONS_SHOWN = 10
+TICKETS_SHOWN = 10
+
+
+class Dictable(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class CustomerTickets(Protocol):
+    """intake.tickets.TicketStore, as the case card reads it."""
+
+    async def list_for_customer(self, customer_id: str, *, limit: int = ...) -> Sequence[Dictable]: ...
+
+
+class KnowledgeSuggester(Protocol):
+    """The KB service (kb's `setup_kb`), as the console asks it for an answer to the customer's last question."""
+
+    async def search(self, query: str, language: str) -> KBResult: ...
+
+
+class FaqDrafts(Protocol):
+    """The KB editor's draft queue: an agent's resolution saved as a candidate FAQ entry for an editor to review."""
+
+    async def create_draft(self, question: str, answer: str, language: str, *, author: str, source: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class CannedResponse:
+    id: str
+    title: str
+    texts: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "texts": dict(self.texts)}
+
+
+CANNED_RESPONSES = (
+    CannedResponse(
+        "greeting",
+        "Greeting",
+        {
+            "en": "Hi {customer_name}, this is {agent_name} from the support team. How can I help?",
+            "zh": "您好{customer_name}，我是客服{agent_name}，请问有什么可以帮您？",
+        },
+    ),
+    CannedResponse(
+        "checking",
+        "Checking",
+        {
+            "en": "Thanks, {customer_name}. Let me check that for you; it will take a minute.",
+            "zh": "好的{customer_name}，我帮您查一下，请稍等片刻。",
+        },
+    ),
+    CannedResponse(
+        "anything_else",
+        "Anything else?",
+        {"en": "Is there anything else I can help you with?", "zh": "请问还有其他可以帮您的吗？"},
+    ),
+    CannedResponse(
+        "goodbye",
+        "Goodbye",
+        {
+            "en": "Thank you for contacting us, {customer_name}. Have a good day! – {agent_name}",
+            "zh": "感谢您的咨询，祝您生活愉快！——客服{agent_name}",
+        },
+    ),
+)
+CANNED_BY_ID = {c.id: c for c in CANNED_RESPONSES}
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def expand_canned(template: str, variables: Mapping[str, str]) -> str:
+    """Fills {customer_name}, {agent_name}, … ; unknown or malformed placeholders become empty, never an error."""
+    out = []
+    for literal, field, _spec, _conv in string.Formatter().parse(template):
+        out.append(literal)
+        if field is not None:
+            out.append(_Blank(variables)[field] if field.isidentifier() else "")
+    return "".join(out)
+
+
+def sla_of(record: OwnershipRecord) -> dict[str, Any]:
+    target = FIRST_RESPONSE_TARGET_S.get(record.priority, FIRST_RESPONSE_TARGET_S["normal"])
+    deadline = record.enqueued_at + target if record.enqueued_at is not None else None
+    return {"target_s": target, "deadline": deadline, "met_at": record.last_agent_reply_at}
+
+
+def kb_attempts(transcript: Sequence[Message]) -> list[dict[str, Any]]:
+    attempts = []
+    for message in transcript:
+        kb = message.custom.get("kb") if message.sender is Sender.EVENT else None
+        if not isinstance(kb, Mapping):
+            continue
+        candidates = [
+            {
+                "entry_id": c.get("entry_id", ""),
+                "question": c.get("question", ""),
+                "answer": c.get("answer", ""),
+                "confidence": c.get("confidence"),
+                "dense_score": c.get("dense_score"),
+                "lexical_score": c.get("lexical_score"),
+            }
+            for c in kb.get("candidates") or ()
+            if isinstance(c, Mapping)
+        ]
+        attempts.append(
+            {
+                "seq": message.seq,
+                "query": kb.get("query", ""),
+                "decision": kb.get("decision", ""),
+                "confidence": kb.get("confidence"),
+                "candidates": candidates,
+            }
+        )
+    return attempts
+
+
+def handoff_requests(transcript: Sequence[Message]) -> list[dict[str, Any]]:
+    return [
+        dict(m.custom["handoff"])
+        for m in transcript
+        if m.sender is Sender.EVENT and isinstance(m.custom.get("handoff"), Mapping)
+    ]
+
+
+def last_customer_question(transcript: Sequence[Message]) -> str:
+    for message in reversed(transcript):
+        if message.sender is Sender.CUSTOMER and message.text and not message.custom.get("payload"):
+            return message.text
+    return ""
+
+
+async def rasa_intent(http: aiohttp.ClientSession, rasa_url: str, conversation_id: str) -> tuple[str, float | None]:
+    """The intent Rasa recognised last (the turn that handed off); empty when Rasa cannot say in time."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=RASA_TRACKER_TIMEOUT_S)
+        async with http.get(f"{rasa_url}/conversations/{conversation_id}/tracker", timeout=timeout) as response:
+            if response.status != 200:
+                return "", None
+            tracker = await response.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return "", None
+    intent = (tracker.get("latest_message") or {}).get("intent") or {}
+    confidence = intent.get("confidence")
+    return str(intent.get("name") or ""), float(confidence) if isinstance(confidence, int | float) else None
+
+
+async def customer_tickets(tickets: CustomerTickets | None, customer_id: str) -> list[dict[str, Any]]:
+    if tickets is None:
+        return []
+    try:
+        return [t.to_dict() for t in await tickets.list_for_customer(customer_id, limit=TICKETS_SHOWN)]
+    except Exception:
+        # Intake's tables may not exist in this deployment yet: the card shows no tickets rather than failing.
+        log.warning("ticket lookup for %s failed", customer_id, exc_info=True)
+        return []
+
+
+async def build_case_card(
+    store: ConversationStore,
+    record: OwnershipRecord,
+    *,
+    tickets: CustomerTickets | None,
+    intent: tuple[str, float | None],
+) -> dict[str, Any]:
+    conversation = await store.get_conversation(record.conversation_id)
+    customer = await store.get_customer(conversation.customer_id)
+    transcript = await store.history(conversation.id, limit=2000)
+    past = [
+        {"id": c.id, "channel": c.channel, "language": c.language, "created_at": c.created_at, "closed_at": c.closed_at}
+        for c in await store.conversations_of(customer.id, limit=PAST_CONVERSATIONS_SHOWN + 1)
+        if c.id != conversation.id
+    ][:PAST_CONVERSATIONS_SHOWN]
+    requests = handoff_requests(transcript)
+    fields: dict[str, Any] = {}
+    for request in requests:
+        if isinstance(request.get("fields"), Mapping):
+            fields.update(request["fields"])
+    context_fields = record.context.get("fields")
+    if isinstance(context_fields, Mapping):
+        fields.update(context_fields)
+    scores = dict(record.scores)
+    name, confidence = intent
+    if confidence is None and "intent_confidence" in scores:
+        confidence = scores["intent_confidence"]
+    ticket = str(record.context.get("ticket") or "")
+    ticket = ticket or next((str(r["ticket"]) for r in requests if r.get("ticket")), "")
+    return {
+        "conversation": {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "language": conversation.language,
+            "created_at": conversation.created_at,
+        },
+        "customer": {
+            "id": customer.id,
+            "display_name": customer.display_name,
+            "tier": customer.tier,
+            "email": customer.email,
+            "phone": customer.phone,
+            "language": customer.language,
+            "since": customer.created_at,
+        },
+        "past_conversations": past,
+        "tickets": await customer_tickets(tickets, customer.id),
+        "handoff_ticket": ticket,
+        "transcript": [m.to_dict() for m in transcript],
+        "fields": fields,
+        "nlu": {"intent": name, "confidence": confidence},
+        "kb_attempts": kb_attempts(transcript),
+        "handoff": record.to_dict(),
+        "reason": record.reason,
+        "priority": record.priority,
+        "sla": sla_of(record),
+        "last_question": last_customer_question(transcript),
+    }

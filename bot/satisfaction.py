@@ -1,0 +1,145 @@
+"""Customer satisfaction after a human handoff: the survey rows (asked → rated → commented) in one SQL table.
+
+One row per time the bot asks (after an agent's wrap-up ends). `rate` and `comment` are compare-and-set on the row's
+state, so a double click or a retried request changes nothing twice. Works on SQLite and PostgreSQL through
+`backends.sql`. Must never talk to customers or Rasa: `bot.handoff_bridge` decides what to say.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from backends.sql import Database, Row
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS handoff_surveys (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, agent_id TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL, score INTEGER, comment TEXT NOT NULL DEFAULT '',
+        asked_at DOUBLE PRECISION NOT NULL, rated_at DOUBLE PRECISION, commented_at DOUBLE PRECISION)""",
+    "CREATE INDEX IF NOT EXISTS handoff_surveys_conversation ON handoff_surveys (conversation_id, asked_at)",
+)
+
+# A customer who rated and then went quiet: after this long their next message is a question again, not a comment.
+COMMENT_WINDOW_S = 600.0
+MAX_COMMENT_CHARS = 1000
+
+
+class SurveyState(StrEnum):
+    ASKED = "asked"
+    RATED = "rated"  # waiting for the optional comment
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Survey:
+    id: str
+    conversation_id: str
+    agent_id: str
+    state: SurveyState
+    score: int | None
+    comment: str
+    asked_at: float
+    rated_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "agent_id": self.agent_id,
+            "state": self.state.value,
+            "score": self.score,
+            "comment": self.comment,
+            "asked_at": self.asked_at,
+            "rated_at": self.rated_at,
+        }
+
+
+def _survey(row: Row) -> Survey:
+    return Survey(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        agent_id=row["agent_id"],
+        state=SurveyState(row["state"]),
+        score=None if row["score"] is None else int(row["score"]),
+        comment=row["comment"],
+        asked_at=float(row["asked_at"]),
+        rated_at=None if row["rated_at"] is None else float(row["rated_at"]),
+    )
+
+
+class SurveyStore:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def migrate(self) -> None:
+        await self._db.migrate(SCHEMA)
+
+    async def ask(self, conversation_id: str, agent_id: str) -> Survey:
+        survey_id = f"srv_{secrets.token_hex(8)}"
+        now = self._clock()
+        await self._db.execute(
+            "INSERT INTO handoff_surveys (id, conversation_id, agent_id, state, asked_at) VALUES ($1, $2, $3, $4, $5)",
+            survey_id,
+            conversation_id,
+            agent_id,
+            SurveyState.ASKED.value,
+            now,
+        )
+        return Survey(survey_id, conversation_id, agent_id, SurveyState.ASKED, None, "", now, None)
+
+    async def latest(self, conversation_id: str) -> Survey | None:
+        row = await self._db.fetchrow(
+            "SELECT * FROM handoff_surveys WHERE conversation_id = $1 ORDER BY asked_at DESC, id DESC LIMIT 1",
+            conversation_id,
+        )
+        return _survey(row) if row else None
+
+    async def rate(self, conversation_id: str, score: int) -> Survey | None:
+        """Score the latest survey (a second click before the comment changes the score); None if none is open."""
+        survey = await self.latest(conversation_id)
+        if survey is None or survey.state is SurveyState.DONE:
+            return None
+        await self._db.execute(
+            "UPDATE handoff_surveys SET score = $1, state = $2, rated_at = $3 WHERE id = $4 AND state <> $5",
+            score,
+            SurveyState.RATED.value,
+            self._clock(),
+            survey.id,
+            SurveyState.DONE.value,
+        )
+        return await self.latest(conversation_id)
+
+    async def awaiting_comment(self, conversation_id: str) -> Survey | None:
+        survey = await self.latest(conversation_id)
+        if survey is None or survey.state is not SurveyState.RATED or survey.rated_at is None:
+            return None
+        return survey if self._clock() - survey.rated_at <= COMMENT_WINDOW_S else None
+
+    async def finish(self, survey_id: str, comment: str = "") -> bool:
+        """rated → done with an optional comment; False if it was already done (a duplicate delivery)."""
+        before = await self._db.fetchval("SELECT state FROM handoff_surveys WHERE id = $1", survey_id)
+        if before != SurveyState.RATED.value:
+            return False
+        await self._db.execute(
+            "UPDATE handoff_surveys SET comment = $1, state = $2, commented_at = $3 WHERE id = $4 AND state = $5",
+            comment[:MAX_COMMENT_CHARS],
+            SurveyState.DONE.value,
+            self._clock(),
+            survey_id,
+            SurveyState.RATED.value,
+        )
+        return True
+
+    async def for_agent(self, agent_id: str, limit: int = 50) -> list[Survey]:
+        rows = await self._db.fetch(
+            "SELECT * FROM handoff_surveys WHERE agent_id = $1 AND score IS NOT NULL ORDER BY asked_at DESC LIMIT $2",
+            agent_id,
+            limit,
+        )
+        return [_survey(r) for r in rows]

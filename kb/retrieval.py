@@ -1,0 +1,498 @@
+"""Hybrid FAQ retrieval: dense (one or more encoders) + BM25 + a KB-trained head, fused per entry.
+
+Owns `IndexedEntry`, the per-language indexes and `HybridRetriever` (upsert/remove/search/save/load/adapt). An entry is
+indexed by all its questions; the best-matching question of an entry is what counts for it. Must never read the
+environment, talk to a database, or decide what the bot says: it returns a `KBResult`, and the FAQ store calls
+`upsert`/`remove` when entries are published or archived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.adaptation import LinearHead, train_head
+from kb.calibration import ScoredEntry, calibrate, decide, explain, to_candidates
+from kb.decision import KBResult
+from kb.dense import DenseIndex
+from kb.encoders import Encoder, EncoderPool, normalise_rows
+from kb.exceptions import IndexMismatch
+from kb.language import detect_language
+from kb.lexical import BM25Index
+from kb.settings import RetrievalSettings
+from kb.tokenize import tokenize
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ENTRIES = "entries.jsonl"
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    """What the retriever indexes for one published FAQ entry (its questions are paraphrases of one another)."""
+
+    entry_id: str
+    questions: tuple[str, ...]
+    answer: str
+    category: str
+    language: str
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    std = float(values.std())
+    if std < 1e-9:
+        return np.zeros_like(values)
+    return (values - float(values.mean())) / std
+
+
+class _Shard:
+    """Everything indexed for one language, with that language's encoders. Callers hold the retriever's lock."""
+
+    def __init__(self, language: str, encoder_names: tuple[str, ...], dims: Mapping[str, int], kind: str) -> None:
+        self.language = language
+        self.encoder_names = encoder_names
+        self.questions = {name: DenseIndex(dims[name], kind) for name in encoder_names}
+        self.centroids = {name: DenseIndex(dims[name], kind) for name in encoder_names}
+        self.extra_vectors: dict[str, dict[int, np.ndarray]] = {name: {} for name in encoder_names}
+        self.bm25 = BM25Index()
+        self.entry_number: dict[str, int] = {}
+        self.entry_of_number: dict[int, str] = {}
+        self.question_ids: dict[str, list[int]] = {}
+        self.question_text: dict[int, str] = {}
+        self.question_entry: dict[int, str] = {}
+        self.head: LinearHead | None = None
+        self.head_column: dict[str, int] = {}
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self.entry_number)
+
+
+class HybridRetriever:
+    """Search FAQ entries by meaning and words; decide answer / clarify / not_found.
+
+    Thread safety: encoding (the slow part) happens outside the lock; index mutation and lookup happen under one
+    lock and take milliseconds, so a search running during an upsert sees the index either before or after it.
+    """
+
+    def __init__(self, settings: RetrievalSettings | None = None,
+                 encoders: Mapping[str, Encoder] | None = None) -> None:
+        self.settings = settings or RetrievalSettings()
+        self._pool = EncoderPool(model_paths=self.settings.encoder_paths, threads=self.settings.encoder_threads,
+                                 prebuilt=dict(encoders or {}))
+        self._lock = threading.RLock()
+        self._entries: dict[str, IndexedEntry] = {}
+        self._shards: dict[str, _Shard] = {}
+        self._next_question_id = 0
+        self._next_entry_number = 0
+        self._timer: threading.Timer | None = None
+        self._adapting = threading.Lock()
+
+    # ----- reading -----
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._entries
+
+    def get(self, entry_id: str) -> IndexedEntry | None:
+        return self._entries.get(entry_id)
+
+    def entries(self) -> list[IndexedEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def encoder(self, name: str) -> Encoder:
+        return self._pool.get(name)
+
+    def languages(self) -> list[str]:
+        return [lang for lang, shard in self._shards.items() if len(shard)]
+
+    # ----- writing -----
+    def _shard(self, language: str) -> _Shard:
+        shard = self._shards.get(language)
+        if shard is None:
+            names = self.settings.encoders_for(language)
+            dims = {name: self._pool.get(name).dim for name in names}
+            shard = _Shard(language, names, dims, self.settings.dense_index)
+            self._shards[language] = shard
+        return shard
+
+    def _entry_texts(self, entry: IndexedEntry) -> tuple[list[str], str]:
+        questions = [q.strip() for q in entry.questions if q.strip()]
+        extra = ""
+        if self.settings.use_answer_text:
+            extra = " ".join(entry.answer.split())[: self.settings.answer_text_chars]
+        return questions, extra
+
+    def upsert(self, entry: IndexedEntry) -> None:
+        """Index (or re-index) one entry under all its questions."""
+        self.upsert_many([entry])
+
+    def upsert_many(self, entries: Iterable[IndexedEntry], batch_size: int = 256) -> int:
+        """Index many entries, encoding them in batches; returns how many were indexed."""
+        pending = list(entries)
+        for start in range(0, len(pending), batch_size):
+            self._upsert_batch(pending[start:start + batch_size])
+        if pending:
+            self._after_change()
+        return len(pending)
+
+    def _upsert_batch(self, batch: Sequence[IndexedEntry]) -> None:
+        by_language: dict[str, list[IndexedEntry]] = {}
+        for entry in batch:
+            by_language.setdefault(entry.language or self.settings.default_language, []).append(entry)
+        for language, group in by_language.items():
+            with self._lock:
+                names = self._shard(language).encoder_names
+            texts: list[str] = []
+            spans: list[tuple[int, int, int]] = []  # (start, question count, has extra)
+            for entry in group:
+                questions, extra = self._entry_texts(entry)
+                spans.append((len(texts), len(questions), 1 if extra else 0))
+                texts.extend(questions)
+                if extra:
+                    texts.append(extra)
+            # Indexing goes to the encoder directly: documents are not worth a slot in the query cache.
+            vectors = {name: self._raw_encode(name, texts) for name in names}
+            with self._lock:
+                shard = self._shard(language)
+                for entry, (start, count, has_extra) in zip(group, spans, strict=True):
+                    self._remove_locked(entry.entry_id)
+                    self._insert_locked(shard, entry, texts[start:start + count],
+                                        {n: v[start:start + count + has_extra] for n, v in vectors.items()},
+                                        has_extra=bool(has_extra))
+
+    def _raw_encode(self, name: str, texts: Sequence[str]) -> np.ndarray:
+        encoder = self._pool.get(name)
+        inner = getattr(encoder, "inner", encoder)
+        return inner.encode(texts) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
+
+    def _insert_locked(self, shard: _Shard, entry: IndexedEntry, questions: list[str],
+                       vectors: Mapping[str, np.ndarray], *, has_extra: bool) -> None:
+        number = self._next_entry_number
+        self._next_entry_number += 1
+        ids = list(range(self._next_question_id, self._next_question_id + len(questions)))
+        self._next_question_id += len(questions)
+        shard.entry_number[entry.entry_id] = number
+        shard.entry_of_number[number] = entry.entry_id
+        shard.question_ids[entry.entry_id] = ids
+        for qid, text in zip(ids, questions, strict=True):
+            shard.question_text[qid] = text
+            shard.question_entry[qid] = entry.entry_id
+        for name, matrix in vectors.items():
+            if ids:
+                shard.questions[name].add(ids, matrix[: len(ids)])
+            if has_extra:
+                shard.extra_vectors[name][number] = matrix[len(ids)]
+            if len(matrix):
+                shard.centroids[name].add([number], normalise_rows(matrix.mean(axis=0)))
+        _, extra = self._entry_texts(entry)
+        terms: list[str] = []
+        for text in [*questions, extra, entry.category]:
+            if text:
+                terms.extend(tokenize(text, shard.language))
+        shard.bm25.add(number, terms)
+        shard.version += 1
+        self._entries[entry.entry_id] = entry
+
+    def remove(self, entry_id: str) -> bool:
+        """Stop finding `entry_id`; False when it was not indexed."""
+        with self._lock:
+            removed = self._remove_locked(entry_id)
+        if removed:
+            self._after_change()
+        return removed
+
+    def _remove_locked(self, entry_id: str) -> bool:
+        entry = self._entries.pop(entry_id, None)
+        if entry is None:
+            return False
+        for shard in self._shards.values():
+            number = shard.entry_number.pop(entry_id, None)
+            if number is None:
+                continue
+            del shard.entry_of_number[number]
+            ids = shard.question_ids.pop(entry_id, [])
+            for qid in ids:
+                shard.question_text.pop(qid, None)
+                shard.question_entry.pop(qid, None)
+            for name in shard.encoder_names:
+                shard.questions[name].remove(ids)
+                shard.centroids[name].remove([number])
+                shard.extra_vectors[name].pop(number, None)
+            shard.bm25.remove(number)
+            shard.version += 1
+        return True
+
+    # ----- adaptation -----
+    def _after_change(self) -> None:
+        if self.settings.train_head and self.settings.adapt_in_background:
+            self.schedule_adaptation()
+
+    def schedule_adaptation(self, delay_s: float | None = None) -> None:
+        """Retrain the head in a background thread after a quiet period (edits come in bursts)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.settings.adapt_debounce_s if delay_s is None else delay_s, self.adapt)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def wait_for_adaptation(self, timeout_s: float = 60.0) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.join(timeout_s)
+        with self._adapting:
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def adapt(self) -> dict[str, int]:
+        """Train each language's head on its entries' questions (+ answer text); returns entries per head.
+
+        Reads stored vectors, so nothing is re-encoded. The new head is swapped in atomically; entries added while
+        it trained are simply not in it yet (they get a neutral head score) until the next run.
+        """
+        trained: dict[str, int] = {}
+        with self._adapting:
+            for language in list(self._shards):
+                with self._lock:
+                    shard = self._shards[language]
+                    version = shard.version
+                    features, labels = self._training_set_locked(shard)
+                distinct = len(set(labels))
+                if distinct < max(self.settings.head_min_entries, 2) or distinct > self.settings.head_max_entries:
+                    with self._lock:
+                        shard.head, shard.head_column = None, {}
+                    continue
+                head = train_head(features, labels, inverse_l2=self.settings.head_inverse_l2,
+                                  max_iter=self.settings.head_max_iter, version=version)
+                with self._lock:
+                    shard.head = head
+                    shard.head_column = {e: i for i, e in enumerate(head.entry_ids)}
+                trained[language] = len(head.entry_ids)
+        return trained
+
+    def _training_set_locked(self, shard: _Shard) -> tuple[np.ndarray, list[str]]:
+        blocks: list[np.ndarray] = []
+        labels: list[str] = []
+        for entry_id, ids in shard.question_ids.items():
+            number = shard.entry_number[entry_id]
+            parts = []
+            for name in shard.encoder_names:
+                rows = shard.questions[name].vectors(ids)
+                extra = shard.extra_vectors[name].get(number)
+                if extra is not None:
+                    rows = np.vstack([rows, extra[None, :]])
+                parts.append(rows)
+            block = np.hstack(parts)
+            blocks.append(block)
+            labels.extend([entry_id] * block.shape[0])
+        if not blocks:
+            return np.zeros((0, 0), dtype=np.float32), []
+        return np.vstack(blocks), labels
+
+    # ----- searching -----
+    def _pick_shard(self, language: str) -> _Shard | None:
+        shard = self._shards.get(language)
+        if shard is not None and len(shard):
+            return shard
+        # A question in a language the KB has no entries in still deserves the multilingual encoders' best try.
+        for other in self._shards.values():
+            if len(other):
+                return other
+        return None
+
+    def search(self, query: str, language: str | None = None) -> KBResult:
+        """Score entries for `query` and decide answer / clarify / not_found."""
+        lang = language or detect_language(query, self.settings.default_language)
+        with self._lock:
+            shard = self._pick_shard(lang)
+            names = shard.encoder_names if shard else ()
+        if shard is None:
+            return self._result(query, lang, [])
+        query_vectors = {name: self._pool.get(name).encode([query])[0] for name in names}
+        terms = tokenize(query, shard.language)
+        with self._lock:
+            scored = self._score_locked(shard, query_vectors, terms)
+        return self._result(query, lang, scored)
+
+    def _score_locked(self, shard: _Shard, vectors: Mapping[str, np.ndarray], terms: list[str]) -> list[ScoredEntry]:
+        s = self.settings
+        candidates: set[str] = set()
+        question_entry = shard.question_entry
+        for name, vector in vectors.items():
+            _, hit_ids = shard.questions[name].search(vector[None, :], s.candidate_questions)
+            candidates.update(question_entry[int(i)] for i in hit_ids[0] if int(i) in question_entry)
+            _, hit_numbers = shard.centroids[name].search(vector[None, :], s.candidate_entries)
+            candidates.update(shard.entry_of_number[int(n)] for n in hit_numbers[0] if int(n) in shard.entry_of_number)
+        for number, _ in shard.bm25.search(terms, s.candidate_entries):
+            candidates.add(shard.entry_of_number[number])
+        head_logits: np.ndarray | None = None
+        if shard.head is not None and s.weights.head > 0:
+            features = np.concatenate([vectors[name] for name in shard.encoder_names])[None, :]
+            head_logits = shard.head.logits(features)[0]
+            order = np.argsort(-head_logits)[: s.candidate_entries]
+            candidates.update(shard.head.entry_ids[j] for j in order if shard.head.entry_ids[j] in shard.entry_number)
+        ordered = sorted(candidates)
+        if not ordered:
+            return []
+        n = len(ordered)
+        best_cos = np.zeros((len(shard.encoder_names), n), dtype=np.float32)
+        centroid_cos = np.zeros_like(best_cos)
+        matched: list[str] = [""] * n
+        votes = np.zeros((n,), dtype=np.float32)
+        for e_index, name in enumerate(shard.encoder_names):
+            index, vector = shard.questions[name], vectors[name]
+            numbers = [shard.entry_number[e] for e in ordered]
+            centroid_cos[e_index] = shard.centroids[name].vectors(numbers) @ vector
+            for c_index, entry_id in enumerate(ordered):
+                ids = shard.question_ids[entry_id]
+                sims = index.vectors(ids) @ vector if ids else np.zeros(1, dtype=np.float32)
+                best = int(np.argmax(sims))
+                best_cos[e_index, c_index] = float(sims[best])
+                if e_index == 0:
+                    matched[c_index] = shard.question_text.get(ids[best], "") if ids else ""
+            votes += _zscore(best_cos[e_index])
+        numbers = [shard.entry_number[e] for e in ordered]
+        bm25 = shard.bm25.score(terms, numbers)
+        lexical_raw = np.array([bm25[num] for num in numbers], dtype=np.float32)
+        scale = shard.bm25.max_score(terms)
+        fused = s.weights.dense_max * votes / len(shard.encoder_names)
+        fused += s.weights.dense_centroid * sum(_zscore(row) for row in centroid_cos) / len(shard.encoder_names)
+        fused += s.weights.lexical * _zscore(lexical_raw)
+        head_probability: list[float | None] = [None] * n
+        if head_logits is not None and shard.head is not None:
+            probabilities = np.exp(head_logits - head_logits.max())
+            probabilities /= probabilities.sum()
+            column = shard.head_column
+            known = np.array([e in column for e in ordered])
+            raw = np.array([head_logits[column[e]] if e in column else 0.0 for e in ordered], dtype=np.float32)
+            if known.any():
+                z = np.zeros(n, dtype=np.float32)
+                z[known] = _zscore(raw[known])
+                fused += s.weights.head * z
+            head_probability = [float(probabilities[column[e]]) if e in column else None for e in ordered]
+        dense_mean = best_cos.mean(axis=0)
+        top = np.argsort(-fused)[: s.max_candidates]
+        out: list[ScoredEntry] = []
+        for i in top:
+            entry = self._entries[ordered[int(i)]]
+            out.append(ScoredEntry(
+                entry_id=entry.entry_id, question=entry.questions[0] if entry.questions else "",
+                matched_question=matched[int(i)], answer=entry.answer, category=entry.category,
+                fused=float(fused[int(i)]), dense=float(dense_mean[int(i)]),
+                lexical=float(lexical_raw[int(i)] / scale) if scale > 0 else 0.0,
+                head_probability=head_probability[int(i)],
+            ))
+        return out
+
+    def _result(self, query: str, language: str, scored: list[ScoredEntry]) -> KBResult:
+        confidences = calibrate(scored, self.settings)
+        decision, shown = decide(confidences, self.settings)
+        candidates = to_candidates(scored, confidences)
+        return KBResult(query=query, language=language, decision=decision,
+                        confidence=candidates[0].confidence if candidates else 0.0, candidates=candidates,
+                        explanation=explain(decision, candidates, self.settings, shown))
+
+    # ----- persistence -----
+    def save(self, directory: str | Path) -> None:
+        """Write entries, vectors and heads to `directory` (created if needed); load() needs no re-encoding."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            manifest = {"format": FORMAT_VERSION, "saved_at": time.time(), "shards": {}}
+            with (path / ENTRIES).open("w", encoding="utf-8") as handle:
+                for entry in self._entries.values():
+                    handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+            for language, shard in self._shards.items():
+                info = {"encoders": list(shard.encoder_names), "question_ids": shard.question_ids,
+                        "entry_number": shard.entry_number, "question_text": {str(k): v for k, v in
+                                                                              shard.question_text.items()},
+                        "dims": {n: shard.questions[n].dim for n in shard.encoder_names}}
+                manifest["shards"][language] = info  # type: ignore[index]
+                for name in shard.encoder_names:
+                    shard.questions[name].save(path / f"{language}.{name}.questions.npz")
+                    extra = shard.extra_vectors[name]
+                    keys = np.fromiter(extra.keys(), dtype=np.int64, count=len(extra))
+                    rows = np.stack([extra[int(k)] for k in keys]) if len(keys) else np.zeros((0, 1), np.float32)
+                    np.savez(path / f"{language}.{name}.extra.npz", ids=keys, vectors=rows)
+                if shard.head is not None:
+                    shard.head.save(path / f"{language}.head.npz")
+            manifest["next_question_id"] = self._next_question_id
+            manifest["next_entry_number"] = self._next_entry_number
+        (path / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, settings: RetrievalSettings | None = None,
+             encoders: Mapping[str, Encoder] | None = None) -> HybridRetriever:
+        """Rebuild a retriever saved by `save`; raises IndexMismatch if the settings now name other encoders."""
+        path = Path(directory)
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexMismatch(f"unsupported index format {manifest.get('format')!r}")
+        retriever = cls(settings, encoders)
+        entries = {}
+        with (path / ENTRIES).open(encoding="utf-8") as handle:
+            for line in handle:
+                data = json.loads(line)
+                data["questions"] = tuple(data["questions"])
+                entries[data["entry_id"]] = IndexedEntry(**data)
+        for language, info in manifest["shards"].items():
+            names = tuple(info["encoders"])
+            if names != retriever.settings.encoders_for(language):
+                raise IndexMismatch(f"index for {language!r} was built with {names}, settings name "
+                                    f"{retriever.settings.encoders_for(language)}")
+            shard = _Shard(language, names, info["dims"], retriever.settings.dense_index)
+            retriever._shards[language] = shard
+            shard.question_ids = {e: list(ids) for e, ids in info["question_ids"].items()}
+            shard.entry_number = {e: int(n) for e, n in info["entry_number"].items()}
+            shard.entry_of_number = {n: e for e, n in shard.entry_number.items()}
+            shard.question_text = {int(k): v for k, v in info["question_text"].items()}
+            shard.question_entry = {q: e for e, ids in shard.question_ids.items() for q in ids}
+            for name in names:
+                shard.questions[name] = DenseIndex.load(path / f"{language}.{name}.questions.npz")
+                if retriever.settings.dense_index != shard.questions[name].kind:
+                    loaded = shard.questions[name]
+                    shard.questions[name] = DenseIndex(loaded.dim, retriever.settings.dense_index)
+                    kept = list(loaded._vectors)
+                    if kept:
+                        shard.questions[name].add(kept, loaded.vectors(kept))
+                with np.load(path / f"{language}.{name}.extra.npz", allow_pickle=False) as data:
+                    shard.extra_vectors[name] = {int(k): row for k, row in zip(data["ids"], data["vectors"],
+                                                                               strict=True)}
+            for entry_id, number in shard.entry_number.items():
+                entry = entries[entry_id]
+                ids = shard.question_ids[entry_id]
+                for name in names:
+                    rows = shard.questions[name].vectors(ids)
+                    extra = shard.extra_vectors[name].get(number)
+                    if extra is not None:
+                        rows = np.vstack([rows, extra[None, :]])
+                    if len(rows):
+                        shard.centroids[name].add([number], normalise_rows(rows.mean(axis=0)))
+                _, extra_text = retriever._entry_texts(entry)
+                terms: list[str] = []
+                for text in [*[shard.question_text[q] for q in ids], extra_text, entry.category]:
+                    if text:
+                        terms.extend(tokenize(text, language))
+                shard.bm25.add(number, terms)
+            head_path = path / f"{language}.head.npz"
+            if head_path.exists():
+                shard.head = LinearHead.load(head_path)
+                shard.head_column = {e: i for i, e in enumerate(shard.head.entry_ids)}
+        retriever._entries = entries
+        retriever._next_question_id = int(manifest["next_question_id"])
+        retriever._next_entry_number = int(manifest["next_entry_number"])
+        return retriever

@@ -1,0 +1,23 @@
+"""Shared by the FAQ store/editor/live tests: a model-free knowledge-base configuration that stays quick on 2 cores."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kb.encoders import HASHING, HashingEncoder
+from kb.service import KBSettings
+from kb.settings import RetrievalSettings
+
+FAST_ENV = {"FD_KB_ENCODERS_EN": "hashing", "FD_KB_ENCODERS_ZH": "hashing", "FD_KB_ADAPT": "0"}
+
+
+def fast_settings(index_dir: Path | None = None, **changes: Any) -> KBSettings:
+    retrieval = RetrievalSettings(encoders={"en": (HASHING,), "zh": (HASHING,)}, train_head=False)
+    base = KBSettings(retrieval=retrieval, index_dir=index_dir, seed_demo=False, preload=False, persist_delay_s=0.05)
+    return replace(base, **changes)
+
+
+def fast_encoders() -> dict[str, HashingEncoder]:
+    return {HASHING: HashingEncoder(dim=512)}
