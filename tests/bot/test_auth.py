@@ -45,7 +45,12 @@ def test_roles_nest_supervisor_over_agent_and_admin_over_all() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("/editor", "/editor"), ("//evil.example", "/console"), ("https://evil.example", "/console"), ("/\\x", "/console")],
+    [
+        ("/editor", "/editor"),
+        ("//evil.example", "/console"),
+        ("https://evil.example", "/console"),
+        ("/\\x", "/console"),
+    ],
 )
 def test_login_redirects_stay_on_this_site(value: str, expected: str) -> None:
     assert safe_next(value) == expected
@@ -76,5 +81,7 @@ async def test_chat_api_rejects_bad_requests_without_a_server_error(client: Test
     assert (await client.post("/api/v1/conversations", json={"visitor_token": "short"})).status == 400
     started = await client.post("/api/v1/conversations", json={})
     assert started.status == 201
-    assert (await client.get("/api/v1/conversations/conv_x/messages", headers={"Authorization": "Bearer x"})).status == 404
+    assert (
+        await client.get("/api/v1/conversations/conv_x/messages", headers={"Authorization": "Bearer x"})
+    ).status == 404
     assert (await client.post("/api/v1/conversations", data=b"x" * 70_000)).status == 413

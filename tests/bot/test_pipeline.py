@@ -113,7 +113,7 @@ async def test_wechat_customers_choose_a_button_by_typing_its_number(parts: Any)
 
 
 async def test_rating_payloads_are_handled_by_handoff_not_rasa(parts: Any) -> None:
-    pipeline, rasa, _, store, _ = parts
+    pipeline, rasa, _, _, _ = parts
     conversation, _ = await pipeline.open_conversation("web", "v")
     rate = '/fd_rate{"score":5}'
     await pipeline.post_notice(conversation.id, [MessageDraft(Sender.BOT, "Rate us", buttons=(Button("5", rate),))])
