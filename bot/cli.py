@@ -11,6 +11,7 @@ import secrets
 import sys
 from pathlib import Path
 
+import faiss
 from aiohttp import web
 
 from backends.sql import open_database
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(os.environ)
+    # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
+    # than it saves on a small index (a process-wide setting, so the process entry point owns it).
+    faiss.omp_set_num_threads(1)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)

@@ -353,19 +353,24 @@ class HybridRetriever:
         centroid_cos = np.zeros_like(best_cos)
         matched: list[str] = [""] * n
         votes = np.zeros((n,), dtype=np.float32)
-        for e_index, name in enumerate(shard.encoder_names):
-            index, vector = shard.questions[name], vectors[name]
-            numbers = [shard.entry_number[e] for e in ordered]
-            centroid_cos[e_index] = shard.centroids[name].vectors(numbers) @ vector
-            for c_index, entry_id in enumerate(ordered):
-                ids = shard.question_ids[entry_id]
-                sims = index.vectors(ids) @ vector if ids else np.zeros(1, dtype=np.float32)
-                best = int(np.argmax(sims))
-                best_cos[e_index, c_index] = float(sims[best])
-                if e_index == 0:
-                    matched[c_index] = shard.question_text.get(ids[best], "") if ids else ""
-            votes += _zscore(best_cos[e_index])
         numbers = [shard.entry_number[e] for e in ordered]
+        # One gather and one matrix product per encoder; reduceat takes each entry's best question.
+        flat_ids: list[int] = []
+        starts: list[int] = []
+        for entry_id in ordered:
+            starts.append(len(flat_ids))
+            flat_ids.extend(shard.question_ids[entry_id] or [-1])
+        owner = np.repeat(np.arange(n), np.diff(np.append(starts, len(flat_ids))))
+        for e_index, name in enumerate(shard.encoder_names):
+            vector = vectors[name]
+            centroid_cos[e_index] = shard.centroids[name].vectors(numbers) @ vector
+            sims = shard.questions[name].vectors(flat_ids) @ vector
+            best_cos[e_index] = np.maximum.reduceat(sims, starts)
+            if e_index == 0:
+                is_best = sims == best_cos[e_index][owner]
+                for position in np.flatnonzero(is_best)[::-1]:  # reversed: the first best question wins
+                    matched[int(owner[position])] = shard.question_text.get(flat_ids[int(position)], "")
+            votes += _zscore(best_cos[e_index])
         bm25 = shard.bm25.score(terms, numbers)
         lexical_raw = np.array([bm25[num] for num in numbers], dtype=np.float32)
         scale = shard.bm25.max_score(terms)
