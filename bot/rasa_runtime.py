@@ -60,7 +60,8 @@ def ensure_model(root: Path, models_dir: Path | None = None) -> Path:
     models_dir.mkdir(parents=True, exist_ok=True)
     log.info("training Rasa model %s (training data changed)", model.name)
     command = [str(rasa_executable(root)), "train", "--fixed-model-name", name, "--out", str(models_dir)]
-    result = subprocess.run(command, cwd=root, check=False)  # noqa: S603 - our own venv's executable
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=root, env=env, check=False)  # noqa: S603 - our own venv's executable
     if result.returncode != 0 or not model.exists():
         raise RasaRuntimeError(f"rasa train failed with exit code {result.returncode}")
     for stale in models_dir.glob(f"{MODEL_PREFIX}*.tar.gz"):
@@ -92,6 +93,7 @@ class RasaServerConfig:
             "FD_TRACKER_URL": self.tracker_url,
             "FD_TRACKER_DB": "rasa",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         }
 
