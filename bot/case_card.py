@@ -9,7 +9,7 @@ Protocols. Must never change ownership or write the transcript; it only reads.
 from __future__ import annotations
 
 import logging
-import string
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -96,19 +96,15 @@ CANNED_RESPONSES = (
 CANNED_BY_ID = {c.id: c for c in CANNED_RESPONSES}
 
 
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def expand_canned(template: str, variables: Mapping[str, str]) -> str:
-    """Fills {customer_name}, {agent_name}, … ; unknown or malformed placeholders become empty, never an error."""
-    out = []
-    for literal, field, _spec, _conv in string.Formatter().parse(template):
-        out.append(literal)
-        if field is not None:
-            out.append(_Blank(variables)[field] if field.isidentifier() else "")
-    return "".join(out)
+    """Fills {customer_name}, {agent_name}, … ; unknown or malformed placeholders become empty, never an error.
+
+    Not str.format: a template is data an admin may edit, and format's attribute/index syntax must not run on it.
+    """
+    return _PLACEHOLDER.sub(lambda m: variables.get(m.group(1), ""), template)
 
 
 def sla_of(record: OwnershipRecord) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from bot.auth import Role, StaffMember, current_member, require_role
 from bot.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
-    CustomerTickets,
     FaqDrafts,
     KnowledgeSuggester,
     build_case_card,
@@ -48,6 +47,7 @@ from handoff.exceptions import UnknownAgent
 from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.queue import split_skill
 from handoff.service import HandoffService
+from intake.tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ WS_MAX_FRAME_BYTES = 16 * 1024
 # Optional services of other areas; each is looked up with `app.get` and the feature is skipped when absent.
 KB_SEARCH = web.AppKey("console_kb_search", KnowledgeSuggester)
 FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
-TICKETS = web.AppKey("console_tickets", CustomerTickets)
+# Intake's ticket store: set by whichever context runs first (this one, or the actions', which migrates it).
+TICKETS = web.AppKey("console_tickets", TicketStore)
 
 
 class Conflict(BadRequest):
@@ -361,6 +362,12 @@ async def transfer(request: web.Request) -> web.Response:
     note = _text(data, "note", MAX_NOTE_CHARS)
     service = request.app[HANDOFF]
     await owned_record(service, cid, member.username)
+    if to_agent is not None and await service.store.get_agent(to_agent) is None:
+        target = await request.app[STAFF].get(to_agent)
+        if target is None or not target.has(Role.AGENT):
+            raise NotFound(f"no agent {to_agent!r}")
+        profiles = request.app[AGENT_PROFILES]
+        await service.register_agent(await profiles.profile_for(target.username, target.display_name))
     try:
         record = await service.transfer(cid, member.username, to_agent=to_agent, to_queue=to_queue, note=note)
     except UnknownAgent as exc:
@@ -596,13 +603,8 @@ async def _console_context(app: web.Application) -> AsyncIterator[None]:
     sockets = ConsoleSockets()
     app[CONSOLE_SOCKETS] = sockets
     if app.get(TICKETS) is None:
-        # Intake's ticket store, when that package is installed; its tables may be absent (the card then shows none).
-        try:
-            from intake.tickets import TicketStore
-        except ImportError:
-            pass
-        else:
-            app[TICKETS] = TicketStore(app[DATABASE])
+        # Its tables may be absent when the actions are not mounted: the case card then shows no tickets.
+        app[TICKETS] = TicketStore(app[DATABASE])
     yield
     # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
     for agent_id in sockets.agents():

@@ -1,0 +1,92 @@
+"""The agent console in a real browser (Debian's Chromium): two agents in two browser contexts and customers on the
+chat API. A customer's `<img src=x onerror=alert(1)>` must show as text in the agent's transcript, never run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from bot.auth import Role
+from tests.console.conftest import PASSWORD, Running
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 20_000
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(params=["memory"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return ""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def agent_console(browser: Browser, url: str, username: str) -> tuple[BrowserContext, Page, list[str]]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{url}/console")
+    assert "/login" in page.url
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{url}/console")
+    await page.wait_for_selector("#conn:text('live')")
+    return context, page, dialogs
+
+
+async def test_two_agents_get_their_own_cases_and_customer_html_stays_text(running: Running, browser: Browser) -> None:
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    await running.staff("bob", Role.AGENT, display_name="Bob")
+    ann_context, ann, ann_dialogs = await agent_console(browser, running.url, "ann")
+    bob_context, bob, bob_dialogs = await agent_console(browser, running.url, "bob")
+    try:
+        first = await running.customer("en")
+        await first.say("I want a human")
+        await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']")
+        second = await running.customer("zh")
+        await second.say("我要找人工客服")
+        await bob.wait_for_selector(f"#inbox li[data-cid='{second.conversation_id}']")
+        assert await bob.locator(f"#inbox li[data-cid='{first.conversation_id}']").count() == 0
+
+        await ann.wait_for_selector("#case:not([hidden])")
+        assert await ann.text_content("#case-reason") == "customer_request"
+        await first.say(XSS)
+        line = ann.locator("#transcript li[data-sender='customer'] .text", has_text="onerror")
+        await line.wait_for()
+        assert await line.text_content() == XSS
+        assert await ann.locator("#transcript img").count() == 0
+
+        await ann.fill("#reply", "Hello from Ann")
+        await ann.click("#send")
+        await first.wait_for(lambda m: m["sender"] == "agent" and m["text"] == "Hello from Ann")
+        await ann.click("#case details.actions:nth-of-type(2) summary")
+        await ann.fill("#close-note", "answered")
+        await ann.click("#close")
+        await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']", state="detached")
+        await first.wait_for(lambda m: any(b["payload"].startswith("/fd_rate") for b in m["buttons"]))
+        assert ann_dialogs == [] and bob_dialogs == []
+    finally:
+        await ann_context.close()
+        await bob_context.close()
