@@ -89,12 +89,19 @@ def bench_real(kb_path: Path, queries_path: Path, n_queries: int, settings: Retr
         retriever.search(query)
         decision_ms.append((time.perf_counter() - started) * 1000.0)
     return {
-        "kb": str(kb_path), "entries": len(entries), "questions": sum(len(e.questions) for e in entries),
-        "encoders": list(settings.encoders_for(language)), "n_queries": len(queries),
-        "forward_p50_ms": percentile(forward_ms, 50), "forward_p95_ms": percentile(forward_ms, 95),
-        "decision_p50_ms": percentile(decision_ms, 50), "decision_p95_ms": percentile(decision_ms, 95),
+        "kb": str(kb_path),
+        "entries": len(entries),
+        "questions": sum(len(e.questions) for e in entries),
+        "encoders": list(settings.encoders_for(language)),
+        "n_queries": len(queries),
+        "forward_p50_ms": percentile(forward_ms, 50),
+        "forward_p95_ms": percentile(forward_ms, 95),
+        "decision_p50_ms": percentile(decision_ms, 50),
+        "decision_p95_ms": percentile(decision_ms, 95),
         "decision_over_forward_p50": percentile(decision_ms, 50) / percentile(forward_ms, 50),
-        "index_entries_per_s": len(entries) / index_s, "index_s": index_s, "adapt_s": adapt_s,
+        "index_entries_per_s": len(entries) / index_s,
+        "index_s": index_s,
+        "adapt_s": adapt_s,
         "rss_mb": rss_mb(),
     }
 
@@ -106,8 +113,9 @@ def bench_synthetic(n_entries: int, n_queries: int, dense_index: str) -> dict[st
         IndexedEntry(f"e{i}", tuple(" ".join(rng.choices(vocabulary, k=8)) for _ in range(2)), f"answer {i}", "", "en")
         for i in range(n_entries)
     ]
-    settings = RetrievalSettings(encoders={"en": ("seeded",), "zh": ("seeded",)}, train_head=False,
-                                 dense_index=dense_index)
+    settings = RetrievalSettings(
+        encoders={"en": ("seeded",), "zh": ("seeded",)}, train_head=False, dense_index=dense_index
+    )
     before = rss_mb()
     retriever = HybridRetriever(settings, {"seeded": SeededEncoder()})
     started = time.perf_counter()
@@ -121,17 +129,24 @@ def bench_synthetic(n_entries: int, n_queries: int, dense_index: str) -> dict[st
         retriever.search(query, "en")
         latencies.append((time.perf_counter() - started) * 1000.0)
     return {
-        "entries": n_entries, "questions": 2 * n_entries, "dense_index": dense_index, "n_queries": n_queries,
-        "query_p50_ms": percentile(latencies, 50), "query_p95_ms": percentile(latencies, 95),
-        "index_entries_per_s": n_entries / index_s, "rss_mb": rss_mb(), "rss_added_mb": rss_mb() - before,
+        "entries": n_entries,
+        "questions": 2 * n_entries,
+        "dense_index": dense_index,
+        "n_queries": n_queries,
+        "query_p50_ms": percentile(latencies, 50),
+        "query_p95_ms": percentile(latencies, 95),
+        "index_entries_per_s": n_entries / index_s,
+        "rss_mb": rss_mb(),
+        "rss_added_mb": rss_mb() - before,
     }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=Path, default=Path(__file__).resolve().parents[1] / "tests/kb/fixtures/faq.csv")
-    parser.add_argument("--queries", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "tests/kb/fixtures/queries.csv")
+    parser.add_argument(
+        "--queries", type=Path, default=Path(__file__).resolve().parents[1] / "tests/kb/fixtures/queries.csv"
+    )
     parser.add_argument("--n-queries", type=int, default=200)
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--dense-index", default="flat", choices=["flat", "hnsw"])

@@ -27,18 +27,28 @@ class LinearHead:
         return np.asarray(features @ self.weights + self.bias, dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        np.savez(path, entry_ids=np.array(self.entry_ids), weights=self.weights, bias=self.bias,
-                 version=np.int64(self.version))
+        np.savez(
+            path,
+            entry_ids=np.array(self.entry_ids),
+            weights=self.weights,
+            bias=self.bias,
+            version=np.int64(self.version),
+        )
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
         with np.load(path, allow_pickle=False) as data:
-            return cls(tuple(str(e) for e in data["entry_ids"]), data["weights"].astype(np.float32),
-                       data["bias"].astype(np.float32), int(data["version"]))
+            return cls(
+                tuple(str(e) for e in data["entry_ids"]),
+                data["weights"].astype(np.float32),
+                data["bias"].astype(np.float32),
+                int(data["version"]),
+            )
 
 
-def train_head(features: np.ndarray, labels: Sequence[str], *, inverse_l2: float = 10.0, max_iter: int = 200,
-               version: int = 0) -> LinearHead:
+def train_head(
+    features: np.ndarray, labels: Sequence[str], *, inverse_l2: float = 10.0, max_iter: int = 200, version: int = 0
+) -> LinearHead:
     """Fit multinomial logistic regression (L-BFGS, full batch) on `features` → `labels`.
 
     `inverse_l2` follows scikit-learn's `C`: the penalty is ||W||² / (2·C·n) per sample, so strength stays the same
@@ -55,8 +65,15 @@ def train_head(features: np.ndarray, labels: Sequence[str], *, inverse_l2: float
     weights = torch.zeros((dim, len(entry_ids)), dtype=torch.float32, requires_grad=True)
     bias = torch.zeros(len(entry_ids), dtype=torch.float32, requires_grad=True)
     penalty = 1.0 / (2.0 * inverse_l2 * max(n, 1))
-    optimiser = torch.optim.LBFGS([weights, bias], lr=1.0, max_iter=max_iter, history_size=20,
-                                  line_search_fn="strong_wolfe", tolerance_grad=1e-6, tolerance_change=1e-9)
+    optimiser = torch.optim.LBFGS(
+        [weights, bias],
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
+    )
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()

@@ -56,8 +56,9 @@ def calibrate(entries: Sequence[ScoredEntry], settings: RetrievalSettings) -> li
     preference = float(share[0])
     if top.head_probability is not None:
         preference = 0.5 * (preference + top.head_probability)
-    evidence = (settings.calibration_probability_weight * preference
-                + settings.calibration_cosine_weight * (top.dense - settings.calibration_cosine_floor))
+    evidence = settings.calibration_probability_weight * preference + settings.calibration_cosine_weight * (
+        top.dense - settings.calibration_cosine_floor
+    )
     top_confidence = _sigmoid(settings.calibration_scale * (evidence - settings.calibration_offset))
     relative = share / share[0]
     return [float(top_confidence * r) for r in relative]
@@ -68,7 +69,7 @@ def decide(confidences: Sequence[float], settings: RetrievalSettings) -> tuple[D
     if not confidences:
         return Decision.NOT_FOUND, 0
     best = confidences[0]
-    close = [c for c in confidences[1:settings.clarify_max] if c >= settings.clarify_ratio * best]
+    close = [c for c in confidences[1 : settings.clarify_max] if c >= settings.clarify_ratio * best]
     runner_up = confidences[1] if len(confidences) > 1 else 0.0
     if best >= settings.answer_threshold and runner_up < settings.ambiguity_ratio * best:
         return Decision.ANSWER, 1
@@ -80,8 +81,13 @@ def decide(confidences: Sequence[float], settings: RetrievalSettings) -> tuple[D
 def to_candidates(entries: Sequence[ScoredEntry], confidences: Sequence[float]) -> list[Candidate]:
     return [
         Candidate(
-            entry_id=e.entry_id, question=e.question, answer=e.answer, category=e.category,
-            confidence=round(c, 4), dense_score=round(e.dense, 4), lexical_score=round(e.lexical, 4),
+            entry_id=e.entry_id,
+            question=e.question,
+            answer=e.answer,
+            category=e.category,
+            confidence=round(c, 4),
+            dense_score=round(e.dense, 4),
+            lexical_score=round(e.lexical, 4),
             matched_question=e.matched_question,
         )
         for e, c in zip(entries, confidences, strict=True)
@@ -94,19 +100,27 @@ def explain(decision: Decision, candidates: Sequence[Candidate], settings: Retri
         return "not_found: the knowledge base has no entries in this language."
     best = candidates[0]
     if decision is Decision.ANSWER:
-        why = (f"answer: confidence {best.confidence:.2f} >= answer threshold {settings.answer_threshold:.2f} "
-               f"and no runner-up within {settings.ambiguity_ratio:.0%} of it.")
+        why = (
+            f"answer: confidence {best.confidence:.2f} >= answer threshold {settings.answer_threshold:.2f} "
+            f"and no runner-up within {settings.ambiguity_ratio:.0%} of it."
+        )
     elif decision is Decision.CLARIFY:
         if best.confidence >= settings.answer_threshold:
-            why = (f"clarify: confidence {best.confidence:.2f} is high but the runner-up is within "
-                   f"{settings.ambiguity_ratio:.0%}; asking which of the top {shown} was meant.")
+            why = (
+                f"clarify: confidence {best.confidence:.2f} is high but the runner-up is within "
+                f"{settings.ambiguity_ratio:.0%}; asking which of the top {shown} was meant."
+            )
         else:
-            why = (f"clarify: confidence {best.confidence:.2f} is between the clarify threshold "
-                   f"{settings.clarify_threshold:.2f} and the answer threshold {settings.answer_threshold:.2f}; "
-                   f"offering the top {shown}.")
+            why = (
+                f"clarify: confidence {best.confidence:.2f} is between the clarify threshold "
+                f"{settings.clarify_threshold:.2f} and the answer threshold {settings.answer_threshold:.2f}; "
+                f"offering the top {shown}."
+            )
     else:
-        why = (f"not_found: best confidence {best.confidence:.2f} < clarify threshold "
-               f"{settings.clarify_threshold:.2f}; hand off or ask the customer to rephrase.")
+        why = (
+            f"not_found: best confidence {best.confidence:.2f} < clarify threshold "
+            f"{settings.clarify_threshold:.2f}; hand off or ask the customer to rephrase."
+        )
     lines = [why]
     for rank, c in enumerate(candidates, start=1):
         marker = "*" if rank <= shown else " "

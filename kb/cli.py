@@ -25,10 +25,14 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kb", required=True, type=Path, help="kb.csv: faq_id,question,answer,lang")
     parser.add_argument("--queries", required=True, type=Path, help="queries.csv: query,faq_id,lang")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    parser.add_argument("--encoders-en", default=",".join(defaults.encoders["en"]),
-                        help="comma-separated encoders for English (minilm, e5, use, hashing)")
-    parser.add_argument("--encoders-zh", default=",".join(defaults.encoders["zh"]),
-                        help="comma-separated encoders for Chinese")
+    parser.add_argument(
+        "--encoders-en",
+        default=",".join(defaults.encoders["en"]),
+        help="comma-separated encoders for English (minilm, e5, use, hashing)",
+    )
+    parser.add_argument(
+        "--encoders-zh", default=",".join(defaults.encoders["zh"]), help="comma-separated encoders for Chinese"
+    )
     parser.add_argument("--minilm-path", default=None, help="a local sentence-transformers model directory")
     parser.add_argument("--threads", type=int, default=None, help="encoder threads")
     parser.add_argument("--answer-threshold", type=float, default=defaults.answer_threshold)
@@ -39,10 +43,17 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-head", type=float, default=weights.head)
     parser.add_argument("--no-head", action="store_true", help="skip the KB-trained head (adaptation)")
     parser.add_argument("--no-answer-text", action="store_true", help="index questions only")
-    parser.add_argument("--use-query-language", action="store_true",
-                        help="trust the queries' lang column instead of detecting the language")
-    parser.add_argument("--embedding-cache", type=Path, default=None,
-                        help="directory for cached vectors between runs (outside the repository)")
+    parser.add_argument(
+        "--use-query-language",
+        action="store_true",
+        help="trust the queries' lang column instead of detecting the language",
+    )
+    parser.add_argument(
+        "--embedding-cache",
+        type=Path,
+        default=None,
+        help="directory for cached vectors between runs (outside the repository)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
@@ -50,13 +61,22 @@ def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
     paths = {"minilm": args.minilm_path} if args.minilm_path else {}
     return replace(
         base,
-        encoders={"en": tuple(n for n in args.encoders_en.split(",") if n),
-                  "zh": tuple(n for n in args.encoders_zh.split(",") if n)},
-        encoder_paths=paths, encoder_threads=args.threads,
-        answer_threshold=args.answer_threshold, clarify_threshold=args.clarify_threshold,
-        weights=FusionWeights(dense_max=args.weight_dense_max, dense_centroid=args.weight_centroid,
-                              lexical=args.weight_lexical, head=0.0 if args.no_head else args.weight_head),
-        train_head=not args.no_head, use_answer_text=not args.no_answer_text,
+        encoders={
+            "en": tuple(n for n in args.encoders_en.split(",") if n),
+            "zh": tuple(n for n in args.encoders_zh.split(",") if n),
+        },
+        encoder_paths=paths,
+        encoder_threads=args.threads,
+        answer_threshold=args.answer_threshold,
+        clarify_threshold=args.clarify_threshold,
+        weights=FusionWeights(
+            dense_max=args.weight_dense_max,
+            dense_centroid=args.weight_centroid,
+            lexical=args.weight_lexical,
+            head=0.0 if args.no_head else args.weight_head,
+        ),
+        train_head=not args.no_head,
+        use_answer_text=not args.no_answer_text,
     )
 
 
@@ -86,12 +106,12 @@ def run_kb_eval(args: argparse.Namespace) -> int:
         for name in {*settings.encoders["en"], *settings.encoders["zh"]}:
             wrapper = DiskCachedEncoder(
                 build_encoder(name, model_path=settings.encoder_paths.get(name), threads=settings.encoder_threads),
-                args.embedding_cache)
+                args.embedding_cache,
+            )
             encoders[name] = wrapper
             cached.append(wrapper)
     try:
-        report = run_evaluation(args.kb, args.queries, settings, encoders,
-                                use_query_language=args.use_query_language)
+        report = run_evaluation(args.kb, args.queries, settings, encoders, use_query_language=args.use_query_language)
     finally:
         for wrapper in cached:
             wrapper.flush()

@@ -60,8 +60,9 @@ def bundled_minilm_path() -> Path:
 class SentenceTransformerEncoder:
     """A sentence-transformers model loaded from a local directory (all-MiniLM-L6-v2 by default)."""
 
-    def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: str | Path | None = None, *, threads: int | None = None, batch_size: int = 64
+    ) -> None:
         import os
 
         # The hub client reads these at import time; setting them here (not in logic elsewhere) keeps a missing file
@@ -99,7 +100,10 @@ class SentenceTransformerEncoder:
             return np.zeros((0, self._dim), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=self._batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                list(texts),
+                batch_size=self._batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
                 show_progress_bar=False,
             )
         return normalise_rows(vectors)
@@ -192,7 +196,7 @@ class HashingEncoder:
             padded = f" {text.lower()} "
             for n in range(low, high + 1):
                 for start in range(max(len(padded) - n + 1, 0)):
-                    digest = hashlib.blake2b(padded[start:start + n].encode("utf-8"), digest_size=8).digest()
+                    digest = hashlib.blake2b(padded[start : start + n].encode("utf-8"), digest_size=8).digest()
                     value = int.from_bytes(digest, "little")
                     out[row, value % self._dim] += 1.0 if (value >> 63) & 1 else -1.0
         return normalise_rows(out)
@@ -312,8 +316,13 @@ def build_encoder(name: str, *, model_path: str | None = None, threads: int | No
 class EncoderPool:
     """Builds each named encoder once and shares it between languages (e5 serves both en and zh)."""
 
-    def __init__(self, *, model_paths: dict[str, str] | None = None, threads: int | None = None,
-                 prebuilt: dict[str, Encoder] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model_paths: dict[str, str] | None = None,
+        threads: int | None = None,
+        prebuilt: dict[str, Encoder] | None = None,
+    ) -> None:
         self._paths = dict(model_paths or {})
         self._threads = threads
         self._built: dict[str, Encoder] = dict(prebuilt or {})

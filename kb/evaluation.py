@@ -72,19 +72,23 @@ def read_kb(path: Path) -> list[IndexedEntry]:
         grouped.setdefault(row["faq_id"].strip(), []).append(row)
     entries = []
     for entry_id, rows in grouped.items():
-        entries.append(IndexedEntry(
-            entry_id=entry_id,
-            questions=tuple(r["question"] for r in rows),
-            answer=rows[0]["answer"],
-            category=rows[0].get("category", "") or "",
-            language=(rows[0].get("lang") or "en").strip(),
-        ))
+        entries.append(
+            IndexedEntry(
+                entry_id=entry_id,
+                questions=tuple(r["question"] for r in rows),
+                answer=rows[0]["answer"],
+                category=rows[0].get("category", "") or "",
+                language=(rows[0].get("lang") or "en").strip(),
+            )
+        )
     return entries
 
 
 def read_queries(path: Path) -> list[EvalQuery]:
-    return [EvalQuery(r["query"], (r.get("faq_id") or "").strip(), (r.get("lang") or "").strip())
-            for r in _read_csv(path, ("query", "faq_id"))]
+    return [
+        EvalQuery(r["query"], (r.get("faq_id") or "").strip(), (r.get("lang") or "").strip())
+        for r in _read_csv(path, ("query", "faq_id"))
+    ]
 
 
 def auroc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
@@ -100,14 +104,15 @@ def auroc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
         j = i
         while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     n_pos, n_neg = len(positive), len(negative)
     return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def build_retriever(entries: Sequence[IndexedEntry], settings: RetrievalSettings,
-                    encoders: Mapping[str, Encoder] | None = None) -> tuple[HybridRetriever, float, float]:
+def build_retriever(
+    entries: Sequence[IndexedEntry], settings: RetrievalSettings, encoders: Mapping[str, Encoder] | None = None
+) -> tuple[HybridRetriever, float, float]:
     """Index `entries` and train the head; returns the retriever and the seconds each step took."""
     retriever = HybridRetriever(settings, encoders)
     started = time.perf_counter()
@@ -118,8 +123,14 @@ def build_retriever(entries: Sequence[IndexedEntry], settings: RetrievalSettings
     return retriever, indexed - started, time.perf_counter() - indexed
 
 
-def evaluate(retriever: HybridRetriever, queries: Sequence[EvalQuery], *, use_query_language: bool = False,
-             index_seconds: float = 0.0, adapt_seconds: float = 0.0) -> EvalReport:
+def evaluate(
+    retriever: HybridRetriever,
+    queries: Sequence[EvalQuery],
+    *,
+    use_query_language: bool = False,
+    index_seconds: float = 0.0,
+    adapt_seconds: float = 0.0,
+) -> EvalReport:
     """Run each query once, one at a time (as the bot does), and compute the metrics."""
     results: list[KBResult] = []
     latencies: list[float] = []
@@ -130,8 +141,14 @@ def evaluate(retriever: HybridRetriever, queries: Sequence[EvalQuery], *, use_qu
     return score_results(queries, results, latencies, retriever.settings, index_seconds, adapt_seconds)
 
 
-def score_results(queries: Sequence[EvalQuery], results: Sequence[KBResult], latencies_ms: Sequence[float],
-                  settings: RetrievalSettings, index_seconds: float = 0.0, adapt_seconds: float = 0.0) -> EvalReport:
+def score_results(
+    queries: Sequence[EvalQuery],
+    results: Sequence[KBResult],
+    latencies_ms: Sequence[float],
+    settings: RetrievalSettings,
+    index_seconds: float = 0.0,
+    adapt_seconds: float = 0.0,
+) -> EvalReport:
     top1 = recall5 = rr = 0.0
     answered_ok = answered_bad = clarify = clarify_ok = not_found = 0
     in_conf: list[float] = []
@@ -163,25 +180,41 @@ def score_results(queries: Sequence[EvalQuery], results: Sequence[KBResult], lat
     n_in = len(in_conf)
     lat = np.asarray(latencies_ms or [0.0])
     return EvalReport(
-        n_queries=n, n_in_scope=n_in, n_out_of_scope=len(out_conf),
-        top1=top1 / n_in if n_in else 0.0, recall5=recall5 / n_in if n_in else 0.0, mrr=rr / n_in if n_in else 0.0,
+        n_queries=n,
+        n_in_scope=n_in,
+        n_out_of_scope=len(out_conf),
+        top1=top1 / n_in if n_in else 0.0,
+        recall5=recall5 / n_in if n_in else 0.0,
+        mrr=rr / n_in if n_in else 0.0,
         oos_auroc=auroc(in_conf, out_conf),
-        answered_correctly=answered_ok / n, answered_wrongly=answered_bad / n, clarify=clarify / n,
-        clarify_contains_correct=clarify_ok / n, not_found=not_found / n,
-        p50_ms=float(np.percentile(lat, 50)), p95_ms=float(np.percentile(lat, 95)),
-        index_seconds=index_seconds, adapt_seconds=adapt_seconds,
+        answered_correctly=answered_ok / n,
+        answered_wrongly=answered_bad / n,
+        clarify=clarify / n,
+        clarify_contains_correct=clarify_ok / n,
+        not_found=not_found / n,
+        p50_ms=float(np.percentile(lat, 50)),
+        p95_ms=float(np.percentile(lat, 95)),
+        index_seconds=index_seconds,
+        adapt_seconds=adapt_seconds,
         per_language={lang: {"top1": float(np.mean(v)), "n": float(len(v))} for lang, v in per_lang.items()},
         settings=settings.to_dict(),
     )
 
 
-def run_evaluation(kb_path: Path, queries_path: Path, settings: RetrievalSettings,
-                   encoders: Mapping[str, Encoder] | None = None, *, use_query_language: bool = False) -> EvalReport:
+def run_evaluation(
+    kb_path: Path,
+    queries_path: Path,
+    settings: RetrievalSettings,
+    encoders: Mapping[str, Encoder] | None = None,
+    *,
+    use_query_language: bool = False,
+) -> EvalReport:
     entries = read_kb(kb_path)
     queries = read_queries(queries_path)
     retriever, index_s, adapt_s = build_retriever(entries, settings, encoders)
     try:
-        return evaluate(retriever, queries, use_query_language=use_query_language, index_seconds=index_s,
-                        adapt_seconds=adapt_s)
+        return evaluate(
+            retriever, queries, use_query_language=use_query_language, index_seconds=index_s, adapt_seconds=adapt_s
+        )
     finally:
         retriever.close()

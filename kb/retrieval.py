@@ -81,11 +81,15 @@ class HybridRetriever:
     lock and take milliseconds, so a search running during an upsert sees the index either before or after it.
     """
 
-    def __init__(self, settings: RetrievalSettings | None = None,
-                 encoders: Mapping[str, Encoder] | None = None) -> None:
+    def __init__(
+        self, settings: RetrievalSettings | None = None, encoders: Mapping[str, Encoder] | None = None
+    ) -> None:
         self.settings = settings or RetrievalSettings()
-        self._pool = EncoderPool(model_paths=self.settings.encoder_paths, threads=self.settings.encoder_threads,
-                                 prebuilt=dict(encoders or {}))
+        self._pool = EncoderPool(
+            model_paths=self.settings.encoder_paths,
+            threads=self.settings.encoder_threads,
+            prebuilt=dict(encoders or {}),
+        )
         self._lock = threading.RLock()
         self._entries: dict[str, IndexedEntry] = {}
         self._shards: dict[str, _Shard] = {}
@@ -139,7 +143,7 @@ class HybridRetriever:
         """Index many entries, encoding them in batches; returns how many were indexed."""
         pending = list(entries)
         for start in range(0, len(pending), batch_size):
-            self._upsert_batch(pending[start:start + batch_size])
+            self._upsert_batch(pending[start : start + batch_size])
         if pending:
             self._after_change()
         return len(pending)
@@ -165,17 +169,28 @@ class HybridRetriever:
                 shard = self._shard(language)
                 for entry, (start, count, has_extra) in zip(group, spans, strict=True):
                     self._remove_locked(entry.entry_id)
-                    self._insert_locked(shard, entry, texts[start:start + count],
-                                        {n: v[start:start + count + has_extra] for n, v in vectors.items()},
-                                        has_extra=bool(has_extra))
+                    self._insert_locked(
+                        shard,
+                        entry,
+                        texts[start : start + count],
+                        {n: v[start : start + count + has_extra] for n, v in vectors.items()},
+                        has_extra=bool(has_extra),
+                    )
 
     def _raw_encode(self, name: str, texts: Sequence[str]) -> np.ndarray:
         encoder = self._pool.get(name)
         inner = getattr(encoder, "inner", encoder)
         return inner.encode(texts) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
-    def _insert_locked(self, shard: _Shard, entry: IndexedEntry, questions: list[str],
-                       vectors: Mapping[str, np.ndarray], *, has_extra: bool) -> None:
+    def _insert_locked(
+        self,
+        shard: _Shard,
+        entry: IndexedEntry,
+        questions: list[str],
+        vectors: Mapping[str, np.ndarray],
+        *,
+        has_extra: bool,
+    ) -> None:
         number = self._next_entry_number
         self._next_entry_number += 1
         ids = list(range(self._next_question_id, self._next_question_id + len(questions)))
@@ -276,8 +291,13 @@ class HybridRetriever:
                     with self._lock:
                         shard.head, shard.head_column = None, {}
                     continue
-                head = train_head(features, labels, inverse_l2=self.settings.head_inverse_l2,
-                                  max_iter=self.settings.head_max_iter, version=version)
+                head = train_head(
+                    features,
+                    labels,
+                    inverse_l2=self.settings.head_inverse_l2,
+                    max_iter=self.settings.head_max_iter,
+                    version=version,
+                )
                 with self._lock:
                     shard.head = head
                     shard.head_column = {e: i for i, e in enumerate(head.entry_ids)}
@@ -394,22 +414,33 @@ class HybridRetriever:
         out: list[ScoredEntry] = []
         for i in top:
             entry = self._entries[ordered[int(i)]]
-            out.append(ScoredEntry(
-                entry_id=entry.entry_id, question=entry.questions[0] if entry.questions else "",
-                matched_question=matched[int(i)], answer=entry.answer, category=entry.category,
-                fused=float(fused[int(i)]), dense=float(dense_mean[int(i)]),
-                lexical=float(lexical_raw[int(i)] / scale) if scale > 0 else 0.0,
-                head_probability=head_probability[int(i)],
-            ))
+            out.append(
+                ScoredEntry(
+                    entry_id=entry.entry_id,
+                    question=entry.questions[0] if entry.questions else "",
+                    matched_question=matched[int(i)],
+                    answer=entry.answer,
+                    category=entry.category,
+                    fused=float(fused[int(i)]),
+                    dense=float(dense_mean[int(i)]),
+                    lexical=float(lexical_raw[int(i)] / scale) if scale > 0 else 0.0,
+                    head_probability=head_probability[int(i)],
+                )
+            )
         return out
 
     def _result(self, query: str, language: str, scored: list[ScoredEntry]) -> KBResult:
         confidences = calibrate(scored, self.settings)
         decision, shown = decide(confidences, self.settings)
         candidates = to_candidates(scored, confidences)
-        return KBResult(query=query, language=language, decision=decision,
-                        confidence=candidates[0].confidence if candidates else 0.0, candidates=candidates,
-                        explanation=explain(decision, candidates, self.settings, shown))
+        return KBResult(
+            query=query,
+            language=language,
+            decision=decision,
+            confidence=candidates[0].confidence if candidates else 0.0,
+            candidates=candidates,
+            explanation=explain(decision, candidates, self.settings, shown),
+        )
 
     # ----- persistence -----
     def save(self, directory: str | Path) -> None:
@@ -422,10 +453,13 @@ class HybridRetriever:
                 for entry in self._entries.values():
                     handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
             for language, shard in self._shards.items():
-                info = {"encoders": list(shard.encoder_names), "question_ids": shard.question_ids,
-                        "entry_number": shard.entry_number, "question_text": {str(k): v for k, v in
-                                                                              shard.question_text.items()},
-                        "dims": {n: shard.questions[n].dim for n in shard.encoder_names}}
+                info = {
+                    "encoders": list(shard.encoder_names),
+                    "question_ids": shard.question_ids,
+                    "entry_number": shard.entry_number,
+                    "question_text": {str(k): v for k, v in shard.question_text.items()},
+                    "dims": {n: shard.questions[n].dim for n in shard.encoder_names},
+                }
                 manifest["shards"][language] = info  # type: ignore[index]
                 for name in shard.encoder_names:
                     shard.questions[name].save(path / f"{language}.{name}.questions.npz")
@@ -440,8 +474,12 @@ class HybridRetriever:
         (path / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: str | Path, settings: RetrievalSettings | None = None,
-             encoders: Mapping[str, Encoder] | None = None) -> HybridRetriever:
+    def load(
+        cls,
+        directory: str | Path,
+        settings: RetrievalSettings | None = None,
+        encoders: Mapping[str, Encoder] | None = None,
+    ) -> HybridRetriever:
         """Rebuild a retriever saved by `save`; raises IndexMismatch if the settings now name other encoders."""
         path = Path(directory)
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -457,8 +495,10 @@ class HybridRetriever:
         for language, info in manifest["shards"].items():
             names = tuple(info["encoders"])
             if names != retriever.settings.encoders_for(language):
-                raise IndexMismatch(f"index for {language!r} was built with {names}, settings name "
-                                    f"{retriever.settings.encoders_for(language)}")
+                raise IndexMismatch(
+                    f"index for {language!r} was built with {names}, settings name "
+                    f"{retriever.settings.encoders_for(language)}"
+                )
             shard = _Shard(language, names, info["dims"], retriever.settings.dense_index)
             retriever._shards[language] = shard
             shard.question_ids = {e: list(ids) for e, ids in info["question_ids"].items()}
@@ -475,8 +515,9 @@ class HybridRetriever:
                     if kept:
                         shard.questions[name].add(kept, loaded.vectors(kept))
                 with np.load(path / f"{language}.{name}.extra.npz", allow_pickle=False) as data:
-                    shard.extra_vectors[name] = {int(k): row for k, row in zip(data["ids"], data["vectors"],
-                                                                               strict=True)}
+                    shard.extra_vectors[name] = {
+                        int(k): row for k, row in zip(data["ids"], data["vectors"], strict=True)
+                    }
             for entry_id, number in shard.entry_number.items():
                 entry = entries[entry_id]
                 ids = shard.question_ids[entry_id]

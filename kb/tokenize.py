@@ -18,16 +18,82 @@ _jieba: Any = None
 
 # Small, deliberately conservative lists: BM25's idf already discounts common words; these only remove words that
 # carry nothing in an FAQ question and would otherwise add noise to short queries.
-ENGLISH_STOP_WORDS = frozenset({
-    "a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "it", "its", "is", "am", "are", "was", "were",
-    "be", "been", "do", "does", "did", "to", "of", "in", "on", "at", "for", "and", "or", "can", "could", "would",
-    "should", "will", "shall", "this", "that", "these", "those", "there", "what", "how",
-})
-CHINESE_STOP_WORDS = frozenset({
-    "的", "了", "吗", "呢", "吧", "啊", "么", "呀", "是", "我", "你", "在", "有", "和", "就", "都", "也",
-    "请问", "一下",
-    "，", "。", "？", "！", "、", "~",
-})
+ENGLISH_STOP_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "do",
+        "does",
+        "did",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "what",
+        "how",
+    }
+)
+CHINESE_STOP_WORDS = frozenset(
+    {
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "么",
+        "呀",
+        "是",
+        "我",
+        "你",
+        "在",
+        "有",
+        "和",
+        "就",
+        "都",
+        "也",
+        "请问",
+        "一下",
+        "，",
+        "。",
+        "？",
+        "！",
+        "、",
+        "~",
+    }
+)
 
 
 def _load_jieba() -> Any:
@@ -75,5 +141,5 @@ def char_ngrams(text: str, low: int = 1, high: int = 3) -> list[str]:
     clean = " ".join(text.lower().split())
     grams: list[str] = []
     for n in range(low, high + 1):
-        grams.extend(clean[i:i + n] for i in range(max(len(clean) - n + 1, 0)))
+        grams.extend(clean[i : i + n] for i in range(max(len(clean) - n + 1, 0)))
     return grams

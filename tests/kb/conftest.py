@@ -35,8 +35,9 @@ def encoders() -> dict[str, HashingEncoder]:
 
 
 @pytest.fixture
-def retriever(entries: list[IndexedEntry], settings: RetrievalSettings,
-              encoders: dict[str, HashingEncoder]) -> HybridRetriever:
+def retriever(
+    entries: list[IndexedEntry], settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> HybridRetriever:
     built = HybridRetriever(settings, encoders)
     built.upsert_many(entries)
     built.adapt()

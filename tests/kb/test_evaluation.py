@@ -19,9 +19,9 @@ def test_auroc_is_one_when_every_in_scope_confidence_is_higher() -> None:
     assert auroc([0.5], []) is None
 
 
-def test_an_evaluation_on_the_fixture_reports_every_metric(fixture_paths: tuple[Path, Path],
-                                                           settings: RetrievalSettings,
-                                                           encoders: dict[str, HashingEncoder]) -> None:
+def test_an_evaluation_on_the_fixture_reports_every_metric(
+    fixture_paths: tuple[Path, Path], settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> None:
     kb_path, queries_path = fixture_paths
     report = run_evaluation(kb_path, queries_path, settings, encoders)
     assert report.n_queries == len(read_queries(queries_path))
@@ -33,18 +33,42 @@ def test_an_evaluation_on_the_fixture_reports_every_metric(fixture_paths: tuple[
     assert total == pytest.approx(1.0)
 
 
-def test_the_eval_command_prints_json_as_its_last_line(fixture_paths: tuple[Path, Path],
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_eval_command_prints_json_as_its_last_line(
+    fixture_paths: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     parser = argparse.ArgumentParser()
     add_kb_eval_arguments(parser)
     kb_path, queries_path = fixture_paths
-    args = parser.parse_args(["--kb", str(kb_path), "--queries", str(queries_path), "--json",
-                              "--encoders-en", "hashing", "--encoders-zh", "hashing"])
+    args = parser.parse_args(
+        [
+            "--kb",
+            str(kb_path),
+            "--queries",
+            str(queries_path),
+            "--json",
+            "--encoders-en",
+            "hashing",
+            "--encoders-zh",
+            "hashing",
+        ]
+    )
     assert run_kb_eval(args) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     data = json.loads(last)
-    for key in ("top1", "recall5", "mrr", "oos_auroc", "answered_correctly", "answered_wrongly", "clarify",
-                "not_found", "p50_ms", "p95_ms", "n_queries", "settings"):
+    for key in (
+        "top1",
+        "recall5",
+        "mrr",
+        "oos_auroc",
+        "answered_correctly",
+        "answered_wrongly",
+        "clarify",
+        "not_found",
+        "p50_ms",
+        "p95_ms",
+        "n_queries",
+        "settings",
+    ):
         assert key in data
     assert data["settings"]["encoders"]["en"] == ["hashing"]
     assert Decision.ANSWER.value == "answer"

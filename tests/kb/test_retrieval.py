@@ -36,11 +36,14 @@ def test_an_unrelated_question_is_not_found(retriever: HybridRetriever) -> None:
     assert result.confidence < retriever.settings.clarify_threshold
 
 
-def test_two_close_entries_make_a_clarification(entries: list[IndexedEntry], settings: RetrievalSettings,
-                                                encoders: dict[str, HashingEncoder]) -> None:
+def test_two_close_entries_make_a_clarification(
+    entries: list[IndexedEntry], settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> None:
     # Two entries an editor wrote for the same question: nothing can tell them apart, so the bot must ask.
-    twins = [IndexedEntry("card_a", ("card payment problem",), "See card help.", "", "en"),
-             IndexedEntry("card_b", ("card payment problem",), "See card help.", "", "en")]
+    twins = [
+        IndexedEntry("card_a", ("card payment problem",), "See card help.", "", "en"),
+        IndexedEntry("card_b", ("card payment problem",), "See card help.", "", "en"),
+    ]
     retriever = HybridRetriever(settings.with_changes(train_head=False), encoders)
     retriever.upsert_many([*entries, *twins])
     result = retriever.search("card payment problem")
@@ -73,8 +76,9 @@ def test_re_upserting_an_entry_replaces_its_questions(retriever: HybridRetriever
     assert len(retriever) == 11 - 4  # 7 entries: 4 English + 3 Chinese
 
 
-def test_save_and_load_give_the_same_results(retriever: HybridRetriever, tmp_path: Path,
-                                             encoders: dict[str, HashingEncoder]) -> None:
+def test_save_and_load_give_the_same_results(
+    retriever: HybridRetriever, tmp_path: Path, encoders: dict[str, HashingEncoder]
+) -> None:
     retriever.save(tmp_path / "index")
     loaded = HybridRetriever.load(tmp_path / "index", retriever.settings, encoders)
     for query in ["where is my refund", "快递几天能到", "cancel my order"]:
@@ -109,7 +113,8 @@ def test_search_keeps_working_while_entries_are_upserted(retriever: HybridRetrie
 
 
 def test_background_adaptation_trains_a_head_that_includes_new_entries(
-        entries: list[IndexedEntry], settings: RetrievalSettings, encoders: dict[str, HashingEncoder]) -> None:
+    entries: list[IndexedEntry], settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> None:
     retriever = HybridRetriever(settings.with_changes(adapt_in_background=True, adapt_debounce_s=0.01), encoders)
     retriever.upsert_many(entries)
     retriever.wait_for_adaptation()
@@ -119,8 +124,7 @@ def test_background_adaptation_trains_a_head_that_includes_new_entries(
     retriever.close()
 
 
-def test_an_empty_retriever_answers_not_found(settings: RetrievalSettings,
-                                              encoders: dict[str, HashingEncoder]) -> None:
+def test_an_empty_retriever_answers_not_found(settings: RetrievalSettings, encoders: dict[str, HashingEncoder]) -> None:
     result = HybridRetriever(settings, encoders).search("anything")
     assert result.decision is Decision.NOT_FOUND
     assert result.candidates == []

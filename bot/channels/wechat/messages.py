@@ -12,10 +12,10 @@ import re
 import xml.etree.ElementTree as StdET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped,unused-ignore]
-from defusedxml import ElementTree as DefusedET  # type: ignore[import-untyped,unused-ignore]
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
 
 from bot.channels.wechat.exceptions import MalformedMessage
 from conversations.models import Message, Sender
@@ -95,7 +95,7 @@ class _Common(TypedDict):
 def parse_fields(body: bytes) -> dict[str, str]:
     """The direct children of `<xml>` as tag → text. Refuses DTDs, entities and anything not well-formed."""
     try:
-        root = cast(StdET.Element, DefusedET.fromstring(body, forbid_dtd=True))
+        root: StdET.Element = DefusedET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise MalformedMessage(f"XML uses forbidden constructs: {type(exc).__name__}") from exc
     except (StdET.ParseError, ValueError, UnicodeError) as exc:
