@@ -1,0 +1,170 @@
+"""WeChat to agent console and back, in-process on both handoff backends: a customer's encrypted push asks for a
+person, the console gets the case (channel wechat), and the agent's reply goes out through the (fake) WeChat
+customer-service API; a 45015 (outside the 48-hour window) from WeChat is recorded where the agent sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.channels.wechat import EncodingMode, WeChatSettings
+from bot.handoff_bridge import HANDOFF
+from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_settings, is_event, next_frame
+from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, OPENID, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
+
+AGENT_REPLY = "您好，我是客服小安"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class WeChatHarness:
+    running: Running
+    api: FakeWeChatAPI
+    sim: WeChatSim
+
+    async def push(self, content: str, msg_id: str) -> str:
+        """Posts an encrypted text push to /wechat the way WeChat does; returns the raw HTTP reply body."""
+        query, body = self.sim.encrypted_push(text_xml(content, msg_id=msg_id))
+        session = self.running.sessions[0]
+        async with session.post("/wechat", params=query, data=body) as response:
+            assert response.status == 200
+            return await response.text()
+
+    async def online_agent(self, username: str = "ann") -> tuple[Staff, Any]:
+        """An agent with the console socket open (the caller closes it), online and ready for cases."""
+        agent = await self.running.staff(username)
+        ws = await agent.socket()
+        await next_frame(ws, lambda f: f["type"] == "ready")
+        await ws.send_json({"type": "presence", "presence": "online"})
+        return agent, ws
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
+    fake = FakeWeChatAPI()
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def wechat(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    api, api_url = fake_api
+    wechat_settings = WeChatSettings(
+        token=TOKEN,
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        encoding_aes_key=AES_KEY,
+        encoding_mode=EncodingMode.SAFE,
+        api_base_url=api_url,
+    )
+    settings = replace(console_settings(tmp_path, rasa_url, backend), wechat=wechat_settings)
+    app = create_app(settings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    running = Running(app, server, url)
+    running.sessions.append(aiohttp.ClientSession(base_url=url))  # WeChat's own connection
+    try:
+        yield WeChatHarness(running, api, WeChatSim())
+    finally:
+        for session in running.sessions:
+            await session.close()
+        await server.close()
+
+
+async def hand_off_to(harness: WeChatHarness, ws: Any) -> str:
+    """The customer asks for a person over WeChat; returns the conversation id the agent's console is assigned."""
+    raw = await harness.push("我要人工客服", msg_id="9001")
+    reply = harness.sim.read_reply(raw, encrypted=True)  # checks MsgSignature and decrypts, as WeChat would
+    assert reply.type == "text" and reply.target == OPENID
+    assert CJK.search(reply.content), reply.content
+    assigned = await next_frame(ws, is_event("assigned", "agent:"))
+    # The "agent joined" notice goes out through the CS API after the assignment; wait for it so later counts hold.
+    await harness.api.wait_for_sends(1, timeout_s=EVENT_TIMEOUT_S)
+    assert "已加入" in harness.api.sends[0]["text"]["content"]
+    return str(assigned["event"]["conversation_id"])
+
+
+async def card_of(agent: Staff, conversation_id: str) -> dict[str, Any]:
+    status, card = await agent.call("GET", f"/conversations/{conversation_id}")
+    assert status == 200, card
+    return dict(card)
+
+
+async def test_wechat_customer_handed_off_is_answered_by_an_agent_through_the_cs_api(wechat: WeChatHarness) -> None:
+    ann, ws = await wechat.online_agent()
+    async with ws:
+        cid = await hand_off_to(wechat, ws)
+        record = await wechat.running.app[HANDOFF].state_of(cid)
+        assert record is not None and record.agent_id == "ann"
+
+        card = await card_of(ann, cid)
+        assert card["conversation"]["channel"] == "wechat"
+        assert card["owned"] is True
+        assert "我要人工客服" in [m["text"] for m in card["transcript"] if m["sender"] == "customer"]
+
+        sends_before = len(wechat.api.sends)
+        status, sent = await ann.call("POST", f"/conversations/{cid}/messages", {"text": AGENT_REPLY})
+        assert status == 200 and sent["message"]["sender"] == "agent"
+        await wechat.api.wait_for_sends(sends_before + 1, timeout_s=EVENT_TIMEOUT_S)
+        await asyncio.sleep(0.2)  # nothing else follows the reply
+        replies = [s for s in wechat.api.sends[sends_before:] if s["text"]["content"] == AGENT_REPLY]
+        assert len(wechat.api.sends) == sends_before + 1 and len(replies) == 1
+        assert replies[0] == {"touser": OPENID, "msgtype": "text", "text": {"content": AGENT_REPLY}}
+
+
+async def test_a_push_while_the_agent_owns_the_chat_gets_no_bot_answer_but_reaches_the_transcript(
+    wechat: WeChatHarness,
+) -> None:
+    ann, ws = await wechat.online_agent()
+    async with ws:
+        cid = await hand_off_to(wechat, ws)
+        sends_before = len(wechat.api.sends)
+
+        raw = await wechat.push("我的订单还没到", msg_id="9002")
+        assert raw in ("", "success")  # the bot stays silent while an agent owns the chat
+        forwarded = await next_frame(ws, is_event("customer_message", "agent:"))
+        assert forwarded["event"]["message"]["text"] == "我的订单还没到"
+
+        transcript = (await card_of(ann, cid))["transcript"]
+        assert [m["text"] for m in transcript if m["sender"] == "customer"][-1] == "我的订单还没到"
+        assert not any(m["text"].startswith("echo:") for m in transcript)
+        await asyncio.sleep(0.2)
+        assert len(wechat.api.sends) == sends_before  # and no late bot answer through the CS API either
+
+
+async def test_an_agent_reply_outside_the_service_window_is_marked_delivery_failed(wechat: WeChatHarness) -> None:
+    ann, ws = await wechat.online_agent()
+    async with ws:
+        cid = await hand_off_to(wechat, ws)
+        sends_before = len(wechat.api.sends)
+        wechat.api.send_errcodes.append(45015)
+
+        status, sent = await ann.call("POST", f"/conversations/{cid}/messages", {"text": AGENT_REPLY})
+        assert status == 200  # the reply is in the transcript; the failure is recorded next to it
+        pushed = await next_frame(
+            ws, lambda f: is_event("message", "conv:")(f) and "delivery_failed" in f["event"]["message"]["custom"]
+        )
+        assert pushed["event"]["message"]["custom"]["delivery_failed"] == [sent["message"]["id"]]
+        failed = [
+            m
+            for m in (await card_of(ann, cid))["transcript"]
+            if m["sender"] == "event" and "delivery_failed" in m["custom"]
+        ]
+        assert [m["custom"]["delivery_failed"] for m in failed] == [[sent["message"]["id"]]]
+        assert len(wechat.api.sends) == sends_before
