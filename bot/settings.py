@@ -80,9 +80,10 @@ class Settings:
             port=int(get("FD_PORT")),
             public_url=get("FD_PUBLIC_URL"),
             var_dir=Path(get("FD_VAR_DIR")),
-            database_url=get("FD_DATABASE_URL"),
+            # The conventional DATABASE_URL / REDIS_URL of hosting platforms work too.
+            database_url=get("FD_DATABASE_URL") or env.get("DATABASE_URL", ""),
             database_schema=get("FD_DATABASE_SCHEMA"),
-            redis_url=get("FD_REDIS_URL"),
+            redis_url=get("FD_REDIS_URL") or env.get("REDIS_URL", ""),
             rasa_url=get("FD_RASA_URL").rstrip("/"),
             rasa_timeout_s=float(get("FD_RASA_TIMEOUT_S")),
             actions_token=get("FD_ACTIONS_TOKEN"),

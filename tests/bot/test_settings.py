@@ -17,3 +17,11 @@ def test_environment_overrides_defaults() -> None:
         "postgresql://db/fd",
         "redis://r:6379/0",
     )
+
+
+def test_platform_style_database_and_redis_urls_are_honoured() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://db/x", "REDIS_URL": "redis://r/1"})
+    assert (settings.effective_database_url, settings.redis_url) == ("postgresql://db/x", "redis://r/1")
+    assert Settings.from_env({"DATABASE_URL": "postgresql://a", "FD_DATABASE_URL": "sqlite:///b"}).database_url == (
+        "sqlite:///b"
+    )

@@ -1,0 +1,55 @@
+"""The demo chat page at `/` in a real Chromium against the real stack: a person chats in English and Chinese."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from bot.stack import Stack
+from tests.e2e.conftest import CJK
+from tests.widget.browser import TIMEOUT_MS, chromium
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as browser:
+        yield browser
+
+
+async def say(page: Page, text: str, replies_before: int) -> str:
+    await page.fill("#text", text)
+    await page.click("#send")
+    bot_items = page.locator("#log li.bot")
+    await bot_items.nth(replies_before).wait_for(timeout=TIMEOUT_MS)
+    return await bot_items.nth(replies_before).inner_text()
+
+
+async def test_a_person_chats_in_english_then_in_chinese(browser: Browser, stack: Stack) -> None:
+    page = await browser.new_page(locale="en-US")
+    await page.goto(stack.frontdoor_url + "/")
+    await page.locator("#status").filter(has_text="Connected").wait_for(timeout=TIMEOUT_MS)
+    english = await say(page, "Hello!", 0)
+    assert english and not CJK.search(english)
+    count = await page.locator("#log li.bot").count()
+    chinese = await say(page, "你好", count)
+    assert CJK.search(chinese)
+    assert await page.locator("#log li.customer .bubble").first.inner_text() == "Hello!"
+
+
+async def test_the_demo_page_speaks_chinese_to_a_chinese_browser_and_renders_text_inert(
+    browser: Browser, stack: Stack
+) -> None:
+    page = await browser.new_page(locale="zh-CN")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    await page.goto(stack.frontdoor_url + "/")
+    assert await page.locator("#title").inner_text() == "在线客服"
+    await page.locator("#status").filter(has_text="已连接").wait_for(timeout=TIMEOUT_MS)
+    hostile = "<img src=x onerror=alert(1)>你好"
+    await say(page, hostile, 0)
+    assert await page.locator("#log li.customer .bubble").first.inner_text() == hostile
+    assert await page.locator("#log img").count() == 0 and dialogs == []
