@@ -28,10 +28,9 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-# Live events a customer's socket forwards besides messages: typing and the handoff service's notices.
-CUSTOMER_EVENTS = frozenset(
-    {"typing", "notice", "state", "queue_position", "agent_joined", "agent_left", "bot_back", "closed_hours", "closed"}
-)
+# Live events a customer's socket forwards besides messages. Handoff's own events (agent_joined, bot_back, …) reach
+# customers as transcript messages and coalesced `notice` events written by the bridge, so they are not repeated.
+CUSTOMER_EVENTS = frozenset({"typing", "notice", "state"})
 WS_HELLO_TIMEOUT_S = 10.0
 WS_HEARTBEAT_S = 25.0
 LANGUAGES = ("en", "zh")
