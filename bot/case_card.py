@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from conversations.models import Message, Sender
+from bot.channels.wechat.constants import SERVICE_WINDOW_S
+from conversations.models import Conversation, Message, Sender
 from conversations.store import ConversationStore
 from handoff.ownership import OwnershipRecord
 from kb.decision import KBResult
@@ -240,5 +241,14 @@ async def build_case_card(
         "reason": record.reason,
         "priority": record.priority,
         "sla": sla_of(record),
+        "reply_window": await reply_window(store, conversation),
         "last_question": last_customer_question(transcript),
     }
+
+
+async def reply_window(store: ConversationStore, conversation: Conversation) -> dict[str, Any] | None:
+    """When the channel lets agents write only for a while after the customer's last message (WeChat: 48 h)."""
+    if conversation.channel != "wechat":
+        return None
+    last = await store.last_customer_message_at(conversation.id)
+    return {"channel": "wechat", "closes_at": last + SERVICE_WINDOW_S if last is not None else None}

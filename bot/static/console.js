@@ -172,6 +172,19 @@
   }
   setInterval(tickSla, 1000);
 
+  // WeChat lets agents write for 48 hours after the customer's last message; show what is left of it.
+  function tickReplyWindow() {
+    var node = $("case-window");
+    var win = card && card.reply_window;
+    if (!win) { node.textContent = ""; return; }
+    if (!win.closes_at) { node.textContent = "WeChat reply window: waiting for the customer"; return; }
+    var left = Math.round(win.closes_at - Date.now() / 1000);
+    if (left <= 0) { node.textContent = "WeChat reply window closed"; node.classList.add("late"); return; }
+    node.textContent = "WeChat reply window: " + Math.floor(left / 3600) + " h " + Math.floor((left % 3600) / 60) + " min left";
+    node.classList.remove("late");
+  }
+  setInterval(tickReplyWindow, 1000);
+
   // ---- socket ----
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/ws";

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -115,6 +116,8 @@ async def test_wechat_customer_handed_off_is_answered_by_an_agent_through_the_cs
 
         card = await card_of(ann, cid)
         assert card["conversation"]["channel"] == "wechat"
+        # The console counts down WeChat's 48-hour window from the customer's last message.
+        assert card["reply_window"]["closes_at"] - time.time() > 47.9 * 3600
         assert card["owned"] is True
         assert "我要人工客服" in [m["text"] for m in card["transcript"] if m["sender"] == "customer"]
 
