@@ -27,6 +27,7 @@ from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, R
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.tickets_api import setup_tickets
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
@@ -119,4 +120,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_console(app)
     setup_kb(app)
     setup_actions(app)
+    setup_tickets(app)
     return app
