@@ -239,20 +239,15 @@ class FAQEntry:
 
 
 def _entry(row: Row) -> FAQEntry:
-    return FAQEntry(
-        id=row["id"],
-        question=row["question"],
-        answer=row["answer"],
-        language=row["language"],
-        category=row["category"],
-        status=EntryStatus(row["status"]),
-        version=int(row["version"]),
-        author=row["author"],
-        created_at=float(row["created_at"]),
-        updated_at=float(row["updated_at"]),
-        paraphrases=tuple(json.loads(row["paraphrases"])),
-        tags=tuple(json.loads(row["tags"])),
-        published_at=float(row["published_at"]) if row["published_at"] is not None else None,
+    """A stored row: the lists are JSON text, the rest is as `FAQEntry.from_dict` reads it."""
+    published_at = row["published_at"]
+    return FAQEntry.from_dict(
+        {
+            **row,
+            "paraphrases": json.loads(row["paraphrases"]),
+            "tags": json.loads(row["tags"]),
+            "published_at": float(published_at) if published_at is not None else None,
+        }
     )
 
 
