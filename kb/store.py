@@ -238,6 +238,19 @@ class FAQEntry:
         )
 
 
+def _with_content(current: FAQEntry, source: EntryDraft | FAQEntry) -> FAQEntry:
+    """`current` with the editable content (not status, version or authorship) taken from `source`."""
+    return replace(
+        current,
+        question=source.question,
+        answer=source.answer,
+        language=source.language,
+        category=source.category,
+        paraphrases=source.paraphrases,
+        tags=source.tags,
+    )
+
+
 def _entry(row: Row) -> FAQEntry:
     """A stored row: the lists are JSON text, the rest is as `FAQEntry.from_dict` reads it."""
     published_at = row["published_at"]
@@ -529,16 +542,7 @@ class FAQStore:
         clean = draft.normalised()
 
         def change(current: FAQEntry) -> FAQEntry:
-            return replace(
-                current,
-                question=clean.question,
-                answer=clean.answer,
-                language=clean.language,
-                category=clean.category,
-                paraphrases=clean.paraphrases,
-                tags=clean.tags,
-                status=status or current.status,
-            )
+            return replace(_with_content(current, clean), status=status or current.status)
 
         return await self._change(entry_id, author, change, action, note, expected_version)
 
@@ -565,15 +569,7 @@ class FAQStore:
         old = (await self.get_revision(entry_id, version)).snapshot
 
         def change(current: FAQEntry) -> FAQEntry:
-            return replace(
-                current,
-                question=old.question,
-                answer=old.answer,
-                language=old.language,
-                category=old.category,
-                paraphrases=old.paraphrases,
-                tags=old.tags,
-            )
+            return _with_content(current, old)
 
         return await self._change(
             entry_id,

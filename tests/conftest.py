@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from backends.sql import Database, open_database
 
@@ -52,3 +55,16 @@ async def flushed_redis(db_number: int) -> aioredis.Redis:
     client = aioredis.Redis.from_url(f"{REDIS_URL}/{db_number}")
     await client.flushdb()
     return client
+
+
+@asynccontextmanager
+async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A stand-in for Rasa's REST channel on loopback, answering with `turn`; yields its base URL."""
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", turn)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()

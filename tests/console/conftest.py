@@ -19,7 +19,7 @@ from bot.app import create_app
 from bot.auth import Role
 from bot.keys import STAFF
 from bot.settings import Settings
-from tests.conftest import REDIS_URL, flushed_redis
+from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
 
 CONSOLE_REDIS_DB = 6
 PASSWORD = "correct horse battery"
@@ -48,14 +48,8 @@ async def scripted_rasa_turn(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def rasa_url() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", scripted_rasa_turn)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with scripted_rasa(scripted_rasa_turn) as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "redis"])

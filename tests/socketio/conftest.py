@@ -6,25 +6,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.settings import Settings
+from tests.conftest import scripted_rasa
 from tests.socketio.scripted_rasa import scripted_rasa_turn
 from tests.socketio.webchat_client import RasaWebchatClient
 
 
 @pytest.fixture
 async def rasa_url() -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", scripted_rasa_turn)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with scripted_rasa(scripted_rasa_turn) as url:
+        yield url
 
 
 @pytest.fixture
