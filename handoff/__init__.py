@@ -7,12 +7,13 @@ from handoff.agents import AgentProfile, AgentStatus, AgentStore, Presence
 from handoff.exceptions import HandoffError, IllegalTransition, InvalidSettings, UnknownAgent
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import LEGAL_TRANSITIONS, OwnershipRecord, OwnershipState, OwnershipStore, Transition
-from handoff.queue import Priority, QueuedEntry, QueuePosition, QueueStore
+from handoff.queue import QueuedEntry, QueuePosition, QueueStore
 from handoff.redis_store import RedisHandoffStore
 from handoff.routing import BusinessHours, RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus, QueueSnapshot, SupervisorSnapshot
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffPolicy, HandoffSettings, HandoffTrigger, ReasonCode, TurnFacts
+from intake.models import Priority
 
 __all__ = [
     "LEGAL_TRANSITIONS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 # Every key sits under one prefix so a deployment (or a test run) can flush or inspect handoff state alone.
 KEY_PREFIX = "fd:handoff:"
 CONVERSATION_KEY = KEY_PREFIX + "conv:{conversation_id}"  # hash: the ownership record
-QUEUE_KEY = KEY_PREFIX + "queue:{skill}"  # sorted set: conversation ids, score = priority rank + enqueued ms
+QUEUE_KEY = KEY_PREFIX + "queue:{skill}"  # sorted set: conversation ids, score = serve-order band + enqueued ms
 QUEUES_KEY = KEY_PREFIX + "queues"  # set: every skill that ever had a queue
 AGENT_KEY = KEY_PREFIX + "agent:{agent_id}"  # hash: profile + presence + last assignment
 AGENT_CHATS_KEY = KEY_PREFIX + "agent:{agent_id}:chats"  # set: conversations the agent owns (its load)
@@ -20,7 +20,7 @@ HANDLING_TIMES_KEY = KEY_PREFIX + "aht:{skill}"  # list: recent handling times (
 # A conversation record outlives its handoff so the case card and a late reconnect can still read it.
 RECORD_TTL_S = 7 * 24 * 3600
 
-# Scores: rank * PRIORITY_SCORE_STEP + epoch milliseconds; 1e13 ms is ~2286 AD, and 4e13 stays exact in a double.
+# Scores: Priority.serve_order * PRIORITY_SCORE_STEP + epoch ms; 1e13 ms is ~2286 AD, and 4e13 stays exact in a double.
 PRIORITY_SCORE_STEP = 10**13
 # Available-agent scores: load * LOAD_SCORE_STEP + last assignment ms, so the least loaded, longest idle sorts first.
 LOAD_SCORE_STEP = 10**13

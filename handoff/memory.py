@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from handoff.agents import AgentProfile, AgentStatus, Presence
 from handoff.constants import HANDLING_TIMES_KEPT, PRIORITY_SCORE_STEP
 from handoff.ownership import AGENT_STATES, ANY_AGENT, OwnershipRecord, OwnershipState, Transition
-from handoff.queue import Priority, QueuedEntry, queue_score
+from handoff.queue import QueuedEntry, queue_score
+from intake.models import Priority
 
 _S = OwnershipState
 
@@ -207,9 +208,9 @@ class MemoryHandoffStore:
         queue = self._queues.get(skill, [])
         oldest: float | None = None
         for priority in Priority:
-            index = bisect.bisect_left(queue, (priority.rank * PRIORITY_SCORE_STEP, ""))
-            if index < len(queue) and queue[index][0] < (priority.rank + 1) * PRIORITY_SCORE_STEP:
-                at = (queue[index][0] - priority.rank * PRIORITY_SCORE_STEP) / 1000
+            index = bisect.bisect_left(queue, (priority.serve_order * PRIORITY_SCORE_STEP, ""))
+            if index < len(queue) and queue[index][0] < (priority.serve_order + 1) * PRIORITY_SCORE_STEP:
+                at = (queue[index][0] - priority.serve_order * PRIORITY_SCORE_STEP) / 1000
                 oldest = at if oldest is None else min(oldest, at)
         return oldest
 

@@ -11,39 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from handoff.constants import DEFAULT_HANDLE_TIME_S, GENERAL_GROUP, PRIORITY_SCORE_STEP
-
-
-class Priority(StrEnum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @classmethod
-    def parse(cls, value: str | Priority | None) -> Priority:
-        """Unknown or missing priorities wait as normal rather than failing a customer's handoff."""
-        if isinstance(value, Priority):
-            return value
-        try:
-            return cls((value or "normal").lower())
-        except ValueError:
-            return cls.NORMAL
-
-
-_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+from intake.models import Priority
 
 
 def queue_score(priority: str | Priority, enqueued_at: float) -> int:
     """Lower is served first. Integer milliseconds keep ties in arrival order and stay exact in a double."""
-    return Priority.parse(priority).rank * PRIORITY_SCORE_STEP + int(enqueued_at * 1000)
+    return Priority.parse(priority).serve_order * PRIORITY_SCORE_STEP + int(enqueued_at * 1000)
 
 
 def skill_of(language: str, group: str) -> str:

@@ -35,7 +35,8 @@ from handoff.constants import (
     WRAP_UP_KEY,
 )
 from handoff.ownership import OwnershipRecord, Transition
-from handoff.queue import Priority, QueuedEntry
+from handoff.queue import QueuedEntry
+from intake.models import Priority
 
 # Shared Lua (after the names table N, which _script() prepends as a literal): refresh_agent(), which keeps an
 # agent's entries in the available-agent and online sets in step with their presence, load and idle time.
@@ -117,8 +118,8 @@ local function apply_step(t)
     local priority = t.priority ~= '' and t.priority or (cur.priority or 'normal')
     local enq_text = t.now
     if t.keep_enqueued_at and cur.enqueued_at and cur.enqueued_at ~= '' then enq_text = cur.enqueued_at end
-    local rank = N.ranks[priority] or N.ranks['normal']
-    local score = string.format('%.0f', rank * N.priority_step + math.floor(tonumber(enq_text) * 1000))
+    local band = N.serve_order[priority] or N.serve_order['normal']
+    local score = string.format('%.0f', band * N.priority_step + math.floor(tonumber(enq_text) * 1000))
     redis.call('ZADD', N.queue_prefix .. new_skill, score, t.cid)
     redis.call('SADD', N.queues, new_skill)
     sets.skill = new_skill
@@ -279,7 +280,7 @@ def _names(prefix: str) -> dict[str, Any]:
         "load_step": LOAD_SCORE_STEP,
         "priority_step": PRIORITY_SCORE_STEP,
         "record_ttl_ms": RECORD_TTL_S * 1000,
-        "ranks": {p.value: p.rank for p in Priority},
+        "serve_order": {p.value: p.serve_order for p in Priority},
     }
 
 
@@ -421,11 +422,11 @@ class RedisHandoffStore:
         key = self._n["queue_prefix"] + skill
         async with self._client.pipeline(transaction=True) as pipe:
             for priority in Priority:
-                low = priority.rank * PRIORITY_SCORE_STEP
+                low = priority.serve_order * PRIORITY_SCORE_STEP
                 pipe.zrangebyscore(key, low, f"({low + PRIORITY_SCORE_STEP}", start=0, num=1, withscores=True)
             bands = await pipe.execute()
         times = [
-            (int(rows[0][1]) - p.rank * PRIORITY_SCORE_STEP) / 1000
+            (int(rows[0][1]) - p.serve_order * PRIORITY_SCORE_STEP) / 1000
             for p, rows in zip(Priority, bands, strict=True)
             if rows
         ]

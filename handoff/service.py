@@ -52,10 +52,11 @@ from handoff.agents import AgentProfile, AgentStatus, Presence, online_count
 from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, BUS_TOPIC_CONVERSATION
 from handoff.exceptions import UnknownAgent
 from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState, Transition, sources_of
-from handoff.queue import Priority, QueuePosition, estimate_wait_s
+from handoff.queue import QueuePosition, estimate_wait_s
 from handoff.routing import RoutingSettings
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger
+from intake.models import Priority
 
 _S = OwnershipState
 
@@ -161,7 +162,7 @@ class HandoffService:
             )
             return HandoffOutcome(OutcomeStatus.CLOSED_HOURS, next_open_at=next_open)
         chosen = Priority.parse(priority)
-        if trigger is not None and trigger.priority.rank < chosen.rank:
+        if trigger is not None and trigger.priority.urgency > chosen.urgency:
             chosen = trigger.priority
         skill = routing.choose_skill(language, category, self.settings, await self._served_skills(now))
         fields = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from handoff.queue import Priority
+from intake.models import Priority
 
 
 class ReasonCode(StrEnum):

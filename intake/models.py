@@ -1,6 +1,7 @@
 """Plain values of issue intake: categories, urgency, priority, ticket states, tickets and their history.
 
-Must never do I/O or decide anything: classification, priority and storage live in their own modules.
+Must never do I/O or decide anything: classification, priority and storage live in their own modules. Must never
+import handoff: handoff takes `Priority` from here, so this is the one definition both packages share.
 """
 
 from __future__ import annotations
@@ -26,23 +27,47 @@ class Urgency(StrEnum):
 
 
 class Priority(StrEnum):
+    """How pressing a ticket or a waiting conversation is; the one priority type of intake and handoff.
+
+    Two orderings, named so they cannot be mixed up: `urgency` (higher is more pressing; intake takes the max of
+    several reasons) and `serve_order` (lower is served first; handoff's queue scores). The values are stored in
+    tickets and ownership records, and `serve_order` is baked into queued Redis scores: change neither.
+    """
+
     URGENT = "urgent"
     HIGH = "high"
     NORMAL = "normal"
     LOW = "low"
 
     @property
-    def rank(self) -> int:
-        """Higher is more pressing; used to take the max of several reasons."""
-        return _PRIORITY_RANK[self]
+    def urgency(self) -> int:
+        """Higher is more pressing: LOW 0, NORMAL 1, HIGH 2, URGENT 3."""
+        return _URGENCY[self]
+
+    @property
+    def serve_order(self) -> int:
+        """Lower is served first: URGENT 0, HIGH 1, NORMAL 2, LOW 3 (the queue score's priority band)."""
+        return _MOST_URGENT - _URGENCY[self]
 
     @classmethod
-    def from_rank(cls, rank: int) -> Priority:
-        clamped = max(0, min(rank, 3))
-        return next(p for p, r in _PRIORITY_RANK.items() if r == clamped)
+    def from_urgency(cls, urgency: int) -> Priority:
+        """The priority at that `urgency` level, clamped to LOW..URGENT."""
+        return _BY_URGENCY[max(0, min(urgency, _MOST_URGENT))]
+
+    @classmethod
+    def parse(cls, value: str | Priority | None) -> Priority:
+        """Case-insensitive; unknown or missing priorities count as normal rather than failing a customer's handoff."""
+        if isinstance(value, Priority):
+            return value
+        try:
+            return cls((value or "normal").lower())
+        except ValueError:
+            return cls.NORMAL
 
 
-_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+_URGENCY = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+_BY_URGENCY = {level: priority for priority, level in _URGENCY.items()}
+_MOST_URGENT = max(_URGENCY.values())
 
 
 class TicketStatus(StrEnum):

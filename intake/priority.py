@@ -93,16 +93,16 @@ class PriorityPolicy:
             priority = Priority.LOW
             reasons.append(f"category:{category.value}->low")
         floor = s.category_floor.get(category) if category else None
-        if floor and floor.rank > priority.rank:
+        if floor and floor.urgency > priority.urgency:
             priority = floor
             reasons.append(f"category_floor:{category.value if category else ''}->{floor.value}")
         bump = s.tier_bumps.get(tier.lower(), 0)
-        if bump and priority.rank < s.tier_bump_cap.rank:
-            priority = Priority.from_rank(min(priority.rank + bump, s.tier_bump_cap.rank))
+        if bump and priority.urgency < s.tier_bump_cap.urgency:
+            priority = Priority.from_urgency(min(priority.urgency + bump, s.tier_bump_cap.urgency))
             reasons.append(f"tier:{tier}->{priority.value}")
         lowered = text.lower()
         for keyword, keyword_priority in s.keyword_priorities.items():
-            if keyword.lower() in lowered and keyword_priority.rank > priority.rank:
+            if keyword.lower() in lowered and keyword_priority.urgency > priority.urgency:
                 priority = keyword_priority
                 reasons.append(f"keyword:{keyword}->{priority.value}")
         return PriorityDecision(priority, tuple(reasons))

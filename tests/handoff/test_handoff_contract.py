@@ -15,6 +15,7 @@ from handoff import (
     Priority,
     Transition,
 )
+from handoff.constants import PRIORITY_SCORE_STEP
 from handoff.ownership import ANY_AGENT, sources_of
 from tests.handoff.conftest import T0, agent
 
@@ -328,6 +329,21 @@ def test_priority_parsing_falls_back_to_normal() -> None:
     assert Priority.parse("URGENT") is Priority.URGENT
     assert Priority.parse("whatever") is Priority.NORMAL
     assert Priority.parse(None) is Priority.NORMAL
+
+
+async def test_queue_scores_keep_the_stored_priority_bands(store: HandoffStore) -> None:
+    # Scores already sitting in Redis sorted sets must still sort the same: urgent band 0 … low band 3.
+    for value in ("low", "normal", "high", "urgent", "unknown"):
+        await store.apply(enqueue(f"c-{value}", priority=value))
+    heads = await store.head("zh:general", 5)
+    ms = int(T0 * 1000)
+    assert [(e.conversation_id, e.score) for e in heads] == [
+        ("c-urgent", ms),
+        ("c-high", PRIORITY_SCORE_STEP + ms),
+        ("c-normal", 2 * PRIORITY_SCORE_STEP + ms),
+        ("c-unknown", 2 * PRIORITY_SCORE_STEP + ms),
+        ("c-low", 3 * PRIORITY_SCORE_STEP + ms),
+    ]
 
 
 async def test_heads_give_the_next_conversation_of_each_queue(store: HandoffStore) -> None:

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import handoff
 from intake import (
     BusinessHours,
     Category,
@@ -58,6 +59,19 @@ def test_priority_follows_urgency_category_tier_and_keywords(
     decision = policy.decide(category, urgency, tier, text)
     assert decision.priority is expected
     assert decision.reasons
+
+
+def test_handoff_and_intake_share_one_priority_type() -> None:
+    assert handoff.Priority is Priority
+
+
+def test_urgency_and_serve_order_are_opposite_orderings() -> None:
+    by_urgency = sorted(Priority, key=lambda p: p.urgency, reverse=True)
+    by_serve_order = sorted(Priority, key=lambda p: p.serve_order)
+    assert by_urgency == by_serve_order == [Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW]
+    assert [p.serve_order for p in by_serve_order] == [0, 1, 2, 3]  # baked into queued Redis scores
+    assert [Priority.from_urgency(p.urgency) for p in Priority] == list(Priority)
+    assert Priority.from_urgency(9) is Priority.URGENT and Priority.from_urgency(-1) is Priority.LOW
 
 
 def test_a_tier_bump_never_makes_a_ticket_urgent(policy: PriorityPolicy) -> None:
