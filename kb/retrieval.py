@@ -507,13 +507,9 @@ class HybridRetriever:
             shard.question_text = {int(k): v for k, v in info["question_text"].items()}
             shard.question_entry = {q: e for e, ids in shard.question_ids.items() for q in ids}
             for name in names:
-                shard.questions[name] = DenseIndex.load(path / f"{language}.{name}.questions.npz")
-                if retriever.settings.dense_index != shard.questions[name].kind:
-                    loaded = shard.questions[name]
-                    shard.questions[name] = DenseIndex(loaded.dim, retriever.settings.dense_index)
-                    kept = list(loaded._vectors)
-                    if kept:
-                        shard.questions[name].add(kept, loaded.vectors(kept))
+                shard.questions[name] = DenseIndex.load(
+                    path / f"{language}.{name}.questions.npz", kind=retriever.settings.dense_index
+                )
                 with np.load(path / f"{language}.{name}.extra.npz", allow_pickle=False) as data:
                     shard.extra_vectors[name] = {
                         int(k): row for k, row in zip(data["ids"], data["vectors"], strict=True)
