@@ -6,10 +6,12 @@ same tokeniser serves indexing and queries) and never know about FAQ entries.
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 
@@ -69,40 +71,48 @@ class BM25Index:
         df = self.document_frequency(term)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def _term_score(self, tf: int, length: int, idf: float, avg: float) -> float:
-        norm = self.k1 * (1.0 - self.b + self.b * length / avg) if avg > 0 else self.k1
-        return idf * tf * (self.k1 + 1.0) / (tf + norm)
+    def _accumulate(self, terms: Sequence[str]) -> dict[int, float]:
+        # The hot loop of every query, so BM25 is written out inline: idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len/avg)).
+        k1, b = self.k1, self.b
+        avg = self.average_length
+        lengths = self._lengths
+        scores: dict[int, float] = {}
+        get = scores.get
+        for term in set(terms):
+            posting = self._postings.get(term)
+            if not posting:
+                continue
+            idf = self.idf(term)
+            for doc_id, tf in posting.items():
+                norm = k1 * (1.0 - b + b * lengths[doc_id] / avg) if avg > 0 else k1
+                scores[doc_id] = get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
+        return scores
 
     def search(self, terms: Sequence[str], limit: int | None = None) -> list[tuple[int, float]]:
-        """Documents sharing a term with the query, best first."""
+        """Documents sharing a term with the query, best first (ties in first-seen order)."""
         with self._lock:
-            avg = self.average_length
-            scores: dict[int, float] = {}
-            for term in set(terms):
-                posting = self._postings.get(term)
-                if not posting:
-                    continue
-                idf = self.idf(term)
-                for doc_id, tf in posting.items():
-                    scores[doc_id] = scores.get(doc_id, 0.0) + self._term_score(tf, self._lengths[doc_id], idf, avg)
-        ranked = sorted(scores.items(), key=lambda item: -item[1])
-        return ranked[:limit] if limit is not None else ranked
+            scores = self._accumulate(terms)
+        if limit is not None and limit < len(scores):
+            return heapq.nlargest(limit, scores.items(), key=itemgetter(1))
+        return sorted(scores.items(), key=itemgetter(1), reverse=True)
 
     def score(self, terms: Sequence[str], doc_ids: Iterable[int]) -> dict[int, float]:
         """Exact BM25 for the given documents (0.0 for those sharing no term)."""
         with self._lock:
+            k1, b = self.k1, self.b
             avg = self.average_length
             unique = set(terms)
-            idfs = {t: self.idf(t) for t in unique if t in self._postings}
+            postings = [(self._postings[t], self.idf(t)) for t in unique if t in self._postings]
             out: dict[int, float] = {}
             for doc_id in doc_ids:
                 total = 0.0
                 length = self._lengths.get(doc_id)
                 if length is not None:
-                    for term, idf in idfs.items():
-                        tf = self._postings[term].get(doc_id)
+                    norm = k1 * (1.0 - b + b * length / avg) if avg > 0 else k1
+                    for posting, idf in postings:
+                        tf = posting.get(doc_id)
                         if tf:
-                            total += self._term_score(tf, length, idf, avg)
+                            total += idf * tf * (k1 + 1.0) / (tf + norm)
                 out[doc_id] = total
             return out
 
