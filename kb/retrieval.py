@@ -205,7 +205,8 @@ class HybridRetriever:
             if ids:
                 shard.questions[name].add(ids, matrix[: len(ids)])
             if has_extra:
-                shard.extra_vectors[name][number] = matrix[len(ids)]
+                # A copy: a view would keep the whole encoded batch (questions included) alive.
+                shard.extra_vectors[name][number] = matrix[len(ids)].copy()
             if len(matrix):
                 shard.centroids[name].add([number], normalise_rows(matrix.mean(axis=0)))
         _, extra = self._entry_texts(entry)
