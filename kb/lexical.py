@@ -72,7 +72,8 @@ class BM25Index:
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def _accumulate(self, terms: Sequence[str]) -> dict[int, float]:
-        # The hot loop of every query, so BM25 is written out inline: idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len/avg)).
+        # The hot loop of every query, so BM25 is written out inline:
+        # idf · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len/avg)).
         k1, b = self.k1, self.b
         avg = self.average_length
         lengths = self._lengths
