@@ -174,6 +174,18 @@ def test_dense_index_round_trips_through_save_and_load(tmp_path: Path, kind: str
     assert other.search(vectors[3], 1)[1][0][0] == 13
 
 
+def test_hnsw_rebuilds_its_graph_once_a_third_of_it_is_dead() -> None:
+    index = DenseIndex(8, kind=HNSW)
+    vectors = _vectors(9, seed=12)
+    index.add(list(range(9)), vectors)
+    index.remove([0, 1, 2])
+    assert index.nbytes == 9 * 8 * 4  # three dead of nine: tombstoned, not yet rebuilt
+    index.remove([3])
+    assert index.nbytes == 5 * 8 * 4
+    assert np.allclose(index.vectors([8, 4]), vectors[[8, 4]])
+    assert index.search(vectors[6], 1)[1][0][0] == 6
+
+
 def test_search_asks_for_no_more_than_the_index_holds() -> None:
     index = DenseIndex(8)
     index.add([1, 2], _vectors(2, seed=10))
