@@ -10,7 +10,7 @@ from actions.answer_checks import Problem, check_text, find_contact, read_payloa
 from actions.escalation import ActionHandoff, handoff_payload
 from actions.exceptions import ActionsError, DuplicateActionName
 from actions.feedback import FeedbackRecord, MemoryFeedbackRecorder, SQLFeedbackRecorder
-from actions.intake_form import ActionAskCategory, ActionAskUrgency, ValidateIssueForm
+from actions.intake_form import ActionAskCategory, ActionAskUrgency, ActionResetIssueForm, ValidateIssueForm
 from actions.knowledge import ActionAnswerFromKB, ActionKBFeedback
 from actions.language import ActionDetectLanguage
 from actions.registry import ACTION_CLASSES, ACTION_NAMES, build_actions, build_executor
@@ -37,6 +37,7 @@ __all__ = [
     "ActionDetectLanguage",
     "ActionHandoff",
     "ActionKBFeedback",
+    "ActionResetIssueForm",
     "ActionServices",
     "ActionSettings",
     "ActionsError",

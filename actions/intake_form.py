@@ -1,5 +1,6 @@
-"""The issue form: `validate_issue_form` (one FormValidationAction, a validate_<slot> per slot) and the two
-custom questions `action_ask_category` / `action_ask_urgency` that offer suggested values as buttons.
+"""The issue form: `validate_issue_form` (one FormValidationAction, a validate_<slot> per slot), the two
+custom questions `action_ask_category` / `action_ask_urgency` that offer suggested values as buttons, and
+`action_reset_issue_form`, which forgets a cancelled report.
 
 Owns what counts as a good answer for each slot, the re-prompts, pre-filling from the report_issue message and the
 give-up rule: a slot may be re-asked `max_slot_reasks` times; the next bad answer sets `form_stuck`, after which
@@ -14,13 +15,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer_checks import Problem, check_text, find_contact, read_payload
 from actions.base import ServiceAction
 from actions.context import (
+    FORM_SLOTS,
     customer_id_of,
     language_of,
     latest_intent,
@@ -123,6 +125,21 @@ URGENCY_WORDS: dict[str, Urgency] = {
     "不急": Urgency.NORMAL,
     "不紧急": Urgency.NORMAL,
 }
+
+
+def form_reset(*, keep_contact: bool) -> list[EventType]:
+    """Events that make the next report start from scratch: every form slot, the retry counts and `form_stuck`.
+
+    A slot left set is a question the next report skips, so whatever ends a report (a ticket, a cancel) clears
+    them. `keep_contact` only after a ticket: that contact is on the ticket and still how to reach the customer.
+    """
+    slots = [s for s in FORM_SLOTS if not (keep_contact and s == "contact")]
+    return [
+        *(SlotSet(slot, None) for slot in slots),
+        SlotSet("form_stuck", False),
+        SlotSet("form_retries", None),
+        SlotSet("requested_slot", None),
+    ]
 
 
 def _words_of(tracker: Tracker) -> str:
@@ -442,3 +459,15 @@ class ActionAskUrgency(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk
             text = say("ask_urgency", language)
         dispatcher.utter_message(text=text, buttons=_urgency_buttons(order, language))
         return []
+
+
+class ActionResetIssueForm(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk ships no type hints
+    """Runs after the customer cancels the form: a cancelled report keeps nothing, not even the contact (it may be
+    why they cancelled). A contact the channel or the customer profile knows comes back through `extract_contact`.
+    """
+
+    def name(self) -> str:
+        return "action_reset_issue_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return form_reset(keep_contact=False)

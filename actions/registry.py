@@ -10,7 +10,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions.escalation import ActionHandoff
 from actions.exceptions import DuplicateActionName
-from actions.intake_form import ActionAskCategory, ActionAskUrgency, ValidateIssueForm
+from actions.intake_form import ActionAskCategory, ActionAskUrgency, ActionResetIssueForm, ValidateIssueForm
 from actions.knowledge import ActionAnswerFromKB, ActionKBFeedback
 from actions.language import ActionDetectLanguage
 from actions.services import ActionServices
@@ -24,6 +24,7 @@ ACTION_CLASSES: tuple[type[Action], ...] = (
     ValidateIssueForm,
     ActionAskCategory,
     ActionAskUrgency,
+    ActionResetIssueForm,
     ActionCreateTicket,
     ActionCheckTicket,
 )
@@ -36,6 +37,7 @@ ACTION_NAMES = (
     "validate_issue_form",
     "action_ask_category",
     "action_ask_urgency",
+    "action_reset_issue_form",
     "action_create_ticket",
     "action_check_ticket",
 )

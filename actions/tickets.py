@@ -19,7 +19,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction
 from actions.context import (
-    FORM_SLOTS,
     customer_id_of,
     language_of,
     latest_text,
@@ -27,6 +26,7 @@ from actions.context import (
     ticket_number_in,
 )
 from actions.escalation import handoff_payload
+from actions.intake_form import form_reset
 from actions.texts import duration, name_of, say
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
 from intake.models import OPEN_STATUSES, Category, Ticket, TicketDraft, Urgency
@@ -96,7 +96,7 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             failed = s.handoff_policy.evaluate(TurnFacts(bot_error=True)) or HandoffTrigger(ReasonCode.BOT_ERROR)
             dispatcher.utter_message(text=say("ticket_failed", language))
             dispatcher.utter_message(json_message=handoff_payload(failed, tracker, priority=decision.priority.value))
-            return self._reset()
+            return form_reset(keep_contact=True)
 
         target = s.settings.intake.sla_targets[decision.priority]
         dispatcher.utter_message(
@@ -127,7 +127,7 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             dispatcher.utter_message(
                 json_message=handoff_payload(trigger, tracker, ticket=ticket.number, priority=decision.priority.value)
             )
-        return self._reset()
+        return form_reset(keep_contact=True)
 
     async def _tier(self, customer_id: str) -> str:
         customers = self.services.customers
@@ -137,17 +137,6 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             return (await customers.get_customer(customer_id)).tier or "standard"
         except Exception:
             return "standard"
-
-    @staticmethod
-    def _reset() -> list[EventType]:
-        """Ready for the next report; the contact stays, it is still how to reach this customer."""
-        slots = [s for s in FORM_SLOTS if s != "contact"]
-        return [
-            *(SlotSet(slot, None) for slot in slots),
-            SlotSet("form_stuck", False),
-            SlotSet("form_retries", None),
-            SlotSet("requested_slot", None),
-        ]
 
 
 class ActionCheckTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk ships no type hints

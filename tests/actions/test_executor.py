@@ -1,5 +1,7 @@
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk.executor import ActionExecutor
 
 import actions
@@ -34,8 +36,12 @@ def action_call(name: str, text: str, slots: dict[str, Any] | None = None) -> di
 
 
 def test_every_contract_action_is_registered_once() -> None:
-    assert len(set(ACTION_NAMES)) == 9
-    assert [cls.__name__ for cls in actions.ACTION_CLASSES]
+    assert len(set(ACTION_NAMES)) == len(ACTION_NAMES) == len(actions.ACTION_CLASSES) == 10
+
+
+def test_the_domain_declares_exactly_the_registered_actions() -> None:
+    domain = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
+    assert sorted(domain["actions"]) == sorted(ACTION_NAMES)
 
 
 async def test_the_executor_runs_instances_built_with_the_given_services(services: ActionServices) -> None:

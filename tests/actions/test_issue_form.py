@@ -1,13 +1,14 @@
 from typing import Any
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import ActionAskCategory, ActionAskUrgency, ActionServices, ValidateIssueForm
+from actions import ActionAskCategory, ActionAskUrgency, ActionResetIssueForm, ActionServices, ValidateIssueForm
 from intake.exceptions import OrderLookupFailed
 from intake.orders import Order
 
-from .conftest import DOMAIN, buttons, make_tracker, slot_sets, texts, user_event
+from .conftest import DOMAIN, FORM_SLOTS, buttons, make_tracker, slot_sets, texts, user_event
 
 
 async def validate(services: ActionServices, tracker: Any) -> tuple[CollectingDispatcher, dict[str, Any]]:
@@ -171,6 +172,39 @@ async def test_a_product_named_in_the_order_is_normalised_to_the_ordered_item(se
         services, answer("product", "烤面包机", language="zh", slots={"order_number": "1000000002"})
     )
     assert slots["product"] == "CrispUp 双片烤面包机"
+
+
+# -- cancelling ------------------------------------------------------------------------------------------------------
+
+
+async def test_a_report_after_a_cancel_asks_every_question_again(services: ActionServices) -> None:
+    left_over = {
+        "order_number": "1000000001",
+        "product": "PowerMix 900 Blender",
+        "description": "it smokes when I switch it on",
+        "category": "product_fault",
+        "urgency": "high",
+        "contact": "alex@example.com",
+        "form_retries": {"urgency": 1},
+    }
+    cancel = make_tracker("never mind", intent="cancel", slots={**left_over, "requested_slot": "urgency"})
+    dispatcher = CollectingDispatcher()
+    reset = slot_sets(await ActionResetIssueForm(services).run(dispatcher, cancel, DOMAIN))
+    assert reset == {
+        **dict.fromkeys(FORM_SLOTS),
+        "form_stuck": False,
+        "form_retries": None,
+        "requested_slot": None,
+    }
+    assert dispatcher.messages == []  # utter_issue_cancelled already told the customer
+
+    def report(slots: dict[str, Any]) -> Tracker:
+        return make_tracker("I want to report a problem", intent="report_issue", slots=slots, active_loop="issue_form")
+
+    _, stale = await validate(services, report(left_over))
+    assert stale["requested_slot"] is None  # without the reset the old answers would submit a ticket at once
+    _, fresh = await validate(services, report({**left_over, **reset}))
+    assert fresh["requested_slot"] == "order_number"
 
 
 # -- retries and form_stuck -------------------------------------------------------------------------------------------

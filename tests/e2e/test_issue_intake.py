@@ -57,3 +57,23 @@ async def test_a_reported_problem_becomes_a_ticket_whose_status_the_customer_can
     assert number in text, text
     if language == "zh":
         assert re.search(r"[\u4e00-\u9fff]", text)
+
+
+@pytest.mark.parametrize(
+    ("opening", "cancel", "asks_order_number", "cancelled"),
+    [
+        ("My blender arrived broken", "never mind", "order number", "Nothing was filed"),
+        ("我的搅拌机到货就坏了", "取消", "订单号", "已取消"),
+    ],
+)
+async def test_a_report_after_a_cancel_asks_its_questions_again(
+    customer: Customer, opening: str, cancel: str, asks_order_number: str, cancelled: str
+) -> None:
+    async def text_of(said: str) -> str:
+        return " ".join(str(m["text"]) for m in await customer.say(said))
+
+    assert asks_order_number in await text_of(opening)
+    assert asks_order_number not in await text_of("1000000001")  # the order also names the product: next question
+    assert cancelled in await text_of(cancel)
+    again = await text_of(opening)
+    assert asks_order_number in again, await customer.history()
