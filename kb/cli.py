@@ -15,13 +15,12 @@ from pathlib import Path
 
 from kb.encoders import DiskCachedEncoder, Encoder, build_encoder
 from kb.evaluation import EvalReport, run_evaluation
-from kb.settings import FusionWeights, RetrievalSettings
+from kb.settings import RetrievalSettings
 
 
 def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `frontdoor kb eval` (the lead mounts this on the main CLI)."""
     defaults = RetrievalSettings()
-    weights = defaults.weights
     parser.add_argument("--kb", required=True, type=Path, help="kb.csv: faq_id,question,answer,lang")
     parser.add_argument("--queries", required=True, type=Path, help="queries.csv: query,faq_id,lang")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -35,12 +34,12 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--minilm-path", default=None, help="a local sentence-transformers model directory")
     parser.add_argument("--threads", type=int, default=None, help="encoder threads")
-    parser.add_argument("--answer-threshold", type=float, default=defaults.answer_threshold)
-    parser.add_argument("--clarify-threshold", type=float, default=defaults.clarify_threshold)
-    parser.add_argument("--weight-dense-max", type=float, default=weights.dense_max)
-    parser.add_argument("--weight-centroid", type=float, default=weights.dense_centroid)
-    parser.add_argument("--weight-lexical", type=float, default=weights.lexical)
-    parser.add_argument("--weight-head", type=float, default=weights.head)
+    # Tuning flags override every language's own value (docs/benchmarks.md lists the per-language defaults).
+    parser.add_argument("--answer-threshold", type=float, default=None)
+    parser.add_argument("--clarify-threshold", type=float, default=None)
+    parser.add_argument("--hubness-penalty", type=float, default=None)
+    for signal in ("dense-max", "centroid", "lexical", "characters", "head"):
+        parser.add_argument(f"--weight-{signal}", type=float, default=None)
     parser.add_argument("--no-head", action="store_true", help="skip the KB-trained head (adaptation)")
     parser.add_argument("--no-answer-text", action="store_true", help="index questions only")
     parser.add_argument(
@@ -56,28 +55,37 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_WEIGHT_FLAGS = {
+    "weight_dense_max": "dense_max",
+    "weight_centroid": "dense_centroid",
+    "weight_lexical": "lexical",
+    "weight_characters": "characters",
+    "weight_head": "head",
+}
+
+
 def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
-    base = RetrievalSettings()
     paths = {"minilm": args.minilm_path} if args.minilm_path else {}
-    return replace(
-        base,
+    settings = RetrievalSettings(
         encoders={
             "en": tuple(n for n in args.encoders_en.split(",") if n),
             "zh": tuple(n for n in args.encoders_zh.split(",") if n),
         },
         encoder_paths=paths,
         encoder_threads=args.threads,
-        answer_threshold=args.answer_threshold,
-        clarify_threshold=args.clarify_threshold,
-        weights=FusionWeights(
-            dense_max=args.weight_dense_max,
-            dense_centroid=args.weight_centroid,
-            lexical=args.weight_lexical,
-            head=0.0 if args.no_head else args.weight_head,
-        ),
         train_head=not args.no_head,
         use_answer_text=not args.no_answer_text,
     )
+    flags = {"answer_threshold", "clarify_threshold", "hubness_penalty"}
+    changes = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}
+    weights = {field: getattr(args, flag) for flag, field in _WEIGHT_FLAGS.items() if getattr(args, flag) is not None}
+    if args.no_head:
+        weights["head"] = 0.0
+    tuned = {
+        lang: replace(tuning, **changes, weights=replace(tuning.weights, **weights))
+        for lang, tuning in settings.tuning.items()
+    }
+    return replace(settings, tuning=tuned)
 
 
 def format_table(report: EvalReport) -> str:

@@ -118,8 +118,7 @@ def build_retriever(
     started = time.perf_counter()
     retriever.upsert_many(entries)
     indexed = time.perf_counter()
-    if settings.train_head:
-        retriever.adapt()
+    retriever.adapt()
     return retriever, indexed - started, time.perf_counter() - indexed
 
 

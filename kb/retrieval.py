@@ -23,10 +23,11 @@ from kb.decision import KBResult
 from kb.dense import DenseIndex
 from kb.encoders import Encoder, EncoderPool, normalise_rows
 from kb.exceptions import IndexMismatch
+from kb.hubness import neighbour_similarity
 from kb.language import detect_language
 from kb.lexical import BM25Index
-from kb.settings import RetrievalSettings
-from kb.tokenize import tokenize
+from kb.settings import LanguageTuning, RetrievalSettings
+from kb.tokenize import char_ngrams, tokenize
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -54,13 +55,24 @@ def _zscore(values: np.ndarray) -> np.ndarray:
 class _Shard:
     """Everything indexed for one language, with that language's encoders. Callers hold the retriever's lock."""
 
-    def __init__(self, language: str, encoder_names: tuple[str, ...], dims: Mapping[str, int], kind: str) -> None:
+    def __init__(
+        self,
+        language: str,
+        encoder_names: tuple[str, ...],
+        dims: Mapping[str, int],
+        kind: str,
+        tuning: LanguageTuning,
+    ) -> None:
         self.language = language
         self.encoder_names = encoder_names
+        self.tuning = tuning
         self.questions = {name: DenseIndex(dims[name], kind) for name in encoder_names}
         self.centroids = {name: DenseIndex(dims[name], kind) for name in encoder_names}
         self.extra_vectors: dict[str, dict[int, np.ndarray]] = {name: {} for name in encoder_names}
+        # Per encoder, question id -> mean cosine to its nearest questions of other entries (refreshed by adapt).
+        self.hubness: dict[str, dict[int, float]] = {name: {} for name in encoder_names}
         self.bm25 = BM25Index()
+        self.characters = BM25Index()
         self.entry_number: dict[str, int] = {}
         self.entry_of_number: dict[int, str] = {}
         self.question_ids: dict[str, list[int]] = {}
@@ -72,6 +84,22 @@ class _Shard:
 
     def __len__(self) -> int:
         return len(self.entry_number)
+
+    def index_terms(self, number: int, texts: Iterable[str]) -> None:
+        words: list[str] = []
+        characters: list[str] = []
+        for text in texts:
+            if text:
+                words.extend(tokenize(text, self.language))
+                if self.tuning.weights.characters > 0:
+                    characters.extend(_characters(text))
+        self.bm25.add(number, words)
+        if characters:
+            self.characters.add(number, characters)
+
+
+def _characters(text: str) -> list[str]:
+    return [c for c in char_ngrams(text, 1, 1) if c.strip() and c.isalnum()]
 
 
 class HybridRetriever:
@@ -124,7 +152,7 @@ class HybridRetriever:
         if shard is None:
             names = self.settings.encoders_for(language)
             dims = {name: self._pool.get(name).dim for name in names}
-            shard = _Shard(language, names, dims, self.settings.dense_index)
+            shard = _Shard(language, names, dims, self.settings.dense_index, self.settings.tuning_for(language))
             self._shards[language] = shard
         return shard
 
@@ -210,11 +238,7 @@ class HybridRetriever:
             if len(matrix):
                 shard.centroids[name].add([number], normalise_rows(matrix.mean(axis=0)))
         _, extra = self._entry_texts(entry)
-        terms: list[str] = []
-        for text in [*questions, extra, entry.category]:
-            if text:
-                terms.extend(tokenize(text, shard.language))
-        shard.bm25.add(number, terms)
+        shard.index_terms(number, [*questions, extra, entry.category])
         shard.version += 1
         self._entries[entry.entry_id] = entry
 
@@ -243,7 +267,12 @@ class HybridRetriever:
                 shard.questions[name].remove(ids)
                 shard.centroids[name].remove([number])
                 shard.extra_vectors[name].pop(number, None)
+                for qid in ids:
+                    shard.hubness[name].pop(qid, None)
             shard.bm25.remove(number)
+            shard.characters.remove(number)
+            # What the head learnt about this entry is stale now; until it retrains, the entry is scored as new.
+            shard.head_column.pop(entry_id, None)
             shard.version += 1
         return True
 
@@ -275,35 +304,66 @@ class HybridRetriever:
                 self._timer = None
 
     def adapt(self) -> dict[str, int]:
-        """Train each language's head on its entries' questions (+ answer text); returns entries per head.
+        """Learn what the KB itself can teach, per language; returns entries per trained head.
 
-        Reads stored vectors, so nothing is re-encoded. The new head is swapped in atomically; entries added while
-        it trained are simply not in it yet (they get a neutral head score) until the next run.
+        Two things: the hubness statistic of every question (when the language's tuning penalises hubs) and a
+        linear head on the entries' questions (+ answer text) (when the tuning weighs the head). Reads stored
+        vectors, so nothing is re-encoded. Results are swapped in atomically; entries added meanwhile get neutral
+        values until the next run.
         """
         trained: dict[str, int] = {}
         with self._adapting:
             for language in list(self._shards):
                 with self._lock:
                     shard = self._shards[language]
-                    version = shard.version
-                    features, labels = self._training_set_locked(shard)
-                distinct = len(set(labels))
-                if distinct < max(self.settings.head_min_entries, 2) or distinct > self.settings.head_max_entries:
-                    with self._lock:
-                        shard.head, shard.head_column = None, {}
-                    continue
-                head = train_head(
-                    features,
-                    labels,
-                    inverse_l2=self.settings.head_inverse_l2,
-                    max_iter=self.settings.head_max_iter,
-                    version=version,
-                )
-                with self._lock:
-                    shard.head = head
-                    shard.head_column = {e: i for i, e in enumerate(head.entry_ids)}
-                trained[language] = len(head.entry_ids)
+                self._refresh_hubness(shard)
+                head = self._train_head(shard)
+                if head is not None:
+                    trained[language] = len(head.entry_ids)
         return trained
+
+    def _refresh_hubness(self, shard: _Shard) -> None:
+        tuning = shard.tuning
+        with self._lock:
+            owners = [(qid, entry_id) for entry_id, ids in shard.question_ids.items() for qid in ids]
+            if tuning.hubness_penalty <= 0 or not owners or len(owners) > self.settings.hubness_max_questions:
+                shard.hubness = {name: {} for name in shard.encoder_names}
+                return
+            qids = [qid for qid, _ in owners]
+            labels = np.array([shard.entry_number[entry_id] for _, entry_id in owners])
+            matrices = {name: shard.questions[name].vectors(qids) for name in shard.encoder_names}
+        fresh = {
+            name: dict(zip(qids, neighbour_similarity(m, labels, tuning.hubness_neighbours).tolist(), strict=True))
+            for name, m in matrices.items()
+        }
+        with self._lock:
+            shard.hubness = fresh
+
+    def _train_head(self, shard: _Shard) -> LinearHead | None:
+        with self._lock:
+            version = shard.version
+            features, labels = self._training_set_locked(shard)
+        distinct = len(set(labels))
+        usable = self.settings.head_min_entries <= distinct <= self.settings.head_max_entries
+        # With about one text per entry (bq: the answer repeats the question) a head learns nothing that nearest
+        # neighbours do not already know, and its softmax drowns the other signals.
+        texts = len(np.unique(features.round(4), axis=0)) if len(features) else 0
+        usable = usable and texts >= self.settings.head_min_texts_per_entry * distinct
+        if not self.settings.train_head or shard.tuning.weights.head <= 0 or distinct < 2 or not usable:
+            with self._lock:
+                shard.head, shard.head_column = None, {}
+            return None
+        head = train_head(
+            features,
+            labels,
+            inverse_l2=self.settings.head_inverse_l2,
+            max_iter=self.settings.head_max_iter,
+            version=version,
+        )
+        with self._lock:
+            shard.head = head
+            shard.head_column = {e: i for i, e in enumerate(head.entry_ids)}
+        return head
 
     def _training_set_locked(self, shard: _Shard) -> tuple[np.ndarray, list[str]]:
         blocks: list[np.ndarray] = []
@@ -342,38 +402,57 @@ class HybridRetriever:
             shard = self._pick_shard(lang)
             names = shard.encoder_names if shard else ()
         if shard is None:
-            return self._result(query, lang, [])
+            return self._result(query, lang, [], self.settings.tuning_for(lang))
         query_vectors = {name: self._pool.get(name).encode([query])[0] for name in names}
-        terms = tokenize(query, shard.language)
+        words = tokenize(query, shard.language)
+        characters = _characters(query) if shard.tuning.weights.characters > 0 else []
         with self._lock:
-            scored = self._score_locked(shard, query_vectors, terms)
-        return self._result(query, lang, scored)
+            scored = self._score_locked(shard, query_vectors, words, characters)
+        return self._result(query, lang, scored, shard.tuning)
 
-    def _score_locked(self, shard: _Shard, vectors: Mapping[str, np.ndarray], terms: list[str]) -> list[ScoredEntry]:
+    def _candidates_locked(
+        self, shard: _Shard, vectors: Mapping[str, np.ndarray], words: list[str], characters: list[str]
+    ) -> tuple[list[str], np.ndarray | None]:
+        """Entries worth scoring: each encoder's nearest questions, BM25's and the head's best; and the head's logits.
+
+        Centroids are not searched: they only re-score candidates, and skipping their search saves a third of the
+        memory traffic of a query on a large KB.
+        """
         s = self.settings
         candidates: set[str] = set()
         question_entry = shard.question_entry
         for name, vector in vectors.items():
             _, hit_ids = shard.questions[name].search(vector[None, :], s.candidate_questions)
             candidates.update(question_entry[int(i)] for i in hit_ids[0] if int(i) in question_entry)
-            _, hit_numbers = shard.centroids[name].search(vector[None, :], s.candidate_entries)
-            candidates.update(shard.entry_of_number[int(n)] for n in hit_numbers[0] if int(n) in shard.entry_of_number)
-        for number, _ in shard.bm25.search(terms, s.candidate_entries):
-            candidates.add(shard.entry_of_number[number])
+        for index, terms in ((shard.bm25, words), (shard.characters, characters)):
+            for number, _ in index.search(terms, s.candidate_entries) if terms else ():
+                candidates.add(shard.entry_of_number[number])
         head_logits: np.ndarray | None = None
-        if shard.head is not None and s.weights.head > 0:
+        if shard.head is not None and shard.tuning.weights.head > 0:
             features = np.concatenate([vectors[name] for name in shard.encoder_names])[None, :]
             head_logits = shard.head.logits(features)[0]
             order = np.argsort(-head_logits)[: s.candidate_entries]
             candidates.update(shard.head.entry_ids[j] for j in order if shard.head.entry_ids[j] in shard.entry_number)
-        ordered = sorted(candidates)
+        return sorted(candidates), head_logits
+
+    def _score_locked(
+        self, shard: _Shard, vectors: Mapping[str, np.ndarray], words: list[str], characters: list[str]
+    ) -> list[ScoredEntry]:
+        s = self.settings
+        tuning = shard.tuning
+        weights = tuning.weights
+        ordered, head_logits = self._candidates_locked(shard, vectors, words, characters)
         if not ordered:
             return []
         n = len(ordered)
-        best_cos = np.zeros((len(shard.encoder_names), n), dtype=np.float32)
+        names = shard.encoder_names
+        encoder_weight = np.array([tuning.encoder_weight(name) for name in names], dtype=np.float32)
+        encoder_weight /= max(float(encoder_weight.sum()), 1e-9)
+        best_cos = np.zeros((len(names), n), dtype=np.float32)
         centroid_cos = np.zeros_like(best_cos)
         matched: list[str] = [""] * n
         votes = np.zeros((n,), dtype=np.float32)
+        centroid_votes = np.zeros((n,), dtype=np.float32)
         numbers = [shard.entry_number[e] for e in ordered]
         # One gather and one matrix product per encoder; reduceat takes each entry's best question.
         flat_ids: list[int] = []
@@ -382,7 +461,7 @@ class HybridRetriever:
             starts.append(len(flat_ids))
             flat_ids.extend(shard.question_ids[entry_id] or [-1])
         owner = np.repeat(np.arange(n), np.diff(np.append(starts, len(flat_ids))))
-        for e_index, name in enumerate(shard.encoder_names):
+        for e_index, name in enumerate(names):
             vector = vectors[name]
             centroid_cos[e_index] = shard.centroids[name].vectors(numbers) @ vector
             sims = shard.questions[name].vectors(flat_ids) @ vector
@@ -391,13 +470,20 @@ class HybridRetriever:
                 is_best = sims == best_cos[e_index][owner]
                 for position in np.flatnonzero(is_best)[::-1]:  # reversed: the first best question wins
                     matched[int(owner[position])] = shard.question_text.get(flat_ids[int(position)], "")
-            votes += _zscore(best_cos[e_index])
-        bm25 = shard.bm25.score(terms, numbers)
+            hubness = shard.hubness[name]
+            if tuning.hubness_penalty > 0 and hubness:
+                fallback = float(np.mean(list(hubness.values())))
+                penalty = np.array([hubness.get(q, fallback) for q in flat_ids], dtype=np.float32)
+                sims = sims - tuning.hubness_penalty * penalty
+            votes += encoder_weight[e_index] * _zscore(np.maximum.reduceat(sims, starts))
+            centroid_votes += encoder_weight[e_index] * _zscore(centroid_cos[e_index])
+        fused = weights.dense_max * votes + weights.dense_centroid * centroid_votes
+        bm25 = shard.bm25.score(words, numbers)
         lexical_raw = np.array([bm25[num] for num in numbers], dtype=np.float32)
-        scale = shard.bm25.max_score(terms)
-        fused = s.weights.dense_max * votes / len(shard.encoder_names)
-        fused += s.weights.dense_centroid * sum(_zscore(row) for row in centroid_cos) / len(shard.encoder_names)
-        fused += s.weights.lexical * _zscore(lexical_raw)
+        fused += weights.lexical * _zscore(lexical_raw)
+        if weights.characters > 0 and characters:
+            by_character = shard.characters.score(characters, numbers)
+            fused += weights.characters * _zscore(np.array([by_character[num] for num in numbers], dtype=np.float32))
         head_probability: list[float | None] = [None] * n
         if head_logits is not None and shard.head is not None:
             probabilities = np.exp(head_logits - head_logits.max())
@@ -406,11 +492,15 @@ class HybridRetriever:
             known = np.array([e in column for e in ordered])
             raw = np.array([head_logits[column[e]] if e in column else 0.0 for e in ordered], dtype=np.float32)
             if known.any():
-                z = np.zeros(n, dtype=np.float32)
+                # An entry published since the head was trained borrows its centroid z-score, so it competes
+                # fairly until the background retraining includes it.
+                z = _zscore(centroid_votes)
                 z[known] = _zscore(raw[known])
-                fused += s.weights.head * z
+                fused += weights.head * z
             head_probability = [float(probabilities[column[e]]) if e in column else None for e in ordered]
-        dense_mean = best_cos.mean(axis=0)
+        dense_mean = encoder_weight @ best_cos
+        centroid_mean = encoder_weight @ centroid_cos
+        scale = shard.bm25.max_score(words)
         top = np.argsort(-fused)[: s.max_candidates]
         out: list[ScoredEntry] = []
         for i in top:
@@ -424,15 +514,16 @@ class HybridRetriever:
                     category=entry.category,
                     fused=float(fused[int(i)]),
                     dense=float(dense_mean[int(i)]),
+                    centroid=float(centroid_mean[int(i)]),
                     lexical=float(lexical_raw[int(i)] / scale) if scale > 0 else 0.0,
                     head_probability=head_probability[int(i)],
                 )
             )
         return out
 
-    def _result(self, query: str, language: str, scored: list[ScoredEntry]) -> KBResult:
-        confidences = calibrate(scored, self.settings)
-        decision, shown = decide(confidences, self.settings)
+    def _result(self, query: str, language: str, scored: list[ScoredEntry], tuning: LanguageTuning) -> KBResult:
+        confidences = calibrate(scored, self.settings, tuning)
+        decision, shown = decide(confidences, self.settings, tuning)
         candidates = to_candidates(scored, confidences)
         return KBResult(
             query=query,
@@ -440,7 +531,7 @@ class HybridRetriever:
             decision=decision,
             confidence=candidates[0].confidence if candidates else 0.0,
             candidates=candidates,
-            explanation=explain(decision, candidates, self.settings, shown),
+            explanation=explain(decision, candidates, self.settings, tuning, shown),
         )
 
     # ----- persistence -----
@@ -468,6 +559,12 @@ class HybridRetriever:
                     keys = np.fromiter(extra.keys(), dtype=np.int64, count=len(extra))
                     rows = np.stack([extra[int(k)] for k in keys]) if len(keys) else np.zeros((0, 1), np.float32)
                     np.savez(path / f"{language}.{name}.extra.npz", ids=keys, vectors=rows)
+                    hubness = shard.hubness[name]
+                    np.savez(
+                        path / f"{language}.{name}.hubness.npz",
+                        ids=np.fromiter(hubness.keys(), dtype=np.int64, count=len(hubness)),
+                        values=np.fromiter(hubness.values(), dtype=np.float32, count=len(hubness)),
+                    )
                 if shard.head is not None:
                     shard.head.save(path / f"{language}.head.npz")
             manifest["next_question_id"] = self._next_question_id
@@ -500,7 +597,9 @@ class HybridRetriever:
                     f"index for {language!r} was built with {names}, settings name "
                     f"{retriever.settings.encoders_for(language)}"
                 )
-            shard = _Shard(language, names, info["dims"], retriever.settings.dense_index)
+            shard = _Shard(
+                language, names, info["dims"], retriever.settings.dense_index, retriever.settings.tuning_for(language)
+            )
             retriever._shards[language] = shard
             shard.question_ids = {e: list(ids) for e, ids in info["question_ids"].items()}
             shard.entry_number = {e: int(n) for e, n in info["entry_number"].items()}
@@ -515,6 +614,10 @@ class HybridRetriever:
                     shard.extra_vectors[name] = {
                         int(k): row for k, row in zip(data["ids"], data["vectors"], strict=True)
                     }
+                hubness_path = path / f"{language}.{name}.hubness.npz"
+                if hubness_path.exists():
+                    with np.load(hubness_path, allow_pickle=False) as data:
+                        shard.hubness[name] = dict(zip(data["ids"].tolist(), data["values"].tolist(), strict=True))
             for entry_id, number in shard.entry_number.items():
                 entry = entries[entry_id]
                 ids = shard.question_ids[entry_id]
@@ -526,11 +629,7 @@ class HybridRetriever:
                     if len(rows):
                         shard.centroids[name].add([number], normalise_rows(rows.mean(axis=0)))
                 _, extra_text = retriever._entry_texts(entry)
-                terms: list[str] = []
-                for text in [*[shard.question_text[q] for q in ids], extra_text, entry.category]:
-                    if text:
-                        terms.extend(tokenize(text, language))
-                shard.bm25.add(number, terms)
+                shard.index_terms(number, [*[shard.question_text[q] for q in ids], extra_text, entry.category])
             head_path = path / f"{language}.head.npz"
             if head_path.exists():
                 shard.head = LinearHead.load(head_path)

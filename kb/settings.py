@@ -22,10 +22,54 @@ def _default_encoders() -> dict[str, tuple[str, ...]]:
 class FusionWeights:
     """How much each per-entry signal counts after per-query z-scoring over the candidates."""
 
-    dense_max: float = 0.5  # best single question of the entry, per encoder
-    dense_centroid: float = 0.5  # mean of the entry's questions (and answer text), per encoder
-    lexical: float = 0.25  # BM25 over the entry's questions + answer
+    dense_max: float = 0.0  # best single question of the entry, per encoder (hubness-corrected)
+    dense_centroid: float = 0.25  # mean of the entry's questions (and answer text), per encoder
+    lexical: float = 0.1  # BM25 over words (jieba for Chinese) of the entry's questions + answer
+    characters: float = 0.0  # BM25 over single characters: Chinese wording that jieba segments differently
     head: float = 2.0  # the KB-trained linear head (adaptation), when one is trained
+
+
+@dataclass(frozen=True)
+class LanguageTuning:
+    """The knobs that differ by language, chosen on that language's development set (docs/benchmarks.md).
+
+    English (banking77, clinc150): the head carries the ranking and the centroid cosine separates out-of-scope
+    questions. Chinese (bq): one question per entry leaves the head nothing to learn, e5 cosines are high for
+    everything, and near-duplicate entries abound, so ranking leans on hubness-corrected cosines plus character
+    BM25, and confidence on the fused margin alone, with a high bar before answering outright.
+    """
+
+    weights: FusionWeights = field(default_factory=FusionWeights)
+    # Relative weight of each encoder inside the dense signals (1.0 when absent).
+    encoder_weights: dict[str, float] = field(default_factory=dict)
+    # CSLS-style hubness correction: cosine - penalty * (mean cosine of that KB question to its nearest questions
+    # of other entries). Questions that resemble everything stop winning every query.
+    hubness_penalty: float = 0.0
+    hubness_neighbours: int = 10
+    answer_threshold: float = 0.55
+    clarify_threshold: float = 0.25
+    calibration_scale: float = 6.0
+    calibration_offset: float = 0.5
+    calibration_probability_weight: float = 1.0
+    calibration_cosine_weight: float = 4.0  # on the best entry's centroid cosine, averaged over encoders
+    calibration_cosine_floor: float = 0.6
+
+    def encoder_weight(self, name: str) -> float:
+        return self.encoder_weights.get(name, 1.0)
+
+
+def _default_tuning() -> dict[str, LanguageTuning]:
+    return {
+        "en": LanguageTuning(),
+        "zh": LanguageTuning(
+            weights=FusionWeights(dense_max=1.5, dense_centroid=0.0, lexical=0.0, characters=0.5, head=2.0),
+            encoder_weights={E5: 1.0, USE: 0.5},
+            hubness_penalty=0.5,
+            answer_threshold=0.8,
+            clarify_threshold=0.3,
+            calibration_cosine_weight=0.0,
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -38,38 +82,37 @@ class RetrievalSettings:
     encoder_threads: int | None = None
     dense_index: str = "flat"  # "flat" (exact, removable) or "hnsw" (approximate)
     candidate_questions: int = 100  # per encoder, from the question index
-    candidate_entries: int = 50  # per signal, from the centroid index, BM25 and the head
-    weights: FusionWeights = field(default_factory=FusionWeights)
+    candidate_entries: int = 50  # per signal, from BM25 and the head
+    tuning: dict[str, LanguageTuning] = field(default_factory=_default_tuning)
     # The answer text (and category) describe the entry too; they join the centroid, BM25 and the head's training.
     use_answer_text: bool = True
     answer_text_chars: int = 200
-    # Adaptation: a linear head trained on the KB's own question -> entry labels.
+    # Adaptation: a linear head trained on the KB's own question -> entry labels, and the hubness statistics.
     train_head: bool = True
-    head_inverse_l2: float = 10.0
-    head_max_iter: int = 200
+    head_inverse_l2: float = 100.0
+    head_max_iter: int = 300
     head_min_entries: int = 2
+    head_min_texts_per_entry: float = 1.5
     # A softmax over 100,000 entries is neither cheap to train nor useful (one example per class); large KBs skip it.
     head_max_entries: int = 5000
+    # Hubness needs each question's nearest neighbours: quadratic, so very large KBs go without.
+    hubness_max_questions: int = 20000
     adapt_in_background: bool = False
     adapt_debounce_s: float = 2.0
-    # Calibration and the three-way decision.
-    answer_threshold: float = 0.55
-    clarify_threshold: float = 0.25
+    # The three-way decision.
     clarify_max: int = 3
     clarify_ratio: float = 0.35  # a candidate joins a clarification when its confidence is this share of the best
     ambiguity_ratio: float = 0.9  # an answer becomes a clarification when the runner-up is this close to the best
     max_candidates: int = 5
-    calibration_scale: float = 6.0
-    calibration_offset: float = 0.5
-    calibration_cosine_weight: float = 1.0
-    calibration_probability_weight: float = 1.0
-    calibration_cosine_floor: float = 0.5
     softmax_temperature: float = 1.0
     default_language: str = "en"
     query_cache_size: int = 4096
 
     def encoders_for(self, language: str) -> tuple[str, ...]:
         return self.encoders.get(language) or self.encoders.get(self.default_language) or (E5, USE)
+
+    def tuning_for(self, language: str) -> LanguageTuning:
+        return self.tuning.get(language) or self.tuning.get(self.default_language) or LanguageTuning()
 
     def with_changes(self, **changes: Any) -> RetrievalSettings:
         return replace(self, **changes)

@@ -33,7 +33,7 @@ def test_a_clear_match_is_answered(retriever: HybridRetriever) -> None:
 def test_an_unrelated_question_is_not_found(retriever: HybridRetriever) -> None:
     result = retriever.search("zxqv jjjj kkkk")
     assert result.decision is Decision.NOT_FOUND
-    assert result.confidence < retriever.settings.clarify_threshold
+    assert result.confidence < retriever.settings.tuning_for("en").clarify_threshold
 
 
 def test_two_close_entries_make_a_clarification(
@@ -128,3 +128,39 @@ def test_an_empty_retriever_answers_not_found(settings: RetrievalSettings, encod
     result = HybridRetriever(settings, encoders).search("anything")
     assert result.decision is Decision.NOT_FOUND
     assert result.candidates == []
+
+
+def test_chinese_ranking_uses_character_bm25_and_english_does_not(retriever: HybridRetriever) -> None:
+    zh = retriever.search("重置密码")
+    assert zh.best is not None and zh.best.entry_id == "zh_reset_password"
+    shards = retriever._shards
+    assert len(shards["zh"].characters) == len(shards["zh"]) and len(shards["en"].characters) == 0
+
+
+def test_each_language_decides_with_its_own_thresholds(retriever: HybridRetriever) -> None:
+    settings = retriever.settings
+    assert settings.tuning_for("zh").answer_threshold > settings.tuning_for("en").answer_threshold
+    assert settings.tuning_for("fr") == settings.tuning_for("en")
+
+
+def test_no_head_is_trained_when_every_entry_has_a_single_text(
+    settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> None:
+    retriever = HybridRetriever(settings.with_changes(use_answer_text=False), encoders)
+    retriever.upsert_many(IndexedEntry(f"e{i}", (f"question number {i}",), "", "", "en") for i in range(5))
+    assert retriever.adapt() == {}
+    retriever.upsert(IndexedEntry("e0", ("question number 0", "the zeroth question"), "", "", "en"))
+    retriever.upsert(IndexedEntry("e1", ("question number 1", "the first question"), "", "", "en"))
+    retriever.upsert(IndexedEntry("e2", ("question number 2", "the second question"), "", "", "en"))
+    assert retriever.adapt() == {"en": 5}
+
+
+def test_hubness_is_learnt_by_adapt_and_survives_save_and_load(
+    retriever: HybridRetriever, tmp_path: Path, encoders: dict[str, HashingEncoder]
+) -> None:
+    zh = retriever._shards["zh"]
+    assert set(zh.hubness["hashing"]) == {q for ids in zh.question_ids.values() for q in ids}
+    retriever.save(tmp_path / "index")
+    loaded = HybridRetriever.load(tmp_path / "index", retriever.settings, encoders)
+    assert loaded._shards["zh"].hubness == zh.hubness
+    assert loaded.search("重置密码").to_dict() == retriever.search("重置密码").to_dict()
