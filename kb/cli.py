@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kb.encoders import DiskCachedEncoder, Encoder, build_encoder
 from kb.evaluation import EvalReport, run_evaluation
+from kb.finetune import FineTuneSettings
 from kb.settings import RetrievalSettings
 
 
@@ -42,6 +43,7 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--weight-{signal}", type=float, default=None)
     parser.add_argument("--no-head", action="store_true", help="skip the KB-trained head (adaptation)")
     parser.add_argument("--no-answer-text", action="store_true", help="index questions only")
+    parser.add_argument("--no-fine-tune", action="store_true", help="keep the stock encoders (no adaptation)")
     parser.add_argument(
         "--use-query-language",
         action="store_true",
@@ -75,6 +77,9 @@ def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
         encoder_threads=args.threads,
         train_head=not args.no_head,
         use_answer_text=not args.no_answer_text,
+        fine_tune=None if args.no_fine_tune else FineTuneSettings(threads=args.threads),
+        # Fine-tuned models are cached by KB content next to the cached vectors, so a re-run skips training.
+        fine_tune_dir=str(args.embedding_cache / "fine-tuned") if args.embedding_cache else None,
     )
     flags = {"answer_threshold", "clarify_threshold", "hubness_penalty"}
     changes = {name: getattr(args, name) for name in flags if getattr(args, name) is not None}

@@ -119,6 +119,7 @@ def build_retriever(
     retriever.upsert_many(entries)
     indexed = time.perf_counter()
     retriever.adapt()
+    retriever.fine_tune()
     return retriever, indexed - started, time.perf_counter() - indexed
 
 

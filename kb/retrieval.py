@@ -9,9 +9,11 @@ environment, talk to a database, or decide what the bot says: it returns a `KBRe
 from __future__ import annotations
 
 import json
+import logging
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,8 +23,9 @@ from kb.adaptation import LinearHead, train_head
 from kb.calibration import ScoredEntry, calibrate, decide, explain, to_candidates
 from kb.decision import KBResult
 from kb.dense import DenseIndex
-from kb.encoders import Encoder, EncoderPool, normalise_rows
+from kb.encoders import CachedEncoder, Encoder, EncoderPool, SentenceTransformerEncoder, normalise_rows
 from kb.exceptions import IndexMismatch
+from kb.finetune import fine_tune_encoder, kb_fingerprint
 from kb.hubness import neighbour_similarity
 from kb.language import detect_language
 from kb.lexical import BM25Index
@@ -30,6 +33,7 @@ from kb.settings import LanguageTuning, RetrievalSettings
 from kb.tokenize import char_ngrams, tokenize
 
 FORMAT_VERSION = 1
+_log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 ENTRIES = "entries.jsonl"
 
@@ -80,6 +84,11 @@ class _Shard:
         self.question_entry: dict[int, str] = {}
         self.head: LinearHead | None = None
         self.head_column: dict[str, int] = {}
+        # Encoders fine-tuned on this shard's entries (name -> encoder, and the model directory for save/load);
+        # `generation` counts their swaps so an upsert encoded with the previous model knows to encode again.
+        self.tuned: dict[str, Encoder] = {}
+        self.tuned_paths: dict[str, str] = {}
+        self.generation = 0
         self.version = 0
 
     def __len__(self) -> int:
@@ -96,6 +105,30 @@ class _Shard:
         self.bm25.add(number, words)
         if characters:
             self.characters.add(number, characters)
+
+
+def _place_vectors(
+    questions: DenseIndex,
+    centroids: DenseIndex,
+    extras: dict[int, np.ndarray],
+    number: int,
+    ids: list[int],
+    block: np.ndarray,
+) -> None:
+    """Store one entry's vectors: its questions under `ids`, then (if `block` has one more row) its answer text."""
+    if ids:
+        questions.add(ids, block[: len(ids)])
+    if len(block) > len(ids):
+        # A copy: a view would keep the whole encoded batch (questions included) alive.
+        extras[number] = block[len(ids)].copy()
+    if len(block):
+        centroids.add([number], normalise_rows(block.mean(axis=0)))
+
+
+def _encode_documents(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    # Indexing goes to the encoder directly: documents are not worth a slot in the query cache.
+    inner = getattr(encoder, "inner", encoder)
+    return inner.encode(texts) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
 def _characters(text: str) -> list[str]:
@@ -125,6 +158,10 @@ class HybridRetriever:
         self._next_entry_number = 0
         self._timer: threading.Timer | None = None
         self._adapting = threading.Lock()
+        self._tuning = threading.Lock()
+        # Called from the background thread after fine-tuned encoders were swapped in (the service re-saves then).
+        self.on_fine_tuned: Callable[[], object] | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # ----- reading -----
     def __len__(self) -> int:
@@ -142,6 +179,9 @@ class HybridRetriever:
 
     def encoder(self, name: str) -> Encoder:
         return self._pool.get(name)
+
+    def _encoder_for(self, shard: _Shard, name: str) -> Encoder:
+        return shard.tuned.get(name) or self._pool.get(name)
 
     def languages(self) -> list[str]:
         return [lang for lang, shard in self._shards.items() if len(shard)]
@@ -181,8 +221,6 @@ class HybridRetriever:
         for entry in batch:
             by_language.setdefault(entry.language or self.settings.default_language, []).append(entry)
         for language, group in by_language.items():
-            with self._lock:
-                names = self._shard(language).encoder_names
             texts: list[str] = []
             spans: list[tuple[int, int, int]] = []  # (start, question count, has extra)
             for entry in group:
@@ -191,10 +229,16 @@ class HybridRetriever:
                 texts.extend(questions)
                 if extra:
                     texts.append(extra)
-            # Indexing goes to the encoder directly: documents are not worth a slot in the query cache.
-            vectors = {name: self._raw_encode(name, texts) for name in names}
+            while True:
+                with self._lock:
+                    shard = self._shard(language)
+                    generation = shard.generation
+                    encoders = {name: self._encoder_for(shard, name) for name in shard.encoder_names}
+                vectors = {name: _encode_documents(encoder, texts) for name, encoder in encoders.items()}
+                with self._lock:
+                    if shard.generation == generation:
+                        break
             with self._lock:
-                shard = self._shard(language)
                 for entry, (start, count, has_extra) in zip(group, spans, strict=True):
                     self._remove_locked(entry.entry_id)
                     self._insert_locked(
@@ -202,13 +246,7 @@ class HybridRetriever:
                         entry,
                         texts[start : start + count],
                         {n: v[start : start + count + has_extra] for n, v in vectors.items()},
-                        has_extra=bool(has_extra),
                     )
-
-    def _raw_encode(self, name: str, texts: Sequence[str]) -> np.ndarray:
-        encoder = self._pool.get(name)
-        inner = getattr(encoder, "inner", encoder)
-        return inner.encode(texts) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
     def _insert_locked(
         self,
@@ -216,8 +254,6 @@ class HybridRetriever:
         entry: IndexedEntry,
         questions: list[str],
         vectors: Mapping[str, np.ndarray],
-        *,
-        has_extra: bool,
     ) -> None:
         number = self._next_entry_number
         self._next_entry_number += 1
@@ -230,13 +266,7 @@ class HybridRetriever:
             shard.question_text[qid] = text
             shard.question_entry[qid] = entry.entry_id
         for name, matrix in vectors.items():
-            if ids:
-                shard.questions[name].add(ids, matrix[: len(ids)])
-            if has_extra:
-                # A copy: a view would keep the whole encoded batch (questions included) alive.
-                shard.extra_vectors[name][number] = matrix[len(ids)].copy()
-            if len(matrix):
-                shard.centroids[name].add([number], normalise_rows(matrix.mean(axis=0)))
+            _place_vectors(shard.questions[name], shard.centroids[name], shard.extra_vectors[name], number, ids, matrix)
         _, extra = self._entry_texts(entry)
         shard.index_terms(number, [*questions, extra, entry.category])
         shard.version += 1
@@ -282,11 +312,12 @@ class HybridRetriever:
             self.schedule_adaptation()
 
     def schedule_adaptation(self, delay_s: float | None = None) -> None:
-        """Retrain the head in a background thread after a quiet period (edits come in bursts)."""
+        """Adapt (and then fine-tune) in a background thread after a quiet period (edits come in bursts)."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self.settings.adapt_debounce_s if delay_s is None else delay_s, self.adapt)
+            delay = self.settings.adapt_debounce_s if delay_s is None else delay_s
+            self._timer = threading.Timer(delay, self._adapt_in_background)
             self._timer.daemon = True
             self._timer.start()
 
@@ -294,7 +325,7 @@ class HybridRetriever:
         timer = self._timer
         if timer is not None:
             timer.join(timeout_s)
-        with self._adapting:
+        with self._tuning, self._adapting:
             pass
 
     def close(self) -> None:
@@ -322,6 +353,105 @@ class HybridRetriever:
                     trained[language] = len(head.entry_ids)
         return trained
 
+    def _adapt_in_background(self) -> None:
+        try:
+            self.adapt()
+            if self.fine_tune() and self.on_fine_tuned is not None:
+                self.on_fine_tuned()
+        except Exception:  # a failed adaptation must not kill the thread silently; the old state keeps serving
+            _log.exception("knowledge-base adaptation failed; the previous head and encoders keep serving")
+
+    def fine_tune(self) -> dict[str, str]:
+        """Fine-tune each language's tunable encoders on its entries and swap them in with a head retrained on them.
+
+        Returns language -> model directory for the encoders this call installed (empty when the installed ones
+        already match the entries). A model is cached by the KB's content
+        (same entries -> same directory), so a restart or a replica with the same content reuses it. Entries are
+        re-encoded with the new model outside the lock; an edit landing meanwhile makes the swap start over.
+        """
+        installed: dict[str, str] = {}
+        recipe = self.settings.fine_tune
+        if recipe is None or not self.settings.train_head:
+            return installed
+        with self._tuning:
+            for language in list(self._shards):
+                with self._lock:
+                    shard = self._shards[language]
+                    groups = [texts for _, _, texts in self._texts_locked(shard)]
+                for name in shard.encoder_names:
+                    if name not in self.settings.fine_tune_encoders:
+                        continue
+                    if not 2 <= len(groups) <= self.settings.fine_tune_max_entries:
+                        continue
+                    base = self.settings.encoder_paths.get(name)
+                    directory = self._fine_tune_root() / kb_fingerprint(groups, f"{name}:{base}", recipe)
+                    if shard.tuned_paths.get(name) != str(directory):
+                        if not directory.exists():
+                            fine_tune_encoder(groups, directory, recipe, base)
+                        self._install_tuned(shard, name, directory)
+                        installed[language] = str(directory)
+            if installed:
+                for language in installed:
+                    self._refresh_hubness(self._shards[language])
+        return installed
+
+    def _fine_tune_root(self) -> Path:
+        if self.settings.fine_tune_dir:
+            return Path(self.settings.fine_tune_dir)
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="frontdoor-finetune-")
+        return Path(self._scratch.name)
+
+    def _texts_locked(self, shard: _Shard) -> list[tuple[str, list[int], list[str]]]:
+        """Per entry of `shard`: its id, its question ids, and its texts (questions, then the answer text if any)."""
+        out = []
+        for entry_id, ids in shard.question_ids.items():
+            _, extra = self._entry_texts(self._entries[entry_id])
+            out.append((entry_id, ids, [shard.question_text[q] for q in ids] + ([extra] if extra else [])))
+        return out
+
+    def _tuned_encoder(self, directory: Path) -> Encoder:
+        model = SentenceTransformerEncoder(directory, threads=self.settings.encoder_threads)
+        return CachedEncoder(model, self.settings.query_cache_size)
+
+    def _install_tuned(self, shard: _Shard, name: str, directory: Path) -> None:
+        encoder = self._tuned_encoder(directory)
+        while True:
+            with self._lock:
+                version = shard.version
+                plan = self._texts_locked(shard)
+            matrix = _encode_documents(encoder, [text for _, _, texts in plan for text in texts])
+            with self._lock:
+                if shard.version != version:
+                    continue  # an edit landed while encoding: encode the new content instead
+                questions_index = DenseIndex(encoder.dim, self.settings.dense_index)
+                centroids = DenseIndex(encoder.dim, self.settings.dense_index)
+                extras: dict[int, np.ndarray] = {}
+                row = 0
+                for entry_id, ids, texts in plan:
+                    block = matrix[row : row + len(texts)]
+                    row += len(texts)
+                    _place_vectors(questions_index, centroids, extras, shard.entry_number[entry_id], ids, block)
+                features, labels = self._training_set_locked(shard, {name: (questions_index, extras)})
+            # The head learnt on the old model's vectors; its successor is ready before the swap, so queries never
+            # meet a model and a head that disagree.
+            head = self._fit_head(shard, features, labels, version)
+            with self._lock:
+                if shard.version != version:
+                    continue
+                shard.questions[name], shard.centroids[name], shard.extra_vectors[name] = (
+                    questions_index,
+                    centroids,
+                    extras,
+                )
+                shard.hubness[name] = {}
+                shard.tuned[name] = encoder
+                shard.tuned_paths[name] = str(directory)
+                shard.generation += 1
+                shard.head = head
+                shard.head_column = {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}
+                return
+
     def _refresh_hubness(self, shard: _Shard) -> None:
         tuning = shard.tuning
         with self._lock:
@@ -343,6 +473,14 @@ class HybridRetriever:
         with self._lock:
             version = shard.version
             features, labels = self._training_set_locked(shard)
+        head = self._fit_head(shard, features, labels, version)
+        with self._lock:
+            shard.head = head
+            shard.head_column = {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}
+        return head
+
+    def _fit_head(self, shard: _Shard, features: np.ndarray, labels: list[str], version: int) -> LinearHead | None:
+        """Train the head on `features` -> `labels`, or None where a head would not help (see the settings)."""
         distinct = len(set(labels))
         usable = self.settings.head_min_entries <= distinct <= self.settings.head_max_entries
         # With about one text per entry (bq: the answer repeats the question) a head learns nothing that nearest
@@ -350,30 +488,31 @@ class HybridRetriever:
         texts = len(np.unique(features.round(4), axis=0)) if len(features) else 0
         usable = usable and texts >= self.settings.head_min_texts_per_entry * distinct
         if not self.settings.train_head or shard.tuning.weights.head <= 0 or distinct < 2 or not usable:
-            with self._lock:
-                shard.head, shard.head_column = None, {}
             return None
-        head = train_head(
+        return train_head(
             features,
             labels,
             inverse_l2=self.settings.head_inverse_l2,
             max_iter=self.settings.head_max_iter,
             version=version,
         )
-        with self._lock:
-            shard.head = head
-            shard.head_column = {e: i for i, e in enumerate(head.entry_ids)}
-        return head
 
-    def _training_set_locked(self, shard: _Shard) -> tuple[np.ndarray, list[str]]:
+    def _training_set_locked(
+        self, shard: _Shard, replaced: Mapping[str, tuple[DenseIndex, dict[int, np.ndarray]]] | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """Every stored text vector of `shard` (encoders concatenated) and its entry; `replaced` swaps in the
+        question index and answer-text vectors of some encoders (a fine-tuned model about to be installed)."""
         blocks: list[np.ndarray] = []
         labels: list[str] = []
+        stores = {name: (shard.questions[name], shard.extra_vectors[name]) for name in shard.encoder_names}
+        stores.update(replaced or {})
         for entry_id, ids in shard.question_ids.items():
             number = shard.entry_number[entry_id]
             parts = []
             for name in shard.encoder_names:
-                rows = shard.questions[name].vectors(ids)
-                extra = shard.extra_vectors[name].get(number)
+                questions, extras = stores[name]
+                rows = questions.vectors(ids)
+                extra = extras.get(number)
                 if extra is not None:
                     rows = np.vstack([rows, extra[None, :]])
                 parts.append(rows)
@@ -400,10 +539,10 @@ class HybridRetriever:
         lang = language or detect_language(query, self.settings.default_language)
         with self._lock:
             shard = self._pick_shard(lang)
-            names = shard.encoder_names if shard else ()
+            encoders = {name: self._encoder_for(shard, name) for name in shard.encoder_names} if shard else {}
         if shard is None:
             return self._result(query, lang, [], self.settings.tuning_for(lang))
-        query_vectors = {name: self._pool.get(name).encode([query])[0] for name in names}
+        query_vectors = {name: encoder.encode([query])[0] for name, encoder in encoders.items()}
         words = tokenize(query, shard.language)
         characters = _characters(query) if shard.tuning.weights.characters > 0 else []
         with self._lock:
@@ -551,6 +690,7 @@ class HybridRetriever:
                     "entry_number": shard.entry_number,
                     "question_text": {str(k): v for k, v in shard.question_text.items()},
                     "dims": {n: shard.questions[n].dim for n in shard.encoder_names},
+                    "tuned": shard.tuned_paths,
                 }
                 manifest["shards"][language] = info  # type: ignore[index]
                 for name in shard.encoder_names:
@@ -606,6 +746,12 @@ class HybridRetriever:
             shard.entry_of_number = {n: e for e, n in shard.entry_number.items()}
             shard.question_text = {int(k): v for k, v in info["question_text"].items()}
             shard.question_entry = {q: e for e, ids in shard.question_ids.items() for q in ids}
+            for name, model_dir in info.get("tuned", {}).items():
+                # The vectors came from this fine-tuned model; without it they cannot be searched.
+                if not Path(model_dir).is_dir():
+                    raise IndexMismatch(f"fine-tuned model {model_dir} for {language!r} is gone")
+                shard.tuned[name] = retriever._tuned_encoder(Path(model_dir))
+                shard.tuned_paths[name] = str(model_dir)
             for name in names:
                 shard.questions[name] = DenseIndex.load(
                     path / f"{language}.{name}.questions.npz", kind=retriever.settings.dense_index

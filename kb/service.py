@@ -47,6 +47,7 @@ from kb.decision import Decision, KBResult
 from kb.encoders import Encoder
 from kb.exceptions import IndexMismatch
 from kb.feedback import FeedbackCounts, FeedbackLike, KBFeedbackStore
+from kb.finetune import FineTuneSettings
 from kb.io import FileFormat, ImportProblem, ImportRecord, read_entries, write_entries
 from kb.retrieval import HybridRetriever, IndexedEntry
 from kb.settings import RetrievalSettings
@@ -99,7 +100,12 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_KB_ENCODERS_EN": ("minilm,e5,use", "Encoders for English FAQ entries (minilm, e5, use, hashing)."),
     "FD_KB_ENCODERS_ZH": ("e5,use", "Encoders for Chinese FAQ entries."),
     "FD_KB_MINILM_PATH": ("", "A local sentence-transformers model directory instead of the bundled MiniLM."),
-    "FD_KB_ADAPT": ("1", "Train the KB-specific head on the entries' own questions (retrained after edits)."),
+    "FD_KB_ADAPT": ("1", "Learn from the KB itself: the entry head and hubness statistics (redone after edits)."),
+    "FD_KB_FINE_TUNE": (
+        "1",
+        "Also fine-tune MiniLM on the English entries in the background after edits (minutes of CPU per few "
+        "hundred entries; models cached by KB content under <var>/kb-models).",
+    ),
     "FD_KB_SEED_DEMO": ("1", "Seed the starter FAQ when the knowledge base is empty."),
     # Off by default so that apps built in tests (most never search) load no models; `frontdoor serve/run` should
     # set it, or the first customer question waits for the encoders to load.
@@ -137,6 +143,8 @@ class KBSettings:
             encoders={"en": names(get("FD_KB_ENCODERS_EN")), "zh": names(get("FD_KB_ENCODERS_ZH"))},
             encoder_paths={"minilm": minilm} if minilm else {},
             train_head=_flag(get("FD_KB_ADAPT")),
+            fine_tune=FineTuneSettings() if _flag(get("FD_KB_FINE_TUNE")) else None,
+            fine_tune_dir=str(var_dir / "kb-models"),
             # Edits come one at a time in the editor; retraining the head after a quiet spell keeps it current.
             adapt_in_background=True,
         )
@@ -283,8 +291,14 @@ class KnowledgeBaseService:
             self._retriever, self._saved_checksum = loaded
         else:
             self._retriever = HybridRetriever(self.settings.retrieval, self._encoders)
+        loop = asyncio.get_running_loop()
+        self._retriever.on_fine_tuned = lambda: loop.call_soon_threadsafe(self._schedule_persist)
         await self.reconcile(initial=True)
         self._ready = True
+        retrieval = self.settings.retrieval
+        if retrieval.train_head and retrieval.adapt_in_background and retrieval.fine_tune is not None:
+            # A saved index may predate the last fine-tuning (or have none): catch up in the background.
+            self._retriever.schedule_adaptation()
         if self._missed:
             # A change announced while we were building may have committed after the build read the store.
             self._missed = False

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from kb.encoders import E5, MINILM, USE
+from kb.finetune import FineTuneSettings
 
 
 def _default_encoders() -> dict[str, tuple[str, ...]]:
@@ -97,6 +98,12 @@ class RetrievalSettings:
     head_max_entries: int = 5000
     # Hubness needs each question's nearest neighbours: quadratic, so very large KBs go without.
     hubness_max_questions: int = 20000
+    # Encoder adaptation: sentence-transformers encoders fine-tuned on each language's entry groups, in the
+    # background after edits, cached per KB content under `fine_tune_dir` (None: a temporary directory).
+    fine_tune: FineTuneSettings | None = field(default_factory=FineTuneSettings)
+    fine_tune_encoders: tuple[str, ...] = (MINILM,)
+    fine_tune_dir: str | None = None
+    fine_tune_max_entries: int = 2000
     adapt_in_background: bool = False
     adapt_debounce_s: float = 2.0
     # The three-way decision.
