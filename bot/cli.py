@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env(os.environ)
     # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
-    # than it saves on a small index (a process-wide setting, so the process entry point owns it).
+    # than it saves on a small index. The entry point owns this choice; the KB's worker threads adopt it.
     faiss.omp_set_num_threads(1)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":

@@ -1,18 +1,21 @@
 """Encoder adaptation: fine-tune a sentence-transformers model on the knowledge base's own entry groups.
 
-Owns `FineTuneSettings`, `kb_fingerprint` and `fine_tune_encoder`. The recipe is supervised contrastive learning
-(Khosla et al. 2020, the L_out form): the texts of one entry (its questions and its answer text) are pulled
-together and away from every other entry's texts in the batch. It learns only from the knowledge base, never from
-customer queries. Must never touch an index: the retriever decides when to run it and swaps the result in.
+Owns `FineTuneSettings`, `kb_fingerprint`, `fine_tune_encoder` and `fine_tune_in_subprocess`. The recipe is
+supervised contrastive learning (Khosla et al. 2020, the L_out form): the texts of one entry (its questions and its
+answer text) are pulled together and away from every other entry's texts in the batch. It learns only from the
+knowledge base, never from customer queries. Must never touch an index: the retriever decides when to run it and
+swaps the result in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import random
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,3 +118,20 @@ def fine_tune_encoder(
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
+
+
+def fine_tune_in_subprocess(
+    groups: Sequence[Sequence[str]],
+    out_dir: Path,
+    settings: FineTuneSettings,
+    base_model: str | Path | None = None,
+) -> Path:
+    """`fine_tune_encoder` in a fresh child process.
+
+    Training grows a process by ~2 GB that the allocator never returns; a child gives it back on exit and keeps
+    the serving process's GIL free. Spawned, not forked: forking a process that runs threads (and torch) is unsafe.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        plain = [list(group) for group in groups]
+        return pool.submit(fine_tune_encoder, plain, Path(out_dir), settings, base_model).result()

@@ -25,7 +25,7 @@ from kb.decision import KBResult
 from kb.dense import DenseIndex
 from kb.encoders import CachedEncoder, Encoder, EncoderPool, SentenceTransformerEncoder, normalise_rows
 from kb.exceptions import IndexMismatch
-from kb.finetune import fine_tune_encoder, kb_fingerprint
+from kb.finetune import fine_tune_in_subprocess, kb_fingerprint
 from kb.hubness import neighbour_similarity
 from kb.language import detect_language
 from kb.lexical import BM25Index
@@ -387,7 +387,7 @@ class HybridRetriever:
                     directory = self._fine_tune_root() / kb_fingerprint(groups, f"{name}:{base}", recipe)
                     if shard.tuned_paths.get(name) != str(directory):
                         if not directory.exists():
-                            fine_tune_encoder(groups, directory, recipe, base)
+                            fine_tune_in_subprocess(groups, directory, recipe, base)
                         self._install_tuned(shard, name, directory)
                         installed[language] = str(directory)
             if installed:

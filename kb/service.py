@@ -30,6 +30,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import faiss
+
 from backends.bus import EventBus
 from backends.sql import Database
 from kb.constants import (
@@ -217,7 +219,13 @@ class KnowledgeBaseService:
         self._clock = clock
         self._seed_path = seed_path
         self._retriever: HybridRetriever | None = None
-        self._executor = ThreadPoolExecutor(max_workers=self.settings.worker_threads, thread_name_prefix="kb")
+        # OpenMP's thread count is per thread: workers adopt whatever the process entry point chose for faiss.
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.settings.worker_threads,
+            thread_name_prefix="kb",
+            initializer=faiss.omp_set_num_threads,
+            initargs=(faiss.omp_get_max_threads(),),
+        )
         self._index_lock = asyncio.Lock()
         self._warm_task: asyncio.Task[None] | None = None
         self._persist_task: asyncio.Task[None] | None = None

@@ -61,7 +61,7 @@ def test_the_same_content_reuses_the_cached_model(
     tuned: HybridRetriever, settings: RetrievalSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(kb.retrieval, "fine_tune_encoder", lambda *args: calls.append(args[1]))
+    monkeypatch.setattr(kb.retrieval, "fine_tune_in_subprocess", lambda *args: calls.append(args[1]))
     replica = HybridRetriever(settings)
     replica.upsert_many(ENTRIES)
     assert replica.fine_tune() == {"en": tuned._shards["en"].tuned_paths[MINILM]}
