@@ -1,10 +1,10 @@
 """Encoder adaptation: fine-tune a sentence-transformers model on the knowledge base's own entry groups.
 
-Owns `FineTuneSettings`, `kb_fingerprint`, `fine_tune_encoder` and `fine_tune_in_subprocess`. The recipe is
-supervised contrastive learning (Khosla et al. 2020, the L_out form): the texts of one entry (its questions and its
-answer text) are pulled together and away from every other entry's texts in the batch. It learns only from the
-knowledge base, never from customer queries. Must never touch an index: the retriever decides when to run it and
-swaps the result in.
+Owns `FineTuneSettings`, `kb_fingerprint`, `fine_tune_encoder`, `fine_tune_in_subprocess` and `prune_models`.
+The recipe is supervised contrastive learning (Khosla et al. 2020, the L_out form): the texts of one entry (its
+questions and its answer text) are pulled together and away from every other entry's texts in the batch. It learns
+only from the knowledge base, never from customer queries. Must never touch an index: the retriever decides when
+to run it and swaps the result in.
 """
 
 from __future__ import annotations
@@ -135,3 +135,18 @@ def fine_tune_in_subprocess(
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         plain = [list(group) for group in groups]
         return pool.submit(fine_tune_encoder, plain, Path(out_dir), settings, base_model).result()
+
+
+def prune_models(root: Path, keep: set[Path], spare: int = 2) -> list[Path]:
+    """Delete model directories under `root` except `keep` and the `spare` newest others; returns what went.
+
+    Every edit yields a new content hash, so without pruning each one would leave ~90 MB behind. The spares cover
+    a replica sharing `root` that has not caught up yet (a replica whose model is gone rebuilds from the store).
+    """
+    kept = {path.resolve() for path in keep}
+    others = [p for p in root.iterdir() if p.is_dir() and p.resolve() not in kept] if root.is_dir() else []
+    others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = others[spare:]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed

@@ -25,7 +25,7 @@ from kb.decision import KBResult
 from kb.dense import DenseIndex
 from kb.encoders import CachedEncoder, Encoder, EncoderPool, SentenceTransformerEncoder, normalise_rows
 from kb.exceptions import IndexMismatch
-from kb.finetune import fine_tune_in_subprocess, kb_fingerprint
+from kb.finetune import fine_tune_in_subprocess, kb_fingerprint, prune_models
 from kb.hubness import neighbour_similarity
 from kb.language import detect_language
 from kb.lexical import BM25Index
@@ -393,6 +393,8 @@ class HybridRetriever:
             if installed:
                 for language in installed:
                     self._refresh_hubness(self._shards[language])
+                in_use = {Path(path) for shard in self._shards.values() for path in shard.tuned_paths.values()}
+                prune_models(self._fine_tune_root(), in_use)
         return installed
 
     def _fine_tune_root(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import kb.retrieval
 from kb.encoders import MINILM
 from kb.exceptions import IndexMismatch
-from kb.finetune import FineTuneSettings, fine_tune_encoder
+from kb.finetune import FineTuneSettings, fine_tune_encoder, prune_models
 from kb.retrieval import HybridRetriever, IndexedEntry
 from kb.settings import RetrievalSettings
 
@@ -85,3 +86,12 @@ def test_save_and_load_keep_the_tuned_encoder_and_a_missing_model_forces_a_rebui
 def test_fine_tuning_needs_two_entries(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         fine_tune_encoder([["only one entry"]], tmp_path / "model", FineTuneSettings(epochs=1))
+
+
+def test_pruning_keeps_the_models_in_use_and_the_newest_spares(tmp_path: Path) -> None:
+    for age, name in enumerate(["a", "b", "c", "d", "e"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1000.0 + age, 1000.0 + age))
+    removed = prune_models(tmp_path, {tmp_path / "a"}, spare=2)
+    assert sorted(p.name for p in removed) == ["b", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "d", "e"]
