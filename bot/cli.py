@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
+from kb.cli import add_kb_eval_arguments, run_kb_eval
 
 log = logging.getLogger("frontdoor")
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
     add.add_argument("--name", default="")
     add.add_argument("--password", help="prompted for when omitted")
+    kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb", required=True)
+    add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(os.environ)
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return asyncio.run(_run_everything(settings, args.rasa_port))
+    if args.command == "kb":
+        return run_kb_eval(args)
     if args.command == "users":
         password = args.password or getpass.getpass(f"password for {args.username}: ")
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from kb.cli import add_kb_eval_arguments, run_kb_eval
+from bot.cli import main as frontdoor_main
 from kb.decision import Decision
 from kb.encoders import HashingEncoder
 from kb.evaluation import auroc, read_queries, run_evaluation
@@ -33,26 +32,12 @@ def test_an_evaluation_on_the_fixture_reports_every_metric(
     assert total == pytest.approx(1.0)
 
 
-def test_the_eval_command_prints_json_as_its_last_line(
+def test_frontdoor_kb_eval_prints_json_as_its_last_line(
     fixture_paths: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    parser = argparse.ArgumentParser()
-    add_kb_eval_arguments(parser)
     kb_path, queries_path = fixture_paths
-    args = parser.parse_args(
-        [
-            "--kb",
-            str(kb_path),
-            "--queries",
-            str(queries_path),
-            "--json",
-            "--encoders-en",
-            "hashing",
-            "--encoders-zh",
-            "hashing",
-        ]
-    )
-    assert run_kb_eval(args) == 0
+    argv = ["kb", "eval", "--kb", str(kb_path), "--queries", str(queries_path), "--json"]
+    assert frontdoor_main([*argv, "--encoders-en", "hashing", "--encoders-zh", "hashing"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     data = json.loads(last)
     for key in (
