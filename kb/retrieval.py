@@ -356,8 +356,11 @@ class HybridRetriever:
     def _adapt_in_background(self) -> None:
         try:
             self.adapt()
-            if self.fine_tune() and self.on_fine_tuned is not None:
-                self.on_fine_tuned()
+            installed = self.fine_tune()
+            if installed:
+                _log.info("fine-tuned encoders now serving: %s", installed)
+                if self.on_fine_tuned is not None:
+                    self.on_fine_tuned()
         except Exception:  # a failed adaptation must not kill the thread silently; the old state keeps serving
             _log.exception("knowledge-base adaptation failed; the previous head and encoders keep serving")
 
