@@ -104,6 +104,7 @@ def bench_real(kb_path: Path, queries_path: Path, n_queries: int, settings: Retr
         started = time.perf_counter()
         retriever.search(query)
         decision_ms.append((time.perf_counter() - started) * 1000.0)
+    retriever.close()
     pool.shutdown()
     return {
         "kb": str(kb_path),

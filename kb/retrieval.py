@@ -329,10 +329,15 @@ class HybridRetriever:
             pass
 
     def close(self) -> None:
+        """Stop pending adaptation and delete models fine-tuned into a temporary directory (none with a
+        `fine_tune_dir`). The retriever keeps answering with what it has loaded."""
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            scratch, self._scratch = self._scratch, None
+        if scratch is not None:
+            scratch.cleanup()
 
     def adapt(self) -> dict[str, int]:
         """Learn what the KB itself can teach, per language; returns entries per trained head.
