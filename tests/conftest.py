@@ -58,13 +58,20 @@ async def flushed_redis(db_number: int) -> aioredis.Redis:
 
 
 @asynccontextmanager
-async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
-    """A stand-in for Rasa's REST channel on loopback, answering with `turn`; yields its base URL."""
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", turn)
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serves `app` on a free loopback port; yields its base URL."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         yield str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
+
+
+@asynccontextmanager
+async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A stand-in for Rasa's REST channel on loopback, answering with `turn`; yields its base URL."""
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", turn)
+    async with serving(app) as url:
+        yield url

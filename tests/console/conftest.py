@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -172,9 +173,10 @@ def is_event(kind: str, topic_prefix: str = "") -> Any:
     return match
 
 
-@pytest.fixture
-async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
-    app = create_app(console_settings(tmp_path, rasa_url, backend))
+@contextlib.asynccontextmanager
+async def console_app(settings: Settings) -> AsyncIterator[Running]:
+    """The whole front door for `settings` on loopback; closes the staff sessions the test opened."""
+    app = create_app(settings)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     harness = Running(app, server, str(server.make_url("")).rstrip("/"))
@@ -184,18 +186,16 @@ async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[
         for session in harness.sessions:
             await session.close()
         await server.close()
+
+
+@pytest.fixture
+async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
+    async with console_app(console_settings(tmp_path, rasa_url, backend)) as harness:
+        yield harness
 
 
 @pytest.fixture
 async def pull_mode(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
     """The app with auto-assign off: agents claim or pull, so races between them can be staged."""
-    app = create_app(console_settings(tmp_path, rasa_url, backend, FD_HANDOFF_AUTO_ASSIGN="0"))
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    harness = Running(app, server, str(server.make_url("")).rstrip("/"))
-    try:
+    async with console_app(console_settings(tmp_path, rasa_url, backend, FD_HANDOFF_AUTO_ASSIGN="0")) as harness:
         yield harness
-    finally:
-        for session in harness.sessions:
-            await session.close()
-        await server.close()

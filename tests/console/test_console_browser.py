@@ -6,22 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from bot.auth import Role
 from tests.console.conftest import PASSWORD, Running
+from tests.widget.browser import TIMEOUT_MS, chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 20_000
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -32,12 +24,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def agent_console(browser: Browser, url: str, username: str) -> tuple[BrowserContext, Page, list[str]]:

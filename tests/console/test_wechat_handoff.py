@@ -14,12 +14,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
 from bot.channels.wechat import EncodingMode, WeChatSettings
 from bot.handoff_bridge import HANDOFF
-from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_settings, is_event, next_frame
+from tests.conftest import serving
+from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_app, console_settings, is_event, next_frame
 from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, OPENID, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
 
 AGENT_REPLY = "您好，我是客服小安"
@@ -52,12 +51,8 @@ class WeChatHarness:
 @pytest.fixture
 async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
     fake = FakeWeChatAPI()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(fake.app()) as url:
+        yield fake, url
 
 
 @pytest.fixture
@@ -74,18 +69,9 @@ async def wechat(
         api_base_url=api_url,
     )
     settings = replace(console_settings(tmp_path, rasa_url, backend), wechat=wechat_settings)
-    app = create_app(settings)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    url = str(server.make_url("")).rstrip("/")
-    running = Running(app, server, url)
-    running.sessions.append(aiohttp.ClientSession(base_url=url))  # WeChat's own connection
-    try:
+    async with console_app(settings) as running:
+        running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
         yield WeChatHarness(running, api, WeChatSim())
-    finally:
-        for session in running.sessions:
-            await session.close()
-        await server.close()
 
 
 async def hand_off_to(harness: WeChatHarness, ws: Any) -> str:

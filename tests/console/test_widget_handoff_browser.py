@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page
+from playwright.async_api import Browser, Page
 
 from bot.handoff_bridge import SURVEYS
 from bot.keys import PIPELINE
 from bot.widget import create_host_app
 from conversations.models import Sender
+from tests.conftest import serving
 from tests.console.conftest import Running
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium, serving
+from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -55,13 +56,7 @@ async def test_a_customer_on_another_site_chats_reloads_is_served_by_an_agent_an
     assert site.split("//")[1] != running.url.split("//")[1]  # two origins: the host page and the front door
     page = await browser.new_page(locale="en-US")
     page.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-
-    async def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        await dialog.dismiss()
-
-    page.on("dialog", dismiss)
+    dialogs = record_dialogs(page)
     await page.goto(site)
     widget = Widget(page)
     log = page.locator("frontdoor-widget ol.log")

@@ -16,8 +16,9 @@ import pytest
 from aiohttp import web
 
 from bot.stack import Stack
+from tests.conftest import serving
 from tests.socketio.webchat_client import RasaWebchatClient
-from tests.widget.browser import TIMEOUT_MS, chromium, serving
+from tests.widget.browser import TIMEOUT_MS, chromium
 
 pytestmark = pytest.mark.e2e
 

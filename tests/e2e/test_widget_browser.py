@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Dialog
+from playwright.async_api import Browser
 
 from bot.stack import Stack
 from bot.widget import create_host_app
+from tests.conftest import serving
 from tests.e2e.conftest import CJK
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium, serving
+from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -81,13 +82,7 @@ async def test_a_reload_and_a_new_tab_resume_the_conversation_with_its_history(b
 
 async def test_hostile_text_is_shown_literally_and_never_runs(browser: Browser, site: str) -> None:
     page = await browser.new_page(locale="en-US")
-    dialogs: list[str] = []
-
-    async def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        await dialog.dismiss()
-
-    page.on("dialog", dismiss)
+    dialogs = record_dialogs(page)
     await page.goto(site)
     widget = Widget(page)
     await widget.open()

@@ -11,8 +11,9 @@ from bot.auth import Role
 from bot.keys import STAFF
 from bot.settings import Settings
 from kb.editor import KB
+from tests.conftest import serving
 from tests.kb.editor_support import FAST_ENV
-from tests.widget.browser import TIMEOUT_MS, chromium, serving
+from tests.widget.browser import TIMEOUT_MS, chromium
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestServer
 
+from tests.conftest import serving
 from tests.wechat.wechat_fakes import REDIS_URL, WECHAT_REDIS_DB, FakeWeChatAPI
 
 
@@ -26,9 +26,5 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
 async def wechat_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
     """The fake WeChat API on loopback, and its base URL."""
     fake = FakeWeChatAPI()
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(fake.app()) as url:
+        yield fake, url

@@ -1,4 +1,4 @@
-"""Browser plumbing shared by the widget and rasa-webchat tests: Debian's Chromium, pages on a second loopback port."""
+"""Browser plumbing shared by the browser tests: Debian's Chromium and the embedded widget as a customer sees it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Locator, Page, Playwright, async_playwright
+from playwright.async_api import Browser, Dialog, Locator, Page, Playwright, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,15 +31,17 @@ async def chromium() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """Serves `app` on a free loopback port (another origin than the front door's); yields its base URL."""
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+def record_dialogs(page: Page) -> list[str]:
+    """Dismisses every alert/confirm the page opens and returns the live list of their messages (injected script
+    that ran would show up here)."""
+    dialogs: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    return dialogs
 
 
 class Widget:

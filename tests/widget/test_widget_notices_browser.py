@@ -10,14 +10,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Dialog
+from playwright.async_api import Browser
 
 from bot.keys import BUS, PIPELINE
 from bot.pipeline import conversation_topic
 from bot.widget import create_host_app
 from conversations.models import Button, Sender
 from conversations.store import MessageDraft
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium, serving
+from tests.conftest import serving
+from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -42,13 +43,7 @@ async def test_handoff_notices_agent_messages_and_the_rating_reach_the_customer(
     browser: Browser, site: str, frontdoor: TestServer
 ) -> None:
     page = await browser.new_page(locale="en-US")
-    dialogs: list[str] = []
-
-    async def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        await dialog.dismiss()
-
-    page.on("dialog", dismiss)
+    dialogs = record_dialogs(page)
     await page.goto(site)
     widget = Widget(page)
     await widget.open()
