@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction
-from actions.context import collected_fields, language_of, latest_intent
+from actions.context import FORM_SLOTS, collected_fields, language_of, latest_intent
+from actions.intake_form import form_reset
 from actions.texts import say
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
 
@@ -44,11 +45,21 @@ def handoff_payload(
     return {"handoff": payload}
 
 
-def stop_form(tracker: Tracker) -> list[EventType]:
-    """Leaving an active form: the customer is going to a person, the form must not ask again afterwards."""
+def hand_over(
+    dispatcher: CollectingDispatcher, trigger: HandoffTrigger, tracker: Tracker, **payload: Any
+) -> list[EventType]:
+    """Sends the `{"handoff": …}` payload and returns the events that end a report in progress.
+
+    What the form collected travels to the agent as `fields`; left in the slots, it would be questions that the
+    customer's next report, after the agent hands back, silently skips. The contact stays: it still reaches them.
+    """
+    dispatcher.utter_message(json_message=handoff_payload(trigger, tracker, **payload))
+    events: list[EventType] = []
     if tracker.active_loop.get("name"):
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
-    return []
+        events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+    if any(tracker.get_slot(slot) not in (None, "") for slot in FORM_SLOTS if slot != "contact"):
+        events += form_reset(keep_contact=True)
+    return events
 
 
 class ActionHandoff(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk ships no type hints
@@ -72,5 +83,4 @@ class ActionHandoff(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk sh
             # The customer's words decide why: a policy that ranks something else first must not relabel them.
             trigger = HandoffTrigger(ReasonCode.CUSTOMER_REQUEST, trigger.scores, trigger.details, trigger.priority)
         dispatcher.utter_message(text=say("handoff_connecting", language_of(tracker)))
-        dispatcher.utter_message(json_message=handoff_payload(trigger, tracker))
-        return stop_form(tracker)
+        return hand_over(dispatcher, trigger, tracker)

@@ -26,7 +26,7 @@ from actions.context import (
     latest_text,
     message_entities,
 )
-from actions.escalation import handoff_payload
+from actions.escalation import hand_over
 from actions.feedback import FeedbackRecord
 from actions.texts import say
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
@@ -79,8 +79,7 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             trigger = HandoffTrigger(ReasonCode.BOT_ERROR, details="knowledge base search failed")
             found = self.services.handoff_policy.evaluate(TurnFacts(bot_error=True))
             dispatcher.utter_message(text=say("handoff_error", language))
-            dispatcher.utter_message(json_message=handoff_payload(found or trigger, tracker))
-            return []
+            return hand_over(dispatcher, found or trigger, tracker)
 
         if result.decision is Decision.ANSWER and result.best is not None:
             self._answer(dispatcher, result, language)
@@ -90,7 +89,7 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             dispatcher.utter_message(text=say("kb_clarify", language), buttons=[*buttons, human_button(language)])
             dispatcher.utter_message(json_message={"kb": result.to_dict()})
         else:
-            self._not_found(dispatcher, tracker, result, language)
+            return self._not_found(dispatcher, tracker, result, language)
         return []
 
     def _answer(self, dispatcher: CollectingDispatcher, result: KBResult, language: str) -> None:
@@ -100,7 +99,9 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         dispatcher.utter_message(text=say("kb_helpful", language), buttons=helpful_buttons(language))
         dispatcher.utter_message(json_message={"kb": result.to_dict()})
 
-    def _not_found(self, dispatcher: CollectingDispatcher, tracker: Tracker, result: KBResult, language: str) -> None:
+    def _not_found(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, result: KBResult, language: str
+    ) -> list[EventType]:
         intent, confidence = latest_intent(tracker)
         facts = TurnFacts(
             intent=intent,
@@ -113,9 +114,9 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         dispatcher.utter_message(json_message={"kb": result.to_dict()})
         if trigger is None:
             dispatcher.utter_message(text=say("kb_rephrase", language), buttons=[human_button(language)])
-            return
+            return []
         dispatcher.utter_message(text=say("handoff_connecting", language))
-        dispatcher.utter_message(json_message=handoff_payload(trigger, tracker))
+        return hand_over(dispatcher, trigger, tracker)
 
     @staticmethod
     def _chosen(tracker: Tracker, entry_id: str) -> KBResult | None:
@@ -183,8 +184,7 @@ class ActionKBFeedback(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk
         trigger = self.services.handoff_policy.evaluate(facts)
         if trigger is None:
             dispatcher.utter_message(text=say("feedback_sorry", language), buttons=[human_button(language)])
-        else:
-            dispatcher.utter_message(text=say("handoff_connecting", language))
-            extra = {"kb_entry": best.entry_id, "kb_query": answered.query} if best and answered else None
-            dispatcher.utter_message(json_message=handoff_payload(trigger, tracker, extra_fields=extra))
-        return [SlotSet("helpful", None)]
+            return [SlotSet("helpful", None)]
+        dispatcher.utter_message(text=say("handoff_connecting", language))
+        extra = {"kb_entry": best.entry_id, "kb_query": answered.query} if best and answered else None
+        return [SlotSet("helpful", None), *hand_over(dispatcher, trigger, tracker, extra_fields=extra)]

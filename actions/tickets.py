@@ -25,7 +25,7 @@ from actions.context import (
     message_entities,
     ticket_number_in,
 )
-from actions.escalation import handoff_payload
+from actions.escalation import hand_over, handoff_payload
 from actions.intake_form import form_reset
 from actions.texts import duration, name_of, say
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
@@ -168,8 +168,7 @@ class ActionCheckTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-sd
             log.exception("reading tickets failed")
             trigger = s.handoff_policy.evaluate(TurnFacts(bot_error=True)) or HandoffTrigger(ReasonCode.BOT_ERROR)
             dispatcher.utter_message(text=say("handoff_error", language))
-            dispatcher.utter_message(json_message=handoff_payload(trigger, tracker))
-            return [SlotSet("ticket_number", None)]
+            return [SlotSet("ticket_number", None), *hand_over(dispatcher, trigger, tracker)]
         if not tickets:
             dispatcher.utter_message(text=say("tickets_none_open", language))
         else:

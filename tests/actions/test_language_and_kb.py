@@ -232,7 +232,7 @@ async def test_feedback_without_a_value_asks_again(services: ActionServices, fee
 # -- action_handoff ---------------------------------------------------------------------------------------------------
 
 
-async def test_asking_for_a_human_hands_off_with_the_collected_fields_and_leaves_the_form(
+async def test_asking_for_a_human_hands_off_with_the_collected_fields_then_forgets_the_report(
     services: ActionServices,
 ) -> None:
     tracker = make_tracker(
@@ -248,7 +248,9 @@ async def test_asking_for_a_human_hands_off_with_the_collected_fields_and_leaves
     assert {"event": "active_loop", "name": None} in [
         {"event": e["event"], "name": e.get("name")} for e in events if e["event"] == "active_loop"
     ]
-    assert slot_sets(events) == {"requested_slot": None}
+    cleared = slot_sets(events)
+    assert cleared["requested_slot"] is None and cleared["order_number"] is None and cleared["category"] is None
+    assert "contact" not in cleared  # still how the agent reaches them
 
 
 async def test_asking_for_a_human_outside_a_form_changes_no_state(services: ActionServices) -> None:

@@ -1,15 +1,18 @@
 """Human handoff end to end on the real stack (front door + Rasa + actions): a Chinese-speaking customer asks for a
-person, sees their place in the queue, an agent's console gets the case, replies, closes, and the customer rates."""
+person, sees their place in the queue, an agent's console gets the case, replies, closes, and the customer rates;
+an English report cut short by a handoff reaches the agent with what it had, and the next report starts afresh."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,23 @@ async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str, conversatio
                     return event
 
 
+@contextlib.asynccontextmanager
+async def online_agent(
+    stack: Stack,
+) -> AsyncIterator[tuple[str, aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]]:
+    """A new agent, logged in, with the console open and online: cases start arriving on the socket."""
+    username, password = f"agent_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    await asyncio.to_thread(add_agent, stack, username, password)
+    async with aiohttp.ClientSession(base_url=stack.frontdoor_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent:
+        async with agent.post("/login", data={"username": username, "password": password}, allow_redirects=False):
+            pass
+        async with agent.get("/console") as page:
+            assert page.status == 200
+        async with agent.ws_connect("/api/v1/console/ws") as ws:
+            await ws.send_json({"type": "presence", "presence": "online"})
+            yield username, agent, ws
+
+
 async def wait_for_message(customer: Customer, predicate: Any) -> dict[str, Any]:
     async with asyncio.timeout(TIMEOUT_S):
         while True:
@@ -59,35 +79,27 @@ async def test_a_chinese_customer_asks_for_a_person_is_served_in_the_console_and
     system = [m["text"] for m in replies if m["sender"] == "system"]
     assert any("队列" in text for text in system), replies  # "您目前在人工客服队列中排第 N 位…"
 
-    username, password = f"agent_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
-    await asyncio.to_thread(add_agent, stack, username, password)
-    async with aiohttp.ClientSession(base_url=stack.frontdoor_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent:
-        async with agent.post("/login", data={"username": username, "password": password}, allow_redirects=False):
-            pass
-        async with agent.get("/console") as page:
-            assert page.status == 200
-        async with agent.ws_connect("/api/v1/console/ws") as ws:
-            await ws.send_json({"type": "presence", "presence": "online"})
-            await next_event(ws, "assigned", customer.conversation_id)
-            async with agent.get(f"/api/v1/console/conversations/{customer.conversation_id}") as response:
-                assert response.status == 200
-                card = await response.json()
-            assert card["reason"] == "customer_request"
-            assert card["nlu"]["intent"] == "request_human"
-            assert "我要找人工客服" in [m["text"] for m in card["transcript"] if m["sender"] == "customer"]
-            assert card["sla"]["deadline"] is not None
+    async with online_agent(stack) as (username, agent, ws):
+        await next_event(ws, "assigned", customer.conversation_id)
+        async with agent.get(f"/api/v1/console/conversations/{customer.conversation_id}") as response:
+            assert response.status == 200
+            card = await response.json()
+        assert card["reason"] == "customer_request"
+        assert card["nlu"]["intent"] == "request_human"
+        assert "我要找人工客服" in [m["text"] for m in card["transcript"] if m["sender"] == "customer"]
+        assert card["sla"]["deadline"] is not None
 
-            path = f"/api/v1/console/conversations/{customer.conversation_id}"
-            async with agent.post(f"{path}/messages", json={"text": "您好，请问有什么可以帮您？"}) as response:
-                assert response.status == 200
-            await wait_for_message(customer, lambda m: m["sender"] == "agent")
+        path = f"/api/v1/console/conversations/{customer.conversation_id}"
+        async with agent.post(f"{path}/messages", json={"text": "您好，请问有什么可以帮您？"}) as response:
+            assert response.status == 200
+        await wait_for_message(customer, lambda m: m["sender"] == "agent")
 
-            assert await customer.say("我的快递三天没动了") == []  # no bot reply while the agent owns the chat
-            forwarded = await next_event(ws, "customer_message", customer.conversation_id)
-            assert forwarded["message"]["text"] == "我的快递三天没动了"
+        assert await customer.say("我的快递三天没动了") == []  # no bot reply while the agent owns the chat
+        forwarded = await next_event(ws, "customer_message", customer.conversation_id)
+        assert forwarded["message"]["text"] == "我的快递三天没动了"
 
-            async with agent.post(f"{path}/close", json={"resolution": "courier contacted"}) as response:
-                assert response.status == 200
+        async with agent.post(f"{path}/close", json={"resolution": "courier contacted"}) as response:
+            assert response.status == 200
 
     ask = await wait_for_message(customer, lambda m: any(b["payload"].startswith("/fd_rate") for b in m["buttons"]))
     assert "满意" in ask["text"]
@@ -100,3 +112,30 @@ async def test_a_chinese_customer_asks_for_a_person_is_served_in_the_console_and
             (customer.conversation_id,),
         ).fetchone()
     assert row == (5, "服务很好", username)
+
+
+async def test_a_report_interrupted_by_a_handoff_reaches_the_agent_and_is_asked_afresh_afterwards(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    customer = Customer(http, stack.frontdoor_url)
+    await customer.start(language="en")
+
+    async def text_of(said: str) -> str:
+        return " ".join(str(m["text"]) for m in await customer.say(said))
+
+    assert "order number" in await text_of("My blender arrived broken")
+    assert "order number" not in await text_of("1000000001")
+    await text_of("I want to talk to a person")
+
+    async with online_agent(stack) as (_username, agent, ws):
+        await next_event(ws, "assigned", customer.conversation_id)
+        path = f"/api/v1/console/conversations/{customer.conversation_id}"
+        async with agent.get(path) as response:
+            card = await response.json()
+        assert card["fields"]["order_number"] == "1000000001"  # what the form had collected travels with the case
+        async with agent.post(f"{path}/close", json={"resolution": "advised a replacement"}) as response:
+            assert response.status == 200
+
+    await wait_for_message(customer, lambda m: any(b["payload"].startswith("/fd_rate") for b in m["buttons"]))
+    again = await text_of("My blender arrived broken")  # the rating is ignored: a new report
+    assert "order number" in again, await customer.history()
