@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb.encoders import build_encoder, normalise_rows
+from kb.encoders import ENCODER_RUNTIMES, normalise_rows
 from kb.evaluation import read_kb, read_queries
 from kb.language import detect_language
 from kb.retrieval import HybridRetriever, IndexedEntry
@@ -79,7 +79,7 @@ def bench_real(kb_path: Path, queries_path: Path, n_queries: int, settings: Retr
     retriever.fine_tune()
     fine_tune_s = time.perf_counter() - started
     language = detect_language(queries[0])
-    raw = [build_encoder(n, threads=settings.encoder_threads) for n in settings.encoders_for(language)]
+    raw = [settings.build_encoder(n) for n in settings.encoders_for(language)]
     for encoder in raw:  # warm-up: first calls allocate
         encoder.encode(["warm up"])
     retriever.search("warm up question")
@@ -111,6 +111,7 @@ def bench_real(kb_path: Path, queries_path: Path, n_queries: int, settings: Retr
         "entries": len(entries),
         "questions": sum(len(e.questions) for e in entries),
         "encoders": list(settings.encoders_for(language)),
+        "encoder_runtime": settings.encoder_runtime,
         "n_queries": len(queries),
         "forward_p50_ms": percentile(forward_ms, 50),
         "forward_p95_ms": percentile(forward_ms, 95),
@@ -180,13 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dense-index", default="flat", choices=["flat", "hnsw"])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-real", action="store_true", help="only the synthetic scale test")
+    parser.add_argument("--encoder-runtime", default=RetrievalSettings().encoder_runtime, choices=ENCODER_RUNTIMES)
     args = parser.parse_args(argv)
     if args.threads:
         import faiss
 
         # One query at a time: OpenMP fan-out costs more than it saves, and spins badly on a busy 2-core machine.
         faiss.omp_set_num_threads(args.threads)
-    settings = RetrievalSettings(encoder_threads=args.threads)
+    settings = RetrievalSettings(encoder_threads=args.threads, encoder_runtime=args.encoder_runtime)
     real = {} if args.skip_real else bench_real(args.kb, args.queries, args.n_queries, settings)
     print(f"real KB: {real}")
     synthetic = bench_synthetic(args.synthetic, 200, args.dense_index) if args.synthetic else {}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from kb.encoders import DiskCachedEncoder, Encoder, build_encoder
+from kb.encoders import ENCODER_RUNTIMES, DiskCachedEncoder, Encoder
 from kb.evaluation import EvalReport, run_evaluation
 from kb.finetune import FineTuneSettings
 from kb.settings import RetrievalSettings
@@ -35,6 +35,9 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--minilm-path", default=None, help="a local sentence-transformers model directory")
     parser.add_argument("--threads", type=int, default=None, help="encoder threads")
+    parser.add_argument(
+        "--encoder-runtime", choices=ENCODER_RUNTIMES, default=defaults.encoder_runtime, help="how MiniLM runs"
+    )
     # Tuning flags override every language's own value (docs/benchmarks.md lists the per-language defaults).
     parser.add_argument("--answer-threshold", type=float, default=None)
     parser.add_argument("--clarify-threshold", type=float, default=None)
@@ -75,6 +78,7 @@ def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
         },
         encoder_paths=paths,
         encoder_threads=args.threads,
+        encoder_runtime=args.encoder_runtime,
         train_head=not args.no_head,
         use_answer_text=not args.no_answer_text,
         fine_tune=None if args.no_fine_tune else FineTuneSettings(threads=args.threads),
@@ -117,10 +121,7 @@ def run_kb_eval(args: argparse.Namespace) -> int:
     cached: list[DiskCachedEncoder] = []
     if args.embedding_cache is not None:
         for name in {*settings.encoders["en"], *settings.encoders["zh"]}:
-            wrapper = DiskCachedEncoder(
-                build_encoder(name, model_path=settings.encoder_paths.get(name), threads=settings.encoder_threads),
-                args.embedding_cache,
-            )
+            wrapper = DiskCachedEncoder(settings.build_encoder(name), args.embedding_cache)
             encoders[name] = wrapper
             cached.append(wrapper)
     try:

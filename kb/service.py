@@ -46,7 +46,7 @@ from kb.constants import (
     VERSION_CHECK_INTERVAL_S,
 )
 from kb.decision import Decision, KBResult
-from kb.encoders import Encoder
+from kb.encoders import ENCODER_RUNTIMES, Encoder
 from kb.exceptions import IndexMismatch
 from kb.feedback import FeedbackCounts, FeedbackLike, KBFeedbackStore
 from kb.finetune import FineTuneSettings
@@ -102,6 +102,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_KB_ENCODERS_EN": ("minilm,e5,use", "Encoders for English FAQ entries (minilm, e5, use, hashing)."),
     "FD_KB_ENCODERS_ZH": ("e5,use", "Encoders for Chinese FAQ entries."),
     "FD_KB_MINILM_PATH": ("", "A local sentence-transformers model directory instead of the bundled MiniLM."),
+    "FD_KB_ENCODER_RUNTIME": (
+        "onnx",
+        "How MiniLM runs: onnx (the same vectors as torch, ~2.5x faster; exported once under <var>/kb-onnx), "
+        "onnx-int8 (faster still, less accurate) or torch.",
+    ),
     "FD_KB_ADAPT": ("1", "Learn from the KB itself: the entry head and hubness statistics (redone after edits)."),
     "FD_KB_FINE_TUNE": (
         "1",
@@ -141,9 +146,14 @@ class KBSettings:
             return tuple(n.strip() for n in value.split(",") if n.strip())
 
         minilm = get("FD_KB_MINILM_PATH")
+        runtime = get("FD_KB_ENCODER_RUNTIME").strip()
+        if runtime not in ENCODER_RUNTIMES:
+            raise ValueError(f"FD_KB_ENCODER_RUNTIME={runtime!r}: expected one of {', '.join(ENCODER_RUNTIMES)}")
         retrieval = RetrievalSettings(
             encoders={"en": names(get("FD_KB_ENCODERS_EN")), "zh": names(get("FD_KB_ENCODERS_ZH"))},
             encoder_paths={"minilm": minilm} if minilm else {},
+            encoder_runtime=runtime,
+            onnx_dir=str(var_dir / "kb-onnx"),
             train_head=_flag(get("FD_KB_ADAPT")),
             fine_tune=FineTuneSettings() if _flag(get("FD_KB_FINE_TUNE")) else None,
             fine_tune_dir=str(var_dir / "kb-models"),

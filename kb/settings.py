@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from kb.encoders import E5, MINILM, USE
+from kb.encoders import E5, MINILM, ONNX, USE, Encoder, build_encoder
 from kb.finetune import FineTuneSettings
 
 
@@ -81,6 +81,10 @@ class RetrievalSettings:
     # Per encoder name, a local model directory overriding the bundled one (sentence-transformers models only).
     encoder_paths: dict[str, str] = field(default_factory=dict)
     encoder_threads: int | None = None
+    # How MiniLM runs (kb.encoders.ENCODER_RUNTIMES) and where ONNX exports of the bundled model are kept (None: a
+    # folder in the system's temporary directory). Fine-tuned models keep theirs beside their weights.
+    encoder_runtime: str = ONNX
+    onnx_dir: str | None = None
     dense_index: str = "flat"  # "flat" (exact, removable) or "hnsw" (approximate)
     candidate_questions: int = 100  # per encoder, from the question index
     candidate_entries: int = 50  # per signal, from BM25 and the head
@@ -117,6 +121,15 @@ class RetrievalSettings:
 
     def encoders_for(self, language: str) -> tuple[str, ...]:
         return self.encoders.get(language) or self.encoders.get(self.default_language) or (E5, USE)
+
+    def build_encoder(self, name: str) -> Encoder:
+        return build_encoder(
+            name,
+            model_path=self.encoder_paths.get(name),
+            threads=self.encoder_threads,
+            runtime=self.encoder_runtime,
+            export_root=self.onnx_dir,
+        )
 
     def tuning_for(self, language: str) -> LanguageTuning:
         return self.tuning.get(language) or self.tuning.get(self.default_language) or LanguageTuning()

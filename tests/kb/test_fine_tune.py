@@ -1,4 +1,5 @@
-"""Encoder adaptation with the real bundled MiniLM: one short epoch on a tiny KB, then swap, save and load."""
+"""Encoder adaptation with the real bundled MiniLM: one short epoch on a tiny KB, then swap (on ONNX), save and
+load."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import kb.retrieval
-from kb.encoders import MINILM
+from kb.encoders import MINILM, OnnxSentenceEncoder, SentenceTransformerEncoder
 from kb.exceptions import IndexMismatch
 from kb.finetune import FineTuneSettings, fine_tune_encoder, prune_models
 from kb.retrieval import HybridRetriever, IndexedEntry
@@ -44,6 +46,12 @@ def tuned(settings: RetrievalSettings) -> HybridRetriever:
 def test_the_fine_tuned_encoder_serves_queries_and_the_head_is_retrained(tuned: HybridRetriever) -> None:
     shard = tuned._shards["en"]
     assert MINILM in shard.tuned and Path(shard.tuned_paths[MINILM]).is_dir()
+    # The child that trained it exported it too: the serving process runs it on ONNX without loading torch.
+    assert (Path(shard.tuned_paths[MINILM]) / "model.onnx").is_file()
+    assert isinstance(shard.tuned[MINILM].inner, OnnxSentenceEncoder)
+    texts = ["Where is my refund?", "refund " * 100]  # the second is past the tuned model's 64-token limit
+    on_torch = SentenceTransformerEncoder(shard.tuned_paths[MINILM]).encode(texts)
+    assert np.min(np.sum(shard.tuned[MINILM].encode(texts) * on_torch, axis=1)) > 0.9999
     assert shard.head is not None
     assert tuned.search("has my refund been sent back").candidates[0].entry_id == "refund"
     assert tuned.search("where is my package").candidates[0].entry_id == "track"
