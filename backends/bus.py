@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from backends.constants import BUS_CHANNEL_PREFIX, SUBSCRIBER_QUEUE_MAX
+from backends.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ class RedisEventBus:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Set by close(): the reader stops even if its cancel is lost, and nothing touches Redis afterwards.
+        self._closing = False
 
     async def publish(self, topic: str, event: Event) -> None:
         await self._client.publish(self._prefix + topic, json.dumps(event, ensure_ascii=False))
@@ -129,21 +132,23 @@ class RedisEventBus:
     async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:
         sub = Subscription(topics)
         async with self._lock:
+            if self._closing:
+                raise RuntimeError("the event bus is closed")
             fresh = self._fanout.add(sub)
             if fresh:
                 await self._pubsub.subscribe(*(self._prefix + t for t in fresh))
-            if self._reader is None:
+            if self._reader is None and not self._closing:
                 self._reader = asyncio.create_task(self._read(), name="redis-event-bus")
         try:
             yield sub
         finally:
             async with self._lock:
                 gone = self._fanout.remove(sub)
-                if gone:
+                if gone and not self._closing:  # after close() an UNSUBSCRIBE would open a fresh connection
                     await self._pubsub.unsubscribe(*(self._prefix + t for t in gone))
 
     async def _read(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
@@ -164,8 +169,9 @@ class RedisEventBus:
             self._fanout.deliver(topic, event)
 
     async def close(self) -> None:
+        self._closing = True
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await cancel_and_wait(self._reader)
+            self._reader = None
+        async with self._lock:  # not while a subscriber is halfway through SUBSCRIBE/UNSUBSCRIBE on this connection
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -7,7 +7,6 @@ its customer token (a bearer secret whose hash is stored), so customers see only
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -16,6 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from backends.tasks import cancel_and_wait
 from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.exceptions import BadRequest, NotAuthorised, NotFound, PayloadTooLarge
@@ -195,9 +195,7 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
         try:
             await _read_customer_frames(request, ws, conversation)
         finally:
-            forward.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forward
+            await cancel_and_wait(forward)
     return ws
 
 

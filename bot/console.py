@@ -21,6 +21,7 @@ from urllib.parse import quote
 from aiohttp import WSMsgType, web
 
 from backends.bus import Subscription
+from backends.tasks import cancel_and_wait
 from bot.agent_profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from bot.api import read_json_object
 from bot.auth import Role, StaffMember, current_member, require_role
@@ -515,6 +516,8 @@ class _ConsoleSession:
         self.member = member
         self.out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.conversations: dict[str, asyncio.Task[None]] = {}
+        # Forwarders already cancelled by _unfollow: run() still sees them end, as their cancel may have been lost.
+        self.unfollowed: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         bus = self.app[BUS]
@@ -529,11 +532,8 @@ class _ConsoleSession:
             try:
                 await self._read()
             finally:
-                for task in [pump, writer, *self.conversations.values()]:
-                    task.cancel()
-                for task in [pump, writer, *self.conversations.values()]:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                # Forwarders SUBSCRIBE through Redis, where one cancel() can be lost (see cancel_and_wait).
+                await cancel_and_wait(pump, writer, *self.conversations.values(), *self.unfollowed)
 
     async def _write(self) -> None:
         while True:
@@ -560,6 +560,8 @@ class _ConsoleSession:
         task = self.conversations.pop(conversation_id, None)
         if task is not None:
             task.cancel()
+            self.unfollowed.add(task)
+            task.add_done_callback(self.unfollowed.discard)
 
     async def _forward(self, conversation_id: str) -> None:
         topic = conversation_topic(conversation_id)

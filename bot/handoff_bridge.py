@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
+from backends.tasks import cancel_and_wait
 from bot.agent_profiles import AgentProfileStore
 from bot.auth import Role
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS, STAFF
@@ -499,9 +500,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_sweep(service, bridge.sweep_interval_s), name="handoff-sweeper"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after
+    # one cancel hung shutdown.
+    await cancel_and_wait(*tasks)
     await store.close()

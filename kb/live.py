@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from backends.bus import EventBus
+from backends.tasks import cancel_and_wait
 from kb.constants import HANDOFF_BUS_TOPIC, HANDOFF_QUEUED_EVENT, KB_BUS_TOPIC, KB_CHANGED_EVENT
 from kb.service import KnowledgeBaseService
 
@@ -76,6 +77,4 @@ class LiveUpdates:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)

@@ -34,6 +34,7 @@ import faiss
 
 from backends.bus import EventBus
 from backends.sql import Database
+from backends.tasks import cancel_and_wait
 from kb.constants import (
     INDEX_POINTER_FILE,
     KB_BUS_TOPIC,
@@ -287,11 +288,8 @@ class KnowledgeBaseService:
 
     async def close(self) -> None:
         self._closed = True
-        for task in (self._warm_task, self._persist_task):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        with contextlib.suppress(Exception):  # a failed warm-up or persist was logged when it happened
+            await cancel_and_wait(*(task for task in (self._warm_task, self._persist_task) if task is not None))
         if self._dirty and self.ready:
             with contextlib.suppress(Exception):
                 await self._persist_now()

@@ -24,6 +24,7 @@ from typing import Any, TypeGuard
 import socketio
 from aiohttp import web
 
+from backends.tasks import cancel_and_wait
 from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
@@ -216,8 +217,7 @@ class SocketIOChannel:
 async def _stop(session: _Session) -> None:
     task, session.forwarder = session.forwarder, None
     if task is not None:
-        task.cancel()
-        await asyncio.wait({task})  # never raises, and lets our own cancellation through
+        await cancel_and_wait(task)
 
 
 SOCKETIO = web.AppKey("socketio", SocketIOChannel)

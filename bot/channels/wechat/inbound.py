@@ -15,6 +15,7 @@ replies go out through the CS API once ready.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.channels.wechat.api import CustomerServiceClient
 from bot.channels.wechat.constants import DEDUP_CLAIM_TIMEOUT_S, NO_REPLY, SHUTDOWN_GRACE_S, TURN_MEMORY_S
@@ -160,9 +162,8 @@ class WeChatInbound:
         """Lets late deliveries finish (briefly), then cancels them. Call before the HTTP session closes."""
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            with contextlib.suppress(Exception):  # each delivery logs its own failure
+                await cancel_and_wait(*pending)
 
     def check_signature(self, query: Mapping[str, str]) -> None:
         """Raises InvalidSignature unless the query is signed with the account token."""
