@@ -72,3 +72,16 @@ def test_a_slow_subscriber_drops_events_instead_of_blocking_publishers() -> None
     for i in range(sub.queue.maxsize + 5):
         sub.offer("t", {"i": i})
     assert sub.dropped == 5
+
+
+async def test_a_closed_redis_bus_stops_its_reader_and_refuses_new_subscribers() -> None:
+    client = await flushed_redis(REDIS_DB)
+    bus = RedisEventBus(client, prefix="fdtest:closed:")
+    try:
+        async with bus.subscribe("conv:1"):
+            await bus.close()  # shutdown while a subscriber is still open: its exit must not touch Redis again
+        with pytest.raises(RuntimeError):
+            async with bus.subscribe("conv:2"):
+                pass
+    finally:
+        await client.aclose()
