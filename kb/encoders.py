@@ -29,7 +29,7 @@ HASHING = "hashing"
 ENCODER_NAMES = (MINILM, E5, USE, HASHING)
 
 # How sentence-transformers models run: torch, or an ONNX export of the same weights (fp32: the same vectors in
-# about a third of the time; int8: faster still, at some cost in accuracy — docs/benchmarks.md).
+# about 40 % of the time; int8: faster still, at some cost in accuracy — docs/benchmarks.md).
 TORCH = "torch"
 ONNX = "onnx"
 ONNX_INT8 = "onnx-int8"

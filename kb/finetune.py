@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import random
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import numpy as np
 
 from kb.encoders import ONNX_RUNTIMES, TORCH, bundled_minilm_path
 from kb.onnx_export import export_onnx, onnx_file_name
+from kb.spawned import run_spawned
 
 
 @dataclass(frozen=True)
@@ -132,15 +131,9 @@ def fine_tune_in_subprocess(
     base_model: str | Path | None = None,
     runtime: str = TORCH,
 ) -> Path:
-    """`fine_tune_encoder` in a fresh child process.
-
-    Training grows a process by ~2 GB that the allocator never returns; a child gives it back on exit and keeps
-    the serving process's GIL free. Spawned, not forked: forking a process that runs threads (and torch) is unsafe.
-    """
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        plain = [list(group) for group in groups]
-        return pool.submit(fine_tune_encoder, plain, Path(out_dir), settings, base_model, runtime).result()
+    """`fine_tune_encoder` in a fresh child process (see `run_spawned`)."""
+    plain = [list(group) for group in groups]
+    return run_spawned(fine_tune_encoder, plain, Path(out_dir), settings, base_model, runtime)
 
 
 def prune_models(root: Path, keep: set[Path], spare: int = 2) -> list[Path]:

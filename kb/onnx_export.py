@@ -8,14 +8,13 @@ imports it when an export already exists.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from kb.encoders import ONNX_INT8, ONNX_RUNTIMES
+from kb.spawned import run_spawned
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # The legacy (TorchScript) exporter: it needs no onnxscript and handles BERT's dynamic batch and length axes.
@@ -82,6 +81,4 @@ def export_onnx(model_dir: Path, out_path: Path, runtime: str, model: Any = None
 
 def export_in_subprocess(model_dir: Path, out_path: Path, runtime: str) -> Path:
     """`export_onnx` in a spawned child, so the serving process never loads torch for it."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(export_onnx, Path(model_dir), Path(out_path), runtime).result()
+    return run_spawned(export_onnx, Path(model_dir), Path(out_path), runtime)
