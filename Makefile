@@ -8,7 +8,10 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PYTEST_ARGS ?=
 
-.PHONY: install train run serve test test-fast lint format typecheck bench clean
+# What the browser tests need from the operating system (Debian's packages; never a browser a tool downloads).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
+
+.PHONY: install system-packages train run serve test test-fast lint format typecheck bench clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -37,7 +40,17 @@ run: install
 serve: install
 	$(VENV)/bin/frontdoor serve
 
-test: install
+# Installs what is missing with apt-get (as root, or through sudo); a no-op when everything is there.
+system-packages:
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+test: install system-packages
 	$(VENV)/bin/frontdoor train
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
