@@ -113,8 +113,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(pages.routes)
     app.add_routes(staff_pages.routes)
-    if settings.wechat is not None:
-        _mount_wechat(app, settings, settings.wechat)
+    wechat = settings.wechat.account()
+    if wechat is not None:
+        _mount_wechat(app, settings, wechat)
     setup_widget(app)
     setup_socketio(app)
     setup_console(app)

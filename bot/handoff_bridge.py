@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,15 +29,13 @@ from bot.auth import Role
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS, STAFF
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.satisfaction import SurveyStore
-from bot.settings import Settings
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
-from handoff.constants import BUS_TOPIC_ALL, KEY_PREFIX
+from handoff.constants import BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
 from handoff.queue import estimate_wait_s
 from handoff.redis_store import RedisHandoffStore
-from handoff.routing import BusinessHours, RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
@@ -53,7 +50,6 @@ _RATE = re.compile(r"^/fd_rate(\{.*\})$")
 NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
-SWEEP_INTERVAL_S = 2.0
 
 TEXTS: dict[str, dict[str, str]] = {
     "queued": {
@@ -149,41 +145,6 @@ def parse_rating(payload: str) -> int | None:
     except (ValueError, AttributeError):
         return None
     return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
-
-
-@dataclass(frozen=True)
-class BridgeSettings:
-    """Handoff settings read from `Settings.extra` (FD_HANDOFF_* variables); everything has a working default."""
-
-    routing: RoutingSettings
-    sweep_interval_s: float = SWEEP_INTERVAL_S
-    key_prefix: str = KEY_PREFIX
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BridgeSettings:
-        extra = settings.extra
-        hours: BusinessHours | None = None
-        # FD_HANDOFF_HOURS="09:00-18:00", FD_HANDOFF_DAYS="0-4" (0 = Monday), FD_HANDOFF_TIMEZONE="Asia/Shanghai".
-        if extra.get("FD_HANDOFF_HOURS"):
-            start, _, end = extra["FD_HANDOFF_HOURS"].partition("-")
-            first, _, last = extra.get("FD_HANDOFF_DAYS", "0-4").partition("-")
-            days = range(int(first), int(last or first) + 1)
-            hours = BusinessHours(
-                timezone=extra.get("FD_HANDOFF_TIMEZONE", "UTC"),
-                weekly={day: ((start.strip(), end.strip()),) for day in days},
-            )
-        routing = RoutingSettings(
-            unanswered_timeout_s=float(extra.get("FD_HANDOFF_UNANSWERED_TIMEOUT_S", "90")),
-            wrap_up_timeout_s=float(extra.get("FD_HANDOFF_WRAP_UP_TIMEOUT_S", "300")),
-            business_hours=hours,
-            # "0" is pull mode: nothing is assigned automatically, agents claim or pull from the queue.
-            assign_on_enqueue=extra.get("FD_HANDOFF_AUTO_ASSIGN", "1") != "0",
-        )
-        return cls(
-            routing=routing,
-            sweep_interval_s=float(extra.get("FD_HANDOFF_SWEEP_INTERVAL_S", str(SWEEP_INTERVAL_S))),
-            key_prefix=extra.get("FD_HANDOFF_KEY_PREFIX", KEY_PREFIX),
-        )
 
 
 class NoticingBus:
@@ -467,27 +428,29 @@ async def _sweep(service: HandoffService, interval_s: float) -> None:
 
 async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    bridge = BridgeSettings.from_settings(settings)
+    routing = settings.handoff.routing()
     surveys = SurveyStore(app[DATABASE])
     profiles = AgentProfileStore(app[DATABASE])
     await surveys.migrate()
     await profiles.migrate()
     store: HandoffStore = (
-        RedisHandoffStore(app[REDIS], prefix=bridge.key_prefix) if settings.redis_url else MemoryHandoffStore()
+        RedisHandoffStore(app[REDIS], prefix=settings.handoff.key_prefix)
+        if settings.redis_url
+        else MemoryHandoffStore()
     )
 
     def pipeline() -> ConversationPipeline:
         return app[PIPELINE]
 
     notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
-    service = HandoffService(store, NoticingBus(app[BUS], notices.offer), bridge.routing)
+    service = HandoffService(store, NoticingBus(app[BUS], notices.offer), routing)
     notices.service = service
     # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
     # profile without a person behind it would strand chats in a specialist queue nobody watches.
     for member in await app[STAFF].members():
         if member.has(Role.AGENT):
             await service.register_agent(await profiles.profile_for(member.username, member.display_name))
-    hours = bridge.routing.business_hours
+    hours = routing.business_hours
     gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
     app[HANDOFF] = service
     app[SURVEYS] = surveys
@@ -497,7 +460,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
-        asyncio.create_task(_sweep(service, bridge.sweep_interval_s), name="handoff-sweeper"),
+        asyncio.create_task(_sweep(service, settings.handoff.sweep_interval_s), name="handoff-sweeper"),
     ]
     yield
     # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after

@@ -33,3 +33,6 @@ BUS_TOPIC_AGENT = "agent:{agent_id}"
 BUS_TOPIC_CONVERSATION = "conv:{conversation_id}"
 
 GENERAL_GROUP = "general"
+
+# How often the front door's sweeper requeues unanswered assignments and refreshes queue positions (default).
+SWEEP_INTERVAL_S = 2.0

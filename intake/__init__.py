@@ -31,9 +31,10 @@ from intake.orders import (
     OrderNumberFormat,
     OrderStatus,
     Product,
+    order_lookup,
 )
 from intake.priority import PriorityDecision, PriorityPolicy, SlaDeadlines, add_business_time, format_deadline
-from intake.settings import BusinessHours, IntakeSettings, SlaTarget
+from intake.settings import BusinessHours, IntakeConfig, IntakeSettings, SlaTarget
 from intake.tickets import StatusListener, TicketFilter, TicketStore
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "DemoOrderLookup",
     "HttpOrderLookup",
     "IllegalTransition",
+    "IntakeConfig",
     "IntakeError",
     "IntakeSettings",
     "InvalidOrderNumber",
@@ -76,4 +78,5 @@ __all__ = [
     "add_business_time",
     "can_transition",
     "format_deadline",
+    "order_lookup",
 ]

@@ -1,17 +1,23 @@
 """Intake settings: order-number format, ticket numbering, priority rules, SLA targets and business hours.
 
-Owns `IntakeSettings` (built once, passed down) and the parsing of its textual forms. Must never read
-`os.environ` itself: `IntakeSettings.from_mapping(os.environ)` is called by whoever builds the app.
+Owns `IntakeSettings` (built once, passed down), `IntakeConfig` (the `FD_INTAKE_*` variables, composed into the
+front door's settings as `Settings.intake`) and the parsing of their textual forms. Must never read `os.environ`
+itself: the process entry point builds `IntakeConfig.from_env(os.environ)` once and `intake_settings()` derives
+the rest.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from backends.settings import EnvSettings
 from intake.exceptions import InvalidSettings
 from intake.models import Category, Priority
 
@@ -25,6 +31,23 @@ _SPEC_PART = re.compile(r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2
 class SlaTarget:
     first_response_hours: float
     resolution_hours: float
+
+    def __str__(self) -> str:
+        """As the environment spells it: `4/24`."""
+        return f"{self.first_response_hours:g}/{self.resolution_hours:g}"
+
+    @classmethod
+    def parse(cls, value: Any) -> Any:
+        """`"4/24"` -> SlaTarget(4, 24); other values pass through (a pydantic before-validator)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            first, resolution = (float(x) for x in value.split("/"))
+        except ValueError as exc:
+            raise ValueError("wants first-response/resolution hours, e.g. 4/24") from exc
+        if not 0 < first <= resolution:
+            raise ValueError("wants 0 < first-response hours <= resolution hours")
+        return cls(first, resolution)
 
 
 DEFAULT_SLA_TARGETS: Mapping[Priority, SlaTarget] = {
@@ -84,8 +107,6 @@ class BusinessHours:
 @dataclass(frozen=True)
 class IntakeSettings:
     order_number_pattern: str = DEFAULT_ORDER_NUMBER_PATTERN
-    order_api_base_url: str = ""  # empty: the built-in demo order set
-    order_api_timeout_s: float = 5.0
     ticket_prefix: str = "FD"
     ticket_digits: int = 6
     sla_targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
@@ -129,36 +150,94 @@ class IntakeSettings:
         if self.max_slot_reasks < 0 or self.ticket_digits < 1:
             raise InvalidSettings("max_slot_reasks must be >= 0 and ticket_digits >= 1")
 
-    @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> IntakeSettings:
-        """Build from `FD_INTAKE_*` variables; anything absent keeps its default.
 
-        FD_INTAKE_ORDER_PATTERN, FD_INTAKE_ORDER_API_URL, FD_INTAKE_TICKET_PREFIX,
-        FD_INTAKE_SLA_<PRIORITY>="first_hours/resolution_hours", FD_INTAKE_BUSINESS_TZ + FD_INTAKE_BUSINESS_HOURS,
-        FD_INTAKE_MAX_REASKS.
-        """
-        settings = cls()
-        changes: dict[str, object] = {}
-        if env.get("FD_INTAKE_ORDER_PATTERN"):
-            changes["order_number_pattern"] = env["FD_INTAKE_ORDER_PATTERN"]
-        if env.get("FD_INTAKE_ORDER_API_URL"):
-            changes["order_api_base_url"] = env["FD_INTAKE_ORDER_API_URL"]
-        if env.get("FD_INTAKE_TICKET_PREFIX"):
-            changes["ticket_prefix"] = env["FD_INTAKE_TICKET_PREFIX"]
-        if env.get("FD_INTAKE_MAX_REASKS"):
-            changes["max_slot_reasks"] = int(env["FD_INTAKE_MAX_REASKS"])
-        targets = dict(settings.sla_targets)
-        for priority in Priority:
-            raw = env.get(f"FD_INTAKE_SLA_{priority.value.upper()}")
-            if raw:
-                try:
-                    first, resolution = (float(x) for x in raw.split("/"))
-                except ValueError as exc:
-                    raise InvalidSettings(f"FD_INTAKE_SLA_{priority.value.upper()} wants 'hours/hours'") from exc
-                targets[priority] = SlaTarget(first, resolution)
-        changes["sla_targets"] = targets
-        if env.get("FD_INTAKE_BUSINESS_HOURS"):
-            changes["business_hours"] = BusinessHours.parse(
-                env.get("FD_INTAKE_BUSINESS_TZ", "UTC"), env["FD_INTAKE_BUSINESS_HOURS"]
-            )
-        return replace(settings, **changes)  # type: ignore[arg-type]
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown time zone (want e.g. Asia/Shanghai)") from exc
+    return value
+
+
+def _hours(value: str) -> str:
+    if value:
+        try:
+            BusinessHours.parse("UTC", value)
+        except InvalidSettings as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
+Sla = Annotated[SlaTarget, BeforeValidator(SlaTarget.parse)]
+
+
+class IntakeConfig(EnvSettings):
+    """The issue intake's `FD_INTAKE_*` variables: the order system, ticket numbers, SLA targets, business hours."""
+
+    model_config = EnvSettings.config("FD_INTAKE_")
+    doc_title = "Issue intake (`intake/settings.py`)"
+
+    order_pattern: Annotated[str, AfterValidator(_pattern)] = Field(
+        DEFAULT_ORDER_NUMBER_PATTERN, description="Order-number format (a regular expression)."
+    )
+    order_api_url: str = Field(
+        "",
+        pattern=r"^(https?://.+)?$",
+        description="Base URL of the shop's order system (`GET {url}/orders/{number}`); empty: order numbers are "
+        "checked by format only (or against the demo orders, see `FD_INTAKE_DEMO_ORDERS`).",
+    )
+    order_api_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the order system.")
+    order_api_token: str = Field("", description="Bearer token sent to the order system, if it wants one.")
+    demo_orders: bool = Field(
+        False,
+        description="Look orders up in the built-in demo order set (`frontdoor run` turns it on); never in production.",
+    )
+    ticket_prefix: Annotated[str, AfterValidator(str.upper)] = Field(
+        "FD", pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}$", description="Ticket number prefix (`FD-000123`)."
+    )
+    sla_urgent: Sla = Field(
+        DEFAULT_SLA_TARGETS[Priority.URGENT], description="Urgent tickets: first-response / resolution hours."
+    )
+    sla_high: Sla = Field(DEFAULT_SLA_TARGETS[Priority.HIGH], description="High priority: the same.")
+    sla_normal: Sla = Field(DEFAULT_SLA_TARGETS[Priority.NORMAL], description="Normal priority: the same.")
+    sla_low: Sla = Field(DEFAULT_SLA_TARGETS[Priority.LOW], description="Low priority: the same.")
+    business_tz: Annotated[str, AfterValidator(_timezone)] = Field(
+        "UTC", description="Time zone of `FD_INTAKE_BUSINESS_HOURS`, e.g. `Asia/Shanghai`."
+    )
+    business_hours: Annotated[str, AfterValidator(_hours)] = Field(
+        "",
+        description="e.g. `Mon-Fri 09:00-18:00; Sat 10:00-14:00`: deadlines count business time only.",
+        json_schema_extra={"doc_default": "(empty: 24/7)"},
+    )
+    max_reasks: int = Field(
+        2, ge=0, description="Times a form slot is re-asked after bad answers before the conversation goes to a human."
+    )
+
+    @model_validator(mode="after")
+    def _one_order_source(self) -> IntakeConfig:
+        if self.demo_orders and self.order_api_url:
+            raise ValueError("set FD_INTAKE_ORDER_API_URL or FD_INTAKE_DEMO_ORDERS, not both")
+        return self
+
+    def intake_settings(self) -> IntakeSettings:
+        """The policy's settings; everything the environment does not name keeps its default."""
+        return IntakeSettings(
+            order_number_pattern=self.order_pattern,
+            ticket_prefix=self.ticket_prefix,
+            sla_targets={
+                Priority.URGENT: self.sla_urgent,
+                Priority.HIGH: self.sla_high,
+                Priority.NORMAL: self.sla_normal,
+                Priority.LOW: self.sla_low,
+            },
+            business_hours=BusinessHours.parse(self.business_tz, self.business_hours) if self.business_hours else None,
+            max_slot_reasks=self.max_reasks,
+        )

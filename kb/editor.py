@@ -410,7 +410,7 @@ async def dismiss_unanswered(request: web.Request) -> web.Response:
 async def kb_context(app: web.Application) -> AsyncIterator[None]:
     """The knowledge-base service and its live-update listener, for as long as the app runs."""
     settings = app[SETTINGS]
-    kb_settings = app.get(KB_SETTINGS) or KBSettings.from_env(settings.extra, settings.var_dir)
+    kb_settings = app.get(KB_SETTINGS) or KBSettings.from_config(settings.kb, settings.var_dir)
     service = KnowledgeBaseService(app[DATABASE], kb_settings, bus=app[BUS], transcripts=app[CONVERSATIONS])
     await service.start()
     app[KB] = service

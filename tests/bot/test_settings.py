@@ -1,4 +1,17 @@
+from pathlib import Path
+
+import pytest
+
+from backends.exceptions import InvalidSettings
+from bot.channels.wechat import EncodingMode, WeChatConfig
+from bot.cli import main
 from bot.settings import Settings
+from handoff.settings import HandoffConfig
+from intake.models import Priority
+from intake.settings import IntakeConfig, SlaTarget
+from kb.settings import KBConfig
+
+AES_KEY = "a" * 43
 
 
 def test_defaults_are_the_embedded_ones() -> None:
@@ -6,6 +19,7 @@ def test_defaults_are_the_embedded_ones() -> None:
     assert settings.effective_database_url == "sqlite:///var/frontdoor.db"
     assert settings.redis_url == ""
     assert settings.effective_public_url == "http://127.0.0.1:8080"
+    assert settings.wechat.account() is None and settings.kb.preload is False
 
 
 def test_environment_overrides_defaults() -> None:
@@ -25,3 +39,112 @@ def test_platform_style_database_and_redis_urls_are_honoured() -> None:
     assert Settings.from_env({"DATABASE_URL": "postgresql://a", "FD_DATABASE_URL": "sqlite:///b"}).database_url == (
         "sqlite:///b"
     )
+    assert Settings.from_env({"DATABASE_URL": "postgresql://a", "FD_DATABASE_URL": ""}).database_url == (
+        "postgresql://a"
+    )
+
+
+def test_each_package_reads_its_own_prefix_into_its_section() -> None:
+    settings = Settings.from_env(
+        {
+            "FD_KB_ENCODERS_EN": "hashing, e5",
+            "FD_KB_ADAPT": "0",
+            "FD_INTAKE_TICKET_PREFIX": "acme",
+            "FD_INTAKE_SLA_URGENT": "0.5/2",
+            "FD_HANDOFF_AUTO_ASSIGN": "0",
+            "FD_HANDOFF_NOT_FOUND_LIMIT": "3",
+            "FD_WECHAT_TOKEN": "t",
+            "FD_WECHAT_APP_ID": "wx1",
+            "FD_WECHAT_ENCODING_MODE": "safe",
+            "FD_WECHAT_ENCODING_AES_KEY": AES_KEY,
+            "FD_RASA_URL": "http://rasa:5005/",
+        }
+    )
+    assert settings.kb.encoders_en == ("hashing", "e5") and settings.kb.adapt is False
+    assert settings.intake.ticket_prefix == "ACME"
+    assert settings.intake.intake_settings().sla_targets[Priority.URGENT] == SlaTarget(0.5, 2)
+    assert settings.handoff.routing().assign_on_enqueue is False and settings.handoff.policy().not_found_limit == 3
+    account = settings.wechat.account()
+    assert account is not None and account.encoding_mode is EncodingMode.SAFE
+    assert settings.rasa_url == "http://rasa:5005"
+
+
+def test_built_directly_the_settings_never_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FD_PORT", "9999")
+    monkeypatch.setenv("FD_KB_SEED_DEMO", "0")
+    settings = Settings(var_dir=Path("/tmp/x"), kb=KBConfig(adapt=False))
+    assert settings.port == 8080 and settings.kb.seed_demo is True and settings.kb.adapt is False
+
+
+def test_a_server_preloads_the_index_unless_told_not_to() -> None:
+    assert Settings.for_server({}).kb.preload is True
+    assert Settings.for_server({"FD_KB_PRELOAD": "0"}).kb.preload is False
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FD_WECHAT_ENCODING_MODE": "secret"}, "FD_WECHAT_ENCODING_MODE must be one of plaintext, compatible, safe"),
+        ({"FD_KB_ENCODER_RUNTIME": "gpu"}, "FD_KB_ENCODER_RUNTIME must be one of onnx, onnx-int8, torch"),
+        ({"FD_KB_ENCODERS_ZH": "bert"}, "FD_KB_ENCODERS_ZH must be one of minilm, e5, use, hashing"),
+        ({"FD_PORT": "eighty"}, "FD_PORT: Input should be a valid integer"),
+        ({"FD_HANDOFF_AUTO_ASSIGN": "sometimes"}, "FD_HANDOFF_AUTO_ASSIGN: Input should be a valid boolean"),
+        ({"FD_HANDOFF_HOURS": "9 to 5"}, "FD_HANDOFF_HOURS: wants opening hours as HH:MM-HH:MM"),
+        ({"FD_HANDOFF_HOURS": "18:00-09:00"}, "FD_HANDOFF_HOURS: opening span 18:00-09:00 ends before it starts"),
+        ({"FD_INTAKE_SLA_HIGH": "fast"}, "FD_INTAKE_SLA_HIGH: wants first-response/resolution hours"),
+        ({"FD_INTAKE_BUSINESS_TZ": "Mars/Olympus"}, "FD_INTAKE_BUSINESS_TZ: unknown time zone"),
+        ({"FD_INTAKE_ORDER_PATTERN": "(["}, "FD_INTAKE_ORDER_PATTERN: not a regular expression"),
+        ({"FD_INTAKE_TICKET_PREFIX": "FD-"}, "FD_INTAKE_TICKET_PREFIX: String should match pattern"),
+        (
+            {"FD_INTAKE_DEMO_ORDERS": "1", "FD_INTAKE_ORDER_API_URL": "http://orders"},
+            "set FD_INTAKE_ORDER_API_URL or FD_INTAKE_DEMO_ORDERS, not both",
+        ),
+        ({"FD_WECHAT_TOKEN": "t"}, "FD_WECHAT_APP_ID is required when FD_WECHAT_TOKEN is set"),
+        (
+            {"FD_WECHAT_TOKEN": "t", "FD_WECHAT_APP_ID": "wx", "FD_WECHAT_ENCODING_MODE": "safe"},
+            "FD_WECHAT_ENCODING_AES_KEY: EncodingAESKey must be 43 characters",
+        ),
+    ],
+)
+def test_a_bad_value_names_the_variable_and_what_it_accepts(env: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_env(env)
+    assert any(problem.startswith(message) for problem in caught.value.problems), caught.value.problems
+
+
+def test_every_bad_variable_is_reported_at_once() -> None:
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_env({"FD_PORT": "x", "FD_KB_ADAPT": "x", "FD_INTAKE_MAX_REASKS": "-1", "FD_HANDOFF_DAYS": "x"})
+    variables = sorted(problem.split(":")[0] for problem in caught.value.problems)
+    assert variables == ["FD_HANDOFF_DAYS", "FD_INTAKE_MAX_REASKS", "FD_KB_ADAPT", "FD_PORT"]
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_the_command_prints_a_bad_setting_and_exits_without_a_traceback(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FD_WECHAT_ENCODING_MODE", "secret")
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert "FD_WECHAT_ENCODING_MODE must be one of plaintext, compatible, safe" in err
+    assert "Traceback" not in err
+
+
+def test_frontdoor_settings_checks_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FD_HANDOFF_TIMEZONE", "Asia/Shanghai")
+    assert main(["settings"]) == 0
+    monkeypatch.setenv("FD_INTAKE_MAX_REASKS", "many")
+    assert main(["settings"]) == 2
+    assert "FD_INTAKE_MAX_REASKS" in capsys.readouterr().err
+
+
+def test_sections_are_built_with_keyword_arguments_and_stay_frozen() -> None:
+    config = HandoffConfig(hours="09:00-18:00", timezone="Asia/Shanghai")
+    hours = config.routing().business_hours
+    assert hours is not None and hours.timezone == "Asia/Shanghai" and sorted(hours.weekly) == [0, 1, 2, 3, 4]
+    assert IntakeConfig(ticket_prefix="acme").intake_settings().ticket_prefix == "ACME"
+    assert WeChatConfig(token="t", app_id="wx").account() is not None
+    with pytest.raises(ValueError, match="frozen"):
+        config.hours = ""  # type: ignore[misc]

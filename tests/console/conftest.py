@@ -20,6 +20,8 @@ from bot.app import create_app
 from bot.auth import Role
 from bot.keys import STAFF
 from bot.settings import Settings
+from handoff.settings import HandoffConfig
+from kb.settings import KBConfig
 from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
 
 CONSOLE_REDIS_DB = 6
@@ -67,14 +69,15 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         await client.aclose()
 
 
-def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, **extra: str) -> Settings:
+def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, *, auto_assign: bool = True) -> Settings:
     return Settings(
         var_dir=tmp_path,
         rasa_url=rasa_url,
         redis_url=redis_url,
         rasa_timeout_s=5.0,
         # No starter FAQ and no index build at start: these tests are about handoff, and encoding costs seconds.
-        extra={"FD_HANDOFF_SWEEP_INTERVAL_S": "0.2", "FD_KB_SEED_DEMO": "0", "FD_KB_PRELOAD": "0", **extra},
+        kb=KBConfig(seed_demo=False, preload=False),
+        handoff=HandoffConfig(sweep_interval_s=0.2, auto_assign=auto_assign),
     )
 
 
@@ -197,5 +200,5 @@ async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[
 @pytest.fixture
 async def pull_mode(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
     """The app with auto-assign off: agents claim or pull, so races between them can be staged."""
-    async with console_app(console_settings(tmp_path, rasa_url, backend, FD_HANDOFF_AUTO_ASSIGN="0")) as harness:
+    async with console_app(console_settings(tmp_path, rasa_url, backend, auto_assign=False)) as harness:
         yield harness

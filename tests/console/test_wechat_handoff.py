@@ -8,14 +8,14 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from bot.channels.wechat import EncodingMode, WeChatSettings
+from bot.channels.wechat import EncodingMode, WeChatConfig
 from bot.handoff_bridge import HANDOFF
 from tests.conftest import serving
 from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_app, console_settings, is_event, next_frame
@@ -60,7 +60,7 @@ async def wechat(
     tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
 ) -> AsyncIterator[WeChatHarness]:
     api, api_url = fake_api
-    wechat_settings = WeChatSettings(
+    wechat_config = WeChatConfig(
         token=TOKEN,
         app_id=APP_ID,
         app_secret=APP_SECRET,
@@ -68,7 +68,7 @@ async def wechat(
         encoding_mode=EncodingMode.SAFE,
         api_base_url=api_url,
     )
-    settings = replace(console_settings(tmp_path, rasa_url, backend), wechat=wechat_settings)
+    settings = console_settings(tmp_path, rasa_url, backend).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:
         running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
         yield WeChatHarness(running, api, WeChatSim())

@@ -7,6 +7,7 @@ import handoff
 from intake import (
     BusinessHours,
     Category,
+    IntakeConfig,
     IntakeSettings,
     InvalidSettings,
     Priority,
@@ -161,14 +162,14 @@ def test_unreadable_or_empty_business_hours_are_rejected() -> None:
 
 
 def test_settings_are_built_from_a_mapping_not_the_environment() -> None:
-    settings = IntakeSettings.from_mapping(
+    settings = IntakeConfig.from_env(
         {
             "FD_INTAKE_SLA_URGENT": "0.5/2",
             "FD_INTAKE_BUSINESS_TZ": "Asia/Shanghai",
             "FD_INTAKE_BUSINESS_HOURS": "Mon-Sat 08:00-20:00",
             "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
         }
-    )
+    ).intake_settings()
     assert settings.sla_targets[Priority.URGENT] == SlaTarget(0.5, 2)
     assert settings.business_hours is not None and settings.business_hours.weekly[5] == ((480, 1200),)
     assert settings.order_number_pattern == r"[A-Z]{2}\d{8}"
