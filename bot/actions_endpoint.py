@@ -83,7 +83,7 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     intake_settings = settings.intake.intake_settings()
     tickets = app.get(TICKETS)
     if tickets is None:
-        tickets = TicketStore(app[DATABASE], prefix=intake_settings.ticket_prefix, digits=intake_settings.ticket_digits)
+        tickets = TicketStore.numbered_by(app[DATABASE], intake_settings)
         app[TICKETS] = tickets
     await tickets.migrate()
     orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)

@@ -606,8 +606,7 @@ async def _console_context(app: web.Application) -> AsyncIterator[None]:
     app[CONSOLE_SOCKETS] = sockets
     if app.get(TICKETS) is None:
         # Its tables may be absent when the actions are not mounted: the case card then shows no tickets.
-        intake = app[SETTINGS].intake.intake_settings()
-        app[TICKETS] = TicketStore(app[DATABASE], prefix=intake.ticket_prefix, digits=intake.ticket_digits)
+        app[TICKETS] = TicketStore.numbered_by(app[DATABASE], app[SETTINGS].intake.intake_settings())
     yield
     # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
     for agent_id in sockets.agents():

@@ -29,6 +29,7 @@ from intake.models import (
     Urgency,
     can_transition,
 )
+from intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,12 @@ class TicketStore:
         self._digits = digits
         self._clock = clock
         self._listeners: list[StatusListener] = []
+
+    @classmethod
+    def numbered_by(cls, db: Database, settings: IntakeSettings) -> TicketStore:
+        """A store whose numbers follow the settings (`FD_INTAKE_TICKET_PREFIX`): the numbers it gives out are the
+        ones the bot's ticket lookup reads back."""
+        return cls(db, prefix=settings.ticket_prefix, digits=settings.ticket_digits)
 
     async def migrate(self) -> None:
         await self._db.migrate(MIGRATIONS)

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,11 @@ def test_sections_are_built_with_keyword_arguments_and_stay_frozen() -> None:
     assert WeChatConfig(token="t", app_id="wx").account() is not None
     with pytest.raises(ValueError, match="frozen"):
         config.hours = ""  # type: ignore[misc]
+
+
+def test_the_domain_packages_settings_import_no_front_door_code() -> None:
+    code = (
+        "import sys, kb.settings, intake.settings, handoff.settings; "
+        "sys.exit(any(m == 'bot' or m.startswith('bot.') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
