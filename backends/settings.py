@@ -28,6 +28,22 @@ from backends.exceptions import InvalidSettings
 DOC_DEFAULT = "doc_default"
 
 
+# Values of these are never repeated in an error message.
+_SECRET_WORDS = ("token", "secret", "password", "key", "url")
+
+
+def _config(env_prefix: str) -> SettingsConfigDict:
+    # No JSON decoding: every variable is plain text that the field's validators read (`a,b`, `4/24`).
+    return SettingsConfigDict(
+        env_prefix=env_prefix,
+        frozen=True,
+        env_ignore_empty=True,
+        populate_by_name=True,
+        extra="forbid",
+        enable_decoding=False,
+    )
+
+
 class _MappingEnvSource(EnvSettingsSource):
     """pydantic-settings' environment source over a given mapping instead of `os.environ`."""
 
@@ -46,24 +62,14 @@ class EnvSettings(BaseSettings):
     `from_env` builds it from the same mapping. An empty variable counts as unset.
     """
 
-    model_config = SettingsConfigDict(
-        frozen=True, env_ignore_empty=True, populate_by_name=True, extra="forbid", enable_decoding=False
-    )
+    model_config = _config("")
 
     # The table's heading in README.md (None: a section that is not documented on its own).
     doc_title: ClassVar[str | None] = None
 
     @staticmethod
     def config(env_prefix: str) -> SettingsConfigDict:
-        # No JSON decoding: every variable is plain text that the field's validators read (`a,b`, `4/24`).
-        return SettingsConfigDict(
-            env_prefix=env_prefix,
-            frozen=True,
-            env_ignore_empty=True,
-            populate_by_name=True,
-            extra="forbid",
-            enable_decoding=False,
-        )
+        return _config(env_prefix)
 
     @classmethod
     def settings_customise_sources(
@@ -81,14 +87,15 @@ class EnvSettings(BaseSettings):
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """Build from `env` (the process environment, given by the entry point); every bad variable is reported
         at once as `InvalidSettings`, each line naming the variable and what it accepts."""
-        values: dict[str, Any] = {}
+        sections = dict(cls.sections())
+        # A section is read from its own prefix only (a stray FD_KB variable must not stand in for all of FD_KB_*).
+        values: dict[str, Any] = {k: v for k, v in _MappingEnvSource(cls, env)().items() if k not in sections}
         problems: list[str] = []
-        for name, section in cls.sections():
+        for name, section in sections.items():
             try:
                 values[name] = section.from_env(env)
             except InvalidSettings as exc:
                 problems.extend(exc.problems)
-        values.update(_MappingEnvSource(cls, env)())
         try:
             settings = cls(**values)
         except ValidationError as exc:
@@ -117,15 +124,16 @@ class EnvSettings(BaseSettings):
     def _describe(cls, error: ErrorDetails) -> str:
         loc = error["loc"]
         field = next((n for n in cls.model_fields if loc and (loc[0] == n or loc[0] in cls._aliases(n))), None)
-        variable = cls.env_names(field)[0] if field else cls.model_config.get("env_prefix", "").rstrip("_") or "FD"
-        ctx = error.get("ctx") or {}
-        if error["type"] in ("enum", "literal_error") and "expected" in ctx:
-            allowed = re.sub(r"'([^']*)'", r"\1", str(ctx["expected"])).replace(" or ", ", ")
-            return f"{variable} must be one of {allowed} (got {error['input']!r})"
         message = error["msg"].removeprefix("Value error, ")
         if field is None:
             return message  # a check over several variables names them itself
-        return f"{variable}: {message} (got {error['input']!r})"
+        variable = cls.env_names(field)[0]
+        got = "" if any(word in field for word in _SECRET_WORDS) else f" (got {error['input']!r})"
+        ctx = error.get("ctx") or {}
+        if error["type"] in ("enum", "literal_error") and "expected" in ctx:
+            allowed = re.sub(r"'([^']*)'", r"\1", str(ctx["expected"])).replace(" or ", ", ")
+            return f"{variable} must be one of {allowed}{got}"
+        return f"{variable}: {message}{got}"
 
     @classmethod
     def _aliases(cls, name: str) -> tuple[str, ...]:

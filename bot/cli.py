@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import faiss
@@ -59,12 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "settings" and args.markdown:
         return _settings_docs(args.write)
-    env = dict(os.environ)
-    if args.command == "run" and not env.get("FD_INTAKE_ORDER_API_URL"):
-        # `frontdoor run` is the demo: orders come from the demo order set unless the environment says otherwise.
-        env.setdefault("FD_INTAKE_DEMO_ORDERS", "1")
     try:
-        settings = Settings.for_server(env)
+        settings = Settings.for_server(command_environment(args.command, os.environ))
     except InvalidSettings as exc:
         print("frontdoor: bad settings:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2
@@ -90,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
         return 0
     return 2
+
+
+def command_environment(command: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables a command's settings are built from: the environment, and for `run` (the demo) the demo
+    orders unless the environment names an order system or says otherwise."""
+    env = dict(environ)
+    if command == "run" and not env.get("FD_INTAKE_ORDER_API_URL"):
+        env.setdefault("FD_INTAKE_DEMO_ORDERS", "1")
+    return env
 
 
 def _settings_docs(path: str | None) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from backends.exceptions import InvalidSettings
 from bot.channels.wechat import EncodingMode, WeChatConfig
-from bot.cli import main
+from bot.cli import command_environment, main
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from intake.models import Priority
@@ -158,3 +158,18 @@ def test_the_domain_packages_settings_import_no_front_door_code() -> None:
         "sys.exit(any(m == 'bot' or m.startswith('bot.') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_only_frontdoor_run_turns_the_demo_orders_on() -> None:
+    assert Settings.for_server(command_environment("run", {})).intake.demo_orders is True
+    assert Settings.for_server(command_environment("serve", {})).intake.demo_orders is False
+    with_api = command_environment("run", {"FD_INTAKE_ORDER_API_URL": "http://orders.internal"})
+    assert Settings.for_server(with_api).intake.demo_orders is False
+    assert Settings.for_server(command_environment("run", {"FD_INTAKE_DEMO_ORDERS": "0"})).intake.demo_orders is False
+
+
+def test_an_error_never_repeats_a_secret_or_a_url() -> None:
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_env({"FD_INTAKE_ORDER_API_URL": "ftp://user:pw@orders", "FD_REDIS_URL": "redis://x"})
+    assert caught.value.problems[0].startswith("FD_INTAKE_ORDER_API_URL: String should match pattern")
+    assert "pw@" not in str(caught.value)
