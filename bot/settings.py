@@ -2,7 +2,7 @@
 
 Owns `Settings` (the `FD_*` variables of the front door itself) and its sections, one per package, each with its own
 prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `handoff` (`FD_HANDOFF_*`) and `wechat` (`FD_WECHAT_*`). A new
-package adds its `EnvSettings` subclass here as a field and to `SECTIONS`; `from_env` and README.md's generated
+package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
 """
@@ -105,7 +105,7 @@ class Settings(EnvSettings):
         return cls.from_env({"FD_KB_PRELOAD": "1", **env})
 
 
-# README.md's configuration section, in this order (bot.settings_docs renders it).
-SECTIONS: tuple[type[EnvSettings], ...] = (Settings, KBConfig, IntakeConfig, HandoffConfig, WeChatConfig)
+# README.md's configuration section, in this order: the front door, then its sections (bot.settings_docs renders it).
+SECTIONS: tuple[type[EnvSettings], ...] = (Settings, *(section for _, section in Settings.sections()))
 
 __all__ = ["SECTIONS", "Settings"]

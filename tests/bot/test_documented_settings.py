@@ -20,6 +20,7 @@ def test_the_readme_tables_are_the_generated_ones() -> None:
 def test_every_variable_of_every_section_is_documented_with_a_meaning() -> None:
     markdown = settings_markdown()
     for section in SECTIONS:
+        assert section.doc_title, f"{section.__name__} has no doc_title"
         for name, info in section.model_fields.items():
             if name in dict(section.sections()):
                 continue
