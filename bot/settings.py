@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AliasChoices, Field
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
 from backends.settings import EnvSettings
 from bot.channels.wechat.settings import WeChatConfig
@@ -78,7 +78,9 @@ class Settings(EnvSettings):
         description="Rasa's tracker store (SQL) when frontdoor starts Rasa; `postgresql://…` to share it.",
         json_schema_extra={"doc_default": "`sqlite:///var/rasa-tracker.db`"},
     )
-    log_level: str = Field("INFO", description="Python log level.")
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda v: str(v).upper())
+    ] = Field("INFO", description="Python log level.")
 
     # Sections, each read with its own prefix (frozen, so one default instance is safe to share).
     kb: KBConfig = KBConfig()

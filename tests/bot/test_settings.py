@@ -90,6 +90,7 @@ def test_a_server_preloads_the_index_unless_told_not_to() -> None:
         ({"FD_KB_ENCODER_RUNTIME": "gpu"}, "FD_KB_ENCODER_RUNTIME must be one of onnx, onnx-int8, torch"),
         ({"FD_KB_ENCODERS_ZH": "bert"}, "FD_KB_ENCODERS_ZH must be one of minilm, e5, use, hashing"),
         ({"FD_PORT": "eighty"}, "FD_PORT: Input should be a valid integer"),
+        ({"FD_LOG_LEVEL": "chatty"}, "FD_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ({"FD_HANDOFF_AUTO_ASSIGN": "sometimes"}, "FD_HANDOFF_AUTO_ASSIGN: Input should be a valid boolean"),
         ({"FD_HANDOFF_HOURS": "9 to 5"}, "FD_HANDOFF_HOURS: wants opening hours as HH:MM-HH:MM"),
         ({"FD_HANDOFF_HOURS": "18:00-09:00"}, "FD_HANDOFF_HOURS: opening span 18:00-09:00 ends before it starts"),
