@@ -20,14 +20,12 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 
 from actions import ActionServices, build_executor
 from actions.services import ActionSettings
-from bot.console import TICKETS
-from bot.exceptions import BadRequest, Forbidden
-from bot.keys import CONVERSATIONS, DATABASE, SETTINGS
+from bot.keys import CONVERSATIONS, DATABASE, KB, SETTINGS, TICKETS
 from handoff.triggers import HandoffPolicy, HandoffSettings
 from intake.orders import DemoOrderLookup
 from intake.settings import IntakeSettings
 from intake.tickets import TicketStore
-from kb.editor import KB
+from web.exceptions import BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
 

@@ -25,17 +25,16 @@ from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
-from bot.agent_profiles import AgentProfileStore
-from bot.auth import Role
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS, STAFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
-from bot.satisfaction import SurveyStore
 from bot.settings import Settings
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
+from conversations.surveys import SurveyStore
 from handoff.constants import BUS_TOPIC_ALL, KEY_PREFIX
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
+from handoff.profiles import AgentProfileStore
 from handoff.queue import estimate_wait_s
 from handoff.redis_store import RedisHandoffStore
 from handoff.routing import BusinessHours, RoutingSettings
@@ -482,11 +481,6 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
     service = HandoffService(store, NoticingBus(app[BUS], notices.offer), bridge.routing)
     notices.service = service
-    # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
-    # profile without a person behind it would strand chats in a specialist queue nobody watches.
-    for member in await app[STAFF].members():
-        if member.has(Role.AGENT):
-            await service.register_agent(await profiles.profile_for(member.username, member.display_name))
     hours = bridge.routing.business_hours
     gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
     app[HANDOFF] = service

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.api import error_body
 from bot.keys import SETTINGS
-from bot.pages import SECURITY_HEADERS
 from bot.settings import Settings
+from web.http import SECURITY_HEADERS, error_body
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_FILE = STATIC_DIR / "widget.js"

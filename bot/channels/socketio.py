@@ -25,11 +25,11 @@ import socketio
 from aiohttp import web
 
 from backends.tasks import cancel_and_wait
-from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
 from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic
 from bot.widget import OriginPolicy
+from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
 

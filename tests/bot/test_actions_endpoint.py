@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
+from bot.keys import KB_SETTINGS
 from bot.settings import Settings
-from kb.editor import KB_SETTINGS
 from kb.service import KBSettings
+from server.app import create_app
 
 TOKEN = "s3cret-token"
 

@@ -5,11 +5,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from backends.sql import Database
-from bot.app import create_app
-from bot.auth import Role, StaffDirectory, hash_password, verify_password
-from bot.keys import STAFF
 from bot.settings import Settings
-from bot.staff_pages import safe_next
+from server.app import create_app
+from staff.auth import Role, StaffDirectory, hash_password, verify_password
+from staff.keys import STAFF
+from staff.pages import safe_next
 
 
 def test_passwords_are_salted_and_verified() -> None:
@@ -35,7 +35,7 @@ async def test_login_gives_a_session_only_for_the_right_password(database: Datab
 
 
 def test_roles_nest_supervisor_over_agent_and_admin_over_all() -> None:
-    from bot.auth import StaffMember
+    from staff.auth import StaffMember
 
     supervisor = StaffMember("s", "S", frozenset({Role.SUPERVISOR}))
     admin = StaffMember("a", "A", frozenset({Role.ADMIN}))

@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.auth import Role
-from bot.keys import STAFF
 from bot.settings import Settings
+from server.app import create_app
+from staff.auth import Role
+from staff.keys import STAFF
 from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
 
 CONSOLE_REDIS_DB = 6

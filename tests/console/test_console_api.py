@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.auth import Role
-from bot.case_card import expand_canned
 from bot.handoff_bridge import parse_rating, queue_text, rating_buttons
+from staff.auth import Role
+from staff.case_card import expand_canned
 from tests.console.conftest import Running
 
 
@@ -26,7 +26,7 @@ async def test_console_page_has_no_inline_script_and_a_strict_csp(running: Runni
         assert response.status == 200
         assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self' governs
         html = await response.text()
-    assert "<script>" not in html and 'src="/static/console.js"' in html
+    assert "<script>" not in html and 'src="/staff/static/console.js"' in html
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from bot.auth import Role
+from staff.auth import Role
 from tests.console.conftest import PASSWORD, Running
 from tests.widget.browser import TIMEOUT_MS, chromium
 

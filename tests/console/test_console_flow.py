@@ -7,8 +7,8 @@ import asyncio
 import json
 from typing import Any
 
-from bot.auth import Role
 from bot.handoff_bridge import HANDOFF, SURVEYS
+from staff.auth import Role
 from tests.console.conftest import Running, is_event, next_frame
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from bot.auth import Role
-from bot.console import TICKETS
-from bot.keys import CONVERSATIONS
+from bot.keys import CONVERSATIONS, TICKETS
 from intake.models import Category, Priority, TicketDraft, Urgency
+from staff.auth import Role
 from tests.console.conftest import Running
 
 

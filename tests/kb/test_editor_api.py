@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.auth import Role
-from bot.keys import STAFF
+from bot.keys import KB
 from bot.settings import Settings
-from kb.editor import KB, render_markdown
 from kb.unanswered import UnansweredReason
+from server.app import create_app
+from staff.auth import Role
+from staff.editor import render_markdown
+from staff.keys import STAFF
 from tests.kb.editor_support import FAST_ENV
 
 Client = TestClient[Any, Any]
@@ -66,8 +67,8 @@ async def test_an_editor_gets_the_page_with_a_strict_content_security_policy(app
     assert page.status == 200 and "script-src" not in page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     html = await page.text()
-    assert '<script src="/editor/static/editor.js"></script>' in html and "onclick=" not in html
-    assert (await app_client.get("/editor/static/editor.js")).status == 200
+    assert '<script src="/staff/static/editor.js"></script>' in html and "onclick=" not in html
+    assert (await app_client.get("/staff/static/editor.js")).status == 200
 
 
 async def test_a_cross_origin_change_is_refused_even_with_a_session(app_client: Client) -> None:

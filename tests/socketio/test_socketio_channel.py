@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestServer
 
-from bot.auth import token_hash
 from bot.channels.socketio import CHANNEL, bot_utterances
 from bot.keys import BUS, PIPELINE
 from bot.pipeline import conversation_topic
 from conversations.models import Sender
 from conversations.store import MessageDraft
 from tests.socketio.webchat_client import RasaWebchatClient
+from web.tokens import token_hash
 
 Make = Callable[[], Awaitable[RasaWebchatClient]]
 

@@ -1,4 +1,4 @@
-"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, kb."""
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import faiss
 from aiohttp import web
 
 from backends.sql import open_database
-from bot.app import create_app
-from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
+from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
 from kb.cli import add_kb_eval_arguments, run_kb_eval
+from server.app import ALL_PROGRAMS, Program, create_app
+from staff.auth import Role, StaffDirectory
 
 log = logging.getLogger("frontdoor")
 
@@ -34,7 +35,12 @@ DEMO_STAFF = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the front-door server (Rasa runs elsewhere)")
+    serve = commands.add_parser("serve", help="run the front door and the staff program (Rasa runs elsewhere)")
+    serve.add_argument(
+        "--only",
+        choices=[p.value for p in Program],
+        help="run one program alone (behind a load balancer that routes the other's paths elsewhere)",
+    )
     run = commands.add_parser("run", help="train if needed, start Rasa and the front door, print the URLs")
     run.add_argument("--rasa-port", type=int, default=5005)
     commands.add_parser("train", help="train the Rasa model if its training data changed")
@@ -44,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
     add.add_argument("--name", default="")
     add.add_argument("--password", help="prompted for when omitted")
+    agents = commands.add_parser("agents", help="manage agents' routing profiles").add_subparsers(
+        dest="agents", required=True
+    )
+    profile = agents.add_parser("set", help="set an agent's skills, languages and capacity")
+    profile.add_argument("username")
+    profile.add_argument("--name", default="")
+    profile.add_argument("--skills", default="", help=f"comma-separated, from {','.join(ALL_SKILLS)}")
+    profile.add_argument("--languages", default="en,zh")
+    profile.add_argument("--capacity", type=int, default=3)
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb", required=True)
     add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
     args = parser.parse_args(argv)
@@ -54,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     faiss.omp_set_num_threads(1)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        programs = {Program(args.only)} if args.only else ALL_PROGRAMS
+        web.run_app(create_app(settings, programs), host=settings.host, port=settings.port, print=None)
         return 0
     if args.command == "train":
         print(ensure_model(Path.cwd()))
@@ -63,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run_everything(settings, args.rasa_port))
     if args.command == "kb":
         return run_kb_eval(args)
+    if args.command == "agents":
+        return _set_agent_profile(settings, args)
     if args.command == "users":
         password = args.password or getpass.getpass(f"password for {args.username}: ")
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
@@ -78,6 +96,35 @@ async def _add_staff(settings: Settings, username: str, password: str, roles: li
         await directory.add(username, password, roles, name)
     finally:
         await db.close()
+
+
+def _set_agent_profile(settings: Settings, args: argparse.Namespace) -> int:
+    """`frontdoor agents set ann --skills billing,delivery --languages en,zh --capacity 3`; a running server applies
+    it when the agent next opens the console."""
+    try:
+        profile = checked_profile(
+            args.username,
+            args.name,
+            [s for s in args.skills.split(",") if s],
+            [s for s in args.languages.split(",") if s],
+            args.capacity,
+        )
+    except InvalidProfile as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def put() -> None:
+        db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+        try:
+            store = AgentProfileStore(db)
+            await store.migrate()
+            await store.put(profile)
+        finally:
+            await db.close()
+
+    asyncio.run(put())
+    print(f"{profile.id}: skills={list(profile.skills)} languages={list(profile.languages)} cap={profile.capacity}")
+    return 0
 
 
 async def _seed_demo_staff(settings: Settings) -> list[tuple[str, str, str]]:

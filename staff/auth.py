@@ -18,7 +18,8 @@ from enum import StrEnum
 from aiohttp import web
 
 from backends.sql import Database
-from bot.exceptions import Forbidden, NotAuthorised
+from web.exceptions import Forbidden, NotAuthorised
+from web.tokens import token_hash
 
 SESSION_COOKIE = "fd_session"
 SESSION_TTL_S = 12 * 3600
@@ -67,10 +68,6 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
     return hmac.compare_digest(digest.hex(), digest_hex)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class StaffDirectory:

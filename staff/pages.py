@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.auth import SESSION_COOKIE, SESSION_TTL_S
-from bot.keys import SETTINGS, STAFF
-from bot.pages import SECURITY_HEADERS, STATIC_DIR
+from bot.keys import SETTINGS
+from staff.auth import SESSION_COOKIE, SESSION_TTL_S
+from staff.keys import STAFF
+from web.http import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 routes = web.RouteTableDef()
 
@@ -51,3 +55,6 @@ async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+routes.static("/staff/static", STATIC_DIR)

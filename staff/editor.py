@@ -1,9 +1,8 @@
-"""The FAQ editor: the `/editor` page, its JSON API under `/api/v1/kb/`, and `setup_kb(app)` that mounts them.
+"""The FAQ editor: the `/editor` page, its JSON API under `/api/v1/kb/`, and `setup_editor(app)` mounting them.
 
-Owns the `KB` app key, the cleanup context that builds `KnowledgeBaseService` (and its live-update listener), the
-routes, and the Markdown preview (markdown-it-py, then nh3, so the page may show it as HTML). Handlers are thin: they
-check the editor role, parse, call the service, and map the store's errors to 4xx JSON. Must never render customer
-text as HTML (the page uses textContent for it) and never change the index except through the service.
+Owns the routes and the Markdown preview (markdown-it-py, then nh3, so the page may show it as HTML). Handlers are
+thin: they check the editor role, parse, call the service, and map the store's errors to 4xx JSON. Must never render
+customer text as HTML (the page uses textContent for it) and never change the index except through the service.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,24 +18,21 @@ import nh3
 from aiohttp import web
 from markdown_it import MarkdownIt
 
-from bot.api import read_json_object
-from bot.auth import Role, current_member, require_role
-from bot.console import FAQ_DRAFTS, KB_SEARCH
-from bot.exceptions import BadRequest, NotFound, PayloadTooLarge
-from bot.keys import BUS, CONVERSATIONS, DATABASE, SETTINGS, STAFF
-from bot.pages import SECURITY_HEADERS
+from bot.keys import KB
 from kb.constants import MAX_ANSWER_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS
 from kb.io import FileFormat
 from kb.language import SUPPORTED_LANGUAGES
-from kb.live import LiveUpdates
-from kb.service import ImportFailed, KBSettings, KnowledgeBaseService, QuietSearch
+from kb.service import ImportFailed, KnowledgeBaseService, QuietSearch
 from kb.store import EntryDraft, EntryNotFound, EntryStatus, FAQEntry, InvalidEntry, VersionConflict
+from staff.auth import Role, current_member, require_role
+from staff.console import FAQ_DRAFTS, KB_SEARCH
+from staff.keys import STAFF
+from staff.pages import STATIC_DIR
+from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
+from web.http import SECURITY_HEADERS, read_json_object
 
 log = logging.getLogger(__name__)
 
-KB = web.AppKey("kb", KnowledgeBaseService)
-KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before start-up to override the environment
-STATIC_DIR = Path(__file__).parent / "static"
 MAX_IDS = 2000
 
 routes = web.RouteTableDef()
@@ -70,13 +65,6 @@ _ALLOWED_TAGS = {
     "th",
     "td",
 }
-
-
-class Conflict(BadRequest):
-    status = 409
-
-    def __init__(self, message: str, code: str = "conflict") -> None:
-        super().__init__(message, code)
 
 
 def render_markdown(text: str) -> str:
@@ -407,27 +395,17 @@ async def dismiss_unanswered(request: web.Request) -> web.Response:
 
 
 # ----- wiring -----
-async def kb_context(app: web.Application) -> AsyncIterator[None]:
-    """The knowledge-base service and its live-update listener, for as long as the app runs."""
-    settings = app[SETTINGS]
-    kb_settings = app.get(KB_SETTINGS) or KBSettings.from_env(settings.extra, settings.var_dir)
-    service = KnowledgeBaseService(app[DATABASE], kb_settings, bus=app[BUS], transcripts=app[CONVERSATIONS])
-    await service.start()
-    app[KB] = service
-    app[KB_SEARCH] = QuietSearch(service)
-    app[FAQ_DRAFTS] = service
-    try:
-        async with LiveUpdates(service, app[BUS]).running():
-            yield
-    finally:
-        await service.close()
+async def _editor_context(app: web.Application) -> AsyncIterator[None]:
+    """The console's KB suggestions and FAQ drafts come from the front door's KB service (bot.knowledge)."""
+    app[KB_SEARCH] = QuietSearch(app[KB])
+    app[FAQ_DRAFTS] = app[KB]
+    yield
 
 
-def setup_kb(app: web.Application) -> None:
-    """Mount the FAQ editor and its API, and run the knowledge base while the app runs (after storage and bus)."""
-    app.cleanup_ctx.append(kb_context)
+def setup_editor(app: web.Application) -> None:
+    """Mount the FAQ editor and its API (after the front door's KB context)."""
+    app.cleanup_ctx.append(_editor_context)
     app.add_routes(routes)
-    app.router.add_static("/editor/static", STATIC_DIR)
 
 
-__all__ = ["KB", "KB_SETTINGS", "Conflict", "kb_context", "render_markdown", "routes", "setup_kb"]
+__all__ = ["render_markdown", "routes", "setup_editor"]

@@ -1,21 +1,17 @@
 """Agent profiles of staff accounts (skills, languages, capacity), kept in SQL and registered in HandoffService.
 
 The handoff store is live state (memory, or Redis that may be flushed); this table is the durable copy an admin
-edits, through the console's admin API or `python -m bot.agent_profiles`. A staff member with the agent role and
+edits, through the console's admin API or `python -m handoff.profiles`. A staff member with the agent role and
 no stored profile gets `default_profile`. Must never change presence, load or ownership: HandoffService owns those.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 
-from backends.sql import Database, Row, open_database
+from backends.sql import Database, Row
 from handoff.agents import AgentProfile
 from handoff.routing import DEFAULT_CATEGORY_GROUPS
 
@@ -29,7 +25,7 @@ LANGUAGES = ("en", "zh")
 ALL_SKILLS = tuple(sorted(set(DEFAULT_CATEGORY_GROUPS.values()) - {"general"}))
 MAX_CAPACITY = 20
 
-# The accounts `frontdoor run` creates (bot/cli.py DEMO_STAFF, matched by username and display name so a real
+# The accounts `frontdoor run` creates (server/cli.py DEMO_STAFF, matched by username and display name so a real
 # "ann" is never mistaken for the demo one): Ann covers everything in both languages, Bob English only, Sam (a
 # supervisor) steps in on general questions.
 DEMO_AGENT_PROFILES: dict[tuple[str, str], AgentProfile] = {
@@ -109,46 +105,3 @@ class AgentProfileStore:
         if stored is not None:
             return stored
         return DEMO_AGENT_PROFILES.get((username, display_name)) or default_profile(username, display_name)
-
-
-async def _set(url: str, schema: str, profile: AgentProfile) -> None:
-    db = await open_database(url, schema=schema)
-    try:
-        store = AgentProfileStore(db)
-        await store.migrate()
-        await store.put(profile)
-    finally:
-        await db.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.agent_profiles ann --skills billing,delivery --languages en,zh --capacity 3`; a running server
-    applies it when the agent next opens the console."""
-    from bot.settings import Settings  # the CLI builds settings once from the environment, like bot.cli does
-
-    parser = argparse.ArgumentParser(prog="python -m bot.agent_profiles", description="set an agent's profile")
-    parser.add_argument("username")
-    parser.add_argument("--name", default="")
-    parser.add_argument("--skills", default="", help=f"comma-separated, from {','.join(ALL_SKILLS)}")
-    parser.add_argument("--languages", default="en,zh")
-    parser.add_argument("--capacity", type=int, default=3)
-    args = parser.parse_args(argv)
-    settings = Settings.from_env(os.environ)
-    try:
-        profile = checked_profile(
-            args.username,
-            args.name,
-            [s for s in args.skills.split(",") if s],
-            [s for s in args.languages.split(",") if s],
-            args.capacity,
-        )
-    except InvalidProfile as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    asyncio.run(_set(settings.effective_database_url, settings.database_schema, profile))
-    print(f"{profile.id}: skills={list(profile.skills)} languages={list(profile.languages)} cap={profile.capacity}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,17 +13,17 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from bot.api import read_json_object
-from bot.auth import Role, require_role
-from bot.console import TICKETS
-from bot.exceptions import BadRequest, NotFound
-from bot.keys import PIPELINE, STAFF
+from bot.keys import PIPELINE, TICKETS
 from conversations.exceptions import UnknownConversation
 from conversations.models import Sender
 from conversations.store import MessageDraft
 from intake.exceptions import IllegalTransition
 from intake.models import Priority, StatusChange, Ticket, TicketStatus
 from intake.tickets import TicketFilter
+from staff.auth import Role, require_role
+from staff.keys import STAFF
+from web.exceptions import BadRequest, NotFound
+from web.http import read_json_object
 
 log = logging.getLogger(__name__)
 

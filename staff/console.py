@@ -22,10 +22,20 @@ from aiohttp import WSMsgType, web
 
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
-from bot.agent_profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
-from bot.api import read_json_object
-from bot.auth import Role, StaffMember, current_member, require_role
-from bot.case_card import (
+from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, PIPELINE, SETTINGS, TICKETS
+from bot.pipeline import conversation_topic
+from conversations.exceptions import UnknownConversation
+from handoff.agents import AgentProfile, Presence
+from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL
+from handoff.exceptions import UnknownAgent
+from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
+from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
+from handoff.queue import split_skill
+from handoff.service import HandoffService
+from intake.tickets import TicketStore
+from staff.auth import Role, StaffMember, current_member, require_role
+from staff.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
     FaqDrafts,
@@ -36,19 +46,10 @@ from bot.case_card import (
     rasa_intent,
     sla_of,
 )
-from bot.exceptions import BadRequest, Forbidden, NotFound
-from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
-from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, PIPELINE, SETTINGS, STAFF
-from bot.pages import SECURITY_HEADERS, STATIC_DIR
-from bot.pipeline import conversation_topic
-from conversations.exceptions import UnknownConversation
-from handoff.agents import AgentProfile, Presence
-from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL
-from handoff.exceptions import UnknownAgent
-from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
-from handoff.queue import split_skill
-from handoff.service import HandoffService
-from intake.tickets import TicketStore
+from staff.keys import STAFF
+from staff.pages import STATIC_DIR
+from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
+from web.http import SECURITY_HEADERS, read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,6 @@ WS_MAX_FRAME_BYTES = 16 * 1024
 # Optional services of other areas; each is looked up with `app.get` and the feature is skipped when absent.
 KB_SEARCH = web.AppKey("console_kb_search", KnowledgeSuggester)
 FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
-# Intake's ticket store: set by whichever context runs first (this one, or the actions', which migrates it).
-TICKETS = web.AppKey("console_tickets", TicketStore)
-
-
-class Conflict(BadRequest):
-    """Someone else changed the conversation first (a lost claim, a transfer target that is full)."""
-
-    status = 409
-
-    def __init__(self, message: str, code: str = "conflict") -> None:
-        super().__init__(message, code)
 
 
 class ConsoleSockets:
@@ -619,4 +609,4 @@ def setup_console(app: web.Application) -> None:
     app.cleanup_ctx.append(_console_context)
 
 
-__all__ = ["CONSOLE_SOCKETS", "FAQ_DRAFTS", "KB_SEARCH", "TICKETS", "Conflict", "routes", "setup_console"]
+__all__ = ["CONSOLE_SOCKETS", "FAQ_DRAFTS", "KB_SEARCH", "routes", "setup_console"]
