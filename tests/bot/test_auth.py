@@ -47,9 +47,9 @@ def test_roles_nest_supervisor_over_agent_and_admin_over_all() -> None:
     ("value", "expected"),
     [
         ("/editor", "/editor"),
-        ("//evil.example", "/console"),
-        ("https://evil.example", "/console"),
-        ("/\\x", "/console"),
+        ("//evil.example", "/staff"),
+        ("https://evil.example", "/staff"),
+        ("/\\x", "/staff"),
     ],
 )
 def test_login_redirects_stay_on_this_site(value: str, expected: str) -> None:
