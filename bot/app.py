@@ -27,6 +27,7 @@ from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, R
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.telemetry import METRICS, setup_telemetry
 from bot.tickets_api import setup_tickets
 from bot.widget import setup_widget
 from conversations.models import Message
@@ -76,7 +77,7 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE])
+    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS])
     yield
 
 
@@ -121,4 +122,5 @@ def create_app(settings: Settings) -> web.Application:
     setup_kb(app)
     setup_actions(app)
     setup_tickets(app)
+    setup_telemetry(app)
     return app

@@ -20,6 +20,7 @@ from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
 from kb.cli import add_kb_eval_arguments, run_kb_eval
+from observability import configure_logging
 
 log = logging.getLogger("frontdoor")
 
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
     # than it saves on a small index. The entry point owns this choice; the KB's worker threads adopt it.
     faiss.omp_set_num_threads(1)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command in ("serve", "run"):
+        configure_logging(settings.log_level, settings.log_format)
+    else:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
         return 0
