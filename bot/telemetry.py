@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import hdrs, web
 
 from actions.services import KnowledgeSearch
-from bot.handoff_bridge import HANDOFF
 from bot.keys import SETTINGS
 from kb.decision import KBResult
 from observability import REQUEST_ID_HEADER, Metrics, bind_turn, correlation, new_request_id, sane_request_id
@@ -88,12 +87,7 @@ def metrics_handler(main: web.Application) -> Handler:
     async def serve_metrics(request: web.Request) -> web.Response:
         if not metrics_allowed(request, main[SETTINGS].metrics_token):
             return web.json_response({"error": {"code": "forbidden", "message": "metrics are internal"}}, status=403)
-        metrics = main[METRICS]
-        service = main.get(HANDOFF)
-        if service is not None:
-            snapshot = await service.queue_snapshot()
-            metrics.set_queues((q.skill, q.length, q.oldest_wait_s) for q in snapshot)
-        response = web.Response(body=metrics.exposition())
+        response = web.Response(body=await main[METRICS].exposition())
         response.headers[hdrs.CONTENT_TYPE] = "text/plain; version=0.0.4; charset=utf-8"
         return response
 

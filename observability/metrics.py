@@ -8,7 +8,7 @@ raw paths, free text).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -23,6 +23,8 @@ class Metrics:
     """Every metric the front door exports. Methods are cheap and synchronous: they are called on the request path."""
 
     def __init__(self) -> None:
+        # Refreshers of the gauges read from shared state (queue lengths), awaited before each scrape.
+        self.before_scrape: list[Callable[[], Awaitable[None]]] = []
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.turn_seconds = Histogram(
@@ -68,6 +70,14 @@ class Metrics:
             "frontdoor_handoff_queue_oldest_wait_seconds",
             "How long the longest-waiting conversation of each skill queue has waited (read when scraped).",
             ["skill"],
+            registry=r,
+        )
+        self.queue_wait_seconds = Histogram(
+            "frontdoor_handoff_queue_wait_seconds",
+            "Wall-clock wait from entering a skill queue to assignment (auto, claim or pull; agent-to-agent transfers "
+            "excluded; a requeued conversation keeps its original entry time), observed at assignment.",
+            ["skill"],
+            buckets=QUEUE_WAIT_BUCKETS_S,
             registry=r,
         )
         self.http_responses = Counter(
@@ -120,7 +130,10 @@ class Metrics:
         if status >= 500:
             self.errors.labels("unhandled").inc()
 
-    # ----- handoff queues, read when scraped -----
+    # ----- handoff queues -----
+    def queue_waited(self, skill: str, seconds: float) -> None:
+        self.queue_wait_seconds.labels(skill or "unknown").observe(max(0.0, seconds))
+
     def set_queues(self, queues: Iterable[tuple[str, int, float | None]]) -> None:
         """(skill, length, oldest wait in seconds or None) for every queue; queues no longer listed disappear."""
         self.queue_length.clear()
@@ -129,5 +142,7 @@ class Metrics:
             self.queue_length.labels(skill).set(length)
             self.queue_oldest_wait_seconds.labels(skill).set(oldest_wait_s or 0.0)
 
-    def exposition(self) -> bytes:
+    async def exposition(self) -> bytes:
+        for refresh in self.before_scrape:
+            await refresh()
         return generate_latest(self.registry)

@@ -6,12 +6,14 @@ import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 import observability
+from bot.handoff_bridge import HandoffMeter
 from bot.telemetry import MeteredKnowledgeSearch
 from kb.decision import Decision, KBResult
 from observability import Metrics
@@ -144,7 +146,7 @@ async def test_kb_decisions_are_counted_by_outcome(decision: Decision) -> None:
     metrics = Metrics()
     metered = MeteredKnowledgeSearch(FixedSearch(decision), metrics)
     await metered.search("where is my order", "en")
-    text = metrics.exposition().decode()
+    text = (await metrics.exposition()).decode()
     assert f'frontdoor_kb_decisions_total{{decision="{decision.value}",language="en"}} 1.0' in text
     assert 'frontdoor_kb_decision_seconds_count{language="en"} 1.0' in text
 
@@ -153,13 +155,30 @@ async def test_a_failed_kb_search_counts_as_an_error() -> None:
     metrics = Metrics()
     with pytest.raises(RuntimeError):
         await MeteredKnowledgeSearch(FixedSearch(Decision.ANSWER), metrics).search("raise", "en")
-    assert 'frontdoor_errors_total{kind="kb_search"} 1.0' in metrics.exposition().decode()
+    assert 'frontdoor_errors_total{kind="kb_search"} 1.0' in (await metrics.exposition()).decode()
 
 
-def test_two_registries_do_not_collide() -> None:
+async def test_two_registries_do_not_collide() -> None:
     first, second = Metrics(), Metrics()
     first.handoff_requested("complaint")
-    assert "complaint" not in second.exposition().decode()
+    assert "complaint" in (await first.exposition()).decode()
+    assert "complaint" not in (await second.exposition()).decode()
+
+
+def assigned(via: str, enqueued_at: float, assigned_at: float) -> dict[str, Any]:
+    record = {"skill": "general_en", "enqueued_at": enqueued_at, "assigned_at": assigned_at}
+    return {"type": "assigned", "via": via, "record": record}
+
+
+async def test_a_queue_wait_is_observed_when_the_conversation_is_assigned() -> None:
+    metrics = Metrics()
+    meter = HandoffMeter(metrics)
+    meter.offer("agent:ann", assigned("claim", 1000.0, 1042.0))
+    meter.offer("agent:bob", assigned("transfer", 1000.0, 1900.0))  # agent to agent: not a queue wait
+    meter.offer("handoff", {"type": "assigned", "via": "auto", "agent_id": "ann"})  # the summary event: no record
+    text = (await metrics.exposition()).decode()
+    assert 'frontdoor_handoff_queue_wait_seconds_count{skill="general_en"} 1.0' in text
+    assert 'frontdoor_handoff_queue_wait_seconds_sum{skill="general_en"} 42.0' in text
 
 
 def test_every_exported_name_exists_once() -> None:
