@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
+from bot.telemetry import AccessLogger
 from kb.cli import add_kb_eval_arguments, run_kb_eval
 from observability import configure_logging
 
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        app = create_app(settings)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
         return 0
     if args.command == "train":
         print(ensure_model(Path.cwd()))
@@ -104,7 +106,7 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
     root = Path.cwd()
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     config = RasaServerConfig(

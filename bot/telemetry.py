@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.abc import AbstractAccessLogger
 
 from actions.services import KnowledgeSearch
 from bot.keys import SETTINGS
@@ -67,6 +69,28 @@ async def _echo_request_id(request: web.Request, response: web.StreamResponse) -
     request_id = correlation().get("request_id")
     if request_id and REQUEST_ID_HEADER not in response.headers:
         response.headers[REQUEST_ID_HEADER] = request_id
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One structured access-log line per request, with the request id the response echoed (the line is written
+    after the request's context is gone). Used by `frontdoor serve` and `run`."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,  # no query string: it may hold a token (the actions webhook's)
+                "status": response.status,
+                "duration_ms": round(time * 1000, 1),
+                "remote": request.remote or "",
+                "request_id": response.headers.get(REQUEST_ID_HEADER, ""),
+            },
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
 
 
 def metrics_allowed(request: web.Request, token: str) -> bool:
@@ -135,4 +159,4 @@ def setup_telemetry(app: web.Application) -> None:
         app.router.add_get(METRICS_PATH, metrics_handler(app))
 
 
-__all__ = ["METRICS", "MeteredKnowledgeSearch", "metrics_allowed", "route_label", "setup_telemetry"]
+__all__ = ["METRICS", "AccessLogger", "MeteredKnowledgeSearch", "metrics_allowed", "route_label", "setup_telemetry"]

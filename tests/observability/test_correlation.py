@@ -3,12 +3,14 @@ pipeline's and those of the action calls Rasa makes back into the front door."""
 
 from __future__ import annotations
 
+import io
 import logging
 
 import aiohttp
 import pytest
+import structlog
 
-from observability import bind_turn, correlation, sane_request_id
+from observability import bind_turn, configure_logging, correlation, sane_request_id
 from tests.observability.conftest import CapturedLogs, FrontDoor
 
 
@@ -98,3 +100,24 @@ def test_an_exception_is_logged_with_its_traceback(logs: CapturedLogs) -> None:
         logging.getLogger("frontdoor.test").exception("failed")
     (line,) = logs.find("failed")
     assert "RuntimeError: boom" in line["exception"]
+
+
+def test_console_format_is_readable_text_not_json() -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    try:
+        configure_logging("INFO", "console", stream)
+        with bind_turn(request_id="req-c"):
+            logging.getLogger("frontdoor.test").info("hello there")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        structlog.reset_defaults()
+    line = stream.getvalue().strip()
+    assert "hello there" in line
+    assert "request_id=req-c" in line
+    assert not line.startswith("{")
