@@ -42,7 +42,7 @@ def route_label(request: web.Request) -> str:
 @web.middleware
 async def telemetry_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
-    metrics = request.app[METRICS]
+    metrics = request.config_dict[METRICS]
     method = request.method if request.method in KNOWN_METHODS else "other"
     started = time.perf_counter()
     status = 500
