@@ -14,6 +14,7 @@ from aiohttp import web
 
 import observability
 from bot.handoff_bridge import HandoffMeter
+from bot.settings import Settings
 from bot.telemetry import MeteredKnowledgeSearch
 from kb.decision import Decision, KBResult
 from observability import Metrics
@@ -185,3 +186,12 @@ def test_every_exported_name_exists_once() -> None:
     for name in observability.__all__:
         assert hasattr(observability, name), name
     assert len(set(observability.__all__)) == len(observability.__all__)
+
+
+def test_metrics_and_log_settings_come_from_the_environment() -> None:
+    env = {"FD_METRICS_TOKEN": "t", "FD_METRICS_HOST": "10.0.0.2", "FD_METRICS_PORT": "9100", "FD_LOG_FORMAT": "json"}
+    settings = Settings.from_env(env)
+    assert (settings.metrics_token, settings.metrics_host, settings.metrics_port) == ("t", "10.0.0.2", 9100)
+    assert settings.log_format == "json"
+    defaults = Settings.from_env({})
+    assert (defaults.metrics_token, defaults.metrics_port, defaults.log_format) == ("", 0, "")
