@@ -27,6 +27,7 @@ from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.telemetry import METRICS, setup_telemetry
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
@@ -73,7 +74,7 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE])
+    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS])
     yield
 
 
@@ -108,6 +109,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
     app[BODY_LIMIT] = settings.max_body_bytes
     app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
     app.add_routes(health.routes)
+    setup_telemetry(app)
 
 
 def setup_customer_routes(app: web.Application, settings: Settings) -> None:

@@ -28,6 +28,7 @@ from backends.tasks import cancel_and_wait
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.settings import Settings
+from bot.telemetry import METRICS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import SurveyStore
@@ -41,6 +42,7 @@ from handoff.routing import BusinessHours, RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
+from observability import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,30 @@ class NoticingBus:
 
     async def close(self) -> None:
         return None  # the app's bus context owns the inner bus
+
+
+class HandoffMeter:
+    """Handoff's metrics: each queue wait as its conversation is assigned (from the events this replica publishes,
+    so replicas never count one assignment twice) and, before each scrape, the queues' lengths and oldest waits."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self.service: HandoffService | None = None
+        metrics.before_scrape.append(self.refresh_queues)
+
+    def offer(self, topic: str, event: Event) -> None:
+        record = event.get("record")
+        if event.get("type") != "assigned" or event.get("via") == "transfer" or not isinstance(record, Mapping):
+            return
+        enqueued_at, assigned_at = record.get("enqueued_at"), record.get("assigned_at")
+        if isinstance(enqueued_at, int | float) and isinstance(assigned_at, int | float):
+            self._metrics.queue_waited(str(record.get("skill") or ""), assigned_at - enqueued_at)
+
+    async def refresh_queues(self) -> None:
+        if self.service is None:
+            return
+        queues = await self.service.queue_snapshot()
+        self._metrics.set_queues((q.skill, q.length, q.oldest_wait_s) for q in queues)
 
 
 class CustomerNotices:
@@ -479,8 +505,15 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         return app[PIPELINE]
 
     notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
-    service = HandoffService(store, NoticingBus(app[BUS], notices.offer), bridge.routing)
+    meter = HandoffMeter(app[METRICS])
+
+    def noticed(topic: str, event: Event) -> None:
+        notices.offer(topic, event)
+        meter.offer(topic, event)
+
+    service = HandoffService(store, NoticingBus(app[BUS], noticed), bridge.routing)
     notices.service = service
+    meter.service = service
     hours = bridge.routing.business_hours
     gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
     app[HANDOFF] = service

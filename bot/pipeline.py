@@ -10,6 +10,7 @@ request. This module must never speak a wire format, and never decide routing: h
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from bot.rasa_client import RasaClient, RasaReply
 from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.language import detect_language
+from observability import bind_turn
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,46 @@ class OwnershipGate(Protocol):
         """Handles payloads that belong to handoff (satisfaction rating); None lets the bot have it."""
 
 
+class TurnObserver(Protocol):
+    """What the pipeline reports for metrics (observability.Metrics); times are in seconds."""
+
+    def turn_finished(self, channel: str, outcome: str, seconds: float) -> None: ...
+
+    def rasa_called(self, ok: bool, seconds: float) -> None: ...
+
+    def handoff_requested(self, reason: str) -> None: ...
+
+    def delivery_failed(self, channel: str) -> None: ...
+
+
+class NoTurnObserver:
+    def turn_finished(self, channel: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def rasa_called(self, ok: bool, seconds: float) -> None:
+        pass
+
+    def handoff_requested(self, reason: str) -> None:
+        pass
+
+    def delivery_failed(self, channel: str) -> None:
+        pass
+
+
 class ConversationPipeline:
-    def __init__(self, store: ConversationStore, rasa: RasaClient, bus: EventBus, gate: OwnershipGate) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        rasa: RasaClient,
+        bus: EventBus,
+        gate: OwnershipGate,
+        observer: TurnObserver | None = None,
+    ) -> None:
         self._store = store
         self._rasa = rasa
         self._bus = bus
         self._gate = gate
+        self._observer = observer or NoTurnObserver()
         self._adapters: dict[str, ChannelAdapter] = {}
 
     @property
@@ -83,7 +119,31 @@ class ConversationPipeline:
 
     async def receive(self, inbound: InboundMessage) -> list[Message]:
         """Records the customer's message; returns what the bot answered in this turn (none while a human owns it)."""
+        started = time.perf_counter()
         conversation = await self.conversation_for(inbound)
+        outcome = "failed"
+        replies: list[Message] = []
+        # Every log line of this turn, here and in the actions Rasa calls back, carries the conversation id.
+        with bind_turn(conversation_id=conversation.id):
+            try:
+                outcome, replies = await self._turn(conversation, inbound)
+            finally:
+                seconds = time.perf_counter() - started
+                self._observer.turn_finished(conversation.channel, outcome, seconds)
+                log.info(
+                    "turn",
+                    extra={
+                        "channel": conversation.channel,
+                        "outcome": outcome,
+                        "replies": len(replies),
+                        "duration_ms": round(seconds * 1000, 1),
+                    },
+                )
+        return replies
+
+    async def _turn(self, conversation: Conversation, inbound: InboundMessage) -> tuple[str, list[Message]]:
+        """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (handoff's own
+        payload), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
         payload = await self._accepted_payload(conversation.id, inbound.payload)
         if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
             payload = await self._numbered_choice(conversation.id, inbound.text)
@@ -103,9 +163,9 @@ class ConversationPipeline:
         if payload:
             intercepted = await self._gate.intercept(conversation, payload)
             if intercepted is not None:
-                return await self._record(conversation, intercepted)
+                return "intercepted", await self._record(conversation, intercepted)
         if not await self._gate.bot_answers(conversation.id):
-            return []
+            return "human", []
         return await self._bot_turn(conversation, inbound, payload)
 
     async def post_from_agent(self, conversation_id: str, agent_id: str, text: str) -> Message:
@@ -131,6 +191,7 @@ class ConversationPipeline:
         except Exception:
             # The transcript already holds the messages; the agent sees delivery failures in the console.
             log.exception("delivery to %s failed for %s", conversation.channel, conversation.id)
+            self._observer.delivery_failed(conversation.channel)
             await self._record(
                 conversation,
                 [MessageDraft(Sender.EVENT, custom={"delivery_failed": [m.id for m in visible]})],
@@ -141,7 +202,7 @@ class ConversationPipeline:
 
     async def _bot_turn(
         self, conversation: Conversation, inbound: InboundMessage, payload: str | None
-    ) -> list[Message]:
+    ) -> tuple[str, list[Message]]:
         language = detect_language(inbound.text, default=conversation.language or "en") if inbound.text else ""
         language = language or conversation.language or "en"
         if language != conversation.language:
@@ -154,19 +215,25 @@ class ConversationPipeline:
         }
         # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
         text = payload or inbound.text.lstrip("/") or inbound.text
+        started = time.perf_counter()
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
         except BotUnavailable as exc:
-            log.warning("bot failed for %s: %s", conversation.id, exc)
+            self._observer.rasa_called(False, time.perf_counter() - started)
+            log.warning("bot failed for %s: %s", conversation.id, exc, extra={"error": str(exc)})
             messages = await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
-            return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+            return "bot_error", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        self._observer.rasa_called(True, time.perf_counter() - started)
         drafts, handoffs = interpret_replies(replies)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
-        return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        return "handoff" if handoffs else "bot", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
 
     async def _escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[Message]:
+        reason = str(request.get("reason") or "")
+        self._observer.handoff_requested(reason)
+        log.info("handoff requested", extra={"reason": reason, "category": str(request.get("category") or "")})
         drafts = [MessageDraft(Sender.EVENT, custom={"handoff": request})]
         drafts += await self._gate.escalate(conversation, request)
         return await self._record(conversation, drafts)

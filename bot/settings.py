@@ -29,6 +29,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_MAX_BODY_BYTES": ("65536", "Largest request body accepted."),
     "FD_RASA_TRACKER_URL": ("", "Rasa's tracker store when frontdoor starts Rasa; empty means SQLite in FD_VAR_DIR."),
     "FD_LOG_LEVEL": ("INFO", "Python log level."),
+    "FD_LOG_FORMAT": ("", "json or console; empty means console on a terminal, JSON otherwise."),
+    "FD_METRICS_TOKEN": ("", "Bearer token /metrics requires; empty means loopback callers only."),
+    "FD_METRICS_HOST": ("127.0.0.1", "Interface of the internal metrics port (with FD_METRICS_PORT)."),
+    "FD_METRICS_PORT": ("0", "Serve /metrics only on this internal port instead of FD_PORT; 0 means FD_PORT."),
     "FD_WECHAT_TOKEN": ("", "WeChat Official Account token; setting it mounts the WeChat channel at /wechat."),
     "FD_WECHAT_APP_ID": ("", "WeChat AppID."),
     "FD_WECHAT_APP_SECRET": ("", "WeChat AppSecret (for the customer-service message API)."),
@@ -55,6 +59,10 @@ class Settings:
     max_body_bytes: int = 65536
     rasa_tracker_url: str = ""
     log_level: str = "INFO"
+    log_format: str = ""
+    metrics_token: str = ""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     wechat: WeChatSettings | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -92,6 +100,10 @@ class Settings:
             max_body_bytes=int(get("FD_MAX_BODY_BYTES")),
             rasa_tracker_url=get("FD_RASA_TRACKER_URL"),
             log_level=get("FD_LOG_LEVEL"),
+            log_format=get("FD_LOG_FORMAT"),
+            metrics_token=get("FD_METRICS_TOKEN"),
+            metrics_host=get("FD_METRICS_HOST"),
+            metrics_port=int(get("FD_METRICS_PORT")),
             wechat=WeChatSettings(
                 token=get("FD_WECHAT_TOKEN"),
                 app_id=get("FD_WECHAT_APP_ID"),

@@ -17,8 +17,10 @@ from aiohttp import web
 from backends.sql import open_database
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
+from bot.telemetry import AccessLogger
 from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
 from kb.cli import add_kb_eval_arguments, run_kb_eval
+from observability import configure_logging
 from server.app import ALL_PROGRAMS, Program, create_app
 from staff.auth import Role, StaffDirectory
 
@@ -67,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
     # than it saves on a small index. The entry point owns this choice; the KB's worker threads adopt it.
     faiss.omp_set_num_threads(1)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command in ("serve", "run"):
+        configure_logging(settings.log_level, settings.log_format)
+    else:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         programs = {Program(args.only)} if args.only else ALL_PROGRAMS
-        web.run_app(create_app(settings, programs), host=settings.host, port=settings.port, print=None)
+        app = create_app(settings, programs)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
         return 0
     if args.command == "train":
         print(ensure_model(Path.cwd()))
@@ -147,7 +153,7 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
     root = Path.cwd()
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     config = RasaServerConfig(
