@@ -8,10 +8,13 @@ raw paths, free text).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
 
 TURN_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 KB_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -95,7 +98,7 @@ class Metrics:
         self.errors = Counter(
             "frontdoor_errors",
             "Failures, by kind: unhandled (HTTP 5xx), rasa (turn failed), delivery (channel send failed), "
-            "kb_search (search raised).",
+            "kb_search (search raised), metrics_refresh (a gauge could not be read).",
             ["kind"],
             registry=r,
         )
@@ -143,6 +146,12 @@ class Metrics:
             self.queue_oldest_wait_seconds.labels(skill).set(oldest_wait_s or 0.0)
 
     async def exposition(self) -> bytes:
+        """The text exposition; a refresher that fails leaves its gauges as they were and is logged, so an outage of
+        shared state (Redis) never hides the rest of the metrics."""
         for refresh in self.before_scrape:
-            await refresh()
+            try:
+                await refresh()
+            except Exception:
+                log.exception("a metrics refresher failed")
+                self.errors.labels("metrics_refresh").inc()
         return generate_latest(self.registry)

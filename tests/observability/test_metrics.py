@@ -195,3 +195,16 @@ def test_metrics_and_log_settings_come_from_the_environment() -> None:
     assert settings.log_format == "json"
     defaults = Settings.from_env({})
     assert (defaults.metrics_token, defaults.metrics_port, defaults.log_format) == ("", 0, "")
+
+
+async def test_a_failing_refresher_leaves_the_other_metrics_readable() -> None:
+    metrics = Metrics()
+
+    async def broken() -> None:
+        raise ConnectionError("redis is down")
+
+    metrics.before_scrape.append(broken)
+    metrics.handoff_requested("complaint")
+    text = (await metrics.exposition()).decode()
+    assert 'frontdoor_handoffs_total{reason="complaint"} 1.0' in text
+    assert 'frontdoor_errors_total{kind="metrics_refresh"} 1.0' in text
