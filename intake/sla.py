@@ -35,7 +35,8 @@ class SlaTarget:
     next_reply_hours: float | None = None
 
     def __post_init__(self) -> None:
-        if min(self.first_response_hours, self.resolution_hours, self.next_reply_hours or 1.0) <= 0:
+        hours = (self.first_response_hours, self.resolution_hours, self.next_reply_hours)
+        if any(h is not None and h <= 0 for h in hours):
             raise InvalidSettings(f"SLA targets must be positive: {self}")
 
     def hours(self, metric: SlaMetric) -> float:
