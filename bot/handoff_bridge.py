@@ -38,10 +38,11 @@ from handoff.ownership import AGENT_STATES, OwnershipState
 from handoff.profiles import AgentProfileStore
 from handoff.queue import estimate_wait_s
 from handoff.redis_store import RedisHandoffStore
-from handoff.routing import BusinessHours, RoutingSettings
+from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
+from intake.settings import IntakeSettings
 from observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ def parse_rating(payload: str) -> int | None:
 
 @dataclass(frozen=True)
 class BridgeSettings:
-    """Handoff settings read from `Settings.extra` (FD_HANDOFF_* variables); everything has a working default."""
+    """Handoff settings read from `Settings.extra` (FD_HANDOFF_* variables, and the business calendar and SLA
+    policy from intake's FD_CALENDAR_* / FD_INTAKE_SLA_* ones); everything has a working default."""
 
     routing: RoutingSettings
     sweep_interval_s: float = SWEEP_INTERVAL_S
@@ -163,20 +165,13 @@ class BridgeSettings:
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeSettings:
         extra = settings.extra
-        hours: BusinessHours | None = None
-        # FD_HANDOFF_HOURS="09:00-18:00", FD_HANDOFF_DAYS="0-4" (0 = Monday), FD_HANDOFF_TIMEZONE="Asia/Shanghai".
-        if extra.get("FD_HANDOFF_HOURS"):
-            start, _, end = extra["FD_HANDOFF_HOURS"].partition("-")
-            first, _, last = extra.get("FD_HANDOFF_DAYS", "0-4").partition("-")
-            days = range(int(first), int(last or first) + 1)
-            hours = BusinessHours(
-                timezone=extra.get("FD_HANDOFF_TIMEZONE", "UTC"),
-                weekly={day: ((start.strip(), end.strip()),) for day in days},
-            )
+        # Agents' opening hours are the one business calendar, and a chat's SLA the tickets' policy.
+        intake = IntakeSettings.from_mapping(extra)
         routing = RoutingSettings(
             unanswered_timeout_s=float(extra.get("FD_HANDOFF_UNANSWERED_TIMEOUT_S", "90")),
             wrap_up_timeout_s=float(extra.get("FD_HANDOFF_WRAP_UP_TIMEOUT_S", "300")),
-            business_hours=hours,
+            calendar=intake.calendar,
+            sla=intake.sla_policy(),
             # "0" is pull mode: nothing is assigned automatically, agents claim or pull from the queue.
             assign_on_enqueue=extra.get("FD_HANDOFF_AUTO_ASSIGN", "1") != "0",
         )
@@ -412,6 +407,7 @@ class HandoffGate:
         trigger = HandoffTrigger(reason, scores, details)
         fields = request.get("fields") if isinstance(request.get("fields"), Mapping) else {}
         ticket = str(request.get("ticket") or "")
+        promised = request.get("first_response_due")
         outcome = await self.service.request_handoff(
             conversation.id,
             conversation.customer_id,
@@ -420,6 +416,7 @@ class HandoffGate:
             priority=str(request.get("priority") or "normal"),
             trigger=trigger,
             context={"fields": fields, "ticket": ticket},
+            first_response_due=float(promised) if isinstance(promised, int | float) and ticket else None,
         )
         return self._outcome_notices(conversation.id, language, outcome, ticket)
 
@@ -514,8 +511,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     service = HandoffService(store, NoticingBus(app[BUS], noticed), bridge.routing)
     notices.service = service
     meter.service = service
-    hours = bridge.routing.business_hours
-    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
+    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, bridge.routing.calendar.timezone)
     app[HANDOFF] = service
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles

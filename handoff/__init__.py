@@ -9,7 +9,7 @@ from handoff.memory import MemoryHandoffStore
 from handoff.ownership import LEGAL_TRANSITIONS, OwnershipRecord, OwnershipState, OwnershipStore, Transition
 from handoff.queue import QueuedEntry, QueuePosition, QueueStore
 from handoff.redis_store import RedisHandoffStore
-from handoff.routing import BusinessHours, RoutingSettings
+from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus, QueueSnapshot, SupervisorSnapshot
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffPolicy, HandoffSettings, HandoffTrigger, ReasonCode, TurnFacts
@@ -20,7 +20,6 @@ __all__ = [
     "AgentProfile",
     "AgentStatus",
     "AgentStore",
-    "BusinessHours",
     "HandoffError",
     "HandoffOutcome",
     "HandoffPolicy",

@@ -73,6 +73,9 @@ class OwnershipRecord:
     assigned_at: float | None = None
     last_agent_reply_at: float | None = None
     wrap_up_at: float | None = None
+    # Set when queued from the bot, by intake's SLA policy (or the ticket's own promise): stored, never recomputed.
+    first_response_due: float | None = None
+    first_response_warning_at: float | None = None  # from here on the chat is "at risk" on the supervisor's list
     updated_at: float = 0.0
     version: int = 0
 
@@ -105,6 +108,8 @@ class OwnershipRecord:
             "assigned_at": self.assigned_at,
             "last_agent_reply_at": self.last_agent_reply_at,
             "wrap_up_at": self.wrap_up_at,
+            "first_response_due": self.first_response_due,
+            "first_response_warning_at": self.first_response_warning_at,
             "updated_at": self.updated_at,
             "version": self.version,
         }
@@ -146,6 +151,8 @@ class OwnershipRecord:
             assigned_at=opt("assigned_at"),
             last_agent_reply_at=opt("last_agent_reply_at"),
             wrap_up_at=opt("wrap_up_at"),
+            first_response_due=opt("first_response_due"),
+            first_response_warning_at=opt("first_response_warning_at"),
             updated_at=float(fields.get("updated_at") or 0.0),
             version=int(fields.get("version") or 0),
         )

@@ -33,7 +33,7 @@ topic "conv:{conversation_id}" (what the customer's widget shows)
   {"type": "agent_left", "conversation_id", "cause": "transferred"|"unanswered"|"closed"|"agent_offline",
    "version", "at"}
   {"type": "bot_back", "conversation_id", "ask_satisfaction": bool, "version", "at"}
-  {"type": "closed_hours", "conversation_id", "next_open_at", "at"}
+  {"type": "closed_hours", "conversation_id", "next_open_at", "at"}  (next_open_at: epoch s, or null)
   {"type": "closed", "conversation_id", "version", "at"}
 """
 
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -57,6 +57,7 @@ from handoff.routing import RoutingSettings
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger
 from intake.models import Priority
+from intake.sla import epoch_to_utc
 
 _S = OwnershipState
 
@@ -74,7 +75,7 @@ class HandoffOutcome:
     record: OwnershipRecord | None = None
     position: QueuePosition | None = None  # set when queued
     agent_id: str = ""  # set when assigned
-    next_open_at: float | None = None  # set when closed_hours (None: no opening in the next two weeks)
+    next_open_at: float | None = None  # set when closed_hours (None: the calendar knows no next opening)
     duplicate: bool = False  # it was already queued or assigned; nothing changed
 
 
@@ -145,17 +146,22 @@ class HandoffService:
         priority: Priority | str = Priority.NORMAL,
         trigger: HandoffTrigger | None = None,
         context: Mapping[str, Any] | None = None,
+        first_response_due: float | None = None,
     ) -> HandoffOutcome:
         """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
 
-        Outside business hours nothing changes and the outcome is CLOSED_HOURS with the next opening time: the
-        caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
+        Outside the calendar's opening hours nothing changes and the outcome is CLOSED_HOURS with the next opening
+        time: the caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
         (`duplicate=True`). The more urgent of `priority` and the trigger's suggested priority wins.
+
+        The record keeps its first-response due time: now + the priority's target on the business calendar, or
+        `first_response_due` (the ticket's promise, epoch s) when that is sooner, so console and ticket agree.
         """
         now = self.clock()
-        hours = self.settings.business_hours
-        if hours is not None and not hours.is_open(now):
-            next_open = hours.next_open_at(now)
+        calendar = self.settings.calendar
+        if not calendar.is_open(epoch_to_utc(now)):
+            opening = calendar.next_open(epoch_to_utc(now))
+            next_open = opening.timestamp() if opening is not None else None
             await self._publish(
                 BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
                 {"type": "closed_hours", "conversation_id": conversation_id, "next_open_at": next_open, "at": now},
@@ -173,7 +179,7 @@ class HandoffService:
             "scores": json.dumps(dict(trigger.scores) if trigger else {}, sort_keys=True),
             "note": trigger.details if trigger else "",
             "context": json.dumps(dict(context or {}), ensure_ascii=False, sort_keys=True, default=str),
-        }
+        } | self._first_response_clock(chosen, now, first_response_due)
         # Queue and (if someone is free) assign in one atomic step; a customer served at once never sees "you are #1".
         record = await self.store.apply(
             Transition(
@@ -483,25 +489,32 @@ class HandoffService:
             )
         return out
 
-    async def supervisor_snapshot(self, sla_deadlines: Mapping[str, float] | None = None) -> SupervisorSnapshot:
-        """Queues, agents (load, presence, idle since) and, given {conversation_id: deadline epoch s}, the waiting
-        or unanswered conversations whose deadline is within `sla_at_risk_s` (or past), nearest first."""
+    async def supervisor_snapshot(self, conversation_ids: Collection[str] | None = None) -> SupervisorSnapshot:
+        """Queues, agents (load, presence, idle since) and, of the given conversations, those still waiting for a
+        first reply (queued, or assigned and unanswered) that are at risk by the SLA policy's rule — past the warning
+        time stored when they were queued — nearest due time first."""
         now = self.clock()
         queues = await self.queue_snapshot()
         agents = await self.store.list_agents()
-        at_risk: list[str] = []
-        if sla_deadlines:
-            records = await self.store.get_many(list(sla_deadlines))
-            waiting = [
-                r.conversation_id
-                for r in records
-                if r.state is _S.QUEUED or (r.state is _S.ASSIGNED and r.last_agent_reply_at is None)
-            ]
-            at_risk = sorted(
-                (c for c in waiting if sla_deadlines[c] - now <= self.settings.sla_at_risk_s),
-                key=lambda c: (sla_deadlines[c], c),
-            )
-        return SupervisorSnapshot(at=now, queues=queues, agents=agents, at_risk=at_risk)
+        at_risk: list[OwnershipRecord] = []
+        if conversation_ids:
+            for r in await self.store.get_many(list(conversation_ids)):
+                waiting = r.state is _S.QUEUED or (r.state is _S.ASSIGNED and r.last_agent_reply_at is None)
+                warning = r.first_response_warning_at or r.first_response_due
+                if waiting and warning is not None and now >= warning:
+                    at_risk.append(r)
+        at_risk.sort(key=lambda r: (r.first_response_due or 0.0, r.conversation_id))
+        return SupervisorSnapshot(at=now, queues=queues, agents=agents, at_risk=[r.conversation_id for r in at_risk])
+
+    def _first_response_clock(self, priority: Priority, now: float, promised: float | None) -> dict[str, str]:
+        """The record fields of a chat's first-response clock, from the one SLA policy."""
+        sla = self.settings.sla
+        start = epoch_to_utc(now)
+        due = sla.first_response_due(priority, start)
+        if promised is not None and promised < due.timestamp():
+            due = epoch_to_utc(promised)
+        warning = sla.warning_at(priority, start, due)
+        return {"first_response_due": str(due.timestamp()), "first_response_warning_at": str(warning.timestamp())}
 
     # internals -------------------------------------------------------------------------------------------------
 

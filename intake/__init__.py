@@ -1,5 +1,7 @@
-"""Issue intake: order numbers and lookup, category/urgency suggestion, the priority + SLA policy, and tickets."""
+"""Issue intake: order numbers and lookup, category/urgency suggestion, the priority and SLA policies,
+the business calendar, and tickets."""
 
+from intake.calendar import BusinessCalendar, ChinaHolidays, DayKind, DayRules, FixedDays, LayeredDays, WeeklyHours
 from intake.classification import CategorySuggestion, IssueClassifier, UrgencySuggestion
 from intake.exceptions import (
     IllegalTransition,
@@ -32,18 +34,23 @@ from intake.orders import (
     OrderStatus,
     Product,
 )
-from intake.priority import PriorityDecision, PriorityPolicy, SlaDeadlines, add_business_time, format_deadline
-from intake.settings import BusinessHours, IntakeSettings, SlaTarget
+from intake.priority import PriorityDecision, PriorityPolicy, format_deadline
+from intake.settings import IntakeSettings, calendar_from_mapping
+from intake.sla import SlaDeadlines, SlaMetric, SlaPolicy, SlaTarget
 from intake.tickets import StatusListener, TicketFilter, TicketStore
 
 __all__ = [
     "DEMO_ORDERS",
     "OPEN_STATUSES",
     "TRANSITIONS",
-    "BusinessHours",
+    "BusinessCalendar",
     "Category",
     "CategorySuggestion",
+    "ChinaHolidays",
+    "DayKind",
+    "DayRules",
     "DemoOrderLookup",
+    "FixedDays",
     "HttpOrderLookup",
     "IllegalTransition",
     "IntakeError",
@@ -51,6 +58,7 @@ __all__ = [
     "InvalidOrderNumber",
     "InvalidSettings",
     "IssueClassifier",
+    "LayeredDays",
     "Order",
     "OrderItem",
     "OrderLookup",
@@ -62,6 +70,8 @@ __all__ = [
     "PriorityPolicy",
     "Product",
     "SlaDeadlines",
+    "SlaMetric",
+    "SlaPolicy",
     "SlaTarget",
     "StatusChange",
     "StatusListener",
@@ -73,7 +83,8 @@ __all__ = [
     "TicketStore",
     "Urgency",
     "UrgencySuggestion",
-    "add_business_time",
+    "WeeklyHours",
+    "calendar_from_mapping",
     "can_transition",
     "format_deadline",
 ]

@@ -1,7 +1,9 @@
-"""Intake settings: order-number format, ticket numbering, priority rules, SLA targets and business hours.
+"""Intake settings: order-number format, ticket numbering, priority rules, SLA targets, and the business calendar.
 
-Owns `IntakeSettings` (built once, passed down) and the parsing of its textual forms. Must never read
-`os.environ` itself: `IntakeSettings.from_mapping(os.environ)` is called by whoever builds the app.
+Owns `IntakeSettings` (built once, passed down) and the parsing of its textual forms, including
+`calendar_from_mapping`, the one reader of the business-time variables (FD_CALENDAR_*) that tickets, the console's
+countdown and the agents' opening hours share. Must never read `os.environ` itself:
+`IntakeSettings.from_mapping(os.environ)` is called by whoever builds the app.
 """
 
 from __future__ import annotations
@@ -9,76 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.calendar import BusinessCalendar, WeeklyHours, day_rules
 from intake.exceptions import InvalidSettings
 from intake.models import Category, Priority
+from intake.sla import DEFAULT_AT_RISK_SHARE, DEFAULT_SLA_TARGETS, SlaPolicy, SlaTarget
 
 DEFAULT_ORDER_NUMBER_PATTERN = r"\d{10,20}"
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SPEC_PART = re.compile(r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-@dataclass(frozen=True)
-class SlaTarget:
-    first_response_hours: float
-    resolution_hours: float
-
-
-DEFAULT_SLA_TARGETS: Mapping[Priority, SlaTarget] = {
-    Priority.URGENT: SlaTarget(1, 4),
-    Priority.HIGH: SlaTarget(4, 24),
-    Priority.NORMAL: SlaTarget(24, 72),
-    Priority.LOW: SlaTarget(72, 168),
-}
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """Opening hours in one timezone: weekday (0 = Monday) -> (open_minute, close_minute) intervals.
-
-    close_minute may be 1440 (midnight at the end of the day). Holidays are local dates with no open hours.
-    """
-
-    timezone: str
-    weekly: Mapping[int, tuple[tuple[int, int], ...]]
-    holidays: frozenset[date] = frozenset()
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidSettings(f"unknown timezone {self.timezone!r}") from exc
-        if not any(self.weekly.get(day) for day in range(7)):
-            raise InvalidSettings("business hours have no open interval in the week")
-        for day, intervals in self.weekly.items():
-            if day not in range(7):
-                raise InvalidSettings(f"weekday {day} is not 0..6")
-            for start, end in intervals:
-                if not 0 <= start < end <= 1440:
-                    raise InvalidSettings(f"bad interval {start}-{end} on weekday {day}")
-
-    @classmethod
-    def parse(cls, timezone: str, spec: str, holidays: frozenset[date] = frozenset()) -> BusinessHours:
-        """`"Mon-Fri 09:00-18:00; Sat 10:00-14:00"`; several parts may name the same day (split shifts)."""
-        weekly: dict[int, list[tuple[int, int]]] = {}
-        for part in filter(None, (p.strip() for p in spec.lower().split(";"))):
-            match = _SPEC_PART.match(part)
-            if not match or match.group(1) not in _DAYS or (match.group(2) and match.group(2) not in _DAYS):
-                raise InvalidSettings(f"cannot read business hours {part!r} (want e.g. 'Mon-Fri 09:00-18:00')")
-            first = _DAYS.index(match.group(1))
-            last = _DAYS.index(match.group(2)) if match.group(2) else first
-            start = int(match.group(3)) * 60 + int(match.group(4))
-            end = int(match.group(5)) * 60 + int(match.group(6))
-            day = first
-            while True:
-                weekly.setdefault(day, []).append((start, end))
-                if day == last:
-                    break
-                day = (day + 1) % 7
-        return cls(timezone, {d: tuple(sorted(v)) for d, v in weekly.items()}, holidays)
 
 
 @dataclass(frozen=True)
@@ -89,7 +28,8 @@ class IntakeSettings:
     ticket_prefix: str = "FD"
     ticket_digits: int = 6
     sla_targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
-    business_hours: BusinessHours | None = None
+    sla_at_risk_share: float = DEFAULT_AT_RISK_SHARE
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)  # round the clock unless hours are set
     # Priorities whose deadlines run round the clock even when business hours are configured (e.g. safety issues).
     round_the_clock_priorities: frozenset[Priority] = frozenset()
     # Priority rules, see intake.priority.PriorityPolicy.
@@ -128,14 +68,23 @@ class IntakeSettings:
             raise InvalidSettings(f"SLA targets missing for {missing}")
         if self.max_slot_reasks < 0 or self.ticket_digits < 1:
             raise InvalidSettings("max_slot_reasks must be >= 0 and ticket_digits >= 1")
+        self.sla_policy()  # rejects a bad at-risk share now, not at the first ticket
+
+    def sla_policy(self) -> SlaPolicy:
+        return SlaPolicy(
+            self.sla_targets,
+            self.calendar,
+            at_risk_share=self.sla_at_risk_share,
+            round_the_clock=self.round_the_clock_priorities,
+        )
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> IntakeSettings:
         """Build from `FD_INTAKE_*` variables; anything absent keeps its default.
 
         FD_INTAKE_ORDER_PATTERN, FD_INTAKE_ORDER_API_URL, FD_INTAKE_TICKET_PREFIX,
-        FD_INTAKE_SLA_<PRIORITY>="first_hours/resolution_hours", FD_INTAKE_BUSINESS_TZ + FD_INTAKE_BUSINESS_HOURS,
-        FD_INTAKE_MAX_REASKS.
+        FD_INTAKE_SLA_<PRIORITY>="first_hours/resolution_hours[/next_reply_hours]", FD_INTAKE_SLA_AT_RISK (share of
+        a target, 0.8), FD_INTAKE_MAX_REASKS, and the business calendar (see `calendar_from_mapping`).
         """
         settings = cls()
         changes: dict[str, object] = {}
@@ -152,13 +101,44 @@ class IntakeSettings:
             raw = env.get(f"FD_INTAKE_SLA_{priority.value.upper()}")
             if raw:
                 try:
-                    first, resolution = (float(x) for x in raw.split("/"))
+                    hours = [float(x) for x in raw.split("/")]
+                    if len(hours) not in (2, 3):
+                        raise ValueError(raw)
                 except ValueError as exc:
                     raise InvalidSettings(f"FD_INTAKE_SLA_{priority.value.upper()} wants 'hours/hours'") from exc
-                targets[priority] = SlaTarget(first, resolution)
+                targets[priority] = SlaTarget(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
         changes["sla_targets"] = targets
-        if env.get("FD_INTAKE_BUSINESS_HOURS"):
-            changes["business_hours"] = BusinessHours.parse(
-                env.get("FD_INTAKE_BUSINESS_TZ", "UTC"), env["FD_INTAKE_BUSINESS_HOURS"]
-            )
+        if env.get("FD_INTAKE_SLA_AT_RISK"):
+            changes["sla_at_risk_share"] = float(env["FD_INTAKE_SLA_AT_RISK"])
+        changes["calendar"] = calendar_from_mapping(env)
         return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+DEFAULT_CALENDAR_TIMEZONE = "Asia/Shanghai"
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def calendar_from_mapping(env: Mapping[str, str]) -> BusinessCalendar:
+    """The business calendar from FD_CALENDAR_TIMEZONE (Asia/Shanghai), FD_CALENDAR_HOURS (empty: round the clock;
+    e.g. "Mon-Fri 09:00-12:00,13:30-18:00; Sat 10:00-16:00") and FD_CALENDAR_HOLIDAYS ("cn", "none", a CSV path,
+    or several joined by "+", later ones overriding; default "cn").
+
+    Deprecated aliases, read only when FD_CALENDAR_HOURS is empty: FD_INTAKE_BUSINESS_HOURS + FD_INTAKE_BUSINESS_TZ,
+    then FD_HANDOFF_HOURS ("09:00-18:00") + FD_HANDOFF_DAYS ("0-4", 0 = Monday) + FD_HANDOFF_TIMEZONE; their zone
+    defaults to UTC, as it did.
+    """
+    spec, zone = env.get("FD_CALENDAR_HOURS", ""), env.get("FD_CALENDAR_TIMEZONE", "")
+    if not spec and env.get("FD_INTAKE_BUSINESS_HOURS"):
+        spec, zone = env["FD_INTAKE_BUSINESS_HOURS"], zone or env.get("FD_INTAKE_BUSINESS_TZ", "UTC")
+    elif not spec and env.get("FD_HANDOFF_HOURS"):
+        first, _, last = env.get("FD_HANDOFF_DAYS", "0-4").partition("-")
+        try:
+            days = f"{_WEEKDAYS[int(first)]}-{_WEEKDAYS[int(last or first)]}"
+        except (ValueError, IndexError) as exc:
+            raise InvalidSettings(f"FD_HANDOFF_DAYS wants e.g. '0-4', not {env['FD_HANDOFF_DAYS']!r}") from exc
+        spec, zone = f"{days} {env['FD_HANDOFF_HOURS']}", zone or env.get("FD_HANDOFF_TIMEZONE", "UTC")
+    return BusinessCalendar(
+        zone or DEFAULT_CALENDAR_TIMEZONE,
+        WeeklyHours.parse(spec) if spec else None,
+        day_rules(env.get("FD_CALENDAR_HOLIDAYS", "cn")),
+    )

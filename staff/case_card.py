@@ -24,8 +24,6 @@ from kb.decision import KBResult
 
 log = logging.getLogger(__name__)
 
-# First-response targets for a live chat, by priority: the deadline runs from when the customer joined the queue.
-FIRST_RESPONSE_TARGET_S: Mapping[str, float] = {"urgent": 60.0, "high": 120.0, "normal": 300.0, "low": 900.0}
 RASA_TRACKER_TIMEOUT_S = 1.5
 PAST_CONVERSATIONS_SHOWN = 10
 TICKETS_SHOWN = 10
@@ -109,9 +107,16 @@ def expand_canned(template: str, variables: Mapping[str, str]) -> str:
 
 
 def sla_of(record: OwnershipRecord) -> dict[str, Any]:
-    target = FIRST_RESPONSE_TARGET_S.get(record.priority, FIRST_RESPONSE_TARGET_S["normal"])
-    deadline = record.enqueued_at + target if record.enqueued_at is not None else None
-    return {"target_s": target, "deadline": deadline, "met_at": record.last_agent_reply_at}
+    """The chat's first-response clock as handoff stored it when the chat was queued (intake's SLA policy on the
+    business calendar, or the ticket's promise): the console shows the deadline the ticket shows."""
+    deadline = record.first_response_due
+    start = record.enqueued_at
+    return {
+        "target_s": deadline - start if deadline is not None and start is not None else None,
+        "deadline": deadline,
+        "warning_at": record.first_response_warning_at,
+        "met_at": record.last_agent_reply_at,
+    }
 
 
 def kb_attempts(transcript: Sequence[Message]) -> list[dict[str, Any]]:

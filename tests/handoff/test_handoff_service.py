@@ -11,7 +11,6 @@ import pytest
 
 from backends.bus import MemoryEventBus, Subscription
 from handoff import (
-    BusinessHours,
     HandoffService,
     HandoffTrigger,
     OutcomeStatus,
@@ -22,6 +21,7 @@ from handoff import (
     RoutingSettings,
     UnknownAgent,
 )
+from intake import BusinessCalendar, SlaPolicy, SlaTarget, WeeklyHours
 from tests.handoff.conftest import T0, FakeClock, agent
 
 S = OwnershipState
@@ -127,8 +127,8 @@ async def test_the_more_urgent_of_caller_and_trigger_priority_wins(make_service:
 async def test_outside_business_hours_nothing_is_queued_and_the_next_opening_is_given(
     make_service: MakeService, bus: MemoryEventBus, clock: FakeClock
 ) -> None:
-    hours = BusinessHours("Asia/Shanghai", {d: (("09:00", "18:00"),) for d in range(5)})
-    service = make_service(RoutingSettings(business_hours=hours))
+    hours = BusinessCalendar("Asia/Shanghai", WeeklyHours.parse("Mon-Fri 09:00-18:00"))
+    service = make_service(RoutingSettings(calendar=hours))
     clock.now = 1_790_006_400.0  # Tuesday 2026-09-22 00:00 Asia/Shanghai → opens 09:00 that day
     async with listening(bus, "conv:c1") as sub:
         outcome = await service.request_handoff("c1", "cust1", "zh")
@@ -330,21 +330,43 @@ async def test_customer_messages_reach_only_the_owning_agent(make_service: MakeS
 async def test_supervisor_snapshot_shows_queues_agents_and_sla_risk(
     make_service: MakeService, clock: FakeClock
 ) -> None:
-    service = make_service(RoutingSettings(sla_at_risk_s=300))
+    service = make_service(RoutingSettings(sla=SlaPolicy(at_risk_share=0.8)))  # urgent 1 h, normal 24 h
     await staffed(service, ("ann", ("billing",), 1))
-    await service.request_handoff("c-billing", "x", "zh", "billing")  # assigned to ann, unanswered
-    await service.request_handoff("c-old", "x", "zh")
+    await service.request_handoff("c-billing", "x", "zh", "billing", priority="urgent")  # assigned, unanswered
+    await service.request_handoff("c-old", "x", "zh", priority="urgent")
+    await service.request_handoff("c-normal", "x", "zh", priority="normal")
     clock.advance(100)
-    await service.request_handoff("c-new", "x", "zh", "billing")
-    snapshot = await service.supervisor_snapshot(
-        {"c-billing": clock.now + 200, "c-old": clock.now - 5, "c-new": clock.now + 3600, "c-none": clock.now}
-    )
+    await service.request_handoff("c-new", "x", "zh", "billing", priority="urgent")
+    candidates = ["c-billing", "c-old", "c-normal", "c-new", "c-none"]
+    snapshot = await service.supervisor_snapshot(candidates)
     queues = {q.skill: q for q in snapshot.queues}
-    assert queues["zh:general"].length == 1 and queues["zh:general"].oldest_wait_s == 100.0
+    assert queues["zh:general"].length == 2 and queues["zh:general"].oldest_wait_s == 100.0
     assert queues["zh:billing"].agents_online == 1 and queues["zh:billing"].agents_available == 0
-    assert snapshot.at_risk == ["c-old", "c-billing"]
+    assert snapshot.at_risk == []  # an urgent chat is not at risk after a minute or two: its target is an hour
     assert [(a.id, a.load) for a in snapshot.agents] == [("ann", 1)]
     assert snapshot.to_dict()["agents"][0]["presence"] == "online"
+    clock.now = T0 + 0.8 * 3600  # 48 minutes: the first two urgent chats reach the at-risk share
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-billing", "c-old"]
+    clock.now = T0 + 2 * 3600  # overdue ones stay on the list; the normal chat has 22 hours left
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-billing", "c-old", "c-new"]
+    assert await service.record_agent_reply("c-billing", "ann")  # answered: no longer waiting on us
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-old", "c-new"]
+
+
+async def test_a_chat_keeps_the_due_time_it_was_queued_with_or_its_ticket_s_sooner_promise(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RoutingSettings(sla=SlaPolicy({p: SlaTarget(2, 8) for p in Priority})))
+    first = await service.request_handoff("c1", "x", "en", priority="high")
+    assert first.record is not None
+    assert first.record.first_response_due == T0 + 2 * 3600
+    assert first.record.first_response_warning_at == T0 + 0.8 * 2 * 3600
+    promised = await service.request_handoff("c2", "x", "en", priority="high", first_response_due=T0 + 600)
+    assert promised.record is not None and promised.record.first_response_due == T0 + 600
+    later = await service.request_handoff("c3", "x", "en", priority="high", first_response_due=T0 + 9 * 3600)
+    assert later.record is not None and later.record.first_response_due == T0 + 2 * 3600
+    stored = await service.state_of("c2")
+    assert stored is not None and stored.first_response_due == T0 + 600
 
 
 async def test_unknown_agents_are_an_error_not_a_race(make_service: MakeService) -> None:
