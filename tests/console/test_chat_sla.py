@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.case_card import sla_of
-
 from backends.bus import MemoryEventBus
 from bot.handoff_bridge import BridgeSettings
 from bot.settings import Settings
 from handoff import HandoffService, MemoryHandoffStore
 from intake import IntakeSettings, Priority, PriorityPolicy
+from staff.case_card import sla_of
 from tests.handoff.conftest import FakeClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
