@@ -173,7 +173,7 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
     try:
         await asyncio.to_thread(rasa.__enter__)
         base = settings.effective_public_url
-        print(f"\nfrontdoor is running\n  chat:    {base}/\n  console: {base}/console\n  editor:  {base}/editor")
+        print(f"\nfrontdoor is running\n  chat:    {base}/\n  staff:   {base}/staff   (each lands on their own page)")
         print(f"  health:  {base}/healthz\n  Rasa:    {config.url}\n\nstaff accounts (username / password / roles):")
         for username, password, roles in staff:
             print(f"  {username:5} {password}  {roles}")
