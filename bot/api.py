@@ -20,7 +20,7 @@ from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.exceptions import BadRequest, NotAuthorised, NotFound, PayloadTooLarge
 from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
-from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
+from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 
@@ -153,6 +153,16 @@ async def send_message(request: web.Request) -> web.Response:
     return web.json_response({"messages": public_messages(replies)})
 
 
+@routes.post("/api/v1/conversations/{conversation_id}/close")
+async def close_conversation(request: web.Request) -> web.Response:
+    """The customer ends the chat (the widget's "start a new conversation"). A conversation waiting for a human
+    leaves the queue as abandoned; the conversation is marked closed. Idempotent."""
+    conversation = await authorised_conversation(request, bearer_token(request))
+    left_queue = await request.app[PIPELINE].customer_left(conversation.id)
+    await request.app[CONVERSATIONS].close_conversation(conversation.id)
+    return web.json_response({"left_queue": left_queue})
+
+
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
 async def read_history(request: web.Request) -> web.Response:
     conversation = await authorised_conversation(request, bearer_token(request))
@@ -192,10 +202,11 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
         await ws.send_json({"type": "ready", "conversation_id": conversation.id, "messages": public_messages(backlog)})
         last_seq = backlog[-1].seq if backlog else after
         forward = asyncio.create_task(_forward_events(ws, subscription, last_seq))
+        present = asyncio.create_task(keep_present(app[PIPELINE], conversation.id))
         try:
             await _read_customer_frames(request, ws, conversation)
         finally:
-            await cancel_and_wait(forward)
+            await cancel_and_wait(forward, present)
     return ws
 
 

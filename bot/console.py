@@ -169,7 +169,7 @@ def _queue_item(record: OwnershipRecord, profile: AgentProfile | None) -> dict[s
         "category": record.category,
         "enqueued_at": record.enqueued_at,
         "sla": sla_of(record),
-        "note": record.note,
+        "events": [e.to_dict() for e in record.events],
         "eligible": profile is None or profile.serves(record.skill),
     }
 

@@ -54,6 +54,9 @@ NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
 SWEEP_INTERVAL_S = 2.0
+# A queued customer with no message and no open chat window for this long has left (WeChat customers cannot show
+# an open window: for them only messages count).
+ABANDON_AFTER_S = 600.0
 
 TEXTS: dict[str, dict[str, str]] = {
     "queued": {
@@ -158,6 +161,7 @@ class BridgeSettings:
     routing: RoutingSettings
     sweep_interval_s: float = SWEEP_INTERVAL_S
     key_prefix: str = KEY_PREFIX
+    abandon_after_s: float = ABANDON_AFTER_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeSettings:
@@ -183,6 +187,7 @@ class BridgeSettings:
             routing=routing,
             sweep_interval_s=float(extra.get("FD_HANDOFF_SWEEP_INTERVAL_S", str(SWEEP_INTERVAL_S))),
             key_prefix=extra.get("FD_HANDOFF_KEY_PREFIX", KEY_PREFIX),
+            abandon_after_s=float(extra.get("FD_HANDOFF_ABANDON_AFTER_S", str(ABANDON_AFTER_S))),
         )
 
 
@@ -232,7 +237,7 @@ class CustomerNotices:
 
     def offer(self, topic: str, event: Event) -> None:
         if topic == BUS_TOPIC_ALL:
-            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "closed", "agent_presence"):
+            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "agent_presence"):
                 self._dirty.set()
         elif topic.startswith("conv:") and event.get("type") in ("agent_joined", "agent_left", "bot_back"):
             self._events.put_nowait((topic, event))
@@ -349,6 +354,8 @@ class HandoffGate:
         that message: it goes to the owning agent's inbox, or becomes the survey comment.
         """
         record = await self.service.state_of(conversation_id)
+        if record is not None and record.state is OwnershipState.QUEUED:
+            await self.service.customer_seen(conversation_id)
         if record is not None and record.state in AGENT_STATES:
             latest = await self._store.recent(conversation_id, 1)
             if latest and latest[-1].sender is Sender.CUSTOMER:
@@ -367,6 +374,12 @@ class HandoffGate:
             conversation_id, [MessageDraft(Sender.BOT, say("comment_done", language), custom={"survey": survey.id})]
         )
         return False
+
+    async def customer_present(self, conversation_id: str) -> None:
+        await self.service.customer_seen(conversation_id)
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return await self.service.abandon(conversation_id, "left")
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         language = str(request.get("language") or "")
@@ -450,15 +463,17 @@ HANDOFF = web.AppKey("handoff_service", HandoffService)
 SURVEYS = web.AppKey("handoff_surveys", SurveyStore)
 AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
+HANDOFF_SETTINGS = web.AppKey("handoff_settings", BridgeSettings)
 
 
-async def _sweep(service: HandoffService, interval_s: float) -> None:
-    """Unanswered assignments back to the queue, stale wrap-ups finished, and a catch-up auto-assign for anything
-    another replica's inline assignment missed."""
+async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float) -> None:
+    """Unanswered assignments back to the queue, stale wrap-ups finished, silent customers out of the queue, and a
+    catch-up auto-assign for anything another replica's inline assignment missed."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await service.requeue_unanswered()
+            await service.abandon_silent(abandon_after_s)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
         except Exception:
@@ -493,11 +508,12 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
     app[HANDOFF_GATE] = gate
+    app[HANDOFF_SETTINGS] = bridge
     app[GATE] = gate
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
-        asyncio.create_task(_sweep(service, bridge.sweep_interval_s), name="handoff-sweeper"),
+        asyncio.create_task(_sweep(service, bridge.sweep_interval_s, bridge.abandon_after_s), name="handoff-sweeper"),
     ]
     yield
     # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after

@@ -207,15 +207,27 @@ class ConversationStore:
             raise UnknownConversation(conversation_id)
         return _conversation(row)
 
-    async def open_conversation_for(self, customer_id: str, channel: str) -> Conversation | None:
-        """The customer's latest conversation on a channel that is still open (WeChat has one thread per OpenID)."""
+    async def open_conversation_for(
+        self, customer_id: str, channel: str, idle_close_s: float | None = None
+    ) -> Conversation | None:
+        """The customer's latest conversation on a channel that is still open (WeChat has one thread per OpenID).
+
+        With `idle_close_s`, one whose customer has been silent that long (since their last message, or since it was
+        opened) is closed instead, and None says to open a new one.
+        """
         row = await self._db.fetchrow(
             "SELECT * FROM conversations WHERE customer_id = $1 AND channel = $2 AND closed_at IS NULL"
             " ORDER BY created_at DESC LIMIT 1",
             customer_id,
             channel,
         )
-        return _conversation(row) if row else None
+        if row is None:
+            return None
+        last_active = row["last_customer_at"] if row["last_customer_at"] is not None else row["created_at"]
+        if idle_close_s is not None and self._clock() - float(last_active) >= idle_close_s:
+            await self.close_conversation(row["id"])
+            return None
+        return _conversation(row)
 
     async def conversations_of(self, customer_id: str, limit: int = 50) -> list[Conversation]:
         rows = await self._db.fetch(

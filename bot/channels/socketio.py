@@ -28,7 +28,7 @@ from backends.tasks import cancel_and_wait
 from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
-from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic
+from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
 from bot.widget import OriginPolicy
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,15 @@ class SocketIOChannel:
 
     async def _forward_events(self, sid: str, conversation_id: str, subscribed: asyncio.Event) -> None:
         last_seq = 0
+        present = asyncio.create_task(keep_present(self._app[PIPELINE], conversation_id))
+        try:
+            await self._forward_subscribed(sid, conversation_id, subscribed, last_seq)
+        finally:
+            await cancel_and_wait(present)
+
+    async def _forward_subscribed(
+        self, sid: str, conversation_id: str, subscribed: asyncio.Event, last_seq: int
+    ) -> None:
         async with self._app[BUS].subscribe(conversation_topic(conversation_id)) as subscription:
             subscribed.set()
             async for _topic, event in subscription:

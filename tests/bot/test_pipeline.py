@@ -44,6 +44,12 @@ class RecordingGate:
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
         return [MessageDraft(Sender.BOT, "rated")] if payload.startswith("/fd_rate") else None
 
+    async def customer_present(self, conversation_id: str) -> None:
+        return None
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return False
+
 
 @pytest.fixture
 async def parts(tmp_path: Path) -> Any:
