@@ -36,7 +36,7 @@ from bot.case_card import (
     rasa_intent,
     sla_of,
 )
-from bot.exceptions import BadRequest, Forbidden, NotFound
+from bot.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
 from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, PIPELINE, SETTINGS, STAFF
 from bot.pages import SECURITY_HEADERS, STATIC_DIR
@@ -63,15 +63,6 @@ KB_SEARCH = web.AppKey("console_kb_search", KnowledgeSuggester)
 FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
 # Intake's ticket store: set by whichever context runs first (this one, or the actions', which migrates it).
 TICKETS = web.AppKey("console_tickets", TicketStore)
-
-
-class Conflict(BadRequest):
-    """Someone else changed the conversation first (a lost claim, a transfer target that is full)."""
-
-    status = 409
-
-    def __init__(self, message: str, code: str = "conflict") -> None:
-        super().__init__(message, code)
 
 
 class ConsoleSockets:
@@ -619,4 +610,4 @@ def setup_console(app: web.Application) -> None:
     app.cleanup_ctx.append(_console_context)
 
 
-__all__ = ["CONSOLE_SOCKETS", "FAQ_DRAFTS", "KB_SEARCH", "TICKETS", "Conflict", "routes", "setup_console"]
+__all__ = ["CONSOLE_SOCKETS", "FAQ_DRAFTS", "KB_SEARCH", "TICKETS", "routes", "setup_console"]

@@ -40,6 +40,15 @@ class Forbidden(BadRequest):
         super().__init__(message, "forbidden")
 
 
+class Conflict(BadRequest):
+    """Someone else changed it first (a lost claim, a stale FAQ version, a transfer target that is full)."""
+
+    status = 409
+
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(message, code)
+
+
 class NotFound(BadRequest):
     status = 404
 

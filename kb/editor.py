@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from bot.api import read_json_object
 from bot.auth import Role, current_member, require_role
 from bot.console import FAQ_DRAFTS, KB_SEARCH
-from bot.exceptions import BadRequest, NotFound, PayloadTooLarge
+from bot.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
 from bot.keys import BUS, CONVERSATIONS, DATABASE, SETTINGS, STAFF
 from bot.pages import SECURITY_HEADERS
 from kb.constants import MAX_ANSWER_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS
@@ -70,13 +70,6 @@ _ALLOWED_TAGS = {
     "th",
     "td",
 }
-
-
-class Conflict(BadRequest):
-    status = 409
-
-    def __init__(self, message: str, code: str = "conflict") -> None:
-        super().__init__(message, code)
 
 
 def render_markdown(text: str) -> str:
@@ -430,4 +423,4 @@ def setup_kb(app: web.Application) -> None:
     app.router.add_static("/editor/static", STATIC_DIR)
 
 
-__all__ = ["KB", "KB_SETTINGS", "Conflict", "kb_context", "render_markdown", "routes", "setup_kb"]
+__all__ = ["KB", "KB_SETTINGS", "kb_context", "render_markdown", "routes", "setup_kb"]
