@@ -13,9 +13,9 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from bot.api import read_json_object
+from bot.api import read_json_object, text_field
 from bot.auth import Role, require_role
-from bot.console import TICKETS
+from bot.console import MAX_NOTE_CHARS, TICKETS
 from bot.exceptions import BadRequest, NotFound
 from bot.keys import PIPELINE, STAFF
 from conversations.exceptions import UnknownConversation
@@ -106,12 +106,10 @@ async def change_status(request: web.Request) -> web.Response:
         to_status = TicketStatus(str(data.get("status", "")))
     except ValueError as exc:
         raise BadRequest("'status' must be one of " + ", ".join(s.value for s in TicketStatus), "bad_status") from exc
-    note = data.get("note", "")
-    if not isinstance(note, str) or len(note) > 2000:
-        raise BadRequest("'note' must be a string of at most 2000 characters", "bad_note")
+    note = text_field(data, "note", MAX_NOTE_CHARS, required=False)
     number = request.match_info["number"]
     try:
-        ticket = await request.app[TICKETS].transition(number, to_status, actor=member.username, note=note.strip())
+        ticket = await request.app[TICKETS].transition(number, to_status, actor=member.username, note=note)
     except IllegalTransition as exc:
         raise BadRequest(str(exc), "illegal_transition") from exc
     if ticket is None:

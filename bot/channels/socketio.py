@@ -30,6 +30,7 @@ from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
 from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
 from bot.widget import OriginPolicy
+from conversations.text import InvalidText, checked_text
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,10 @@ class SocketIOChannel:
         text = data.get("message")
         if text is None:
             return  # rasa-webchat sends its `initPayload` on every connect, and null when none is configured
-        max_chars = self._app[SETTINGS].max_message_chars
-        if not isinstance(text, str) or not text.strip() or len(text) > max_chars or "\x00" in text:
-            log.info("ignored an unusable socket.io message from %s", sid)
+        try:
+            text = checked_text(text, max_chars=self._app[SETTINGS].max_message_chars)
+        except InvalidText as exc:
+            log.info("ignored an unusable socket.io message from %s: %s", sid, exc.problem)
             return
         session = self._sessions.get(sid)
         requested = data.get("session_id")
@@ -132,7 +134,7 @@ class SocketIOChannel:
         elif session is None:
             session = await self._bind(sid, sid)  # Rasa without session persistence: the socket is the session
         async with session.turn_lock:  # one turn at a time per socket keeps replies in the order asked
-            await self._turn(sid, session, text.strip())
+            await self._turn(sid, session, text)
 
     async def _turn(self, sid: str, session: _Session, text: str) -> None:
         pipeline = self._app[PIPELINE]
