@@ -57,6 +57,8 @@ SWEEP_INTERVAL_S = 2.0
 # A queued customer with no message and no open chat window for this long has left (WeChat customers cannot show
 # an open window: for them only messages count).
 ABANDON_AFTER_S = 600.0
+# An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
+PRESENCE_INTERVAL_S = 30.0
 
 TEXTS: dict[str, dict[str, str]] = {
     "queued": {
@@ -339,8 +341,10 @@ class HandoffGate:
         notices: CustomerNotices,
         pipeline: Callable[[], ConversationPipeline],
         timezone: str = "UTC",
+        abandon_after_s: float = ABANDON_AFTER_S,
     ) -> None:
         self.service = service
+        self.presence_interval_s = min(PRESENCE_INTERVAL_S, abandon_after_s / 4)
         self._store = store
         self._surveys = surveys
         self._notices = notices
@@ -463,7 +467,6 @@ HANDOFF = web.AppKey("handoff_service", HandoffService)
 SURVEYS = web.AppKey("handoff_surveys", SurveyStore)
 AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
-HANDOFF_SETTINGS = web.AppKey("handoff_settings", BridgeSettings)
 
 
 async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float) -> None:
@@ -503,12 +506,19 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         if member.has(Role.AGENT):
             await service.register_agent(await profiles.profile_for(member.username, member.display_name))
     hours = bridge.routing.business_hours
-    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
+    gate = HandoffGate(
+        service,
+        app[CONVERSATIONS],
+        surveys,
+        notices,
+        pipeline,
+        hours.timezone if hours else "UTC",
+        bridge.abandon_after_s,
+    )
     app[HANDOFF] = service
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
     app[HANDOFF_GATE] = gate
-    app[HANDOFF_SETTINGS] = bridge
     app[GATE] = gate
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),

@@ -29,8 +29,6 @@ CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.
 PAYLOAD_LOOKBACK_MESSAGES = 30
 # Channels that show buttons as numbered options ("1. Yes"), so a customer answers by typing the number.
 NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
-# How often a live socket says its customer is still there; far below the shortest sensible abandon time.
-PRESENT_INTERVAL_S = 30.0
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -39,6 +37,10 @@ def conversation_topic(conversation_id: str) -> str:
 
 class OwnershipGate(Protocol):
     """What the pipeline needs from handoff: who answers now, and how to escalate."""
+
+    @property
+    def presence_interval_s(self) -> float:
+        """How often a live socket must call `customer_present` for its customer not to count as silent."""
 
     async def bot_answers(self, conversation_id: str) -> bool:
         """False while a human owns the conversation: the bot must stay silent."""
@@ -119,6 +121,10 @@ class ConversationPipeline:
 
     async def customer_present(self, conversation_id: str) -> None:
         await self._gate.customer_present(conversation_id)
+
+    @property
+    def presence_interval_s(self) -> float:
+        return self._gate.presence_interval_s
 
     async def customer_left(self, conversation_id: str) -> bool:
         """The customer closed the chat (the widget's "start a new conversation", or the close API)."""
@@ -230,7 +236,7 @@ async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> 
             await pipeline.customer_present(conversation_id)
         except Exception:
             log.exception("marking %s present failed", conversation_id)
-        await asyncio.sleep(PRESENT_INTERVAL_S)
+        await asyncio.sleep(pipeline.presence_interval_s)
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:

@@ -30,6 +30,8 @@ class ScriptedRasa:
 
 
 class RecordingGate:
+    presence_interval_s = 30.0
+
     def __init__(self) -> None:
         self.bot_may_answer = True
         self.escalations: list[dict[str, Any]] = []
