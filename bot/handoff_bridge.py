@@ -54,8 +54,10 @@ NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
 SWEEP_INTERVAL_S = 2.0
-# A queued customer with no message and no open chat window for this long has left (WeChat customers cannot show
-# an open window: for them only messages count).
+CHANNEL_CACHE_SIZE = 10_000
+# A queued customer with no message and no open chat window for this long has left. WeChat customers cannot show an
+# open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat customer
+# keeps their place until their conversation would close anyway.
 ABANDON_AFTER_S = 600.0
 # An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
 PRESENCE_INTERVAL_S = 30.0
@@ -469,14 +471,35 @@ AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
 
 
-async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float) -> None:
+class SilenceLimits:
+    """How long a queued customer may be silent, by channel: the handoff limit, or the channel's own idle limit for
+    channels without a live chat window (WeChat). A conversation's channel never changes, so it is remembered."""
+
+    def __init__(self, store: ConversationStore, by_channel: Mapping[str, float]) -> None:
+        self._store = store
+        self._by_channel = dict(by_channel)
+        self._channels: dict[str, str] = {}
+
+    async def limit_of(self, conversation_id: str) -> float:
+        if not self._by_channel:
+            return 0.0
+        channel = self._channels.get(conversation_id)
+        if channel is None:
+            channel = (await self._store.get_conversation(conversation_id)).channel
+            if len(self._channels) >= CHANNEL_CACHE_SIZE:
+                self._channels.clear()
+            self._channels[conversation_id] = channel
+        return self._by_channel.get(channel, 0.0)
+
+
+async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float, limits: SilenceLimits) -> None:
     """Unanswered assignments back to the queue, stale wrap-ups finished, silent customers out of the queue, and a
     catch-up auto-assign for anything another replica's inline assignment missed."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await service.requeue_unanswered()
-            await service.abandon_silent(abandon_after_s)
+            await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
         except Exception:
@@ -515,6 +538,8 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         hours.timezone if hours else "UTC",
         bridge.abandon_after_s,
     )
+    wechat = settings.wechat
+    limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
@@ -523,7 +548,9 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
-        asyncio.create_task(_sweep(service, bridge.sweep_interval_s, bridge.abandon_after_s), name="handoff-sweeper"),
+        asyncio.create_task(
+            _sweep(service, bridge.sweep_interval_s, bridge.abandon_after_s, limits), name="handoff-sweeper"
+        ),
     ]
     yield
     # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after

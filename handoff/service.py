@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -238,13 +238,26 @@ class HandoffService:
         """The customer wrote, or has the chat open: a queued conversation is not silent. A no-op in other states."""
         await self.store.mark_customer_seen(conversation_id, self.clock())
 
-    async def abandon_silent(self, silent_s: float, now: float | None = None) -> list[str]:
+    async def abandon_silent(
+        self,
+        silent_s: float,
+        now: float | None = None,
+        limit_of: Callable[[str], Awaitable[float]] | None = None,
+    ) -> list[str]:
         """The sweeper: queued conversations whose customer has given no sign of life for `silent_s` are abandoned.
-        Returns their ids."""
+        `limit_of(conversation_id)` may give some a longer limit (a channel that cannot show an open chat window).
+        Returns the abandoned ids."""
         at = self.clock() if now is None else now
+        candidates = await self.store.silent_before(at - silent_s)
+        limits = {c: max(silent_s, await limit_of(c)) if limit_of is not None else silent_s for c in candidates}
+        # One index read per distinct limit, so customers with a longer one cost nothing until it runs out.
+        past = {silent_s: set(candidates)}
+        for limit in set(limits.values()) - {silent_s}:
+            past[limit] = set(await self.store.silent_before(at - limit))
         left = []
-        for conversation_id in await self.store.silent_before(at - silent_s):
-            if await self.abandon(conversation_id, "silent", seen_before=at - silent_s):
+        for conversation_id in candidates:
+            limit = limits[conversation_id]
+            if conversation_id in past[limit] and await self.abandon(conversation_id, "silent", seen_before=at - limit):
                 left.append(conversation_id)
         return left
 

@@ -59,7 +59,12 @@ async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
 
 @contextlib.asynccontextmanager
 async def wechat_app(
-    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str], idle_close_s: float = 86400.0
+    tmp_path: Path,
+    rasa_url: str,
+    backend: str,
+    fake_api: tuple[FakeWeChatAPI, str],
+    idle_close_s: float = 86400.0,
+    **extra: str,
 ) -> AsyncIterator[WeChatHarness]:
     api, api_url = fake_api
     wechat_settings = WeChatSettings(
@@ -71,7 +76,7 @@ async def wechat_app(
         api_base_url=api_url,
         idle_close_s=idle_close_s,
     )
-    settings = replace(console_settings(tmp_path, rasa_url, backend), wechat=wechat_settings)
+    settings = replace(console_settings(tmp_path, rasa_url, backend, **extra), wechat=wechat_settings)
     async with console_app(settings) as running:
         running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
         yield WeChatHarness(running, api, WeChatSim())
@@ -195,3 +200,32 @@ async def test_a_wechat_customer_back_after_the_idle_limit_starts_a_new_conversa
     assert old.id == first.id and old.closed_at is not None and second.closed_at is None
     assert [m.text for m in await store.history(old.id) if m.sender.value == "customer"] == ["你好", "还在吗"]
     assert [m.text for m in await store.history(second.id) if m.sender.value == "customer"] == ["我又来了"]
+
+
+@pytest.fixture
+async def wechat_impatient(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    """Web customers silent in the queue for half a second have left; WeChat ones keep the WeChat idle limit."""
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api, FD_HANDOFF_ABANDON_AFTER_S="0.5") as harness:
+        yield harness
+
+
+async def test_a_patient_wechat_customer_keeps_their_place_while_a_silent_web_customer_leaves(
+    wechat_impatient: WeChatHarness,
+) -> None:
+    running = wechat_impatient.running
+    web = await running.customer("en")
+    await web.say("human please")
+    await wechat_impatient.push("我要人工客服", msg_id="9201")  # nobody online: both wait
+    store, service = running.app[CONVERSATIONS], running.app[HANDOFF]
+    customer, _ = await store.customer_for_identity("wechat", OPENID)
+    conversation = await store.open_conversation_for(customer.id, "wechat")
+    assert conversation is not None
+    deadline = asyncio.get_running_loop().time() + EVENT_TIMEOUT_S
+    while (await service.state_of(web.conversation_id)).state.value != "abandoned":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # several more sweeps
+    record = await service.state_of(conversation.id)
+    assert record is not None and record.state.value == "queued"

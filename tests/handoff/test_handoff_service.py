@@ -340,6 +340,24 @@ async def test_the_sweeper_abandons_only_customers_silent_past_the_limit(
     assert [s.length for s in await service.queue_snapshot()] == [1]
 
 
+async def test_a_customer_with_a_longer_silence_limit_keeps_their_place_until_it_runs_out(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service()
+    await service.request_handoff("web", "x", "zh")
+    await service.request_handoff("wechat", "y", "zh")
+
+    async def limit_of(conversation_id: str) -> float:
+        return 3600.0 if conversation_id == "wechat" else 0.0
+
+    clock.advance(601)
+    assert await service.abandon_silent(600, limit_of=limit_of) == ["web"]
+    clock.advance(2998)
+    assert await service.abandon_silent(600, limit_of=limit_of) == []
+    clock.advance(2)
+    assert await service.abandon_silent(600, limit_of=limit_of) == ["wechat"]
+
+
 async def test_customer_messages_reach_only_the_owning_agent(make_service: MakeService, bus: MemoryEventBus) -> None:
     service = make_service()
     await service.request_handoff("c1", "x", "zh")
