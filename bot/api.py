@@ -18,11 +18,11 @@ from aiohttp import WSMsgType, web
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
-from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
+from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 from web.exceptions import BadRequest, NotAuthorised, NotFound
-from web.http import checked_text, read_json_object
+from web.http import read_json_object, text_field
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ async def send_message(request: web.Request) -> web.Response:
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
-    text = checked_text(data, request.app[SETTINGS].max_message_chars)
+    text = text_field(data, "text", request.app[SETTINGS].max_message_chars, required=not data.get("payload"))
     payload = data.get("payload")
     if payload is not None and (not isinstance(payload, str) or len(payload) > 512):
         raise BadRequest("'payload' must be a string of at most 512 characters", "bad_payload")
@@ -100,6 +100,16 @@ async def send_message(request: web.Request) -> web.Response:
     )
     replies = await request.app[PIPELINE].receive(inbound)
     return web.json_response({"messages": public_messages(replies)})
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/close")
+async def close_conversation(request: web.Request) -> web.Response:
+    """The customer ends the chat (the widget's "start a new conversation"). A conversation waiting for a human
+    leaves the queue as abandoned; the conversation is marked closed. Idempotent."""
+    conversation = await authorised_conversation(request, bearer_token(request))
+    left_queue = await request.app[PIPELINE].customer_left(conversation.id)
+    await request.app[CONVERSATIONS].close_conversation(conversation.id)
+    return web.json_response({"left_queue": left_queue})
 
 
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
@@ -141,10 +151,11 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
         await ws.send_json({"type": "ready", "conversation_id": conversation.id, "messages": public_messages(backlog)})
         last_seq = backlog[-1].seq if backlog else after
         forward = asyncio.create_task(_forward_events(ws, subscription, last_seq))
+        present = asyncio.create_task(keep_present(app[PIPELINE], conversation.id))
         try:
             await _read_customer_frames(request, ws, conversation)
         finally:
-            await cancel_and_wait(forward)
+            await cancel_and_wait(forward, present)
     return ws
 
 
@@ -179,7 +190,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 continue
             if data.get("type") != "message":
                 raise BadRequest("unknown frame type", "bad_frame")
-            text = checked_text(data, settings.max_message_chars)
+            text = text_field(data, "text", settings.max_message_chars, required=not data.get("payload"))
             payload = data.get("payload") if isinstance(data.get("payload"), str) else None
             inbound = InboundMessage(
                 channel=conversation.channel,

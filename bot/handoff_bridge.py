@@ -56,6 +56,13 @@ NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
 SWEEP_INTERVAL_S = 2.0
+CHANNEL_CACHE_SIZE = 10_000
+# A queued customer with no message and no open chat window for this long has left. WeChat customers cannot show an
+# open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat customer
+# keeps their place until their conversation would close anyway.
+ABANDON_AFTER_S = 600.0
+# An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
+PRESENCE_INTERVAL_S = 30.0
 
 TEXTS: dict[str, dict[str, str]] = {
     "queued": {
@@ -161,6 +168,7 @@ class BridgeSettings:
     routing: RoutingSettings
     sweep_interval_s: float = SWEEP_INTERVAL_S
     key_prefix: str = KEY_PREFIX
+    abandon_after_s: float = ABANDON_AFTER_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeSettings:
@@ -179,6 +187,7 @@ class BridgeSettings:
             routing=routing,
             sweep_interval_s=float(extra.get("FD_HANDOFF_SWEEP_INTERVAL_S", str(SWEEP_INTERVAL_S))),
             key_prefix=extra.get("FD_HANDOFF_KEY_PREFIX", KEY_PREFIX),
+            abandon_after_s=float(extra.get("FD_HANDOFF_ABANDON_AFTER_S", str(ABANDON_AFTER_S))),
         )
 
 
@@ -252,7 +261,7 @@ class CustomerNotices:
 
     def offer(self, topic: str, event: Event) -> None:
         if topic == BUS_TOPIC_ALL:
-            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "closed", "agent_presence"):
+            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "agent_presence"):
                 self._dirty.set()
         elif topic.startswith("conv:") and event.get("type") in ("agent_joined", "agent_left", "bot_back"):
             self._events.put_nowait((topic, event))
@@ -354,8 +363,10 @@ class HandoffGate:
         notices: CustomerNotices,
         pipeline: Callable[[], ConversationPipeline],
         timezone: str = "UTC",
+        abandon_after_s: float = ABANDON_AFTER_S,
     ) -> None:
         self.service = service
+        self.presence_interval_s = min(PRESENCE_INTERVAL_S, abandon_after_s / 4)
         self._store = store
         self._surveys = surveys
         self._notices = notices
@@ -369,6 +380,8 @@ class HandoffGate:
         that message: it goes to the owning agent's inbox, or becomes the survey comment.
         """
         record = await self.service.state_of(conversation_id)
+        if record is not None and record.state is OwnershipState.QUEUED:
+            await self.service.customer_seen(conversation_id)
         if record is not None and record.state in AGENT_STATES:
             latest = await self._store.recent(conversation_id, 1)
             if latest and latest[-1].sender is Sender.CUSTOMER:
@@ -387,6 +400,12 @@ class HandoffGate:
             conversation_id, [MessageDraft(Sender.BOT, say("comment_done", language), custom={"survey": survey.id})]
         )
         return False
+
+    async def customer_present(self, conversation_id: str) -> None:
+        await self.service.customer_seen(conversation_id)
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return await self.service.abandon(conversation_id, "left")
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         language = str(request.get("language") or "")
@@ -474,13 +493,35 @@ AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
 
 
-async def _sweep(service: HandoffService, interval_s: float) -> None:
-    """Unanswered assignments back to the queue, stale wrap-ups finished, and a catch-up auto-assign for anything
-    another replica's inline assignment missed."""
+class SilenceLimits:
+    """How long a queued customer may be silent, by channel: the handoff limit, or the channel's own idle limit for
+    channels without a live chat window (WeChat). A conversation's channel never changes, so it is remembered."""
+
+    def __init__(self, store: ConversationStore, by_channel: Mapping[str, float]) -> None:
+        self._store = store
+        self._by_channel = dict(by_channel)
+        self._channels: dict[str, str] = {}
+
+    async def limit_of(self, conversation_id: str) -> float:
+        if not self._by_channel:
+            return 0.0
+        channel = self._channels.get(conversation_id)
+        if channel is None:
+            channel = (await self._store.get_conversation(conversation_id)).channel
+            if len(self._channels) >= CHANNEL_CACHE_SIZE:
+                self._channels.clear()
+            self._channels[conversation_id] = channel
+        return self._by_channel.get(channel, 0.0)
+
+
+async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float, limits: SilenceLimits) -> None:
+    """Unanswered assignments back to the queue, stale wrap-ups finished, silent customers out of the queue, and a
+    catch-up auto-assign for anything another replica's inline assignment missed."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await service.requeue_unanswered()
+            await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
         except Exception:
@@ -511,7 +552,17 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     service = HandoffService(store, NoticingBus(app[BUS], noticed), bridge.routing)
     notices.service = service
     meter.service = service
-    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, bridge.routing.calendar.timezone)
+    gate = HandoffGate(
+        service,
+        app[CONVERSATIONS],
+        surveys,
+        notices,
+        pipeline,
+        bridge.routing.calendar.timezone,
+        bridge.abandon_after_s,
+    )
+    wechat = settings.wechat
+    limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
@@ -520,7 +571,9 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
-        asyncio.create_task(_sweep(service, bridge.sweep_interval_s), name="handoff-sweeper"),
+        asyncio.create_task(
+            _sweep(service, bridge.sweep_interval_s, bridge.abandon_after_s, limits), name="handoff-sweeper"
+        ),
     ]
     yield
     # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after

@@ -9,6 +9,7 @@ request. This module must never speak a wire format, and never decide routing: h
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -39,6 +40,10 @@ def conversation_topic(conversation_id: str) -> str:
 class OwnershipGate(Protocol):
     """What the pipeline needs from handoff: who answers now, and how to escalate."""
 
+    @property
+    def presence_interval_s(self) -> float:
+        """How often a live socket must call `customer_present` for its customer not to count as silent."""
+
     async def bot_answers(self, conversation_id: str) -> bool:
         """False while a human owns the conversation: the bot must stay silent."""
 
@@ -47,6 +52,12 @@ class OwnershipGate(Protocol):
 
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
         """Handles payloads that belong to handoff (satisfaction rating); None lets the bot have it."""
+
+    async def customer_present(self, conversation_id: str) -> None:
+        """The customer has the chat open (a live socket): a conversation waiting for a human is not abandoned."""
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
 
 
 class TurnObserver(Protocol):
@@ -112,7 +123,7 @@ class ConversationPipeline:
         if inbound.conversation_id:
             return await self._store.get_conversation(inbound.conversation_id)
         customer, _ = await self._store.customer_for_identity(inbound.channel, inbound.sender_id)
-        existing = await self._store.open_conversation_for(customer.id, inbound.channel)
+        existing = await self._store.open_conversation_for(customer.id, inbound.channel, inbound.idle_close_s)
         if existing is not None:
             return existing
         return await self._store.create_conversation(customer.id, inbound.channel, external_id=inbound.sender_id)
@@ -167,6 +178,17 @@ class ConversationPipeline:
         if not await self._gate.bot_answers(conversation.id):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
+
+    async def customer_present(self, conversation_id: str) -> None:
+        await self._gate.customer_present(conversation_id)
+
+    @property
+    def presence_interval_s(self) -> float:
+        return self._gate.presence_interval_s
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        """The customer closed the chat (the widget's "start a new conversation", or the close API)."""
+        return await self._gate.customer_left(conversation_id)
 
     async def post_from_agent(self, conversation_id: str, agent_id: str, text: str) -> Message:
         conversation = await self._store.get_conversation(conversation_id)
@@ -270,6 +292,18 @@ class ConversationPipeline:
             if message.sender is Sender.CUSTOMER:
                 return None
         return None
+
+
+async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> None:
+    """Run while a customer's live socket is open: an open chat window is a sign of life, so a customer waiting in
+    the queue with it open is not abandoned. Once the socket is gone for good, FD_HANDOFF_ABANDON_AFTER_S later
+    they are."""
+    while True:
+        try:
+            await pipeline.customer_present(conversation_id)
+        except Exception:
+            log.exception("marking %s present failed", conversation_id)
+        await asyncio.sleep(pipeline.presence_interval_s)
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:

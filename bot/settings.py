@@ -39,6 +39,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "FD_WECHAT_ENCODING_AES_KEY": ("", "WeChat EncodingAESKey (43 characters; compatible and safe modes)."),
     "FD_WECHAT_ENCODING_MODE": ("plaintext", "plaintext, compatible or safe, as set in the WeChat admin console."),
     "FD_WECHAT_API_BASE_URL": ("https://api.weixin.qq.com", "WeChat API base URL (a fake server in tests)."),
+    "FD_WECHAT_IDLE_CLOSE_S": ("86400", "Seconds of customer silence after which a WeChat conversation is closed."),
 }
 
 
@@ -111,6 +112,7 @@ class Settings:
                 encoding_aes_key=get("FD_WECHAT_ENCODING_AES_KEY"),
                 encoding_mode=EncodingMode(get("FD_WECHAT_ENCODING_MODE")),
                 api_base_url=get("FD_WECHAT_API_BASE_URL"),
+                idle_close_s=float(get("FD_WECHAT_IDLE_CLOSE_S")),
             )
             if get("FD_WECHAT_TOKEN")
             else None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from backends.sql import SQL, Database, Row
 from conversations.exceptions import UnknownConversation, UnknownCustomer
-from conversations.models import Button, Conversation, Customer, Identity, Message, Sender
+from conversations.models import Button, Conversation, Customer, Message, Sender
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS customers (
@@ -39,8 +39,6 @@ SCHEMA = (
         buttons TEXT NOT NULL DEFAULT '[]', custom TEXT NOT NULL DEFAULT '{}', created_at DOUBLE PRECISION NOT NULL,
         UNIQUE (conversation_id, seq))""",
 )
-
-_CUSTOMER_FIELDS = ("display_name", "tier", "email", "phone", "language")
 
 
 def new_id(prefix: str) -> str:
@@ -133,43 +131,11 @@ class ConversationStore:
             )
             return customer, False
 
-    async def link_identity(self, customer_id: str, channel: str, external_id: str) -> None:
-        await self.get_customer(customer_id)
-        await self._db.execute(
-            "INSERT INTO identities (channel, external_id, customer_id, created_at) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (channel, external_id) DO UPDATE SET customer_id = excluded.customer_id",
-            channel,
-            external_id,
-            customer_id,
-            self._clock(),
-        )
-
-    async def identities_of(self, customer_id: str) -> list[Identity]:
-        rows = await self._db.fetch(
-            "SELECT channel, external_id, customer_id FROM identities WHERE customer_id = $1 ORDER BY created_at",
-            customer_id,
-        )
-        return [Identity(**row) for row in rows]
-
     async def get_customer(self, customer_id: str) -> Customer:
         row = await self._db.fetchrow("SELECT * FROM customers WHERE id = $1", customer_id)
         if row is None:
             raise UnknownCustomer(customer_id)
         return _customer(row)
-
-    async def update_customer(self, customer_id: str, **changes: str) -> Customer:
-        """Records details the customer gave (contact, name, language); unknown fields are a programming error."""
-        unknown = set(changes) - set(_CUSTOMER_FIELDS)
-        if unknown:
-            raise ValueError(f"not customer fields: {sorted(unknown)}")
-        if changes:
-            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
-            await self._db.execute(
-                f"UPDATE customers SET {assignments} WHERE id = $1",  # noqa: S608 - names come from _CUSTOMER_FIELDS
-                customer_id,
-                *changes.values(),
-            )
-        return await self.get_customer(customer_id)
 
     async def mark_unsubscribed(self, customer_id: str, unsubscribed: bool = True) -> None:
         await self._db.execute("UPDATE customers SET unsubscribed = $2 WHERE id = $1", customer_id, int(unsubscribed))
@@ -207,15 +173,27 @@ class ConversationStore:
             raise UnknownConversation(conversation_id)
         return _conversation(row)
 
-    async def open_conversation_for(self, customer_id: str, channel: str) -> Conversation | None:
-        """The customer's latest conversation on a channel that is still open (WeChat has one thread per OpenID)."""
+    async def open_conversation_for(
+        self, customer_id: str, channel: str, idle_close_s: float | None = None
+    ) -> Conversation | None:
+        """The customer's latest conversation on a channel that is still open (WeChat has one thread per OpenID).
+
+        With `idle_close_s`, one whose customer has been silent that long (since their last message, or since it was
+        opened) is closed instead, and None says to open a new one.
+        """
         row = await self._db.fetchrow(
             "SELECT * FROM conversations WHERE customer_id = $1 AND channel = $2 AND closed_at IS NULL"
             " ORDER BY created_at DESC LIMIT 1",
             customer_id,
             channel,
         )
-        return _conversation(row) if row else None
+        if row is None:
+            return None
+        last_active = row["last_customer_at"] if row["last_customer_at"] is not None else row["created_at"]
+        if idle_close_s is not None and self._clock() - float(last_active) >= idle_close_s:
+            await self.close_conversation(row["id"])
+            return None
+        return _conversation(row)
 
     async def conversations_of(self, customer_id: str, limit: int = 50) -> list[Conversation]:
         rows = await self._db.fetch(

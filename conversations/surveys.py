@@ -135,11 +135,3 @@ class SurveyStore:
             SurveyState.RATED.value,
         )
         return True
-
-    async def for_agent(self, agent_id: str, limit: int = 50) -> list[Survey]:
-        rows = await self._db.fetch(
-            "SELECT * FROM handoff_surveys WHERE agent_id = $1 AND score IS NOT NULL ORDER BY asked_at DESC LIMIT $2",
-            agent_id,
-            limit,
-        )
-        return [_survey(r) for r in rows]

@@ -6,7 +6,15 @@ Domain and service only; the agent console's pages live elsewhere and call `Hand
 from handoff.agents import AgentProfile, AgentStatus, AgentStore, Presence
 from handoff.exceptions import HandoffError, IllegalTransition, InvalidSettings, UnknownAgent
 from handoff.memory import MemoryHandoffStore
-from handoff.ownership import LEGAL_TRANSITIONS, OwnershipRecord, OwnershipState, OwnershipStore, Transition
+from handoff.ownership import (
+    LEGAL_TRANSITIONS,
+    EventKind,
+    OwnershipEvent,
+    OwnershipRecord,
+    OwnershipState,
+    OwnershipStore,
+    Transition,
+)
 from handoff.queue import QueuedEntry, QueuePosition, QueueStore
 from handoff.redis_store import RedisHandoffStore
 from handoff.routing import RoutingSettings
@@ -20,6 +28,7 @@ __all__ = [
     "AgentProfile",
     "AgentStatus",
     "AgentStore",
+    "EventKind",
     "HandoffError",
     "HandoffOutcome",
     "HandoffPolicy",
@@ -31,6 +40,7 @@ __all__ = [
     "InvalidSettings",
     "MemoryHandoffStore",
     "OutcomeStatus",
+    "OwnershipEvent",
     "OwnershipRecord",
     "OwnershipState",
     "OwnershipStore",

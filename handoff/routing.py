@@ -13,7 +13,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from handoff.constants import GENERAL_GROUP
-from handoff.ownership import AGENT_STATES, ANY_AGENT, OwnershipRecord, OwnershipState, Transition
+from handoff.ownership import (
+    AGENT_STATES,
+    ANY_AGENT,
+    EventKind,
+    OwnershipEvent,
+    OwnershipRecord,
+    OwnershipState,
+    Transition,
+)
 from handoff.queue import general_skill, skill_of
 from handoff.store import HandoffStore
 from intake.calendar import BusinessCalendar
@@ -125,7 +133,9 @@ async def transfer_to_agent(
             now,
             expect_agent=from_agent,
             agent=to_agent,
-            fields={"note": note},
+            event=OwnershipEvent(
+                EventKind.TRANSFER, now, from_agent, note, {"from_agent": from_agent, "to_agent": to_agent}
+            ),
         )
     )
 
@@ -143,7 +153,9 @@ async def transfer_to_queue(
             expect_agent=from_agent,
             skill=skill,
             keep_enqueued_at=True,
-            fields={"note": note},
+            event=OwnershipEvent(
+                EventKind.TRANSFER, now, from_agent, note, {"from_agent": from_agent, "to_queue": skill}
+            ),
         )
     )
 
@@ -170,7 +182,9 @@ async def requeue_unanswered(
                 expect_agent=before.agent_id,
                 expect_version=before.version,
                 keep_enqueued_at=True,
-                fields={"note": f"unanswered by {before.agent_id}"},
+                event=OwnershipEvent(
+                    EventKind.NOTE, now, "system", "", {"cause": "unanswered", "agent_id": before.agent_id}
+                ),
             )
         )
         if after is not None:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from backends.sql import SQL, Database, Row
+from conversations.text import InvalidText, checked_text
 from kb.constants import (
     MAX_ANSWER_CHARS,
     MAX_CATEGORY_CHARS,
@@ -149,29 +150,33 @@ class EntryDraft:
     def from_dict(cls, data: dict[str, Any]) -> EntryDraft:
         """From editor JSON or an import row; raises InvalidEntry for wrong types."""
 
-        def text(name: str, default: str = "") -> str:
+        def text(name: str, max_chars: int, default: str = "") -> str:
             value = data.get(name, default)
             if value is None:
                 return default
-            if not isinstance(value, str):
-                raise InvalidEntry(f"{name} must be a string")
-            return value
+            try:
+                return checked_text(value, max_chars=max_chars, required=False)
+            except InvalidText as exc:
+                raise InvalidEntry(f"{name} {exc}") from exc
 
-        def lines(name: str) -> tuple[str, ...]:
+        def lines(name: str, max_chars: int) -> tuple[str, ...]:
             value = data.get(name) or []
             if isinstance(value, str):
                 value = value.split("\n")
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidEntry(f"{name} must be a list of strings")
-            return tuple(value)
+            try:
+                return tuple(checked_text(v, max_chars=max_chars, required=False) for v in value)
+            except InvalidText as exc:
+                raise InvalidEntry(f"{name}: each {exc}") from exc
 
         return cls(
-            question=text("question"),
-            answer=text("answer"),
-            language=text("language", "en"),
-            category=text("category", "general"),
-            paraphrases=lines("paraphrases"),
-            tags=lines("tags"),
+            question=text("question", MAX_QUESTION_CHARS),
+            answer=text("answer", MAX_ANSWER_CHARS),
+            language=text("language", max(map(len, SUPPORTED_LANGUAGES)), "en"),
+            category=text("category", MAX_CATEGORY_CHARS, "general"),
+            paraphrases=lines("paraphrases", MAX_QUESTION_CHARS),
+            tags=lines("tags", MAX_TAG_CHARS),
         )
 
 

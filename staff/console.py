@@ -49,7 +49,7 @@ from staff.case_card import (
 from staff.keys import STAFF
 from staff.pages import STATIC_DIR
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from web.http import SECURITY_HEADERS, read_json_object
+from web.http import SECURITY_HEADERS, read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -135,20 +135,6 @@ async def owned_record(service: HandoffService, conversation_id: str, agent_id: 
     return record
 
 
-def _text(data: dict[str, Any], name: str, max_chars: int, required: bool = False) -> str:
-    value = data.get(name, "")
-    if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string", f"bad_{name}")
-    value = value.strip()
-    if "\x00" in value:
-        raise BadRequest(f"'{name}' must not contain NUL characters", f"bad_{name}")
-    if required and not value:
-        raise BadRequest(f"'{name}' is empty", f"empty_{name}")
-    if len(value) > max_chars:
-        raise BadRequest(f"'{name}' is longer than {max_chars} characters", f"long_{name}")
-    return value
-
-
 def _queue_item(record: OwnershipRecord, profile: AgentProfile | None) -> dict[str, Any]:
     return {
         "conversation_id": record.conversation_id,
@@ -159,7 +145,7 @@ def _queue_item(record: OwnershipRecord, profile: AgentProfile | None) -> dict[s
         "category": record.category,
         "enqueued_at": record.enqueued_at,
         "sla": sla_of(record),
-        "note": record.note,
+        "events": [e.to_dict() for e in record.events],
         "eligible": profile is None or profile.serves(record.skill),
     }
 
@@ -318,7 +304,7 @@ async def reply(request: web.Request) -> web.Response:
             {"customer_name": customer.display_name, "agent_name": agent_name},
         )
     else:
-        text = _text(data, "text", MAX_REPLY_CHARS, required=True)
+        text = text_field(data, "text", MAX_REPLY_CHARS)
     message = await app[PIPELINE].post_from_agent(cid, member.username, text)
     await service.record_agent_reply(cid, member.username)
     return web.json_response({"message": message.to_dict()})
@@ -350,7 +336,7 @@ async def transfer(request: web.Request) -> web.Response:
         if language not in LANGUAGES or group not in (*ALL_SKILLS, "general"):
             raise BadRequest("'to_queue' must be <en|zh>:<skill group>", "bad_target")
         to_queue = f"{language}:{group}"
-    note = _text(data, "note", MAX_NOTE_CHARS)
+    note = text_field(data, "note", MAX_NOTE_CHARS, required=False)
     service = request.app[HANDOFF]
     await owned_record(service, cid, member.username)
     if to_agent is not None and await service.store.get_agent(to_agent) is None:
@@ -379,12 +365,12 @@ async def close(request: web.Request) -> web.Response:
     app = request.app
     cid = request.match_info["conversation_id"]
     data = await read_json_object(request)
-    resolution = _text(data, "resolution", MAX_NOTE_CHARS)
+    resolution = text_field(data, "resolution", MAX_NOTE_CHARS, required=False)
     draft = data.get("faq_draft")
     if draft is not None and not isinstance(draft, dict):
         raise BadRequest("'faq_draft' must be an object with 'question' and 'answer'", "bad_faq_draft")
-    question = _text(draft, "question", MAX_NOTE_CHARS, required=True) if draft else ""
-    answer = _text(draft, "answer", MAX_REPLY_CHARS, required=True) if draft else ""
+    question = text_field(draft, "question", MAX_NOTE_CHARS) if draft else ""
+    answer = text_field(draft, "answer", MAX_REPLY_CHARS) if draft else ""
     service = app[HANDOFF]
     record = await owned_record(service, cid, member.username)
     if record.state is OwnershipState.ASSIGNED and await service.close(cid, member.username, resolution) is None:
@@ -458,7 +444,7 @@ async def put_agent(request: web.Request) -> web.Response:
         raise BadRequest("'languages' must be a list of strings", "bad_languages")
     if not isinstance(capacity, int) or isinstance(capacity, bool):
         raise BadRequest("'capacity' must be an integer", "bad_capacity")
-    display_name = _text(data, "display_name", 80) or member.display_name
+    display_name = text_field(data, "display_name", 80, required=False) or member.display_name
     try:
         profile = checked_profile(username, display_name, skills, languages, capacity)
     except InvalidProfile as exc:

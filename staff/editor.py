@@ -29,7 +29,7 @@ from staff.console import FAQ_DRAFTS, KB_SEARCH
 from staff.keys import STAFF
 from staff.pages import STATIC_DIR
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
-from web.http import SECURITY_HEADERS, read_json_object
+from web.http import SECURITY_HEADERS, read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ async def list_entries(request: web.Request) -> web.Response:
     await _editor(request)
     service = _service(request)
     query = request.query
-    text = query.get("q", "")[:MAX_QUERY_CHARS]
+    text = text_field(query, "q", MAX_QUERY_CHARS, required=False)
     entries, total = await service.store.list_entries(
         status=_status(query.get("status")),
         language=_language(query.get("language")),
@@ -299,9 +299,7 @@ async def restore_revision(request: web.Request) -> web.Response:
 async def preview(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)
-    markdown = data.get("markdown", "")
-    if not isinstance(markdown, str):
-        raise BadRequest("'markdown' must be a string", "bad_markdown")
+    markdown = text_field(data, "markdown", MAX_ANSWER_CHARS, required=False)
     return web.json_response({"html": render_markdown(markdown)})
 
 
@@ -309,11 +307,7 @@ async def preview(request: web.Request) -> web.Response:
 async def try_query(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)
-    query = data.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise BadRequest("'query' must be a non-empty string", "bad_query")
-    if len(query) > MAX_QUERY_CHARS:
-        raise BadRequest(f"'query' is longer than {MAX_QUERY_CHARS} characters", "bad_query")
+    query = text_field(data, "query", MAX_QUERY_CHARS)
     started = time.perf_counter()
     result = await _service(request).lookup(query, _language(data.get("language")))
     body = result.to_dict()

@@ -21,9 +21,10 @@ from intake.exceptions import IllegalTransition
 from intake.models import Priority, StatusChange, Ticket, TicketStatus
 from intake.tickets import TicketFilter
 from staff.auth import Role, require_role
+from staff.console import MAX_NOTE_CHARS
 from staff.keys import STAFF
 from web.exceptions import BadRequest, NotFound
-from web.http import read_json_object
+from web.http import read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,10 @@ async def change_status(request: web.Request) -> web.Response:
         to_status = TicketStatus(str(data.get("status", "")))
     except ValueError as exc:
         raise BadRequest("'status' must be one of " + ", ".join(s.value for s in TicketStatus), "bad_status") from exc
-    note = data.get("note", "")
-    if not isinstance(note, str) or len(note) > 2000:
-        raise BadRequest("'note' must be a string of at most 2000 characters", "bad_note")
+    note = text_field(data, "note", MAX_NOTE_CHARS, required=False)
     number = request.match_info["number"]
     try:
-        ticket = await request.app[TICKETS].transition(number, to_status, actor=member.username, note=note.strip())
+        ticket = await request.app[TICKETS].transition(number, to_status, actor=member.username, note=note)
     except IllegalTransition as exc:
         raise BadRequest(str(exc), "illegal_transition") from exc
     if ticket is None:

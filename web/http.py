@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
+from conversations.text import InvalidText, TextProblem, checked_text
 from web.exceptions import BadRequest, PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -62,15 +64,13 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def checked_text(data: dict[str, Any], max_chars: int, required: bool = True) -> str:
-    text = data.get("text", "")
-    if not isinstance(text, str):
-        raise BadRequest("'text' must be a string", "bad_text")
-    text = text.strip()
-    if "\x00" in text:
-        raise BadRequest("'text' must not contain NUL characters", "bad_text")
-    if required and not text and not data.get("payload"):
-        raise BadRequest("'text' is empty", "empty_text")
-    if len(text) > max_chars:
-        raise PayloadTooLarge(f"'text' is longer than {max_chars} characters")
-    return text
+def text_field(data: Mapping[str, Any], name: str, max_chars: int, *, required: bool = True) -> str:
+    """Free text from a request, checked by the one rule (`conversations.text.checked_text`): 400 `bad_<name>`
+    (not a string, control characters, lone surrogates), 400 `empty_<name>`, or 413 when longer than `max_chars`."""
+    try:
+        return checked_text(data.get(name, ""), max_chars=max_chars, required=required)
+    except InvalidText as exc:
+        if exc.problem is TextProblem.TOO_LONG:
+            raise PayloadTooLarge(f"'{name}' {exc}") from exc
+        code = "empty" if exc.problem is TextProblem.EMPTY else "bad"
+        raise BadRequest(f"'{name}' {exc}", f"{code}_{name}") from exc

@@ -424,7 +424,17 @@
     seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true;
     log.textContent = ""; addGreeting();
   }
+  // Leaving a conversation for a new one tells the server, so a customer waiting for a human leaves the queue.
+  function closeConversation() {
+    var conversation = load("conversation"), token = load("token");
+    if (!conversation || !token) return;
+    var url = new URL("api/v1/conversations/" + encodeURIComponent(conversation) + "/close", FRONTDOOR);
+    fetch(url.href, {
+      method: "POST", headers: { Authorization: "Bearer " + token }, credentials: "omit", mode: "cors", keepalive: true,
+    }).catch(function () { /* the silence sweep catches what this misses */ });
+  }
   restart.addEventListener("click", function () {
+    closeConversation();
     forgetConversation();
     outbox = [];
     var old = ws; ws = null; ready = false;

@@ -66,7 +66,8 @@
       li.appendChild(el("strong", {}, record.conversation_id));
       li.appendChild(el("span", { class: "badge" }, record.state));
       li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
-      if (record.note) li.appendChild(el("div", { class: "note" }, "Note: " + record.note));
+      var note = lastTransferNote(record.events || []);
+      if (note) li.appendChild(el("div", { class: "note" }, "Note: " + note));
       if (unread[record.conversation_id]) li.classList.add("unread");
       if (record.conversation_id === selected) li.classList.add("selected");
       li.addEventListener("click", function () { select(record.conversation_id); });
@@ -78,6 +79,22 @@
       state.canned.forEach(function (c) { canned.appendChild(el("option", { value: c.id }, c.title)); });
     }
     if (!selected && state.inbox.length) select(state.inbox[0].conversation_id);
+  }
+
+  function lastTransferNote(events) {
+    for (var i = events.length - 1; i >= 0; i--) if (events[i].kind === "transfer") return events[i].text;
+    return "";
+  }
+
+  // One line per ownership event, oldest first; codes, not prose, come from the server (see handoff/ownership.py).
+  function eventLine(e) {
+    var d = e.data || {};
+    if (e.kind === "trigger") return "Handed off: " + (d.reason || "request") + (e.text ? " — " + e.text : "");
+    if (e.kind === "transfer") return "Transferred by " + e.actor + " to " + (d.to_agent || "queue " + d.to_queue) + (e.text ? ": " + e.text : "");
+    if (e.kind === "resolution") return "Closed by " + e.actor + (e.text ? ": " + e.text : "");
+    if (e.kind === "abandon") return "Customer left the queue (" + (d.cause || "left") + ")";
+    if (e.kind === "note") return "Back to the queue: " + (d.cause || "") + (d.agent_id ? " (" + d.agent_id + ")" : "") + (e.text ? " — " + e.text : "");
+    return e.kind + (e.text ? ": " + e.text : "");
   }
 
   function scheduleRefresh() {
@@ -120,6 +137,11 @@
     Object.keys(card.fields).forEach(function (k) {
       fields.appendChild(el("dt", {}, k)); fields.appendChild(el("dd", {}, JSON.stringify(card.fields[k])));
     });
+    var history = $("handoff-events"); clear(history);
+    (card.handoff.events || []).forEach(function (e) {
+      history.appendChild(el("li", { "data-kind": e.kind }, fmtTime(e.at) + " · " + eventLine(e)));
+    });
+    if (!history.children.length) history.appendChild(el("li", {}, "none"));
     var conf = card.nlu.confidence;
     $("nlu").textContent = (card.nlu.intent || "(intent unknown)") + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
     var kb = $("kb"); clear(kb);

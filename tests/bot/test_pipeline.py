@@ -30,6 +30,8 @@ class ScriptedRasa:
 
 
 class RecordingGate:
+    presence_interval_s = 30.0
+
     def __init__(self) -> None:
         self.bot_may_answer = True
         self.escalations: list[dict[str, Any]] = []
@@ -43,6 +45,12 @@ class RecordingGate:
 
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
         return [MessageDraft(Sender.BOT, "rated")] if payload.startswith("/fd_rate") else None
+
+    async def customer_present(self, conversation_id: str) -> None:
+        return None
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return False
 
 
 @pytest.fixture

@@ -84,7 +84,14 @@ async def test_bad_console_requests_are_400s_with_a_code(running: Running) -> No
     await customer.say("human please")
     base = f"/conversations/{customer.conversation_id}"
     assert (await ann.call("POST", f"{base}/messages", {"text": "   "}))[0] == 400
-    assert (await ann.call("POST", f"{base}/messages", {"text": "x" * 5000}))[0] == 400
+    assert (await ann.call("POST", f"{base}/messages", {"text": "x" * 5000}))[0] == 413
+    for bad in ("nul\x00", "lone \ud800 surrogate", "escape \x1b[2J"):
+        status, body = await ann.call("POST", f"{base}/messages", {"text": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_text")
+        status, body = await ann.call("POST", f"{base}/transfer", {"to_queue": "en:billing", "note": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_note")
+        status, body = await ann.call("POST", f"{base}/close", {"resolution": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_resolution")
     assert (await ann.call("POST", f"{base}/messages", {"canned_id": "nope"}))[1]["error"]["code"] == "bad_canned_id"
     both = {"to_agent": "bob", "to_queue": "en:billing"}
     assert (await ann.call("POST", f"{base}/transfer", both))[1]["error"]["code"] == "bad_target"

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.channels.wechat.constants import MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
+from bot.channels.wechat.constants import IDLE_CLOSE_S, MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
 from bot.channels.wechat.exceptions import InvalidSettings
 
 
@@ -50,6 +50,7 @@ class WeChatSettings:
     encoding_mode: EncodingMode = EncodingMode.PLAINTEXT
     api_base_url: str = "https://api.weixin.qq.com"
     reply_deadline_s: float = PASSIVE_REPLY_DEADLINE_S
+    idle_close_s: float = IDLE_CLOSE_S
     max_body_bytes: int = MAX_BODY_BYTES
     menu_payloads: Mapping[str, str] = field(default_factory=dict)
     subscribe_payload: str = "/greet"
@@ -67,6 +68,8 @@ class WeChatSettings:
             aes_key(self.encoding_aes_key)
         if self.reply_deadline_s <= 0:
             raise InvalidSettings("reply_deadline_s must be positive")
+        if self.idle_close_s <= 0:
+            raise InvalidSettings("idle_close_s must be positive")
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
