@@ -15,14 +15,23 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from backends.sql import Database, Row, open_database
+from sqlalchemy import Column, Integer, Table, Text, select
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
+from backends.sql import Database, Row, open_database, upsert
 from handoff.agents import AgentProfile
 from handoff.routing import DEFAULT_CATEGORY_GROUPS
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS agent_profiles (
-        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, skills TEXT NOT NULL, languages TEXT NOT NULL,
-        capacity INTEGER NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+agent_profiles = Table(
+    "agent_profiles",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("skills", Text, nullable=False),  # JSON list
+    Column("languages", Text, nullable=False),  # JSON list
+    Column("capacity", Integer, nullable=False),
+    Column("updated_at", DOUBLE_PRECISION, nullable=False),
 )
 
 LANGUAGES = ("en", "zh")

@@ -17,20 +17,33 @@ from enum import StrEnum
 
 from aiohttp import web
 
-from backends.sql import Database
+from sqlalchemy import Column, ForeignKey, Table, Text, delete, func, insert, select
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
+from backends.sql import Database, upsert
 from bot.exceptions import Forbidden, NotAuthorised
 
 SESSION_COOKIE = "fd_session"
 SESSION_TTL_S = 12 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS staff (
-        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
-        roles TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS staff_sessions (
-        token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES staff(username) ON DELETE CASCADE,
-        expires_at DOUBLE PRECISION NOT NULL)""",
+staff = Table(
+    "staff",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # comma-separated Role values
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("username", Text, ForeignKey("staff.username", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", DOUBLE_PRECISION, nullable=False),
 )
 
 

@@ -14,14 +14,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Column, Index, Integer, Table, Text, insert, select, text, update
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
 from backends.sql import Database, Row
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS handoff_surveys (
-        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, agent_id TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL, score INTEGER, comment TEXT NOT NULL DEFAULT '',
-        asked_at DOUBLE PRECISION NOT NULL, rated_at DOUBLE PRECISION, commented_at DOUBLE PRECISION)""",
-    "CREATE INDEX IF NOT EXISTS handoff_surveys_conversation ON handoff_surveys (conversation_id, asked_at)",
+handoff_surveys = Table(
+    "handoff_surveys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("agent_id", Text, nullable=False, server_default=text("''")),
+    Column("state", Text, nullable=False),
+    Column("score", Integer),
+    Column("comment", Text, nullable=False, server_default=text("''")),
+    Column("asked_at", DOUBLE_PRECISION, nullable=False),
+    Column("rated_at", DOUBLE_PRECISION),
+    Column("commented_at", DOUBLE_PRECISION),
+    Index("handoff_surveys_conversation", "conversation_id", "asked_at"),
 )
 
 # A customer who rated and then went quiet: after this long their next message is a question again, not a comment.
