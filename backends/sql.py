@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiosqlite
 import asyncpg
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -150,10 +151,21 @@ class SQLDatabase:
         await self.engine.dispose()
 
 
-def _sqlite_engine(path: str) -> AsyncEngine:
+def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path))
+
+    async def daemon_connection() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(path, check_same_thread=False)
+        # aiosqlite's worker thread is not a daemon, so an unclosed throwaway database would keep the process (and
+        # pytest) from exiting.
+        connection._thread.daemon = True
+        return await connection
+
+    engine = create_async_engine(
+        URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path),
+        **({"async_creator": daemon_connection} if daemon else {}),
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -178,8 +190,9 @@ class SQLiteDatabase(SQLDatabase):
     """One file (or memory), every statement and transaction serialised by a lock; WAL keeps readers cheap."""
 
     @classmethod
-    async def open(cls, path: str) -> SQLiteDatabase:
-        return cls(_sqlite_engine(path), serialise=True)
+    async def open(cls, path: str, *, daemon: bool = False) -> SQLiteDatabase:
+        """`daemon`: for a throwaway database nobody closes, whose driver thread must not keep the process alive."""
+        return cls(_sqlite_engine(path, daemon), serialise=True)
 
 
 class PostgresDatabase(SQLDatabase):

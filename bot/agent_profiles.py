@@ -22,6 +22,7 @@ from backends.schema import metadata
 from backends.sql import Database, Row, open_database, upsert
 from handoff.agents import AgentProfile
 from handoff.routing import DEFAULT_CATEGORY_GROUPS
+from migrations import upgrade_database
 
 agent_profiles = Table(
     "agent_profiles",
@@ -87,28 +88,31 @@ class AgentProfileStore:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def get(self, username: str) -> AgentProfile | None:
-        row = await self._db.fetchrow("SELECT * FROM agent_profiles WHERE username = $1", username)
+        row = await self._db.fetchrow(select(agent_profiles).where(agent_profiles.c.username == username))
         return _profile(row) if row else None
 
     async def all(self) -> list[AgentProfile]:
-        return [_profile(r) for r in await self._db.fetch("SELECT * FROM agent_profiles ORDER BY username")]
+        rows = await self._db.fetch(select(agent_profiles).order_by(agent_profiles.c.username))
+        return [_profile(r) for r in rows]
 
     async def put(self, profile: AgentProfile) -> AgentProfile:
+        statement = upsert(self._db, agent_profiles).values(
+            username=profile.id,
+            display_name=profile.display_name,
+            skills=json.dumps(list(profile.skills)),
+            languages=json.dumps(list(profile.languages)),
+            capacity=profile.capacity,
+            updated_at=self._clock(),
+        )
         await self._db.execute(
-            "INSERT INTO agent_profiles (username, display_name, skills, languages, capacity, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO UPDATE SET"
-            " display_name = excluded.display_name, skills = excluded.skills, languages = excluded.languages,"
-            " capacity = excluded.capacity, updated_at = excluded.updated_at",
-            profile.id,
-            profile.display_name,
-            json.dumps(list(profile.skills)),
-            json.dumps(list(profile.languages)),
-            profile.capacity,
-            self._clock(),
+            statement.on_conflict_do_update(
+                index_elements=[agent_profiles.c.username],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("display_name", "skills", "languages", "capacity", "updated_at")
+                },
+            )
         )
         return profile
 
@@ -123,9 +127,8 @@ class AgentProfileStore:
 async def _set(url: str, schema: str, profile: AgentProfile) -> None:
     db = await open_database(url, schema=schema)
     try:
-        store = AgentProfileStore(db)
-        await store.migrate()
-        await store.put(profile)
+        await upgrade_database(db)
+        await AgentProfileStore(db).put(profile)
     finally:
         await db.close()
 

@@ -32,6 +32,7 @@ from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
 from kb.editor import setup_kb
+from migrations import upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = db
     app[CONVERSATIONS] = ConversationStore(db)
     app[STAFF] = StaffDirectory(db)
-    await app[CONVERSATIONS].migrate()
-    await app[STAFF].migrate()
+    # Every replica upgrades on start; the migration lock makes the ones starting together take turns.
+    await upgrade_database(db)
     yield
     await db.close()
 

@@ -1,4 +1,4 @@
-"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, kb."""
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, kb, db."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
 from kb.cli import add_kb_eval_arguments, run_kb_eval
+from migrations import current_revision, upgrade_database
 
 log = logging.getLogger("frontdoor")
 
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--password", help="prompted for when omitted")
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb", required=True)
     add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(os.environ)
@@ -63,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run_everything(settings, args.rasa_port))
     if args.command == "kb":
         return run_kb_eval(args)
+    if args.command == "db":
+        print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
+        return 0
     if args.command == "users":
         password = args.password or getpass.getpass(f"password for {args.username}: ")
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
@@ -73,9 +79,17 @@ def main(argv: list[str] | None = None) -> int:
 async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
     db = await open_database(settings.effective_database_url, schema=settings.database_schema)
     try:
-        directory = StaffDirectory(db)
-        await directory.migrate()
-        await directory.add(username, password, roles, name)
+        await upgrade_database(db)
+        await StaffDirectory(db).add(username, password, roles, name)
+    finally:
+        await db.close()
+
+
+async def _upgrade_database(settings: Settings) -> str | None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        return await current_revision(db)
     finally:
         await db.close()
 

@@ -61,7 +61,7 @@ WS_MAX_FRAME_BYTES = 16 * 1024
 # Optional services of other areas; each is looked up with `app.get` and the feature is skipped when absent.
 KB_SEARCH = web.AppKey("console_kb_search", KnowledgeSuggester)
 FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
-# Intake's ticket store: set by whichever context runs first (this one, or the actions', which migrates it).
+# Intake's ticket store: set by whichever context runs first (this one, or the actions').
 TICKETS = web.AppKey("console_tickets", TicketStore)
 
 

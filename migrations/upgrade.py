@@ -65,7 +65,7 @@ def head_revision() -> str | None:
 def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config(connection)
     tables = set(inspect(connection).get_table_names())
-    if "alembic_version" not in tables and LEGACY_TABLES <= tables:
+    if "alembic_version" not in tables and tables >= LEGACY_TABLES:
         # Made by the code before Alembic: it already holds the baseline, so record that instead of creating it.
         # (A partial one, say from a front door whose KB never started, runs the baseline: its creates skip what
         # exists.)

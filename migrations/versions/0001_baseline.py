@@ -22,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TEXT = sa.Text()
-DOUBLE = sa.DOUBLE_PRECISION()
+DOUBLE: sa.DOUBLE_PRECISION[float] = sa.DOUBLE_PRECISION()
 EMPTY = sa.text("''")
 
 
@@ -115,9 +115,7 @@ def upgrade() -> None:
         sa.Column("at", DOUBLE, nullable=False),
         sa.Column("note", TEXT, nullable=False),
         sa.Column("snapshot", TEXT, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["entry_id"], ["kb_entries.id"], name="kb_revisions_entry_id_fkey", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["entry_id"], ["kb_entries.id"], name="kb_revisions_entry_id_fkey", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("entry_id", "version", name="kb_revisions_pkey"),
         if_not_exists=True,
     )

@@ -10,7 +10,6 @@ from conversations.models import Button
 @pytest.fixture
 async def store(database: Database) -> ConversationStore:
     store = ConversationStore(database)
-    await store.migrate()
     return store
 
 
