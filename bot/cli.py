@@ -20,7 +20,7 @@ from bot.auth import Role, StaffDirectory
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
 from kb.cli import add_kb_eval_arguments, run_kb_eval
-from migrations import current_revision, upgrade_database
+from migrations import current_revision, new_revision, upgrade_database
 
 log = logging.getLogger("frontdoor")
 
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
+    revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
+    revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(os.environ)
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_run_everything(settings, args.rasa_port))
     if args.command == "kb":
         return run_kb_eval(args)
+    if args.command == "db" and args.db == "revision":
+        asyncio.run(_new_revision(settings, args.message))
+        return 0
     if args.command == "db":
         print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
         return 0
@@ -90,6 +95,14 @@ async def _upgrade_database(settings: Settings) -> str | None:
     try:
         await upgrade_database(db)
         return await current_revision(db)
+    finally:
+        await db.close()
+
+
+async def _new_revision(settings: Settings, message: str) -> None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await new_revision(db, message)
     finally:
         await db.close()
 

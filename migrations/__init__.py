@@ -5,6 +5,13 @@ starting together take turns. A database made before Alembic (tables, no `alembi
 baseline first and upgrades in place. Must never hold a store's queries.
 """
 
-from migrations.upgrade import BASELINE, alembic_config, current_revision, head_revision, upgrade_database
+from migrations.upgrade import (
+    BASELINE,
+    alembic_config,
+    current_revision,
+    head_revision,
+    new_revision,
+    upgrade_database,
+)
 
-__all__ = ["BASELINE", "alembic_config", "current_revision", "head_revision", "upgrade_database"]
+__all__ = ["BASELINE", "alembic_config", "current_revision", "head_revision", "new_revision", "upgrade_database"]

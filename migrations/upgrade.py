@@ -62,6 +62,16 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+async def new_revision(db: Database, message: str) -> None:
+    """Writes a revision file that brings `db` (upgraded first) to the tables declared in code (autogenerate).
+
+    Review it before committing: autogenerate misses renames and data changes. Against PostgreSQL it also compares
+    column types."""
+    await upgrade_database(db)
+    async with db.migration_connection() as conn:
+        await conn.run_sync(lambda sync: command.revision(alembic_config(sync), message=message, autogenerate=True))
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config(connection)
     tables = set(inspect(connection).get_table_names())
