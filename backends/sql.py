@@ -99,6 +99,12 @@ class SQLDatabase:
     def __init__(self, engine: AsyncEngine, *, serialise: bool) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            # The sqlite3 module runs in autocommit mode here (see `_sqlite_engine`); only skip the explicit BEGIN.
+            else engine.execution_options(**{_SQLITE_BEGIN: ""})
+        )
         # SQLite: one statement or transaction at a time, so no coroutine's statement lands inside another's
         # transaction and writers never wait on each other's locks.
         self._lock = asyncio.Lock() if serialise else None
@@ -113,14 +119,9 @@ class SQLDatabase:
 
     @asynccontextmanager
     async def _single(self) -> AsyncIterator[SQL]:
-        """One statement on its own: autocommit on PostgreSQL, a deferred (read-first) transaction on SQLite."""
-        if self.dialect == "postgresql":
-            async with self.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield _Session(conn, self.dialect)
-        else:
-            async with self._serialised(), self.engine.execution_options(**{_SQLITE_BEGIN: "BEGIN"}).begin() as conn:
-                yield _Session(conn, self.dialect)
+        """One statement on its own, committed by the database as it runs (no BEGIN/COMMIT round trips)."""
+        async with self._serialised(), self._autocommit.connect() as conn:
+            yield _Session(conn, self.dialect)
 
     async def execute(self, statement: Executable, params: Params = None) -> int:
         async with self._single() as session:
@@ -164,6 +165,9 @@ def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
 
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path),
+        # Every use ends its own transaction (commit, or rollback on error), so the pool's extra rollback would only
+        # cost a round trip to the driver's thread.
+        pool_reset_on_return=None,
         **({"async_creator": daemon_connection} if daemon else {}),
     )
 
@@ -180,8 +184,10 @@ def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         # A transaction that may read before it writes takes the write lock up front, so two processes sharing the
-        # file never deadlock upgrading their read locks; a lone statement begins deferred.
-        conn.exec_driver_sql(conn.get_execution_options().get(_SQLITE_BEGIN, "BEGIN IMMEDIATE"))
+        # file never deadlock upgrading their read locks; a lone statement needs no transaction at all.
+        begin = conn.get_execution_options().get(_SQLITE_BEGIN, "BEGIN IMMEDIATE")
+        if begin:
+            conn.exec_driver_sql(begin)
 
     return engine
 
