@@ -165,9 +165,6 @@ def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
 
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path),
-        # Every use ends its own transaction (commit, or rollback on error), so the pool's extra rollback would only
-        # cost a round trip to the driver's thread.
-        pool_reset_on_return=None,
         **({"async_creator": daemon_connection} if daemon else {}),
     )
 
