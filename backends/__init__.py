@@ -2,7 +2,8 @@
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus, Subscription
 from backends.exceptions import BackendError, UnsupportedDatabaseURL
-from backends.sql import SQL, Database, PostgresDatabase, SQLiteDatabase, open_database, placeholders
+from backends.schema import metadata
+from backends.sql import SQL, Database, PostgresDatabase, SQLDatabase, SQLiteDatabase, open_database, upsert
 
 __all__ = [
     "SQL",
@@ -12,9 +13,11 @@ __all__ = [
     "MemoryEventBus",
     "PostgresDatabase",
     "RedisEventBus",
+    "SQLDatabase",
     "SQLiteDatabase",
     "Subscription",
     "UnsupportedDatabaseURL",
+    "metadata",
     "open_database",
-    "placeholders",
+    "upsert",
 ]

@@ -114,7 +114,6 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     if tickets is None:
         tickets = TicketStore(app[DATABASE])
         app[TICKETS] = tickets
-    await tickets.migrate()
     intake_settings = IntakeSettings.from_mapping(settings.extra)
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),

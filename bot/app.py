@@ -31,6 +31,7 @@ from bot.telemetry import METRICS, setup_telemetry
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
+from migrations import upgrade_database
 from web.http import BODY_LIMIT
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     db = await open_database(settings.effective_database_url, schema=settings.database_schema)
     app[DATABASE] = db
     app[CONVERSATIONS] = ConversationStore(db)
-    await app[CONVERSATIONS].migrate()
+    # Every replica upgrades on start; the migration lock makes the ones starting together take turns.
+    await upgrade_database(db)
     yield
     await db.close()
 

@@ -533,8 +533,6 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     bridge = BridgeSettings.from_settings(settings)
     surveys = SurveyStore(app[DATABASE])
     profiles = AgentProfileStore(app[DATABASE])
-    await surveys.migrate()
-    await profiles.migrate()
     store: HandoffStore = (
         RedisHandoffStore(app[REDIS], prefix=bridge.key_prefix) if settings.redis_url else MemoryHandoffStore()
     )

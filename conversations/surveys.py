@@ -14,14 +14,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Column, Index, Integer, Table, Text, insert, select, text, update
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
 from backends.sql import Database, Row
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS handoff_surveys (
-        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, agent_id TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL, score INTEGER, comment TEXT NOT NULL DEFAULT '',
-        asked_at DOUBLE PRECISION NOT NULL, rated_at DOUBLE PRECISION, commented_at DOUBLE PRECISION)""",
-    "CREATE INDEX IF NOT EXISTS handoff_surveys_conversation ON handoff_surveys (conversation_id, asked_at)",
+handoff_surveys = Table(
+    "handoff_surveys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("agent_id", Text, nullable=False, server_default=text("''")),
+    Column("state", Text, nullable=False),
+    Column("score", Integer),
+    Column("comment", Text, nullable=False, server_default=text("''")),
+    Column("asked_at", DOUBLE_PRECISION, nullable=False),
+    Column("rated_at", DOUBLE_PRECISION),
+    Column("commented_at", DOUBLE_PRECISION),
+    Index("handoff_surveys_conversation", "conversation_id", "asked_at"),
 )
 
 # A customer who rated and then went quiet: after this long their next message is a question again, not a comment.
@@ -77,26 +88,26 @@ class SurveyStore:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def ask(self, conversation_id: str, agent_id: str) -> Survey:
         survey_id = f"srv_{secrets.token_hex(8)}"
         now = self._clock()
         await self._db.execute(
-            "INSERT INTO handoff_surveys (id, conversation_id, agent_id, state, asked_at) VALUES ($1, $2, $3, $4, $5)",
-            survey_id,
-            conversation_id,
-            agent_id,
-            SurveyState.ASKED.value,
-            now,
+            insert(handoff_surveys).values(
+                id=survey_id,
+                conversation_id=conversation_id,
+                agent_id=agent_id,
+                state=SurveyState.ASKED.value,
+                asked_at=now,
+            )
         )
         return Survey(survey_id, conversation_id, agent_id, SurveyState.ASKED, None, "", now, None)
 
     async def latest(self, conversation_id: str) -> Survey | None:
         row = await self._db.fetchrow(
-            "SELECT * FROM handoff_surveys WHERE conversation_id = $1 ORDER BY asked_at DESC, id DESC LIMIT 1",
-            conversation_id,
+            select(handoff_surveys)
+            .where(handoff_surveys.c.conversation_id == conversation_id)
+            .order_by(handoff_surveys.c.asked_at.desc(), handoff_surveys.c.id.desc())
+            .limit(1)
         )
         return _survey(row) if row else None
 
@@ -106,12 +117,9 @@ class SurveyStore:
         if survey is None or survey.state is SurveyState.DONE:
             return None
         await self._db.execute(
-            "UPDATE handoff_surveys SET score = $1, state = $2, rated_at = $3 WHERE id = $4 AND state <> $5",
-            score,
-            SurveyState.RATED.value,
-            self._clock(),
-            survey.id,
-            SurveyState.DONE.value,
+            update(handoff_surveys)
+            .where(handoff_surveys.c.id == survey.id, handoff_surveys.c.state != SurveyState.DONE.value)
+            .values(score=score, state=SurveyState.RATED.value, rated_at=self._clock())
         )
         return await self.latest(conversation_id)
 
@@ -123,15 +131,12 @@ class SurveyStore:
 
     async def finish(self, survey_id: str, comment: str = "") -> bool:
         """rated → done with an optional comment; False if it was already done (a duplicate delivery)."""
-        before = await self._db.fetchval("SELECT state FROM handoff_surveys WHERE id = $1", survey_id)
+        before = await self._db.fetchval(select(handoff_surveys.c.state).where(handoff_surveys.c.id == survey_id))
         if before != SurveyState.RATED.value:
             return False
         await self._db.execute(
-            "UPDATE handoff_surveys SET comment = $1, state = $2, commented_at = $3 WHERE id = $4 AND state = $5",
-            comment[:MAX_COMMENT_CHARS],
-            SurveyState.DONE.value,
-            self._clock(),
-            survey_id,
-            SurveyState.RATED.value,
+            update(handoff_surveys)
+            .where(handoff_surveys.c.id == survey_id, handoff_surveys.c.state == SurveyState.RATED.value)
+            .values(comment=comment[:MAX_COMMENT_CHARS], state=SurveyState.DONE.value, commented_at=self._clock())
         )
         return True

@@ -11,14 +11,23 @@ import json
 import time
 from collections.abc import Callable, Sequence
 
-from backends.sql import Database, Row
+from sqlalchemy import Column, Integer, Table, Text, select
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
+from backends.sql import Database, Row, upsert
 from handoff.agents import AgentProfile
 from handoff.routing import DEFAULT_CATEGORY_GROUPS
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS agent_profiles (
-        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, skills TEXT NOT NULL, languages TEXT NOT NULL,
-        capacity INTEGER NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+agent_profiles = Table(
+    "agent_profiles",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("skills", Text, nullable=False),  # JSON list
+    Column("languages", Text, nullable=False),  # JSON list
+    Column("capacity", Integer, nullable=False),
+    Column("updated_at", DOUBLE_PRECISION, nullable=False),
 )
 
 LANGUAGES = ("en", "zh")
@@ -74,28 +83,31 @@ class AgentProfileStore:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def get(self, username: str) -> AgentProfile | None:
-        row = await self._db.fetchrow("SELECT * FROM agent_profiles WHERE username = $1", username)
+        row = await self._db.fetchrow(select(agent_profiles).where(agent_profiles.c.username == username))
         return _profile(row) if row else None
 
     async def all(self) -> list[AgentProfile]:
-        return [_profile(r) for r in await self._db.fetch("SELECT * FROM agent_profiles ORDER BY username")]
+        rows = await self._db.fetch(select(agent_profiles).order_by(agent_profiles.c.username))
+        return [_profile(r) for r in rows]
 
     async def put(self, profile: AgentProfile) -> AgentProfile:
+        statement = upsert(self._db, agent_profiles).values(
+            username=profile.id,
+            display_name=profile.display_name,
+            skills=json.dumps(list(profile.skills)),
+            languages=json.dumps(list(profile.languages)),
+            capacity=profile.capacity,
+            updated_at=self._clock(),
+        )
         await self._db.execute(
-            "INSERT INTO agent_profiles (username, display_name, skills, languages, capacity, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO UPDATE SET"
-            " display_name = excluded.display_name, skills = excluded.skills, languages = excluded.languages,"
-            " capacity = excluded.capacity, updated_at = excluded.updated_at",
-            profile.id,
-            profile.display_name,
-            json.dumps(list(profile.skills)),
-            json.dumps(list(profile.languages)),
-            profile.capacity,
-            self._clock(),
+            statement.on_conflict_do_update(
+                index_elements=[agent_profiles.c.username],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("display_name", "skills", "languages", "capacity", "updated_at")
+                },
+            )
         )
         return profile
 

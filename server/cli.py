@@ -1,4 +1,4 @@
-"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb."""
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.telemetry import AccessLogger
 from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
 from kb.cli import add_kb_eval_arguments, run_kb_eval
+from migrations import current_revision, new_revision, upgrade_database
 from observability import configure_logging
 from server.app import ALL_PROGRAMS, Program, create_app
 from staff.auth import Role, StaffDirectory
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     profile.add_argument("--capacity", type=int, default=3)
     kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb", required=True)
     add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
+    revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
+    revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(os.environ)
@@ -87,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_kb_eval(args)
     if args.command == "agents":
         return _set_agent_profile(settings, args)
+    if args.command == "db" and args.db == "revision":
+        asyncio.run(_new_revision(settings, args.message))
+        return 0
+    if args.command == "db":
+        print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
+        return 0
     if args.command == "users":
         password = args.password or getpass.getpass(f"password for {args.username}: ")
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
@@ -97,9 +108,25 @@ def main(argv: list[str] | None = None) -> int:
 async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
     db = await open_database(settings.effective_database_url, schema=settings.database_schema)
     try:
-        directory = StaffDirectory(db)
-        await directory.migrate()
-        await directory.add(username, password, roles, name)
+        await upgrade_database(db)
+        await StaffDirectory(db).add(username, password, roles, name)
+    finally:
+        await db.close()
+
+
+async def _upgrade_database(settings: Settings) -> str | None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        return await current_revision(db)
+    finally:
+        await db.close()
+
+
+async def _new_revision(settings: Settings, message: str) -> None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await new_revision(db, message)
     finally:
         await db.close()
 
@@ -123,7 +150,7 @@ def _set_agent_profile(settings: Settings, args: argparse.Namespace) -> int:
         db = await open_database(settings.effective_database_url, schema=settings.database_schema)
         try:
             store = AgentProfileStore(db)
-            await store.migrate()
+            await upgrade_database(db)
             await store.put(profile)
         finally:
             await db.close()

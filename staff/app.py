@@ -20,7 +20,6 @@ from staff.tickets_api import setup_tickets
 async def _staff_directory(app: web.Application) -> AsyncIterator[None]:
     """Staff accounts, and every agent registered with the handoff service so their skill queues count as served."""
     directory = StaffDirectory(app[DATABASE])
-    await directory.migrate()
     app[STAFF] = directory
     # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
     # profile without a person behind it would strand chats in a specialist queue nobody watches.

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aiohttp import web
+from sqlalchemy import Column, ForeignKey, Table, Text, delete, func, insert, select
+from sqlalchemy.types import DOUBLE_PRECISION
 
-from backends.sql import Database
+from backends.schema import metadata
+from backends.sql import Database, upsert
 from web.exceptions import Forbidden, NotAuthorised
 from web.tokens import token_hash
 
@@ -25,13 +28,22 @@ SESSION_COOKIE = "fd_session"
 SESSION_TTL_S = 12 * 3600
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS staff (
-        username TEXT PRIMARY KEY, display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
-        roles TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS staff_sessions (
-        token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES staff(username) ON DELETE CASCADE,
-        expires_at DOUBLE PRECISION NOT NULL)""",
+staff = Table(
+    "staff",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # comma-separated Role values
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("username", Text, ForeignKey("staff.username", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", DOUBLE_PRECISION, nullable=False),
 )
 
 
@@ -75,60 +87,65 @@ class StaffDirectory:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def add(self, username: str, password: str, roles: Iterable[Role], display_name: str = "") -> StaffMember:
         role_set = frozenset(roles)
+        statement = upsert(self._db, staff).values(
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            roles=",".join(sorted(r.value for r in role_set)),
+            created_at=self._clock(),
+        )
         await self._db.execute(
-            "INSERT INTO staff (username, display_name, password_hash, roles, created_at) VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name,"
-            " password_hash = excluded.password_hash, roles = excluded.roles",
-            username,
-            display_name or username,
-            hash_password(password),
-            ",".join(sorted(r.value for r in role_set)),
-            self._clock(),
+            statement.on_conflict_do_update(
+                index_elements=[staff.c.username],
+                set_={
+                    "display_name": statement.excluded.display_name,
+                    "password_hash": statement.excluded.password_hash,
+                    "roles": statement.excluded.roles,
+                },
+            )
         )
         return StaffMember(username, display_name or username, role_set)
 
     async def count(self) -> int:
-        return int(await self._db.fetchval("SELECT COUNT(*) FROM staff"))
+        return int(await self._db.fetchval(select(func.count()).select_from(staff)))
 
     async def get(self, username: str) -> StaffMember | None:
-        row = await self._db.fetchrow("SELECT username, display_name, roles FROM staff WHERE username = $1", username)
+        row = await self._db.fetchrow(
+            select(staff.c.username, staff.c.display_name, staff.c.roles).where(staff.c.username == username)
+        )
         if row is None:
             return None
         return StaffMember(row["username"], row["display_name"], frozenset(Role(r) for r in row["roles"].split(",")))
 
     async def members(self) -> list[StaffMember]:
-        rows = await self._db.fetch("SELECT username FROM staff ORDER BY username")
+        rows = await self._db.fetch(select(staff.c.username).order_by(staff.c.username))
         return [m for row in rows if (m := await self.get(row["username"])) is not None]
 
     async def login(self, username: str, password: str) -> str | None:
         """A new session token, or None when the name or password is wrong."""
-        row = await self._db.fetchrow("SELECT password_hash FROM staff WHERE username = $1", username)
+        row = await self._db.fetchrow(select(staff.c.password_hash).where(staff.c.username == username))
         if row is None or not verify_password(password, row["password_hash"]):
             return None
         token = secrets.token_urlsafe(32)
         await self._db.execute(
-            "INSERT INTO staff_sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)",
-            token_hash(token),
-            username,
-            self._clock() + SESSION_TTL_S,
+            insert(staff_sessions).values(
+                token_hash=token_hash(token), username=username, expires_at=self._clock() + SESSION_TTL_S
+            )
         )
         return token
 
     async def member_for_session(self, token: str) -> StaffMember | None:
         row = await self._db.fetchrow(
-            "SELECT username FROM staff_sessions WHERE token_hash = $1 AND expires_at > $2",
-            token_hash(token),
-            self._clock(),
+            select(staff_sessions.c.username).where(
+                staff_sessions.c.token_hash == token_hash(token), staff_sessions.c.expires_at > self._clock()
+            )
         )
         return await self.get(row["username"]) if row else None
 
     async def logout(self, token: str) -> None:
-        await self._db.execute("DELETE FROM staff_sessions WHERE token_hash = $1", token_hash(token))
+        await self._db.execute(delete(staff_sessions).where(staff_sessions.c.token_hash == token_hash(token)))
 
 
 async def current_member(request: web.Request, directory: StaffDirectory) -> StaffMember | None:

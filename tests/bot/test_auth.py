@@ -22,7 +22,6 @@ def test_passwords_are_salted_and_verified() -> None:
 
 async def test_login_gives_a_session_only_for_the_right_password(database: Database) -> None:
     directory = StaffDirectory(database)
-    await directory.migrate()
     await directory.add("ann", "pw", [Role.AGENT])
     assert await directory.login("ann", "nope") is None
     assert await directory.login("ghost", "pw") is None

@@ -14,6 +14,7 @@ from bot.exceptions import BotUnavailable
 from bot.pipeline import ConversationPipeline, conversation_topic
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
+from migrations import upgrade_database
 
 
 class ScriptedRasa:
@@ -57,7 +58,7 @@ class RecordingGate:
 async def parts(tmp_path: Path) -> Any:
     db = await open_database(f"sqlite:///{tmp_path / 'p.db'}")
     store = ConversationStore(db)
-    await store.migrate()
+    await upgrade_database(db)
     rasa, gate, bus = ScriptedRasa(), RecordingGate(), MemoryEventBus()
     pipeline = ConversationPipeline(store, rasa, bus, gate)  # type: ignore[arg-type]
     yield pipeline, rasa, gate, store, bus

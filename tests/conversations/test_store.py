@@ -10,7 +10,6 @@ from conversations.models import Button
 @pytest.fixture
 async def store(database: Database) -> ConversationStore:
     store = ConversationStore(database)
-    await store.migrate()
     return store
 
 
@@ -71,7 +70,6 @@ async def test_open_conversation_lookup_skips_closed_ones(store: ConversationSto
 async def test_a_conversation_idle_past_the_limit_is_closed_on_lookup(database: Database) -> None:
     now = [1_000.0]
     store = ConversationStore(database, clock=lambda: now[0])
-    await store.migrate()
     customer, _ = await store.customer_for_identity("wechat", "o")
     conv = await store.create_conversation(customer.id, "wechat", external_id="o")
     now[0] += 50
