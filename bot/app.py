@@ -18,6 +18,7 @@ from backends.sql import open_database
 from bot import api, health, pages, staff_pages
 from bot.actions_endpoint import setup_actions
 from bot.auth import StaffDirectory
+from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     if settings.wechat is not None:
         _mount_wechat(app, settings, settings.wechat)
     setup_widget(app)
+    setup_catalogues(app)
     setup_socketio(app)
     setup_console(app)
     setup_kb(app)
