@@ -6,6 +6,11 @@
   var timer = null;
   var backoffMs = 500;
   function $(id) { return document.getElementById(id); }
+  var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
+  function showConn(live) {
+    connLive = live;
+    if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
+  }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
   function row(cells, cls) {
     var tr = document.createElement("tr");
@@ -50,14 +55,14 @@
   function schedule() { if (!timer) timer = setTimeout(function () { timer = null; load(); }, 200); }
   function connect() {
     var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
-    ws.onopen = function () { backoffMs = 500; $("conn").textContent = t("live"); schedule(); };
-    ws.onclose = function () { $("conn").textContent = t("reconnecting…"); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
+    ws.onopen = function () { backoffMs = 500; showConn(true); schedule(); };
+    ws.onclose = function () { showConn(false); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
     ws.onmessage = function (frame) {
       var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
       if (data.type === "event" && data.topic === "handoff") schedule();
     };
   }
-  document.addEventListener("fd:language", render);
+  document.addEventListener("fd:language", function () { showConn(connLive); render(); });
   window.fdI18n.ready.then(function () {
     setInterval(render, 1000);
     setInterval(load, 15000);

@@ -16,6 +16,11 @@
   var customerTypingTimer = null;
 
   function $(id) { return document.getElementById(id); }
+  var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
+  function showConn(live) {
+    connLive = live;
+    if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
+  }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -195,9 +200,9 @@
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/ws";
     ws = new WebSocket(url);
-    ws.onopen = function () { backoffMs = 500; $("conn").textContent = t("live"); };
+    ws.onopen = function () { backoffMs = 500; showConn(true); };
     ws.onclose = function () {
-      $("conn").textContent = t("reconnecting…");
+      showConn(false);
       setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000);
     };
     ws.onmessage = function (frame) {
@@ -306,6 +311,7 @@
 
   // A language switch re-renders what this script built; the marked static texts are re-translated by i18n.js.
   document.addEventListener("fd:language", function () {
+    showConn(connLive);
     if (state) renderState(state);
     if (card) { seen = {}; renderCard(); }
   });
