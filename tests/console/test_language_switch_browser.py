@@ -70,3 +70,23 @@ async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: 
     assert await page.get_attribute("#reply", "placeholder") == "Reply to the customer"
     assert errors == []
     await context.close()
+
+
+async def test_the_supervisor_view_follows_the_language_cookie(running: Running, browser: Browser) -> None:
+    await running.staff("sam", Role.AGENT, Role.SUPERVISOR, display_name="Sam")
+    context = await browser.new_context(locale="en-US")
+    await context.add_cookies([{"name": "fd_lang", "value": "zh", "url": running.url}])
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{running.url}/console/supervisor")
+    await page.fill("#username", "sam")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{running.url}/console/supervisor")
+    await page.wait_for_selector("#conn:text('已连接')")
+    assert await page.inner_text("h1") == "主管视图"
+    assert await page.inner_text("thead th >> nth=0") == "队列"
+    assert errors == []
+    await context.close()
