@@ -57,7 +57,8 @@ class FaqDrafts(Protocol):
 @dataclass(frozen=True)
 class CannedResponse:
     """A reply an agent sends with one click; `text` is its English message id, translated into the customer's
-    language when it is sent (placeholders are filled by `expand_canned`, not by `str.format`)."""
+    language when it is sent (placeholders are filled by `expand_canned`, not by `str.format`). `title`, also a
+    message id, is what the agent picks it by; the console shows it in the agent's language from `titles`."""
 
     id: str
     title: str
@@ -71,19 +72,22 @@ class CannedResponse:
         return {language: self.text_in(language) for language in LANGUAGES}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "texts": self.texts}
+        titles = {language: gettext(language, self.title) for language in LANGUAGES}
+        return {"id": self.id, "title": self.title, "titles": titles, "texts": self.texts}
 
 
 CANNED_RESPONSES = (
     CannedResponse(
-        "greeting", "Greeting", N_("Hi {customer_name}, this is {agent_name} from the support team. How can I help?")
+        "greeting",
+        N_("Greeting"),
+        N_("Hi {customer_name}, this is {agent_name} from the support team. How can I help?"),
     ),
     CannedResponse(
-        "checking", "Checking", N_("Thanks, {customer_name}. Let me check that for you; it will take a minute.")
+        "checking", N_("Checking"), N_("Thanks, {customer_name}. Let me check that for you; it will take a minute.")
     ),
-    CannedResponse("anything_else", "Anything else?", N_("Is there anything else I can help you with?")),
+    CannedResponse("anything_else", N_("Anything else?"), N_("Is there anything else I can help you with?")),
     CannedResponse(
-        "goodbye", "Goodbye", N_("Thank you for contacting us, {customer_name}. Have a good day! – {agent_name}")
+        "goodbye", N_("Goodbye"), N_("Thank you for contacting us, {customer_name}. Have a good day! – {agent_name}")
     ),
 )
 CANNED_BY_ID = {c.id: c for c in CANNED_RESPONSES}

@@ -4,8 +4,9 @@ Owns loading `i18n/locale/<locale>/LC_MESSAGES/<domain>.po`, picking a language'
 id, filling its named placeholders, and exporting a catalogue as JSON for browser code. The `.po` files are read
 directly (no compiled `.mo`), so a clean clone works without a build step. Must never import web code.
 
-Domains: `messages` (what Python code says to customers), `widget` (the chat widget and the demo chat page),
-`staff` (the staff pages: login, console, supervisor view, FAQ editor).
+Domains: `messages` (what Python code says: to customers, and the canned replies' titles agents pick),
+`widget` (the chat widget and the demo chat page), `staff` (the staff pages: login, console, supervisor view,
+FAQ editor).
 """
 
 from __future__ import annotations

@@ -81,9 +81,10 @@
     });
     $("inbox-count").textContent = String(state.inbox.length);
     var canned = $("canned");
-    if (canned.options.length <= 1) {
-      state.canned.forEach(function (c) { canned.appendChild(el("option", { value: c.id }, c.title)); });
-    }
+    while (canned.options.length > 1) canned.remove(1);
+    state.canned.forEach(function (c) {
+      canned.appendChild(el("option", { value: c.id }, (c.titles && c.titles[window.fdI18n.lang]) || c.title));
+    });
     if (!selected && state.inbox.length) select(state.inbox[0].conversation_id);
   }
 

@@ -60,6 +60,7 @@ async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: 
     await page.wait_for_selector("#conn:text('已连接')")  # built by console.js with t()
     assert await page.inner_text("#pull-next") == "接入下一个"  # marked data-i18n in the HTML
     assert await page.get_attribute("#reply", "placeholder") == "回复客户"
+    assert await page.inner_text("#canned option[value=greeting]") == "问候"  # a title defined in Python
     assert await page.get_attribute(".fd-lang-switch button[value=zh]", "aria-pressed") == "true"
 
     await page.click(".fd-lang-switch button[value=en]")
