@@ -56,9 +56,10 @@ NOTIFY_QUEUE_DEPTH = 50
 REFRESH_COALESCE_S = 0.05
 SWEEP_INTERVAL_S = 2.0
 
-# Why a colleague left, as the customer hears it (the handoff event's `cause`).
+# What a customer who asks for a human hears when the chat cannot go to the queue (message ids: see `i18n`).
 WRAPPING_UP = N_("Your colleague is just finishing up; one moment please.")
 NOT_ALLOWED = N_("This chat can no longer be passed to a colleague. Please start a new chat to reach our team.")
+# Why a colleague left, as the customer hears it (the handoff event's `cause`).
 AGENT_LEFT_NOTICES = {
     "transferred": N_("You are being transferred to a colleague; please stay in the chat."),
     "unanswered": N_("Sorry for the wait; we are finding another colleague for you."),
@@ -384,6 +385,8 @@ class HandoffGate:
             ticket_text = (
                 translate(language, "Your request is recorded as ticket {ticket}. ", ticket=ticket) if ticket else ""
             )
+            # i18n: {ticket} is the "Your request is recorded as ticket …" sentence or empty; {when} is "as soon as we
+            # can" or "after we open again (…)".
             text = translate(
                 language,
                 "Our team is offline right now. {ticket}A colleague will reply {when}.",
