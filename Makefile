@@ -70,6 +70,12 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Extracts every message id (babel.cfg; i18n/extract.py says which files feed which domain) and updates
+# i18n/locale/*/LC_MESSAGES/*.po: new ids arrive untranslated (the tests fail until zh_CN has them), unused ones go.
+.PHONY: i18n
+i18n: install
+	$(VENV)/bin/python -m i18n.extract
+
 bench: install
 	$(VENV)/bin/frontdoor train
 	$(VENV)/bin/python bench/turn_latency.py

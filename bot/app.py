@@ -18,6 +18,7 @@ from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
 from bot import api, health, pages
 from bot.actions_endpoint import setup_actions
+from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
@@ -111,6 +112,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
     app[BODY_LIMIT] = settings.max_body_bytes
     app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
     app.add_routes(health.routes)
+    setup_catalogues(app)
     setup_telemetry(app)
 
 

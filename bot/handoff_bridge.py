@@ -42,6 +42,7 @@ from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
+from i18n import N_, translate
 from intake.settings import IntakeSettings
 from observability import Metrics
 
@@ -64,72 +65,25 @@ ABANDON_AFTER_S = 600.0
 # An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
 PRESENCE_INTERVAL_S = 30.0
 
-TEXTS: dict[str, dict[str, str]] = {
-    "queued": {
-        "en": "You are number {n} in the queue for our team.",
-        "zh": "您目前在人工客服队列中排第 {n} 位。",
-    },
-    "queued_next": {"en": "You are next in the queue for our team.", "zh": "您是人工客服队列中的下一位。"},
-    "wait": {"en": " Estimated wait: about {m} min.", "zh": "预计等待约 {m} 分钟。"},
-    "no_agent": {
-        "en": " No colleague is online right now; we will connect you as soon as one is.",
-        "zh": "目前暂无在线客服，客服上线后会第一时间为您接入。",
-    },
-    "closed_hours": {
-        "en": "Our team is offline right now. {ticket}A colleague will reply {when}.",
-        "zh": "人工客服当前不在服务时间。{ticket}我们会在{when}回复您。",
-    },
-    "closed_ticket": {
-        "en": "Your request is recorded as ticket {ticket}. ",
-        "zh": "您的问题已记录为工单 {ticket}。",
-    },
-    "closed_when": {"en": "after we open again ({at})", "zh": " {at} 上班后尽快"},
-    "closed_soon": {"en": "as soon as we can", "zh": "尽快"},
-    "agent_joined": {"en": "{name} from our team has joined the chat.", "zh": "人工客服 {name} 已加入对话。"},
-    "agent_left_transferred": {
-        "en": "You are being transferred to a colleague; please stay in the chat.",
-        "zh": "正在为您转接其他客服，请不要离开对话。",
-    },
-    "agent_left_unanswered": {
-        "en": "Sorry for the wait; we are finding another colleague for you.",
-        "zh": "抱歉久等，正在为您安排其他客服。",
-    },
-    "bot_back": {
-        "en": "The chat with our team has ended. You are back with the assistant.",
-        "zh": "人工服务已结束，您可以继续向智能助手提问。",
-    },
-    "rate_ask": {
-        "en": "How satisfied are you with the help you got? (1 = poor, 5 = excellent)",
-        "zh": "您对本次人工服务满意吗？（1 = 很不满意，5 = 非常满意）",
-    },
-    "rate_thanks": {
-        "en": "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”.",
-        "zh": "感谢您的评价！还有什么想补充的吗？可以直接输入意见，或点击“不用了”。",
-    },
-    "rate_skip": {"en": "No thanks", "zh": "不用了"},
-    "rate_done": {"en": "Thanks for your feedback!", "zh": "感谢您的反馈！"},
-    "comment_done": {"en": "Thanks, we have passed your comment on.", "zh": "谢谢，您的意见我们已收到。"},
-    "wrapping_up": {
-        "en": "Your colleague is just finishing up; one moment please.",
-        "zh": "客服正在整理本次对话，请稍候。",
-    },
-    "not_allowed": {
-        "en": "This chat can no longer be passed to a colleague. Please start a new chat to reach our team.",
-        "zh": "本次对话已无法转接人工，请重新发起对话联系客服。",
-    },
+# What a customer who asks for a human hears when the chat cannot go to the queue (message ids: see `i18n`).
+WRAPPING_UP = N_("Your colleague is just finishing up; one moment please.")
+NOT_ALLOWED = N_("This chat can no longer be passed to a colleague. Please start a new chat to reach our team.")
+# Why a colleague left, as the customer hears it (the handoff event's `cause`).
+AGENT_LEFT_NOTICES = {
+    "transferred": N_("You are being transferred to a colleague; please stay in the chat."),
+    "unanswered": N_("Sorry for the wait; we are finding another colleague for you."),
 }
 
 
-def say(key: str, language: str, **values: Any) -> str:
-    texts = TEXTS[key]
-    return texts.get(language, texts["en"]).format(**values)
-
-
 def queue_text(language: str, position: int, eta_s: float | None) -> str:
-    text = say("queued_next", language) if position <= 1 else say("queued", language, n=position)
+    text = (
+        translate(language, "You are next in the queue for our team.")
+        if position <= 1
+        else translate(language, "You are number {position} in the queue for our team.", position=position)
+    )
     if eta_s is None:
-        return text + say("no_agent", language)
-    return text + say("wait", language, m=max(1, round(eta_s / 60)))
+        return text + translate(language, " No colleague is online right now; we will connect you as soon as one is.")
+    return text + translate(language, " Estimated wait: about {minutes} min.", minutes=max(1, round(eta_s / 60)))
 
 
 def queue_notice(conversation_id: str, language: str, position: int, length: int, eta_s: float | None) -> Event:
@@ -324,21 +278,31 @@ class CustomerNotices:
         kind = event["type"]
         if kind == "agent_joined":
             name = str(event.get("display_name") or event.get("agent_id") or "")
-            text = say("agent_joined", language, name=name)
+            text = translate(language, "{name} from our team has joined the chat.", name=name)
             custom = {"notice": "agent_joined", "agent_id": event.get("agent_id", "")}
             await self._pipeline().post_notice(cid, [MessageDraft(Sender.SYSTEM, text, custom=custom)])
         elif kind == "agent_left" and event.get("cause") in ("transferred", "unanswered"):
-            text = say(f"agent_left_{event['cause']}", language)
+            notice = AGENT_LEFT_NOTICES[event["cause"]]
+            text = translate(language, notice)
             await self._pipeline().post_notice(
                 cid, [MessageDraft(Sender.SYSTEM, text, custom={"notice": "agent_left", "cause": event["cause"]})]
             )
         elif kind == "bot_back":
-            drafts = [MessageDraft(Sender.SYSTEM, say("bot_back", language), custom={"notice": "bot_back"})]
+            drafts = [
+                MessageDraft(
+                    Sender.SYSTEM,
+                    translate(language, "The chat with our team has ended. You are back with the assistant."),
+                    custom={"notice": "bot_back"},
+                )
+            ]
             if event.get("ask_satisfaction"):
                 survey = await self._surveys.ask(cid, await self._last_agent(cid))
                 drafts.append(
                     MessageDraft(
-                        Sender.BOT, say("rate_ask", language), buttons=rating_buttons(), custom={"survey": survey.id}
+                        Sender.BOT,
+                        translate(language, "How satisfied are you with the help you got? (1 = poor, 5 = excellent)"),
+                        buttons=rating_buttons(),
+                        custom={"survey": survey.id},
                     )
                 )
             await self._pipeline().post_notice(cid, drafts)
@@ -397,7 +361,14 @@ class HandoffGate:
             return True
         language = (await self._store.get_conversation(conversation_id)).language or "en"
         await self._pipeline().post_notice(
-            conversation_id, [MessageDraft(Sender.BOT, say("comment_done", language), custom={"survey": survey.id})]
+            conversation_id,
+            [
+                MessageDraft(
+                    Sender.BOT,
+                    translate(language, "Thanks, we have passed your comment on."),
+                    custom={"survey": survey.id},
+                )
+            ],
         )
         return False
 
@@ -448,17 +419,26 @@ class HandoffGate:
             custom = {"notice": "queue_position", "position": p.position, "length": p.length, "eta_s": p.eta_s}
             return [MessageDraft(Sender.SYSTEM, queue_text(language, p.position, p.eta_s), custom=custom)]
         if outcome.status is OutcomeStatus.CLOSED_HOURS:
-            when = say("closed_soon", language)
+            when = translate(language, "as soon as we can")
             if outcome.next_open_at is not None:
                 at = dt.datetime.fromtimestamp(outcome.next_open_at, ZoneInfo(self._timezone))
-                when = say("closed_when", language, at=at.strftime("%Y-%m-%d %H:%M %Z"))
-            ticket_text = say("closed_ticket", language, ticket=ticket) if ticket else ""
-            text = say("closed_hours", language, ticket=ticket_text, when=when)
+                when = translate(language, "after we open again ({at})", at=at.strftime("%Y-%m-%d %H:%M %Z"))
+            ticket_text = (
+                translate(language, "Your request is recorded as ticket {ticket}. ", ticket=ticket) if ticket else ""
+            )
+            # i18n: {ticket} is the "Your request is recorded as ticket …" sentence or empty; {when} is "as soon as we
+            # can" or "after we open again (…)".
+            text = translate(
+                language,
+                "Our team is offline right now. {ticket}A colleague will reply {when}.",
+                ticket=ticket_text,
+                when=when,
+            )
             custom = {"notice": "closed_hours", "next_open_at": outcome.next_open_at, "ticket": ticket}
             return [MessageDraft(Sender.SYSTEM, text, custom=custom)]
         if outcome.status is OutcomeStatus.NOT_ALLOWED:
             wrapping = outcome.record is not None and outcome.record.state is OwnershipState.WRAP_UP
-            text = say("wrapping_up" if wrapping else "not_allowed", language)
+            text = translate(language, WRAPPING_UP if wrapping else NOT_ALLOWED)
             return [MessageDraft(Sender.SYSTEM, text, custom={"notice": "handoff_refused"})]
         # Assigned at once: the agent-joined message comes from CustomerNotices, like every later assignment.
         return []
@@ -471,16 +451,18 @@ class HandoffGate:
             survey = await self._surveys.awaiting_comment(conversation.id)
             if survey is None or not await self._surveys.finish(survey.id):
                 return []
-            return [MessageDraft(Sender.BOT, say("rate_done", language), custom={"survey": survey.id})]
+            return [
+                MessageDraft(Sender.BOT, translate(language, "Thanks for your feedback!"), custom={"survey": survey.id})
+            ]
         score = parse_rating(payload)
         rated = await self._surveys.rate(conversation.id, score) if score is not None else None
         if rated is None:
             return []  # a survey answer never reaches Rasa, even a stale or malformed one
-        skip = Button(say("rate_skip", language), RATE_SKIP_PAYLOAD)
+        skip = Button(translate(language, "No thanks"), RATE_SKIP_PAYLOAD)
         return [
             MessageDraft(
                 Sender.BOT,
-                say("rate_thanks", language),
+                translate(language, "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”."),
                 buttons=(skip,),
                 custom={"survey": rated.id, "score": rated.score},
             )

@@ -20,6 +20,7 @@ from bot.channels.wechat.constants import SERVICE_WINDOW_S
 from conversations.models import Conversation, Message, Sender
 from conversations.store import ConversationStore
 from handoff.ownership import OwnershipRecord
+from i18n import LANGUAGES, N_, gettext
 from kb.decision import KBResult
 
 log = logging.getLogger(__name__)
@@ -53,43 +54,38 @@ class FaqDrafts(Protocol):
 
 @dataclass(frozen=True)
 class CannedResponse:
+    """A reply an agent sends with one click; `text` is its English message id, translated into the customer's
+    language when it is sent (placeholders are filled by `expand_canned`, not by `str.format`). `title`, also a
+    message id, is what the agent picks it by; the console shows it in the agent's language from `titles`."""
+
     id: str
     title: str
-    texts: Mapping[str, str]
+    text: str
+
+    def text_in(self, language: str) -> str:
+        return gettext(language, self.text)
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return {language: self.text_in(language) for language in LANGUAGES}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "texts": dict(self.texts)}
+        titles = {language: gettext(language, self.title) for language in LANGUAGES}
+        return {"id": self.id, "title": self.title, "titles": titles, "texts": self.texts}
 
 
 CANNED_RESPONSES = (
     CannedResponse(
         "greeting",
-        "Greeting",
-        {
-            "en": "Hi {customer_name}, this is {agent_name} from the support team. How can I help?",
-            "zh": "您好{customer_name}，我是客服{agent_name}，请问有什么可以帮您？",
-        },
+        N_("Greeting"),
+        N_("Hi {customer_name}, this is {agent_name} from the support team. How can I help?"),
     ),
     CannedResponse(
-        "checking",
-        "Checking",
-        {
-            "en": "Thanks, {customer_name}. Let me check that for you; it will take a minute.",
-            "zh": "好的{customer_name}，我帮您查一下，请稍等片刻。",
-        },
+        "checking", N_("Checking"), N_("Thanks, {customer_name}. Let me check that for you; it will take a minute.")
     ),
+    CannedResponse("anything_else", N_("Anything else?"), N_("Is there anything else I can help you with?")),
     CannedResponse(
-        "anything_else",
-        "Anything else?",
-        {"en": "Is there anything else I can help you with?", "zh": "请问还有其他可以帮您的吗？"},
-    ),
-    CannedResponse(
-        "goodbye",
-        "Goodbye",
-        {
-            "en": "Thank you for contacting us, {customer_name}. Have a good day! – {agent_name}",
-            "zh": "感谢您的咨询，祝您生活愉快！——客服{agent_name}",
-        },
+        "goodbye", N_("Goodbye"), N_("Thank you for contacting us, {customer_name}. Have a good day! – {agent_name}")
     ),
 )
 CANNED_BY_ID = {c.id: c for c in CANNED_RESPONSES}

@@ -300,7 +300,7 @@ async def reply(request: web.Request) -> web.Response:
         agent_name = status.profile.display_name if status else member.display_name
         language = conversation.language or record.language or "en"
         text = expand_canned(
-            canned.texts.get(language, canned.texts["en"]),
+            canned.text_in(language),
             {"customer_name": customer.display_name, "agent_name": agent_name},
         )
     else:

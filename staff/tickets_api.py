@@ -17,6 +17,7 @@ from bot.keys import PIPELINE, TICKETS
 from conversations.exceptions import UnknownConversation
 from conversations.models import Sender
 from conversations.store import MessageDraft
+from i18n import N_, translate
 from intake.exceptions import IllegalTransition
 from intake.models import Priority, StatusChange, Ticket, TicketStatus
 from intake.tickets import TicketFilter
@@ -32,32 +33,21 @@ _Choice = TypeVar("_Choice", TicketStatus, Priority)
 
 routes = web.RouteTableDef()
 
+# How a ticket's status reads in the customer's notice (a message id; translated when the notice is said).
 STATUS_NAMES = {
-    "en": {
-        TicketStatus.OPEN: "open",
-        TicketStatus.IN_PROGRESS: "being worked on",
-        TicketStatus.WAITING_ON_CUSTOMER: "waiting for your reply",
-        TicketStatus.RESOLVED: "resolved",
-        TicketStatus.CLOSED: "closed",
-    },
-    "zh": {
-        TicketStatus.OPEN: "待处理",
-        TicketStatus.IN_PROGRESS: "处理中",
-        TicketStatus.WAITING_ON_CUSTOMER: "等待您的回复",
-        TicketStatus.RESOLVED: "已解决",
-        TicketStatus.CLOSED: "已关闭",
-    },
+    TicketStatus.OPEN: N_("open"),
+    TicketStatus.IN_PROGRESS: N_("being worked on"),
+    TicketStatus.WAITING_ON_CUSTOMER: N_("waiting for your reply"),
+    TicketStatus.RESOLVED: N_("resolved"),
+    TicketStatus.CLOSED: N_("closed"),
 }
 
 
 def status_notice(ticket: Ticket, change: StatusChange) -> str:
-    language = "zh" if ticket.language == "zh" else "en"
-    status = STATUS_NAMES[language][change.to_status]
-    if language == "zh":
-        text = f"您的工单 {ticket.number} 状态已更新：{status}。"
-        return text + (f"备注：{change.note}" if change.note else "")
-    text = f"Your ticket {ticket.number} is now {status}."
-    return text + (f" Note: {change.note}" if change.note else "")
+    language = ticket.language or "en"
+    status = translate(language, STATUS_NAMES[change.to_status])
+    text = translate(language, "Your ticket {number} is now {status}.", number=ticket.number, status=status)
+    return text + (translate(language, " Note: {note}", note=change.note) if change.note else "")
 
 
 def _choices(raw: str, kind: type[_Choice], name: str) -> list[_Choice] | None:

@@ -1,6 +1,7 @@
 // Agent console. Everything a customer typed is set with textContent: nothing here ever parses text as HTML.
 (function () {
   "use strict";
+  var t = window.fdI18n.t;
   var API = "/api/v1/console";
   var state = null;
   var selected = null; // conversation id shown in the case pane
@@ -15,6 +16,11 @@
   var customerTypingTimer = null;
 
   function $(id) { return document.getElementById(id); }
+  var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
+  function showConn(live) {
+    connLive = live;
+    if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
+  }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -47,14 +53,14 @@
     var me = state.me;
     $("me").textContent = me.display_name + (me.agent ? " · " + me.agent.load + "/" + me.agent.capacity : "");
     if (me.agent) $("presence").value = me.agent.presence;
-    $("supervisor-link").hidden = !me.supervisor;
     var queue = $("queue"); clear(queue);
     state.queue.forEach(function (item) {
       var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
       li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
       li.appendChild(el("span", { class: "badge " + item.priority }, item.priority));
-      li.appendChild(el("div", {}, (item.reason || "request") + " · waiting since " + fmtTime(item.enqueued_at)));
-      if (!item.eligible) li.appendChild(el("div", { class: "badge" }, "not your queue"));
+      var reason = item.reason || t("request");
+      li.appendChild(el("div", {}, t("{reason} · waiting since {time}", { reason: reason, time: fmtTime(item.enqueued_at) })));
+      if (!item.eligible) li.appendChild(el("div", { class: "badge" }, t("not your queue")));
       li.addEventListener("click", function () { select(item.conversation_id); });
       if (item.conversation_id === selected) li.classList.add("selected");
       queue.appendChild(li);
@@ -66,8 +72,7 @@
       li.appendChild(el("strong", {}, record.conversation_id));
       li.appendChild(el("span", { class: "badge" }, record.state));
       li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
-      var note = lastTransferNote(record.events || []);
-      if (note) li.appendChild(el("div", { class: "note" }, "Note: " + note));
+      if (record.note) li.appendChild(el("div", { class: "note" }, t("Note: {note}", { note: record.note })));
       if (unread[record.conversation_id]) li.classList.add("unread");
       if (record.conversation_id === selected) li.classList.add("selected");
       li.addEventListener("click", function () { select(record.conversation_id); });
@@ -75,9 +80,10 @@
     });
     $("inbox-count").textContent = String(state.inbox.length);
     var canned = $("canned");
-    if (canned.options.length <= 1) {
-      state.canned.forEach(function (c) { canned.appendChild(el("option", { value: c.id }, c.title)); });
-    }
+    while (canned.options.length > 1) canned.remove(1);
+    state.canned.forEach(function (c) {
+      canned.appendChild(el("option", { value: c.id }, (c.titles && c.titles[window.fdI18n.lang]) || c.title));
+    });
     if (!selected && state.inbox.length) select(state.inbox[0].conversation_id);
   }
 
@@ -125,12 +131,13 @@
     $("case-priority").className = "badge " + card.priority;
     $("case-reason").textContent = card.reason || "–";
     $("claim").hidden = card.handoff.state !== "queued";
-    var t = $("transcript"); clear(t);
+    clear($("transcript"));
     card.transcript.forEach(addMessage);
     var customer = $("customer"); clear(customer);
-    [["Name", card.customer.display_name || "(unknown)"], ["Tier", card.customer.tier], ["Email", card.customer.email],
-     ["Phone", card.customer.phone], ["Language", card.conversation.language], ["Channel", card.conversation.channel],
-     ["Customer since", fmtTime(card.customer.since)], ["Ticket", card.handoff_ticket || "–"]].forEach(function (row) {
+    [[t("Name"), card.customer.display_name || t("(unknown)")], [t("Tier"), card.customer.tier],
+     [t("Email"), card.customer.email], [t("Phone"), card.customer.phone], [t("Language"), card.conversation.language],
+     [t("Channel"), card.conversation.channel], [t("Customer since"), fmtTime(card.customer.since)],
+     [t("Ticket"), card.handoff_ticket || "–"]].forEach(function (row) {
       customer.appendChild(el("dt", {}, row[0])); customer.appendChild(el("dd", {}, row[1] || "–"));
     });
     var fields = $("fields"); clear(fields);
@@ -143,7 +150,7 @@
     });
     if (!history.children.length) history.appendChild(el("li", {}, "none"));
     var conf = card.nlu.confidence;
-    $("nlu").textContent = (card.nlu.intent || "(intent unknown)") + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
+    $("nlu").textContent = (card.nlu.intent || t("(intent unknown)")) + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
     var kb = $("kb"); clear(kb);
     card.kb_attempts.forEach(function (a) {
       var li = el("li", {}, "“" + a.query + "” → " + a.decision + " (" + Number(a.confidence || 0).toFixed(2) + ")");
@@ -151,45 +158,48 @@
       a.candidates.forEach(function (c) { ul.appendChild(el("li", {}, c.question + " · " + Number(c.confidence || 0).toFixed(2))); });
       li.appendChild(ul); kb.appendChild(li);
     });
-    if (!card.kb_attempts.length) kb.appendChild(el("li", {}, "none"));
+    if (!card.kb_attempts.length) kb.appendChild(el("li", {}, t("none")));
     var past = $("past"); clear(past);
     card.past_conversations.forEach(function (c) { past.appendChild(el("li", {}, fmtTime(c.created_at) + " · " + c.channel + " · " + c.id)); });
-    if (!card.past_conversations.length) past.appendChild(el("li", {}, "none"));
+    if (!card.past_conversations.length) past.appendChild(el("li", {}, t("none")));
     var tickets = $("tickets"); clear(tickets);
     card.tickets.forEach(function (tk) { tickets.appendChild(el("li", {}, tk.number + " · " + tk.status + " · " + (tk.category || ""))); });
-    if (!card.tickets.length) tickets.appendChild(el("li", {}, "none"));
+    if (!card.tickets.length) tickets.appendChild(el("li", {}, t("none")));
     $("suggest").hidden = !card.kb_available;
     clear($("suggestions"));
     tickSla();
   }
 
-  var WHO = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System", event: "Event" };
+  function who(sender) {
+    var names = { customer: t("Customer"), bot: t("Bot"), agent: t("Agent"), system: t("System"), event: t("Event") };
+    return names[sender] || sender;
+  }
   function addMessage(m) {
     if (seen[m.seq]) return;
     seen[m.seq] = true;
     var text = m.text;
     if (m.sender === "event") {
       var c = m.custom || {};
-      if (c.handoff) text = "handoff requested: " + (c.handoff.reason || "") + " " + JSON.stringify(c.handoff.scores || {});
+      if (c.handoff) text = t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
       else if (c.kb) text = "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
       else text = JSON.stringify(c);
     }
     var li = el("li", { class: m.sender, "data-seq": String(m.seq), "data-sender": m.sender });
-    li.appendChild(el("span", { class: "who" }, (WHO[m.sender] || m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
+    li.appendChild(el("span", { class: "who" }, who(m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
     li.appendChild(el("span", { class: "text" }, text));
-    var t = $("transcript");
-    t.appendChild(li);
-    t.scrollTop = t.scrollHeight;
+    var log = $("transcript");
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
   }
 
   function tickSla() {
     var node = $("case-sla");
     if (!card || !card.sla || !card.sla.deadline) { node.textContent = ""; return; }
-    if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = "SLA met"; node.classList.remove("late"); return; }
+    if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = t("SLA met"); node.classList.remove("late"); return; }
     var left = Math.round(card.sla.deadline - Date.now() / 1000);
     var abs = Math.abs(left);
     var text = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
-    node.textContent = left >= 0 ? "SLA " + text + " left" : "SLA overdue by " + text;
+    node.textContent = left >= 0 ? t("SLA {time} left", { time: text }) : t("SLA overdue by {time}", { time: text });
     node.classList.toggle("late", left < 0);
   }
   setInterval(tickSla, 1000);
@@ -199,10 +209,10 @@
     var node = $("case-window");
     var win = card && card.reply_window;
     if (!win) { node.textContent = ""; return; }
-    if (!win.closes_at) { node.textContent = "WeChat reply window: waiting for the customer"; return; }
+    if (!win.closes_at) { node.textContent = t("WeChat reply window: waiting for the customer"); return; }
     var left = Math.round(win.closes_at - Date.now() / 1000);
-    if (left <= 0) { node.textContent = "WeChat reply window closed"; node.classList.add("late"); return; }
-    node.textContent = "WeChat reply window: " + Math.floor(left / 3600) + " h " + Math.floor((left % 3600) / 60) + " min left";
+    if (left <= 0) { node.textContent = t("WeChat reply window closed"); node.classList.add("late"); return; }
+    node.textContent = t("WeChat reply window: {hours} h {minutes} min left", { hours: Math.floor(left / 3600), minutes: Math.floor((left % 3600) / 60) });
     node.classList.remove("late");
   }
   setInterval(tickReplyWindow, 1000);
@@ -211,9 +221,9 @@
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/ws";
     ws = new WebSocket(url);
-    ws.onopen = function () { backoffMs = 500; $("conn").textContent = "live"; };
+    ws.onopen = function () { backoffMs = 500; showConn(true); };
     ws.onclose = function () {
-      $("conn").textContent = "reconnecting…";
+      showConn(false);
       setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000);
     };
     ws.onmessage = function (frame) {
@@ -258,12 +268,12 @@
   $("pull-next").addEventListener("click", async function () {
     try {
       var result = await call("POST", "/next");
-      if (result.record) select(result.record.conversation_id); else flash("Nothing waiting for you.");
+      if (result.record) select(result.record.conversation_id); else flash(t("Nothing waiting for you."));
     } catch (e) { flash(e.message); }
   });
   $("claim").addEventListener("click", async function () {
     try { await call("POST", "/conversations/" + encodeURIComponent(selected) + "/claim"); select(selected); scheduleRefresh(); }
-    catch (e) { flash(e.status === 409 ? "Someone else took this conversation." : e.message); scheduleRefresh(); }
+    catch (e) { flash(e.status === 409 ? t("Someone else took this conversation.") : e.message); scheduleRefresh(); }
   });
   $("reply-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
@@ -289,7 +299,7 @@
         li.addEventListener("click", function () { $("reply").value = c.answer; });
         list.appendChild(li);
       });
-      if (!result.candidates.length) list.appendChild(el("li", {}, "No suggestion."));
+      if (!result.candidates.length) list.appendChild(el("li", {}, t("No suggestion.")));
     } catch (e) { flash(e.message); }
   });
   function stopTyping() {
@@ -315,10 +325,16 @@
     if ($("faq-save").checked) body.faq_draft = { question: $("faq-question").value || (card && card.last_question) || "", answer: $("faq-answer").value };
     try {
       var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/close", body);
-      if (body.faq_draft && result.faq_draft && !result.faq_draft.available) flash("FAQ drafts are not available here.");
+      if (body.faq_draft && result.faq_draft && !result.faq_draft.available) flash(t("FAQ drafts are not available here."));
       selected = null; card = null; $("case").hidden = true; scheduleRefresh();
     } catch (e) { flash(e.message); }
   });
 
-  connect();
+  // A language switch re-renders what this script built; the marked static texts are re-translated by i18n.js.
+  document.addEventListener("fd:language", function () {
+    showConn(connLive);
+    if (state) renderState(state);
+    if (card) { seen = {}; renderCard(); }
+  });
+  window.fdI18n.ready.then(connect);
 })();

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
 
+  const t = window.fdI18n.t;
   const $ = (id) => document.getElementById(id);
   const state = { current: null, entries: [] };
 
@@ -56,10 +57,10 @@
   async function loadStatus() {
     try {
       const s = await api("GET", "/api/v1/kb/status");
-      $("kb-status").textContent = (s.ready ? "index ready" : "index building…") +
-        ` · ${s.indexed} searchable of ${s.published} published`;
+      $("kb-status").textContent = (s.ready ? t("index ready") : t("index building…")) + " · " +
+        t("{indexed} searchable of {published} published", { indexed: s.indexed, published: s.published });
     } catch (e) {
-      $("kb-status").textContent = "status unavailable";
+      $("kb-status").textContent = t("status unavailable");
     }
   }
 
@@ -87,14 +88,14 @@
       el("td", {}, entry.version),
       el("td", {}, `${entry.feedback.helpful}/${entry.feedback.unhelpful}`),
     )));
-    $("list-summary").textContent = `${data.entries.length} of ${data.total} entries`;
+    $("list-summary").textContent = t("{shown} of {total} entries", { shown: data.entries.length, total: data.total });
     fillCategories(data.categories);
   }
 
   function fillCategories(categories) {
     const select = $("filter-category");
     const chosen = select.value;
-    select.replaceChildren(el("option", { value: "" }, "any category"),
+    select.replaceChildren(el("option", { value: "" }, t("any category")),
       ...categories.map((c) => el("option", { value: c }, c)));
     select.value = categories.includes(chosen) ? chosen : "";
     $("categories").replaceChildren(...categories.map((c) => el("option", { value: c })));
@@ -121,15 +122,22 @@
     };
   }
 
+  // The texts about an entry that this script writes (a language switch re-runs it without touching the form).
+  function labelEntry(entry) {
+    $("form-title").textContent = entry ? t("Edit entry") : t("New entry");
+    $("form-meta").textContent = entry
+      ? `${entry.id} · ${entry.status} · ` +
+        t("version {version} · by {author}", { version: entry.version, author: entry.author }) +
+        ` · ${entry.indexed ? t("searchable") : t("not searchable")}`
+      : t("A new entry starts as a draft.");
+    $("save-publish").textContent = entry && entry.status === "published" ? t("Save") : t("Save & publish");
+  }
+
   function showEntry(entry) {
     state.current = entry;
     $("detail").hidden = false;
     $("form-error").textContent = "";
-    $("form-title").textContent = entry ? "Edit entry" : "New entry";
-    $("form-meta").textContent = entry
-      ? `${entry.id} · ${entry.status} · version ${entry.version} · by ${entry.author}` +
-        ` · ${entry.indexed ? "searchable" : "not searchable"}`
-      : "A new entry starts as a draft.";
+    labelEntry(entry);
     $("f-question").value = entry ? entry.question : "";
     $("f-paraphrases").value = entry ? entry.paraphrases.join("\n") : "";
     $("f-answer").value = entry ? entry.answer : "";
@@ -139,7 +147,6 @@
     $("f-preview").innerHTML = entry ? entry.answer_html : "";  // sanitised by the server
     $("unpublish").hidden = !entry || entry.status === "draft";
     $("archive").hidden = !entry || entry.status === "archived";
-    $("save-publish").textContent = entry && entry.status === "published" ? "Save" : "Save & publish";
     $("save").hidden = Boolean(entry && entry.status === "published");
     $("history-box").hidden = !entry;
     $("diff").hidden = true;
@@ -212,18 +219,19 @@
   async function loadHistory(id) {
     const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/revisions`);
     $("history").replaceChildren(...data.revisions.map((r) => el("li", {},
-      `v${r.version} ${r.action} by ${r.author} · ${new Date(r.at * 1000).toLocaleString()} `,
+      t("v{version} {action} by {author}", { version: r.version, action: r.action, author: r.author }) +
+        ` · ${new Date(r.at * 1000).toLocaleString()} `,
       r.note ? el("span", { className: "muted" }, r.note + " ") : null,
-      r.version > 1 ? el("button", { type: "button", className: "link", onclick: () => showDiff(id, r.version - 1, r.version) }, "diff") : null,
+      r.version > 1 ? el("button", { type: "button", className: "link", onclick: () => showDiff(id, r.version - 1, r.version) }, t("diff")) : null,
       state.current && r.version !== state.current.version
-        ? el("button", { type: "button", className: "link", onclick: () => restore(id, r.version) }, "restore") : null,
+        ? el("button", { type: "button", className: "link", onclick: () => restore(id, r.version) }, t("restore")) : null,
     )));
   }
 
   async function showDiff(id, from, to) {
     const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`);
     const lines = [el("div", { className: "field" }, `v${data.from} → v${data.to}`)];
-    if (!data.changes.length) lines.push(el("div", {}, "no content changes"));
+    if (!data.changes.length) lines.push(el("div", {}, t("no content changes")));
     data.changes.forEach((change) => {
       lines.push(el("div", { className: "field" }, change.field));
       change.lines.forEach((line) => {
@@ -282,16 +290,16 @@
     try {
       const data = await api("GET", "/api/v1/kb/unanswered" + (language ? "?language=" + language : ""));
       $("unanswered-summary").textContent = data.groups.length
-        ? `${data.groups.length} groups of unanswered questions, most asked first`
-        : "No unanswered questions.";
+        ? t("{count} groups of unanswered questions, most asked first", { count: data.groups.length })
+        : t("No unanswered questions.");
       $("unanswered").replaceChildren(...data.groups.map((group) => el("li", {},
         el("span", { className: "count" }, `×${group.count}`),
         el("span", { lang: group.language }, group.question),
         el("span", { className: "muted" }, " · " + Object.entries(group.reasons).map(([k, v]) => `${k} ${v}`).join(", ")),
         el("ul", { className: "examples" }, ...group.examples.map((text) => el("li", { lang: group.language }, text))),
-        el("button", { type: "button", className: "make-draft", onclick: () => draftFrom(group) }, "Create draft"),
+        el("button", { type: "button", className: "make-draft", onclick: () => draftFrom(group) }, t("Create draft")),
         " ",
-        el("button", { type: "button", className: "link", onclick: () => dismiss(group) }, "Dismiss"),
+        el("button", { type: "button", className: "link", onclick: () => dismiss(group) }, t("Dismiss")),
       )));
     } catch (e) {
       $("unanswered-summary").textContent = e.message;
@@ -320,7 +328,7 @@
     $("import-result").textContent = "";
     $("import-problems").replaceChildren();
     const file = $("import-file").files[0];
-    if (!file) { $("import-result").textContent = "Choose a file first."; return; }
+    if (!file) { $("import-result").textContent = t("Choose a file first."); return; }
     const format = file.name.toLowerCase().endsWith(".csv") ? "csv" : "yaml";
     const response = await fetch(`/api/v1/kb/import?format=${format}&status=${$("import-status").value}`, {
       method: "POST", body: await file.text(), credentials: "same-origin",
@@ -330,15 +338,23 @@
     if (!response.ok) {
       $("import-result").textContent = (data.error && data.error.message) || response.statusText;
       const problems = (data.error && data.error.problems) || [];
-      $("import-problems").replaceChildren(...problems.map((p) => el("li", {}, `row ${p.row}: ${p.message}`)));
+      $("import-problems").replaceChildren(...problems.map((p) => el("li", {}, t("row {row}: {message}", { row: p.row, message: p.message }))));
       return;
     }
-    $("import-result").textContent = `Created ${data.created}, updated ${data.updated}, unchanged ${data.unchanged}.`;
+    $("import-result").textContent = t("Created {created}, updated {updated}, unchanged {unchanged}.", data);
     loadEntries();
     loadStatus();
   });
 
-  loadStatus();
-  loadEntries().catch(showListError);
-  setInterval(loadStatus, 15000);
+  // A language switch re-renders what this script built; the marked static texts are re-translated by i18n.js.
+  document.addEventListener("fd:language", () => {
+    loadStatus();
+    loadEntries().catch(showListError);
+    if (!$("detail").hidden) labelEntry(state.current);
+  });
+  window.fdI18n.ready.then(() => {
+    loadStatus();
+    loadEntries().catch(showListError);
+    setInterval(loadStatus, 15000);
+  });
 })();

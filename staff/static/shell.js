@@ -21,6 +21,7 @@
     const bar = document.createElement("nav");
     bar.className = "fd-shell";
     bar.setAttribute("aria-label", t("Staff pages"));
+    bar.dataset.i18nAriaLabel = "Staff pages";
     const brand = document.createElement("a");
     brand.className = "fd-shell-brand";
     brand.href = me.home || "/staff";
@@ -38,6 +39,7 @@
     const lang = document.createElement("span");
     lang.className = "fd-shell-lang";
     lang.id = "fd-shell-lang";
+    if (window.fdI18n) lang.appendChild(window.fdI18n.switcher());
     bar.appendChild(lang);
     const logout = document.createElement("form");
     logout.method = "post";
@@ -50,6 +52,8 @@
     logout.appendChild(button);
     bar.appendChild(logout);
     document.body.insertBefore(bar, document.body.firstChild);
+    // The catalogue may arrive after the bar is drawn: translate it then (a later switch re-translates the page).
+    if (window.fdI18n) window.fdI18n.ready.then(() => window.fdI18n.apply(bar));
     document.dispatchEvent(new CustomEvent("fd-shell-ready", { detail: me }));
   }
 

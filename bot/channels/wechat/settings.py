@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from bot.channels.wechat.constants import IDLE_CLOSE_S, MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
 from bot.channels.wechat.exceptions import InvalidSettings
+from i18n import bilingual
 
 
 class EncodingMode(StrEnum):
@@ -20,18 +21,11 @@ class EncodingMode(StrEnum):
     SAFE = "safe"
 
 
-DEFAULT_WELCOME_TEXT = (
-    "Welcome! Ask me anything, or type 'human' to reach an agent.\n欢迎关注！有问题请直接提问，输入“人工”可转人工客服。"
-)
-DEFAULT_VOICE_FALLBACK_TEXT = (
-    "Sorry, I couldn't make out that voice message. Please type it.\n抱歉，未能识别语音，请输入文字。"
-)
-DEFAULT_IMAGE_ACK_TEXT = (
-    "Thanks, we've received your picture and added it to your conversation.\n已收到您的图片，已附加到本次会话。"
-)
-DEFAULT_UNSUPPORTED_TEXT = (
-    "Sorry, I can only read text, voice and pictures here.\n抱歉，目前仅支持文字、语音和图片消息。"
-)
+# Said before the customer's language is known, so in both languages (see `i18n.bilingual`).
+DEFAULT_WELCOME_TEXT = bilingual("Welcome! Ask me anything, or type 'human' to reach an agent.")
+DEFAULT_VOICE_FALLBACK_TEXT = bilingual("Sorry, I couldn't make out that voice message. Please type it.")
+DEFAULT_IMAGE_ACK_TEXT = bilingual("Thanks, we've received your picture and added it to your conversation.")
+DEFAULT_UNSUPPORTED_TEXT = bilingual("Sorry, I can only read text, voice and pictures here.")
 
 
 @dataclass(frozen=True)
