@@ -22,6 +22,7 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
 from backends.exceptions import UnsupportedDatabaseURL
@@ -113,14 +114,27 @@ class SQLDatabase:
         return self._lock if self._lock is not None else contextlib.nullcontext()
 
     @asynccontextmanager
+    async def _connection(self, engine: AsyncEngine, *, begin: bool) -> AsyncIterator[AsyncConnection]:
+        async with self._serialised():
+            conn = await engine.connect()
+            try:
+                if begin:
+                    async with conn.begin():
+                        yield conn
+                else:
+                    yield conn
+            finally:
+                await _close_even_if_cancelled(conn)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQL]:
-        async with self._serialised(), self.engine.begin() as conn:
+        async with self._connection(self.engine, begin=True) as conn:
             yield _Session(conn, self.dialect)
 
     @asynccontextmanager
     async def _single(self) -> AsyncIterator[SQL]:
         """One statement on its own, committed by the database as it runs (no BEGIN/COMMIT round trips)."""
-        async with self._serialised(), self._autocommit.connect() as conn:
+        async with self._connection(self._autocommit, begin=False) as conn:
             yield _Session(conn, self.dialect)
 
     async def execute(self, statement: Executable, params: Params = None) -> int:
@@ -143,13 +157,30 @@ class SQLDatabase:
     async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
         # SQLite: BEGIN IMMEDIATE holds the file's write lock until commit, which excludes other processes too.
         # PostgreSQL: replicas starting together queue on the advisory lock, and each sees the others' commits.
-        async with self._serialised(), self.engine.begin() as conn:
+        async with self._connection(self.engine, begin=True) as conn:
             if self.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             yield conn
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        # Waits for the statement in flight on SQLite; the pool then closes every connection it holds.
+        async with self._serialised():
+            await self.engine.dispose()
+
+
+async def _close_even_if_cancelled(conn: AsyncConnection) -> None:
+    """Hands the connection back (rolling back anything left open) before the lock lets the next coroutine in, even
+    when the task is being cancelled: otherwise the next user could meet a rollback still in flight."""
+    closing = asyncio.ensure_future(conn.close())
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            cancelled = True
+    closing.result()
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
@@ -165,6 +196,8 @@ def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
 
     engine = create_async_engine(
         URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path),
+        # One connection, like the lock: `dispose()` closes it even if a cancelled task never handed it back.
+        poolclass=StaticPool,
         **({"async_creator": daemon_connection} if daemon else {}),
     )
 
@@ -190,7 +223,7 @@ def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
 
 
 class SQLiteDatabase(SQLDatabase):
-    """One file (or memory), every statement and transaction serialised by a lock; WAL keeps readers cheap."""
+    """One file (or memory) on one connection, every statement and transaction serialised by a lock."""
 
     @classmethod
     async def open(cls, path: str, *, daemon: bool = False) -> SQLiteDatabase:
