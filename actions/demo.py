@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 from collections.abc import Sequence
-
-import aiosqlite
 
 from actions.feedback import MemoryFeedbackRecorder
 from actions.services import ActionServices, ActionSettings
@@ -23,6 +20,7 @@ from intake.orders import DemoOrderLookup
 from intake.tickets import TicketStore
 from kb.decision import Candidate, Decision, KBResult
 from kb.tokenize import tokenize
+from migrations import upgrade_database
 
 # (entry_id, language, question, answer, category)
 DEMO_FAQ: Sequence[tuple[str, str, str, str, str]] = (
@@ -112,15 +110,9 @@ class LazyTicketStore:
     async def _get(self) -> TicketStore:
         async with self._lock:
             if self._store is None:
-                connection = aiosqlite.connect(":memory:", isolation_level=None)
-                # aiosqlite's worker thread is not a daemon, so an unclosed throwaway demo database would keep the
-                # development server (and pytest) from exiting; nothing in it is worth waiting for.
-                connection._thread.daemon = True
-                conn = await connection
-                conn.row_factory = sqlite3.Row
-                store = TicketStore(SQLiteDatabase(conn))
-                await store.migrate()
-                self._store = store
+                db = await SQLiteDatabase.open(":memory:", daemon=True)
+                await upgrade_database(db)
+                self._store = TicketStore(db)
         return self._store
 
     async def create(

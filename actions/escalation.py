@@ -27,6 +27,7 @@ def handoff_payload(
     ticket: str | None = None,
     priority: str | None = None,
     extra_fields: dict[str, Any] | None = None,
+    first_response_due: float | None = None,
 ) -> dict[str, Any]:
     fields = collected_fields(tracker)
     if extra_fields:
@@ -42,6 +43,9 @@ def handoff_payload(
     }
     if ticket:
         payload["ticket"] = ticket
+        if first_response_due is not None:
+            # The ticket's promise: the chat's console countdown runs to the same instant (epoch s).
+            payload["first_response_due"] = first_response_due
     return {"handoff": payload}
 
 

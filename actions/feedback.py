@@ -8,21 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.sql import Database
+from sqlalchemy import insert, select
 
-MIGRATIONS = (
-    """CREATE TABLE IF NOT EXISTS bot_answer_feedback (
-        conversation_id TEXT NOT NULL,
-        customer_id TEXT NOT NULL,
-        entry_id TEXT NOT NULL,
-        query TEXT NOT NULL,
-        language TEXT NOT NULL,
-        helpful INTEGER NOT NULL,
-        confidence DOUBLE PRECISION,
-        at DOUBLE PRECISION NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS bot_answer_feedback_entry ON bot_answer_feedback (entry_id, at)",
-)
+from actions.tables import bot_answer_feedback
+from backends.sql import Database
 
 
 @dataclass(frozen=True)
@@ -49,26 +38,26 @@ class SQLFeedbackRecorder:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def migrate(self) -> None:
-        await self._db.migrate(MIGRATIONS)
-
     async def record(self, feedback: FeedbackRecord) -> None:
         await self._db.execute(
-            "INSERT INTO bot_answer_feedback (conversation_id, customer_id, entry_id, query, language, helpful, "
-            "confidence, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            feedback.conversation_id,
-            feedback.customer_id,
-            feedback.entry_id,
-            feedback.query,
-            feedback.language,
-            1 if feedback.helpful else 0,
-            feedback.confidence,
-            feedback.at,
+            insert(bot_answer_feedback).values(
+                conversation_id=feedback.conversation_id,
+                customer_id=feedback.customer_id,
+                entry_id=feedback.entry_id,
+                query=feedback.query,
+                language=feedback.language,
+                helpful=1 if feedback.helpful else 0,
+                confidence=feedback.confidence,
+                at=feedback.at,
+            )
         )
 
     async def recent(self, entry_id: str, limit: int = 50) -> list[FeedbackRecord]:
         rows = await self._db.fetch(
-            "SELECT * FROM bot_answer_feedback WHERE entry_id = $1 ORDER BY at DESC LIMIT $2", entry_id, limit
+            select(bot_answer_feedback)
+            .where(bot_answer_feedback.c.entry_id == entry_id)
+            .order_by(bot_answer_feedback.c.at.desc())
+            .limit(limit)
         )
         return [
             FeedbackRecord(

@@ -85,7 +85,7 @@ class CustomerDirectory(Protocol):
 @dataclass(frozen=True)
 class ActionSettings:
     intake: IntakeSettings = field(default_factory=IntakeSettings)
-    display_timezone: str = ""  # deadlines shown to customers; empty: the business-hours zone, else UTC
+    display_timezone: str = ""  # deadlines shown to customers; empty: the business calendar's zone
     max_clarify_options: int = 3
     open_tickets_shown: int = 3
 
@@ -93,8 +93,7 @@ class ActionSettings:
     def timezone(self) -> str:
         if self.display_timezone:
             return self.display_timezone
-        hours = self.intake.business_hours
-        return hours.timezone if hours else "UTC"
+        return self.intake.calendar.timezone
 
 
 @dataclass

@@ -125,7 +125,13 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         if trigger is not None:
             dispatcher.utter_message(text=say("ticket_created_handoff", language))
             dispatcher.utter_message(
-                json_message=handoff_payload(trigger, tracker, ticket=ticket.number, priority=decision.priority.value)
+                json_message=handoff_payload(
+                    trigger,
+                    tracker,
+                    ticket=ticket.number,
+                    priority=decision.priority.value,
+                    first_response_due=ticket.first_response_due,
+                )
             )
         return form_reset(keep_contact=True)
 

@@ -3,8 +3,9 @@ and the base of every package's environment settings."""
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus, Subscription
 from backends.exceptions import BackendError, InvalidSettings, UnsupportedDatabaseURL
+from backends.schema import metadata
 from backends.settings import EnvSettings
-from backends.sql import SQL, Database, PostgresDatabase, SQLiteDatabase, open_database, placeholders
+from backends.sql import SQL, Database, PostgresDatabase, SQLDatabase, SQLiteDatabase, open_database, upsert
 
 __all__ = [
     "SQL",
@@ -16,9 +17,11 @@ __all__ = [
     "MemoryEventBus",
     "PostgresDatabase",
     "RedisEventBus",
+    "SQLDatabase",
     "SQLiteDatabase",
     "Subscription",
     "UnsupportedDatabaseURL",
+    "metadata",
     "open_database",
-    "placeholders",
+    "upsert",
 ]

@@ -148,7 +148,9 @@ class EnvSettings(BaseSettings):
             if name in dict(cls.sections()):
                 continue
             variables = " or ".join(f"`{v}`" for v in cls.env_names(name))
-            rows.append(f"| {variables} | {_shown_default(info)} | {info.description or ''} |")
+            # A table cell ends at a bare "|", even inside backticks.
+            cells = (variables, _shown_default(info), info.description or "")
+            rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         return rows
 
     @classmethod

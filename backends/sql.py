@@ -1,28 +1,47 @@
-"""One narrow SQL interface over SQLite (the embedded default) and PostgreSQL (for many replicas).
+"""One narrow SQL interface over SQLite (the embedded default) and PostgreSQL (for many replicas), on SQLAlchemy Core.
 
-Stores write portable SQL with PostgreSQL-style `$1` placeholders; the SQLite backend rewrites them to `?1`, which
-SQLite understands natively. Portable types only: TEXT, BIGINT, INTEGER (0/1 for booleans), DOUBLE PRECISION
-(epoch seconds for times), TEXT holding JSON. This module must never know any store's tables.
+Stores pass SQLAlchemy Core statements over their own `Table`s (or `text()` with named parameters); there is no
+placeholder rewriting. SQLite runs on aiosqlite with WAL, foreign keys and a busy timeout, every statement serialised
+by one lock (SQLite allows one writer); PostgreSQL runs on asyncpg with the configured schema as its search_path.
+Schema changes are Alembic revisions (`migrations/`), run under `migration_connection()`'s database-wide lock. This
+module must never know any store's tables.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiosqlite
 import asyncpg
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 
 from backends.exceptions import UnsupportedDatabaseURL
 
 Row = Mapping[str, Any]
+Params = Mapping[str, Any] | None
 
-_PLACEHOLDER = re.compile(r"\$(\d+)")
+# Any constant works as long as nothing else in the database takes the same advisory lock.
+MIGRATION_LOCK_KEY = 7411
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+)
+# The execution option that picks how an SQLite transaction begins (see `_sqlite_engine`).
+_SQLITE_BEGIN = "fd_sqlite_begin"
 
 
 class SQL(Protocol):
@@ -30,167 +49,224 @@ class SQL(Protocol):
 
     dialect: str
 
-    async def execute(self, sql: str, *args: Any) -> None: ...
+    async def execute(self, statement: Executable, params: Params = None) -> int:
+        """Runs a statement; returns the number of rows it changed."""
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetch(self, statement: Executable, params: Params = None) -> list[Row]: ...
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchrow(self, statement: Executable, params: Params = None) -> Row | None: ...
 
-    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def fetchval(self, statement: Executable, params: Params = None) -> Any: ...
 
 
 class Database(SQL, Protocol):
-    def transaction(self) -> Any:
-        """An async context manager yielding an `SQL` whose statements commit or roll back together."""
+    engine: AsyncEngine
 
-    async def migrate(self, statements: Iterable[str]) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[SQL]:
+        """An `SQL` whose statements commit together, or roll back together when the block raises."""
+
+    def migration_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection in one transaction holding the database-wide migration lock, for Alembic."""
 
     async def close(self) -> None: ...
 
 
-class _SQLiteSession:
-    dialect = "sqlite"
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+class _Session:
+    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
         self._conn = conn
+        self.dialect = dialect
 
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
+    async def execute(self, statement: Executable, params: Params = None) -> int:
+        result = await self._conn.execute(statement, params)
+        return int(result.rowcount)
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cursor:
-            return [dict(row) for row in await cursor.fetchall()]
+    async def fetch(self, statement: Executable, params: Params = None) -> list[Row]:
+        result = await self._conn.execute(statement, params)
+        return [dict(row) for row in result.mappings()]
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cursor:
-            row = await cursor.fetchone()
+    async def fetchrow(self, statement: Executable, params: Params = None) -> Row | None:
+        result = await self._conn.execute(statement, params)
+        row = result.mappings().first()
         return dict(row) if row is not None else None
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = await self.fetchrow(sql, *args)
-        return next(iter(row.values())) if row else None
+    async def fetchval(self, statement: Executable, params: Params = None) -> Any:
+        result = await self._conn.execute(statement, params)
+        return result.scalar()
 
 
-class SQLiteDatabase:
-    """One connection, serialised by a lock: SQLite allows one writer, and WAL keeps readers cheap.
+class SQLDatabase:
+    """An `AsyncEngine` behind the `Database` interface; `SQLiteDatabase` and `PostgresDatabase` open one."""
 
-    Statements outside `transaction()` commit on their own; a transaction holds the lock from BEGIN to COMMIT so
-    no other coroutine's statement lands inside it.
-    """
+    def __init__(self, engine: AsyncEngine, *, serialise: bool) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            # The sqlite3 module runs in autocommit mode here (see `_sqlite_engine`); only skip the explicit BEGIN.
+            else engine.execution_options(**{_SQLITE_BEGIN: ""})
+        )
+        # SQLite: one statement or transaction at a time, so no coroutine's statement lands inside another's
+        # transaction and writers never wait on each other's locks.
+        self._lock = asyncio.Lock() if serialise else None
 
-    dialect = "sqlite"
+    def _serialised(self) -> AbstractAsyncContextManager[Any]:
+        return self._lock if self._lock is not None else contextlib.nullcontext()
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-        self._session = _SQLiteSession(conn)
-        self._lock = asyncio.Lock()
-
-    @classmethod
-    async def open(cls, path: str) -> SQLiteDatabase:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        return cls(conn)
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        async with self._lock:
-            await self._session.execute(sql, *args)
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
-            return await self._session.fetch(sql, *args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._lock:
-            return await self._session.fetchrow(sql, *args)
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        async with self._lock:
-            return await self._session.fetchval(sql, *args)
+    @asynccontextmanager
+    async def _connection(self, engine: AsyncEngine, *, begin: bool) -> AsyncIterator[AsyncConnection]:
+        async with self._serialised():
+            conn = await engine.connect()
+            try:
+                if begin:
+                    async with conn.begin():
+                        yield conn
+                else:
+                    yield conn
+            finally:
+                await _close_even_if_cancelled(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQL]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._session
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+        async with self._connection(self.engine, begin=True) as conn:
+            yield _Session(conn, self.dialect)
 
-    async def migrate(self, statements: Iterable[str]) -> None:
-        async with self.transaction() as tx:
-            for statement in statements:
-                await tx.execute(statement)
+    @asynccontextmanager
+    async def _single(self) -> AsyncIterator[SQL]:
+        """One statement on its own, committed by the database as it runs (no BEGIN/COMMIT round trips)."""
+        async with self._connection(self._autocommit, begin=False) as conn:
+            yield _Session(conn, self.dialect)
+
+    async def execute(self, statement: Executable, params: Params = None) -> int:
+        async with self._single() as session:
+            return await session.execute(statement, params)
+
+    async def fetch(self, statement: Executable, params: Params = None) -> list[Row]:
+        async with self._single() as session:
+            return await session.fetch(statement, params)
+
+    async def fetchrow(self, statement: Executable, params: Params = None) -> Row | None:
+        async with self._single() as session:
+            return await session.fetchrow(statement, params)
+
+    async def fetchval(self, statement: Executable, params: Params = None) -> Any:
+        async with self._single() as session:
+            return await session.fetchval(statement, params)
+
+    @asynccontextmanager
+    async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
+        # SQLite: BEGIN IMMEDIATE holds the file's write lock until commit, which excludes other processes too.
+        # PostgreSQL: replicas starting together queue on the advisory lock, and each sees the others' commits.
+        async with self._connection(self.engine, begin=True) as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            yield conn
 
     async def close(self) -> None:
-        await self._conn.close()
+        # Waits for the statement in flight on SQLite; the pool then closes every connection it holds.
+        async with self._serialised():
+            await self.engine.dispose()
 
 
-class _PostgresSession:
-    dialect = "postgresql"
-
-    def __init__(self, conn: asyncpg.Connection[Any] | asyncpg.Pool[Any]) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(sql, *args)
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return [dict(row) for row in await self._conn.fetch(sql, *args)]
-
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        row = await self._conn.fetchrow(sql, *args)
-        return dict(row) if row is not None else None
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._conn.fetchval(sql, *args)
+async def _close_even_if_cancelled(conn: AsyncConnection) -> None:
+    """Hands the connection back (rolling back anything left open) before the lock lets the next coroutine in, even
+    when the task is being cancelled: otherwise the next user could meet a rollback still in flight."""
+    closing = asyncio.ensure_future(conn.close())
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            cancelled = True
+    closing.result()
+    if cancelled:
+        raise asyncio.CancelledError
 
 
-class PostgresDatabase(_PostgresSession):
+def _sqlite_engine(path: str, daemon: bool) -> AsyncEngine:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    async def daemon_connection() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(path, check_same_thread=False)
+        # aiosqlite's worker thread is not a daemon, so an unclosed throwaway database would keep the process (and
+        # pytest) from exiting.
+        connection._thread.daemon = True
+        return await connection
+
+    engine = create_async_engine(
+        URL.create("sqlite+aiosqlite", database=None if path == ":memory:" else path),
+        # One connection, like the lock: `dispose()` closes it even if a cancelled task never handed it back.
+        poolclass=StaticPool,
+        **({"async_creator": daemon_connection} if daemon else {}),
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transactions away from the sqlite3 module (it begins them lazily and not before DDL); `_begin` below
+        # emits BEGIN itself, as SQLAlchemy's aiosqlite documentation recommends.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        # A transaction that may read before it writes takes the write lock up front, so two processes sharing the
+        # file never deadlock upgrading their read locks; a lone statement needs no transaction at all.
+        begin = conn.get_execution_options().get(_SQLITE_BEGIN, "BEGIN IMMEDIATE")
+        if begin:
+            conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class SQLiteDatabase(SQLDatabase):
+    """One file (or memory) on one connection, every statement and transaction serialised by a lock."""
+
+    @classmethod
+    async def open(cls, path: str, *, daemon: bool = False) -> SQLiteDatabase:
+        """`daemon`: for a throwaway database nobody closes, whose driver thread must not keep the process alive."""
+        return cls(_sqlite_engine(path, daemon), serialise=True)
+
+
+class PostgresDatabase(SQLDatabase):
     """A connection pool; `schema` isolates deployments (and test runs) sharing one PostgreSQL database."""
 
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
-        super().__init__(pool)
-        self._pool = pool
-
     @classmethod
-    async def open(cls, url: str, schema: str = "public", min_size: int = 1, max_size: int = 10) -> PostgresDatabase:
+    async def open(cls, url: str, schema: str = "public", pool_size: int = 10) -> PostgresDatabase:
         if schema != "public":
-            conn = await asyncpg.connect(url)
-            try:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            finally:
-                await conn.close()
-        pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, server_settings={"search_path": schema}
+            await _create_schema(url, schema)
+        engine = create_async_engine(
+            _asyncpg_url(make_url(url)),
+            pool_size=pool_size,
+            max_overflow=0,
+            connect_args={"server_settings": {"search_path": schema}},
         )
-        return cls(pool)
+        return cls(engine, serialise=False)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SQL]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield _PostgresSession(conn)
 
-    async def migrate(self, statements: Iterable[str]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
-            await conn.execute("SELECT pg_advisory_xact_lock(7411)")
-            for statement in statements:
-                await conn.execute(statement)
+def _asyncpg_url(url: URL) -> URL:
+    return url.set(drivername="postgresql+asyncpg")
 
-    async def close(self) -> None:
-        await self._pool.close()
+
+async def _create_schema(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            # Replicas starting together would otherwise race on the schema's catalogue row.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
 
 
 async def open_database(url: str, schema: str = "public") -> Database:
-    """`sqlite:///relative/path.db`, `sqlite:////abs/path.db`, `sqlite://:memory:` or `postgresql://…`."""
+    """`sqlite:///relative/path.db`, `sqlite:////abs/path.db`, `sqlite://:memory:` or `postgresql://…`.
+
+    The tables are Alembic's to create: run `migrations.upgrade(db)` (the app does at start) before using stores.
+    """
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         path = path.removeprefix("/") if not path.startswith("//") else path[1:]
@@ -200,6 +276,8 @@ async def open_database(url: str, schema: str = "public") -> Database:
     raise UnsupportedDatabaseURL(url)
 
 
-def placeholders(count: int, start: int = 1) -> str:
-    """`$1, $2, …` for an IN list or a VALUES row."""
-    return ", ".join(f"${i}" for i in range(start, start + count))
+def upsert(db: SQL, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can take `.on_conflict_do_update(...)` / `.on_conflict_do_nothing(...)` on either backend."""
+    if db.dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

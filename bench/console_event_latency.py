@@ -27,13 +27,14 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.auth import Role
 from bot.handoff_bridge import HANDOFF, HANDOFF_GATE
-from bot.keys import PIPELINE, STAFF
+from bot.keys import PIPELINE
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from kb.settings import KBConfig
+from server.app import create_app
+from staff.auth import Role
+from staff.keys import STAFF
 
 AGENT = "bench_agent"
 PASSWORD = "bench password 1"

@@ -97,6 +97,14 @@ async def put_back(store: HandoffStore, conversation_id: str, agent_id: str, now
     assert await store.apply(t) is not None
 
 
+async def release(store: HandoffStore, conversation_id: str, agent_id: str, now: float) -> None:
+    """Free the agent's slot again (assigned → wrap-up → bot) without offering them the queue, as the timed calls
+    must find the agents as they were."""
+    t = Transition(conversation_id, S.WRAP_UP, frozenset({S.ASSIGNED}), now, expect_agent=agent_id)
+    assert await store.apply(t) is not None
+    assert await store.apply(Transition(conversation_id, S.BOT, frozenset({S.WRAP_UP}), now)) is not None
+
+
 async def run(store: HandoffStore, args: argparse.Namespace, probe: aioredis.Redis | None = None) -> dict[str, Any]:
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -127,7 +135,7 @@ async def run(store: HandoffStore, args: argparse.Namespace, probe: aioredis.Red
         outcome = await service.request_handoff(f"n{i}", f"cust-n{i}", language, rng.choice(CATEGORIES))
         auto.append((time.perf_counter_ns() - t) / 1e6)
         assert outcome.status.value == "assigned", outcome
-        await service.force_close(f"n{i}")
+        await release(store, f"n{i}", outcome.agent_id, clock())
 
         agent_id = f"agent{rng.randrange(args.agents)}"
         t = time.perf_counter_ns()

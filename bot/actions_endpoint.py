@@ -16,7 +16,8 @@ import hmac
 import ipaddress
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
 from rasa_sdk.executor import ActionExecutor
@@ -24,13 +25,13 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 
 from actions import ActionServices, build_executor
 from actions.services import ActionSettings
-from bot.console import TICKETS
-from bot.exceptions import BadRequest, Forbidden
-from bot.keys import CONVERSATIONS, DATABASE, HTTP, SETTINGS
+from bot.keys import CONVERSATIONS, DATABASE, HTTP, INTAKE, KB, SETTINGS, TICKETS
+from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from intake.orders import order_lookup
 from intake.tickets import TicketStore
-from kb.editor import KB
+from observability import bind_turn, sane_request_id
+from web.exceptions import BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,34 @@ async def read_action_call(request: web.Request) -> dict[str, object]:
     return call
 
 
+def call_correlation(call: Mapping[str, object]) -> tuple[str | None, str | None]:
+    """(request id, conversation id) of the turn this call belongs to: the front door sent the request id as the
+    user message's metadata (bot/rasa_client.py), and the tracker's sender is the conversation."""
+    tracker = call.get("tracker")
+    if not isinstance(tracker, Mapping):
+        return None, None
+    sender = tracker.get("sender_id")
+    latest = tracker.get("latest_message")
+    metadata = latest.get("metadata") if isinstance(latest, Mapping) else None
+    request_id = metadata.get("request_id") if isinstance(metadata, Mapping) else None
+    return (
+        sane_request_id(request_id) if isinstance(request_id, str) else None,
+        sender if isinstance(sender, str) and sender else None,
+    )
+
+
 async def run_action(request: web.Request) -> web.Response:
     if not caller_allowed(request, request.app[SETTINGS].actions_token):
         raise Forbidden("only Rasa may call actions")
     call = await read_action_call(request)
+    request_id, conversation_id = call_correlation(call)
+    # Log lines of this call carry the customer turn's ids, not the webhook request's own.
+    with bind_turn(request_id=request_id, conversation_id=conversation_id):
+        return await _run_action(request, call)
+
+
+async def _run_action(request: web.Request, call: dict[str, object]) -> web.Response:
+    started = time.perf_counter()
     try:
         result = await request.app[ACTION_EXECUTOR].run(call)
     except ActionExecutionRejection as exc:
@@ -74,23 +99,30 @@ async def run_action(request: web.Request) -> web.Response:
     except ActionMissingDomainException as exc:
         return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
     body = result.model_dump() if result is not None else {"events": [], "responses": []}
+    log.info(
+        "action ran",
+        extra={
+            "action": str(call.get("next_action") or ""),
+            "events": len(body.get("events") or []),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
     return web.json_response(body)
 
 
 async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB and console contexts."""
     settings = app[SETTINGS]
-    intake_settings = settings.intake.intake_settings()
+    intake_settings = app[INTAKE]
     tickets = app.get(TICKETS)
     if tickets is None:
         tickets = TicketStore.numbered_by(app[DATABASE], intake_settings)
         app[TICKETS] = tickets
-    await tickets.migrate()
     orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)
     if orders is None:
         log.info("no order system configured: order numbers are accepted by their format, not looked up")
     services = ActionServices(
-        knowledge_base=app[KB],
+        knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
         tickets=tickets,
         orders=orders,
         handoff_policy=HandoffPolicy(settings.handoff.policy()),

@@ -16,13 +16,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from backends.tasks import cancel_and_wait
-from bot.auth import token_hash
 from bot.channels.base import InboundMessage
-from bot.exceptions import BadRequest, NotAuthorised, NotFound, PayloadTooLarge
 from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
-from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
+from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
+from web.exceptions import BadRequest, NotAuthorised, NotFound
+from web.http import read_json_object, text_field
+from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -34,58 +35,6 @@ CUSTOMER_EVENTS = frozenset({"typing", "notice", "state"})
 WS_HELLO_TIMEOUT_S = 10.0
 WS_HEARTBEAT_S = 25.0
 LANGUAGES = ("en", "zh")
-
-
-def error_body(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every failure becomes a clear JSON error and a log line; only our own bugs are 500s."""
-    try:
-        response: web.StreamResponse = await handler(request)
-        return response
-    except BadRequest as exc:
-        log.info("%s %s -> %s %s", request.method, request.path, exc.status, exc)
-        return error_body(exc.status, exc.code, str(exc))
-    except web.HTTPRequestEntityTooLarge:
-        log.info("%s %s -> 413 body too large", request.method, request.path)
-        return error_body(413, "too_large", "request body too large")
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_body(500, "internal", "internal error")
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > request.app[SETTINGS].max_body_bytes:
-        raise PayloadTooLarge("request body too large")
-    raw = await request.read()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}", "bad_json") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object", "bad_json")
-    return data
-
-
-def checked_text(data: dict[str, Any], max_chars: int, required: bool = True) -> str:
-    text = data.get("text", "")
-    if not isinstance(text, str):
-        raise BadRequest("'text' must be a string", "bad_text")
-    text = text.strip()
-    if "\x00" in text:
-        raise BadRequest("'text' must not contain NUL characters", "bad_text")
-    if required and not text and not data.get("payload"):
-        raise BadRequest("'text' is empty", "empty_text")
-    if len(text) > max_chars:
-        raise PayloadTooLarge(f"'text' is longer than {max_chars} characters")
-    return text
 
 
 def bearer_token(request: web.Request) -> str:
@@ -138,7 +87,7 @@ async def send_message(request: web.Request) -> web.Response:
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
-    text = checked_text(data, request.app[SETTINGS].max_message_chars)
+    text = text_field(data, "text", request.app[SETTINGS].max_message_chars, required=not data.get("payload"))
     payload = data.get("payload")
     if payload is not None and (not isinstance(payload, str) or len(payload) > 512):
         raise BadRequest("'payload' must be a string of at most 512 characters", "bad_payload")
@@ -151,6 +100,16 @@ async def send_message(request: web.Request) -> web.Response:
     )
     replies = await request.app[PIPELINE].receive(inbound)
     return web.json_response({"messages": public_messages(replies)})
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/close")
+async def close_conversation(request: web.Request) -> web.Response:
+    """The customer ends the chat (the widget's "start a new conversation"). A conversation waiting for a human
+    leaves the queue as abandoned; the conversation is marked closed. Idempotent."""
+    conversation = await authorised_conversation(request, bearer_token(request))
+    left_queue = await request.app[PIPELINE].customer_left(conversation.id)
+    await request.app[CONVERSATIONS].close_conversation(conversation.id)
+    return web.json_response({"left_queue": left_queue})
 
 
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
@@ -192,10 +151,11 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
         await ws.send_json({"type": "ready", "conversation_id": conversation.id, "messages": public_messages(backlog)})
         last_seq = backlog[-1].seq if backlog else after
         forward = asyncio.create_task(_forward_events(ws, subscription, last_seq))
+        present = asyncio.create_task(keep_present(app[PIPELINE], conversation.id))
         try:
             await _read_customer_frames(request, ws, conversation)
         finally:
-            await cancel_and_wait(forward)
+            await cancel_and_wait(forward, present)
     return ws
 
 
@@ -230,7 +190,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 continue
             if data.get("type") != "message":
                 raise BadRequest("unknown frame type", "bad_frame")
-            text = checked_text(data, settings.max_message_chars)
+            text = text_field(data, "text", settings.max_message_chars, required=not data.get("payload"))
             payload = data.get("payload") if isinstance(data.get("payload"), str) else None
             inbound = InboundMessage(
                 channel=conversation.channel,
@@ -247,4 +207,4 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
             await ws.send_json({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 
 
-__all__ = ["error_middleware", "routes"]
+__all__ = ["routes"]

@@ -1,7 +1,8 @@
-"""The front door's `web.Application`: `create_app(settings)` wires every resource through `cleanup_ctx`.
+"""The customer-facing front door: its services (`setup_services`) and its routes (`setup_customer_routes`).
 
-Order matters: storage and the bus come first, then the Rasa client, then the pipeline that uses them all. Each
-context opens its resource, yields while the app runs, and closes it, so tests and `frontdoor serve` share one path.
+`server.app.create_app` composes these with the staff program. Order matters: storage and the bus come first, then
+the Rasa client, the handoff runtime, the pipeline and the knowledge base that use them. Each context opens its
+resource, yields while the app runs, and closes it, so tests and `frontdoor serve` share one path.
 """
 
 from __future__ import annotations
@@ -15,23 +16,24 @@ from aiohttp import web
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
-from bot import api, health, pages, staff_pages
+from bot import api, health, pages
 from bot.actions_endpoint import setup_actions
-from bot.auth import StaffDirectory
+from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
-from bot.console import setup_console
 from bot.handoff_bridge import handoff_context
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, REDIS, SETTINGS, STAFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, INTAKE, PIPELINE, RASA, REDIS, SETTINGS
+from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
-from bot.tickets_api import setup_tickets
+from bot.telemetry import METRICS, setup_telemetry
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
-from kb.editor import setup_kb
+from migrations import upgrade_database
+from web.http import BODY_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     db = await open_database(settings.effective_database_url, schema=settings.database_schema)
     app[DATABASE] = db
     app[CONVERSATIONS] = ConversationStore(db)
-    app[STAFF] = StaffDirectory(db)
-    await app[CONVERSATIONS].migrate()
-    await app[STAFF].migrate()
+    # Every replica upgrades on start; the migration lock makes the ones starting together take turns.
+    await upgrade_database(db)
     yield
     await db.close()
 
@@ -76,7 +77,7 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE])
+    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS])
     yield
 
 
@@ -105,21 +106,26 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
     app.cleanup_ctx.append(register_channel)
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[api.error_middleware])
+def setup_services(app: web.Application, settings: Settings) -> None:
+    """What both programs run on: storage, bus, Rasa client, handoff runtime, pipeline, knowledge base."""
     app[SETTINGS] = settings
-    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline])
-    app.add_routes(api.routes)
+    # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
+    # hours and chat deadlines all read this object.
+    app[INTAKE] = settings.intake_settings()
+    app[BODY_LIMIT] = settings.max_body_bytes
+    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
     app.add_routes(health.routes)
+    setup_catalogues(app)
+    setup_telemetry(app)
+
+
+def setup_customer_routes(app: web.Application, settings: Settings) -> None:
+    """The customers' side: chat API, demo page, widget, Socket.IO, WeChat, and the actions webhook Rasa calls."""
+    app.add_routes(api.routes)
     app.add_routes(pages.routes)
-    app.add_routes(staff_pages.routes)
     wechat = settings.wechat.account()
     if wechat is not None:
         _mount_wechat(app, settings, wechat)
     setup_widget(app)
     setup_socketio(app)
-    setup_console(app)
-    setup_kb(app)
     setup_actions(app)
-    setup_tickets(app)
-    return app

@@ -1,4 +1,4 @@
-"""Errors of the front door; handlers map them to HTTP statuses."""
+"""Errors of the customer-facing front door (HTTP errors live in web.exceptions)."""
 
 
 class FrontDoorError(Exception):
@@ -7,41 +7,3 @@ class FrontDoorError(Exception):
 
 class BotUnavailable(FrontDoorError):
     """Rasa did not answer in time or answered nonsense; the pipeline hands the customer to a human."""
-
-
-class BadRequest(FrontDoorError):
-    """The request is malformed; the message says what is wrong, for the client."""
-
-    status = 400
-
-    def __init__(self, message: str, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class PayloadTooLarge(BadRequest):
-    status = 413
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "too_large")
-
-
-class NotAuthorised(BadRequest):
-    status = 401
-
-    def __init__(self, message: str = "missing or wrong token") -> None:
-        super().__init__(message, "unauthorised")
-
-
-class Forbidden(BadRequest):
-    status = 403
-
-    def __init__(self, message: str = "not allowed") -> None:
-        super().__init__(message, "forbidden")
-
-
-class NotFound(BadRequest):
-    status = 404
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "not_found")

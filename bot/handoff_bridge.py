@@ -24,21 +24,23 @@ from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
-from bot.agent_profiles import AgentProfileStore
-from bot.auth import Role
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS, STAFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
-from bot.satisfaction import SurveyStore
+from bot.telemetry import METRICS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
-from handoff.constants import BUS_TOPIC_ALL
+from conversations.surveys import SurveyStore
+from handoff.constants import ABANDON_AFTER_S, BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
+from handoff.profiles import AgentProfileStore
 from handoff.queue import estimate_wait_s
 from handoff.redis_store import RedisHandoffStore
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
+from i18n import N_, translate
+from observability import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -50,73 +52,29 @@ _RATE = re.compile(r"^/fd_rate(\{.*\})$")
 NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
+CHANNEL_CACHE_SIZE = 10_000
+# An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
+PRESENCE_INTERVAL_S = 30.0
 
-TEXTS: dict[str, dict[str, str]] = {
-    "queued": {
-        "en": "You are number {n} in the queue for our team.",
-        "zh": "您目前在人工客服队列中排第 {n} 位。",
-    },
-    "queued_next": {"en": "You are next in the queue for our team.", "zh": "您是人工客服队列中的下一位。"},
-    "wait": {"en": " Estimated wait: about {m} min.", "zh": "预计等待约 {m} 分钟。"},
-    "no_agent": {
-        "en": " No colleague is online right now; we will connect you as soon as one is.",
-        "zh": "目前暂无在线客服，客服上线后会第一时间为您接入。",
-    },
-    "closed_hours": {
-        "en": "Our team is offline right now. {ticket}A colleague will reply {when}.",
-        "zh": "人工客服当前不在服务时间。{ticket}我们会在{when}回复您。",
-    },
-    "closed_ticket": {
-        "en": "Your request is recorded as ticket {ticket}. ",
-        "zh": "您的问题已记录为工单 {ticket}。",
-    },
-    "closed_when": {"en": "after we open again ({at})", "zh": " {at} 上班后尽快"},
-    "closed_soon": {"en": "as soon as we can", "zh": "尽快"},
-    "agent_joined": {"en": "{name} from our team has joined the chat.", "zh": "人工客服 {name} 已加入对话。"},
-    "agent_left_transferred": {
-        "en": "You are being transferred to a colleague; please stay in the chat.",
-        "zh": "正在为您转接其他客服，请不要离开对话。",
-    },
-    "agent_left_unanswered": {
-        "en": "Sorry for the wait; we are finding another colleague for you.",
-        "zh": "抱歉久等，正在为您安排其他客服。",
-    },
-    "bot_back": {
-        "en": "The chat with our team has ended. You are back with the assistant.",
-        "zh": "人工服务已结束，您可以继续向智能助手提问。",
-    },
-    "rate_ask": {
-        "en": "How satisfied are you with the help you got? (1 = poor, 5 = excellent)",
-        "zh": "您对本次人工服务满意吗？（1 = 很不满意，5 = 非常满意）",
-    },
-    "rate_thanks": {
-        "en": "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”.",
-        "zh": "感谢您的评价！还有什么想补充的吗？可以直接输入意见，或点击“不用了”。",
-    },
-    "rate_skip": {"en": "No thanks", "zh": "不用了"},
-    "rate_done": {"en": "Thanks for your feedback!", "zh": "感谢您的反馈！"},
-    "comment_done": {"en": "Thanks, we have passed your comment on.", "zh": "谢谢，您的意见我们已收到。"},
-    "wrapping_up": {
-        "en": "Your colleague is just finishing up; one moment please.",
-        "zh": "客服正在整理本次对话，请稍候。",
-    },
-    "not_allowed": {
-        "en": "This chat can no longer be passed to a colleague. Please start a new chat to reach our team.",
-        "zh": "本次对话已无法转接人工，请重新发起对话联系客服。",
-    },
+# What a customer who asks for a human hears when the chat cannot go to the queue (message ids: see `i18n`).
+WRAPPING_UP = N_("Your colleague is just finishing up; one moment please.")
+NOT_ALLOWED = N_("This chat can no longer be passed to a colleague. Please start a new chat to reach our team.")
+# Why a colleague left, as the customer hears it (the handoff event's `cause`).
+AGENT_LEFT_NOTICES = {
+    "transferred": N_("You are being transferred to a colleague; please stay in the chat."),
+    "unanswered": N_("Sorry for the wait; we are finding another colleague for you."),
 }
 
 
-def say(key: str, language: str, **values: Any) -> str:
-    texts = TEXTS[key]
-    return texts.get(language, texts["en"]).format(**values)
-
-
 def queue_text(language: str, position: int, eta_s: float | None) -> str:
-    text = say("queued_next", language) if position <= 1 else say("queued", language, n=position)
+    text = (
+        translate(language, "You are next in the queue for our team.")
+        if position <= 1
+        else translate(language, "You are number {position} in the queue for our team.", position=position)
+    )
     if eta_s is None:
-        return text + say("no_agent", language)
-    return text + say("wait", language, m=max(1, round(eta_s / 60)))
+        return text + translate(language, " No colleague is online right now; we will connect you as soon as one is.")
+    return text + translate(language, " Estimated wait: about {minutes} min.", minutes=max(1, round(eta_s / 60)))
 
 
 def queue_notice(conversation_id: str, language: str, position: int, length: int, eta_s: float | None) -> Event:
@@ -167,6 +125,30 @@ class NoticingBus:
         return None  # the app's bus context owns the inner bus
 
 
+class HandoffMeter:
+    """Handoff's metrics: each queue wait as its conversation is assigned (from the events this replica publishes,
+    so replicas never count one assignment twice) and, before each scrape, the queues' lengths and oldest waits."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self.service: HandoffService | None = None
+        metrics.before_scrape.append(self.refresh_queues)
+
+    def offer(self, topic: str, event: Event) -> None:
+        record = event.get("record")
+        if event.get("type") != "assigned" or event.get("via") == "transfer" or not isinstance(record, Mapping):
+            return
+        enqueued_at, assigned_at = record.get("enqueued_at"), record.get("assigned_at")
+        if isinstance(enqueued_at, int | float) and isinstance(assigned_at, int | float):
+            self._metrics.queue_waited(str(record.get("skill") or ""), assigned_at - enqueued_at)
+
+    async def refresh_queues(self) -> None:
+        if self.service is None:
+            return
+        queues = await self.service.queue_snapshot()
+        self._metrics.set_queues((q.skill, q.length, q.oldest_wait_s) for q in queues)
+
+
 class CustomerNotices:
     """Turns handoff events into what the customer sees: queue place/wait notices as the queue moves, and system
     messages when an agent joins or leaves and when the bot is back (with the satisfaction survey).
@@ -193,7 +175,7 @@ class CustomerNotices:
 
     def offer(self, topic: str, event: Event) -> None:
         if topic == BUS_TOPIC_ALL:
-            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "closed", "agent_presence"):
+            if event.get("type") in ("queued", "assigned", "abandoned", "bot_resumed", "agent_presence"):
                 self._dirty.set()
         elif topic.startswith("conv:") and event.get("type") in ("agent_joined", "agent_left", "bot_back"):
             self._events.put_nowait((topic, event))
@@ -256,21 +238,31 @@ class CustomerNotices:
         kind = event["type"]
         if kind == "agent_joined":
             name = str(event.get("display_name") or event.get("agent_id") or "")
-            text = say("agent_joined", language, name=name)
+            text = translate(language, "{name} from our team has joined the chat.", name=name)
             custom = {"notice": "agent_joined", "agent_id": event.get("agent_id", "")}
             await self._pipeline().post_notice(cid, [MessageDraft(Sender.SYSTEM, text, custom=custom)])
         elif kind == "agent_left" and event.get("cause") in ("transferred", "unanswered"):
-            text = say(f"agent_left_{event['cause']}", language)
+            notice = AGENT_LEFT_NOTICES[event["cause"]]
+            text = translate(language, notice)
             await self._pipeline().post_notice(
                 cid, [MessageDraft(Sender.SYSTEM, text, custom={"notice": "agent_left", "cause": event["cause"]})]
             )
         elif kind == "bot_back":
-            drafts = [MessageDraft(Sender.SYSTEM, say("bot_back", language), custom={"notice": "bot_back"})]
+            drafts = [
+                MessageDraft(
+                    Sender.SYSTEM,
+                    translate(language, "The chat with our team has ended. You are back with the assistant."),
+                    custom={"notice": "bot_back"},
+                )
+            ]
             if event.get("ask_satisfaction"):
                 survey = await self._surveys.ask(cid, await self._last_agent(cid))
                 drafts.append(
                     MessageDraft(
-                        Sender.BOT, say("rate_ask", language), buttons=rating_buttons(), custom={"survey": survey.id}
+                        Sender.BOT,
+                        translate(language, "How satisfied are you with the help you got? (1 = poor, 5 = excellent)"),
+                        buttons=rating_buttons(),
+                        custom={"survey": survey.id},
                     )
                 )
             await self._pipeline().post_notice(cid, drafts)
@@ -295,8 +287,10 @@ class HandoffGate:
         notices: CustomerNotices,
         pipeline: Callable[[], ConversationPipeline],
         timezone: str = "UTC",
+        abandon_after_s: float = ABANDON_AFTER_S,
     ) -> None:
         self.service = service
+        self.presence_interval_s = min(PRESENCE_INTERVAL_S, abandon_after_s / 4)
         self._store = store
         self._surveys = surveys
         self._notices = notices
@@ -310,6 +304,8 @@ class HandoffGate:
         that message: it goes to the owning agent's inbox, or becomes the survey comment.
         """
         record = await self.service.state_of(conversation_id)
+        if record is not None and record.state is OwnershipState.QUEUED:
+            await self.service.customer_seen(conversation_id)
         if record is not None and record.state in AGENT_STATES:
             latest = await self._store.recent(conversation_id, 1)
             if latest and latest[-1].sender is Sender.CUSTOMER:
@@ -325,9 +321,22 @@ class HandoffGate:
             return True
         language = (await self._store.get_conversation(conversation_id)).language or "en"
         await self._pipeline().post_notice(
-            conversation_id, [MessageDraft(Sender.BOT, say("comment_done", language), custom={"survey": survey.id})]
+            conversation_id,
+            [
+                MessageDraft(
+                    Sender.BOT,
+                    translate(language, "Thanks, we have passed your comment on."),
+                    custom={"survey": survey.id},
+                )
+            ],
         )
         return False
+
+    async def customer_present(self, conversation_id: str) -> None:
+        await self.service.customer_seen(conversation_id)
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return await self.service.abandon(conversation_id, "left")
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         language = str(request.get("language") or "")
@@ -348,6 +357,7 @@ class HandoffGate:
         trigger = HandoffTrigger(reason, scores, details)
         fields = request.get("fields") if isinstance(request.get("fields"), Mapping) else {}
         ticket = str(request.get("ticket") or "")
+        promised = request.get("first_response_due")
         outcome = await self.service.request_handoff(
             conversation.id,
             conversation.customer_id,
@@ -356,6 +366,7 @@ class HandoffGate:
             priority=str(request.get("priority") or "normal"),
             trigger=trigger,
             context={"fields": fields, "ticket": ticket},
+            first_response_due=float(promised) if isinstance(promised, int | float) and ticket else None,
         )
         return self._outcome_notices(conversation.id, language, outcome, ticket)
 
@@ -368,17 +379,26 @@ class HandoffGate:
             custom = {"notice": "queue_position", "position": p.position, "length": p.length, "eta_s": p.eta_s}
             return [MessageDraft(Sender.SYSTEM, queue_text(language, p.position, p.eta_s), custom=custom)]
         if outcome.status is OutcomeStatus.CLOSED_HOURS:
-            when = say("closed_soon", language)
+            when = translate(language, "as soon as we can")
             if outcome.next_open_at is not None:
                 at = dt.datetime.fromtimestamp(outcome.next_open_at, ZoneInfo(self._timezone))
-                when = say("closed_when", language, at=at.strftime("%Y-%m-%d %H:%M %Z"))
-            ticket_text = say("closed_ticket", language, ticket=ticket) if ticket else ""
-            text = say("closed_hours", language, ticket=ticket_text, when=when)
+                when = translate(language, "after we open again ({at})", at=at.strftime("%Y-%m-%d %H:%M %Z"))
+            ticket_text = (
+                translate(language, "Your request is recorded as ticket {ticket}. ", ticket=ticket) if ticket else ""
+            )
+            # i18n: {ticket} is the "Your request is recorded as ticket …" sentence or empty; {when} is "as soon as we
+            # can" or "after we open again (…)".
+            text = translate(
+                language,
+                "Our team is offline right now. {ticket}A colleague will reply {when}.",
+                ticket=ticket_text,
+                when=when,
+            )
             custom = {"notice": "closed_hours", "next_open_at": outcome.next_open_at, "ticket": ticket}
             return [MessageDraft(Sender.SYSTEM, text, custom=custom)]
         if outcome.status is OutcomeStatus.NOT_ALLOWED:
             wrapping = outcome.record is not None and outcome.record.state is OwnershipState.WRAP_UP
-            text = say("wrapping_up" if wrapping else "not_allowed", language)
+            text = translate(language, WRAPPING_UP if wrapping else NOT_ALLOWED)
             return [MessageDraft(Sender.SYSTEM, text, custom={"notice": "handoff_refused"})]
         # Assigned at once: the agent-joined message comes from CustomerNotices, like every later assignment.
         return []
@@ -391,16 +411,18 @@ class HandoffGate:
             survey = await self._surveys.awaiting_comment(conversation.id)
             if survey is None or not await self._surveys.finish(survey.id):
                 return []
-            return [MessageDraft(Sender.BOT, say("rate_done", language), custom={"survey": survey.id})]
+            return [
+                MessageDraft(Sender.BOT, translate(language, "Thanks for your feedback!"), custom={"survey": survey.id})
+            ]
         score = parse_rating(payload)
         rated = await self._surveys.rate(conversation.id, score) if score is not None else None
         if rated is None:
             return []  # a survey answer never reaches Rasa, even a stale or malformed one
-        skip = Button(say("rate_skip", language), RATE_SKIP_PAYLOAD)
+        skip = Button(translate(language, "No thanks"), RATE_SKIP_PAYLOAD)
         return [
             MessageDraft(
                 Sender.BOT,
-                say("rate_thanks", language),
+                translate(language, "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”."),
                 buttons=(skip,),
                 custom={"survey": rated.id, "score": rated.score},
             )
@@ -413,13 +435,35 @@ AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
 
 
-async def _sweep(service: HandoffService, interval_s: float) -> None:
-    """Unanswered assignments back to the queue, stale wrap-ups finished, and a catch-up auto-assign for anything
-    another replica's inline assignment missed."""
+class SilenceLimits:
+    """How long a queued customer may be silent, by channel: the handoff limit, or the channel's own idle limit for
+    channels without a live chat window (WeChat). A conversation's channel never changes, so it is remembered."""
+
+    def __init__(self, store: ConversationStore, by_channel: Mapping[str, float]) -> None:
+        self._store = store
+        self._by_channel = dict(by_channel)
+        self._channels: dict[str, str] = {}
+
+    async def limit_of(self, conversation_id: str) -> float:
+        if not self._by_channel:
+            return 0.0
+        channel = self._channels.get(conversation_id)
+        if channel is None:
+            channel = (await self._store.get_conversation(conversation_id)).channel
+            if len(self._channels) >= CHANNEL_CACHE_SIZE:
+                self._channels.clear()
+            self._channels[conversation_id] = channel
+        return self._by_channel.get(channel, 0.0)
+
+
+async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float, limits: SilenceLimits) -> None:
+    """Unanswered assignments back to the queue, stale wrap-ups finished, silent customers out of the queue, and a
+    catch-up auto-assign for anything another replica's inline assignment missed."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await service.requeue_unanswered()
+            await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
         except Exception:
@@ -428,11 +472,11 @@ async def _sweep(service: HandoffService, interval_s: float) -> None:
 
 async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    routing = settings.handoff.routing()
+    intake = app[INTAKE]
+    # Agents' opening hours are the one business calendar, and a chat's SLA the tickets' policy.
+    routing = settings.handoff.routing(intake.calendar, intake.sla_policy())
     surveys = SurveyStore(app[DATABASE])
     profiles = AgentProfileStore(app[DATABASE])
-    await surveys.migrate()
-    await profiles.migrate()
     store: HandoffStore = (
         RedisHandoffStore(app[REDIS], prefix=settings.handoff.key_prefix)
         if settings.redis_url
@@ -443,15 +487,26 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         return app[PIPELINE]
 
     notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
-    service = HandoffService(store, NoticingBus(app[BUS], notices.offer), routing)
+    meter = HandoffMeter(app[METRICS])
+
+    def noticed(topic: str, event: Event) -> None:
+        notices.offer(topic, event)
+        meter.offer(topic, event)
+
+    service = HandoffService(store, NoticingBus(app[BUS], noticed), routing)
     notices.service = service
-    # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
-    # profile without a person behind it would strand chats in a specialist queue nobody watches.
-    for member in await app[STAFF].members():
-        if member.has(Role.AGENT):
-            await service.register_agent(await profiles.profile_for(member.username, member.display_name))
-    hours = routing.business_hours
-    gate = HandoffGate(service, app[CONVERSATIONS], surveys, notices, pipeline, hours.timezone if hours else "UTC")
+    meter.service = service
+    gate = HandoffGate(
+        service,
+        app[CONVERSATIONS],
+        surveys,
+        notices,
+        pipeline,
+        routing.calendar.timezone,
+        settings.handoff.abandon_after_s,
+    )
+    wechat = settings.wechat.account()
+    limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
     app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
@@ -460,7 +515,10 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
-        asyncio.create_task(_sweep(service, settings.handoff.sweep_interval_s), name="handoff-sweeper"),
+        asyncio.create_task(
+            _sweep(service, settings.handoff.sweep_interval_s, settings.handoff.abandon_after_s, limits),
+            name="handoff-sweeper",
+        ),
     ]
     yield
     # These loops write to Redis, where a single cancel() can be lost (see cancel_and_wait): awaiting them after

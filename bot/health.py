@@ -6,8 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.keys import BUS, CONVERSATIONS, RASA
-from kb.editor import KB
+from bot.keys import BUS, CONVERSATIONS, KB, RASA
 
 routes = web.RouteTableDef()
 

@@ -8,19 +8,26 @@ from aiohttp import web
 
 from backends.bus import EventBus
 from backends.sql import Database
-from bot.auth import StaffDirectory
 from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.store import ConversationStore
+from intake.settings import IntakeSettings
+from intake.tickets import TicketStore
+from kb.service import KBSettings, KnowledgeBaseService
 
 SETTINGS = web.AppKey("settings", Settings)
+# Intake's settings on the one business calendar (FD_CALENDAR_*), built once from SETTINGS when the app is set up.
+INTAKE = web.AppKey("intake", IntakeSettings)
 DATABASE = web.AppKey("database", Database)
 BUS = web.AppKey("bus", EventBus)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 PIPELINE = web.AppKey("pipeline", ConversationPipeline)
-STAFF = web.AppKey("staff", StaffDirectory)
 GATE = web.AppKey("gate", OwnershipGate)
 REDIS = web.AppKey("redis", aioredis.Redis)  # set only when FD_REDIS_URL is configured
+KB = web.AppKey("kb", KnowledgeBaseService)
+KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before start-up to override the environment
+# Intake's ticket store: the actions write tickets into it, the staff ticket pages work them.
+TICKETS = web.AppKey("tickets", TicketStore)

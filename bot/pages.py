@@ -1,10 +1,12 @@
-"""Server-rendered pages: the demo chat at `/` and the staff login. Static assets live in bot/static/."""
+"""The demo chat page at `/` and the customer-side static assets (bot/static/ at /static/)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from aiohttp import web
+
+from web.http import SECURITY_HEADERS
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -15,12 +17,5 @@ routes = web.RouteTableDef()
 async def demo_chat(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "demo.html", headers=SECURITY_HEADERS)
 
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 routes.static("/static", STATIC_DIR)

@@ -9,7 +9,9 @@ request. This module must never speak a wire format, and never decide routing: h
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -20,6 +22,7 @@ from bot.rasa_client import RasaClient, RasaReply
 from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.language import detect_language
+from observability import bind_turn
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,10 @@ def conversation_topic(conversation_id: str) -> str:
 class OwnershipGate(Protocol):
     """What the pipeline needs from handoff: who answers now, and how to escalate."""
 
+    @property
+    def presence_interval_s(self) -> float:
+        """How often a live socket must call `customer_present` for its customer not to count as silent."""
+
     async def bot_answers(self, conversation_id: str) -> bool:
         """False while a human owns the conversation: the bot must stay silent."""
 
@@ -46,13 +53,53 @@ class OwnershipGate(Protocol):
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
         """Handles payloads that belong to handoff (satisfaction rating); None lets the bot have it."""
 
+    async def customer_present(self, conversation_id: str) -> None:
+        """The customer has the chat open (a live socket): a conversation waiting for a human is not abandoned."""
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
+
+
+class TurnObserver(Protocol):
+    """What the pipeline reports for metrics (observability.Metrics); times are in seconds."""
+
+    def turn_finished(self, channel: str, outcome: str, seconds: float) -> None: ...
+
+    def rasa_called(self, ok: bool, seconds: float) -> None: ...
+
+    def handoff_requested(self, reason: str) -> None: ...
+
+    def delivery_failed(self, channel: str) -> None: ...
+
+
+class NoTurnObserver:
+    def turn_finished(self, channel: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def rasa_called(self, ok: bool, seconds: float) -> None:
+        pass
+
+    def handoff_requested(self, reason: str) -> None:
+        pass
+
+    def delivery_failed(self, channel: str) -> None:
+        pass
+
 
 class ConversationPipeline:
-    def __init__(self, store: ConversationStore, rasa: RasaClient, bus: EventBus, gate: OwnershipGate) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        rasa: RasaClient,
+        bus: EventBus,
+        gate: OwnershipGate,
+        observer: TurnObserver | None = None,
+    ) -> None:
         self._store = store
         self._rasa = rasa
         self._bus = bus
         self._gate = gate
+        self._observer = observer or NoTurnObserver()
         self._adapters: dict[str, ChannelAdapter] = {}
 
     @property
@@ -76,14 +123,38 @@ class ConversationPipeline:
         if inbound.conversation_id:
             return await self._store.get_conversation(inbound.conversation_id)
         customer, _ = await self._store.customer_for_identity(inbound.channel, inbound.sender_id)
-        existing = await self._store.open_conversation_for(customer.id, inbound.channel)
+        existing = await self._store.open_conversation_for(customer.id, inbound.channel, inbound.idle_close_s)
         if existing is not None:
             return existing
         return await self._store.create_conversation(customer.id, inbound.channel, external_id=inbound.sender_id)
 
     async def receive(self, inbound: InboundMessage) -> list[Message]:
         """Records the customer's message; returns what the bot answered in this turn (none while a human owns it)."""
+        started = time.perf_counter()
         conversation = await self.conversation_for(inbound)
+        outcome = "failed"
+        replies: list[Message] = []
+        # Every log line of this turn, here and in the actions Rasa calls back, carries the conversation id.
+        with bind_turn(conversation_id=conversation.id):
+            try:
+                outcome, replies = await self._turn(conversation, inbound)
+            finally:
+                seconds = time.perf_counter() - started
+                self._observer.turn_finished(conversation.channel, outcome, seconds)
+                log.info(
+                    "turn",
+                    extra={
+                        "channel": conversation.channel,
+                        "outcome": outcome,
+                        "replies": len(replies),
+                        "duration_ms": round(seconds * 1000, 1),
+                    },
+                )
+        return replies
+
+    async def _turn(self, conversation: Conversation, inbound: InboundMessage) -> tuple[str, list[Message]]:
+        """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (handoff's own
+        payload), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
         payload = await self._accepted_payload(conversation.id, inbound.payload)
         if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
             payload = await self._numbered_choice(conversation.id, inbound.text)
@@ -103,10 +174,21 @@ class ConversationPipeline:
         if payload:
             intercepted = await self._gate.intercept(conversation, payload)
             if intercepted is not None:
-                return await self._record(conversation, intercepted)
+                return "intercepted", await self._record(conversation, intercepted)
         if not await self._gate.bot_answers(conversation.id):
-            return []
+            return "human", []
         return await self._bot_turn(conversation, inbound, payload)
+
+    async def customer_present(self, conversation_id: str) -> None:
+        await self._gate.customer_present(conversation_id)
+
+    @property
+    def presence_interval_s(self) -> float:
+        return self._gate.presence_interval_s
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        """The customer closed the chat (the widget's "start a new conversation", or the close API)."""
+        return await self._gate.customer_left(conversation_id)
 
     async def post_from_agent(self, conversation_id: str, agent_id: str, text: str) -> Message:
         conversation = await self._store.get_conversation(conversation_id)
@@ -131,6 +213,7 @@ class ConversationPipeline:
         except Exception:
             # The transcript already holds the messages; the agent sees delivery failures in the console.
             log.exception("delivery to %s failed for %s", conversation.channel, conversation.id)
+            self._observer.delivery_failed(conversation.channel)
             await self._record(
                 conversation,
                 [MessageDraft(Sender.EVENT, custom={"delivery_failed": [m.id for m in visible]})],
@@ -141,7 +224,7 @@ class ConversationPipeline:
 
     async def _bot_turn(
         self, conversation: Conversation, inbound: InboundMessage, payload: str | None
-    ) -> list[Message]:
+    ) -> tuple[str, list[Message]]:
         language = detect_language(inbound.text, default=conversation.language or "en") if inbound.text else ""
         language = language or conversation.language or "en"
         if language != conversation.language:
@@ -154,19 +237,25 @@ class ConversationPipeline:
         }
         # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
         text = payload or inbound.text.lstrip("/") or inbound.text
+        started = time.perf_counter()
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
         except BotUnavailable as exc:
-            log.warning("bot failed for %s: %s", conversation.id, exc)
+            self._observer.rasa_called(False, time.perf_counter() - started)
+            log.warning("bot failed for %s: %s", conversation.id, exc, extra={"error": str(exc)})
             messages = await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
-            return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+            return "bot_error", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        self._observer.rasa_called(True, time.perf_counter() - started)
         drafts, handoffs = interpret_replies(replies)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
-        return [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        return "handoff" if handoffs else "bot", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
 
     async def _escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[Message]:
+        reason = str(request.get("reason") or "")
+        self._observer.handoff_requested(reason)
+        log.info("handoff requested", extra={"reason": reason, "category": str(request.get("category") or "")})
         drafts = [MessageDraft(Sender.EVENT, custom={"handoff": request})]
         drafts += await self._gate.escalate(conversation, request)
         return await self._record(conversation, drafts)
@@ -203,6 +292,18 @@ class ConversationPipeline:
             if message.sender is Sender.CUSTOMER:
                 return None
         return None
+
+
+async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> None:
+    """Run while a customer's live socket is open: an open chat window is a sign of life, so a customer waiting in
+    the queue with it open is not abandoned. Once the socket is gone for good, FD_HANDOFF_ABANDON_AFTER_S later
+    they are."""
+    while True:
+        try:
+            await pipeline.customer_present(conversation_id)
+        except Exception:
+            log.exception("marking %s present failed", conversation_id)
+        await asyncio.sleep(pipeline.presence_interval_s)
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from bot.exceptions import BotUnavailable
+from observability import REQUEST_ID_HEADER, correlation
 
 RasaReply = dict[str, Any]
 
@@ -21,11 +22,17 @@ class RasaClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[RasaReply]:
-        """Sends one customer message; returns Rasa's replies (text, buttons, custom) in order."""
-        body = {"sender": sender, "message": text, "metadata": metadata}
+        """Sends one customer message; returns Rasa's replies (text, buttons, custom) in order.
+
+        The correlation ids bound now travel in the metadata, which Rasa keeps on the user event and sends back
+        with every action call (bot/actions_endpoint.py binds them again there), and the request id as a header.
+        """
+        ids = correlation()
+        body = {"sender": sender, "message": text, "metadata": {**metadata, **ids}}
+        headers = {REQUEST_ID_HEADER: ids["request_id"]} if "request_id" in ids else None
         try:
             async with self._session.post(
-                f"{self._base_url}/webhooks/rest/webhook", json=body, timeout=self._timeout
+                f"{self._base_url}/webhooks/rest/webhook", json=body, timeout=self._timeout, headers=headers
             ) as response:
                 if response.status != 200:
                     raise BotUnavailable(f"Rasa answered HTTP {response.status}")

@@ -1,7 +1,8 @@
 """The front door's settings: built once from the environment (or given by a test) and passed down.
 
-Owns `Settings` (the `FD_*` variables of the front door itself) and its sections, one per package, each with its own
-prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `handoff` (`FD_HANDOFF_*`) and `wechat` (`FD_WECHAT_*`). A new
+Owns `Settings` (the `FD_*` variables of the front door itself, its logs and metrics included) and its sections, one
+per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `calendar` (`FD_CALENDAR_*`, the
+one business calendar), `handoff` (`FD_HANDOFF_*`) and `wechat` (`FD_WECHAT_*`). A new
 package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
@@ -11,19 +12,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
 from backends.settings import EnvSettings
 from bot.channels.wechat.settings import WeChatConfig
 from handoff.settings import HandoffConfig
-from intake.settings import IntakeConfig
+from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
 from kb.settings import KBConfig
+from observability import LogFormat
 
 
 def _no_trailing_slash(url: str) -> str:
     return url.rstrip("/")
+
+
+def _log_format(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return LogFormat(value.strip().lower())
+        except ValueError as exc:
+            raise ValueError("wants json or console (empty: console on a terminal, JSON otherwise)") from exc
+    return value
 
 
 class Settings(EnvSettings):
@@ -81,10 +92,29 @@ class Settings(EnvSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda v: str(v).upper())
     ] = Field("INFO", description="Python log level.")
+    log_format: Annotated[LogFormat, BeforeValidator(_log_format)] = Field(
+        LogFormat.AUTO,
+        description="`json` (one object per line) or `console` (readable).",
+        json_schema_extra={"doc_default": "(empty: console on a terminal, else JSON)"},
+    )
+    metrics_token: str = Field(
+        "",
+        description="Bearer token `GET /metrics` requires.",
+        json_schema_extra={"doc_default": "(empty: loopback only)"},
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface of the internal metrics port.")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Serve `/metrics` only on this internal port, not the public one.",
+        json_schema_extra={"doc_default": "`0` (on `FD_PORT`)"},
+    )
 
     # Sections, each read with its own prefix (frozen, so one default instance is safe to share).
     kb: KBConfig = KBConfig()
     intake: IntakeConfig = IntakeConfig()
+    calendar: CalendarConfig = CalendarConfig()
     handoff: HandoffConfig = HandoffConfig()
     wechat: WeChatConfig = WeChatConfig()
 
@@ -99,6 +129,11 @@ class Settings(EnvSettings):
     @property
     def effective_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def intake_settings(self) -> IntakeSettings:
+        """Intake's policy on the one business calendar (a new calendar per call: the app builds it once, at start,
+        and hands it to tickets, the actions and handoff's opening hours and chat SLA)."""
+        return self.intake.intake_settings(self.calendar.calendar())
 
     @classmethod
     def for_server(cls, env: Mapping[str, str]) -> Settings:

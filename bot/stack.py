@@ -89,7 +89,7 @@ def running_stack(
     var_dir.mkdir(parents=True, exist_ok=True)
     with (var_dir / "frontdoor.log").open("ab") as log_file:
         frontdoor = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "server.cli", "serve"],
             cwd=root,
             env=frontdoor_env,
             stdout=log_file,

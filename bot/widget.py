@@ -15,10 +15,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.api import error_body
 from bot.keys import SETTINGS
-from bot.pages import SECURITY_HEADERS
 from bot.settings import Settings
+from i18n import LANGUAGES, WIDGET, catalogue_json
+from web.http import SECURITY_HEADERS, error_body
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_FILE = STATIC_DIR / "widget.js"
@@ -126,11 +126,27 @@ async def _cors_headers(request: web.Request, response: web.StreamResponse) -> N
         response.headers.add("Vary", "Origin")
 
 
-async def serve_widget(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(
-        WIDGET_FILE,
+CATALOGUES_MARKER = "/*@catalogues@*/{}"
+
+
+def widget_script() -> str:
+    """widget.js with both languages' `widget` catalogues filled in (the widget picks one in the browser)."""
+    catalogues = ",".join(f'"{language}":{catalogue_json(language, WIDGET)}' for language in LANGUAGES)
+    source = WIDGET_FILE.read_text(encoding="utf-8")
+    if CATALOGUES_MARKER not in source:
+        raise RuntimeError(f"{WIDGET_FILE} lost its {CATALOGUES_MARKER} marker")
+    return source.replace(CATALOGUES_MARKER, "{" + catalogues + "}", 1)
+
+
+WIDGET_SCRIPT = web.AppKey("widget_script", str)
+
+
+async def serve_widget(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[WIDGET_SCRIPT],
+        content_type="text/javascript",
+        charset="utf-8",
         headers={
-            "Content-Type": "text/javascript; charset=utf-8",
             "Cache-Control": f"public, max-age={WIDGET_MAX_AGE_S}",
             "X-Content-Type-Options": "nosniff",
             # Pages that isolate themselves (COEP) may still load the widget from our origin.
@@ -197,6 +213,7 @@ def create_host_app(
 def setup_widget(app: web.Application) -> None:
     """Mounts `/widget.js`, `/widget/demo` and CORS for the customer chat API (origins from the settings)."""
     app[ORIGIN_POLICY] = OriginPolicy.from_settings(app[SETTINGS])
+    app[WIDGET_SCRIPT] = widget_script()
     app.middlewares.append(chat_cors_middleware)
     app.on_response_prepare.append(_cors_headers)
     app.router.add_get("/widget.js", serve_widget)
@@ -205,8 +222,10 @@ def setup_widget(app: web.Application) -> None:
 
 __all__ = [
     "ORIGIN_POLICY",
+    "WIDGET_SCRIPT",
     "OriginPolicy",
     "create_host_app",
     "host_page",
     "setup_widget",
+    "widget_script",
 ]

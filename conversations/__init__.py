@@ -1,7 +1,7 @@
 """Customers, their channel identities, conversations and the transcript: the system of record."""
 
 from conversations.exceptions import ConversationError, UnknownConversation, UnknownCustomer
-from conversations.models import Button, Conversation, Customer, Identity, Message, Sender
+from conversations.models import Button, Conversation, Customer, Message, Sender
 from conversations.store import ConversationStore, MessageDraft, new_id
 
 __all__ = [
@@ -10,7 +10,6 @@ __all__ = [
     "ConversationError",
     "ConversationStore",
     "Customer",
-    "Identity",
     "Message",
     "MessageDraft",
     "Sender",

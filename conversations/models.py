@@ -39,15 +39,6 @@ class Customer:
 
 
 @dataclass(frozen=True)
-class Identity:
-    """A customer's address on one channel: a web visitor id, a WeChat OpenID."""
-
-    channel: str
-    external_id: str
-    customer_id: str
-
-
-@dataclass(frozen=True)
 class Conversation:
     id: str
     customer_id: str

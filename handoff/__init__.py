@@ -6,10 +6,18 @@ Domain and service only; the agent console's pages live elsewhere and call `Hand
 from handoff.agents import AgentProfile, AgentStatus, AgentStore, Presence
 from handoff.exceptions import HandoffError, IllegalTransition, InvalidSettings, UnknownAgent
 from handoff.memory import MemoryHandoffStore
-from handoff.ownership import LEGAL_TRANSITIONS, OwnershipRecord, OwnershipState, OwnershipStore, Transition
+from handoff.ownership import (
+    LEGAL_TRANSITIONS,
+    EventKind,
+    OwnershipEvent,
+    OwnershipRecord,
+    OwnershipState,
+    OwnershipStore,
+    Transition,
+)
 from handoff.queue import QueuedEntry, QueuePosition, QueueStore
 from handoff.redis_store import RedisHandoffStore
-from handoff.routing import BusinessHours, RoutingSettings
+from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus, QueueSnapshot, SupervisorSnapshot
 from handoff.settings import HandoffConfig
 from handoff.store import HandoffStore
@@ -21,7 +29,7 @@ __all__ = [
     "AgentProfile",
     "AgentStatus",
     "AgentStore",
-    "BusinessHours",
+    "EventKind",
     "HandoffConfig",
     "HandoffError",
     "HandoffOutcome",
@@ -34,6 +42,7 @@ __all__ = [
     "InvalidSettings",
     "MemoryHandoffStore",
     "OutcomeStatus",
+    "OwnershipEvent",
     "OwnershipRecord",
     "OwnershipState",
     "OwnershipStore",

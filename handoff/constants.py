@@ -15,6 +15,7 @@ AVAILABLE_KEY = KEY_PREFIX + "avail:{skill}"  # sorted set: online agents with s
 ONLINE_KEY = KEY_PREFIX + "online:{skill}"  # set: online agents serving the skill (for wait estimates)
 UNANSWERED_KEY = KEY_PREFIX + "unanswered"  # sorted set: assigned conversations the agent has not answered yet
 WRAP_UP_KEY = KEY_PREFIX + "wrapup"  # sorted set: conversations in wrap-up, score = wrap-up start (s)
+SEEN_KEY = KEY_PREFIX + "seen"  # sorted set: queued conversations, score = customer last seen (s)
 HANDLING_TIMES_KEY = KEY_PREFIX + "aht:{skill}"  # list: recent handling times (s), newest first
 
 # A conversation record outlives its handoff so the case card and a late reconnect can still read it.
@@ -36,3 +37,7 @@ GENERAL_GROUP = "general"
 
 # How often the front door's sweeper requeues unanswered assignments and refreshes queue positions (default).
 SWEEP_INTERVAL_S = 2.0
+# A queued customer with no message and no open chat window for this long has left (default). WeChat customers cannot
+# show an open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat
+# customer keeps their place until their conversation would close anyway.
+ABANDON_AFTER_S = 600.0

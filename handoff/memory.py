@@ -11,11 +11,18 @@ import asyncio
 import bisect
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handoff.agents import AgentProfile, AgentStatus, Presence
 from handoff.constants import HANDLING_TIMES_KEPT, PRIORITY_SCORE_STEP
-from handoff.ownership import AGENT_STATES, ANY_AGENT, OwnershipRecord, OwnershipState, Transition
+from handoff.ownership import (
+    AGENT_STATES,
+    ANY_AGENT,
+    OwnershipRecord,
+    OwnershipState,
+    Transition,
+    appended_events,
+)
 from handoff.queue import QueuedEntry, queue_score
 from intake.models import Priority
 
@@ -59,6 +66,7 @@ class MemoryHandoffStore:
         self._agents: dict[str, _Agent] = {}
         self._unanswered: dict[str, float] = {}
         self._wrap_ups: dict[str, float] = {}
+        self._seen: dict[str, float] = {}  # queued conversation → customer last seen
         self._handling: dict[str, deque[float]] = {}
         self._served: set[str] = set()  # only grows, as in the Redis store
 
@@ -100,8 +108,12 @@ class MemoryHandoffStore:
             return None
         if t.expect_version is not None and current.version != t.expect_version:
             return None
+        if t.seen_before is not None and (current.customer_seen_at or 0.0) > t.seen_before:
+            return None
         fields = current.to_fields()
         fields.update(t.fields)
+        if t.event is not None:
+            fields["events"] = appended_events(fields.get("events", ""), t.event)
         new_agent: _Agent | None = None
         if t.target is _S.ASSIGNED:
             new_agent = self._pick(t.agent or ANY_AGENT, current, t.avoid_agent or "")
@@ -110,6 +122,7 @@ class MemoryHandoffStore:
         # Leave the old state.
         if current.state is _S.QUEUED:
             self._dequeue(cid)
+            self._seen.pop(cid, None)
         if current.state in AGENT_STATES and (t.target not in AGENT_STATES or new_agent is not None):
             old = self._agents.get(current.agent_id)
             if old is not None:
@@ -122,7 +135,8 @@ class MemoryHandoffStore:
             skill = t.skill or current.skill
             priority = t.priority or current.priority
             enqueued_at = current.enqueued_at if t.keep_enqueued_at and current.enqueued_at else t.now
-            fields.update(skill=skill, priority=priority, enqueued_at=str(enqueued_at))
+            fields.update(skill=skill, priority=priority, enqueued_at=str(enqueued_at), customer_seen_at=str(t.now))
+            self._seen[cid] = t.now
             score = queue_score(priority, enqueued_at)
             bisect.insort(self._queues.setdefault(skill, []), (score, cid))
             self._queued_at[cid] = (skill, score)
@@ -182,6 +196,18 @@ class MemoryHandoffStore:
 
     async def wrap_up_before(self, started_before: float) -> list[str]:
         return [c for c, at in sorted(self._wrap_ups.items(), key=lambda kv: kv[1]) if at <= started_before]
+
+    async def mark_customer_seen(self, conversation_id: str, now: float) -> bool:
+        async with self._lock:
+            current = self._records.get(conversation_id)
+            if current is None or current.state is not _S.QUEUED:
+                return False
+            self._records[conversation_id] = replace(current, customer_seen_at=now)
+            self._seen[conversation_id] = now
+            return True
+
+    async def silent_before(self, seen_before: float) -> list[str]:
+        return [c for c, at in sorted(self._seen.items(), key=lambda kv: (kv[1], kv[0])) if at <= seen_before]
 
     # queues ----------------------------------------------------------------------------------------------------
 

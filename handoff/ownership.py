@@ -20,40 +20,81 @@ class OwnershipState(StrEnum):
     QUEUED = "queued"
     ASSIGNED = "assigned"
     WRAP_UP = "wrap_up"
-    CLOSED = "closed"
     ABANDONED = "abandoned"
 
 
 _S = OwnershipState
 
-# assigned→assigned is a transfer to another agent; any→closed is added below for every state but closed itself.
+# assigned→assigned is a transfer to another agent. A conversation's ownership never ends: after abandoned or
+# wrap-up the bot answers, and a new handoff starts a new round on the same record (its events keep the history).
 LEGAL_TRANSITIONS: Mapping[OwnershipState, frozenset[OwnershipState]] = {
-    _S.BOT: frozenset({_S.QUEUED, _S.CLOSED}),
-    _S.QUEUED: frozenset({_S.ASSIGNED, _S.BOT, _S.ABANDONED, _S.CLOSED}),
-    _S.ASSIGNED: frozenset({_S.QUEUED, _S.ASSIGNED, _S.WRAP_UP, _S.CLOSED}),
-    _S.WRAP_UP: frozenset({_S.BOT, _S.CLOSED}),
-    _S.ABANDONED: frozenset({_S.CLOSED}),
-    _S.CLOSED: frozenset(),
+    _S.BOT: frozenset({_S.QUEUED}),
+    _S.QUEUED: frozenset({_S.ASSIGNED, _S.ABANDONED}),
+    _S.ASSIGNED: frozenset({_S.QUEUED, _S.ASSIGNED, _S.WRAP_UP}),
+    _S.WRAP_UP: frozenset({_S.BOT}),
+    _S.ABANDONED: frozenset({_S.QUEUED}),  # the customer came back and asked for a human again
 }
 
 # States in which an agent owns the conversation and it counts toward their load.
 AGENT_STATES = frozenset({_S.ASSIGNED, _S.WRAP_UP})
 
 
+class EventKind(StrEnum):
+    """What an `OwnershipEvent` records. Stable codes: stored in the record and read by the console."""
+
+    TRIGGER = "trigger"  # why the bot handed off: reason code, scores, details
+    TRANSFER = "transfer"  # an agent handed the chat on: from_agent, to_agent or to_queue, their note
+    NOTE = "note"  # the system's note on a move nobody chose: requeued when unanswered or the agent went offline
+    RESOLUTION = "resolution"  # the agent closed the chat: their resolution note
+    ABANDON = "abandon"  # the customer left the queue: cause ("left" or "silent")
+
+
+@dataclass(frozen=True)
+class OwnershipEvent:
+    """One entry of a record's append-only history. `actor` is an agent id, "bot", "customer" or "system"; `data`
+    holds the kind's structured fields (plain JSON values)."""
+
+    kind: EventKind
+    at: float
+    actor: str = ""
+    text: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "at": self.at, "actor": self.actor, "text": self.text, "data": dict(self.data)}
+
+    def to_json(self) -> str:
+        """The stored form; stores append it to the record's JSON list without re-encoding the older ones."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> OwnershipEvent:
+        return cls(
+            kind=EventKind(raw["kind"]),
+            at=float(raw["at"]),
+            actor=str(raw.get("actor", "")),
+            text=str(raw.get("text", "")),
+            data=dict(raw.get("data") or {}),
+        )
+
+
+def appended_events(stored: str, event: OwnershipEvent) -> str:
+    """The record's stored event list (a JSON array, "" when none) with `event` appended."""
+    if not stored or stored == "[]":
+        return "[" + event.to_json() + "]"
+    return stored[:-1] + "," + event.to_json() + "]"
+
+
 def is_legal(source: OwnershipState, target: OwnershipState) -> bool:
     return target in LEGAL_TRANSITIONS[source]
-
-
-def sources_of(target: OwnershipState) -> frozenset[OwnershipState]:
-    """Every state from which `target` may be reached."""
-    return frozenset(s for s, targets in LEGAL_TRANSITIONS.items() if target in targets)
 
 
 @dataclass(frozen=True)
 class OwnershipRecord:
     """One conversation's ownership. A conversation never handed off has no record, which reads as `bot`.
 
-    `owner` is the single owner: "bot", "queue:<skill>", "agent:<id>" or "" once closed/abandoned.
+    `owner` is the single owner: "bot" (also once abandoned: the bot answers again), "queue:<skill>" or
+    "agent:<id>".
     `version` grows by one on every change, so consoles drop stale events and sweepers can compare-and-set.
     """
 
@@ -67,18 +108,22 @@ class OwnershipRecord:
     agent_id: str = ""
     reason: str = ""
     scores: Mapping[str, float] = field(default_factory=dict)
-    note: str = ""
+    events: tuple[OwnershipEvent, ...] = ()  # oldest first; only ever appended to
     context: Mapping[str, Any] = field(default_factory=dict)
     enqueued_at: float | None = None
     assigned_at: float | None = None
     last_agent_reply_at: float | None = None
     wrap_up_at: float | None = None
+    # Set when queued from the bot, by intake's SLA policy (or the ticket's own promise): stored, never recomputed.
+    first_response_due: float | None = None
+    first_response_warning_at: float | None = None  # from here on the chat is "at risk" on the supervisor's list
+    customer_seen_at: float | None = None  # while queued: the customer's last message or open chat window
     updated_at: float = 0.0
     version: int = 0
 
     @property
     def owner(self) -> str:
-        if self.state is OwnershipState.BOT:
+        if self.state in (OwnershipState.BOT, OwnershipState.ABANDONED):
             return "bot"
         if self.state is OwnershipState.QUEUED:
             return f"queue:{self.skill}"
@@ -99,12 +144,15 @@ class OwnershipRecord:
             "agent_id": self.agent_id,
             "reason": self.reason,
             "scores": dict(self.scores),
-            "note": self.note,
+            "events": [e.to_dict() for e in self.events],
             "context": dict(self.context),
             "enqueued_at": self.enqueued_at,
             "assigned_at": self.assigned_at,
             "last_agent_reply_at": self.last_agent_reply_at,
             "wrap_up_at": self.wrap_up_at,
+            "first_response_due": self.first_response_due,
+            "first_response_warning_at": self.first_response_warning_at,
+            "customer_seen_at": self.customer_seen_at,
             "updated_at": self.updated_at,
             "version": self.version,
         }
@@ -117,6 +165,8 @@ class OwnershipRecord:
                 continue
             if key in ("scores", "context"):
                 out[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            elif key == "events":
+                out[key] = "[" + ",".join(e.to_json() for e in self.events) + "]" if self.events else ""
             elif value is None:
                 out[key] = ""
             else:
@@ -140,12 +190,15 @@ class OwnershipRecord:
             agent_id=fields.get("agent_id", ""),
             reason=fields.get("reason", ""),
             scores=json.loads(fields.get("scores") or "{}"),
-            note=fields.get("note", ""),
+            events=tuple(OwnershipEvent.from_dict(e) for e in json.loads(fields.get("events") or "[]")),
             context=json.loads(fields.get("context") or "{}"),
             enqueued_at=opt("enqueued_at"),
             assigned_at=opt("assigned_at"),
             last_agent_reply_at=opt("last_agent_reply_at"),
             wrap_up_at=opt("wrap_up_at"),
+            first_response_due=opt("first_response_due"),
+            first_response_warning_at=opt("first_response_warning_at"),
+            customer_seen_at=opt("customer_seen_at"),
             updated_at=float(fields.get("updated_at") or 0.0),
             version=int(fields.get("version") or 0),
         )
@@ -162,7 +215,9 @@ class Transition:
     `expect_agent` and the version equals `expect_version` when given, and for a move to `assigned` that the new
     agent is online with spare capacity. Then, in the same step, it moves the conversation between queue and
     agents' loads as the states imply (leaving `queued` dequeues; entering it enqueues under `skill` and
-    `priority`; leaving an agent state frees that agent's slot; entering `assigned` takes one) and sets `fields`.
+    `priority`, and counts as the customer being seen; leaving an agent state frees that agent's slot; entering
+    `assigned` takes one), sets `fields` and appends `event`. With `seen_before`, it also checks the customer has
+    not been seen since.
     Any failed check leaves everything as it was and the store returns None.
     """
 
@@ -180,7 +235,9 @@ class Transition:
     # With target queued: in the same atomic step, hand it to the best available agent if there is one (one round
     # trip for the common "someone is free" handoff; the result then reads assigned).
     assign_after: bool = False
-    fields: Mapping[str, str] = field(default_factory=dict)  # other record fields to set (reason, note, ...)
+    fields: Mapping[str, str] = field(default_factory=dict)  # other record fields to set (reason, scores, ...)
+    event: OwnershipEvent | None = None  # appended to the record's events in the same step
+    seen_before: float | None = None  # only if the customer was last seen (customer_seen_at) at or before this
 
     def __post_init__(self) -> None:
         for source in self.allowed_from:
@@ -188,6 +245,8 @@ class Transition:
                 raise IllegalTransition(source.value, self.target.value)
         if self.assign_after and self.target is not OwnershipState.QUEUED:
             raise IllegalTransition(self.target.value, "assigned (assign_after)")
+        if "events" in self.fields:
+            raise ValueError("events are appended through Transition.event, never overwritten")
 
     def with_fields(self, **fields: str) -> Transition:
         return replace(self, fields={**self.fields, **fields})
@@ -215,3 +274,9 @@ class OwnershipStore(Protocol):
 
     async def wrap_up_before(self, started_before: float) -> list[str]:
         """Conversations in wrap-up since before the given time."""
+
+    async def mark_customer_seen(self, conversation_id: str, now: float) -> bool:
+        """Stamp `customer_seen_at` if the conversation is queued (no version change: nothing visible changed)."""
+
+    async def silent_before(self, seen_before: float) -> list[str]:
+        """Queued conversations whose customer was last seen at or before the given time, longest silent first."""

@@ -30,6 +30,7 @@ from handoff.constants import (
     QUEUE_KEY,
     QUEUES_KEY,
     RECORD_TTL_S,
+    SEEN_KEY,
     SERVED_KEY,
     UNANSWERED_KEY,
     WRAP_UP_KEY,
@@ -82,6 +83,7 @@ local function apply_step(t)
   if not string.find(t.allowed, ',' .. state .. ',', 1, true) then return false end
   if t.expect_agent and cur_agent ~= t.expect_agent then return false end
   if t.expect_version and version ~= t.expect_version then return false end
+  if t.seen_before and (tonumber(cur.customer_seen_at) or 0) > t.seen_before then return false end
   local skill = cur.skill or ''
   local new_agent = nil
   if t.target == 'assigned' then
@@ -98,8 +100,15 @@ local function apply_step(t)
     if not new_agent then return false end
   end
   local sets = t.sets
+  if t.event and t.event ~= '' then
+    -- Append to the stored JSON array as text: re-encoding it with cjson would round older timestamps.
+    local old = cur.events
+    if not old or old == '' or old == '[]' then sets.events = '[' .. t.event .. ']'
+    else sets.events = string.sub(old, 1, -2) .. ',' .. t.event .. ']' end
+  end
   if state == 'queued' then
     redis.call('ZREM', N.queue_prefix .. skill, t.cid)
+    redis.call('ZREM', N.seen, t.cid)
   end
   if agent_states[state] and (not agent_states[t.target] or new_agent) then
     if cur_agent ~= '' then
@@ -125,6 +134,8 @@ local function apply_step(t)
     sets.skill = new_skill
     sets.priority = priority
     sets.enqueued_at = enq_text
+    redis.call('ZADD', N.seen, t.now, t.cid)
+    sets.customer_seen_at = t.now
   elseif t.target == 'assigned' then
     redis.call('SADD', akey(new_agent) .. N.chats_suffix, t.cid)
     redis.call('HSET', akey(new_agent), 'last_assigned_at', t.now)
@@ -162,7 +173,7 @@ end
 
 # ARGV: conversation id, target, ",allowed,states,", now, expect_agent, has_expect_agent (0/1),
 # expect_version or "", agent or "" ("*" = best available), skill or "", priority or "", keep_enqueued_at (0/1),
-# fields JSON, assign_after (0/1), avoid_agent or "".
+# fields JSON, assign_after (0/1), avoid_agent or "", event JSON or "", seen_before or "".
 _APPLY = (
     _PRELUDE
     + _APPLY_STEP
@@ -172,7 +183,8 @@ local ckey = apply_step({
   expect_agent = ARGV[6] == '1' and ARGV[5] or nil,
   expect_version = ARGV[7] ~= '' and tonumber(ARGV[7]) or nil,
   agent = ARGV[8], skill = ARGV[9], priority = ARGV[10], keep_enqueued_at = ARGV[11] == '1',
-  sets = cjson.decode(ARGV[12]), avoid = ARGV[14]})
+  sets = cjson.decode(ARGV[12]), avoid = ARGV[14], event = ARGV[15],
+  seen_before = ARGV[16] ~= '' and tonumber(ARGV[16]) or nil})
 if not ckey then return false end
 if ARGV[13] == '1' then assign_best(ARGV[1], ARGV[4]) end
 return record_json(ckey)
@@ -216,6 +228,18 @@ redis.call('HSET', ckey, 'last_agent_reply_at', ARGV[3], 'version', tostring((to
   'updated_at', ARGV[3])
 redis.call('ZREM', N.unanswered, ARGV[1])
 return record_json(ckey)
+"""
+)
+
+# ARGV: conversation id, now. Only a queued conversation's customer counts as seen.
+_MARK_SEEN = (
+    _PRELUDE
+    + """
+local ckey = N.conv_prefix .. ARGV[1]
+if redis.call('HGET', ckey, 'state') ~= 'queued' then return 0 end
+redis.call('HSET', ckey, 'customer_seen_at', ARGV[2])
+redis.call('ZADD', N.seen, ARGV[2], ARGV[1])
+return 1
 """
 )
 
@@ -276,6 +300,7 @@ def _names(prefix: str) -> dict[str, Any]:
         "online_prefix": swap(ONLINE_KEY.format(skill="")),
         "unanswered": swap(UNANSWERED_KEY),
         "wrap_up": swap(WRAP_UP_KEY),
+        "seen": swap(SEEN_KEY),
         "aht_prefix": swap(HANDLING_TIMES_KEY.format(skill="")),
         "load_step": LOAD_SCORE_STEP,
         "priority_step": PRIORITY_SCORE_STEP,
@@ -316,6 +341,7 @@ class RedisHandoffStore:
         self._apply = client.register_script(_script(self._n, _APPLY))
         self._pull = client.register_script(_script(self._n, _PULL))
         self._mark_reply = client.register_script(_script(self._n, _MARK_REPLY))
+        self._mark_seen = client.register_script(_script(self._n, _MARK_SEEN))
         self._upsert = client.register_script(_script(self._n, _UPSERT_AGENT))
         self._presence = client.register_script(_script(self._n, _SET_PRESENCE))
 
@@ -357,6 +383,8 @@ class RedisHandoffStore:
             json.dumps(dict(t.fields), ensure_ascii=False) if t.fields else "{}",
             "1" if t.assign_after else "0",
             t.avoid_agent or "",
+            t.event.to_json() if t.event is not None else "",
+            "" if t.seen_before is None else repr(float(t.seen_before)),
         ]
         raw = await self._apply(keys=[], args=args)
         if not raw:
@@ -380,6 +408,13 @@ class RedisHandoffStore:
 
     async def wrap_up_before(self, started_before: float) -> list[str]:
         ids = await self._client.zrangebyscore(self._n["wrap_up"], "-inf", started_before)
+        return [_text(i) for i in ids]
+
+    async def mark_customer_seen(self, conversation_id: str, now: float) -> bool:
+        return bool(await self._mark_seen(keys=[], args=[conversation_id, repr(float(now))]))
+
+    async def silent_before(self, seen_before: float) -> list[str]:
+        ids = await self._client.zrangebyscore(self._n["seen"], "-inf", seen_before)
         return [_text(i) for i in ids]
 
     # queues ----------------------------------------------------------------------------------------------------

@@ -1,23 +1,31 @@
 """Which agent gets which conversation, and when a conversation goes back to the queue.
 
-Owns the routing settings, business hours, the category → skill mapping and the assignment moves built on the
-store's atomic transitions: `route_to_agent` (auto-assign to the least-loaded, longest-idle eligible agent),
-`pull_next` (an agent takes the best case from their queues), `transfer`, and the sweepers `requeue_unanswered`
-and `finish_stale_wrap_ups`. Must never publish events or talk to customers: HandoffService does that.
+Owns the routing settings (opening hours are intake's business calendar, the chat SLA intake's SLA policy), the
+category → skill mapping and the assignment moves built on the store's atomic transitions: `route_to_agent`
+(auto-assign to the least-loaded, longest-idle eligible agent), `pull_next` (an agent takes the best case from their
+queues), `transfer`, and the sweepers `requeue_unanswered` and `finish_stale_wrap_ups`. Must never publish events or
+talk to customers: HandoffService does that.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handoff.constants import GENERAL_GROUP
-from handoff.exceptions import InvalidSettings
-from handoff.ownership import AGENT_STATES, ANY_AGENT, OwnershipRecord, OwnershipState, Transition
+from handoff.ownership import (
+    AGENT_STATES,
+    ANY_AGENT,
+    EventKind,
+    OwnershipEvent,
+    OwnershipRecord,
+    OwnershipState,
+    Transition,
+)
 from handoff.queue import general_skill, skill_of
 from handoff.store import HandoffStore
+from intake.calendar import BusinessCalendar
+from intake.sla import SlaPolicy
 
 _S = OwnershipState
 
@@ -31,73 +39,16 @@ DEFAULT_CATEGORY_GROUPS: Mapping[str, str] = {
 }
 
 
-def _parse_hhmm(text: str) -> dt.time:
-    try:
-        hours, minutes = text.split(":")
-        if hours == "24" and minutes == "00":
-            return dt.time.max
-        return dt.time(int(hours), int(minutes))
-    except ValueError as exc:
-        raise InvalidSettings(f"opening time {text!r} is not HH:MM") from exc
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """Weekly opening hours in one timezone. `weekly` maps weekday (0 = Monday) to (open, close) "HH:MM" pairs."""
-
-    timezone: str = "UTC"
-    weekly: Mapping[int, tuple[tuple[str, str], ...]] = field(
-        default_factory=lambda: {day: (("09:00", "18:00"),) for day in range(5)}
-    )
-    closed_dates: frozenset[str] = frozenset()  # ISO dates (local) when the desk is shut: holidays
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidSettings(f"unknown timezone {self.timezone!r}") from exc
-        for day, spans in self.weekly.items():
-            if day not in range(7):
-                raise InvalidSettings(f"weekday {day} is not 0..6")
-            for start, end in spans:
-                if _parse_hhmm(start) >= _parse_hhmm(end):
-                    raise InvalidSettings(f"opening span {start}-{end} ends before it starts")
-
-    def _local(self, now: float) -> dt.datetime:
-        return dt.datetime.fromtimestamp(now, ZoneInfo(self.timezone))
-
-    def is_open(self, now: float) -> bool:
-        local = self._local(now)
-        if local.date().isoformat() in self.closed_dates:
-            return False
-        clock = local.time().replace(tzinfo=None)
-        return any(_parse_hhmm(a) <= clock < _parse_hhmm(b) for a, b in self.weekly.get(local.weekday(), ()))
-
-    def next_open_at(self, now: float, horizon_days: int = 14) -> float | None:
-        """The next opening time (epoch seconds) after `now`, or None if closed for the whole horizon."""
-        if self.is_open(now):
-            return now
-        zone = ZoneInfo(self.timezone)
-        today = self._local(now).date()
-        for offset in range(horizon_days + 1):
-            day = today + dt.timedelta(days=offset)
-            if day.isoformat() in self.closed_dates:
-                continue
-            for start, _ in sorted(self.weekly.get(day.weekday(), ())):
-                opening = dt.datetime.combine(day, _parse_hhmm(start), tzinfo=zone).timestamp()
-                if opening > now:
-                    return opening
-        return None
-
-
 @dataclass(frozen=True)
 class RoutingSettings:
     unanswered_timeout_s: float = 90.0  # an assigned chat the agent has not answered by then returns to the queue
     wrap_up_timeout_s: float = 300.0  # a wrap-up left open this long is finished for the agent (frees their slot)
     assign_on_enqueue: bool = True
     category_groups: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORY_GROUPS))
-    business_hours: BusinessHours | None = None  # None = always open
-    sla_at_risk_s: float = 300.0  # a waiting chat whose deadline is this close (or past) is "at risk"
+    # Agents' opening hours: outside them a customer gets a ticket and a promise. The default is always open.
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    # A chat's first-response due time and at-risk time, computed when it is queued (the same policy as tickets).
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
     # How long this process trusts its copy of "which skills have agents" and agents' display names.
     directory_cache_s: float = 30.0
     # An agent who lets an assignment time out is set away, so the sweeper does not hand the chat straight back.
@@ -182,7 +133,9 @@ async def transfer_to_agent(
             now,
             expect_agent=from_agent,
             agent=to_agent,
-            fields={"note": note},
+            event=OwnershipEvent(
+                EventKind.TRANSFER, now, from_agent, note, {"from_agent": from_agent, "to_agent": to_agent}
+            ),
         )
     )
 
@@ -200,7 +153,9 @@ async def transfer_to_queue(
             expect_agent=from_agent,
             skill=skill,
             keep_enqueued_at=True,
-            fields={"note": note},
+            event=OwnershipEvent(
+                EventKind.TRANSFER, now, from_agent, note, {"from_agent": from_agent, "to_queue": skill}
+            ),
         )
     )
 
@@ -227,7 +182,9 @@ async def requeue_unanswered(
                 expect_agent=before.agent_id,
                 expect_version=before.version,
                 keep_enqueued_at=True,
-                fields={"note": f"unanswered by {before.agent_id}"},
+                event=OwnershipEvent(
+                    EventKind.NOTE, now, "system", "", {"cause": "unanswered", "agent_id": before.agent_id}
+                ),
             )
         )
         if after is not None:

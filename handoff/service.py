@@ -15,14 +15,13 @@ topic "handoff" (every console: queue and supervisor views)
    "version", "at"}
   {"type": "transferred", "conversation_id", "from_agent", "to_agent", "to_queue", "note", "version", "at"}
   {"type": "wrap_up", "conversation_id", "agent_id", "version", "at"}
-  {"type": "bot_resumed", "conversation_id", "cause": "wrap_up_finished"|"withdrawn", "version", "at"}
-  {"type": "abandoned" | "closed", "conversation_id", "version", "at"}
+  {"type": "bot_resumed", "conversation_id", "cause": "wrap_up_finished", "version", "at"}
+  {"type": "abandoned", "conversation_id", "cause": "left"|"silent", "version", "at"}
   {"type": "agent_presence", "agent_id", "presence", "load", "capacity", "at"}
 
 topic "agent:{agent_id}" (that agent's inbox)
-  {"type": "assigned", "conversation_id", "via", "note", "record": OwnershipRecord.to_dict(), "version", "at"}
-  {"type": "unassigned", "conversation_id",
-   "cause": "unanswered"|"transferred"|"closed"|"wrap_up_finished"|"agent_offline",
+  {"type": "assigned", "conversation_id", "via", "record": OwnershipRecord.to_dict(), "version", "at"}
+  {"type": "unassigned", "conversation_id", "cause": "unanswered"|"transferred"|"wrap_up_finished"|"agent_offline",
    "version", "at"}
   {"type": "wrap_up", "conversation_id", "version", "at"}
   {"type": "customer_message", "conversation_id", "message": {...as given}, "at"}
@@ -33,15 +32,14 @@ topic "conv:{conversation_id}" (what the customer's widget shows)
   {"type": "agent_left", "conversation_id", "cause": "transferred"|"unanswered"|"closed"|"agent_offline",
    "version", "at"}
   {"type": "bot_back", "conversation_id", "ask_satisfaction": bool, "version", "at"}
-  {"type": "closed_hours", "conversation_id", "next_open_at", "at"}
-  {"type": "closed", "conversation_id", "version", "at"}
+  {"type": "closed_hours", "conversation_id", "next_open_at", "at"}  (next_open_at: epoch s, or null)
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -51,12 +49,13 @@ from handoff import routing
 from handoff.agents import AgentProfile, AgentStatus, Presence, online_count
 from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, BUS_TOPIC_CONVERSATION
 from handoff.exceptions import UnknownAgent
-from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState, Transition, sources_of
+from handoff.ownership import AGENT_STATES, EventKind, OwnershipEvent, OwnershipRecord, OwnershipState, Transition
 from handoff.queue import QueuePosition, estimate_wait_s
 from handoff.routing import RoutingSettings
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger
 from intake.models import Priority
+from intake.sla import epoch_to_utc
 
 _S = OwnershipState
 
@@ -65,7 +64,7 @@ class OutcomeStatus(StrEnum):
     QUEUED = "queued"
     ASSIGNED = "assigned"
     CLOSED_HOURS = "closed_hours"  # outside business hours: create a ticket and promise a reply instead
-    NOT_ALLOWED = "not_allowed"  # the conversation is in wrap-up, closed or abandoned: it cannot queue now
+    NOT_ALLOWED = "not_allowed"  # the conversation is in wrap-up: it cannot queue now
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class HandoffOutcome:
     record: OwnershipRecord | None = None
     position: QueuePosition | None = None  # set when queued
     agent_id: str = ""  # set when assigned
-    next_open_at: float | None = None  # set when closed_hours (None: no opening in the next two weeks)
+    next_open_at: float | None = None  # set when closed_hours (None: the calendar knows no next opening)
     duplicate: bool = False  # it was already queued or assigned; nothing changed
 
 
@@ -145,17 +144,22 @@ class HandoffService:
         priority: Priority | str = Priority.NORMAL,
         trigger: HandoffTrigger | None = None,
         context: Mapping[str, Any] | None = None,
+        first_response_due: float | None = None,
     ) -> HandoffOutcome:
         """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
 
-        Outside business hours nothing changes and the outcome is CLOSED_HOURS with the next opening time: the
-        caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
+        Outside the calendar's opening hours nothing changes and the outcome is CLOSED_HOURS with the next opening
+        time: the caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
         (`duplicate=True`). The more urgent of `priority` and the trigger's suggested priority wins.
+
+        The record keeps its first-response due time: now + the priority's target on the business calendar, or
+        `first_response_due` (the ticket's promise, epoch s) when that is sooner, so console and ticket agree.
         """
         now = self.clock()
-        hours = self.settings.business_hours
-        if hours is not None and not hours.is_open(now):
-            next_open = hours.next_open_at(now)
+        calendar = self.settings.calendar
+        if not calendar.is_open(epoch_to_utc(now)):
+            opening = calendar.next_open(epoch_to_utc(now))
+            next_open = opening.timestamp() if opening is not None else None
             await self._publish(
                 BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
                 {"type": "closed_hours", "conversation_id": conversation_id, "next_open_at": next_open, "at": now},
@@ -171,20 +175,29 @@ class HandoffService:
             "category": category,
             "reason": trigger.reason.value if trigger else "",
             "scores": json.dumps(dict(trigger.scores) if trigger else {}, sort_keys=True),
-            "note": trigger.details if trigger else "",
             "context": json.dumps(dict(context or {}), ensure_ascii=False, sort_keys=True, default=str),
-        }
+        } | self._first_response_clock(chosen, now, first_response_due)
         # Queue and (if someone is free) assign in one atomic step; a customer served at once never sees "you are #1".
         record = await self.store.apply(
             Transition(
                 conversation_id,
                 _S.QUEUED,
-                frozenset({_S.BOT}),
+                frozenset({_S.BOT, _S.ABANDONED}),
                 now,
                 skill=skill,
                 priority=chosen.value,
                 fields=fields,
                 assign_after=self.settings.assign_on_enqueue,
+                event=OwnershipEvent(
+                    EventKind.TRIGGER,
+                    now,
+                    "bot",
+                    trigger.details if trigger else "",
+                    {
+                        "reason": trigger.reason.value if trigger else "",
+                        "scores": dict(trigger.scores) if trigger else {},
+                    },
+                ),
             )
         )
         if record is None:
@@ -207,53 +220,52 @@ class HandoffService:
             return None
         return await self._position(record)
 
-    async def withdraw(self, conversation_id: str) -> bool:
-        """queued → bot: the customer no longer wants to wait, or the bot solved it meanwhile."""
+    async def abandon(self, conversation_id: str, cause: str = "left", seen_before: float | None = None) -> bool:
+        """queued → abandoned: the customer left the queue, `cause` "left" (closed the chat) or "silent" (no message
+        and no open chat window since `seen_before`; a sign of life after that keeps them queued). The bot answers
+        their next message, and asking for a human again queues them afresh."""
         now = self.clock()
-        record = await self.store.apply(Transition(conversation_id, _S.BOT, frozenset({_S.QUEUED}), now))
-        if record is None:
-            return False
-        await self._bot_back(record, "withdrawn", ask_satisfaction=False)
-        return True
-
-    async def abandon(self, conversation_id: str) -> bool:
-        """queued → abandoned: the customer left (closed the widget, stopped answering) while waiting."""
-        now = self.clock()
-        record = await self.store.apply(Transition(conversation_id, _S.ABANDONED, frozenset({_S.QUEUED}), now))
-        if record is None:
-            return False
-        await self._publish(BUS_TOPIC_ALL, self._event("abandoned", record))
-        return True
-
-    async def force_close(self, conversation_id: str, reason: str = "") -> OwnershipRecord | None:
-        """any → closed (conversation ended, customer deleted, admin action). None if already closed."""
-        now = self.clock()
-        for _ in range(5):
-            # Compare-and-set on the version read, so the agent told "unassigned" is the one who really owned it.
-            before = await self.store.get(conversation_id)
-            if before is not None and before.state is _S.CLOSED:
-                return None
-            record = await self.store.apply(
-                Transition(
-                    conversation_id,
-                    _S.CLOSED,
-                    sources_of(_S.CLOSED),
-                    now,
-                    expect_version=before.version if before is not None else 0,
-                    fields={"note": reason},
-                )
+        record = await self.store.apply(
+            Transition(
+                conversation_id,
+                _S.ABANDONED,
+                frozenset({_S.QUEUED}),
+                now,
+                seen_before=seen_before,
+                event=OwnershipEvent(EventKind.ABANDON, now, "customer", "", {"cause": cause}),
             )
-            if record is not None:
-                break
-        else:
-            return None
-        await self._publish(BUS_TOPIC_ALL, self._event("closed", record))
-        await self._publish(
-            BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id), self._event("closed", record)
         )
-        if before is not None and before.state in AGENT_STATES:
-            await self._unassigned(before.agent_id, record, "closed")
-        return record
+        if record is None:
+            return False
+        await self._publish(BUS_TOPIC_ALL, self._event("abandoned", record, cause=cause))
+        return True
+
+    async def customer_seen(self, conversation_id: str) -> None:
+        """The customer wrote, or has the chat open: a queued conversation is not silent. A no-op in other states."""
+        await self.store.mark_customer_seen(conversation_id, self.clock())
+
+    async def abandon_silent(
+        self,
+        silent_s: float,
+        now: float | None = None,
+        limit_of: Callable[[str], Awaitable[float]] | None = None,
+    ) -> list[str]:
+        """The sweeper: queued conversations whose customer has given no sign of life for `silent_s` are abandoned.
+        `limit_of(conversation_id)` may give some a longer limit (a channel that cannot show an open chat window).
+        Returns the abandoned ids."""
+        at = self.clock() if now is None else now
+        candidates = await self.store.silent_before(at - silent_s)
+        limits = {c: max(silent_s, await limit_of(c)) if limit_of is not None else silent_s for c in candidates}
+        # One index read per distinct limit, so customers with a longer one cost nothing until it runs out.
+        past = {silent_s: set(candidates)}
+        for limit in set(limits.values()) - {silent_s}:
+            past[limit] = set(await self.store.silent_before(at - limit))
+        left = []
+        for conversation_id in candidates:
+            limit = limits[conversation_id]
+            if conversation_id in past[limit] and await self.abandon(conversation_id, "silent", seen_before=at - limit):
+                left.append(conversation_id)
+        return left
 
     async def notify_customer_message(self, conversation_id: str, message: Mapping[str, Any]) -> bool:
         """Forward a customer's message to the owning agent's inbox; False when no agent owns the conversation."""
@@ -392,7 +404,7 @@ class HandoffService:
                 frozenset({_S.ASSIGNED}),
                 now,
                 expect_agent=agent_id,
-                fields={"note": resolution_note},
+                event=OwnershipEvent(EventKind.RESOLUTION, now, agent_id, resolution_note),
             )
         )
         if record is None:
@@ -483,25 +495,32 @@ class HandoffService:
             )
         return out
 
-    async def supervisor_snapshot(self, sla_deadlines: Mapping[str, float] | None = None) -> SupervisorSnapshot:
-        """Queues, agents (load, presence, idle since) and, given {conversation_id: deadline epoch s}, the waiting
-        or unanswered conversations whose deadline is within `sla_at_risk_s` (or past), nearest first."""
+    async def supervisor_snapshot(self, conversation_ids: Collection[str] | None = None) -> SupervisorSnapshot:
+        """Queues, agents (load, presence, idle since) and, of the given conversations, those still waiting for a
+        first reply (queued, or assigned and unanswered) that are at risk by the SLA policy's rule — past the warning
+        time stored when they were queued — nearest due time first."""
         now = self.clock()
         queues = await self.queue_snapshot()
         agents = await self.store.list_agents()
-        at_risk: list[str] = []
-        if sla_deadlines:
-            records = await self.store.get_many(list(sla_deadlines))
-            waiting = [
-                r.conversation_id
-                for r in records
-                if r.state is _S.QUEUED or (r.state is _S.ASSIGNED and r.last_agent_reply_at is None)
-            ]
-            at_risk = sorted(
-                (c for c in waiting if sla_deadlines[c] - now <= self.settings.sla_at_risk_s),
-                key=lambda c: (sla_deadlines[c], c),
-            )
-        return SupervisorSnapshot(at=now, queues=queues, agents=agents, at_risk=at_risk)
+        at_risk: list[OwnershipRecord] = []
+        if conversation_ids:
+            for r in await self.store.get_many(list(conversation_ids)):
+                waiting = r.state is _S.QUEUED or (r.state is _S.ASSIGNED and r.last_agent_reply_at is None)
+                warning = r.first_response_warning_at or r.first_response_due
+                if waiting and warning is not None and now >= warning:
+                    at_risk.append(r)
+        at_risk.sort(key=lambda r: (r.first_response_due or 0.0, r.conversation_id))
+        return SupervisorSnapshot(at=now, queues=queues, agents=agents, at_risk=[r.conversation_id for r in at_risk])
+
+    def _first_response_clock(self, priority: Priority, now: float, promised: float | None) -> dict[str, str]:
+        """The record fields of a chat's first-response clock, from the one SLA policy."""
+        sla = self.settings.sla
+        start = epoch_to_utc(now)
+        due = sla.first_response_due(priority, start)
+        if promised is not None and promised < due.timestamp():
+            due = epoch_to_utc(promised)
+        warning = sla.warning_at(priority, start, due)
+        return {"first_response_due": str(due.timestamp()), "first_response_warning_at": str(warning.timestamp())}
 
     # internals -------------------------------------------------------------------------------------------------
 
@@ -517,7 +536,9 @@ class HandoffService:
                     self.clock(),
                     expect_agent=agent.id,
                     keep_enqueued_at=True,
-                    fields={"note": f"{agent.id} went offline"},
+                    event=OwnershipEvent(
+                        EventKind.NOTE, self.clock(), "system", "", {"cause": "agent_offline", "agent_id": agent.id}
+                    ),
                 )
             )
             if after is None:
@@ -633,7 +654,7 @@ class HandoffService:
             (BUS_TOPIC_ALL, self._event("assigned", record, agent_id=record.agent_id, skill=record.skill, via=via)),
             (
                 BUS_TOPIC_AGENT.format(agent_id=record.agent_id),
-                self._event("assigned", record, via=via, note=record.note, record=record.to_dict()),
+                self._event("assigned", record, via=via, record=record.to_dict()),
             ),
             (
                 BUS_TOPIC_CONVERSATION.format(conversation_id=record.conversation_id),

@@ -1,48 +1,23 @@
-"""The handoff's environment variables: opening hours, routing timeouts, the sweeper and the policy's thresholds.
+"""The handoff's environment variables: routing timeouts, the sweeper, abandoned queue places and the policy's
+thresholds.
 
 Owns `HandoffConfig` (the `FD_HANDOFF_*` variables, composed into the front door's settings as `Settings.handoff`),
-which builds the `RoutingSettings` of `HandoffService` and the `HandoffSettings` of `HandoffPolicy`. Must never read
-the environment itself: the process entry point builds it once (`HandoffConfig.from_env(os.environ)`), tests build
-it with keyword arguments.
+which builds the `RoutingSettings` of `HandoffService` (on the one business calendar and SLA policy it is handed:
+opening hours are intake's `FD_CALENDAR_*`) and the `HandoffSettings` of `HandoffPolicy`. Must never read the
+environment itself: the process entry point builds it once (`Settings.from_env(os.environ)`), tests build it with
+keyword arguments.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field
 
 from backends.settings import EnvSettings
-from handoff.constants import KEY_PREFIX, SWEEP_INTERVAL_S
-from handoff.exceptions import InvalidSettings
-from handoff.routing import BusinessHours, RoutingSettings
+from handoff.constants import ABANDON_AFTER_S, KEY_PREFIX, SWEEP_INTERVAL_S
+from handoff.routing import RoutingSettings
 from handoff.triggers import HandoffSettings
-
-_SPAN = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
-_DAYS = re.compile(r"^\s*([0-6])\s*(?:-\s*([0-6]))?\s*$")
-
-
-def _span(value: str) -> str:
-    if value and not _SPAN.match(value):
-        raise ValueError("wants opening hours as HH:MM-HH:MM, e.g. 09:00-18:00")
-    return value
-
-
-def _days(value: str) -> str:
-    match = _DAYS.match(value)
-    if not match or int(match.group(2) or match.group(1)) < int(match.group(1)):
-        raise ValueError("wants a weekday range such as 0-4 (0 = Monday, 6 = Sunday)")
-    return value
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("unknown time zone (want e.g. Asia/Shanghai)") from exc
-    return value
+from intake.calendar import BusinessCalendar
+from intake.sla import SlaPolicy
 
 
 class HandoffConfig(EnvSettings):
@@ -51,16 +26,6 @@ class HandoffConfig(EnvSettings):
     model_config = EnvSettings.config("FD_HANDOFF_")
     doc_title = "Human handoff (`handoff/settings.py`)"
 
-    hours: Annotated[str, AfterValidator(_span)] = Field(
-        "",
-        description="Agents' opening hours, e.g. `09:00-18:00`; outside them a customer gets a ticket and a "
-        "promise, not a wait.",
-        json_schema_extra={"doc_default": "(empty: always open)"},
-    )
-    days: Annotated[str, AfterValidator(_days)] = Field("0-4", description="Open weekdays (0 = Monday).")
-    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
-        "UTC", description="Time zone of the opening hours, e.g. `Asia/Shanghai`."
-    )
     unanswered_timeout_s: float = Field(
         90.0,
         gt=0,
@@ -75,7 +40,14 @@ class HandoffConfig(EnvSettings):
     sweep_interval_s: float = Field(
         SWEEP_INTERVAL_S,
         gt=0,
-        description="How often queue positions, unanswered assignments and wrap-ups are checked.",
+        description="How often queue positions, unanswered assignments, wrap-ups and silent customers are checked.",
+    )
+    abandon_after_s: float = Field(
+        ABANDON_AFTER_S,
+        gt=0,
+        description="A customer waiting in the queue with no message and no open chat window for this long has "
+        "left: the conversation is abandoned and the bot answers their next message. WeChat customers, who have no "
+        "chat window to show, keep their place until `FD_WECHAT_IDLE_CLOSE_S`.",
     )
     key_prefix: str = Field(
         KEY_PREFIX,
@@ -99,30 +71,16 @@ class HandoffConfig(EnvSettings):
         "only the misses in a row).",
     )
 
-    @model_validator(mode="after")
-    def _hours_make_sense(self) -> HandoffConfig:
-        try:
-            self.routing()
-        except InvalidSettings as exc:
-            raise ValueError(f"FD_HANDOFF_HOURS: {exc}") from exc
-        return self
-
-    def business_hours(self) -> BusinessHours | None:
-        match = _SPAN.match(self.hours)
-        if match is None:
-            return None
-        first, last = _DAYS.match(self.days).groups()  # type: ignore[union-attr]  # checked by _days
-        days = range(int(first), int(last or first) + 1)
-        span = (match.group(1), match.group(2))
-        return BusinessHours(timezone=self.timezone, weekly={day: (span,) for day in days})
-
-    def routing(self) -> RoutingSettings:
-        """The settings of `HandoffService`."""
+    def routing(self, calendar: BusinessCalendar | None = None, sla: SlaPolicy | None = None) -> RoutingSettings:
+        """The settings of `HandoffService`: agents' opening hours are `calendar` and a chat's SLA is `sla`, the
+        front door's one business calendar and intake's SLA policy (round the clock and the default policy when
+        not given)."""
         return RoutingSettings(
             unanswered_timeout_s=self.unanswered_timeout_s,
             wrap_up_timeout_s=self.wrap_up_timeout_s,
-            business_hours=self.business_hours(),
             assign_on_enqueue=self.auto_assign,
+            calendar=calendar if calendar is not None else BusinessCalendar(),
+            sla=sla if sla is not None else SlaPolicy(calendar=calendar),
         )
 
     def policy(self) -> HandoffSettings:

@@ -1,5 +1,7 @@
-"""Issue intake: order numbers and lookup, category/urgency suggestion, the priority + SLA policy, and tickets."""
+"""Issue intake: order numbers and lookup, category/urgency suggestion, the priority and SLA policies,
+the business calendar, and tickets."""
 
+from intake.calendar import BusinessCalendar, ChinaHolidays, DayKind, DayRules, FixedDays, LayeredDays, WeeklyHours
 from intake.classification import CategorySuggestion, IssueClassifier, UrgencySuggestion
 from intake.exceptions import (
     IllegalTransition,
@@ -33,18 +35,24 @@ from intake.orders import (
     Product,
     order_lookup,
 )
-from intake.priority import PriorityDecision, PriorityPolicy, SlaDeadlines, add_business_time, format_deadline
-from intake.settings import BusinessHours, IntakeConfig, IntakeSettings, SlaTarget
+from intake.priority import PriorityDecision, PriorityPolicy, format_deadline
+from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
+from intake.sla import SlaDeadlines, SlaMetric, SlaPolicy, SlaTarget
 from intake.tickets import StatusListener, TicketFilter, TicketStore
 
 __all__ = [
     "DEMO_ORDERS",
     "OPEN_STATUSES",
     "TRANSITIONS",
-    "BusinessHours",
+    "BusinessCalendar",
+    "CalendarConfig",
     "Category",
     "CategorySuggestion",
+    "ChinaHolidays",
+    "DayKind",
+    "DayRules",
     "DemoOrderLookup",
+    "FixedDays",
     "HttpOrderLookup",
     "IllegalTransition",
     "IntakeConfig",
@@ -53,6 +61,7 @@ __all__ = [
     "InvalidOrderNumber",
     "InvalidSettings",
     "IssueClassifier",
+    "LayeredDays",
     "Order",
     "OrderItem",
     "OrderLookup",
@@ -64,6 +73,8 @@ __all__ = [
     "PriorityPolicy",
     "Product",
     "SlaDeadlines",
+    "SlaMetric",
+    "SlaPolicy",
     "SlaTarget",
     "StatusChange",
     "StatusListener",
@@ -75,7 +86,7 @@ __all__ = [
     "TicketStore",
     "Urgency",
     "UrgencySuggestion",
-    "add_business_time",
+    "WeeklyHours",
     "can_transition",
     "format_deadline",
     "order_lookup",

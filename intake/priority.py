@@ -1,64 +1,27 @@
-"""The one priority and SLA policy: priority from category, urgency, customer tier and keywords; deadlines from
-configurable targets, counted in business time when business hours are configured.
+"""The one priority policy: priority from category, urgency, customer tier and keywords; a ticket's deadlines come
+from the SLA policy (`intake.sla`), counted on the business calendar (`intake.calendar`).
 
-Owns `PriorityPolicy` and `add_business_time`. Must never store anything or read the clock itself: callers pass
-"now" in, so the same ticket always gets the same deadlines.
+Owns `PriorityPolicy`. Must never store anything or read the clock itself: callers pass "now" in, so the same
+ticket always gets the same deadlines.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from intake.exceptions import InvalidSettings
 from intake.models import Category, Priority, Urgency
-from intake.settings import BusinessHours, IntakeSettings
+from intake.settings import IntakeSettings
+from intake.sla import SlaDeadlines, SlaPolicy
 
 _URGENCY_PRIORITY = {Urgency.URGENT: Priority.URGENT, Urgency.HIGH: Priority.HIGH, Urgency.NORMAL: Priority.NORMAL}
-# Enough to cross a year of holidays; a calendar with no open hour at all is rejected before this.
-_MAX_DAYS_SCANNED = 800
 
 
 @dataclass(frozen=True)
 class PriorityDecision:
     priority: Priority
     reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SlaDeadlines:
-    first_response_due: float
-    resolution_due: float
-
-
-def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:
-    if minute >= 1440:
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
-
-
-def add_business_time(start: float, hours: float, hours_spec: BusinessHours) -> float:
-    """`start` (epoch seconds) plus `hours` of open time: closed time, weekends and holidays do not count.
-
-    Durations are measured in real (UTC) seconds, so a DST change inside opening hours is counted as it happened.
-    """
-    tz = ZoneInfo(hours_spec.timezone)
-    remaining = hours * 3600.0
-    day = datetime.fromtimestamp(start, tz).date()
-    for _ in range(_MAX_DAYS_SCANNED):
-        if day not in hours_spec.holidays:
-            for open_minute, close_minute in hours_spec.weekly.get(day.weekday(), ()):
-                segment_start = max(_local(day, open_minute, tz).timestamp(), start)
-                segment_end = _local(day, close_minute, tz).timestamp()
-                if segment_start >= segment_end:
-                    continue
-                available = segment_end - segment_start
-                if remaining <= available:
-                    return segment_start + remaining
-                remaining -= available
-        day += timedelta(days=1)
-    raise InvalidSettings("business hours leave no open time in the scanned period")
 
 
 class PriorityPolicy:
@@ -74,10 +37,15 @@ class PriorityPolicy:
 
     def __init__(self, settings: IntakeSettings) -> None:
         self._settings = settings
+        self._sla = settings.sla_policy()
 
     @property
     def settings(self) -> IntakeSettings:
         return self._settings
+
+    @property
+    def sla(self) -> SlaPolicy:
+        return self._sla
 
     def decide(
         self,
@@ -108,14 +76,8 @@ class PriorityPolicy:
         return PriorityDecision(priority, tuple(reasons))
 
     def deadlines(self, priority: Priority, now: float) -> SlaDeadlines:
-        target = self._settings.sla_targets[priority]
-        hours_spec = self._settings.business_hours
-        if hours_spec is None or priority in self._settings.round_the_clock_priorities:
-            return SlaDeadlines(now + target.first_response_hours * 3600.0, now + target.resolution_hours * 3600.0)
-        return SlaDeadlines(
-            add_business_time(now, target.first_response_hours, hours_spec),
-            add_business_time(now, target.resolution_hours, hours_spec),
-        )
+        """A new ticket's due times: `now` plus the priority's targets in business time."""
+        return self._sla.deadlines(priority, now)
 
     def is_handoff_worthy(self, category: Category | None, priority: Priority) -> str | None:
         """The contract's reason code when a new ticket should go to a human now, else None."""

@@ -1,9 +1,10 @@
-"""Intake settings: order-number format, ticket numbering, priority rules, SLA targets and business hours.
+"""Intake settings: order-number format, ticket numbering, priority rules, SLA targets, and the business calendar.
 
 Owns `IntakeSettings` (built once, passed down), `IntakeConfig` (the `FD_INTAKE_*` variables, composed into the
-front door's settings as `Settings.intake`) and the parsing of their textual forms. Must never read `os.environ`
-itself: the process entry point builds `IntakeConfig.from_env(os.environ)` once and `intake_settings()` derives
-the rest.
+front door's settings as `Settings.intake`), `CalendarConfig` (the `FD_CALENDAR_*` variables, `Settings.calendar`:
+the one reader of the business-time variables that tickets, the console's countdown and the agents' opening hours
+share) and the parsing of their textual forms. Must never read `os.environ` itself: the process entry point builds
+the front door's settings once, and `IntakeConfig.intake_settings(CalendarConfig.calendar())` derives the rest.
 """
 
 from __future__ import annotations
@@ -11,97 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from backends.settings import EnvSettings
+from intake.calendar import BusinessCalendar, WeeklyHours, day_rules
 from intake.exceptions import InvalidSettings
 from intake.models import Category, Priority
+from intake.sla import DEFAULT_AT_RISK_SHARE, DEFAULT_SLA_TARGETS, SlaPolicy, SlaTarget
 
 DEFAULT_ORDER_NUMBER_PATTERN = r"\d{10,20}"
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SPEC_PART = re.compile(r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-@dataclass(frozen=True)
-class SlaTarget:
-    first_response_hours: float
-    resolution_hours: float
-
-    def __str__(self) -> str:
-        """As the environment spells it: `4/24`."""
-        return f"{self.first_response_hours:g}/{self.resolution_hours:g}"
-
-    @classmethod
-    def parse(cls, value: Any) -> Any:
-        """`"4/24"` -> SlaTarget(4, 24); other values pass through (a pydantic before-validator)."""
-        if not isinstance(value, str):
-            return value
-        try:
-            first, resolution = (float(x) for x in value.split("/"))
-        except ValueError as exc:
-            raise ValueError("wants first-response/resolution hours, e.g. 4/24") from exc
-        if not 0 < first <= resolution:
-            raise ValueError("wants 0 < first-response hours <= resolution hours")
-        return cls(first, resolution)
-
-
-DEFAULT_SLA_TARGETS: Mapping[Priority, SlaTarget] = {
-    Priority.URGENT: SlaTarget(1, 4),
-    Priority.HIGH: SlaTarget(4, 24),
-    Priority.NORMAL: SlaTarget(24, 72),
-    Priority.LOW: SlaTarget(72, 168),
-}
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """Opening hours in one timezone: weekday (0 = Monday) -> (open_minute, close_minute) intervals.
-
-    close_minute may be 1440 (midnight at the end of the day). Holidays are local dates with no open hours.
-    """
-
-    timezone: str
-    weekly: Mapping[int, tuple[tuple[int, int], ...]]
-    holidays: frozenset[date] = frozenset()
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidSettings(f"unknown timezone {self.timezone!r}") from exc
-        if not any(self.weekly.get(day) for day in range(7)):
-            raise InvalidSettings("business hours have no open interval in the week")
-        for day, intervals in self.weekly.items():
-            if day not in range(7):
-                raise InvalidSettings(f"weekday {day} is not 0..6")
-            for start, end in intervals:
-                if not 0 <= start < end <= 1440:
-                    raise InvalidSettings(f"bad interval {start}-{end} on weekday {day}")
-
-    @classmethod
-    def parse(cls, timezone: str, spec: str, holidays: frozenset[date] = frozenset()) -> BusinessHours:
-        """`"Mon-Fri 09:00-18:00; Sat 10:00-14:00"`; several parts may name the same day (split shifts)."""
-        weekly: dict[int, list[tuple[int, int]]] = {}
-        for part in filter(None, (p.strip() for p in spec.lower().split(";"))):
-            match = _SPEC_PART.match(part)
-            if not match or match.group(1) not in _DAYS or (match.group(2) and match.group(2) not in _DAYS):
-                raise InvalidSettings(f"cannot read business hours {part!r} (want e.g. 'Mon-Fri 09:00-18:00')")
-            first = _DAYS.index(match.group(1))
-            last = _DAYS.index(match.group(2)) if match.group(2) else first
-            start = int(match.group(3)) * 60 + int(match.group(4))
-            end = int(match.group(5)) * 60 + int(match.group(6))
-            day = first
-            while True:
-                weekly.setdefault(day, []).append((start, end))
-                if day == last:
-                    break
-                day = (day + 1) % 7
-        return cls(timezone, {d: tuple(sorted(v)) for d, v in weekly.items()}, holidays)
+DEFAULT_CALENDAR_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
@@ -110,7 +33,8 @@ class IntakeSettings:
     ticket_prefix: str = "FD"
     ticket_digits: int = 6
     sla_targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
-    business_hours: BusinessHours | None = None
+    sla_at_risk_share: float = DEFAULT_AT_RISK_SHARE
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)  # round the clock unless hours are set
     # Priorities whose deadlines run round the clock even when business hours are configured (e.g. safety issues).
     round_the_clock_priorities: frozenset[Priority] = frozenset()
     # Priority rules, see intake.priority.PriorityPolicy.
@@ -149,6 +73,30 @@ class IntakeSettings:
             raise InvalidSettings(f"SLA targets missing for {missing}")
         if self.max_slot_reasks < 0 or self.ticket_digits < 1:
             raise InvalidSettings("max_slot_reasks must be >= 0 and ticket_digits >= 1")
+        self.sla_policy()  # rejects a bad at-risk share now, not at the first ticket
+
+    def sla_policy(self) -> SlaPolicy:
+        return SlaPolicy(
+            self.sla_targets,
+            self.calendar,
+            at_risk_share=self.sla_at_risk_share,
+            round_the_clock=self.round_the_clock_priorities,
+        )
+
+
+# ----- the environment's textual forms, as pydantic validators -----
+def _checked(parse: Any) -> Any:
+    """An after-validator that runs `parse(value)` on a non-empty value and reports InvalidSettings as a bad value."""
+
+    def check(value: str) -> str:
+        if value:
+            try:
+                parse(value)
+            except InvalidSettings as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    return check
 
 
 def _pattern(value: str) -> str:
@@ -167,20 +115,122 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _hours(value: str) -> str:
-    if value:
-        try:
-            BusinessHours.parse("UTC", value)
-        except InvalidSettings as exc:
-            raise ValueError(str(exc)) from exc
+def _sla_target(value: Any) -> Any:
+    """`"4/24"` or `"4/24/2"` -> SlaTarget(4, 24[, 2]); other values pass through (a pydantic before-validator)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        hours = [float(x) for x in value.split("/")]
+        if len(hours) not in (2, 3):
+            raise ValueError(value)
+        target = SlaTarget(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+    except (ValueError, InvalidSettings) as exc:
+        raise ValueError("wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2") from exc
+    if target.first_response_hours > target.resolution_hours:
+        raise ValueError("wants first-response hours <= resolution hours")
+    return target
+
+
+_HANDOFF_SPAN = re.compile(r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")
+_HANDOFF_DAYS = re.compile(r"^\s*([0-6])\s*(?:-\s*([0-6]))?\s*$")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _handoff_span(value: str) -> str:
+    if value and not _HANDOFF_SPAN.match(value):
+        raise ValueError("wants opening hours as HH:MM-HH:MM, e.g. 09:00-18:00")
     return value
 
 
-Sla = Annotated[SlaTarget, BeforeValidator(SlaTarget.parse)]
+def _handoff_days(value: str) -> str:
+    if not _HANDOFF_DAYS.match(value):
+        raise ValueError("wants a weekday range such as 0-4 (0 = Monday, 6 = Sunday)")
+    return value
+
+
+Sla = Annotated[SlaTarget, BeforeValidator(_sla_target)]
+Hours = Annotated[str, AfterValidator(_checked(WeeklyHours.parse))]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+_DEPRECATED = "Deprecated (read only when `FD_CALENDAR_HOURS` is empty):"
+
+
+class CalendarConfig(EnvSettings):
+    """The `FD_CALENDAR_*` variables: the one business calendar of tickets' SLA, the console and opening hours."""
+
+    model_config = EnvSettings.config("FD_CALENDAR_")
+    doc_title = "Business calendar (`intake/settings.py`)"
+
+    hours: Hours = Field(
+        "",
+        description="Business hours for SLA due times and the agents' opening hours (outside them a customer gets a "
+        "ticket and a promise, not a wait), e.g. `Mon-Fri 09:00-12:00,13:30-18:00; Sat 10:00-16:00` (a gap is a "
+        "break; days may be left out: `09:00-18:00` is every day).",
+        json_schema_extra={"doc_default": "(empty: open 24/7)"},
+    )
+    timezone: TimeZone = Field(
+        DEFAULT_CALENDAR_TIMEZONE, description="Time zone of the hours; also the zone deadlines are shown in."
+    )
+    holidays: Annotated[str, AfterValidator(_checked(day_rules))] = Field(
+        "cn",
+        description="`cn` (China's public holidays and make-up working days, 调休, from `chinese-calendar`: "
+        "2004–2026), `none`, or a CSV file of `date,holiday|workday[,note]` rows; join several with `+` (later ones "
+        "win), e.g. `cn+/etc/frontdoor/holidays.csv`. Only matters when hours are set.",
+    )
+    # The variables the calendar replaced; their time zone defaults to UTC, as it did.
+    intake_business_hours: Hours = Field(
+        "",
+        validation_alias="FD_INTAKE_BUSINESS_HOURS",
+        description=f"{_DEPRECATED} opening hours in the form of `FD_CALENDAR_HOURS`.",
+    )
+    intake_business_tz: TimeZone = Field(
+        "UTC",
+        validation_alias="FD_INTAKE_BUSINESS_TZ",
+        description=f"{_DEPRECATED} the time zone of `FD_INTAKE_BUSINESS_HOURS` unless `FD_CALENDAR_TIMEZONE` is set.",
+    )
+    handoff_hours: Annotated[str, AfterValidator(_handoff_span)] = Field(
+        "",
+        validation_alias="FD_HANDOFF_HOURS",
+        description=f"{_DEPRECATED} agents' opening hours `HH:MM-HH:MM` on the days of `FD_HANDOFF_DAYS`.",
+    )
+    handoff_days: Annotated[str, AfterValidator(_handoff_days)] = Field(
+        "0-4", validation_alias="FD_HANDOFF_DAYS", description=f"{_DEPRECATED} open weekdays (0 = Monday)."
+    )
+    handoff_timezone: TimeZone = Field(
+        "UTC",
+        validation_alias="FD_HANDOFF_TIMEZONE",
+        description=f"{_DEPRECATED} the time zone of `FD_HANDOFF_HOURS` unless `FD_CALENDAR_TIMEZONE` is set.",
+    )
+
+    @model_validator(mode="after")
+    def _hours_make_sense(self) -> CalendarConfig:
+        # The new variables' hours are checked whole by their fields; the old handoff ones only once put together.
+        try:
+            self.weekly_hours()
+        except InvalidSettings as exc:
+            raise ValueError(f"FD_HANDOFF_HOURS: {exc} (with FD_HANDOFF_DAYS={self.handoff_days})") from exc
+        return self
+
+    def weekly_hours(self) -> tuple[WeeklyHours | None, str]:
+        """The week's opening hours (None: round the clock) and their time zone, the deprecated variables included."""
+        zone = self.timezone if "timezone" in self.model_fields_set else ""
+        if self.hours:
+            return WeeklyHours.parse(self.hours), zone or DEFAULT_CALENDAR_TIMEZONE
+        if self.intake_business_hours:
+            return WeeklyHours.parse(self.intake_business_hours), zone or self.intake_business_tz
+        if self.handoff_hours:
+            first, last = _HANDOFF_DAYS.match(self.handoff_days).groups()  # type: ignore[union-attr]  # validated
+            days = f"{_WEEKDAYS[int(first)]}-{_WEEKDAYS[int(last or first)]}"
+            return WeeklyHours.parse(f"{days} {self.handoff_hours}"), zone or self.handoff_timezone
+        return None, zone or DEFAULT_CALENDAR_TIMEZONE
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar; build it once and hand it to everything that counts business time."""
+        hours, zone = self.weekly_hours()
+        return BusinessCalendar(zone, hours, day_rules(self.holidays))
 
 
 class IntakeConfig(EnvSettings):
-    """The issue intake's `FD_INTAKE_*` variables: the order system, ticket numbers, SLA targets, business hours."""
+    """The issue intake's `FD_INTAKE_*` variables: the order system, ticket numbers and SLA targets."""
 
     model_config = EnvSettings.config("FD_INTAKE_")
     doc_title = "Issue intake (`intake/settings.py`)"
@@ -204,18 +254,20 @@ class IntakeConfig(EnvSettings):
         "FD", pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}$", description="Ticket number prefix (`FD-000123`)."
     )
     sla_urgent: Sla = Field(
-        DEFAULT_SLA_TARGETS[Priority.URGENT], description="Urgent tickets: first-response / resolution hours."
+        DEFAULT_SLA_TARGETS[Priority.URGENT],
+        description="Urgent priority: first-response / resolution targets in business hours, optionally "
+        "`/next-reply` (default: the first-response target). Tickets, the console's chat countdown and the "
+        "supervisor's at-risk list all use them.",
     )
     sla_high: Sla = Field(DEFAULT_SLA_TARGETS[Priority.HIGH], description="High priority: the same.")
     sla_normal: Sla = Field(DEFAULT_SLA_TARGETS[Priority.NORMAL], description="Normal priority: the same.")
     sla_low: Sla = Field(DEFAULT_SLA_TARGETS[Priority.LOW], description="Low priority: the same.")
-    business_tz: Annotated[str, AfterValidator(_timezone)] = Field(
-        "UTC", description="Time zone of `FD_INTAKE_BUSINESS_HOURS`, e.g. `Asia/Shanghai`."
-    )
-    business_hours: Annotated[str, AfterValidator(_hours)] = Field(
-        "",
-        description="e.g. `Mon-Fri 09:00-18:00; Sat 10:00-14:00`: deadlines count business time only.",
-        json_schema_extra={"doc_default": "(empty: 24/7)"},
+    sla_at_risk: float = Field(
+        DEFAULT_AT_RISK_SHARE,
+        gt=0,
+        le=1,
+        description='Share of a target (in business time) after which a waiting chat is "at risk" on the '
+        "supervisor's list.",
     )
     max_reasks: int = Field(
         2, ge=0, description="Times a form slot is re-asked after bad answers before the conversation goes to a human."
@@ -227,8 +279,9 @@ class IntakeConfig(EnvSettings):
             raise ValueError("set FD_INTAKE_ORDER_API_URL or FD_INTAKE_DEMO_ORDERS, not both")
         return self
 
-    def intake_settings(self) -> IntakeSettings:
-        """The policy's settings; everything the environment does not name keeps its default."""
+    def intake_settings(self, calendar: BusinessCalendar | None = None) -> IntakeSettings:
+        """The policy's settings on `calendar` (the front door's one business calendar; round the clock in UTC when
+        not given); everything the environment does not name keeps its default."""
         return IntakeSettings(
             order_number_pattern=self.order_pattern,
             ticket_prefix=self.ticket_prefix,
@@ -238,6 +291,7 @@ class IntakeConfig(EnvSettings):
                 Priority.NORMAL: self.sla_normal,
                 Priority.LOW: self.sla_low,
             },
-            business_hours=BusinessHours.parse(self.business_tz, self.business_hours) if self.business_hours else None,
+            sla_at_risk_share=self.sla_at_risk,
+            calendar=calendar if calendar is not None else BusinessCalendar(),
             max_slot_reasks=self.max_reasks,
         )

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+
 from backends.sql import SQL, Database, Row
 from intake.exceptions import IllegalTransition
 from intake.models import (
@@ -30,53 +32,11 @@ from intake.models import (
     can_transition,
 )
 from intake.settings import IntakeSettings
+from intake.tables import intake_counters, intake_ticket_history, intake_tickets
 
 log = logging.getLogger(__name__)
 
 StatusListener = Callable[[StatusChange, Ticket], Awaitable[None]]
-
-MIGRATIONS = (
-    """CREATE TABLE IF NOT EXISTS intake_counters (
-        name TEXT PRIMARY KEY,
-        value BIGINT NOT NULL
-    )""",
-    "INSERT INTO intake_counters (name, value) VALUES ('ticket', 0) ON CONFLICT (name) DO NOTHING",
-    """CREATE TABLE IF NOT EXISTS intake_tickets (
-        number TEXT PRIMARY KEY,
-        seq BIGINT NOT NULL UNIQUE,
-        customer_id TEXT NOT NULL,
-        conversation_id TEXT NOT NULL DEFAULT '',
-        order_number TEXT,
-        product TEXT,
-        category TEXT,
-        description TEXT,
-        urgency TEXT,
-        contact TEXT,
-        language TEXT NOT NULL DEFAULT 'en',
-        priority TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        updated_at DOUBLE PRECISION NOT NULL,
-        first_response_due DOUBLE PRECISION NOT NULL,
-        resolution_due DOUBLE PRECISION NOT NULL,
-        first_responded_at DOUBLE PRECISION,
-        resolved_at DOUBLE PRECISION,
-        closed_at DOUBLE PRECISION,
-        extra TEXT NOT NULL DEFAULT '{}'
-    )""",
-    "CREATE INDEX IF NOT EXISTS intake_tickets_customer ON intake_tickets (customer_id, seq)",
-    "CREATE INDEX IF NOT EXISTS intake_tickets_status ON intake_tickets (status, priority)",
-    """CREATE TABLE IF NOT EXISTS intake_ticket_history (
-        number TEXT NOT NULL REFERENCES intake_tickets (number),
-        seq INTEGER NOT NULL,
-        from_status TEXT,
-        to_status TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        note TEXT NOT NULL DEFAULT '',
-        at DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (number, seq)
-    )""",
-)
 
 
 @dataclass(frozen=True)
@@ -145,9 +105,6 @@ class TicketStore:
         ones the bot's ticket lookup reads back."""
         return cls(db, prefix=settings.ticket_prefix, digits=settings.ticket_digits)
 
-    async def migrate(self) -> None:
-        await self._db.migrate(MIGRATIONS)
-
     def format_number(self, seq: int) -> str:
         return f"{self._prefix}-{seq:0{self._digits}d}"
 
@@ -183,35 +140,38 @@ class TicketStore:
         now = self._clock()
         async with self._db.transaction() as tx:
             seq = int(
-                await tx.fetchval("UPDATE intake_counters SET value = value + 1 WHERE name = 'ticket' RETURNING value")
+                await tx.fetchval(
+                    update(intake_counters)
+                    .where(intake_counters.c.name == "ticket")
+                    .values(value=intake_counters.c.value + 1)
+                    .returning(intake_counters.c.value)
+                )
             )
             number = self.format_number(seq)
             await tx.execute(
-                "INSERT INTO intake_tickets (number, seq, customer_id, conversation_id, order_number, product, "
-                "category, description, urgency, contact, language, priority, status, created_at, updated_at, "
-                "first_response_due, resolution_due, extra) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-                number,
-                seq,
-                draft.customer_id,
-                draft.conversation_id,
-                draft.order_number,
-                draft.product,
-                draft.category.value if draft.category else None,
-                draft.description,
-                draft.urgency.value if draft.urgency else None,
-                draft.contact,
-                draft.language,
-                priority.value,
-                TicketStatus.OPEN.value,
-                now,
-                now,
-                first_response_due,
-                resolution_due,
-                json.dumps(draft.extra, ensure_ascii=False),
+                insert(intake_tickets).values(
+                    number=number,
+                    seq=seq,
+                    customer_id=draft.customer_id,
+                    conversation_id=draft.conversation_id,
+                    order_number=draft.order_number,
+                    product=draft.product,
+                    category=draft.category.value if draft.category else None,
+                    description=draft.description,
+                    urgency=draft.urgency.value if draft.urgency else None,
+                    contact=draft.contact,
+                    language=draft.language,
+                    priority=priority.value,
+                    status=TicketStatus.OPEN.value,
+                    created_at=now,
+                    updated_at=now,
+                    first_response_due=first_response_due,
+                    resolution_due=resolution_due,
+                    extra=json.dumps(draft.extra, ensure_ascii=False),
+                )
             )
             await self._add_history(tx, number, None, TicketStatus.OPEN, actor, note, now)
-            row = await tx.fetchrow("SELECT * FROM intake_tickets WHERE number = $1", number)
+            row = await tx.fetchrow(select(intake_tickets).where(intake_tickets.c.number == number))
         assert row is not None
         return _ticket(row)
 
@@ -240,24 +200,21 @@ class TicketStore:
         if not can_transition(from_status, to_status):
             raise IllegalTransition(number, from_status.value, to_status.value)
         now = self._clock()
-        sets = ["status = $1", "updated_at = $2"]
+        sets: dict[str, Any] = {"status": to_status.value, "updated_at": now}
         if to_status in (TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER):
-            sets.append("first_responded_at = COALESCE(first_responded_at, $2)")
+            sets["first_responded_at"] = func.coalesce(intake_tickets.c.first_responded_at, now)
         if to_status is TicketStatus.RESOLVED:
-            sets.append("resolved_at = $2")
+            sets["resolved_at"] = now
         if to_status is TicketStatus.OPEN:  # reopened: the old resolution no longer stands
-            sets.append("resolved_at = NULL")
+            sets["resolved_at"] = None
         if to_status is TicketStatus.CLOSED:
-            sets.append("closed_at = $2")
-        # `sets` holds only the fixed clauses above; every value travels as a parameter.
-        sql = f"UPDATE intake_tickets SET {', '.join(sets)} WHERE number = $3 AND status = $4 RETURNING *"  # noqa: S608
+            sets["closed_at"] = now
         async with self._db.transaction() as tx:
             row = await tx.fetchrow(
-                sql,
-                to_status.value,
-                now,
-                number,
-                from_status.value,
+                update(intake_tickets)
+                .where(intake_tickets.c.number == number, intake_tickets.c.status == from_status.value)
+                .values(**sets)
+                .returning(intake_tickets)
             )
             if row is None:
                 return None
@@ -277,31 +234,30 @@ class TicketStore:
         at: float,
     ) -> StatusChange:
         # Safe without a sequence: the ticket row is locked (or, on SQLite, the database is) until commit.
+        history = intake_ticket_history
         seq = int(
-            await tx.fetchval("SELECT COALESCE(MAX(seq), 0) + 1 FROM intake_ticket_history WHERE number = $1", number)
+            await tx.fetchval(select(func.coalesce(func.max(history.c.seq), 0) + 1).where(history.c.number == number))
         )
         await tx.execute(
-            "INSERT INTO intake_ticket_history (number, seq, from_status, to_status, actor, note, at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            number,
-            seq,
-            from_status.value if from_status else None,
-            to_status.value,
-            actor,
-            note,
-            at,
+            insert(history).values(
+                number=number,
+                seq=seq,
+                from_status=from_status.value if from_status else None,
+                to_status=to_status.value,
+                actor=actor,
+                note=note,
+                at=at,
+            )
         )
         return StatusChange(number, seq, from_status, to_status, actor, note, at)
 
     # -- reads -----------------------------------------------------------------------------------------------------
 
     async def _fetch(self, number: str, customer_id: str | None) -> Ticket | None:
-        if customer_id is None:
-            row = await self._db.fetchrow("SELECT * FROM intake_tickets WHERE number = $1", number.upper())
-        else:
-            row = await self._db.fetchrow(
-                "SELECT * FROM intake_tickets WHERE number = $1 AND customer_id = $2", number.upper(), customer_id
-            )
+        query = select(intake_tickets).where(intake_tickets.c.number == number.upper())
+        if customer_id is not None:
+            query = query.where(intake_tickets.c.customer_id == customer_id)
+        row = await self._db.fetchrow(query)
         return _ticket(row) if row else None
 
     async def get(self, number: str, *, customer_id: str) -> Ticket | None:
@@ -321,40 +277,31 @@ class TicketStore:
         return await self.list_for_customer(customer_id, statuses=OPEN_STATUSES, limit=limit)
 
     async def search(self, query: TicketFilter) -> list[Ticket]:
-        where: list[str] = []
-        args: list[Any] = []
-
-        def arg(value: Any) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        t = intake_tickets.c
+        where: list[ColumnElement[bool]] = []
         if query.customer_id is not None:
-            where.append(f"customer_id = {arg(query.customer_id)}")
+            where.append(t.customer_id == query.customer_id)
         if query.statuses:
-            where.append(f"status IN ({', '.join(arg(s.value) for s in query.statuses)})")
+            where.append(t.status.in_([s.value for s in query.statuses]))
         if query.priorities:
-            where.append(f"priority IN ({', '.join(arg(p.value) for p in query.priorities)})")
+            where.append(t.priority.in_([p.value for p in query.priorities]))
         if query.category is not None:
-            where.append(f"category = {arg(query.category.value)}")
+            where.append(t.category == query.category.value)
         if query.overdue_at is not None:
             # Only tickets still waiting on us can be late; a resolved ticket's missed first response is history.
-            at = arg(query.overdue_at)
-            still_open = ", ".join(arg(s.value) for s in OPEN_STATUSES)
-            where.append(
-                f"status IN ({still_open}) AND ((first_responded_at IS NULL AND first_response_due < {at}) "
-                f"OR resolution_due < {at})"
-            )
-        sql = "SELECT * FROM intake_tickets"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY seq DESC LIMIT {arg(max(1, query.limit))}"
-        return [_ticket(row) for row in await self._db.fetch(sql, *args)]
+            at = query.overdue_at
+            where.append(t.status.in_([s.value for s in OPEN_STATUSES]))
+            where.append(or_(and_(t.first_responded_at.is_(None), t.first_response_due < at), t.resolution_due < at))
+        statement = select(intake_tickets).where(*where).order_by(t.seq.desc()).limit(max(1, query.limit))
+        return [_ticket(row) for row in await self._db.fetch(statement)]
 
     async def history(self, number: str, *, customer_id: str | None = None) -> list[StatusChange]:
         """Oldest first. With a customer id, someone else's ticket has no history."""
         if customer_id is not None and await self._fetch(number, customer_id) is None:
             return []
         rows = await self._db.fetch(
-            "SELECT * FROM intake_ticket_history WHERE number = $1 ORDER BY seq", number.upper()
+            select(intake_ticket_history)
+            .where(intake_ticket_history.c.number == number.upper())
+            .order_by(intake_ticket_history.c.seq)
         )
         return [_change(row) for row in rows]

@@ -1,5 +1,5 @@
 """The FAQ knowledge base: retrieval (kb.retrieval), the editors' store (kb.store), the service the bot and the
-editor call (kb.service) and the editor's web routes (kb.editor).
+editor call (kb.service) and the editor's web routes (staff.editor).
 
 Importing the package stays cheap on purpose: only the plain result types and the `KnowledgeBase` protocol live here.
 Encoders, numpy and the store load when their modules are imported.

@@ -9,14 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from backends.sql import Database, placeholders
+from sqlalchemy import func, insert, select
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS kb_feedback (
-        entry_id TEXT NOT NULL, conversation_id TEXT NOT NULL, query TEXT NOT NULL, language TEXT NOT NULL,
-        helpful INTEGER NOT NULL, confidence DOUBLE PRECISION, at DOUBLE PRECISION NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS kb_feedback_entry ON kb_feedback (entry_id, at)",
-)
+from backends.sql import Database
+from kb.tables import kb_feedback
 
 
 class FeedbackLike(Protocol):
@@ -60,28 +56,29 @@ class KBFeedbackStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def record(self, feedback: FeedbackLike) -> None:
         await self._db.execute(
-            "INSERT INTO kb_feedback (entry_id, conversation_id, query, language, helpful, confidence, at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            feedback.entry_id,
-            feedback.conversation_id,
-            feedback.query,
-            feedback.language,
-            1 if feedback.helpful else 0,
-            feedback.confidence,
-            feedback.at,
+            insert(kb_feedback).values(
+                entry_id=feedback.entry_id,
+                conversation_id=feedback.conversation_id,
+                query=feedback.query,
+                language=feedback.language,
+                helpful=1 if feedback.helpful else 0,
+                confidence=feedback.confidence,
+                at=feedback.at,
+            )
         )
 
     async def counts(self, entry_ids: list[str]) -> dict[str, FeedbackCounts]:
         if not entry_ids:
             return {}
         rows = await self._db.fetch(
-            "SELECT entry_id, SUM(helpful) AS yes, COUNT(*) AS n FROM kb_feedback"  # noqa: S608
-            f" WHERE entry_id IN ({placeholders(len(entry_ids))}) GROUP BY entry_id",
-            *entry_ids,
+            select(
+                kb_feedback.c.entry_id,
+                func.sum(kb_feedback.c.helpful).label("yes"),
+                func.count().label("n"),
+            )
+            .where(kb_feedback.c.entry_id.in_(entry_ids))
+            .group_by(kb_feedback.c.entry_id)
         )
         return {r["entry_id"]: FeedbackCounts(int(r["yes"] or 0), int(r["n"]) - int(r["yes"] or 0)) for r in rows}

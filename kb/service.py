@@ -211,10 +211,9 @@ class KnowledgeBaseService:
 
     # ----- lifecycle -----
     async def start(self) -> None:
-        """Create tables, seed an empty store, and (with `preload`) start building the index in the background."""
-        await self.store.migrate()
-        await self.unanswered.migrate()
-        await self.feedback.migrate()
+        """Seed an empty store and (with `preload`) start building the index in the background.
+
+        The tables must exist: the front door upgrades the schema (`migrations.upgrade_database`) before this runs."""
         if self.settings.seed_demo and await self.store.count() == 0:
             try:
                 await self.seed()

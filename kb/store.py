@@ -1,9 +1,10 @@
 """The FAQ knowledge base as editors keep it: entries, their revisions, and a store-wide change counter.
 
 Owns `FAQEntry`, `EntryDraft`, `EntryStatus`, `Revision`, `EntryDiff` and `FAQStore` over `backends.sql.Database`
-(SQLite or PostgreSQL, portable SQL). Every change writes a new entry version and a full snapshot of it as a revision,
-in one transaction that also bumps the store revision, so the search index can tell whether it is current. Must never
-touch the search index or the bus: `kb.service.KnowledgeBaseService` does that after a change commits.
+(SQLite or PostgreSQL, SQLAlchemy Core over `kb.tables`). Every change writes a new entry version and a full
+snapshot of it as a revision, in one transaction that also bumps the store revision, so the search index can tell
+whether it is current. Must never touch the search index or the bus: `kb.service.KnowledgeBaseService` does that
+after a change commits.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from backends.sql import SQL, Database, Row
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
+
+from backends.sql import SQL, Database, Row, upsert
+from conversations.text import InvalidText, checked_text
 from kb.constants import (
     MAX_ANSWER_CHARS,
     MAX_CATEGORY_CHARS,
@@ -32,23 +36,11 @@ from kb.constants import (
 from kb.exceptions import KBError
 from kb.language import SUPPORTED_LANGUAGES
 from kb.retrieval import IndexedEntry
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS kb_entries (
-        id TEXT PRIMARY KEY, language TEXT NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL,
-        version BIGINT NOT NULL, question TEXT NOT NULL, paraphrases TEXT NOT NULL, answer TEXT NOT NULL,
-        tags TEXT NOT NULL, author TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
-        updated_at DOUBLE PRECISION NOT NULL, published_at DOUBLE PRECISION)""",
-    "CREATE INDEX IF NOT EXISTS kb_entries_status ON kb_entries (status, language)",
-    """CREATE TABLE IF NOT EXISTS kb_revisions (
-        entry_id TEXT NOT NULL REFERENCES kb_entries(id) ON DELETE CASCADE, version BIGINT NOT NULL,
-        action TEXT NOT NULL, author TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, note TEXT NOT NULL,
-        snapshot TEXT NOT NULL, PRIMARY KEY (entry_id, version))""",
-    "CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
-)
+from kb.tables import kb_entries, kb_meta, kb_revisions
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REVISION_KEY = "revision"
+_REVISION = select(kb_meta.c.value).where(kb_meta.c.key == _REVISION_KEY)
 
 
 class StoreError(KBError):
@@ -149,29 +141,33 @@ class EntryDraft:
     def from_dict(cls, data: dict[str, Any]) -> EntryDraft:
         """From editor JSON or an import row; raises InvalidEntry for wrong types."""
 
-        def text(name: str, default: str = "") -> str:
+        def text(name: str, max_chars: int, default: str = "") -> str:
             value = data.get(name, default)
             if value is None:
                 return default
-            if not isinstance(value, str):
-                raise InvalidEntry(f"{name} must be a string")
-            return value
+            try:
+                return checked_text(value, max_chars=max_chars, required=False)
+            except InvalidText as exc:
+                raise InvalidEntry(f"{name} {exc}") from exc
 
-        def lines(name: str) -> tuple[str, ...]:
+        def lines(name: str, max_chars: int) -> tuple[str, ...]:
             value = data.get(name) or []
             if isinstance(value, str):
                 value = value.split("\n")
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidEntry(f"{name} must be a list of strings")
-            return tuple(value)
+            try:
+                return tuple(checked_text(v, max_chars=max_chars, required=False) for v in value)
+            except InvalidText as exc:
+                raise InvalidEntry(f"{name}: each {exc}") from exc
 
         return cls(
-            question=text("question"),
-            answer=text("answer"),
-            language=text("language", "en"),
-            category=text("category", "general"),
-            paraphrases=lines("paraphrases"),
-            tags=lines("tags"),
+            question=text("question", MAX_QUESTION_CHARS),
+            answer=text("answer", MAX_ANSWER_CHARS),
+            language=text("language", max(map(len, SUPPORTED_LANGUAGES)), "en"),
+            category=text("category", MAX_CATEGORY_CHARS, "general"),
+            paraphrases=lines("paraphrases", MAX_QUESTION_CHARS),
+            tags=lines("tags", MAX_TAG_CHARS),
         )
 
 
@@ -386,12 +382,9 @@ class FAQStore:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     # ----- reading -----
     async def find(self, entry_id: str) -> FAQEntry | None:
-        row = await self._db.fetchrow("SELECT * FROM kb_entries WHERE id = $1", entry_id)
+        row = await self._db.fetchrow(select(kb_entries).where(kb_entries.c.id == entry_id))
         return _entry(row) if row else None
 
     async def get(self, entry_id: str) -> FAQEntry:
@@ -401,7 +394,7 @@ class FAQStore:
         return entry
 
     async def count(self) -> int:
-        return int(await self._db.fetchval("SELECT COUNT(*) FROM kb_entries"))
+        return int(await self._db.fetchval(select(func.count()).select_from(kb_entries)))
 
     async def list_entries(
         self,
@@ -415,31 +408,31 @@ class FAQStore:
     ) -> tuple[list[FAQEntry], int]:
         """Entries matching every filter given (text: in question, paraphrases or answer), newest edit first;
         also the total count matching, for paging."""
-        where: list[str] = []
-        args: list[Any] = []
+        where: list[ColumnElement[bool]] = []
         for column, value in (
-            ("status", status.value if status else None),
-            ("language", language),
-            ("category", category),
+            (kb_entries.c.status, status.value if status else None),
+            (kb_entries.c.language, language),
+            (kb_entries.c.category, category),
         ):
             if value:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
+                where.append(column == value)
         if text and text.strip():
-            args.append(_like_pattern(text.strip()))
-            n = len(args)
+            pattern = _like_pattern(text.strip())
             where.append(
-                f"(LOWER(question) LIKE ${n} ESCAPE '\\' OR LOWER(paraphrases) LIKE ${n} ESCAPE '\\'"
-                f" OR LOWER(answer) LIKE ${n} ESCAPE '\\')"
+                or_(
+                    *(
+                        func.lower(column).like(pattern, escape="\\")
+                        for column in (kb_entries.c.question, kb_entries.c.paraphrases, kb_entries.c.answer)
+                    )
+                )
             )
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        total = int(await self._db.fetchval(f"SELECT COUNT(*) FROM kb_entries{clause}", *args))  # noqa: S608
+        total = int(await self._db.fetchval(select(func.count()).select_from(kb_entries).where(*where)))
         rows = await self._db.fetch(
-            f"SELECT * FROM kb_entries{clause} ORDER BY updated_at DESC, id"  # noqa: S608
-            f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-            *args,
-            limit,
-            offset,
+            select(kb_entries)
+            .where(*where)
+            .order_by(kb_entries.c.updated_at.desc(), kb_entries.c.id)
+            .limit(limit)
+            .offset(offset)
         )
         return [_entry(r) for r in rows], total
 
@@ -448,33 +441,39 @@ class FAQStore:
         return entries
 
     async def categories(self) -> list[str]:
-        rows = await self._db.fetch("SELECT DISTINCT category FROM kb_entries ORDER BY category")
+        rows = await self._db.fetch(select(kb_entries.c.category).distinct().order_by(kb_entries.c.category))
         return [r["category"] for r in rows]
 
     async def revision(self) -> int:
         """The store-wide change counter: it grows with every committed change."""
-        value = await self._db.fetchval("SELECT value FROM kb_meta WHERE key = $1", _REVISION_KEY)
+        value = await self._db.fetchval(_REVISION)
         return int(value or 0)
 
     async def state(self) -> StoreState:
         """Revision plus a checksum of what is published (ids and versions), read in one transaction."""
         async with self._db.transaction() as tx:
-            revision = await tx.fetchval("SELECT value FROM kb_meta WHERE key = $1", _REVISION_KEY)
-            rows = await tx.fetch("SELECT id, version FROM kb_entries WHERE status = $1 ORDER BY id", "published")
+            revision = await tx.fetchval(_REVISION)
+            rows = await tx.fetch(
+                select(kb_entries.c.id, kb_entries.c.version)
+                .where(kb_entries.c.status == EntryStatus.PUBLISHED.value)
+                .order_by(kb_entries.c.id)
+            )
         digest = hashlib.sha256()
         for row in rows:
             digest.update(f"{row['id']}\x1f{int(row['version'])}\x1e".encode())
         return StoreState(int(revision or 0), digest.hexdigest(), len(rows))
 
     async def revisions(self, entry_id: str) -> list[Revision]:
-        rows = await self._db.fetch("SELECT * FROM kb_revisions WHERE entry_id = $1 ORDER BY version DESC", entry_id)
+        rows = await self._db.fetch(
+            select(kb_revisions).where(kb_revisions.c.entry_id == entry_id).order_by(kb_revisions.c.version.desc())
+        )
         if not rows:
             await self.get(entry_id)
         return [_revision(r) for r in rows]
 
     async def get_revision(self, entry_id: str, version: int) -> Revision:
         row = await self._db.fetchrow(
-            "SELECT * FROM kb_revisions WHERE entry_id = $1 AND version = $2", entry_id, version
+            select(kb_revisions).where(kb_revisions.c.entry_id == entry_id, kb_revisions.c.version == version)
         )
         if row is None:
             raise EntryNotFound(f"entry {entry_id} has no version {version}")
@@ -516,14 +515,9 @@ class FAQStore:
             published_at=now if status is EntryStatus.PUBLISHED else None,
         )
         async with self._db.transaction() as tx:
-            if await tx.fetchval("SELECT 1 FROM kb_entries WHERE id = $1", entry.id):
+            if await tx.fetchval(select(kb_entries.c.id).where(kb_entries.c.id == entry.id)):
                 raise InvalidEntry(f"entry {entry.id} already exists")
-            await tx.execute(
-                "INSERT INTO kb_entries (id, language, category, status, version, question, paraphrases, answer, tags,"
-                " author, created_at, updated_at, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                " $12, $13)",
-                *_columns(entry),
-            )
+            await tx.execute(insert(kb_entries).values(**_columns(entry)))
             await self._record(tx, entry, action, note)
         return entry
 
@@ -593,7 +587,7 @@ class FAQStore:
         force: bool = False,
     ) -> FAQEntry:
         async with self._db.transaction() as tx:
-            row = await tx.fetchrow("SELECT * FROM kb_entries WHERE id = $1", entry_id)
+            row = await tx.fetchrow(select(kb_entries).where(kb_entries.c.id == entry_id))
             if row is None:
                 raise EntryNotFound(f"no entry {entry_id}")
             current = _entry(row)
@@ -612,13 +606,13 @@ class FAQStore:
                 proposed, version=current.version + 1, author=author, updated_at=now, published_at=published_at
             )
             # The version check above and this guarded UPDATE make concurrent edits of one entry lose cleanly.
-            # ($11, created_at, never changes; it is named so PostgreSQL can type every parameter.)
+            columns = _columns(entry)
+            del columns["id"], columns["created_at"]
             changed = await tx.fetchval(
-                "UPDATE kb_entries SET language = $2, category = $3, status = $4, version = $5, question = $6,"
-                " paraphrases = $7, answer = $8, tags = $9, author = $10, updated_at = $12, published_at = $13"
-                " WHERE id = $1 AND version = $14 AND created_at = $11 RETURNING version",
-                *_columns(entry),
-                current.version,
+                update(kb_entries)
+                .where(kb_entries.c.id == entry_id, kb_entries.c.version == current.version)
+                .values(**columns)
+                .returning(kb_entries.c.version)
             )
             if changed is None:
                 # Another transaction committed a newer version between our read and this write.
@@ -628,19 +622,20 @@ class FAQStore:
 
     async def _record(self, tx: SQL, entry: FAQEntry, action: RevisionAction, note: str) -> None:
         await tx.execute(
-            "INSERT INTO kb_revisions (entry_id, version, action, author, at, note, snapshot)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            entry.id,
-            entry.version,
-            action.value,
-            entry.author,
-            entry.updated_at,
-            note,
-            json.dumps(entry.to_dict(), ensure_ascii=False),
+            insert(kb_revisions).values(
+                entry_id=entry.id,
+                version=entry.version,
+                action=action.value,
+                author=entry.author,
+                at=entry.updated_at,
+                note=note,
+                snapshot=json.dumps(entry.to_dict(), ensure_ascii=False),
+            )
         )
         await tx.execute(
-            "INSERT INTO kb_meta (key, value) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET value = kb_meta.value + 1",
-            _REVISION_KEY,
+            upsert(tx, kb_meta)
+            .values(key=_REVISION_KEY, value=1)
+            .on_conflict_do_update(index_elements=[kb_meta.c.key], set_={"value": kb_meta.c.value + 1})
         )
 
 
@@ -649,19 +644,19 @@ def _check_publishable(draft: EntryDraft) -> None:
         raise InvalidEntry("an entry needs an answer before it can be published")
 
 
-def _columns(entry: FAQEntry) -> Sequence[Any]:
-    return (
-        entry.id,
-        entry.language,
-        entry.category,
-        entry.status.value,
-        entry.version,
-        entry.question,
-        json.dumps(list(entry.paraphrases), ensure_ascii=False),
-        entry.answer,
-        json.dumps(list(entry.tags), ensure_ascii=False),
-        entry.author,
-        entry.created_at,
-        entry.updated_at,
-        entry.published_at,
-    )
+def _columns(entry: FAQEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "language": entry.language,
+        "category": entry.category,
+        "status": entry.status.value,
+        "version": entry.version,
+        "question": entry.question,
+        "paraphrases": json.dumps(list(entry.paraphrases), ensure_ascii=False),
+        "answer": entry.answer,
+        "tags": json.dumps(list(entry.tags), ensure_ascii=False),
+        "author": entry.author,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "published_at": entry.published_at,
+    }

@@ -17,18 +17,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import numpy as np
+from sqlalchemy import select, update
 
-from backends.sql import Database, placeholders
+from backends.sql import Database, upsert
 from kb.constants import UNANSWERED_EXAMPLES, UNANSWERED_WINDOW
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS kb_unanswered (
-        id TEXT PRIMARY KEY, query TEXT NOT NULL, language TEXT NOT NULL, reason TEXT NOT NULL,
-        conversation_id TEXT NOT NULL, entry_id TEXT NOT NULL, confidence DOUBLE PRECISION,
-        at DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, draft_entry_id TEXT NOT NULL,
-        dedupe_key TEXT NOT NULL UNIQUE)""",
-    "CREATE INDEX IF NOT EXISTS kb_unanswered_open ON kb_unanswered (state, language, at)",
-)
+from kb.tables import kb_unanswered
 
 
 class UnansweredReason(StrEnum):
@@ -157,9 +150,6 @@ class UnansweredStore:
         self._db = db
         self._clock = clock
 
-    async def migrate(self) -> None:
-        await self._db.migrate(SCHEMA)
-
     async def record(
         self,
         query: str,
@@ -182,45 +172,37 @@ class UnansweredStore:
         else:
             dedupe = f"{reason.value}:{secrets.token_hex(8)}"
         row_id = f"uq_{secrets.token_hex(8)}"
-        await self._db.execute(
-            "INSERT INTO kb_unanswered (id, query, language, reason, conversation_id, entry_id, confidence, at, state,"
-            " draft_entry_id, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
-            row_id,
-            query,
-            language,
-            reason.value,
-            conversation_id,
-            entry_id,
-            confidence,
-            self._clock() if at is None else at,
-            UnansweredState.OPEN.value,
-            dedupe,
+        inserted = await self._db.execute(
+            upsert(self._db, kb_unanswered)
+            .values(
+                id=row_id,
+                query=query,
+                language=language,
+                reason=reason.value,
+                conversation_id=conversation_id,
+                entry_id=entry_id,
+                confidence=confidence,
+                at=self._clock() if at is None else at,
+                state=UnansweredState.OPEN.value,
+                draft_entry_id="",
+                dedupe_key=dedupe,
+            )
+            .on_conflict_do_nothing(index_elements=[kb_unanswered.c.dedupe_key])
         )
-        return bool(await self._db.fetchval("SELECT 1 FROM kb_unanswered WHERE id = $1", row_id))
+        return inserted == 1
 
     async def open_items(self, language: str | None = None, limit: int = UNANSWERED_WINDOW) -> list[UnansweredQuestion]:
+        query = select(kb_unanswered).where(kb_unanswered.c.state == UnansweredState.OPEN.value)
         if language:
-            rows = await self._db.fetch(
-                "SELECT * FROM kb_unanswered WHERE state = $1 AND language = $2 ORDER BY at DESC LIMIT $3",
-                UnansweredState.OPEN.value,
-                language,
-                limit,
-            )
-        else:
-            rows = await self._db.fetch(
-                "SELECT * FROM kb_unanswered WHERE state = $1 ORDER BY at DESC LIMIT $2",
-                UnansweredState.OPEN.value,
-                limit,
-            )
+            query = query.where(kb_unanswered.c.language == language)
+        rows = await self._db.fetch(query.order_by(kb_unanswered.c.at.desc()).limit(limit))
         return [_item(r) for r in rows]
 
     async def get_many(self, ids: Sequence[str]) -> list[UnansweredQuestion]:
         if not ids:
             return []
         rows = await self._db.fetch(
-            f"SELECT * FROM kb_unanswered WHERE id IN ({placeholders(len(ids))}) ORDER BY at",  # noqa: S608
-            *ids,
+            select(kb_unanswered).where(kb_unanswered.c.id.in_(ids)).order_by(kb_unanswered.c.at)
         )
         return [_item(r) for r in rows]
 
@@ -228,19 +210,8 @@ class UnansweredStore:
         """Mark open questions drafted or dismissed; returns how many changed."""
         if not ids:
             return 0
-        count = int(
-            await self._db.fetchval(
-                f"SELECT COUNT(*) FROM kb_unanswered WHERE state = $1 AND id IN ({placeholders(len(ids), 2)})",  # noqa: S608
-                UnansweredState.OPEN.value,
-                *ids,
-            )
+        return await self._db.execute(
+            update(kb_unanswered)
+            .where(kb_unanswered.c.state == UnansweredState.OPEN.value, kb_unanswered.c.id.in_(ids))
+            .values(state=state.value, draft_entry_id=draft_entry_id)
         )
-        await self._db.execute(
-            f"UPDATE kb_unanswered SET state = $1, draft_entry_id = $2 WHERE state = $3"  # noqa: S608
-            f" AND id IN ({placeholders(len(ids), 4)})",
-            state.value,
-            draft_entry_id,
-            UnansweredState.OPEN.value,
-            *ids,
-        )
-        return count

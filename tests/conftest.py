@@ -19,16 +19,23 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from backends.sql import Database, open_database
+from migrations import upgrade_database
 
 POSTGRES_URL = os.environ.get("FD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FD_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 
 
-async def open_test_database(kind: str, tmp_path: Path) -> tuple[Database, str | None]:
+async def open_test_database(kind: str, tmp_path: Path, *, upgrade: bool = True) -> tuple[Database, str | None]:
+    """A fresh SQLite file or PostgreSQL schema, at the newest schema revision unless `upgrade` is False."""
+    schema: str | None = None
     if kind == "sqlite":
-        return await open_database(f"sqlite:///{tmp_path / 'test.db'}"), None
-    schema = f"fd_test_{secrets.token_hex(4)}"
-    return await open_database(POSTGRES_URL, schema=schema), schema
+        db = await open_database(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        schema = f"fd_test_{secrets.token_hex(4)}"
+        db = await open_database(POSTGRES_URL, schema=schema)
+    if upgrade:
+        await upgrade_database(db)
+    return db, schema
 
 
 async def drop_schema(schema: str) -> None:

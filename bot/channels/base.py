@@ -31,6 +31,9 @@ class InboundMessage:
     message_id: str | None = None
     attachments: tuple[dict[str, Any], ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    # For a channel with no conversation_id of its own (WeChat): customer silence after which their conversation is
+    # closed and this message opens a new one. None: the open conversation continues however old.
+    idle_close_s: float | None = None
 
 
 class ChannelAdapter(Protocol):

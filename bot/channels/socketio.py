@@ -25,11 +25,12 @@ import socketio
 from aiohttp import web
 
 from backends.tasks import cancel_and_wait
-from bot.auth import token_hash
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
-from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic
+from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
 from bot.widget import OriginPolicy
+from conversations.text import InvalidText, checked_text
+from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,10 @@ class SocketIOChannel:
         text = data.get("message")
         if text is None:
             return  # rasa-webchat sends its `initPayload` on every connect, and null when none is configured
-        max_chars = self._app[SETTINGS].max_message_chars
-        if not isinstance(text, str) or not text.strip() or len(text) > max_chars or "\x00" in text:
-            log.info("ignored an unusable socket.io message from %s", sid)
+        try:
+            text = checked_text(text, max_chars=self._app[SETTINGS].max_message_chars)
+        except InvalidText as exc:
+            log.info("ignored an unusable socket.io message from %s: %s", sid, exc.problem)
             return
         session = self._sessions.get(sid)
         requested = data.get("session_id")
@@ -132,7 +134,7 @@ class SocketIOChannel:
         elif session is None:
             session = await self._bind(sid, sid)  # Rasa without session persistence: the socket is the session
         async with session.turn_lock:  # one turn at a time per socket keeps replies in the order asked
-            await self._turn(sid, session, text.strip())
+            await self._turn(sid, session, text)
 
     async def _turn(self, sid: str, session: _Session, text: str) -> None:
         pipeline = self._app[PIPELINE]
@@ -193,6 +195,15 @@ class SocketIOChannel:
 
     async def _forward_events(self, sid: str, conversation_id: str, subscribed: asyncio.Event) -> None:
         last_seq = 0
+        present = asyncio.create_task(keep_present(self._app[PIPELINE], conversation_id))
+        try:
+            await self._forward_subscribed(sid, conversation_id, subscribed, last_seq)
+        finally:
+            await cancel_and_wait(present)
+
+    async def _forward_subscribed(
+        self, sid: str, conversation_id: str, subscribed: asyncio.Event, last_seq: int
+    ) -> None:
         async with self._app[BUS].subscribe(conversation_topic(conversation_id)) as subscription:
             subscribed.set()
             async for _topic, event in subscription:

@@ -3,15 +3,12 @@
 (function () {
   "use strict";
   const zh = (navigator.language || "").toLowerCase().startsWith("zh");
-  const T = zh
-    ? { title: "在线客服", placeholder: "请输入消息", send: "发送", online: "已连接", offline: "重新连接中…",
-        bot: "助手", agent: "客服", you: "我", restart: "开始新的对话" }
-    : { title: "Customer service", placeholder: "Type a message", send: "Send", online: "Connected",
-        offline: "Reconnecting…", bot: "Assistant", agent: "Agent", you: "You", restart: "Start a new conversation" };
+  const lang = zh ? "zh" : "en";
+  // Texts come from the `widget` message catalogue (English ids), loaded before the page starts.
+  let catalogue = {};
+  const t = (msgid) => catalogue[msgid] || msgid;
   const $ = (id) => document.getElementById(id);
-  $("title").textContent = T.title; $("text").placeholder = T.placeholder; $("send").textContent = T.send;
-  $("restart").textContent = T.restart;
-  document.documentElement.lang = zh ? "zh" : "en";
+  document.documentElement.lang = lang;
   const store = window.localStorage;
   let ws = null, lastSeq = 0, backoff = 500;
   const seen = new Set();
@@ -20,7 +17,7 @@
     if (store.getItem("fd_conversation") && store.getItem("fd_token")) return;
     const response = await fetch("/api/v1/conversations", {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ visitor_token: store.getItem("fd_visitor") || undefined, language: zh ? "zh" : "en" }),
+      body: JSON.stringify({ visitor_token: store.getItem("fd_visitor") || undefined, language: lang }),
     });
     const body = await response.json();
     store.setItem("fd_conversation", body.conversation_id);
@@ -37,7 +34,7 @@
     if (message.sender !== "system") {
       const who = document.createElement("span");
       who.className = "who";
-      who.textContent = { customer: T.you, bot: T.bot, agent: T.agent }[message.sender] || "";
+      who.textContent = { customer: t("You"), bot: t("Assistant"), agent: t("Agent") }[message.sender] || "";
       item.appendChild(who);
     }
     const bubble = document.createElement("div");
@@ -71,7 +68,7 @@
     ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: store.getItem("fd_token"), after: lastSeq }));
     ws.onmessage = (event) => {
       const data = JSON.parse(event.data);
-      if (data.type === "ready") { $("status").textContent = T.online; backoff = 500; data.messages.forEach(render); }
+      if (data.type === "ready") { $("status").textContent = t("Connected"); backoff = 500; data.messages.forEach(render); }
       else if (data.type === "message") { $("typing").hidden = true; render(data.message); }
       else if (data.type === "typing") { $("typing").hidden = !data.on; }
       else if (data.type === "error" && data.error.code === "unauthorised") {
@@ -79,7 +76,7 @@
       }
     };
     ws.onclose = () => {
-      $("status").textContent = T.offline;
+      $("status").textContent = t("Reconnecting…");
       setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000);
     };
   }
@@ -94,5 +91,17 @@
     store.removeItem("fd_conversation"); store.removeItem("fd_token");
     location.reload();
   });
-  connect();
+  function start() {
+    $("title").textContent = t("Customer service");
+    $("text").placeholder = t("Type a message…");
+    $("send").textContent = t("Send");
+    $("restart").textContent = t("Start a new conversation");
+    document.querySelector("label[for=text]").textContent = t("Message");
+    connect();
+  }
+
+  fetch(`/i18n/widget/${lang}.json`)
+    .then((response) => (response.ok ? response.json() : {}))
+    .catch(() => ({}))
+    .then((loaded) => { catalogue = loaded; start(); });
 })();

@@ -23,35 +23,14 @@
   var data = script.dataset;
   var browserLanguage = ((navigator.languages && navigator.languages[0]) || navigator.language || "en").toLowerCase();
   var LANG = data.lang === "zh" || data.lang === "en" ? data.lang : browserLanguage.indexOf("zh") === 0 ? "zh" : "en";
-  var STRINGS = {
-    en: {
-      title: "Customer service", open: "Open chat", close: "Close chat", restart: "Start a new conversation",
-      log: "Conversation", label: "Message", placeholder: "Type a message…", send: "Send",
-      greeting: "Hi! How can we help you today?", connecting: "Connecting…", online: "Online",
-      offline: "Reconnecting…", you: "You", bot: "Assistant", agent: "Agent", system: "Notice",
-      typing: "{who} is typing…", unread: "{n} new", rate: "Rate this conversation", replies: "Suggested replies",
-      queue: "You are number {n} in the queue.", queueFirst: "You are next in the queue.",
-      wait: " Estimated wait: about {m} min.", agentJoined: "{name} joined the chat.", someAgent: "An agent",
-      agentLeft: "The agent left the chat.", botBack: "The assistant is back.", closed: "This conversation has ended.",
-      closedHours: "Our team is offline right now; we will answer when we are back.",
-      failed: "Could not reach customer service. Retrying…",
-    },
-    zh: {
-      title: "在线客服", open: "打开在线客服", close: "关闭对话窗口", restart: "开始新的对话",
-      log: "对话记录", label: "消息", placeholder: "请输入消息…", send: "发送",
-      greeting: "您好！请问有什么可以帮您？", connecting: "正在连接…", online: "在线",
-      offline: "正在重新连接…", you: "我", bot: "智能助手", agent: "客服", system: "通知",
-      typing: "{who}正在输入…", unread: "{n} 条新消息", rate: "请为本次服务评分", replies: "快捷回复",
-      queue: "您在队列中排第 {n} 位。", queueFirst: "下一位就是您。",
-      wait: "预计等待约 {m} 分钟。", agentJoined: "{name} 已加入对话。", someAgent: "客服",
-      agentLeft: "客服已离开对话。", botBack: "智能助手已回来为您服务。", closed: "本次对话已结束。",
-      closedHours: "现在是非工作时间，客服上班后会尽快回复您。",
-      failed: "暂时无法连接客服，正在重试…",
-    },
-  };
-  var T = STRINGS[LANG];
-  function fmt(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
+  // Texts come from the `widget` message catalogue (i18n/locale/*/LC_MESSAGES/widget.po; the English text is the
+  // id). The front door fills CATALOGUES in when it serves this file (bot/widget.py), so no second request is needed.
+  var CATALOGUES = /*@catalogues@*/{};
+  var CATALOGUE = CATALOGUES[LANG] || {};
+  function t(msgid, values) {
+    var text = CATALOGUE[msgid] || msgid;
+    if (!values) return text;
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return String(values[key]); });
   }
 
   // ---- storage: localStorage (shared by tabs), keyed by the front door's origin; memory if storage is blocked ----
@@ -146,7 +125,7 @@
   if (isColour(data.textColor)) root.style.setProperty("--fd-on-accent", data.textColor);
 
   var launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false",
-    "aria-controls": "fd-panel", "aria-label": T.open });
+    "aria-controls": "fd-panel", "aria-label": t("Open chat") });
   var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("aria-hidden", "true"); svg.setAttribute("focusable", "false");
   var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
@@ -155,25 +134,25 @@
   var badge = el("span", { class: "badge", "aria-hidden": "true" }); badge.hidden = true;
   launcher.appendChild(badge);
 
-  var title = data.title || T.title;
+  var title = data.title || t("Customer service");
   var panel = el("section", { class: "panel", id: "fd-panel", role: "dialog", "aria-modal": "false",
     "aria-labelledby": "fd-title" });
   panel.hidden = true;
   var header = el("header");
   var heading = el("h2", { id: "fd-title" }, title);
   var state = el("span", { class: "state", role: "status", "aria-live": "polite" }, "");
-  var restart = el("button", { type: "button", class: "icon", "aria-label": T.restart, title: T.restart }, "⟲");
-  var closeButton = el("button", { type: "button", class: "icon close", "aria-label": T.close, title: T.close }, "×");
+  var restart = el("button", { type: "button", class: "icon", "aria-label": t("Start a new conversation"), title: t("Start a new conversation") }, "⟲");
+  var closeButton = el("button", { type: "button", class: "icon close", "aria-label": t("Close chat"), title: t("Close chat") }, "×");
   header.appendChild(heading); header.appendChild(state); header.appendChild(restart); header.appendChild(closeButton);
   var log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
-    "aria-label": T.log, tabindex: "0" });
+    "aria-label": t("Conversation"), tabindex: "0" });
   var typing = el("div", { class: "typing", "aria-live": "polite" }); typing.hidden = true;
   var statusLine = el("div", { class: "status-line", role: "status", "aria-live": "polite" }); statusLine.hidden = true;
   var form = el("form", { class: "composer", autocomplete: "off" });
-  var label = el("label", { for: "fd-text", class: "vh" }, T.label);
-  var input = el("input", { id: "fd-text", name: "text", type: "text", maxlength: "2000", placeholder: T.placeholder,
+  var label = el("label", { for: "fd-text", class: "vh" }, t("Message"));
+  var input = el("input", { id: "fd-text", name: "text", type: "text", maxlength: "2000", placeholder: t("Type a message…"),
     autocomplete: "off", enterkeyhint: "send" });
-  var sendButton = el("button", { type: "submit", class: "send" }, T.send);
+  var sendButton = el("button", { type: "submit", class: "send" }, t("Send"));
   form.appendChild(label); form.appendChild(input); form.appendChild(sendButton);
   panel.appendChild(header); panel.appendChild(log); panel.appendChild(typing); panel.appendChild(statusLine);
   panel.appendChild(form);
@@ -185,12 +164,12 @@
   var lastSeq = 0;
   var unread = 0;
   var queueItem = null;
-  var WHO = { customer: T.you, bot: T.bot, agent: T.agent, system: T.system };
+  var WHO = { customer: t("You"), bot: t("Assistant"), agent: t("Agent"), system: t("Notice") };
 
   function addGreeting() {
     var item = el("li", { class: "bot greeting" });
     item.appendChild(el("span", { class: "who" }, WHO.bot));
-    item.appendChild(el("div", { class: "bubble" }, data.greeting || T.greeting));
+    item.appendChild(el("div", { class: "bubble" }, data.greeting || t("Hi! How can we help you today?")));
     log.appendChild(item);
   }
 
@@ -205,7 +184,7 @@
   function renderButtons(item, buttons) {
     var rating = looksLikeRating(buttons);
     var row = el("div", { class: rating ? "buttons rating" : "buttons", role: "group",
-      "aria-label": rating ? T.rate : T.replies });
+      "aria-label": rating ? t("Rate this conversation") : t("Suggested replies") });
     buttons.forEach(function (b) {
       var button = el("button", { type: "button", "aria-pressed": "false" }, b.title);
       button.addEventListener("click", function () {
@@ -238,12 +217,15 @@
     var kind = event.type === "notice" ? event.notice || event.kind || "" : event.type;
     if (typeof event.text === "string" && event.text) return { kind: kind, text: event.text };
     if (kind === "queue_position" && typeof event.position === "number") {
-      var text = event.position <= 1 ? T.queueFirst : fmt(T.queue, { n: event.position });
-      if (typeof event.eta_s === "number" && event.eta_s > 0) text += fmt(T.wait, { m: Math.max(1, Math.round(event.eta_s / 60)) });
+      var text = event.position <= 1 ? t("You are next in the queue.") : t("You are number {position} in the queue.", { position: event.position });
+      if (typeof event.eta_s === "number" && event.eta_s > 0) text += t(" Estimated wait: about {minutes} min.", { minutes: Math.max(1, Math.round(event.eta_s / 60)) });
       return { kind: kind, text: text };
     }
-    var fixed = { agent_left: T.agentLeft, bot_back: T.botBack, closed: T.closed, closed_hours: T.closedHours };
-    if (kind === "agent_joined") return { kind: kind, text: fmt(T.agentJoined, { name: event.display_name || T.someAgent }) };
+    var fixed = { agent_left: t("The agent left the chat."), bot_back: t("The assistant is back."), closed: t("This conversation has ended."), closed_hours: t("Our team is offline right now; we will answer when we are back.") };
+    if (kind === "agent_joined") {
+      var name = event.display_name || t("An agent");
+      return { kind: kind, text: t("{name} joined the chat.", { name: name }) };
+    }
     return fixed[kind] ? { kind: kind, text: fixed[kind] } : null;
   }
 
@@ -269,7 +251,7 @@
     if (!panel.hidden) return;
     unread += 1;
     badge.textContent = String(unread); badge.hidden = false;
-    launcher.setAttribute("aria-label", T.open + " (" + fmt(T.unread, { n: unread }) + ")");
+    launcher.setAttribute("aria-label", t("Open chat") + " (" + t("{count} new", { count: unread }) + ")");
   }
 
   function setState(text) { state.textContent = text; }
@@ -308,12 +290,12 @@
   async function connect() {
     if (connecting || (ws && ws.readyState <= 1)) return;
     connecting = true;
-    setState(T.connecting);
+    setState(t("Connecting…"));
     try {
       if (!load("conversation") || !load("token")) await createConversation();
     } catch (e) {
       connecting = false;
-      setState(T.offline);
+      setState(t("Reconnecting…"));
       scheduleReconnect();
       return;
     }
@@ -330,7 +312,7 @@
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type === "ready") {
-        ready = true; backoffMs = 500; setState(T.online);
+        ready = true; backoffMs = 500; setState(t("Online"));
         // The first backlog after a page load is history, not news; later backlogs were missed while offline.
         var quiet = !historyShown; historyShown = true;
         (message.messages || []).forEach(function (m) { render(m, quiet); });
@@ -339,7 +321,7 @@
         render(message.message);
       } else if (message.type === "typing") {
         if (message.who !== "customer") {
-          typing.textContent = fmt(T.typing, { who: message.who === "agent" ? T.agent : T.bot });
+          typing.textContent = t("{who} is typing…", { who: WHO[message.who === "agent" ? "agent" : "bot"] });
           typing.hidden = !message.on;
         }
       } else if (message.type === "error" && message.error) {
@@ -354,7 +336,7 @@
     socket.onclose = function () {
       if (ws !== socket) return;
       ws = null; ready = false; typing.hidden = true;
-      setState(T.offline);
+      setState(t("Reconnecting…"));
       scheduleReconnect();
     };
   }
@@ -400,7 +382,7 @@
   function open() {
     panel.hidden = false; root.classList.add("open");
     launcher.setAttribute("aria-expanded", "true");
-    unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", T.open);
+    unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", t("Open chat"));
     saveSession("open", "1");
     connect();
     scrollDown();
@@ -424,7 +406,17 @@
     seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true;
     log.textContent = ""; addGreeting();
   }
+  // Leaving a conversation for a new one tells the server, so a customer waiting for a human leaves the queue.
+  function closeConversation() {
+    var conversation = load("conversation"), token = load("token");
+    if (!conversation || !token) return;
+    var url = new URL("api/v1/conversations/" + encodeURIComponent(conversation) + "/close", FRONTDOOR);
+    fetch(url.href, {
+      method: "POST", headers: { Authorization: "Bearer " + token }, credentials: "omit", mode: "cors", keepalive: true,
+    }).catch(function () { /* the silence sweep catches what this misses */ });
+  }
   restart.addEventListener("click", function () {
+    closeConversation();
     forgetConversation();
     outbox = [];
     var old = ws; ws = null; ready = false;

@@ -22,6 +22,7 @@ from handoff.triggers import HandoffPolicy
 from intake.orders import DemoOrderLookup
 from intake.tickets import TicketStore
 from kb.decision import Candidate, Decision, KBResult
+from migrations import upgrade_database
 
 NOW = 1_714_960_800.0  # 2024-05-06 02:00 UTC, a Monday
 
@@ -75,8 +76,8 @@ def kb() -> ScriptedKB:
 @pytest.fixture
 async def ticket_store(tmp_path: Path) -> AsyncIterator[TicketStore]:
     db = await open_database(f"sqlite:///{tmp_path / 'tickets.db'}")
+    await upgrade_database(db)
     store = TicketStore(db, clock=lambda: NOW)
-    await store.migrate()
     try:
         yield store
     finally:

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.console import TICKETS
+from bot.keys import KB_SETTINGS, TICKETS
 from bot.settings import Settings
 from intake.models import Priority, TicketDraft
 from intake.settings import IntakeConfig
-from kb.editor import KB_SETTINGS
 from kb.service import KBSettings
 from kb.settings import KBConfig
+from server.app import create_app
 
 TOKEN = "s3cret-token"
 

@@ -5,11 +5,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from backends.sql import Database
-from bot.app import create_app
-from bot.auth import Role, StaffDirectory, hash_password, verify_password
-from bot.keys import STAFF
 from bot.settings import Settings
-from bot.staff_pages import safe_next
+from server.app import create_app
+from staff.auth import Role, StaffDirectory, hash_password, verify_password
+from staff.keys import STAFF
+from staff.pages import safe_next
 
 
 def test_passwords_are_salted_and_verified() -> None:
@@ -22,7 +22,6 @@ def test_passwords_are_salted_and_verified() -> None:
 
 async def test_login_gives_a_session_only_for_the_right_password(database: Database) -> None:
     directory = StaffDirectory(database)
-    await directory.migrate()
     await directory.add("ann", "pw", [Role.AGENT])
     assert await directory.login("ann", "nope") is None
     assert await directory.login("ghost", "pw") is None
@@ -35,7 +34,7 @@ async def test_login_gives_a_session_only_for_the_right_password(database: Datab
 
 
 def test_roles_nest_supervisor_over_agent_and_admin_over_all() -> None:
-    from bot.auth import StaffMember
+    from staff.auth import StaffMember
 
     supervisor = StaffMember("s", "S", frozenset({Role.SUPERVISOR}))
     admin = StaffMember("a", "A", frozenset({Role.ADMIN}))
@@ -47,9 +46,9 @@ def test_roles_nest_supervisor_over_agent_and_admin_over_all() -> None:
     ("value", "expected"),
     [
         ("/editor", "/editor"),
-        ("//evil.example", "/console"),
-        ("https://evil.example", "/console"),
-        ("/\\x", "/console"),
+        ("//evil.example", "/staff"),
+        ("https://evil.example", "/staff"),
+        ("/\\x", "/staff"),
     ],
 )
 def test_login_redirects_stay_on_this_site(value: str, expected: str) -> None:

@@ -14,6 +14,7 @@ from bot.exceptions import BotUnavailable
 from bot.pipeline import ConversationPipeline, conversation_topic
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
+from migrations import upgrade_database
 
 
 class ScriptedRasa:
@@ -30,6 +31,8 @@ class ScriptedRasa:
 
 
 class RecordingGate:
+    presence_interval_s = 30.0
+
     def __init__(self) -> None:
         self.bot_may_answer = True
         self.escalations: list[dict[str, Any]] = []
@@ -44,12 +47,18 @@ class RecordingGate:
     async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
         return [MessageDraft(Sender.BOT, "rated")] if payload.startswith("/fd_rate") else None
 
+    async def customer_present(self, conversation_id: str) -> None:
+        return None
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        return False
+
 
 @pytest.fixture
 async def parts(tmp_path: Path) -> Any:
     db = await open_database(f"sqlite:///{tmp_path / 'p.db'}")
     store = ConversationStore(db)
-    await store.migrate()
+    await upgrade_database(db)
     rasa, gate, bus = ScriptedRasa(), RecordingGate(), MemoryEventBus()
     pipeline = ConversationPipeline(store, rasa, bus, gate)  # type: ignore[arg-type]
     yield pipeline, rasa, gate, store, bus

@@ -6,12 +6,12 @@ import pytest
 
 from backends.exceptions import InvalidSettings
 from bot.channels.wechat import EncodingMode, WeChatConfig
-from bot.cli import command_environment, main
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from intake.models import Priority
-from intake.settings import IntakeConfig, SlaTarget
+from intake.settings import CalendarConfig, IntakeConfig, SlaTarget
 from kb.settings import KBConfig
+from server.cli import command_environment, main
 
 AES_KEY = "a" * 43
 
@@ -93,8 +93,21 @@ def test_a_server_preloads_the_index_unless_told_not_to() -> None:
         ({"FD_LOG_LEVEL": "chatty"}, "FD_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ({"FD_HANDOFF_AUTO_ASSIGN": "sometimes"}, "FD_HANDOFF_AUTO_ASSIGN: Input should be a valid boolean"),
         ({"FD_HANDOFF_HOURS": "9 to 5"}, "FD_HANDOFF_HOURS: wants opening hours as HH:MM-HH:MM"),
-        ({"FD_HANDOFF_HOURS": "18:00-09:00"}, "FD_HANDOFF_HOURS: opening span 18:00-09:00 ends before it starts"),
-        ({"FD_INTAKE_SLA_HIGH": "fast"}, "FD_INTAKE_SLA_HIGH: wants first-response/resolution hours"),
+        ({"FD_HANDOFF_HOURS": "18:00-09:00"}, "FD_HANDOFF_HOURS: bad interval 1080-540 on weekday 0"),
+        ({"FD_INTAKE_SLA_HIGH": "fast"}, "FD_INTAKE_SLA_HIGH: wants positive first-response/resolution[/next-reply]"),
+        (
+            {"FD_INTAKE_SLA_HIGH": "4/24/2/1"},
+            "FD_INTAKE_SLA_HIGH: wants positive first-response/resolution[/next-reply]",
+        ),
+        ({"FD_INTAKE_SLA_HIGH": "24/4"}, "FD_INTAKE_SLA_HIGH: wants first-response hours <= resolution hours"),
+        ({"FD_INTAKE_SLA_AT_RISK": "1.5"}, "FD_INTAKE_SLA_AT_RISK: Input should be less than or equal to 1"),
+        ({"FD_CALENDAR_HOURS": "weekdays"}, "FD_CALENDAR_HOURS: cannot read business hours 'weekdays'"),
+        ({"FD_CALENDAR_TIMEZONE": "Mars/Olympus"}, "FD_CALENDAR_TIMEZONE: unknown time zone"),
+        ({"FD_CALENDAR_HOLIDAYS": "/nonexistent/holidays.csv"}, "FD_CALENDAR_HOLIDAYS: cannot read holidays file"),
+        ({"FD_HANDOFF_ABANDON_AFTER_S": "0"}, "FD_HANDOFF_ABANDON_AFTER_S: Input should be greater than 0"),
+        ({"FD_WECHAT_IDLE_CLOSE_S": "soon"}, "FD_WECHAT_IDLE_CLOSE_S: Input should be a valid number"),
+        ({"FD_LOG_FORMAT": "xml"}, "FD_LOG_FORMAT: wants json or console"),
+        ({"FD_METRICS_PORT": "70000"}, "FD_METRICS_PORT: Input should be less than or equal to 65535"),
         ({"FD_INTAKE_BUSINESS_TZ": "Mars/Olympus"}, "FD_INTAKE_BUSINESS_TZ: unknown time zone"),
         ({"FD_INTAKE_ORDER_PATTERN": "(["}, "FD_INTAKE_ORDER_PATTERN: not a regular expression"),
         ({"FD_INTAKE_TICKET_PREFIX": "FD-"}, "FD_INTAKE_TICKET_PREFIX: String should match pattern"),
@@ -144,13 +157,46 @@ def test_frontdoor_settings_checks_the_environment(
 
 
 def test_sections_are_built_with_keyword_arguments_and_stay_frozen() -> None:
-    config = HandoffConfig(hours="09:00-18:00", timezone="Asia/Shanghai")
-    hours = config.routing().business_hours
-    assert hours is not None and hours.timezone == "Asia/Shanghai" and sorted(hours.weekly) == [0, 1, 2, 3, 4]
+    config = CalendarConfig(hours="Mon-Fri 09:00-18:00", timezone="Europe/Berlin", holidays="none")
+    calendar = config.calendar()
+    assert calendar.timezone == "Europe/Berlin" and calendar.days is None
+    assert calendar.hours is not None and [bool(calendar.hours.spans(d)) for d in range(7)] == [True] * 5 + [False] * 2
+    assert HandoffConfig(abandon_after_s=5).routing(calendar).calendar is calendar
     assert IntakeConfig(ticket_prefix="acme").intake_settings().ticket_prefix == "ACME"
-    assert WeChatConfig(token="t", app_id="wx").account() is not None
+    account = WeChatConfig(token="t", app_id="wx", idle_close_s=60).account()
+    assert account is not None and account.idle_close_s == 60
     with pytest.raises(ValueError, match="frozen"):
         config.hours = ""  # type: ignore[misc]
+
+
+def test_the_calendar_defaults_to_shanghai_round_the_clock_with_china_s_holidays() -> None:
+    calendar = Settings.from_env({}).calendar.calendar()
+    assert calendar.always_open and calendar.timezone == "Asia/Shanghai"
+
+
+def test_tickets_and_handoff_count_business_time_on_one_calendar_built_once() -> None:
+    settings = Settings.from_env({"FD_CALENDAR_HOURS": "Mon-Fri 09:00-18:00", "FD_INTAKE_SLA_AT_RISK": "0.5"})
+    intake = settings.intake_settings()
+    routing = settings.handoff.routing(intake.calendar, intake.sla_policy())
+    assert routing.calendar is intake.calendar and routing.sla.calendar is intake.calendar
+    assert routing.sla.at_risk_share == 0.5
+
+
+def test_observability_and_the_new_limits_come_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "FD_LOG_FORMAT": "JSON",
+            "FD_METRICS_PORT": "9100",
+            "FD_WECHAT_TOKEN": "t",
+            "FD_WECHAT_APP_ID": "wx",
+            "FD_WECHAT_IDLE_CLOSE_S": "3600",
+            "FD_HANDOFF_ABANDON_AFTER_S": "120",
+        }
+    )
+    assert settings.log_format == "json" and settings.metrics_port == 9100
+    account = settings.wechat.account()
+    assert account is not None and account.idle_close_s == 3600
+    assert settings.handoff.abandon_after_s == 120
 
 
 def test_the_domain_packages_settings_import_no_front_door_code() -> None:

@@ -16,12 +16,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
-from bot.auth import Role
-from bot.keys import STAFF
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from kb.settings import KBConfig
+from server.app import create_app
+from staff.auth import Role
+from staff.keys import STAFF
 from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
 
 CONSOLE_REDIS_DB = 6
@@ -69,7 +69,8 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         await client.aclose()
 
 
-def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, *, auto_assign: bool = True) -> Settings:
+def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, **handoff: Any) -> Settings:
+    """`handoff`: `HandoffConfig` fields (`auto_assign=False`, `abandon_after_s=1`)."""
     return Settings(
         var_dir=tmp_path,
         rasa_url=rasa_url,
@@ -77,7 +78,7 @@ def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, *, auto_assi
         rasa_timeout_s=5.0,
         # No starter FAQ and no index build at start: these tests are about handoff, and encoding costs seconds.
         kb=KBConfig(seed_demo=False, preload=False),
-        handoff=HandoffConfig(sweep_interval_s=0.2, auto_assign=auto_assign),
+        handoff=HandoffConfig(**{"sweep_interval_s": 0.2, **handoff}),
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.auth import Role
-from bot.case_card import expand_canned
 from bot.handoff_bridge import parse_rating, queue_text, rating_buttons
+from staff.auth import Role
+from staff.case_card import expand_canned
 from tests.console.conftest import Running
 
 
@@ -26,7 +26,7 @@ async def test_console_page_has_no_inline_script_and_a_strict_csp(running: Runni
         assert response.status == 200
         assert "script-src" not in response.headers["Content-Security-Policy"]  # default-src 'self' governs
         html = await response.text()
-    assert "<script>" not in html and 'src="/static/console.js"' in html
+    assert "<script>" not in html and 'src="/staff/static/console.js"' in html
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,14 @@ async def test_bad_console_requests_are_400s_with_a_code(running: Running) -> No
     await customer.say("human please")
     base = f"/conversations/{customer.conversation_id}"
     assert (await ann.call("POST", f"{base}/messages", {"text": "   "}))[0] == 400
-    assert (await ann.call("POST", f"{base}/messages", {"text": "x" * 5000}))[0] == 400
+    assert (await ann.call("POST", f"{base}/messages", {"text": "x" * 5000}))[0] == 413
+    for bad in ("nul\x00", "lone \ud800 surrogate", "escape \x1b[2J"):
+        status, body = await ann.call("POST", f"{base}/messages", {"text": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_text")
+        status, body = await ann.call("POST", f"{base}/transfer", {"to_queue": "en:billing", "note": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_note")
+        status, body = await ann.call("POST", f"{base}/close", {"resolution": bad})
+        assert (status, body["error"]["code"]) == (400, "bad_resolution")
     assert (await ann.call("POST", f"{base}/messages", {"canned_id": "nope"}))[1]["error"]["code"] == "bad_canned_id"
     both = {"to_agent": "bob", "to_queue": "en:billing"}
     assert (await ann.call("POST", f"{base}/transfer", both))[1]["error"]["code"] == "bad_target"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from bot.auth import Role
+from staff.auth import Role
 from tests.console.conftest import PASSWORD, Running
 from tests.widget.browser import TIMEOUT_MS, chromium
 
@@ -60,6 +60,9 @@ async def test_two_agents_get_their_own_cases_and_customer_html_stays_text(runni
 
         await ann.wait_for_selector("#case:not([hidden])")
         assert await ann.text_content("#case-reason") == "customer_request"
+        history = ann.locator("#handoff-events li[data-kind='trigger']")
+        await history.wait_for()
+        assert "Handed off: customer_request" in (await history.text_content() or "")
         await first.say(XSS)
         line = ann.locator("#transcript li[data-sender='customer'] .text", has_text="onerror")
         await line.wait_for()

@@ -7,8 +7,8 @@ import asyncio
 import json
 from typing import Any
 
-from bot.auth import Role
 from bot.handoff_bridge import HANDOFF, SURVEYS
+from staff.auth import Role
 from tests.console.conftest import Running, is_event, next_frame
 
 
@@ -120,7 +120,9 @@ async def test_an_agent_pulls_the_next_case_and_transfers_it_to_a_queue_with_a_n
     status, moved = await ann.call(
         "POST", f"/conversations/{customer.conversation_id}/transfer", {"to_queue": "en:billing", "note": "invoice"}
     )
-    assert status == 200 and moved["record"]["state"] == "queued" and moved["record"]["note"] == "invoice"
+    assert status == 200 and moved["record"]["state"] == "queued"
+    kinds = [(e["kind"], e["actor"], e["text"]) for e in moved["record"]["events"]]
+    assert kinds == [("trigger", "bot", "the customer asked for a person"), ("transfer", "ann", "invoice")]
 
 
 async def test_transfer_to_an_offline_agent_keeps_the_chat_and_answers_409(running: Running) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-from bot.auth import Role
-from bot.console import TICKETS
-from bot.keys import CONVERSATIONS
+from bot.keys import CONVERSATIONS, TICKETS
 from intake.models import Category, Priority, TicketDraft, Urgency
+from staff.auth import Role
 from tests.console.conftest import Running
 
 
@@ -58,6 +57,10 @@ async def test_illegal_moves_unknown_tickets_and_strangers_get_clear_errors(runn
     customer = await running.customer("en")
     number = await make_ticket(running, customer.conversation_id, "en")
     ann = await running.staff("ann", Role.AGENT)
+    for note in ("nul \x00", "lone \ud800"):
+        body = {"status": "closed", "note": note}
+        async with ann.session.post(f"/api/v1/tickets/{number}/status", json=body) as response:
+            assert response.status == 400 and (await response.json())["error"]["code"] == "bad_note"
     async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "closed"}) as response:
         assert response.status == 200
     async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "in_progress"}) as response:

@@ -5,6 +5,7 @@ customer-service API; a 45015 (outside the 48-hour window) from WeChat is record
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 
 from bot.channels.wechat import EncodingMode, WeChatConfig
 from bot.handoff_bridge import HANDOFF
+from bot.keys import CONVERSATIONS
 from tests.conftest import serving
 from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_app, console_settings, is_event, next_frame
 from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, OPENID, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
@@ -55,9 +57,14 @@ async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
         yield fake, url
 
 
-@pytest.fixture
-async def wechat(
-    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+@contextlib.asynccontextmanager
+async def wechat_app(
+    tmp_path: Path,
+    rasa_url: str,
+    backend: str,
+    fake_api: tuple[FakeWeChatAPI, str],
+    idle_close_s: float = 86400.0,
+    **handoff: Any,
 ) -> AsyncIterator[WeChatHarness]:
     api, api_url = fake_api
     wechat_config = WeChatConfig(
@@ -67,11 +74,29 @@ async def wechat(
         encoding_aes_key=AES_KEY,
         encoding_mode=EncodingMode.SAFE,
         api_base_url=api_url,
+        idle_close_s=idle_close_s,
     )
-    settings = console_settings(tmp_path, rasa_url, backend).model_copy(update={"wechat": wechat_config})
+    settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:
         running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
         yield WeChatHarness(running, api, WeChatSim())
+
+
+@pytest.fixture
+async def wechat(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def wechat_idle(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    """WeChat conversations close after half a second of customer silence."""
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api, idle_close_s=0.5) as harness:
+        yield harness
 
 
 async def hand_off_to(harness: WeChatHarness, ws: Any) -> str:
@@ -157,3 +182,50 @@ async def test_an_agent_reply_outside_the_service_window_is_marked_delivery_fail
         ]
         assert [m["custom"]["delivery_failed"] for m in failed] == [[sent["message"]["id"]]]
         assert len(wechat.api.sends) == sends_before
+
+
+async def test_a_wechat_customer_back_after_the_idle_limit_starts_a_new_conversation(
+    wechat_idle: WeChatHarness,
+) -> None:
+    store = wechat_idle.running.app[CONVERSATIONS]
+    await wechat_idle.push("你好", msg_id="9101")
+    customer, _ = await store.customer_for_identity("wechat", OPENID)
+    first = await store.open_conversation_for(customer.id, "wechat")
+    assert first is not None
+    await wechat_idle.push("还在吗", msg_id="9102")  # within the limit: the same conversation
+    assert [c.id for c in await store.conversations_of(customer.id)] == [first.id]
+    await asyncio.sleep(0.6)
+    await wechat_idle.push("我又来了", msg_id="9103")
+    second, old = await store.conversations_of(customer.id)
+    assert old.id == first.id and old.closed_at is not None and second.closed_at is None
+    assert [m.text for m in await store.history(old.id) if m.sender.value == "customer"] == ["你好", "还在吗"]
+    assert [m.text for m in await store.history(second.id) if m.sender.value == "customer"] == ["我又来了"]
+
+
+@pytest.fixture
+async def wechat_impatient(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    """Web customers silent in the queue for half a second have left; WeChat ones keep the WeChat idle limit."""
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api, abandon_after_s=0.5) as harness:
+        yield harness
+
+
+async def test_a_patient_wechat_customer_keeps_their_place_while_a_silent_web_customer_leaves(
+    wechat_impatient: WeChatHarness,
+) -> None:
+    running = wechat_impatient.running
+    web = await running.customer("en")
+    await web.say("human please")
+    await wechat_impatient.push("我要人工客服", msg_id="9201")  # nobody online: both wait
+    store, service = running.app[CONVERSATIONS], running.app[HANDOFF]
+    customer, _ = await store.customer_for_identity("wechat", OPENID)
+    conversation = await store.open_conversation_for(customer.id, "wechat")
+    assert conversation is not None
+    deadline = asyncio.get_running_loop().time() + EVENT_TIMEOUT_S
+    while (await service.state_of(web.conversation_id)).state.value != "abandoned":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # several more sweeps
+    record = await service.state_of(conversation.id)
+    assert record is not None and record.state.value == "queued"

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page
 
-from bot.handoff_bridge import SURVEYS
+from bot.handoff_bridge import HANDOFF, SURVEYS
 from bot.keys import PIPELINE
 from bot.widget import create_host_app
 from conversations.models import Sender
+from handoff import OwnershipState
 from tests.conftest import serving
 from tests.console.conftest import Running
 from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
@@ -135,4 +136,34 @@ async def test_a_customer_on_another_site_chats_reloads_is_served_by_an_agent_an
     # Each handoff notice is shown once: the transcript's system line, not a second copy from the raw event.
     assert await log.locator("li", has_text="joined the chat").count() == 1
     assert await log.locator("li", has_text="left the chat").count() == 0
+    await page.close()
+
+
+async def test_a_waiting_customer_who_starts_a_new_conversation_leaves_the_queue(
+    running: Running, browser: Browser, site: str
+) -> None:
+    page = await browser.new_page(locale="en-US")
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(site)
+    widget = Widget(page)
+    await widget.open()
+    await widget.say("I want a human")  # nobody is online: the customer waits
+    await page.locator("frontdoor-widget ol.log li.system", has_text="in the queue").wait_for()
+    key = f"frontdoor:{running.url}:conversation"
+    waiting = await page.evaluate("key => localStorage.getItem(key)", key)
+    record = await running.app[HANDOFF].state_of(waiting)
+    assert record is not None and record.state is OwnershipState.QUEUED
+
+    await page.locator("frontdoor-widget").get_by_role("button", name="Start a new conversation").click()
+    for _ in range(200):
+        record = await running.app[HANDOFF].state_of(waiting)
+        if record is not None and record.state is OwnershipState.ABANDONED:
+            break
+        await page.wait_for_timeout(50)
+    else:
+        raise AssertionError(f"the old conversation is still {record}")
+    assert record.events[-1].data == {"cause": "left"}
+    await widget.say("hello")
+    assert await widget.wait_for_replies(1) == ["Assistant\necho: hello"]
+    assert await page.evaluate("key => localStorage.getItem(key)", key) != waiting
     await page.close()

@@ -47,7 +47,8 @@ async def test_the_demo_page_speaks_chinese_to_a_chinese_browser_and_renders_tex
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     await page.goto(stack.frontdoor_url + "/")
-    assert await page.locator("#title").inner_text() == "在线客服"
+    # The page's texts arrive with the `widget` catalogue (GET /i18n/widget/zh.json), just after the page loads.
+    await page.locator("#title", has_text="在线客服").wait_for(timeout=TIMEOUT_MS)
     await page.locator("#status").filter(has_text="已连接").wait_for(timeout=TIMEOUT_MS)
     hostile = "<img src=x onerror=alert(1)>你好"
     await say(page, hostile, 0)

@@ -29,7 +29,7 @@ TIMEOUT_S = 15.0
 
 def add_agent(stack: Stack, username: str, password: str) -> None:
     env = {**os.environ, "FD_VAR_DIR": str(stack.var_dir)}  # the same database the stack's front door uses
-    command = [sys.executable, "-m", "bot.cli", "users", "add", username, "--role", "agent", "--password", password]
+    command = [sys.executable, "-m", "server.cli", "users", "add", username, "--role", "agent", "--password", password]
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
 
 

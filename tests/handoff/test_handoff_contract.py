@@ -16,7 +16,7 @@ from handoff import (
     Transition,
 )
 from handoff.constants import PRIORITY_SCORE_STEP
-from handoff.ownership import ANY_AGENT, sources_of
+from handoff.ownership import ANY_AGENT, EventKind, OwnershipEvent
 from tests.handoff.conftest import T0, agent
 
 S = OwnershipState
@@ -168,10 +168,11 @@ async def test_transfer_between_agents_moves_the_load(store: HandoffStore) -> No
             T0 + 5,
             expect_agent="ann",
             agent="bob",
-            fields={"note": "billing question"},
+            event=OwnershipEvent(EventKind.TRANSFER, T0 + 5, "ann", "billing question", {"to_agent": "bob"}),
         )
     )
-    assert moved is not None and (moved.agent_id, moved.note, moved.assigned_at) == ("bob", "billing question", T0 + 5)
+    assert moved is not None and (moved.agent_id, moved.assigned_at) == ("bob", T0 + 5)
+    assert [(e.kind, e.text) for e in moved.events] == [(EventKind.TRANSFER, "billing question")]
     ann, bob = await store.get_agent("ann"), await store.get_agent("bob")
     assert ann is not None and bob is not None and (ann.load, bob.load) == (0, 1)
 
@@ -260,29 +261,64 @@ async def test_expected_version_guards_against_stale_writers(store: HandoffStore
     assert await store.apply(stale) is None
     fresh = Transition("c1", S.ABANDONED, frozenset({S.QUEUED}), T0 + 1, expect_version=record.version)
     done = await store.apply(fresh)
-    assert done is not None and done.state is S.ABANDONED and done.owner == ""
+    assert done is not None and done.state is S.ABANDONED and done.owner == "bot"
     assert await store.head("zh:general") == []
 
 
-async def test_any_state_can_close_and_closed_is_final(store: HandoffStore) -> None:
-    await online(store, "ann")
+async def test_an_abandoned_conversation_can_queue_again(store: HandoffStore) -> None:
     await store.apply(enqueue("c1"))
-    await store.apply(assign("c1", "ann"))
-    closed = await store.apply(Transition("c1", S.CLOSED, sources_of(S.CLOSED), T0 + 5))
-    assert closed is not None and closed.state is S.CLOSED
-    ann = await store.get_agent("ann")
-    assert ann is not None and ann.load == 0
-    assert await store.apply(Transition("c1", S.CLOSED, sources_of(S.CLOSED), T0 + 6)) is None
-    assert await store.apply(enqueue("c1", T0 + 7)) is None
-
-
-async def test_withdrawing_returns_the_conversation_to_the_bot(store: HandoffStore) -> None:
-    await store.apply(enqueue("c1"))
-    back = await store.apply(Transition("c1", S.BOT, frozenset({S.QUEUED}), T0 + 5))
-    assert back is not None and back.state is S.BOT
+    left = await store.apply(Transition("c1", S.ABANDONED, frozenset({S.QUEUED}), T0 + 5))
+    assert left is not None and left.state is S.ABANDONED and left.owner == "bot"
     assert await store.position("c1", "zh:general") is None
-    again = await store.apply(enqueue("c1", T0 + 9))
+    again = await store.apply(replace(enqueue("c1", T0 + 9), allowed_from=frozenset({S.BOT, S.ABANDONED})))
     assert again is not None and again.enqueued_at == T0 + 9 and again.version == 3
+
+
+async def test_events_are_appended_in_order_and_never_overwritten(store: HandoffStore) -> None:
+    await online(store, "ann")
+    await online(store, "bob")
+    trigger = OwnershipEvent(
+        EventKind.TRIGGER, T0, "bot", "3 misses", {"reason": "kb_not_found", "scores": {"kb": 0.1}}
+    )
+    await store.apply(replace(enqueue("c1"), event=trigger))
+    await store.apply(assign("c1", "ann"))
+    transfer = OwnershipEvent(EventKind.TRANSFER, T0 + 5, "ann", "退款 “refund” \\ question/]", {"to_agent": "bob"})
+    await store.apply(Transition("c1", S.ASSIGNED, frozenset({S.ASSIGNED}), T0 + 5, agent="bob", event=transfer))
+    resolution = OwnershipEvent(EventKind.RESOLUTION, T0 + 9.123456, "bob", "refunded")
+    await store.apply(Transition("c1", S.WRAP_UP, frozenset({S.ASSIGNED}), T0 + 9, event=resolution))
+    record = await store.get("c1")
+    assert record is not None
+    assert record.events == (trigger, transfer, resolution)
+    assert record.to_dict()["events"][1] == {
+        "kind": "transfer",
+        "at": T0 + 5,
+        "actor": "ann",
+        "text": "退款 “refund” \\ question/]",
+        "data": {"to_agent": "bob"},
+    }
+    refused = Transition("c1", S.QUEUED, frozenset({S.BOT}), T0 + 10, event=resolution)
+    assert await store.apply(refused) is None
+    assert (await store.get("c1")) == record  # a refused transition appends nothing
+
+
+def test_events_cannot_be_overwritten_through_fields() -> None:
+    with pytest.raises(ValueError, match="appended"):
+        Transition("c1", S.QUEUED, frozenset({S.BOT}), T0, fields={"events": "[]"})
+
+
+async def test_a_queued_customer_seen_recently_is_not_silent(store: HandoffStore) -> None:
+    await store.apply(enqueue("c1", T0))
+    await store.apply(enqueue("c2", T0 + 1))
+    assert await store.mark_customer_seen("c1", T0 + 50)
+    assert not await store.mark_customer_seen("nobody", T0 + 50)
+    assert await store.silent_before(T0 + 10) == ["c2"]
+    assert await store.silent_before(T0 + 60) == ["c2", "c1"]
+    stale = Transition("c1", S.ABANDONED, frozenset({S.QUEUED}), T0 + 60, seen_before=T0 + 10)
+    assert await store.apply(stale) is None
+    left = await store.apply(replace(stale, conversation_id="c2"))
+    assert left is not None and left.state is S.ABANDONED
+    assert await store.silent_before(T0 + 60) == ["c1"]
+    assert not await store.mark_customer_seen("c2", T0 + 70)  # no longer queued
 
 
 async def test_handling_times_keep_the_most_recent(store: HandoffStore) -> None:
@@ -314,13 +350,13 @@ def test_the_state_machine_is_exactly_the_documented_one() -> None:
     expected = {
         (S.BOT, S.QUEUED),
         (S.QUEUED, S.ASSIGNED),
-        (S.QUEUED, S.BOT),
         (S.QUEUED, S.ABANDONED),
         (S.ASSIGNED, S.QUEUED),
         (S.ASSIGNED, S.ASSIGNED),
         (S.ASSIGNED, S.WRAP_UP),
         (S.WRAP_UP, S.BOT),
-    } | {(s, S.CLOSED) for s in S if s is not S.CLOSED}
+        (S.ABANDONED, S.QUEUED),
+    }
     actual = {(a, b) for a, targets in LEGAL_TRANSITIONS.items() for b in targets}
     assert actual == expected
 

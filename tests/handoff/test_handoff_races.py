@@ -99,13 +99,13 @@ async def test_one_agent_never_exceeds_capacity_under_fifty_concurrent_assignmen
     assert (await stores[0].lengths())["zh:general"] == CONTENDERS - 3
 
 
-async def test_withdraw_racing_claims_leaves_exactly_one_outcome(stores: list[HandoffStore]) -> None:
+async def test_abandon_racing_claims_leaves_exactly_one_outcome(stores: list[HandoffStore]) -> None:
     await queue_with_agents(stores[0], CONTENDERS - 1)
     moves = [
         s.apply(Transition("c1", S.ASSIGNED, frozenset({S.QUEUED}), T0 + 1, agent=f"a{i}"))
         for i, s in enumerate(stores[:-1])
     ]
-    moves.append(stores[-1].apply(Transition("c1", S.BOT, frozenset({S.QUEUED}), T0 + 1)))
+    moves.append(stores[-1].apply(Transition("c1", S.ABANDONED, frozenset({S.QUEUED}), T0 + 1)))
     results = await asyncio.gather(*moves)
     winners = [r for r in results if r is not None]
     assert len(winners) == 1

@@ -1,55 +1,19 @@
-"""Routing rules that need no store: business hours, skills, eligibility and wait estimates."""
+"""Routing rules that need no store: skills, eligibility and wait estimates (opening hours are intake's calendar,
+tested in tests/intake/test_calendar.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 import handoff
-from handoff import AgentProfile, BusinessHours, InvalidSettings, RoutingSettings
+from handoff import AgentProfile, RoutingSettings
 from handoff.queue import estimate_wait_s, queue_score, split_skill
 from handoff.routing import choose_skill, group_for
-
-# 2026-09-21 is a Monday. Asia/Shanghai is UTC+8 all year.
-MONDAY_10_SHANGHAI = 1_789_956_000.0  # 2026-09-21 10:00 +08:00
-FRIDAY_19_SHANGHAI = MONDAY_10_SHANGHAI + 4 * 86400 + 9 * 3600
+from intake import SlaMetric
 
 
-def test_business_hours_are_open_inside_and_closed_outside() -> None:
-    hours = BusinessHours("Asia/Shanghai", {0: (("09:00", "12:00"), ("13:00", "18:00"))})
-    assert hours.is_open(MONDAY_10_SHANGHAI)
-    assert not hours.is_open(MONDAY_10_SHANGHAI + 2.5 * 3600)  # 12:30 lunch
-    assert hours.next_open_at(MONDAY_10_SHANGHAI + 2.5 * 3600) == MONDAY_10_SHANGHAI + 3 * 3600
-    assert hours.next_open_at(MONDAY_10_SHANGHAI) == MONDAY_10_SHANGHAI
-
-
-def test_after_friday_close_the_next_opening_is_monday_morning() -> None:
-    hours = BusinessHours("Asia/Shanghai")
-    assert not hours.is_open(FRIDAY_19_SHANGHAI)
-    assert hours.next_open_at(FRIDAY_19_SHANGHAI) == MONDAY_10_SHANGHAI + 7 * 86400 - 3600
-
-
-def test_holidays_are_closed_all_day() -> None:
-    hours = BusinessHours("Asia/Shanghai", closed_dates=frozenset({"2026-09-21"}))
-    assert not hours.is_open(MONDAY_10_SHANGHAI)
-    assert hours.next_open_at(MONDAY_10_SHANGHAI) == MONDAY_10_SHANGHAI + 86400 - 3600
-
-
-def test_a_desk_that_never_opens_has_no_next_opening() -> None:
-    assert BusinessHours("UTC", {}).next_open_at(MONDAY_10_SHANGHAI) is None
-
-
-@pytest.mark.parametrize(
-    ("timezone", "weekly"),
-    [
-        ("Mars/Olympus", {0: (("09:00", "18:00"),)}),
-        ("UTC", {0: (("18:00", "09:00"),)}),
-        ("UTC", {7: ()}),
-        ("UTC", {0: (("9am", "5pm"),)}),
-    ],
-)
-def test_impossible_hours_are_refused(timezone: str, weekly: dict[int, tuple[tuple[str, str], ...]]) -> None:
-    with pytest.raises(InvalidSettings):
-        BusinessHours(timezone, weekly)
+def test_by_default_agents_are_always_available_and_chats_get_the_default_sla() -> None:
+    settings = RoutingSettings()
+    assert settings.calendar.always_open
+    assert settings.sla.target_s("urgent", SlaMetric.FIRST_RESPONSE) == 3600.0
 
 
 def test_categories_map_to_groups_and_unknown_ones_to_general() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from backends.bus import MemoryEventBus, Subscription
 from handoff import (
-    BusinessHours,
+    EventKind,
     HandoffService,
     HandoffTrigger,
     OutcomeStatus,
@@ -22,6 +22,7 @@ from handoff import (
     RoutingSettings,
     UnknownAgent,
 )
+from intake import BusinessCalendar, SlaPolicy, SlaTarget, WeeklyHours
 from tests.handoff.conftest import T0, FakeClock, agent
 
 S = OwnershipState
@@ -127,8 +128,8 @@ async def test_the_more_urgent_of_caller_and_trigger_priority_wins(make_service:
 async def test_outside_business_hours_nothing_is_queued_and_the_next_opening_is_given(
     make_service: MakeService, bus: MemoryEventBus, clock: FakeClock
 ) -> None:
-    hours = BusinessHours("Asia/Shanghai", {d: (("09:00", "18:00"),) for d in range(5)})
-    service = make_service(RoutingSettings(business_hours=hours))
+    hours = BusinessCalendar("Asia/Shanghai", WeeklyHours.parse("Mon-Fri 09:00-18:00"))
+    service = make_service(RoutingSettings(calendar=hours))
     clock.now = 1_790_006_400.0  # Tuesday 2026-09-22 00:00 Asia/Shanghai → opens 09:00 that day
     async with listening(bus, "conv:c1") as sub:
         outcome = await service.request_handoff("c1", "cust1", "zh")
@@ -241,7 +242,7 @@ async def test_transfer_to_an_agent_carries_the_note(make_service: MakeService, 
         events = drain(sub)
     assert moved is not None and moved.agent_id == "bob"
     bob_event = next(e for e in events if e["type"] == "assigned" and e.get("via") == "transfer" and "record" in e)
-    assert bob_event["note"] == "billing dispute, card ends 4242"
+    assert bob_event["record"]["events"][-1]["text"] == "billing dispute, card ends 4242"
     assert next(e for e in events if e["type"] == "unassigned")["cause"] == "transferred"
     assert await service.transfer("c1", "ann", to_agent="bob") is None  # ann no longer owns it
     with pytest.raises(ValueError):
@@ -257,7 +258,10 @@ async def test_transfer_to_a_queue_assigns_to_someone_serving_it(make_service: M
     assert moved is not None and moved.state is S.QUEUED and moved.skill == "zh:billing"
     await service.set_presence("bill", Presence.ONLINE)
     record = await service.state_of("c1")
-    assert record is not None and (record.state, record.agent_id, record.note) == (S.ASSIGNED, "bill", "needs billing")
+    assert record is not None and (record.state, record.agent_id) == (S.ASSIGNED, "bill")
+    transfer = record.events[-1]
+    assert (transfer.kind, transfer.actor, transfer.text) == (EventKind.TRANSFER, "ann", "needs billing")
+    assert transfer.data == {"from_agent": "ann", "to_queue": "zh:billing"}
 
 
 async def test_close_wrap_up_then_bot_resumes_and_asks_satisfaction(
@@ -270,7 +274,8 @@ async def test_close_wrap_up_then_bot_resumes_and_asks_satisfaction(
     clock.advance(200)
     assert await service.close("c1", "bob") is None
     wrapped = await service.close("c1", "ann", "refund issued")
-    assert wrapped is not None and wrapped.state is S.WRAP_UP and wrapped.note == "refund issued"
+    assert wrapped is not None and wrapped.state is S.WRAP_UP
+    assert [(e.kind, e.actor, e.text) for e in wrapped.events][-1] == (EventKind.RESOLUTION, "ann", "refund issued")
     assert await service.store.handling_times("zh:general") == [200.0]
     assert [r.conversation_id for r in await service.agent_inbox("ann")] == ["c1"]
     async with listening(bus, "conv:c1", "agent:ann") as sub:
@@ -295,25 +300,62 @@ async def test_stale_wrap_ups_are_finished_by_the_sweeper(make_service: MakeServ
     assert record is not None and record.state is S.BOT
 
 
-async def test_withdraw_abandon_and_force_close(make_service: MakeService, bus: MemoryEventBus) -> None:
+async def test_a_customer_who_leaves_the_queue_is_abandoned_and_may_queue_afresh(
+    make_service: MakeService, bus: MemoryEventBus, clock: FakeClock
+) -> None:
     service = make_service()
-    await service.request_handoff("c1", "x", "zh")
-    await service.request_handoff("c2", "x", "zh")
-    async with listening(bus, "conv:c1") as sub:
-        assert await service.withdraw("c1")
-        assert drain(sub)[0] == {
-            "type": "bot_back",
-            "conversation_id": "c1",
-            "ask_satisfaction": False,
-            "version": 2,
-            "at": T0,
-        }
-    assert not await service.withdraw("c1")
-    assert await service.abandon("c2")
-    assert (await service.request_handoff("c2", "x", "zh")).status is OutcomeStatus.NOT_ALLOWED
-    closed = await service.force_close("c2", "customer left")
-    assert closed is not None and closed.state is S.CLOSED
-    assert await service.force_close("c2") is None
+    await service.request_handoff("c1", "x", "zh", trigger=HandoffTrigger(ReasonCode.CUSTOMER_REQUEST))
+    async with listening(bus, "handoff") as sub:
+        assert await service.abandon("c1", "left")
+        events = drain(sub)
+    assert [(e["type"], e["cause"]) for e in events] == [("abandoned", "left")]
+    record = await service.state_of("c1")
+    assert record is not None and record.state is S.ABANDONED and record.owner == "bot"
+    assert [(e.kind, e.data.get("cause")) for e in record.events][-1] == (EventKind.ABANDON, "left")
+    assert await service.position_of("c1") is None
+    assert not await service.abandon("c1")  # already gone
+    clock.advance(30)
+    again = await service.request_handoff("c1", "x", "zh")
+    assert again.status is OutcomeStatus.QUEUED and again.record is not None
+    assert again.record.enqueued_at == T0 + 30
+    assert [e.kind for e in again.record.events] == [EventKind.TRIGGER, EventKind.ABANDON, EventKind.TRIGGER]
+
+
+async def test_the_sweeper_abandons_only_customers_silent_past_the_limit(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service()
+    await service.request_handoff("quiet", "x", "zh")
+    await service.request_handoff("chatty", "y", "zh")
+    await service.request_handoff("window-open", "z", "zh")
+    clock.advance(500)
+    await service.customer_seen("chatty")
+    clock.advance(200)
+    await service.customer_seen("window-open")
+    assert await service.abandon_silent(600) == ["quiet"]
+    clock.advance(450)
+    assert await service.abandon_silent(600) == ["chatty"]
+    record = await service.state_of("chatty")
+    assert record is not None and record.events[-1].data == {"cause": "silent"}
+    assert [s.length for s in await service.queue_snapshot()] == [1]
+
+
+async def test_a_customer_with_a_longer_silence_limit_keeps_their_place_until_it_runs_out(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service()
+    await service.request_handoff("web", "x", "zh")
+    await service.request_handoff("wechat", "y", "zh")
+
+    async def limit_of(conversation_id: str) -> float:
+        return 3600.0 if conversation_id == "wechat" else 0.0
+
+    clock.advance(601)
+    assert await service.abandon_silent(600, limit_of=limit_of) == ["web"]
+    clock.advance(2998)
+    assert await service.abandon_silent(600, limit_of=limit_of) == []
+    clock.advance(2)
+    assert await service.abandon_silent(600, limit_of=limit_of) == ["wechat"]
 
 
 async def test_customer_messages_reach_only_the_owning_agent(make_service: MakeService, bus: MemoryEventBus) -> None:
@@ -330,21 +372,43 @@ async def test_customer_messages_reach_only_the_owning_agent(make_service: MakeS
 async def test_supervisor_snapshot_shows_queues_agents_and_sla_risk(
     make_service: MakeService, clock: FakeClock
 ) -> None:
-    service = make_service(RoutingSettings(sla_at_risk_s=300))
+    service = make_service(RoutingSettings(sla=SlaPolicy(at_risk_share=0.8)))  # urgent 1 h, normal 24 h
     await staffed(service, ("ann", ("billing",), 1))
-    await service.request_handoff("c-billing", "x", "zh", "billing")  # assigned to ann, unanswered
-    await service.request_handoff("c-old", "x", "zh")
+    await service.request_handoff("c-billing", "x", "zh", "billing", priority="urgent")  # assigned, unanswered
+    await service.request_handoff("c-old", "x", "zh", priority="urgent")
+    await service.request_handoff("c-normal", "x", "zh", priority="normal")
     clock.advance(100)
-    await service.request_handoff("c-new", "x", "zh", "billing")
-    snapshot = await service.supervisor_snapshot(
-        {"c-billing": clock.now + 200, "c-old": clock.now - 5, "c-new": clock.now + 3600, "c-none": clock.now}
-    )
+    await service.request_handoff("c-new", "x", "zh", "billing", priority="urgent")
+    candidates = ["c-billing", "c-old", "c-normal", "c-new", "c-none"]
+    snapshot = await service.supervisor_snapshot(candidates)
     queues = {q.skill: q for q in snapshot.queues}
-    assert queues["zh:general"].length == 1 and queues["zh:general"].oldest_wait_s == 100.0
+    assert queues["zh:general"].length == 2 and queues["zh:general"].oldest_wait_s == 100.0
     assert queues["zh:billing"].agents_online == 1 and queues["zh:billing"].agents_available == 0
-    assert snapshot.at_risk == ["c-old", "c-billing"]
+    assert snapshot.at_risk == []  # an urgent chat is not at risk after a minute or two: its target is an hour
     assert [(a.id, a.load) for a in snapshot.agents] == [("ann", 1)]
     assert snapshot.to_dict()["agents"][0]["presence"] == "online"
+    clock.now = T0 + 0.8 * 3600  # 48 minutes: the first two urgent chats reach the at-risk share
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-billing", "c-old"]
+    clock.now = T0 + 2 * 3600  # overdue ones stay on the list; the normal chat has 22 hours left
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-billing", "c-old", "c-new"]
+    assert await service.record_agent_reply("c-billing", "ann")  # answered: no longer waiting on us
+    assert (await service.supervisor_snapshot(candidates)).at_risk == ["c-old", "c-new"]
+
+
+async def test_a_chat_keeps_the_due_time_it_was_queued_with_or_its_ticket_s_sooner_promise(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RoutingSettings(sla=SlaPolicy({p: SlaTarget(2, 8) for p in Priority})))
+    first = await service.request_handoff("c1", "x", "en", priority="high")
+    assert first.record is not None
+    assert first.record.first_response_due == T0 + 2 * 3600
+    assert first.record.first_response_warning_at == T0 + 0.8 * 2 * 3600
+    promised = await service.request_handoff("c2", "x", "en", priority="high", first_response_due=T0 + 600)
+    assert promised.record is not None and promised.record.first_response_due == T0 + 600
+    later = await service.request_handoff("c3", "x", "en", priority="high", first_response_due=T0 + 9 * 3600)
+    assert later.record is not None and later.record.first_response_due == T0 + 2 * 3600
+    stored = await service.state_of("c2")
+    assert stored is not None and stored.first_response_due == T0 + 600
 
 
 async def test_unknown_agents_are_an_error_not_a_race(make_service: MakeService) -> None:
@@ -384,10 +448,3 @@ async def test_going_offline_returns_assigned_chats_to_the_queue_for_others(
     states = {cid: await service.state_of(cid) for cid in ("c1", "c2")}
     assert states["c1"] is not None and (states["c1"].state, states["c1"].agent_id) == (S.ASSIGNED, "bob")
     assert states["c2"] is not None and states["c2"].state is S.QUEUED and states["c2"].enqueued_at == T0
-
-
-async def test_a_conversation_never_handed_off_can_still_be_closed(make_service: MakeService) -> None:
-    service = make_service()
-    closed = await service.force_close("never", "customer deleted")
-    assert closed is not None and (closed.state, closed.version, closed.note) == (S.CLOSED, 1, "customer deleted")
-    assert await service.force_close("never") is None

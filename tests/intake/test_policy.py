@@ -5,7 +5,8 @@ import pytest
 
 import handoff
 from intake import (
-    BusinessHours,
+    BusinessCalendar,
+    CalendarConfig,
     Category,
     IntakeConfig,
     IntakeSettings,
@@ -14,7 +15,7 @@ from intake import (
     PriorityPolicy,
     SlaTarget,
     Urgency,
-    add_business_time,
+    WeeklyHours,
 )
 
 HOUR = 3600.0
@@ -113,38 +114,20 @@ def test_sla_targets_are_configurable() -> None:
     assert (deadlines.first_response_due, deadlines.resolution_due) == (2 * HOUR, 5 * HOUR)
 
 
-SHANGHAI_OFFICE = BusinessHours.parse("Asia/Shanghai", "Mon-Fri 09:00-18:00")
+SHANGHAI_OFFICE = BusinessCalendar("Asia/Shanghai", WeeklyHours.parse("Mon-Fri 09:00-18:00"))
 
 
-def test_business_hours_count_only_open_time_across_a_weekend() -> None:
+def test_policy_deadlines_count_only_open_time_across_a_weekend() -> None:
+    settings = IntakeSettings(sla_targets={p: SlaTarget(4, 10) for p in Priority}, calendar=SHANGHAI_OFFICE)
     friday_5pm = ts("2024-05-03T17:00:00", "Asia/Shanghai")
-    # 1h left on Friday, then Monday 09:00 + 3h.
-    assert add_business_time(friday_5pm, 4, SHANGHAI_OFFICE) == ts("2024-05-06T12:00:00", "Asia/Shanghai")
-
-
-def test_a_ticket_created_at_night_starts_its_clock_at_opening() -> None:
-    tuesday_3am = ts("2024-05-07T03:00:00", "Asia/Shanghai")
-    assert add_business_time(tuesday_3am, 1, SHANGHAI_OFFICE) == ts("2024-05-07T10:00:00", "Asia/Shanghai")
-
-
-def test_holidays_and_split_shifts_are_respected() -> None:
-    from datetime import date
-
-    hours = BusinessHours.parse("UTC", "Mon-Fri 09:00-12:00; Mon-Fri 13:00-17:00", frozenset({date(2024, 5, 6)}))
-    friday_11 = ts("2024-05-03T11:00:00")
-    # Fri 11-12 (1h) + 13-17 (4h) = 5h; Monday is a holiday; Tue 09:00 + 2h.
-    assert add_business_time(friday_11, 7, hours) == ts("2024-05-07T11:00:00")
-
-
-def test_business_hours_count_real_time_across_a_dst_change() -> None:
-    hours = BusinessHours.parse("Europe/Berlin", "Sun 00:00-24:00")
-    start = ts("2024-03-31T00:00:00", "Europe/Berlin")  # clocks jump 02:00 -> 03:00 that night
-    assert add_business_time(start, 23, hours) == start + 23 * HOUR
-    assert add_business_time(start, 24, hours) > start + 24 * HOUR  # the 24th hour is next Sunday
+    deadlines = PriorityPolicy(settings).deadlines(Priority.NORMAL, friday_5pm)
+    # 1h left on Friday, then Monday 09:00 + 3h; resolution: 1h Friday, 9h Monday.
+    assert deadlines.first_response_due == ts("2024-05-06T12:00:00", "Asia/Shanghai")
+    assert deadlines.resolution_due == ts("2024-05-06T18:00:00", "Asia/Shanghai")
 
 
 def test_policy_deadlines_use_business_hours_except_round_the_clock_priorities() -> None:
-    settings = IntakeSettings(business_hours=SHANGHAI_OFFICE)
+    settings = IntakeSettings(calendar=SHANGHAI_OFFICE)
     saturday = ts("2024-05-04T10:00:00", "Asia/Shanghai")
     monday_10 = ts("2024-05-06T10:00:00", "Asia/Shanghai")
     assert PriorityPolicy(settings).deadlines(Priority.URGENT, saturday).first_response_due == monday_10
@@ -152,25 +135,27 @@ def test_policy_deadlines_use_business_hours_except_round_the_clock_priorities()
     assert PriorityPolicy(always_on).deadlines(Priority.URGENT, saturday).first_response_due == saturday + HOUR
 
 
-def test_unreadable_or_empty_business_hours_are_rejected() -> None:
+def test_a_bad_at_risk_share_or_missing_targets_are_rejected() -> None:
     with pytest.raises(InvalidSettings):
-        BusinessHours.parse("UTC", "weekdays nine to five")
+        IntakeSettings(sla_at_risk_share=1.5)
     with pytest.raises(InvalidSettings):
-        BusinessHours("Mars/Olympus", {0: ((540, 1080),)})
-    with pytest.raises(InvalidSettings):
-        BusinessHours("UTC", {})
+        IntakeSettings(sla_targets={Priority.URGENT: SlaTarget(1, 4)})
 
 
 def test_settings_are_built_from_a_mapping_not_the_environment() -> None:
-    settings = IntakeConfig.from_env(
-        {
-            "FD_INTAKE_SLA_URGENT": "0.5/2",
-            "FD_INTAKE_BUSINESS_TZ": "Asia/Shanghai",
-            "FD_INTAKE_BUSINESS_HOURS": "Mon-Sat 08:00-20:00",
-            "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
-        }
-    ).intake_settings()
+    env = {
+        "FD_INTAKE_SLA_URGENT": "0.5/2",
+        "FD_INTAKE_SLA_HIGH": "4/24/2",
+        "FD_INTAKE_SLA_AT_RISK": "0.75",
+        "FD_CALENDAR_TIMEZONE": "Asia/Shanghai",
+        "FD_CALENDAR_HOURS": "Mon-Sat 08:00-20:00",
+        "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
+    }
+    settings = IntakeConfig.from_env(env).intake_settings(CalendarConfig.from_env(env).calendar())
     assert settings.sla_targets[Priority.URGENT] == SlaTarget(0.5, 2)
-    assert settings.business_hours is not None and settings.business_hours.weekly[5] == ((480, 1200),)
+    assert settings.sla_targets[Priority.HIGH] == SlaTarget(4, 24, 2)
+    assert settings.sla_at_risk_share == 0.75
+    assert settings.calendar.timezone == "Asia/Shanghai"
+    assert settings.calendar.hours is not None and settings.calendar.hours.spans(5) == ((480, 1200),)
     assert settings.order_number_pattern == r"[A-Z]{2}\d{8}"
     assert datetime.fromtimestamp(0, UTC).year == 1970

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.auth import Role
-from bot.keys import STAFF
+from bot.keys import KB
 from bot.settings import Settings
-from kb.editor import KB, render_markdown
 from kb.unanswered import UnansweredReason
+from server.app import create_app
+from staff.auth import Role
+from staff.editor import render_markdown
+from staff.keys import STAFF
 from tests.kb.editor_support import FAST_KB
 
 Client = TestClient[Any, Any]
@@ -66,8 +67,8 @@ async def test_an_editor_gets_the_page_with_a_strict_content_security_policy(app
     assert page.status == 200 and "script-src" not in page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     html = await page.text()
-    assert '<script src="/editor/static/editor.js"></script>' in html and "onclick=" not in html
-    assert (await app_client.get("/editor/static/editor.js")).status == 200
+    assert '<script src="/staff/static/editor.js"></script>' in html and "onclick=" not in html
+    assert (await app_client.get("/staff/static/editor.js")).status == 200
 
 
 async def test_a_cross_origin_change_is_refused_even_with_a_session(app_client: Client) -> None:
@@ -167,8 +168,21 @@ async def test_draft_publish_edit_history_diff_restore_and_archive(app_client: C
         ("GET", "/api/v1/kb/entries?status=lost", None, 400, "bad_status"),
         ("GET", "/api/v1/kb/entries?limit=0", None, 400, "bad_limit"),
         ("GET", "/api/v1/kb/export?format=xml", None, 400, "bad_format"),
-        ("POST", "/api/v1/kb/try", {"query": "  "}, 400, "bad_query"),
-        ("POST", "/api/v1/kb/try", {"query": "x" * 501}, 400, "bad_query"),
+        ("POST", "/api/v1/kb/try", {"query": "  "}, 400, "empty_query"),
+        ("POST", "/api/v1/kb/try", {"query": "x" * 501}, 413, "too_large"),
+        ("POST", "/api/v1/kb/try", {"query": "a\x00b"}, 400, "bad_query"),
+        ("POST", "/api/v1/kb/try", {"query": "a\ud800b"}, 400, "bad_query"),
+        ("GET", "/api/v1/kb/entries?q=a%00b", None, 400, "bad_q"),
+        ("POST", "/api/v1/kb/preview", {"markdown": "\udc00"}, 400, "bad_markdown"),
+        ("POST", "/api/v1/kb/entries", {"question": "Q\x00", "answer": "A", "language": "en"}, 400, "invalid_entry"),
+        ("POST", "/api/v1/kb/entries", {"question": "Q", "answer": "A\ud83d", "language": "en"}, 400, "invalid_entry"),
+        (
+            "POST",
+            "/api/v1/kb/entries",
+            {"question": "Q", "answer": "A", "language": "en", "paraphrases": ["ok", "bad\x1b"]},
+            400,
+            "invalid_entry",
+        ),
         ("POST", "/api/v1/kb/try", {"query": "hi", "language": "de"}, 400, "bad_language"),
         ("POST", "/api/v1/kb/unanswered/draft", {"ids": "q1"}, 400, "bad_ids"),
         ("POST", "/api/v1/kb/unanswered/draft", {"ids": ["missing"]}, 404, "not_found"),

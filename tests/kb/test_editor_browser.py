@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import create_app
-from bot.auth import Role
-from bot.keys import STAFF
+from bot.keys import KB
 from bot.settings import Settings
-from kb.editor import KB
+from server.app import create_app
+from staff.auth import Role
+from staff.keys import STAFF
 from tests.conftest import serving
 from tests.kb.editor_support import FAST_KB
 from tests.widget.browser import TIMEOUT_MS, chromium

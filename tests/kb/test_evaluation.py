@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as frontdoor_main
 from kb.decision import Decision
 from kb.encoders import HashingEncoder
 from kb.evaluation import auroc, read_queries, run_evaluation
 from kb.settings import RetrievalSettings
+from server.cli import main as frontdoor_main
 
 
 def test_auroc_is_one_when_every_in_scope_confidence_is_higher() -> None:

@@ -17,6 +17,7 @@ from backends.sql import open_database
 from kb.live import LiveUpdates
 from kb.service import KnowledgeBaseService
 from kb.store import EntryDraft, EntryStatus
+from migrations import upgrade_database
 from tests.conftest import flushed_redis
 from tests.kb.editor_support import fast_encoders, fast_settings
 
@@ -42,6 +43,7 @@ async def process(
 ) -> AsyncIterator[KnowledgeBaseService]:
     """One front-door process as far as the KB goes: its own database handle, bus connection, index and listener."""
     db = await open_database(f"sqlite:///{db_path}")
+    await upgrade_database(db)
     bus = RedisEventBus(redis)
     service = KnowledgeBaseService(db, fast_settings(seed_demo=True), bus=bus, encoders=fast_encoders())
     try:
@@ -86,6 +88,7 @@ async def test_the_version_check_catches_a_change_the_bus_never_carried(tmp_path
     db_path = tmp_path / "shared.db"
     async with process(db_path, redis, interval_s=0.2) as other:
         writer_db = await open_database(f"sqlite:///{db_path}")
+        await upgrade_database(writer_db)
         try:
             silent = KnowledgeBaseService(writer_db, fast_settings(), encoders=fast_encoders())  # no bus at all
             await silent.start()

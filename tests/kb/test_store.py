@@ -31,8 +31,6 @@ RETURNS = EntryDraft(
 @pytest.fixture
 async def store(database: Database) -> FAQStore:
     faq = FAQStore(database)
-    await faq.migrate()
-    await faq.migrate()  # idempotent: every replica migrates on start
     return faq
 
 

@@ -81,7 +81,6 @@ def test_only_a_clarify_question_right_before_the_handoff_counts() -> None:
 
 async def test_every_replica_hearing_one_handoff_keeps_one_row(database: Database) -> None:
     store = UnansweredStore(database)
-    await store.migrate()
     first = await store.record("Which warranty?", "en", UnansweredReason.CLARIFY_HANDOFF, conversation_id="c1")
     second = await store.record("Which  warranty?", "en", UnansweredReason.CLARIFY_HANDOFF, conversation_id="c1")
     assert (first, second) == (True, False)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
 from bot.settings import Settings
+from server.app import create_app
 from tests.conftest import scripted_rasa
 from tests.socketio.scripted_rasa import scripted_rasa_turn
 from tests.socketio.webchat_client import RasaWebchatClient

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestServer
 
-from bot.auth import token_hash
 from bot.channels.socketio import CHANNEL, bot_utterances
 from bot.keys import BUS, PIPELINE
 from bot.pipeline import conversation_topic
 from conversations.models import Sender
 from conversations.store import MessageDraft
 from tests.socketio.webchat_client import RasaWebchatClient
+from web.tokens import token_hash
 
 Make = Callable[[], Awaitable[RasaWebchatClient]]
 
@@ -116,6 +116,8 @@ async def test_unusable_messages_are_ignored(webchat: Make) -> None:
     await client.sio.emit("user_uttered", "not an object")
     await client.sio.emit("user_uttered", {"message": 5, "session_id": session_id})
     await client.sio.emit("user_uttered", {"message": "x" * 2001, "session_id": session_id})
+    for bad in ("nul \x00", "lone \ud800 surrogate", "escape \x1b[2J"):  # the one free-text rule
+        await client.sio.emit("user_uttered", {"message": bad, "session_id": session_id})
     await client.say("still works", session_id)
     assert await client.next() == {"text": "echo: still works"}
 

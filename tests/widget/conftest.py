@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
 from bot.settings import Settings
+from server.app import create_app
 from tests.socketio.scripted_rasa import scripted_rasa_turn
 
 

@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.settings import Settings
 from bot.widget import OriginPolicy, host_page
+from server.app import create_app
 
 FOREIGN = "https://shop.example"
 

@@ -31,6 +31,9 @@ SERVICE_WINDOW_S = 48 * 3600
 
 # Passive replies must reach WeChat within 5 s; leave a margin for the network.
 PASSIVE_REPLY_DEADLINE_S = 4.0
+# A WeChat thread never ends by itself: after this much customer silence their next message opens a new
+# conversation. Half of WeChat's 48-hour customer-service window, so an agent can still follow up on the old one.
+IDLE_CLOSE_S = 24 * 3600.0
 MAX_BODY_BYTES = 64 * 1024
 API_TIMEOUT_S = 10.0
 # Time the connector waits for late deliveries at shutdown before cancelling them.

@@ -325,4 +325,5 @@ class WeChatInbound:
             message_id=message.msg_id or message.dedup_key,
             attachments=attachments,
             metadata={"wechat": details},
+            idle_close_s=self._settings.idle_close_s,
         )

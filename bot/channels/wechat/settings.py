@@ -15,8 +15,9 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from backends.settings import EnvSettings
-from bot.channels.wechat.constants import MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
+from bot.channels.wechat.constants import IDLE_CLOSE_S, MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
 from bot.channels.wechat.exceptions import InvalidSettings
+from i18n import bilingual
 
 
 class EncodingMode(StrEnum):
@@ -27,18 +28,11 @@ class EncodingMode(StrEnum):
     SAFE = "safe"
 
 
-DEFAULT_WELCOME_TEXT = (
-    "Welcome! Ask me anything, or type 'human' to reach an agent.\n欢迎关注！有问题请直接提问，输入“人工”可转人工客服。"
-)
-DEFAULT_VOICE_FALLBACK_TEXT = (
-    "Sorry, I couldn't make out that voice message. Please type it.\n抱歉，未能识别语音，请输入文字。"
-)
-DEFAULT_IMAGE_ACK_TEXT = (
-    "Thanks, we've received your picture and added it to your conversation.\n已收到您的图片，已附加到本次会话。"
-)
-DEFAULT_UNSUPPORTED_TEXT = (
-    "Sorry, I can only read text, voice and pictures here.\n抱歉，目前仅支持文字、语音和图片消息。"
-)
+# Said before the customer's language is known, so in both languages (see `i18n.bilingual`).
+DEFAULT_WELCOME_TEXT = bilingual("Welcome! Ask me anything, or type 'human' to reach an agent.")
+DEFAULT_VOICE_FALLBACK_TEXT = bilingual("Sorry, I couldn't make out that voice message. Please type it.")
+DEFAULT_IMAGE_ACK_TEXT = bilingual("Thanks, we've received your picture and added it to your conversation.")
+DEFAULT_UNSUPPORTED_TEXT = bilingual("Sorry, I can only read text, voice and pictures here.")
 
 
 @dataclass(frozen=True)
@@ -57,6 +51,7 @@ class WeChatSettings:
     encoding_mode: EncodingMode = EncodingMode.PLAINTEXT
     api_base_url: str = "https://api.weixin.qq.com"
     reply_deadline_s: float = PASSIVE_REPLY_DEADLINE_S
+    idle_close_s: float = IDLE_CLOSE_S
     max_body_bytes: int = MAX_BODY_BYTES
     menu_payloads: Mapping[str, str] = field(default_factory=dict)
     subscribe_payload: str = "/greet"
@@ -74,6 +69,8 @@ class WeChatSettings:
             aes_key(self.encoding_aes_key)
         if self.reply_deadline_s <= 0:
             raise InvalidSettings("reply_deadline_s must be positive")
+        if self.idle_close_s <= 0:
+            raise InvalidSettings("idle_close_s must be positive")
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
@@ -109,6 +106,12 @@ class WeChatConfig(EnvSettings):
     api_base_url: str = Field(
         "https://api.weixin.qq.com", pattern=r"^https?://", description="WeChat API base URL (a fake server in tests)."
     )
+    idle_close_s: float = Field(
+        IDLE_CLOSE_S,
+        gt=0,
+        description="A WeChat conversation whose customer has been silent this long is closed; their next message "
+        "opens a new one (half of WeChat's 48-hour reply window, so agents can still follow up on the old one).",
+    )
 
     @model_validator(mode="after")
     def _account_is_complete(self) -> WeChatConfig:
@@ -135,4 +138,5 @@ class WeChatConfig(EnvSettings):
             encoding_aes_key=self.encoding_aes_key,
             encoding_mode=self.encoding_mode,
             api_base_url=self.api_base_url,
+            idle_close_s=self.idle_close_s,
         )

@@ -1,0 +1,66 @@
+"""The conversations package's tables: customers, their channel identities, conversations and messages.
+
+Declared once on `backends.schema.metadata`; Alembic revisions in `migrations/versions` create and change them.
+Must never hold queries: `conversations.store` does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Table, Text, UniqueConstraint, text
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("display_name", Text, nullable=False, server_default=text("''")),
+    Column("tier", Text, nullable=False, server_default=text("'standard'")),
+    Column("email", Text, nullable=False, server_default=text("''")),
+    Column("phone", Text, nullable=False, server_default=text("''")),
+    Column("language", Text, nullable=False, server_default=text("''")),
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+    Column("unsubscribed", Integer, nullable=False, server_default=text("0")),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("channel", Text, primary_key=True),
+    Column("external_id", Text, primary_key=True),
+    Column("customer_id", Text, ForeignKey("customers.id"), nullable=False),
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+    Index("identities_customer", "customer_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("customer_id", Text, ForeignKey("customers.id"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("language", Text, nullable=False, server_default=text("''")),
+    Column("external_id", Text, nullable=False, server_default=text("''")),
+    Column("token_hash", Text, nullable=False, server_default=text("''")),
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+    Column("closed_at", DOUBLE_PRECISION),
+    Column("last_customer_at", DOUBLE_PRECISION),
+    Column("next_seq", BigInteger, nullable=False, server_default=text("0")),
+    Index("conversations_customer", "customer_id", "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("conversation_id", Text, ForeignKey("conversations.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("sender_id", Text, nullable=False, server_default=text("''")),
+    Column("text", Text, nullable=False, server_default=text("''")),
+    Column("buttons", Text, nullable=False, server_default=text("'[]'")),
+    Column("custom", Text, nullable=False, server_default=text("'{}'")),
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+    UniqueConstraint("conversation_id", "seq"),
+)

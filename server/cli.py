@@ -1,0 +1,256 @@
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db,
+settings.
+
+The one place the process environment is read: `Settings.for_server(os.environ)`, once; a bad variable is printed
+(naming it and what it accepts) and the command exits with status 2, before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import faiss
+from aiohttp import web
+
+from backends.exceptions import InvalidSettings
+from backends.sql import open_database
+from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
+from bot.settings import Settings
+from bot.settings_docs import settings_markdown, with_settings_tables
+from bot.telemetry import AccessLogger
+from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
+from kb.cli import add_kb_eval_arguments, run_kb_eval
+from migrations import current_revision, new_revision, upgrade_database
+from observability import configure_logging
+from server.app import ALL_PROGRAMS, Program, create_app
+from staff.auth import Role, StaffDirectory
+
+log = logging.getLogger("frontdoor")
+
+DEMO_STAFF = (
+    ("ann", "Ann (agent)", (Role.AGENT,)),
+    ("bob", "Bob (agent)", (Role.AGENT,)),
+    ("sam", "Sam (supervisor)", (Role.SUPERVISOR,)),
+    ("eve", "Eve (editor)", (Role.EDITOR,)),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the front door and the staff program (Rasa runs elsewhere)")
+    serve.add_argument(
+        "--only",
+        choices=[p.value for p in Program],
+        help="run one program alone (behind a load balancer that routes the other's paths elsewhere)",
+    )
+    run = commands.add_parser("run", help="train if needed, start Rasa and the front door, print the URLs")
+    run.add_argument("--rasa-port", type=int, default=5005)
+    commands.add_parser("train", help="train the Rasa model if its training data changed")
+    users = commands.add_parser("users", help="manage staff accounts").add_subparsers(dest="users", required=True)
+    add = users.add_parser("add", help="add or update a staff account")
+    add.add_argument("username")
+    add.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
+    add.add_argument("--name", default="")
+    add.add_argument("--password", help="prompted for when omitted")
+    agents = commands.add_parser("agents", help="manage agents' routing profiles").add_subparsers(
+        dest="agents", required=True
+    )
+    profile = agents.add_parser("set", help="set an agent's skills, languages and capacity")
+    profile.add_argument("username")
+    profile.add_argument("--name", default="")
+    profile.add_argument("--skills", default="", help=f"comma-separated, from {','.join(ALL_SKILLS)}")
+    profile.add_argument("--languages", default="en,zh")
+    profile.add_argument("--capacity", type=int, default=3)
+    kb = commands.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb", required=True)
+    add_kb_eval_arguments(kb.add_parser("eval", help="evaluate retrieval on a kb.csv and a queries.csv"))
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
+    revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
+    revision.add_argument("-m", "--message", required=True)
+    docs = commands.add_parser("settings", help="check the environment's settings, or print their documentation")
+    docs.add_argument("--markdown", action="store_true", help="print README.md's configuration tables")
+    docs.add_argument("--write", metavar="README", help="with --markdown: update the tables in this file instead")
+    args = parser.parse_args(argv)
+
+    if args.command == "settings" and args.markdown:
+        return _settings_docs(args.write)
+    try:
+        settings = Settings.for_server(command_environment(args.command, os.environ))
+    except InvalidSettings as exc:
+        print("frontdoor: bad settings:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return 2
+    if args.command == "settings":
+        print("settings are valid")
+        return 0
+    # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
+    # than it saves on a small index. The entry point owns this choice; the KB's worker threads adopt it.
+    faiss.omp_set_num_threads(1)
+    if args.command in ("serve", "run"):
+        configure_logging(settings.log_level, settings.log_format)
+    else:
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        programs = {Program(args.only)} if args.only else ALL_PROGRAMS
+        app = create_app(settings, programs)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
+        return 0
+    if args.command == "train":
+        print(ensure_model(Path.cwd()))
+        return 0
+    if args.command == "run":
+        return asyncio.run(_run_everything(settings, args.rasa_port))
+    if args.command == "kb":
+        return run_kb_eval(args)
+    if args.command == "agents":
+        return _set_agent_profile(settings, args)
+    if args.command == "db" and args.db == "revision":
+        asyncio.run(_new_revision(settings, args.message))
+        return 0
+    if args.command == "db":
+        print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
+        return 0
+    if args.command == "users":
+        password = args.password or getpass.getpass(f"password for {args.username}: ")
+        asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
+        return 0
+    return 2
+
+
+def command_environment(command: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables a command's settings are built from: the environment, and for `run` (the demo) the demo
+    orders unless the environment names an order system or says otherwise."""
+    env = dict(environ)
+    if command == "run" and not env.get("FD_INTAKE_ORDER_API_URL"):
+        env.setdefault("FD_INTAKE_DEMO_ORDERS", "1")
+    return env
+
+
+def _settings_docs(path: str | None) -> int:
+    if path is None:
+        print(settings_markdown())
+        return 0
+    readme = Path(path)
+    readme.write_text(with_settings_tables(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        await StaffDirectory(db).add(username, password, roles, name)
+    finally:
+        await db.close()
+
+
+async def _upgrade_database(settings: Settings) -> str | None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        return await current_revision(db)
+    finally:
+        await db.close()
+
+
+async def _new_revision(settings: Settings, message: str) -> None:
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await new_revision(db, message)
+    finally:
+        await db.close()
+
+
+def _set_agent_profile(settings: Settings, args: argparse.Namespace) -> int:
+    """`frontdoor agents set ann --skills billing,delivery --languages en,zh --capacity 3`; a running server applies
+    it when the agent next opens the console."""
+    try:
+        profile = checked_profile(
+            args.username,
+            args.name,
+            [s for s in args.skills.split(",") if s],
+            [s for s in args.languages.split(",") if s],
+            args.capacity,
+        )
+    except InvalidProfile as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def put() -> None:
+        db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+        try:
+            store = AgentProfileStore(db)
+            await upgrade_database(db)
+            await store.put(profile)
+        finally:
+            await db.close()
+
+    asyncio.run(put())
+    print(f"{profile.id}: skills={list(profile.skills)} languages={list(profile.languages)} cap={profile.capacity}")
+    return 0
+
+
+async def _seed_demo_staff(settings: Settings) -> list[tuple[str, str, str]]:
+    """Demo accounts on first start, each with its own random password kept in var/demo-credentials.txt."""
+    credentials = settings.var_dir / "demo-credentials.txt"
+    if credentials.exists():
+        return [tuple(line.split("\t")) for line in credentials.read_text().splitlines() if line]  # type: ignore[misc]
+    rows = []
+    for username, name, roles in DEMO_STAFF:
+        password = secrets.token_urlsafe(9)
+        await _add_staff(settings, username, password, list(roles), name)
+        rows.append((username, password, ",".join(r.value for r in roles)))
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text("".join("\t".join(row) + "\n" for row in rows))
+    credentials.chmod(0o600)
+    return rows
+
+
+async def _run_everything(settings: Settings, rasa_port: int) -> int:
+    root = Path.cwd()
+    model = await asyncio.to_thread(ensure_model, root)
+    staff = await _seed_demo_staff(settings)
+    runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    config = RasaServerConfig(
+        root=root,
+        model=model,
+        port=rasa_port,
+        actions_url=f"http://127.0.0.1:{settings.port}/webhook",
+        tracker_url=settings.effective_rasa_tracker_url,
+        log_file=settings.var_dir / "logs" / "rasa.log",
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (2, 15):
+        loop.add_signal_handler(sig, stop.set)
+    print("starting Rasa (first start loads the model; this takes a little while)…", flush=True)
+    rasa = rasa_server(config, os.environ)
+    try:
+        await asyncio.to_thread(rasa.__enter__)
+        base = settings.effective_public_url
+        print(f"\nfrontdoor is running\n  chat:    {base}/\n  staff:   {base}/staff   (each lands on their own page)")
+        print(f"  health:  {base}/healthz\n  Rasa:    {config.url}\n\nstaff accounts (username / password / roles):")
+        for username, password, roles in staff:
+            print(f"  {username:5} {password}  {roles}")
+        if settings.intake.demo_orders:
+            print("\ndemo orders are on: order numbers are looked up in the built-in demo order set", flush=True)
+        print("\nCtrl-C stops everything.", flush=True)
+        await stop.wait()
+    finally:
+        rasa.__exit__(None, None, None)
+        await runner.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The staff program: login and the page shell, the agent console and supervisor page, the ticket API and the FAQ
+editor. It runs on the front door's services (`bot.app.setup_services`), in the same process or its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
+from bot.keys import DATABASE
+from staff import pages
+from staff.auth import Role, StaffDirectory
+from staff.console import setup_console
+from staff.editor import setup_editor
+from staff.keys import STAFF
+from staff.tickets_api import setup_tickets
+
+
+async def _staff_directory(app: web.Application) -> AsyncIterator[None]:
+    """Staff accounts, and every agent registered with the handoff service so their skill queues count as served."""
+    directory = StaffDirectory(app[DATABASE])
+    app[STAFF] = directory
+    # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
+    # profile without a person behind it would strand chats in a specialist queue nobody watches.
+    for member in await directory.members():
+        if member.has(Role.AGENT):
+            profile = await app[AGENT_PROFILES].profile_for(member.username, member.display_name)
+            await app[HANDOFF].register_agent(profile)
+    yield
+
+
+def setup_staff(app: web.Application) -> None:
+    """Mount the staff program on an app that already has the front door's services."""
+    app.cleanup_ctx.append(_staff_directory)
+    app.add_routes(pages.routes)
+    setup_console(app)
+    setup_tickets(app)
+    setup_editor(app)
+
+
+__all__ = ["setup_staff"]

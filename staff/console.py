@@ -1,0 +1,598 @@
+"""The agent console and the supervisor view: pages, the console JSON API and the console WebSocket.
+
+Agents (and supervisors) log in with a staff session cookie. Handlers are thin: they check the member and the
+request, call `HandoffService` (ownership) or the pipeline (replies go out through `post_from_agent`, which uses
+the conversation's channel adapter), and map lost races to 409. The WebSocket forwards bus events: topic `handoff`
+(queue and supervisor views), `agent:{id}` (the inbox) and `conv:{id}` for each conversation the agent owns.
+Must never change ownership except through HandoffService, and never render customer text as HTML (the pages'
+scripts use textContent only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import WSMsgType, web
+
+from backends.bus import Subscription
+from backends.tasks import cancel_and_wait
+from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
+from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, INTAKE, PIPELINE, SETTINGS, TICKETS
+from bot.pipeline import conversation_topic
+from conversations.exceptions import UnknownConversation
+from handoff.agents import AgentProfile, Presence
+from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL
+from handoff.exceptions import UnknownAgent
+from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
+from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
+from handoff.queue import split_skill
+from handoff.service import HandoffService
+from intake.tickets import TicketStore
+from staff.auth import Role, StaffMember, current_member, require_role
+from staff.case_card import (
+    CANNED_BY_ID,
+    CANNED_RESPONSES,
+    FaqDrafts,
+    KnowledgeSuggester,
+    build_case_card,
+    expand_canned,
+    last_customer_question,
+    rasa_intent,
+    sla_of,
+)
+from staff.keys import STAFF
+from staff.pages import STATIC_DIR
+from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
+from web.http import SECURITY_HEADERS, read_json_object, text_field
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE_CHARS = 2000
+MAX_REPLY_CHARS = 4000
+QUEUE_LISTED = 200
+WS_HEARTBEAT_S = 25.0
+WS_MAX_FRAME_BYTES = 16 * 1024
+
+# Optional services of other areas; each is looked up with `app.get` and the feature is skipped when absent.
+KB_SEARCH = web.AppKey("console_kb_search", KnowledgeSuggester)
+FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
+
+
+class ConsoleSockets:
+    """How many console sockets each member has open in this process; the last one closing sets them offline."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+
+    def opened(self, agent_id: str) -> None:
+        self._open[agent_id] = self._open.get(agent_id, 0) + 1
+
+    def closed(self, agent_id: str) -> bool:
+        """True when that was the member's last socket here."""
+        left = self._open.get(agent_id, 1) - 1
+        if left <= 0:
+            self._open.pop(agent_id, None)
+            return True
+        self._open[agent_id] = left
+        return False
+
+    def agents(self) -> list[str]:
+        return list(self._open)
+
+
+CONSOLE_SOCKETS = web.AppKey("console_sockets", ConsoleSockets)
+
+routes = web.RouteTableDef()
+
+
+# ---- pages ------------------------------------------------------------------------------------------------------
+
+
+async def _page(request: web.Request, role: Role, file: str) -> web.StreamResponse:
+    member = await current_member(request, request.app[STAFF])
+    if member is None:
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path)}")
+    if not member.has(role):
+        return web.Response(status=403, text=f"This page needs the {role.value} role.", headers=SECURITY_HEADERS)
+    return web.FileResponse(STATIC_DIR / file, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+@routes.get("/console")
+async def console_page(request: web.Request) -> web.StreamResponse:
+    return await _page(request, Role.AGENT, "console.html")
+
+
+@routes.get("/console/supervisor")
+async def supervisor_page(request: web.Request) -> web.StreamResponse:
+    return await _page(request, Role.SUPERVISOR, "console-supervisor.html")
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------------
+
+
+async def registered_agent(request: web.Request, role: Role = Role.AGENT) -> StaffMember:
+    """The logged-in member (401/403 otherwise), registered in HandoffService with their current profile."""
+    member = await require_role(request, request.app[STAFF], role)
+    service = request.app[HANDOFF]
+    if await service.store.get_agent(member.username) is None:
+        profiles = request.app[AGENT_PROFILES]
+        await service.register_agent(await profiles.profile_for(member.username, member.display_name))
+    return member
+
+
+async def owned_record(service: HandoffService, conversation_id: str, agent_id: str) -> OwnershipRecord:
+    record = await service.state_of(conversation_id)
+    if record is None:
+        raise NotFound("no handoff for this conversation")
+    if record.state not in AGENT_STATES or record.agent_id != agent_id:
+        raise Conflict("you do not own this conversation", "not_owner")
+    return record
+
+
+def _queue_item(record: OwnershipRecord, profile: AgentProfile | None) -> dict[str, Any]:
+    return {
+        "conversation_id": record.conversation_id,
+        "skill": record.skill,
+        "priority": record.priority,
+        "reason": record.reason,
+        "language": record.language,
+        "category": record.category,
+        "enqueued_at": record.enqueued_at,
+        "sla": sla_of(record),
+        "events": [e.to_dict() for e in record.events],
+        "eligible": profile is None or profile.serves(record.skill),
+    }
+
+
+async def waiting_list(service: HandoffService, profile: AgentProfile | None) -> list[dict[str, Any]]:
+    """Waiting conversations, best first per queue; an agent sees the queues they serve, a supervisor (None) all."""
+    items: list[dict[str, Any]] = []
+    for skill, length in (await service.store.lengths()).items():
+        if length <= 0 or (profile is not None and not profile.serves(skill)):
+            continue
+        entries = await service.store.head(skill, QUEUE_LISTED)
+        records = {r.conversation_id: r for r in await service.store.get_many([e.conversation_id for e in entries])}
+        for position, entry in enumerate(entries, start=1):
+            record = records.get(entry.conversation_id)
+            if record is not None and record.state is OwnershipState.QUEUED:
+                items.append(_queue_item(record, profile) | {"position": position})
+    return sorted(items, key=lambda i: (i["sla"]["deadline"] or 0.0, i["conversation_id"]))
+
+
+async def console_state(app: web.Application, member: StaffMember) -> dict[str, Any]:
+    service = app[HANDOFF]
+    status = await service.store.get_agent(member.username)
+    profile = status.profile if status else None
+    inbox = await service.agent_inbox(member.username) if status else []
+    return {
+        "me": {
+            "username": member.username,
+            "display_name": member.display_name,
+            "supervisor": member.has(Role.SUPERVISOR),
+            "agent": status.to_dict() if status else None,
+        },
+        "inbox": [r.to_dict() | {"sla": sla_of(r)} for r in inbox],
+        "queue": await waiting_list(service, None if member.has(Role.SUPERVISOR) else profile),
+        "queues": [q.to_dict() for q in await service.queue_snapshot()],
+        "canned": [c.to_dict() for c in CANNED_RESPONSES],
+        "presences": [p.value for p in Presence],
+    }
+
+
+async def set_presence(app: web.Application, member: StaffMember, value: Any) -> dict[str, Any]:
+    try:
+        presence = Presence(str(value))
+    except ValueError as exc:
+        raise BadRequest("'presence' must be online, away or offline", "bad_presence") from exc
+    status = await app[HANDOFF].set_presence(member.username, presence)
+    return status.to_dict() if status else {}
+
+
+# ---- JSON API ---------------------------------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/console/state")
+async def state(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    return web.json_response(await console_state(request.app, member))
+
+
+@routes.post("/api/v1/console/presence")
+async def presence(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    data = await read_json_object(request)
+    return web.json_response({"agent": await set_presence(request.app, member, data.get("presence"))})
+
+
+@routes.post("/api/v1/console/next")
+async def pull_next(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    record = await request.app[HANDOFF].pull_next(member.username)
+    return web.json_response({"record": record.to_dict() if record else None})
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/claim")
+async def claim(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    cid = request.match_info["conversation_id"]
+    service = request.app[HANDOFF]
+    if not await service.claim(cid, member.username):
+        record = await service.state_of(cid)
+        if record is None:
+            raise NotFound("no handoff for this conversation")
+        if record.state in AGENT_STATES and record.agent_id == member.username:
+            return web.json_response({"record": record.to_dict()})  # a retried claim that already won
+        raise Conflict("someone else took it, or you are not online with a free slot", "claim_lost")
+    record = await service.state_of(cid)
+    return web.json_response({"record": record.to_dict() if record else None})
+
+
+@routes.get("/api/v1/console/conversations/{conversation_id}")
+async def case_card(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    record = await app[HANDOFF].state_of(cid)
+    if record is None:
+        raise NotFound("no handoff for this conversation")
+    status = await app[HANDOFF].store.get_agent(member.username)
+    owner = record.state in AGENT_STATES and record.agent_id == member.username
+    may_claim = record.state is OwnershipState.QUEUED and status is not None and status.profile.serves(record.skill)
+    if not (owner or may_claim or member.has(Role.SUPERVISOR)):
+        raise Forbidden("only the owning agent (or an agent who may claim it) sees this case")
+    intent = await rasa_intent(app[HTTP], app[SETTINGS].rasa_url, cid)
+    try:
+        card = await build_case_card(app[CONVERSATIONS], record, tickets=app.get(TICKETS), intent=intent)
+    except UnknownConversation as exc:
+        raise NotFound("unknown conversation") from exc
+    card["owned"] = owner
+    card["kb_available"] = app.get(KB_SEARCH) is not None
+    return web.json_response(card)
+
+
+@routes.get("/api/v1/console/conversations/{conversation_id}/suggestion")
+async def suggestion(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    await owned_record(app[HANDOFF], cid, member.username)
+    kb = app.get(KB_SEARCH)
+    transcript = await app[CONVERSATIONS].history(cid, limit=2000)
+    question = last_customer_question(transcript)
+    if kb is None or not question:
+        return web.json_response({"available": kb is not None, "question": question, "candidates": []})
+    language = (await app[CONVERSATIONS].get_conversation(cid)).language or "en"
+    result = await kb.search(question, language)
+    candidates = [
+        {"entry_id": c.entry_id, "question": c.question, "answer": c.answer, "confidence": c.confidence}
+        for c in result.candidates
+    ]
+    return web.json_response(
+        {"available": True, "question": question, "decision": result.decision.value, "candidates": candidates}
+    )
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/messages")
+async def reply(request: web.Request) -> web.Response:
+    """Body {"text": …} or {"canned_id": …}; canned texts get {customer_name}, {agent_name} filled in."""
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    data = await read_json_object(request)
+    service = app[HANDOFF]
+    record = await owned_record(service, cid, member.username)
+    if record.state is not OwnershipState.ASSIGNED:
+        raise Conflict("the conversation is in wrap-up; the customer no longer sees replies", "wrap_up")
+    canned_id = data.get("canned_id")
+    if canned_id is not None:
+        canned = CANNED_BY_ID.get(str(canned_id))
+        if canned is None:
+            raise BadRequest("unknown 'canned_id'", "bad_canned_id")
+        conversation = await app[CONVERSATIONS].get_conversation(cid)
+        customer = await app[CONVERSATIONS].get_customer(conversation.customer_id)
+        status = await service.store.get_agent(member.username)
+        agent_name = status.profile.display_name if status else member.display_name
+        language = conversation.language or record.language or "en"
+        text = expand_canned(
+            canned.text_in(language),
+            {"customer_name": customer.display_name, "agent_name": agent_name},
+        )
+    else:
+        text = text_field(data, "text", MAX_REPLY_CHARS)
+    message = await app[PIPELINE].post_from_agent(cid, member.username, text)
+    await service.record_agent_reply(cid, member.username)
+    return web.json_response({"message": message.to_dict()})
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/typing")
+async def typing(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    cid = request.match_info["conversation_id"]
+    data = await read_json_object(request)
+    await owned_record(request.app[HANDOFF], cid, member.username)
+    await request.app[PIPELINE].publish_typing(cid, "agent", bool(data.get("on", True)))
+    return web.json_response({"ok": True})
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    """Body {"to_agent": id} or {"to_queue": "zh:billing"}, with an optional "note" for whoever picks it up."""
+    member = await registered_agent(request)
+    cid = request.match_info["conversation_id"]
+    data = await read_json_object(request)
+    to_agent, to_queue = data.get("to_agent"), data.get("to_queue")
+    if (to_agent is None) == (to_queue is None):
+        raise BadRequest("give exactly one of 'to_agent' or 'to_queue'", "bad_target")
+    if to_agent is not None and (not isinstance(to_agent, str) or not to_agent or to_agent == member.username):
+        raise BadRequest("'to_agent' must be another agent's username", "bad_target")
+    if to_queue is not None:
+        language, group = split_skill(str(to_queue))
+        if language not in LANGUAGES or group not in (*ALL_SKILLS, "general"):
+            raise BadRequest("'to_queue' must be <en|zh>:<skill group>", "bad_target")
+        to_queue = f"{language}:{group}"
+    note = text_field(data, "note", MAX_NOTE_CHARS, required=False)
+    service = request.app[HANDOFF]
+    await owned_record(service, cid, member.username)
+    if to_agent is not None and await service.store.get_agent(to_agent) is None:
+        target = await request.app[STAFF].get(to_agent)
+        if target is None or not target.has(Role.AGENT):
+            raise NotFound(f"no agent {to_agent!r}")
+        profiles = request.app[AGENT_PROFILES]
+        await service.register_agent(await profiles.profile_for(target.username, target.display_name))
+    try:
+        record = await service.transfer(cid, member.username, to_agent=to_agent, to_queue=to_queue, note=note)
+    except UnknownAgent as exc:
+        raise NotFound(f"no agent {exc.agent_id!r}") from exc
+    if record is None:
+        raise Conflict("the target agent is not online with a free slot (the chat stays with you)", "target_busy")
+    return web.json_response({"record": record.to_dict()})
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/close")
+async def close(request: web.Request) -> web.Response:
+    """Body {"resolution": …, "faq_draft"?: {"question", "answer"}, "keep_wrap_up"?: bool}.
+
+    Closing hands the conversation back to the bot, which asks the customer for a rating. With keep_wrap_up the
+    agent stays in wrap-up (the chat still counts toward their load) until /finish or the wrap-up timeout.
+    """
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    data = await read_json_object(request)
+    resolution = text_field(data, "resolution", MAX_NOTE_CHARS, required=False)
+    draft = data.get("faq_draft")
+    if draft is not None and not isinstance(draft, dict):
+        raise BadRequest("'faq_draft' must be an object with 'question' and 'answer'", "bad_faq_draft")
+    question = text_field(draft, "question", MAX_NOTE_CHARS) if draft else ""
+    answer = text_field(draft, "answer", MAX_REPLY_CHARS) if draft else ""
+    service = app[HANDOFF]
+    record = await owned_record(service, cid, member.username)
+    if record.state is OwnershipState.ASSIGNED and await service.close(cid, member.username, resolution) is None:
+        raise Conflict("the conversation changed hands meanwhile", "not_owner")
+    draft_id: str | None = None
+    drafts = app.get(FAQ_DRAFTS)
+    if draft and drafts is not None:
+        language = (await app[CONVERSATIONS].get_conversation(cid)).language or "en"
+        draft_id = await drafts.create_draft(question, answer, language, author=member.username, source=cid)
+    finished = None
+    if not data.get("keep_wrap_up"):
+        finished = await service.finish_wrap_up(cid, member.username)
+    return web.json_response(
+        {
+            "state": finished.state.value if finished else OwnershipState.WRAP_UP.value,
+            "faq_draft": {"id": draft_id, "saved": draft_id is not None, "available": drafts is not None}
+            if draft
+            else None,
+        }
+    )
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/finish")
+async def finish(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    cid = request.match_info["conversation_id"]
+    record = await request.app[HANDOFF].finish_wrap_up(cid, member.username)
+    if record is None:
+        raise Conflict("not in wrap-up with you", "not_wrap_up")
+    return web.json_response({"state": record.state.value})
+
+
+@routes.get("/api/v1/console/supervisor")
+async def supervisor(request: web.Request) -> web.Response:
+    await require_role(request, request.app[STAFF], Role.SUPERVISOR)
+    service = request.app[HANDOFF]
+    waiting = await waiting_list(service, None)
+    deadlines = {i["conversation_id"]: i["sla"]["deadline"] for i in waiting if i["sla"]["deadline"] is not None}
+    agents = await service.store.list_agents()
+    assigned = await service.store.get_many([c for a in agents for c in a.chats])
+    for record in assigned:
+        deadline = sla_of(record)["deadline"]
+        if deadline is not None and record.last_agent_reply_at is None:
+            deadlines[record.conversation_id] = deadline
+    snapshot = await service.supervisor_snapshot(deadlines)
+    return web.json_response(
+        snapshot.to_dict() | {"waiting": waiting, "deadlines": deadlines, "assigned": [r.to_dict() for r in assigned]}
+    )
+
+
+@routes.get("/api/v1/console/agents")
+async def list_agents(request: web.Request) -> web.Response:
+    await require_role(request, request.app[STAFF], Role.SUPERVISOR)
+    agents = await request.app[HANDOFF].store.list_agents()
+    return web.json_response({"agents": [a.to_dict() for a in agents], "skills": list(ALL_SKILLS)})
+
+
+@routes.put("/api/v1/console/agents/{username}")
+async def put_agent(request: web.Request) -> web.Response:
+    """Admin API: {"skills": [...], "languages": ["en", "zh"], "capacity": 3, "display_name"?: …}."""
+    await require_role(request, request.app[STAFF], Role.SUPERVISOR)
+    username = request.match_info["username"]
+    member = await request.app[STAFF].get(username)
+    if member is None or not member.has(Role.AGENT):
+        raise NotFound("no staff member with the agent role by that name")
+    data = await read_json_object(request)
+    skills, languages, capacity = data.get("skills", []), data.get("languages", list(LANGUAGES)), data.get("capacity")
+    if not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
+        raise BadRequest("'skills' must be a list of strings", "bad_skills")
+    if not isinstance(languages, list) or not all(isinstance(s, str) for s in languages):
+        raise BadRequest("'languages' must be a list of strings", "bad_languages")
+    if not isinstance(capacity, int) or isinstance(capacity, bool):
+        raise BadRequest("'capacity' must be an integer", "bad_capacity")
+    display_name = text_field(data, "display_name", 80, required=False) or member.display_name
+    try:
+        profile = checked_profile(username, display_name, skills, languages, capacity)
+    except InvalidProfile as exc:
+        raise BadRequest(str(exc), "bad_profile") from exc
+    await request.app[AGENT_PROFILES].put(profile)
+    status = await request.app[HANDOFF].register_agent(profile)
+    return web.json_response({"agent": status.to_dict()})
+
+
+# ---- WebSocket --------------------------------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/console/ws")
+async def console_ws(request: web.Request) -> web.StreamResponse:
+    """Live console. Server frames: {"type": "ready", "state": …} then {"type": "event", "topic", "event"}.
+    Client frames: {"type": "typing", "conversation_id", "on"}, {"type": "presence", "presence"}, {"type": "ping"}."""
+    member = await require_role(request, request.app[STAFF], Role.AGENT)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        raise Forbidden("cross-origin socket refused")  # a cookie alone must not open a console from another site
+    app = request.app
+    service = app[HANDOFF]
+    # A fresh registration on connect picks up profile edits made by the admin API or the CLI meanwhile.
+    await service.register_agent(await app[AGENT_PROFILES].profile_for(member.username, member.display_name))
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    sockets = app[CONSOLE_SOCKETS]
+    sockets.opened(member.username)
+    session = _ConsoleSession(app, ws, member)
+    try:
+        await session.run()
+    finally:
+        if sockets.closed(member.username):
+            with contextlib.suppress(Exception):
+                await service.set_presence(member.username, Presence.OFFLINE)
+    return ws
+
+
+class _ConsoleSession:
+    """One console socket: a writer task, the bus pump and one forwarder per owned conversation."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, member: StaffMember) -> None:
+        self.app = app
+        self.ws = ws
+        self.member = member
+        self.out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.conversations: dict[str, asyncio.Task[None]] = {}
+        # Forwarders already cancelled by _unfollow: run() still sees them end, as their cancel may have been lost.
+        self.unfollowed: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        bus = self.app[BUS]
+        agent_topic = BUS_TOPIC_AGENT.format(agent_id=self.member.username)
+        writer = asyncio.create_task(self._write())
+        async with bus.subscribe(BUS_TOPIC_ALL, agent_topic) as subscription:
+            state = await console_state(self.app, self.member)
+            for record in state["inbox"]:
+                self._follow(record["conversation_id"])
+            self.out.put_nowait({"type": "ready", "state": state})
+            pump = asyncio.create_task(self._pump(subscription))
+            try:
+                await self._read()
+            finally:
+                # Forwarders SUBSCRIBE through Redis, where one cancel() can be lost (see cancel_and_wait).
+                await cancel_and_wait(pump, writer, *self.conversations.values(), *self.unfollowed)
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self.out.get()
+            if self.ws.closed:
+                return
+            await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+
+    async def _pump(self, subscription: Subscription) -> None:
+        async for topic, event in subscription:
+            if topic != BUS_TOPIC_ALL:
+                cid = str(event.get("conversation_id", ""))
+                if event.get("type") == "assigned" and cid:
+                    self._follow(cid)
+                elif event.get("type") == "unassigned" and cid:
+                    self._unfollow(cid)
+            self.out.put_nowait({"type": "event", "topic": topic, "event": event})
+
+    def _follow(self, conversation_id: str) -> None:
+        if conversation_id not in self.conversations:
+            self.conversations[conversation_id] = asyncio.create_task(self._forward(conversation_id))
+
+    def _unfollow(self, conversation_id: str) -> None:
+        task = self.conversations.pop(conversation_id, None)
+        if task is not None:
+            task.cancel()
+            self.unfollowed.add(task)
+            task.add_done_callback(self.unfollowed.discard)
+
+    async def _forward(self, conversation_id: str) -> None:
+        topic = conversation_topic(conversation_id)
+        async with self.app[BUS].subscribe(topic) as subscription:
+            async for _topic, event in subscription:
+                if event.get("type") == "typing" and event.get("who") == "agent":
+                    continue  # our own typing echo
+                self.out.put_nowait({"type": "event", "topic": topic, "event": event})
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(frame.data)
+                if not isinstance(data, dict):
+                    raise BadRequest("frames must be JSON objects", "bad_json")
+                await self._handle(data)
+            except ValueError:
+                self.out.put_nowait({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
+            except BadRequest as exc:
+                self.out.put_nowait({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
+
+    async def _handle(self, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind == "ping":
+            self.out.put_nowait({"type": "pong"})
+        elif kind == "presence":
+            agent = await set_presence(self.app, self.member, data.get("presence"))
+            self.out.put_nowait({"type": "presence", "agent": agent})
+        elif kind == "typing":
+            cid = str(data.get("conversation_id", ""))
+            if cid not in self.conversations:
+                raise BadRequest("you do not own that conversation", "not_owner")
+            await self.app[PIPELINE].publish_typing(cid, "agent", bool(data.get("on", True)))
+        else:
+            raise BadRequest("unknown frame type", "bad_frame")
+
+
+async def _console_context(app: web.Application) -> AsyncIterator[None]:
+    sockets = ConsoleSockets()
+    app[CONSOLE_SOCKETS] = sockets
+    if app.get(TICKETS) is None:
+        # Its tables may be absent when the actions are not mounted: the case card then shows no tickets.
+        app[TICKETS] = TicketStore.numbered_by(app[DATABASE], app[INTAKE])
+    yield
+    # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
+    for agent_id in sockets.agents():
+        with contextlib.suppress(Exception):
+            await app[HANDOFF].set_presence(agent_id, Presence.OFFLINE)
+
+
+def setup_console(app: web.Application) -> None:
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_console_context)
+
+
+__all__ = ["CONSOLE_SOCKETS", "FAQ_DRAFTS", "KB_SEARCH", "routes", "setup_console"]

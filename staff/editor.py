@@ -1,0 +1,405 @@
+"""The FAQ editor: the `/editor` page, its JSON API under `/api/v1/kb/`, and `setup_editor(app)` mounting them.
+
+Owns the routes and the Markdown preview (markdown-it-py, then nh3, so the page may show it as HTML). Handlers are
+thin: they check the editor role, parse, call the service, and map the store's errors to 4xx JSON. Must never render
+customer text as HTML (the page uses textContent for it) and never change the index except through the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import nh3
+from aiohttp import web
+from markdown_it import MarkdownIt
+
+from bot.keys import KB
+from kb.constants import MAX_ANSWER_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS
+from kb.io import FileFormat
+from kb.language import SUPPORTED_LANGUAGES
+from kb.service import ImportFailed, KnowledgeBaseService, QuietSearch
+from kb.store import EntryDraft, EntryNotFound, EntryStatus, FAQEntry, InvalidEntry, VersionConflict
+from staff.auth import Role, current_member, require_role
+from staff.console import FAQ_DRAFTS, KB_SEARCH
+from staff.keys import STAFF
+from staff.pages import STATIC_DIR
+from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
+from web.http import SECURITY_HEADERS, read_json_object, text_field
+
+log = logging.getLogger(__name__)
+
+MAX_IDS = 2000
+
+routes = web.RouteTableDef()
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
+_ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "del",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "code",
+    "pre",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+
+
+def render_markdown(text: str) -> str:
+    """An answer's Markdown as HTML that is safe to insert: no raw HTML, no scripts, only http(s)/mailto links."""
+    html = _MARKDOWN.render(text[:MAX_ANSWER_CHARS])
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+@contextlib.contextmanager
+def _domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except EntryNotFound as exc:
+        raise NotFound(str(exc)) from exc
+    except VersionConflict as exc:
+        raise Conflict(str(exc), "version_conflict") from exc
+    except InvalidEntry as exc:
+        raise BadRequest(str(exc), "invalid_entry") from exc
+
+
+async def _editor(request: web.Request) -> str:
+    member = await require_role(request, request.app[STAFF], Role.EDITOR)
+    return member.username
+
+
+def _service(request: web.Request) -> KnowledgeBaseService:
+    return request.app[KB]
+
+
+def _status(value: object, name: str = "status") -> EntryStatus | None:
+    if value in (None, ""):
+        return None
+    try:
+        return EntryStatus(str(value))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be draft, published or archived", "bad_status") from exc
+
+
+def _language(value: object, allow_auto: bool = True) -> str | None:
+    if value in (None, "") or (allow_auto and value == "auto"):
+        return None
+    if value not in SUPPORTED_LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}", "bad_language")
+    return str(value)
+
+
+def _int(value: object, name: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
+    if value in (None, ""):
+        if default is None:
+            raise BadRequest(f"{name} is required", f"bad_{name}")
+        return default
+    try:
+        number = int(str(value))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a whole number", f"bad_{name}") from exc
+    if not low <= number <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}", f"bad_{name}")
+    return number
+
+
+def _expected(data: dict[str, Any]) -> int | None:
+    """The version the editor loaded: a change against any other is refused (409), so no edit is lost silently."""
+    value = data.get("expected_version")
+    return None if value is None else _int(value, "expected_version", None, 1)
+
+
+def _format(value: object) -> FileFormat:
+    try:
+        return FileFormat(str(value or "yaml").lower().replace("yml", "yaml"))
+    except ValueError as exc:
+        raise BadRequest("format must be csv or yaml", "bad_format") from exc
+
+
+def _draft(data: dict[str, Any]) -> EntryDraft:
+    with _domain_errors():
+        return EntryDraft.from_dict(data)
+
+
+def _ids(data: dict[str, Any]) -> list[str]:
+    ids = data.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids) or len(ids) > MAX_IDS:
+        raise BadRequest(f"'ids' must be a list of 1-{MAX_IDS} question ids", "bad_ids")
+    return ids
+
+
+async def _entry_json(service: KnowledgeBaseService, entry: FAQEntry) -> dict[str, Any]:
+    data = entry.to_dict()
+    counts = await service.feedback_counts([entry.id])
+    data["feedback"] = counts[entry.id].to_dict() if entry.id in counts else {"helpful": 0, "unhelpful": 0}
+    data["answer_html"] = render_markdown(entry.answer)
+    data["indexed"] = service.indexed(entry.id) is not None
+    return data
+
+
+# ----- the page -----
+@routes.get("/editor")
+async def editor_page(request: web.Request) -> web.StreamResponse:
+    member = await current_member(request, request.app[STAFF])
+    if member is None:
+        raise web.HTTPFound(f"/login?next={quote('/editor')}")
+    if not member.has(Role.EDITOR):
+        return web.Response(status=403, text="The FAQ editor needs the editor role.", headers=SECURITY_HEADERS)
+    request.app[KB].warm_up()  # an editor is about to try questions: have the index ready
+    return web.FileResponse(STATIC_DIR / "editor.html", headers=SECURITY_HEADERS)
+
+
+# ----- entries -----
+@routes.get("/api/v1/kb/entries")
+async def list_entries(request: web.Request) -> web.Response:
+    await _editor(request)
+    service = _service(request)
+    query = request.query
+    text = text_field(query, "q", MAX_QUERY_CHARS, required=False)
+    entries, total = await service.store.list_entries(
+        status=_status(query.get("status")),
+        language=_language(query.get("language")),
+        category=query.get("category") or None,
+        text=text or None,
+        limit=_int(query.get("limit"), "limit", 100, 1, 500),
+        offset=_int(query.get("offset"), "offset", 0),
+    )
+    counts = await service.feedback_counts([e.id for e in entries])
+    items = []
+    for entry in entries:
+        data = entry.to_dict()
+        data["feedback"] = counts[entry.id].to_dict() if entry.id in counts else {"helpful": 0, "unhelpful": 0}
+        items.append(data)
+    return web.json_response({"entries": items, "total": total, "categories": await service.store.categories()})
+
+
+@routes.post("/api/v1/kb/entries")
+async def create_entry(request: web.Request) -> web.Response:
+    author = await _editor(request)
+    data = await read_json_object(request)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.create(_draft(data), author, publish=bool(data.get("publish")))
+    return web.json_response(await _entry_json(service, entry), status=201)
+
+
+@routes.get("/api/v1/kb/entries/{entry_id}")
+async def get_entry(request: web.Request) -> web.Response:
+    await _editor(request)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.get(request.match_info["entry_id"])
+    return web.json_response(await _entry_json(service, entry))
+
+
+@routes.put("/api/v1/kb/entries/{entry_id}")
+async def update_entry(request: web.Request) -> web.Response:
+    author = await _editor(request)
+    data = await read_json_object(request)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.update(
+            request.match_info["entry_id"],
+            _draft(data),
+            author,
+            expected_version=_expected(data),
+            status=_status(data.get("status")),
+        )
+    return web.json_response(await _entry_json(service, entry))
+
+
+async def _set_status(request: web.Request, status: EntryStatus) -> web.Response:
+    author = await _editor(request)
+    data = await read_json_object(request)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.set_status(
+            request.match_info["entry_id"], status, author, expected_version=_expected(data)
+        )
+    return web.json_response(await _entry_json(service, entry))
+
+
+@routes.post("/api/v1/kb/entries/{entry_id}/publish")
+async def publish_entry(request: web.Request) -> web.Response:
+    return await _set_status(request, EntryStatus.PUBLISHED)
+
+
+@routes.post("/api/v1/kb/entries/{entry_id}/archive")
+async def archive_entry(request: web.Request) -> web.Response:
+    return await _set_status(request, EntryStatus.ARCHIVED)
+
+
+@routes.post("/api/v1/kb/entries/{entry_id}/unpublish")
+async def unpublish_entry(request: web.Request) -> web.Response:
+    return await _set_status(request, EntryStatus.DRAFT)
+
+
+@routes.get("/api/v1/kb/entries/{entry_id}/revisions")
+async def list_revisions(request: web.Request) -> web.Response:
+    await _editor(request)
+    with _domain_errors():
+        revisions = await _service(request).revisions(request.match_info["entry_id"])
+    return web.json_response({"revisions": [r.to_dict() for r in revisions]})
+
+
+@routes.get("/api/v1/kb/entries/{entry_id}/diff")
+async def diff_revisions(request: web.Request) -> web.Response:
+    await _editor(request)
+    entry_id = request.match_info["entry_id"]
+    service = _service(request)
+    with _domain_errors():
+        current = await service.get(entry_id)
+        to_version = _int(request.query.get("to"), "to", current.version, 1)
+        from_version = _int(request.query.get("from"), "from", max(1, to_version - 1), 1)
+        diff = await service.diff(entry_id, from_version, to_version)
+    return web.json_response(diff.to_dict())
+
+
+@routes.post("/api/v1/kb/entries/{entry_id}/restore")
+async def restore_revision(request: web.Request) -> web.Response:
+    author = await _editor(request)
+    data = await read_json_object(request)
+    version = _int(data.get("version"), "version", None, 1)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.restore(request.match_info["entry_id"], version, author, expected_version=_expected(data))
+    return web.json_response(await _entry_json(service, entry))
+
+
+# ----- preview, try it, status -----
+@routes.post("/api/v1/kb/preview")
+async def preview(request: web.Request) -> web.Response:
+    await _editor(request)
+    data = await read_json_object(request)
+    markdown = text_field(data, "markdown", MAX_ANSWER_CHARS, required=False)
+    return web.json_response({"html": render_markdown(markdown)})
+
+
+@routes.post("/api/v1/kb/try")
+async def try_query(request: web.Request) -> web.Response:
+    await _editor(request)
+    data = await read_json_object(request)
+    query = text_field(data, "query", MAX_QUERY_CHARS)
+    started = time.perf_counter()
+    result = await _service(request).lookup(query, _language(data.get("language")))
+    body = result.to_dict()
+    body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return web.json_response(body)
+
+
+@routes.get("/api/v1/kb/status")
+async def kb_status(request: web.Request) -> web.Response:
+    await _editor(request)
+    return web.json_response(await _service(request).status())
+
+
+# ----- import / export -----
+@routes.get("/api/v1/kb/export")
+async def export_entries(request: web.Request) -> web.Response:
+    await _editor(request)
+    file_format = _format(request.query.get("format"))
+    text = await _service(request).export(
+        file_format, _status(request.query.get("status")), _language(request.query.get("language"))
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    content_type = "text/csv" if file_format is FileFormat.CSV else "application/yaml"
+    return web.Response(
+        text=text,
+        content_type=content_type,
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="faq-{stamp}.{file_format.value}"'},
+    )
+
+
+@routes.post("/api/v1/kb/import")
+async def import_entries(request: web.Request) -> web.Response:
+    author = await _editor(request)
+    file_format = _format(request.query.get("format"))
+    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge("import file too large")
+    raw = await request.clone(client_max_size=MAX_IMPORT_BYTES).read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the file must be UTF-8 text", "bad_encoding") from exc
+    try:
+        with _domain_errors():
+            report = await _service(request).import_text(
+                text, file_format, author, default_status=_status(request.query.get("status")) or EntryStatus.DRAFT
+            )
+    except ImportFailed as exc:
+        return web.json_response(
+            {"error": {"code": "invalid_import", "message": str(exc), "problems": [p.to_dict() for p in exc.problems]}},
+            status=400,
+        )
+    return web.json_response(report.to_dict())
+
+
+# ----- unanswered questions -----
+@routes.get("/api/v1/kb/unanswered")
+async def unanswered(request: web.Request) -> web.Response:
+    await _editor(request)
+    groups = await _service(request).unanswered_groups(_language(request.query.get("language")))
+    return web.json_response({"groups": [g.to_dict() for g in groups]})
+
+
+@routes.post("/api/v1/kb/unanswered/draft")
+async def draft_from_unanswered(request: web.Request) -> web.Response:
+    author = await _editor(request)
+    data = await read_json_object(request)
+    service = _service(request)
+    with _domain_errors():
+        entry = await service.draft_from_unanswered(_ids(data), author)
+    return web.json_response(await _entry_json(service, entry), status=201)
+
+
+@routes.post("/api/v1/kb/unanswered/dismiss")
+async def dismiss_unanswered(request: web.Request) -> web.Response:
+    await _editor(request)
+    data = await read_json_object(request)
+    return web.json_response({"dismissed": await _service(request).dismiss_unanswered(_ids(data))})
+
+
+# ----- wiring -----
+async def _editor_context(app: web.Application) -> AsyncIterator[None]:
+    """The console's KB suggestions and FAQ drafts come from the front door's KB service (bot.knowledge)."""
+    app[KB_SEARCH] = QuietSearch(app[KB])
+    app[FAQ_DRAFTS] = app[KB]
+    yield
+
+
+def setup_editor(app: web.Application) -> None:
+    """Mount the FAQ editor and its API (after the front door's KB context)."""
+    app.cleanup_ctx.append(_editor_context)
+    app.add_routes(routes)
+
+
+__all__ = ["render_markdown", "routes", "setup_editor"]

@@ -1,0 +1,72 @@
+// Supervisor view: re-reads the snapshot whenever handoff events arrive; text goes in with textContent only.
+(function () {
+  "use strict";
+  var t = window.fdI18n.t;
+  var snapshot = null;
+  var timer = null;
+  var backoffMs = 500;
+  function $(id) { return document.getElementById(id); }
+  var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
+  function showConn(live) {
+    connLive = live;
+    if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function row(cells, cls) {
+    var tr = document.createElement("tr");
+    if (cls) tr.className = cls;
+    cells.forEach(function (c) { var td = document.createElement("td"); td.textContent = c === null || c === undefined ? "–" : String(c); tr.appendChild(td); });
+    return tr;
+  }
+  function mmss(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    var s = Math.round(Math.abs(seconds));
+    return (seconds < 0 ? "-" : "") + Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  function render() {
+    if (!snapshot) return;
+    var now = Date.now() / 1000;
+    var q = $("queues"); clear(q);
+    snapshot.queues.forEach(function (x) {
+      q.appendChild(row([x.skill, x.length, mmss(x.oldest_wait_s === null ? null : x.oldest_wait_s + (now - snapshot.at)), x.agents_online, x.agents_available, mmss(x.eta_s)]));
+    });
+    var a = $("agents"); clear(a);
+    snapshot.agents.forEach(function (x) {
+      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", x.presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
+        x.last_assigned_at ? new Date(x.last_assigned_at * 1000).toLocaleTimeString() : "–"]));
+    });
+    var w = $("waiting"); clear(w);
+    var risk = {}; snapshot.at_risk.forEach(function (c) { risk[c] = true; });
+    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, x.priority, x.reason, x.sla.deadline]; });
+    snapshot.assigned.forEach(function (r) {
+      if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), r.priority, r.reason, snapshot.deadlines[r.conversation_id]]);
+    });
+    items.sort(function (x, y) { return (x[4] || 0) - (y[4] || 0); });
+    items.forEach(function (x) {
+      var left = x[4] ? x[4] - now : null;
+      w.appendChild(row([x[0], x[1], x[2], x[3] || "–", left === null ? "–" : left < 0 ? t("{time} overdue", { time: mmss(left) }) : t("{time} left", { time: mmss(left) })], risk[x[0]] || (left !== null && left < 0) ? "risk" : ""));
+    });
+  }
+  async function load() {
+    var response = await fetch("/api/v1/console/supervisor", { credentials: "same-origin" });
+    if (response.status === 401) { location.href = "/login?next=/console/supervisor"; return; }
+    if (response.ok) { snapshot = await response.json(); render(); }
+  }
+  function schedule() { if (!timer) timer = setTimeout(function () { timer = null; load(); }, 200); }
+  function connect() {
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
+    ws.onopen = function () { backoffMs = 500; showConn(true); schedule(); };
+    ws.onclose = function () { showConn(false); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
+    ws.onmessage = function (frame) {
+      var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
+      if (data.type === "event" && data.topic === "handoff") schedule();
+    };
+  }
+  document.addEventListener("fd:language", function () { showConn(connLive); render(); });
+  window.fdI18n.ready.then(function () {
+    setInterval(render, 1000);
+    setInterval(load, 15000);
+    load();
+    connect();
+  });
+})();

@@ -1,0 +1,340 @@
+// Agent console. Everything a customer typed is set with textContent: nothing here ever parses text as HTML.
+(function () {
+  "use strict";
+  var t = window.fdI18n.t;
+  var API = "/api/v1/console";
+  var state = null;
+  var selected = null; // conversation id shown in the case pane
+  var card = null;
+  var seen = {};
+  var unread = {};
+  var ws = null;
+  var backoffMs = 500;
+  var refreshTimer = null;
+  var typingOn = false;
+  var typingTimer = null;
+  var customerTypingTimer = null;
+
+  function $(id) { return document.getElementById(id); }
+  var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
+  function showConn(live) {
+    connLive = live;
+    if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
+  }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function flash(text) { $("flash").textContent = text || ""; }
+  function fmtTime(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
+
+  async function call(method, path, body) {
+    var response = await fetch(API + path, {
+      method: method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    var data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 401) { location.href = "/login?next=/console"; }
+    if (!response.ok) {
+      var message = data && data.error ? data.error.message : "HTTP " + response.status;
+      var error = new Error(message); error.status = response.status; throw error;
+    }
+    return data;
+  }
+
+  // ---- lists ----
+  function renderState(next) {
+    state = next;
+    var me = state.me;
+    $("me").textContent = me.display_name + (me.agent ? " · " + me.agent.load + "/" + me.agent.capacity : "");
+    if (me.agent) $("presence").value = me.agent.presence;
+    var queue = $("queue"); clear(queue);
+    state.queue.forEach(function (item) {
+      var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
+      li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
+      li.appendChild(el("span", { class: "badge " + item.priority }, item.priority));
+      var reason = item.reason || t("request");
+      li.appendChild(el("div", {}, t("{reason} · waiting since {time}", { reason: reason, time: fmtTime(item.enqueued_at) })));
+      if (!item.eligible) li.appendChild(el("div", { class: "badge" }, t("not your queue")));
+      li.addEventListener("click", function () { select(item.conversation_id); });
+      if (item.conversation_id === selected) li.classList.add("selected");
+      queue.appendChild(li);
+    });
+    $("queue-count").textContent = String(state.queue.length);
+    var inbox = $("inbox"); clear(inbox);
+    state.inbox.forEach(function (record) {
+      var li = el("li", { "data-cid": record.conversation_id, "data-state": record.state });
+      li.appendChild(el("strong", {}, record.conversation_id));
+      li.appendChild(el("span", { class: "badge" }, record.state));
+      li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
+      if (record.note) li.appendChild(el("div", { class: "note" }, t("Note: {note}", { note: record.note })));
+      if (unread[record.conversation_id]) li.classList.add("unread");
+      if (record.conversation_id === selected) li.classList.add("selected");
+      li.addEventListener("click", function () { select(record.conversation_id); });
+      inbox.appendChild(li);
+    });
+    $("inbox-count").textContent = String(state.inbox.length);
+    var canned = $("canned");
+    while (canned.options.length > 1) canned.remove(1);
+    state.canned.forEach(function (c) {
+      canned.appendChild(el("option", { value: c.id }, (c.titles && c.titles[window.fdI18n.lang]) || c.title));
+    });
+    if (!selected && state.inbox.length) select(state.inbox[0].conversation_id);
+  }
+
+  function lastTransferNote(events) {
+    for (var i = events.length - 1; i >= 0; i--) if (events[i].kind === "transfer") return events[i].text;
+    return "";
+  }
+
+  // One line per ownership event, oldest first; codes, not prose, come from the server (see handoff/ownership.py).
+  function eventLine(e) {
+    var d = e.data || {};
+    if (e.kind === "trigger") return "Handed off: " + (d.reason || "request") + (e.text ? " — " + e.text : "");
+    if (e.kind === "transfer") return "Transferred by " + e.actor + " to " + (d.to_agent || "queue " + d.to_queue) + (e.text ? ": " + e.text : "");
+    if (e.kind === "resolution") return "Closed by " + e.actor + (e.text ? ": " + e.text : "");
+    if (e.kind === "abandon") return "Customer left the queue (" + (d.cause || "left") + ")";
+    if (e.kind === "note") return "Back to the queue: " + (d.cause || "") + (d.agent_id ? " (" + d.agent_id + ")" : "") + (e.text ? " — " + e.text : "");
+    return e.kind + (e.text ? ": " + e.text : "");
+  }
+
+  function scheduleRefresh() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(async function () {
+      refreshTimer = null;
+      try { renderState(await call("GET", "/state")); } catch (e) { flash(e.message); }
+    }, 150);
+  }
+
+  // ---- case card ----
+  async function select(cid) {
+    selected = cid;
+    delete unread[cid];
+    seen = {};
+    try { card = await call("GET", "/conversations/" + encodeURIComponent(cid)); }
+    catch (e) { flash(e.message); card = null; $("case").hidden = true; return; }
+    flash("");
+    renderCard();
+    if (state) renderState(state);
+  }
+
+  function renderCard() {
+    $("case").hidden = false;
+    $("case-id").textContent = card.conversation.id;
+    $("case-state").textContent = card.handoff.state;
+    $("case-priority").textContent = card.priority;
+    $("case-priority").className = "badge " + card.priority;
+    $("case-reason").textContent = card.reason || "–";
+    $("claim").hidden = card.handoff.state !== "queued";
+    clear($("transcript"));
+    card.transcript.forEach(addMessage);
+    var customer = $("customer"); clear(customer);
+    [[t("Name"), card.customer.display_name || t("(unknown)")], [t("Tier"), card.customer.tier],
+     [t("Email"), card.customer.email], [t("Phone"), card.customer.phone], [t("Language"), card.conversation.language],
+     [t("Channel"), card.conversation.channel], [t("Customer since"), fmtTime(card.customer.since)],
+     [t("Ticket"), card.handoff_ticket || "–"]].forEach(function (row) {
+      customer.appendChild(el("dt", {}, row[0])); customer.appendChild(el("dd", {}, row[1] || "–"));
+    });
+    var fields = $("fields"); clear(fields);
+    Object.keys(card.fields).forEach(function (k) {
+      fields.appendChild(el("dt", {}, k)); fields.appendChild(el("dd", {}, JSON.stringify(card.fields[k])));
+    });
+    var history = $("handoff-events"); clear(history);
+    (card.handoff.events || []).forEach(function (e) {
+      history.appendChild(el("li", { "data-kind": e.kind }, fmtTime(e.at) + " · " + eventLine(e)));
+    });
+    if (!history.children.length) history.appendChild(el("li", {}, "none"));
+    var conf = card.nlu.confidence;
+    $("nlu").textContent = (card.nlu.intent || t("(intent unknown)")) + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
+    var kb = $("kb"); clear(kb);
+    card.kb_attempts.forEach(function (a) {
+      var li = el("li", {}, "“" + a.query + "” → " + a.decision + " (" + Number(a.confidence || 0).toFixed(2) + ")");
+      var ul = el("ul");
+      a.candidates.forEach(function (c) { ul.appendChild(el("li", {}, c.question + " · " + Number(c.confidence || 0).toFixed(2))); });
+      li.appendChild(ul); kb.appendChild(li);
+    });
+    if (!card.kb_attempts.length) kb.appendChild(el("li", {}, t("none")));
+    var past = $("past"); clear(past);
+    card.past_conversations.forEach(function (c) { past.appendChild(el("li", {}, fmtTime(c.created_at) + " · " + c.channel + " · " + c.id)); });
+    if (!card.past_conversations.length) past.appendChild(el("li", {}, t("none")));
+    var tickets = $("tickets"); clear(tickets);
+    card.tickets.forEach(function (tk) { tickets.appendChild(el("li", {}, tk.number + " · " + tk.status + " · " + (tk.category || ""))); });
+    if (!card.tickets.length) tickets.appendChild(el("li", {}, t("none")));
+    $("suggest").hidden = !card.kb_available;
+    clear($("suggestions"));
+    tickSla();
+  }
+
+  function who(sender) {
+    var names = { customer: t("Customer"), bot: t("Bot"), agent: t("Agent"), system: t("System"), event: t("Event") };
+    return names[sender] || sender;
+  }
+  function addMessage(m) {
+    if (seen[m.seq]) return;
+    seen[m.seq] = true;
+    var text = m.text;
+    if (m.sender === "event") {
+      var c = m.custom || {};
+      if (c.handoff) text = t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
+      else if (c.kb) text = "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
+      else text = JSON.stringify(c);
+    }
+    var li = el("li", { class: m.sender, "data-seq": String(m.seq), "data-sender": m.sender });
+    li.appendChild(el("span", { class: "who" }, who(m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
+    li.appendChild(el("span", { class: "text" }, text));
+    var log = $("transcript");
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function tickSla() {
+    var node = $("case-sla");
+    if (!card || !card.sla || !card.sla.deadline) { node.textContent = ""; return; }
+    if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = t("SLA met"); node.classList.remove("late"); return; }
+    var left = Math.round(card.sla.deadline - Date.now() / 1000);
+    var abs = Math.abs(left);
+    var text = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+    node.textContent = left >= 0 ? t("SLA {time} left", { time: text }) : t("SLA overdue by {time}", { time: text });
+    node.classList.toggle("late", left < 0);
+  }
+  setInterval(tickSla, 1000);
+
+  // WeChat lets agents write for 48 hours after the customer's last message; show what is left of it.
+  function tickReplyWindow() {
+    var node = $("case-window");
+    var win = card && card.reply_window;
+    if (!win) { node.textContent = ""; return; }
+    if (!win.closes_at) { node.textContent = t("WeChat reply window: waiting for the customer"); return; }
+    var left = Math.round(win.closes_at - Date.now() / 1000);
+    if (left <= 0) { node.textContent = t("WeChat reply window closed"); node.classList.add("late"); return; }
+    node.textContent = t("WeChat reply window: {hours} h {minutes} min left", { hours: Math.floor(left / 3600), minutes: Math.floor((left % 3600) / 60) });
+    node.classList.remove("late");
+  }
+  setInterval(tickReplyWindow, 1000);
+
+  // ---- socket ----
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/ws";
+    ws = new WebSocket(url);
+    ws.onopen = function () { backoffMs = 500; showConn(true); };
+    ws.onclose = function () {
+      showConn(false);
+      setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000);
+    };
+    ws.onmessage = function (frame) {
+      var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
+      if (data.type === "ready") {
+        renderState(data.state);
+        if (!data.state.me.agent || data.state.me.agent.presence === "offline") send({ type: "presence", presence: $("presence").value === "offline" ? "online" : $("presence").value });
+      } else if (data.type === "presence") { scheduleRefresh(); }
+      else if (data.type === "event") onEvent(data.topic, data.event);
+      else if (data.type === "error") flash(data.error.message);
+    };
+  }
+  function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+
+  function onEvent(topic, event) {
+    var cid = event.conversation_id;
+    if (topic === "handoff") { scheduleRefresh(); return; }
+    if (topic.indexOf("agent:") === 0) {
+      if (event.type === "customer_message" && cid !== selected) unread[cid] = true;
+      scheduleRefresh();
+      // A new assignment opens at once unless the agent is in the middle of another live conversation.
+      if (event.type === "assigned" && (!card || card.conversation.id === cid || card.handoff.state !== "assigned")) select(cid);
+      if (event.type === "unassigned" && cid === selected) select(cid);
+      return;
+    }
+    if (event.type === "message") {
+      if (cid === selected || event.message.conversation_id === selected) addMessage(event.message);
+      else { unread[event.message.conversation_id] = true; scheduleRefresh(); }
+      if (event.message.sender === "customer") $("customer-typing").hidden = true;
+    } else if (event.type === "typing" && event.who === "customer") {
+      var target = topic.slice("conv:".length);
+      if (target === selected) {
+        $("customer-typing").hidden = !event.on;
+        clearTimeout(customerTypingTimer);
+        customerTypingTimer = setTimeout(function () { $("customer-typing").hidden = true; }, 8000);
+      }
+    }
+  }
+
+  // ---- actions ----
+  $("presence").addEventListener("change", function () { send({ type: "presence", presence: $("presence").value }); });
+  $("pull-next").addEventListener("click", async function () {
+    try {
+      var result = await call("POST", "/next");
+      if (result.record) select(result.record.conversation_id); else flash(t("Nothing waiting for you."));
+    } catch (e) { flash(e.message); }
+  });
+  $("claim").addEventListener("click", async function () {
+    try { await call("POST", "/conversations/" + encodeURIComponent(selected) + "/claim"); select(selected); scheduleRefresh(); }
+    catch (e) { flash(e.status === 409 ? t("Someone else took this conversation.") : e.message); scheduleRefresh(); }
+  });
+  $("reply-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var text = $("reply").value.trim();
+    if (!text || !selected) return;
+    try {
+      var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/messages", { text: text });
+      $("reply").value = ""; stopTyping(); addMessage(result.message); card.handoff.last_agent_reply_at = result.message.created_at;
+    } catch (e) { flash(e.message); }
+  });
+  $("canned").addEventListener("change", async function () {
+    var id = $("canned").value; $("canned").value = "";
+    if (!id || !selected) return;
+    try { var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/messages", { canned_id: id }); addMessage(result.message); }
+    catch (e) { flash(e.message); }
+  });
+  $("suggest").addEventListener("click", async function () {
+    var list = $("suggestions"); clear(list);
+    try {
+      var result = await call("GET", "/conversations/" + encodeURIComponent(selected) + "/suggestion");
+      result.candidates.forEach(function (c) {
+        var li = el("li", {}, c.question + " (" + Number(c.confidence).toFixed(2) + ")");
+        li.addEventListener("click", function () { $("reply").value = c.answer; });
+        list.appendChild(li);
+      });
+      if (!result.candidates.length) list.appendChild(el("li", {}, t("No suggestion.")));
+    } catch (e) { flash(e.message); }
+  });
+  function stopTyping() {
+    if (typingOn && selected) send({ type: "typing", conversation_id: selected, on: false });
+    typingOn = false;
+  }
+  $("reply").addEventListener("input", function () {
+    if (!selected || !card || card.handoff.state !== "assigned") return;
+    if (!typingOn) { typingOn = true; send({ type: "typing", conversation_id: selected, on: true }); }
+    clearTimeout(typingTimer); typingTimer = setTimeout(stopTyping, 3000);
+  });
+  $("transfer-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = { note: $("transfer-note").value };
+    if ($("transfer-agent").value.trim()) body.to_agent = $("transfer-agent").value.trim();
+    else body.to_queue = $("transfer-queue").value.trim();
+    try { await call("POST", "/conversations/" + encodeURIComponent(selected) + "/transfer", body); selected = null; $("case").hidden = true; scheduleRefresh(); }
+    catch (e) { flash(e.message); }
+  });
+  $("close-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = { resolution: $("close-note").value };
+    if ($("faq-save").checked) body.faq_draft = { question: $("faq-question").value || (card && card.last_question) || "", answer: $("faq-answer").value };
+    try {
+      var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/close", body);
+      if (body.faq_draft && result.faq_draft && !result.faq_draft.available) flash(t("FAQ drafts are not available here."));
+      selected = null; card = null; $("case").hidden = true; scheduleRefresh();
+    } catch (e) { flash(e.message); }
+  });
+
+  // A language switch re-renders what this script built; the marked static texts are re-translated by i18n.js.
+  document.addEventListener("fd:language", function () {
+    showConn(connLive);
+    if (state) renderState(state);
+    if (card) { seen = {}; renderCard(); }
+  });
+  window.fdI18n.ready.then(connect);
+})();

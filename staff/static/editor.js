@@ -1,0 +1,360 @@
+// The FAQ editor page. Every string that a customer or an editor typed is shown with textContent; the only HTML
+// inserted is the answer preview, which the server renders from Markdown and sanitises (nh3) before sending.
+(function () {
+  "use strict";
+
+  const t = window.fdI18n.t;
+  const $ = (id) => document.getElementById(id);
+  const state = { current: null, entries: [] };
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(props || {}).forEach(([key, value]) => {
+      if (key === "className") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    });
+    children.flat().forEach((child) => {
+      if (child === null || child === undefined) return;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  }
+
+  async function api(method, path, body) {
+    const options = { method, headers: {}, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, options);
+    if (response.status === 401) {
+      window.location.href = "/login?next=" + encodeURIComponent("/editor");
+      throw new Error("log in first");
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const error = new Error((data.error && data.error.message) || response.statusText);
+      error.data = data;
+      throw error;
+    }
+    return data;
+  }
+
+  // ----- tabs -----
+  document.querySelectorAll("nav [role=tab]").forEach((tab) => {
+    tab.addEventListener("click", () => {
+      document.querySelectorAll("nav [role=tab]").forEach((t) => t.setAttribute("aria-selected", String(t === tab)));
+      document.querySelectorAll("main [role=tabpanel]").forEach((panel) => {
+        panel.hidden = panel.id !== "panel-" + tab.dataset.tab;
+      });
+      if (tab.dataset.tab === "unanswered") loadUnanswered();
+    });
+  });
+
+  // ----- status line -----
+  async function loadStatus() {
+    try {
+      const s = await api("GET", "/api/v1/kb/status");
+      $("kb-status").textContent = (s.ready ? t("index ready") : t("index building…")) + " · " +
+        t("{indexed} searchable of {published} published", { indexed: s.indexed, published: s.published });
+    } catch (e) {
+      $("kb-status").textContent = t("status unavailable");
+    }
+  }
+
+  // ----- list -----
+  let listTimer = null;
+  async function loadEntries() {
+    const params = new URLSearchParams();
+    const q = $("filter-q").value.trim();
+    if (q) params.set("q", q);
+    ["status", "language", "category"].forEach((name) => {
+      const value = $("filter-" + name).value;
+      if (value) params.set(name, value);
+    });
+    const data = await api("GET", "/api/v1/kb/entries?" + params.toString());
+    state.entries = data.entries;
+    const body = $("entries").querySelector("tbody");
+    body.replaceChildren(...data.entries.map((entry) => el("tr", {
+      dataset: { id: entry.id }, className: state.current && state.current.id === entry.id ? "selected" : "",
+      onclick: () => openEntry(entry.id),
+    },
+      el("td", {}, entry.question),
+      el("td", {}, entry.language),
+      el("td", {}, entry.category),
+      el("td", {}, el("span", { className: "status " + entry.status }, entry.status)),
+      el("td", {}, entry.version),
+      el("td", {}, `${entry.feedback.helpful}/${entry.feedback.unhelpful}`),
+    )));
+    $("list-summary").textContent = t("{shown} of {total} entries", { shown: data.entries.length, total: data.total });
+    fillCategories(data.categories);
+  }
+
+  function fillCategories(categories) {
+    const select = $("filter-category");
+    const chosen = select.value;
+    select.replaceChildren(el("option", { value: "" }, t("any category")),
+      ...categories.map((c) => el("option", { value: c }, c)));
+    select.value = categories.includes(chosen) ? chosen : "";
+    $("categories").replaceChildren(...categories.map((c) => el("option", { value: c })));
+  }
+
+  function scheduleList() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(() => loadEntries().catch(showListError), 250);
+  }
+  function showListError(e) { $("list-summary").textContent = e.message; }
+  $("filter-q").addEventListener("input", scheduleList);
+  ["filter-status", "filter-language", "filter-category"].forEach((id) => $(id).addEventListener("change", scheduleList));
+  $("filters").addEventListener("submit", (e) => { e.preventDefault(); scheduleList(); });
+
+  // ----- the form -----
+  function formDraft() {
+    return {
+      question: $("f-question").value,
+      paraphrases: $("f-paraphrases").value.split("\n").map((s) => s.trim()).filter(Boolean),
+      answer: $("f-answer").value,
+      category: $("f-category").value,
+      language: $("f-language").value,
+      tags: $("f-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
+    };
+  }
+
+  // The texts about an entry that this script writes (a language switch re-runs it without touching the form).
+  function labelEntry(entry) {
+    $("form-title").textContent = entry ? t("Edit entry") : t("New entry");
+    $("form-meta").textContent = entry
+      ? `${entry.id} · ${entry.status} · ` +
+        t("version {version} · by {author}", { version: entry.version, author: entry.author }) +
+        ` · ${entry.indexed ? t("searchable") : t("not searchable")}`
+      : t("A new entry starts as a draft.");
+    $("save-publish").textContent = entry && entry.status === "published" ? t("Save") : t("Save & publish");
+  }
+
+  function showEntry(entry) {
+    state.current = entry;
+    $("detail").hidden = false;
+    $("form-error").textContent = "";
+    labelEntry(entry);
+    $("f-question").value = entry ? entry.question : "";
+    $("f-paraphrases").value = entry ? entry.paraphrases.join("\n") : "";
+    $("f-answer").value = entry ? entry.answer : "";
+    $("f-category").value = entry ? entry.category : "general";
+    $("f-language").value = entry ? entry.language : "en";
+    $("f-tags").value = entry ? entry.tags.join(", ") : "";
+    $("f-preview").innerHTML = entry ? entry.answer_html : "";  // sanitised by the server
+    $("unpublish").hidden = !entry || entry.status === "draft";
+    $("archive").hidden = !entry || entry.status === "archived";
+    $("save").hidden = Boolean(entry && entry.status === "published");
+    $("history-box").hidden = !entry;
+    $("diff").hidden = true;
+    document.querySelectorAll("#entries tbody tr").forEach((row) => {
+      row.classList.toggle("selected", Boolean(entry) && row.dataset.id === entry.id);
+    });
+    if (entry) loadHistory(entry.id);
+  }
+
+  async function openEntry(id) {
+    showEntry(await api("GET", "/api/v1/kb/entries/" + encodeURIComponent(id)));
+  }
+
+  async function save(publish) {
+    $("form-error").textContent = "";
+    const draft = formDraft();
+    try {
+      let entry;
+      if (state.current) {
+        draft.expected_version = state.current.version;
+        if (publish) draft.status = "published";
+        entry = await api("PUT", "/api/v1/kb/entries/" + encodeURIComponent(state.current.id), draft);
+      } else {
+        draft.publish = publish;
+        entry = await api("POST", "/api/v1/kb/entries", draft);
+      }
+      showEntry(entry);
+      await loadEntries();
+      loadStatus();
+    } catch (e) {
+      $("form-error").textContent = e.message;
+    }
+  }
+
+  async function changeStatus(action) {
+    if (!state.current) return;
+    $("form-error").textContent = "";
+    try {
+      const entry = await api("POST", `/api/v1/kb/entries/${encodeURIComponent(state.current.id)}/${action}`,
+        { expected_version: state.current.version });
+      showEntry(entry);
+      await loadEntries();
+      loadStatus();
+    } catch (e) {
+      $("form-error").textContent = e.message;
+    }
+  }
+
+  $("entry-form").addEventListener("submit", (e) => { e.preventDefault(); save(false); });
+  $("save-publish").addEventListener("click", () => save(true));
+  $("unpublish").addEventListener("click", () => changeStatus("unpublish"));
+  $("archive").addEventListener("click", () => changeStatus("archive"));
+  $("new-entry").addEventListener("click", () => { showEntry(null); $("f-question").focus(); });
+  $("close-detail").addEventListener("click", () => { state.current = null; $("detail").hidden = true; });
+
+  let previewTimer = null;
+  $("f-answer").addEventListener("input", () => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(async () => {
+      try {
+        const data = await api("POST", "/api/v1/kb/preview", { markdown: $("f-answer").value });
+        $("f-preview").innerHTML = data.html;  // sanitised by the server
+      } catch (e) {
+        $("f-preview").textContent = e.message;
+      }
+    }, 300);
+  });
+
+  // ----- history, diff, restore -----
+  async function loadHistory(id) {
+    const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/revisions`);
+    $("history").replaceChildren(...data.revisions.map((r) => el("li", {},
+      t("v{version} {action} by {author}", { version: r.version, action: r.action, author: r.author }) +
+        ` · ${new Date(r.at * 1000).toLocaleString()} `,
+      r.note ? el("span", { className: "muted" }, r.note + " ") : null,
+      r.version > 1 ? el("button", { type: "button", className: "link", onclick: () => showDiff(id, r.version - 1, r.version) }, t("diff")) : null,
+      state.current && r.version !== state.current.version
+        ? el("button", { type: "button", className: "link", onclick: () => restore(id, r.version) }, t("restore")) : null,
+    )));
+  }
+
+  async function showDiff(id, from, to) {
+    const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`);
+    const lines = [el("div", { className: "field" }, `v${data.from} → v${data.to}`)];
+    if (!data.changes.length) lines.push(el("div", {}, t("no content changes")));
+    data.changes.forEach((change) => {
+      lines.push(el("div", { className: "field" }, change.field));
+      change.lines.forEach((line) => {
+        const kind = line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "";
+        lines.push(el("div", { className: kind }, line));
+      });
+    });
+    $("diff").replaceChildren(...lines);
+    $("diff").hidden = false;
+  }
+
+  async function restore(id, version) {
+    try {
+      const entry = await api("POST", `/api/v1/kb/entries/${encodeURIComponent(id)}/restore`,
+        { version, expected_version: state.current.version });
+      showEntry(entry);
+      await loadEntries();
+    } catch (e) {
+      $("form-error").textContent = e.message;
+    }
+  }
+
+  // ----- try it -----
+  $("try-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("try-error").textContent = "";
+    const query = $("try-query").value.trim();
+    if (!query) return;
+    try {
+      const body = { query };
+      if ($("try-language").value) body.language = $("try-language").value;
+      const result = await api("POST", "/api/v1/kb/try", body);
+      $("try-result").hidden = false;
+      $("try-decision").textContent = result.decision;
+      $("try-confidence").textContent = result.confidence.toFixed(2);
+      $("try-elapsed").textContent = `${result.language} · ${result.elapsed_ms} ms`;
+      $("try-explanation").textContent = result.explanation;
+      $("try-candidates").querySelector("tbody").replaceChildren(...result.candidates.map((c) => el("tr", {
+        dataset: { id: c.entry_id }, onclick: () => { document.getElementById("tab-entries").click(); openEntry(c.entry_id); },
+      },
+        el("td", {}, c.question),
+        el("td", {}, c.matched_question),
+        el("td", {}, c.confidence.toFixed(2)),
+        el("td", {}, c.dense_score.toFixed(3)),
+        el("td", {}, c.lexical_score.toFixed(3)),
+      )));
+      $("try-answer").textContent = result.candidates.length ? result.candidates[0].answer : "";
+    } catch (err) {
+      $("try-error").textContent = err.message;
+    }
+  });
+
+  // ----- unanswered -----
+  async function loadUnanswered() {
+    const language = $("unanswered-language").value;
+    try {
+      const data = await api("GET", "/api/v1/kb/unanswered" + (language ? "?language=" + language : ""));
+      $("unanswered-summary").textContent = data.groups.length
+        ? t("{count} groups of unanswered questions, most asked first", { count: data.groups.length })
+        : t("No unanswered questions.");
+      $("unanswered").replaceChildren(...data.groups.map((group) => el("li", {},
+        el("span", { className: "count" }, `×${group.count}`),
+        el("span", { lang: group.language }, group.question),
+        el("span", { className: "muted" }, " · " + Object.entries(group.reasons).map(([k, v]) => `${k} ${v}`).join(", ")),
+        el("ul", { className: "examples" }, ...group.examples.map((text) => el("li", { lang: group.language }, text))),
+        el("button", { type: "button", className: "make-draft", onclick: () => draftFrom(group) }, t("Create draft")),
+        " ",
+        el("button", { type: "button", className: "link", onclick: () => dismiss(group) }, t("Dismiss")),
+      )));
+    } catch (e) {
+      $("unanswered-summary").textContent = e.message;
+    }
+  }
+
+  async function draftFrom(group) {
+    const entry = await api("POST", "/api/v1/kb/unanswered/draft", { ids: group.ids });
+    document.getElementById("tab-entries").click();
+    await loadEntries();
+    showEntry(entry);
+    $("f-answer").focus();
+  }
+
+  async function dismiss(group) {
+    await api("POST", "/api/v1/kb/unanswered/dismiss", { ids: group.ids });
+    loadUnanswered();
+  }
+
+  $("unanswered-language").addEventListener("change", loadUnanswered);
+  $("unanswered-refresh").addEventListener("click", loadUnanswered);
+
+  // ----- import -----
+  $("import-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("import-result").textContent = "";
+    $("import-problems").replaceChildren();
+    const file = $("import-file").files[0];
+    if (!file) { $("import-result").textContent = t("Choose a file first."); return; }
+    const format = file.name.toLowerCase().endsWith(".csv") ? "csv" : "yaml";
+    const response = await fetch(`/api/v1/kb/import?format=${format}&status=${$("import-status").value}`, {
+      method: "POST", body: await file.text(), credentials: "same-origin",
+      headers: { "Content-Type": format === "csv" ? "text/csv" : "application/yaml" },
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      $("import-result").textContent = (data.error && data.error.message) || response.statusText;
+      const problems = (data.error && data.error.problems) || [];
+      $("import-problems").replaceChildren(...problems.map((p) => el("li", {}, t("row {row}: {message}", { row: p.row, message: p.message }))));
+      return;
+    }
+    $("import-result").textContent = t("Created {created}, updated {updated}, unchanged {unchanged}.", data);
+    loadEntries();
+    loadStatus();
+  });
+
+  // A language switch re-renders what this script built; the marked static texts are re-translated by i18n.js.
+  document.addEventListener("fd:language", () => {
+    loadStatus();
+    loadEntries().catch(showListError);
+    if (!$("detail").hidden) labelEntry(state.current);
+  });
+  window.fdI18n.ready.then(() => {
+    loadStatus();
+    loadEntries().catch(showListError);
+    setInterval(loadStatus, 15000);
+  });
+})();

@@ -1,0 +1,93 @@
+"""Staff pages in both languages, in a real browser: the browser's language is the default, the EN / 中文 switch
+changes it at once (static and script-built texts alike) and the `fd_lang` cookie keeps it across pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from playwright.async_api import Browser
+
+from staff.auth import Role
+from tests.console.conftest import PASSWORD, Running
+from tests.widget.browser import TIMEOUT_MS, chromium
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(params=["memory"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return ""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def test_a_chinese_browser_gets_the_login_page_in_chinese(running: Running, browser: Browser) -> None:
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{running.url}/login?error=1")
+    await page.locator("h1", has_text="员工登录").wait_for()
+    assert await page.inner_text("#login") == "登录"
+    assert await page.inner_text("#error") == "用户名或密码错误。"
+    assert await page.get_attribute("html", "lang") == "zh-CN"
+    await context.close()
+
+
+async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: Running, browser: Browser) -> None:
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    context = await browser.new_context(locale="en-US")
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{running.url}/console")
+    await page.locator("h1", has_text="Staff login").wait_for()
+    await page.click(".fd-lang-switch button[value=zh]")
+    await page.locator("h1", has_text="员工登录").wait_for()
+    assert {"name": "fd_lang", "value": "zh"}.items() <= next(
+        c for c in await context.cookies() if c["name"] == "fd_lang"
+    ).items()
+
+    await page.fill("#username", "ann")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{running.url}/console")
+    await page.wait_for_selector("#conn:text('已连接')")  # built by console.js with t()
+    assert await page.inner_text("#pull-next") == "接入下一个"  # marked data-i18n in the HTML
+    assert await page.get_attribute("#reply", "placeholder") == "回复客户"
+    assert await page.inner_text("#canned option[value=greeting]") == "问候"  # a title defined in Python
+    assert await page.get_attribute(".fd-lang-switch button[value=zh]", "aria-pressed") == "true"
+
+    await page.click(".fd-lang-switch button[value=en]")
+    await page.locator("#pull-next", has_text="Pull next").wait_for()
+    assert await page.inner_text("#conn") == "live"
+    await page.click("#pull-next")
+    await page.locator("#flash", has_text="Nothing waiting for you.").wait_for()
+    assert await page.get_attribute("#reply", "placeholder") == "Reply to the customer"
+    assert errors == []
+    await context.close()
+
+
+async def test_the_supervisor_view_follows_the_language_cookie(running: Running, browser: Browser) -> None:
+    await running.staff("sam", Role.AGENT, Role.SUPERVISOR, display_name="Sam")
+    context = await browser.new_context(locale="en-US")
+    await context.add_cookies([{"name": "fd_lang", "value": "zh", "url": running.url}])
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{running.url}/console/supervisor")
+    await page.fill("#username", "sam")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{running.url}/console/supervisor")
+    await page.wait_for_selector("#conn:text('已连接')")
+    assert await page.inner_text("h1") == "主管视图"
+    assert await page.inner_text("thead th >> nth=0") == "队列"
+    assert errors == []
+    await context.close()

@@ -1,0 +1,48 @@
+"""HTTP errors shared by both programs; the error middleware (web.http) turns each into a JSON error body."""
+
+
+class BadRequest(Exception):
+    """The request is malformed; the message says what is wrong, for the client."""
+
+    status = 400
+
+    def __init__(self, message: str, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PayloadTooLarge(BadRequest):
+    status = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "too_large")
+
+
+class NotAuthorised(BadRequest):
+    status = 401
+
+    def __init__(self, message: str = "missing or wrong token") -> None:
+        super().__init__(message, "unauthorised")
+
+
+class Forbidden(BadRequest):
+    status = 403
+
+    def __init__(self, message: str = "not allowed") -> None:
+        super().__init__(message, "forbidden")
+
+
+class NotFound(BadRequest):
+    status = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "not_found")
+
+
+class Conflict(BadRequest):
+    """The change collides with the current state (a stale version, a taken conversation)."""
+
+    status = 409
+
+    def __init__(self, message: str, code: str = "conflict") -> None:
+        super().__init__(message, code)
