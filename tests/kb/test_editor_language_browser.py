@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.keys import STAFF
 from bot.settings import Settings
 from server.app import create_app
 from staff.auth import Role
+from staff.keys import STAFF
 from tests.conftest import serving
 from tests.kb.editor_support import FAST_KB
 from tests.widget.browser import TIMEOUT_MS, chromium
