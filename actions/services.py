@@ -100,7 +100,7 @@ class ActionSettings:
 class ActionServices:
     knowledge_base: KnowledgeSearch
     tickets: TicketService
-    orders: OrderLookup
+    orders: OrderLookup | None  # None: no order system; numbers are accepted by their format alone
     handoff_policy: HandoffDecider
     feedback: FeedbackRecorder
     settings: ActionSettings = field(default_factory=ActionSettings)

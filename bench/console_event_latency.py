@@ -30,6 +30,8 @@ from aiohttp.test_utils import TestServer
 from bot.handoff_bridge import HANDOFF, HANDOFF_GATE
 from bot.keys import PIPELINE
 from bot.settings import Settings
+from handoff.settings import HandoffConfig
+from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
@@ -59,7 +61,8 @@ async def run(redis_url: str, samples: int, var_dir: Path) -> dict[str, Any]:
     settings = Settings(
         var_dir=var_dir,
         redis_url=redis_url,
-        extra={"FD_KB_SEED_DEMO": "0", "FD_KB_PRELOAD": "0", "FD_HANDOFF_KEY_PREFIX": BENCH_KEY_PREFIX},
+        kb=KBConfig(seed_demo=False, preload=False),
+        handoff=HandoffConfig(key_prefix=BENCH_KEY_PREFIX),
     )
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1")

@@ -126,7 +126,10 @@ async def main() -> None:
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--concurrent-turns", type=int, default=4, help="turns per concurrent conversation")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, running_stack(ROOT, Path(tmp), os.environ) as stack:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_stack(ROOT, Path(tmp), os.environ, {"FD_INTAKE_DEMO_ORDERS": "1"}) as stack,
+    ):
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
             await sequential(http, stack, 20)  # warm-up: model graphs, connection pools, SQLite pages
             seq = await sequential(http, stack, args.turns)

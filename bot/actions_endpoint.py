@@ -4,6 +4,10 @@ Rasa's action endpoint points here, so actions share this process's knowledge-ba
 state with no extra hop or cache. The request and response shapes are rasa-sdk's, handled by its `ActionExecutor`.
 Only Rasa may call this: a request must carry the shared action token (Rasa's `action_endpoint.token`), or, when
 no token is configured, come from loopback. Customers can never reach their tracker through it.
+
+The actions run with the deployment's settings: the order lookup `FD_INTAKE_*` asks for (the shop's order system,
+the demo orders only when `FD_INTAKE_DEMO_ORDERS` is set, else none: numbers are checked by format), the handoff
+thresholds of `FD_HANDOFF_*` and the ticket numbering of `FD_INTAKE_TICKET_PREFIX`.
 """
 
 from __future__ import annotations
@@ -21,11 +25,10 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 
 from actions import ActionServices, build_executor
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, DATABASE, KB, SETTINGS, TICKETS
+from bot.keys import CONVERSATIONS, DATABASE, HTTP, INTAKE, KB, SETTINGS, TICKETS
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
-from handoff.triggers import HandoffPolicy, HandoffSettings
-from intake.orders import DemoOrderLookup
-from intake.settings import IntakeSettings
+from handoff.triggers import HandoffPolicy
+from intake.orders import order_lookup
 from intake.tickets import TicketStore
 from observability import bind_turn, sane_request_id
 from web.exceptions import BadRequest, Forbidden
@@ -110,16 +113,19 @@ async def _run_action(request: web.Request, call: dict[str, object]) -> web.Resp
 async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB and console contexts."""
     settings = app[SETTINGS]
+    intake_settings = app[INTAKE]
     tickets = app.get(TICKETS)
     if tickets is None:
-        tickets = TicketStore(app[DATABASE])
+        tickets = TicketStore.numbered_by(app[DATABASE], intake_settings)
         app[TICKETS] = tickets
-    intake_settings = IntakeSettings.from_mapping(settings.extra)
+    orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)
+    if orders is None:
+        log.info("no order system configured: order numbers are accepted by their format, not looked up")
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
         tickets=tickets,
-        orders=DemoOrderLookup(),
-        handoff_policy=HandoffPolicy(HandoffSettings()),
+        orders=orders,
+        handoff_policy=HandoffPolicy(settings.handoff.policy()),
         feedback=app[KB],
         customers=app[CONVERSATIONS],
         settings=ActionSettings(intake=intake_settings),

@@ -23,7 +23,7 @@ from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.handoff_bridge import handoff_context
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, PIPELINE, RASA, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, INTAKE, PIPELINE, RASA, REDIS, SETTINGS
 from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
@@ -109,6 +109,9 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 def setup_services(app: web.Application, settings: Settings) -> None:
     """What both programs run on: storage, bus, Rasa client, handoff runtime, pipeline, knowledge base."""
     app[SETTINGS] = settings
+    # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
+    # hours and chat deadlines all read this object.
+    app[INTAKE] = settings.intake_settings()
     app[BODY_LIMIT] = settings.max_body_bytes
     app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
     app.add_routes(health.routes)
@@ -120,8 +123,9 @@ def setup_customer_routes(app: web.Application, settings: Settings) -> None:
     """The customers' side: chat API, demo page, widget, Socket.IO, WeChat, and the actions webhook Rasa calls."""
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
-    if settings.wechat is not None:
-        _mount_wechat(app, settings, settings.wechat)
+    wechat = settings.wechat.account()
+    if wechat is not None:
+        _mount_wechat(app, settings, wechat)
     setup_widget(app)
     setup_socketio(app)
     setup_actions(app)

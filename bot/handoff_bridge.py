@@ -17,7 +17,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,25 +24,22 @@ from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, PIPELINE, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
-from bot.settings import Settings
 from bot.telemetry import METRICS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import SurveyStore
-from handoff.constants import BUS_TOPIC_ALL, KEY_PREFIX
+from handoff.constants import ABANDON_AFTER_S, BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
 from handoff.profiles import AgentProfileStore
 from handoff.queue import estimate_wait_s
 from handoff.redis_store import RedisHandoffStore
-from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger, ReasonCode
 from i18n import N_, translate
-from intake.settings import IntakeSettings
 from observability import Metrics
 
 log = logging.getLogger(__name__)
@@ -56,12 +52,7 @@ _RATE = re.compile(r"^/fd_rate(\{.*\})$")
 NOTIFY_QUEUE_DEPTH = 50
 # Queue movements in this window are coalesced into one round of position notices.
 REFRESH_COALESCE_S = 0.05
-SWEEP_INTERVAL_S = 2.0
 CHANNEL_CACHE_SIZE = 10_000
-# A queued customer with no message and no open chat window for this long has left. WeChat customers cannot show an
-# open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat customer
-# keeps their place until their conversation would close anyway.
-ABANDON_AFTER_S = 600.0
 # An open chat window reports its customer present this often (at most; a quarter of the abandon time if shorter).
 PRESENCE_INTERVAL_S = 30.0
 
@@ -112,37 +103,6 @@ def parse_rating(payload: str) -> int | None:
     except (ValueError, AttributeError):
         return None
     return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
-
-
-@dataclass(frozen=True)
-class BridgeSettings:
-    """Handoff settings read from `Settings.extra` (FD_HANDOFF_* variables, and the business calendar and SLA
-    policy from intake's FD_CALENDAR_* / FD_INTAKE_SLA_* ones); everything has a working default."""
-
-    routing: RoutingSettings
-    sweep_interval_s: float = SWEEP_INTERVAL_S
-    key_prefix: str = KEY_PREFIX
-    abandon_after_s: float = ABANDON_AFTER_S
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BridgeSettings:
-        extra = settings.extra
-        # Agents' opening hours are the one business calendar, and a chat's SLA the tickets' policy.
-        intake = IntakeSettings.from_mapping(extra)
-        routing = RoutingSettings(
-            unanswered_timeout_s=float(extra.get("FD_HANDOFF_UNANSWERED_TIMEOUT_S", "90")),
-            wrap_up_timeout_s=float(extra.get("FD_HANDOFF_WRAP_UP_TIMEOUT_S", "300")),
-            calendar=intake.calendar,
-            sla=intake.sla_policy(),
-            # "0" is pull mode: nothing is assigned automatically, agents claim or pull from the queue.
-            assign_on_enqueue=extra.get("FD_HANDOFF_AUTO_ASSIGN", "1") != "0",
-        )
-        return cls(
-            routing=routing,
-            sweep_interval_s=float(extra.get("FD_HANDOFF_SWEEP_INTERVAL_S", str(SWEEP_INTERVAL_S))),
-            key_prefix=extra.get("FD_HANDOFF_KEY_PREFIX", KEY_PREFIX),
-            abandon_after_s=float(extra.get("FD_HANDOFF_ABANDON_AFTER_S", str(ABANDON_AFTER_S))),
-        )
 
 
 class NoticingBus:
@@ -512,11 +472,15 @@ async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: fl
 
 async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    bridge = BridgeSettings.from_settings(settings)
+    intake = app[INTAKE]
+    # Agents' opening hours are the one business calendar, and a chat's SLA the tickets' policy.
+    routing = settings.handoff.routing(intake.calendar, intake.sla_policy())
     surveys = SurveyStore(app[DATABASE])
     profiles = AgentProfileStore(app[DATABASE])
     store: HandoffStore = (
-        RedisHandoffStore(app[REDIS], prefix=bridge.key_prefix) if settings.redis_url else MemoryHandoffStore()
+        RedisHandoffStore(app[REDIS], prefix=settings.handoff.key_prefix)
+        if settings.redis_url
+        else MemoryHandoffStore()
     )
 
     def pipeline() -> ConversationPipeline:
@@ -529,7 +493,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         notices.offer(topic, event)
         meter.offer(topic, event)
 
-    service = HandoffService(store, NoticingBus(app[BUS], noticed), bridge.routing)
+    service = HandoffService(store, NoticingBus(app[BUS], noticed), routing)
     notices.service = service
     meter.service = service
     gate = HandoffGate(
@@ -538,10 +502,10 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         surveys,
         notices,
         pipeline,
-        bridge.routing.calendar.timezone,
-        bridge.abandon_after_s,
+        routing.calendar.timezone,
+        settings.handoff.abandon_after_s,
     )
-    wechat = settings.wechat
+    wechat = settings.wechat.account()
     limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
     app[SURVEYS] = surveys
@@ -552,7 +516,8 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),
         asyncio.create_task(notices.run_positions(), name="handoff-queue-positions"),
         asyncio.create_task(
-            _sweep(service, bridge.sweep_interval_s, bridge.abandon_after_s, limits), name="handoff-sweeper"
+            _sweep(service, settings.handoff.sweep_interval_s, settings.handoff.abandon_after_s, limits),
+            name="handoff-sweeper",
         ),
     ]
     yield

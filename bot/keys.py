@@ -12,10 +12,13 @@ from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.store import ConversationStore
+from intake.settings import IntakeSettings
 from intake.tickets import TicketStore
 from kb.service import KBSettings, KnowledgeBaseService
 
 SETTINGS = web.AppKey("settings", Settings)
+# Intake's settings on the one business calendar (FD_CALENDAR_*), built once from SETTINGS when the app is set up.
+INTAKE = web.AppKey("intake", IntakeSettings)
 DATABASE = web.AppKey("database", Database)
 BUS = web.AppKey("bus", EventBus)
 HTTP = web.AppKey("http", aiohttp.ClientSession)

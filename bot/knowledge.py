@@ -15,7 +15,7 @@ from kb.service import KBSettings, KnowledgeBaseService
 async def kb_context(app: web.Application) -> AsyncIterator[None]:
     """The knowledge-base service and its live-update listener (after storage and bus)."""
     settings = app[SETTINGS]
-    kb_settings = app.get(KB_SETTINGS) or KBSettings.from_env(settings.extra, settings.var_dir)
+    kb_settings = app.get(KB_SETTINGS) or KBSettings.from_config(settings.kb, settings.var_dir)
     service = KnowledgeBaseService(app[DATABASE], kb_settings, bus=app[BUS], transcripts=app[CONVERSATIONS])
     await service.start()
     app[KB] = service

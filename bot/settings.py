@@ -1,71 +1,122 @@
 """The front door's settings: built once from the environment (or given by a test) and passed down.
 
-Nothing else in the project reads `os.environ`. Every variable, its default and its meaning is listed in
-`ENVIRONMENT` below, which README.md's configuration table mirrors (a test keeps them in step).
+Owns `Settings` (the `FD_*` variables of the front door itself, its logs and metrics included) and its sections, one
+per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `calendar` (`FD_CALENDAR_*`, the
+one business calendar), `handoff` (`FD_HANDOFF_*`) and `wechat` (`FD_WECHAT_*`). A new
+package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
+tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
+once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from bot.channels.wechat.settings import EncodingMode, WeChatSettings
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
-# name -> (default, meaning)
-ENVIRONMENT: dict[str, tuple[str, str]] = {
-    "FD_HOST": ("127.0.0.1", "Interface the front door listens on."),
-    "FD_PORT": ("8080", "Port of the front door (chat API, widget, console, editor, actions webhook)."),
-    "FD_PUBLIC_URL": ("", "Base URL customers' browsers use; defaults to http://FD_HOST:FD_PORT."),
-    "FD_VAR_DIR": ("var", "Where the embedded defaults keep their files (SQLite, KB index, secrets)."),
-    "FD_DATABASE_URL": ("", "sqlite:///PATH or postgresql://…; empty means sqlite:///FD_VAR_DIR/frontdoor.db."),
-    "FD_DATABASE_SCHEMA": ("public", "PostgreSQL schema holding the tables."),
-    "FD_REDIS_URL": ("", "redis://… to share live state between replicas; empty means in-process state."),
-    "FD_RASA_URL": ("http://127.0.0.1:5005", "Rasa server (REST channel and HTTP API)."),
-    "FD_RASA_TIMEOUT_S": ("10", "Seconds to wait for one Rasa turn before the bot counts as failed."),
-    "FD_ACTIONS_TOKEN": ("", "Shared secret Rasa sends to the actions webhook; empty means loopback callers only."),
-    "FD_CHAT_ALLOWED_ORIGINS": ("*", "Sites allowed to embed the widget (comma-separated origins; * means any)."),
-    "FD_MAX_MESSAGE_CHARS": ("2000", "Longest customer message accepted."),
-    "FD_MAX_BODY_BYTES": ("65536", "Largest request body accepted."),
-    "FD_RASA_TRACKER_URL": ("", "Rasa's tracker store when frontdoor starts Rasa; empty means SQLite in FD_VAR_DIR."),
-    "FD_LOG_LEVEL": ("INFO", "Python log level."),
-    "FD_LOG_FORMAT": ("", "json or console; empty means console on a terminal, JSON otherwise."),
-    "FD_METRICS_TOKEN": ("", "Bearer token /metrics requires; empty means loopback callers only."),
-    "FD_METRICS_HOST": ("127.0.0.1", "Interface of the internal metrics port (with FD_METRICS_PORT)."),
-    "FD_METRICS_PORT": ("0", "Serve /metrics only on this internal port instead of FD_PORT; 0 means FD_PORT."),
-    "FD_WECHAT_TOKEN": ("", "WeChat Official Account token; setting it mounts the WeChat channel at /wechat."),
-    "FD_WECHAT_APP_ID": ("", "WeChat AppID."),
-    "FD_WECHAT_APP_SECRET": ("", "WeChat AppSecret (for the customer-service message API)."),
-    "FD_WECHAT_ENCODING_AES_KEY": ("", "WeChat EncodingAESKey (43 characters; compatible and safe modes)."),
-    "FD_WECHAT_ENCODING_MODE": ("plaintext", "plaintext, compatible or safe, as set in the WeChat admin console."),
-    "FD_WECHAT_API_BASE_URL": ("https://api.weixin.qq.com", "WeChat API base URL (a fake server in tests)."),
-    "FD_WECHAT_IDLE_CLOSE_S": ("86400", "Seconds of customer silence after which a WeChat conversation is closed."),
-}
+from backends.settings import EnvSettings
+from bot.channels.wechat.settings import WeChatConfig
+from handoff.settings import HandoffConfig
+from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
+from kb.settings import KBConfig
+from observability import LogFormat
 
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    public_url: str = ""
-    var_dir: Path = Path("var")
-    database_url: str = ""
-    database_schema: str = "public"
-    redis_url: str = ""
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_timeout_s: float = 10.0
-    actions_token: str = ""
-    chat_allowed_origins: str = "*"
-    max_message_chars: int = 2000
-    max_body_bytes: int = 65536
-    rasa_tracker_url: str = ""
-    log_level: str = "INFO"
-    log_format: str = ""
-    metrics_token: str = ""
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 0
-    wechat: WeChatSettings | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+def _no_trailing_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
+def _log_format(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return LogFormat(value.strip().lower())
+        except ValueError as exc:
+            raise ValueError("wants json or console (empty: console on a terminal, JSON otherwise)") from exc
+    return value
+
+
+class Settings(EnvSettings):
+    model_config = EnvSettings.config("FD_")
+    doc_title = "Front door (`bot/settings.py`)"
+
+    host: str = Field("127.0.0.1", description="Interface the front door listens on.")
+    port: int = Field(
+        8080, ge=1, le=65535, description="Port of the front door (chat API, widget, console, editor, actions webhook)."
+    )
+    public_url: str = Field(
+        "",
+        description="Base URL customers' browsers use.",
+        json_schema_extra={"doc_default": "(from host and port)"},
+    )
+    var_dir: Path = Field(
+        Path("var"), description="Where the embedded defaults keep their files (SQLite, KB index, secrets)."
+    )
+    # The conventional DATABASE_URL / REDIS_URL of hosting platforms work too.
+    database_url: str = Field(
+        "",
+        validation_alias=AliasChoices("FD_DATABASE_URL", "DATABASE_URL"),
+        description="`sqlite:///PATH` or `postgresql://…`.",
+        json_schema_extra={"doc_default": "`sqlite:///var/frontdoor.db`"},
+    )
+    database_schema: str = Field("public", description="PostgreSQL schema holding the tables.")
+    redis_url: str = Field(
+        "",
+        validation_alias=AliasChoices("FD_REDIS_URL", "REDIS_URL"),
+        description="`redis://…` to share live state between replicas.",
+        json_schema_extra={"doc_default": "(empty: in-process)"},
+    )
+    rasa_url: Annotated[str, AfterValidator(_no_trailing_slash)] = Field(
+        "http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API)."
+    )
+    rasa_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for one Rasa turn before the bot counts as failed (→ handoff)."
+    )
+    actions_token: str = Field(
+        "",
+        description="Shared secret Rasa sends to the in-process actions webhook (`token` in endpoints.yml).",
+        json_schema_extra={"doc_default": "(empty: loopback only)"},
+    )
+    chat_allowed_origins: str = Field(
+        "*",
+        description="Sites allowed to embed the widget / call the chat API (comma-separated origins; `*` = any).",
+    )
+    max_message_chars: int = Field(2000, ge=1, description="Longest customer message accepted.")
+    max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted.")
+    rasa_tracker_url: str = Field(
+        "",
+        description="Rasa's tracker store (SQL) when frontdoor starts Rasa; `postgresql://…` to share it.",
+        json_schema_extra={"doc_default": "`sqlite:///var/rasa-tracker.db`"},
+    )
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda v: str(v).upper())
+    ] = Field("INFO", description="Python log level.")
+    log_format: Annotated[LogFormat, BeforeValidator(_log_format)] = Field(
+        LogFormat.AUTO,
+        description="`json` (one object per line) or `console` (readable).",
+        json_schema_extra={"doc_default": "(empty: console on a terminal, else JSON)"},
+    )
+    metrics_token: str = Field(
+        "",
+        description="Bearer token `GET /metrics` requires.",
+        json_schema_extra={"doc_default": "(empty: loopback only)"},
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface of the internal metrics port.")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Serve `/metrics` only on this internal port, not the public one.",
+        json_schema_extra={"doc_default": "`0` (on `FD_PORT`)"},
+    )
+
+    # Sections, each read with its own prefix (frozen, so one default instance is safe to share).
+    kb: KBConfig = KBConfig()
+    intake: IntakeConfig = IntakeConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    handoff: HandoffConfig = HandoffConfig()
+    wechat: WeChatConfig = WeChatConfig()
 
     @property
     def effective_database_url(self) -> str:
@@ -79,45 +130,19 @@ class Settings:
     def effective_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        def get(name: str) -> str:
-            return env.get(name, ENVIRONMENT[name][0])
+    def intake_settings(self) -> IntakeSettings:
+        """Intake's policy on the one business calendar (a new calendar per call: the app builds it once, at start,
+        and hands it to tickets, the actions and handoff's opening hours and chat SLA)."""
+        return self.intake.intake_settings(self.calendar.calendar())
 
-        return cls(
-            host=get("FD_HOST"),
-            port=int(get("FD_PORT")),
-            public_url=get("FD_PUBLIC_URL"),
-            var_dir=Path(get("FD_VAR_DIR")),
-            # The conventional DATABASE_URL / REDIS_URL of hosting platforms work too.
-            database_url=get("FD_DATABASE_URL") or env.get("DATABASE_URL", ""),
-            database_schema=get("FD_DATABASE_SCHEMA"),
-            redis_url=get("FD_REDIS_URL") or env.get("REDIS_URL", ""),
-            rasa_url=get("FD_RASA_URL").rstrip("/"),
-            rasa_timeout_s=float(get("FD_RASA_TIMEOUT_S")),
-            actions_token=get("FD_ACTIONS_TOKEN"),
-            chat_allowed_origins=get("FD_CHAT_ALLOWED_ORIGINS"),
-            max_message_chars=int(get("FD_MAX_MESSAGE_CHARS")),
-            max_body_bytes=int(get("FD_MAX_BODY_BYTES")),
-            rasa_tracker_url=get("FD_RASA_TRACKER_URL"),
-            log_level=get("FD_LOG_LEVEL"),
-            log_format=get("FD_LOG_FORMAT"),
-            metrics_token=get("FD_METRICS_TOKEN"),
-            metrics_host=get("FD_METRICS_HOST"),
-            metrics_port=int(get("FD_METRICS_PORT")),
-            wechat=WeChatSettings(
-                token=get("FD_WECHAT_TOKEN"),
-                app_id=get("FD_WECHAT_APP_ID"),
-                app_secret=get("FD_WECHAT_APP_SECRET"),
-                encoding_aes_key=get("FD_WECHAT_ENCODING_AES_KEY"),
-                encoding_mode=EncodingMode(get("FD_WECHAT_ENCODING_MODE")),
-                api_base_url=get("FD_WECHAT_API_BASE_URL"),
-                idle_close_s=float(get("FD_WECHAT_IDLE_CLOSE_S")),
-            )
-            if get("FD_WECHAT_TOKEN")
-            else None,
-            # A server builds its FAQ index at start, so the first question never waits for the encoders; Settings
-            # built directly (tests) leave it lazy.
-            extra={"FD_KB_PRELOAD": "1"}
-            | {k: v for k, v in env.items() if k.startswith("FD_") and k not in ENVIRONMENT},
-        )
+    @classmethod
+    def for_server(cls, env: Mapping[str, str]) -> Settings:
+        """What `frontdoor serve/run` run with: the environment, plus a server's own defaults (it builds its FAQ
+        index at start, so the first question never waits for the encoders). Raises `InvalidSettings`."""
+        return cls.from_env({"FD_KB_PRELOAD": "1", **env})
+
+
+# README.md's configuration section, in this order: the front door, then its sections (bot.settings_docs renders it).
+SECTIONS: tuple[type[EnvSettings], ...] = (Settings, *(section for _, section in Settings.sections()))
+
+__all__ = ["SECTIONS", "Settings"]

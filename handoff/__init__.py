@@ -19,6 +19,7 @@ from handoff.queue import QueuedEntry, QueuePosition, QueueStore
 from handoff.redis_store import RedisHandoffStore
 from handoff.routing import RoutingSettings
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus, QueueSnapshot, SupervisorSnapshot
+from handoff.settings import HandoffConfig
 from handoff.store import HandoffStore
 from handoff.triggers import HandoffPolicy, HandoffSettings, HandoffTrigger, ReasonCode, TurnFacts
 from intake.models import Priority
@@ -29,6 +30,7 @@ __all__ = [
     "AgentStatus",
     "AgentStore",
     "EventKind",
+    "HandoffConfig",
     "HandoffError",
     "HandoffOutcome",
     "HandoffPolicy",

@@ -34,3 +34,10 @@ BUS_TOPIC_AGENT = "agent:{agent_id}"
 BUS_TOPIC_CONVERSATION = "conv:{conversation_id}"
 
 GENERAL_GROUP = "general"
+
+# How often the front door's sweeper requeues unanswered assignments and refreshes queue positions (default).
+SWEEP_INTERVAL_S = 2.0
+# A queued customer with no message and no open chat window for this long has left (default). WeChat customers cannot
+# show an open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat
+# customer keeps their place until their conversation would close anyway.
+ABANDON_AFTER_S = 600.0

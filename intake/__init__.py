@@ -33,9 +33,10 @@ from intake.orders import (
     OrderNumberFormat,
     OrderStatus,
     Product,
+    order_lookup,
 )
 from intake.priority import PriorityDecision, PriorityPolicy, format_deadline
-from intake.settings import IntakeSettings, calendar_from_mapping
+from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
 from intake.sla import SlaDeadlines, SlaMetric, SlaPolicy, SlaTarget
 from intake.tickets import StatusListener, TicketFilter, TicketStore
 
@@ -44,6 +45,7 @@ __all__ = [
     "OPEN_STATUSES",
     "TRANSITIONS",
     "BusinessCalendar",
+    "CalendarConfig",
     "Category",
     "CategorySuggestion",
     "ChinaHolidays",
@@ -53,6 +55,7 @@ __all__ = [
     "FixedDays",
     "HttpOrderLookup",
     "IllegalTransition",
+    "IntakeConfig",
     "IntakeError",
     "IntakeSettings",
     "InvalidOrderNumber",
@@ -84,7 +87,7 @@ __all__ = [
     "Urgency",
     "UrgencySuggestion",
     "WeeklyHours",
-    "calendar_from_mapping",
     "can_transition",
     "format_deadline",
+    "order_lookup",
 ]

@@ -1,6 +1,8 @@
 """Order numbers and order lookup: the format check, the `OrderLookup` seam, a demo order set and an HTTP client.
 
-Owns what an order looks like to the bot. Must never decide about tickets or priority, and must never treat
+Owns what an order looks like to the bot and `order_lookup`, which picks the lookup the settings ask for: the shop's
+order system (`FD_INTAKE_ORDER_API_URL`), the demo orders only when `FD_INTAKE_DEMO_ORDERS` says so, else none
+(order numbers are then checked by format only). Must never decide about tickets or priority, and must never treat
 "the order system is down" as "no such order" (that raises `OrderLookupFailed`).
 """
 
@@ -12,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 
 from intake.exceptions import InvalidOrderNumber, OrderLookupFailed
-from intake.settings import DEFAULT_ORDER_NUMBER_PATTERN
+from intake.settings import DEFAULT_ORDER_NUMBER_PATTERN, IntakeConfig
 
 
 class OrderStatus(StrEnum):
@@ -198,7 +201,7 @@ class HttpOrderLookup:
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def lookup(self, order_number: str) -> Order | None:
-        url = f"{self._base_url}/orders/{order_number}"
+        url = f"{self._base_url}/orders/{quote(order_number, safe='')}"
         try:
             async with self._session.get(url, timeout=self._timeout, headers=self._headers) as response:
                 if response.status == 404:
@@ -207,8 +210,19 @@ class HttpOrderLookup:
                     raise OrderLookupFailed(f"order system answered {response.status} for {url}")
                 data = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise OrderLookupFailed(f"order system unreachable: {exc}") from exc
+            raise OrderLookupFailed(f"order system failed: {exc!r}") from exc
         try:
             return Order.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise OrderLookupFailed(f"order system sent an unreadable order: {exc}") from exc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise OrderLookupFailed(f"order system sent an unreadable order: {exc!r}") from exc
+
+
+def order_lookup(config: IntakeConfig, session: aiohttp.ClientSession) -> OrderLookup | None:
+    """The lookup `config` asks for; None: there is no order system, numbers are accepted by their format alone."""
+    if config.order_api_url:
+        return HttpOrderLookup(
+            session, config.order_api_url, timeout_s=config.order_api_timeout_s, token=config.order_api_token
+        )
+    if config.demo_orders:
+        return DemoOrderLookup(OrderNumberFormat(config.order_pattern))
+    return None

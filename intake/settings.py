@@ -1,30 +1,35 @@
 """Intake settings: order-number format, ticket numbering, priority rules, SLA targets, and the business calendar.
 
-Owns `IntakeSettings` (built once, passed down) and the parsing of its textual forms, including
-`calendar_from_mapping`, the one reader of the business-time variables (FD_CALENDAR_*) that tickets, the console's
-countdown and the agents' opening hours share. Must never read `os.environ` itself:
-`IntakeSettings.from_mapping(os.environ)` is called by whoever builds the app.
+Owns `IntakeSettings` (built once, passed down), `IntakeConfig` (the `FD_INTAKE_*` variables, composed into the
+front door's settings as `Settings.intake`), `CalendarConfig` (the `FD_CALENDAR_*` variables, `Settings.calendar`:
+the one reader of the business-time variables that tickets, the console's countdown and the agents' opening hours
+share) and the parsing of their textual forms. Must never read `os.environ` itself: the process entry point builds
+the front door's settings once, and `IntakeConfig.intake_settings(CalendarConfig.calendar())` derives the rest.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from backends.settings import EnvSettings
 from intake.calendar import BusinessCalendar, WeeklyHours, day_rules
 from intake.exceptions import InvalidSettings
 from intake.models import Category, Priority
 from intake.sla import DEFAULT_AT_RISK_SHARE, DEFAULT_SLA_TARGETS, SlaPolicy, SlaTarget
 
 DEFAULT_ORDER_NUMBER_PATTERN = r"\d{10,20}"
+DEFAULT_CALENDAR_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
 class IntakeSettings:
     order_number_pattern: str = DEFAULT_ORDER_NUMBER_PATTERN
-    order_api_base_url: str = ""  # empty: the built-in demo order set
-    order_api_timeout_s: float = 5.0
     ticket_prefix: str = "FD"
     ticket_digits: int = 6
     sla_targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
@@ -78,67 +83,215 @@ class IntakeSettings:
             round_the_clock=self.round_the_clock_priorities,
         )
 
-    @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> IntakeSettings:
-        """Build from `FD_INTAKE_*` variables; anything absent keeps its default.
 
-        FD_INTAKE_ORDER_PATTERN, FD_INTAKE_ORDER_API_URL, FD_INTAKE_TICKET_PREFIX,
-        FD_INTAKE_SLA_<PRIORITY>="first_hours/resolution_hours[/next_reply_hours]", FD_INTAKE_SLA_AT_RISK (share of
-        a target, 0.8), FD_INTAKE_MAX_REASKS, and the business calendar (see `calendar_from_mapping`).
-        """
-        settings = cls()
-        changes: dict[str, object] = {}
-        if env.get("FD_INTAKE_ORDER_PATTERN"):
-            changes["order_number_pattern"] = env["FD_INTAKE_ORDER_PATTERN"]
-        if env.get("FD_INTAKE_ORDER_API_URL"):
-            changes["order_api_base_url"] = env["FD_INTAKE_ORDER_API_URL"]
-        if env.get("FD_INTAKE_TICKET_PREFIX"):
-            changes["ticket_prefix"] = env["FD_INTAKE_TICKET_PREFIX"]
-        if env.get("FD_INTAKE_MAX_REASKS"):
-            changes["max_slot_reasks"] = int(env["FD_INTAKE_MAX_REASKS"])
-        targets = dict(settings.sla_targets)
-        for priority in Priority:
-            raw = env.get(f"FD_INTAKE_SLA_{priority.value.upper()}")
-            if raw:
-                try:
-                    hours = [float(x) for x in raw.split("/")]
-                    if len(hours) not in (2, 3):
-                        raise ValueError(raw)
-                except ValueError as exc:
-                    raise InvalidSettings(f"FD_INTAKE_SLA_{priority.value.upper()} wants 'hours/hours'") from exc
-                targets[priority] = SlaTarget(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
-        changes["sla_targets"] = targets
-        if env.get("FD_INTAKE_SLA_AT_RISK"):
-            changes["sla_at_risk_share"] = float(env["FD_INTAKE_SLA_AT_RISK"])
-        changes["calendar"] = calendar_from_mapping(env)
-        return replace(settings, **changes)  # type: ignore[arg-type]
+# ----- the environment's textual forms, as pydantic validators -----
+def _checked(parse: Any) -> Any:
+    """An after-validator that runs `parse(value)` on a non-empty value and reports InvalidSettings as a bad value."""
+
+    def check(value: str) -> str:
+        if value:
+            try:
+                parse(value)
+            except InvalidSettings as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    return check
 
 
-DEFAULT_CALENDAR_TIMEZONE = "Asia/Shanghai"
+def _pattern(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown time zone (want e.g. Asia/Shanghai)") from exc
+    return value
+
+
+def _sla_target(value: Any) -> Any:
+    """`"4/24"` or `"4/24/2"` -> SlaTarget(4, 24[, 2]); other values pass through (a pydantic before-validator)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        hours = [float(x) for x in value.split("/")]
+        if len(hours) not in (2, 3):
+            raise ValueError(value)
+        target = SlaTarget(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+    except (ValueError, InvalidSettings) as exc:
+        raise ValueError("wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2") from exc
+    if target.first_response_hours > target.resolution_hours:
+        raise ValueError("wants first-response hours <= resolution hours")
+    return target
+
+
+_HANDOFF_SPAN = re.compile(r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")
+_HANDOFF_DAYS = re.compile(r"^\s*([0-6])\s*(?:-\s*([0-6]))?\s*$")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def calendar_from_mapping(env: Mapping[str, str]) -> BusinessCalendar:
-    """The business calendar from FD_CALENDAR_TIMEZONE (Asia/Shanghai), FD_CALENDAR_HOURS (empty: round the clock;
-    e.g. "Mon-Fri 09:00-12:00,13:30-18:00; Sat 10:00-16:00") and FD_CALENDAR_HOLIDAYS ("cn", "none", a CSV path,
-    or several joined by "+", later ones overriding; default "cn").
+def _handoff_span(value: str) -> str:
+    if value and not _HANDOFF_SPAN.match(value):
+        raise ValueError("wants opening hours as HH:MM-HH:MM, e.g. 09:00-18:00")
+    return value
 
-    Deprecated aliases, read only when FD_CALENDAR_HOURS is empty: FD_INTAKE_BUSINESS_HOURS + FD_INTAKE_BUSINESS_TZ,
-    then FD_HANDOFF_HOURS ("09:00-18:00") + FD_HANDOFF_DAYS ("0-4", 0 = Monday) + FD_HANDOFF_TIMEZONE; their zone
-    defaults to UTC, as it did.
-    """
-    spec, zone = env.get("FD_CALENDAR_HOURS", ""), env.get("FD_CALENDAR_TIMEZONE", "")
-    if not spec and env.get("FD_INTAKE_BUSINESS_HOURS"):
-        spec, zone = env["FD_INTAKE_BUSINESS_HOURS"], zone or env.get("FD_INTAKE_BUSINESS_TZ", "UTC")
-    elif not spec and env.get("FD_HANDOFF_HOURS"):
-        first, _, last = env.get("FD_HANDOFF_DAYS", "0-4").partition("-")
-        try:
-            days = f"{_WEEKDAYS[int(first)]}-{_WEEKDAYS[int(last or first)]}"
-        except (ValueError, IndexError) as exc:
-            raise InvalidSettings(f"FD_HANDOFF_DAYS wants e.g. '0-4', not {env['FD_HANDOFF_DAYS']!r}") from exc
-        spec, zone = f"{days} {env['FD_HANDOFF_HOURS']}", zone or env.get("FD_HANDOFF_TIMEZONE", "UTC")
-    return BusinessCalendar(
-        zone or DEFAULT_CALENDAR_TIMEZONE,
-        WeeklyHours.parse(spec) if spec else None,
-        day_rules(env.get("FD_CALENDAR_HOLIDAYS", "cn")),
+
+def _handoff_days(value: str) -> str:
+    if not _HANDOFF_DAYS.match(value):
+        raise ValueError("wants a weekday range such as 0-4 (0 = Monday, 6 = Sunday)")
+    return value
+
+
+Sla = Annotated[SlaTarget, BeforeValidator(_sla_target)]
+Hours = Annotated[str, AfterValidator(_checked(WeeklyHours.parse))]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+_DEPRECATED = "Deprecated (read only when `FD_CALENDAR_HOURS` is empty):"
+
+
+class CalendarConfig(EnvSettings):
+    """The `FD_CALENDAR_*` variables: the one business calendar of tickets' SLA, the console and opening hours."""
+
+    model_config = EnvSettings.config("FD_CALENDAR_")
+    doc_title = "Business calendar (`intake/settings.py`)"
+
+    hours: Hours = Field(
+        "",
+        description="Business hours for SLA due times and the agents' opening hours (outside them a customer gets a "
+        "ticket and a promise, not a wait), e.g. `Mon-Fri 09:00-12:00,13:30-18:00; Sat 10:00-16:00` (a gap is a "
+        "break; days may be left out: `09:00-18:00` is every day).",
+        json_schema_extra={"doc_default": "(empty: open 24/7)"},
     )
+    timezone: TimeZone = Field(
+        DEFAULT_CALENDAR_TIMEZONE, description="Time zone of the hours; also the zone deadlines are shown in."
+    )
+    holidays: Annotated[str, AfterValidator(_checked(day_rules))] = Field(
+        "cn",
+        description="`cn` (China's public holidays and make-up working days, 调休, from `chinese-calendar`: "
+        "2004–2026), `none`, or a CSV file of `date,holiday|workday[,note]` rows; join several with `+` (later ones "
+        "win), e.g. `cn+/etc/frontdoor/holidays.csv`. Only matters when hours are set.",
+    )
+    # The variables the calendar replaced; their time zone defaults to UTC, as it did.
+    intake_business_hours: Hours = Field(
+        "",
+        validation_alias="FD_INTAKE_BUSINESS_HOURS",
+        description=f"{_DEPRECATED} opening hours in the form of `FD_CALENDAR_HOURS`.",
+    )
+    intake_business_tz: TimeZone = Field(
+        "UTC",
+        validation_alias="FD_INTAKE_BUSINESS_TZ",
+        description=f"{_DEPRECATED} the time zone of `FD_INTAKE_BUSINESS_HOURS` unless `FD_CALENDAR_TIMEZONE` is set.",
+    )
+    handoff_hours: Annotated[str, AfterValidator(_handoff_span)] = Field(
+        "",
+        validation_alias="FD_HANDOFF_HOURS",
+        description=f"{_DEPRECATED} agents' opening hours `HH:MM-HH:MM` on the days of `FD_HANDOFF_DAYS`.",
+    )
+    handoff_days: Annotated[str, AfterValidator(_handoff_days)] = Field(
+        "0-4", validation_alias="FD_HANDOFF_DAYS", description=f"{_DEPRECATED} open weekdays (0 = Monday)."
+    )
+    handoff_timezone: TimeZone = Field(
+        "UTC",
+        validation_alias="FD_HANDOFF_TIMEZONE",
+        description=f"{_DEPRECATED} the time zone of `FD_HANDOFF_HOURS` unless `FD_CALENDAR_TIMEZONE` is set.",
+    )
+
+    @model_validator(mode="after")
+    def _hours_make_sense(self) -> CalendarConfig:
+        # The new variables' hours are checked whole by their fields; the old handoff ones only once put together.
+        try:
+            self.weekly_hours()
+        except InvalidSettings as exc:
+            raise ValueError(f"FD_HANDOFF_HOURS: {exc} (with FD_HANDOFF_DAYS={self.handoff_days})") from exc
+        return self
+
+    def weekly_hours(self) -> tuple[WeeklyHours | None, str]:
+        """The week's opening hours (None: round the clock) and their time zone, the deprecated variables included."""
+        zone = self.timezone if "timezone" in self.model_fields_set else ""
+        if self.hours:
+            return WeeklyHours.parse(self.hours), zone or DEFAULT_CALENDAR_TIMEZONE
+        if self.intake_business_hours:
+            return WeeklyHours.parse(self.intake_business_hours), zone or self.intake_business_tz
+        if self.handoff_hours:
+            first, last = _HANDOFF_DAYS.match(self.handoff_days).groups()  # type: ignore[union-attr]  # validated
+            days = f"{_WEEKDAYS[int(first)]}-{_WEEKDAYS[int(last or first)]}"
+            return WeeklyHours.parse(f"{days} {self.handoff_hours}"), zone or self.handoff_timezone
+        return None, zone or DEFAULT_CALENDAR_TIMEZONE
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar; build it once and hand it to everything that counts business time."""
+        hours, zone = self.weekly_hours()
+        return BusinessCalendar(zone, hours, day_rules(self.holidays))
+
+
+class IntakeConfig(EnvSettings):
+    """The issue intake's `FD_INTAKE_*` variables: the order system, ticket numbers and SLA targets."""
+
+    model_config = EnvSettings.config("FD_INTAKE_")
+    doc_title = "Issue intake (`intake/settings.py`)"
+
+    order_pattern: Annotated[str, AfterValidator(_pattern)] = Field(
+        DEFAULT_ORDER_NUMBER_PATTERN, description="Order-number format (a regular expression)."
+    )
+    order_api_url: str = Field(
+        "",
+        pattern=r"^(https?://.+)?$",
+        description="Base URL of the shop's order system (`GET {url}/orders/{number}`); empty: order numbers are "
+        "checked by format only (or against the demo orders, see `FD_INTAKE_DEMO_ORDERS`).",
+    )
+    order_api_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the order system.")
+    order_api_token: str = Field("", description="Bearer token sent to the order system, if it wants one.")
+    demo_orders: bool = Field(
+        False,
+        description="Look orders up in the built-in demo order set (`frontdoor run` turns it on); never in production.",
+    )
+    ticket_prefix: Annotated[str, AfterValidator(str.upper)] = Field(
+        "FD", pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}$", description="Ticket number prefix (`FD-000123`)."
+    )
+    sla_urgent: Sla = Field(
+        DEFAULT_SLA_TARGETS[Priority.URGENT],
+        description="Urgent priority: first-response / resolution targets in business hours, optionally "
+        "`/next-reply` (default: the first-response target). Tickets, the console's chat countdown and the "
+        "supervisor's at-risk list all use them.",
+    )
+    sla_high: Sla = Field(DEFAULT_SLA_TARGETS[Priority.HIGH], description="High priority: the same.")
+    sla_normal: Sla = Field(DEFAULT_SLA_TARGETS[Priority.NORMAL], description="Normal priority: the same.")
+    sla_low: Sla = Field(DEFAULT_SLA_TARGETS[Priority.LOW], description="Low priority: the same.")
+    sla_at_risk: float = Field(
+        DEFAULT_AT_RISK_SHARE,
+        gt=0,
+        le=1,
+        description='Share of a target (in business time) after which a waiting chat is "at risk" on the '
+        "supervisor's list.",
+    )
+    max_reasks: int = Field(
+        2, ge=0, description="Times a form slot is re-asked after bad answers before the conversation goes to a human."
+    )
+
+    @model_validator(mode="after")
+    def _one_order_source(self) -> IntakeConfig:
+        if self.demo_orders and self.order_api_url:
+            raise ValueError("set FD_INTAKE_ORDER_API_URL or FD_INTAKE_DEMO_ORDERS, not both")
+        return self
+
+    def intake_settings(self, calendar: BusinessCalendar | None = None) -> IntakeSettings:
+        """The policy's settings on `calendar` (the front door's one business calendar; round the clock in UTC when
+        not given); everything the environment does not name keeps its default."""
+        return IntakeSettings(
+            order_number_pattern=self.order_pattern,
+            ticket_prefix=self.ticket_prefix,
+            sla_targets={
+                Priority.URGENT: self.sla_urgent,
+                Priority.HIGH: self.sla_high,
+                Priority.NORMAL: self.sla_normal,
+                Priority.LOW: self.sla_low,
+            },
+            sla_at_risk_share=self.sla_at_risk,
+            calendar=calendar if calendar is not None else BusinessCalendar(),
+            max_slot_reasks=self.max_reasks,
+        )

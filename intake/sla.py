@@ -37,7 +37,12 @@ class SlaTarget:
     def __post_init__(self) -> None:
         hours = (self.first_response_hours, self.resolution_hours, self.next_reply_hours)
         if any(h is not None and h <= 0 for h in hours):
-            raise InvalidSettings(f"SLA targets must be positive: {self}")
+            raise InvalidSettings(f"SLA targets must be positive: {self!r}")
+
+    def __str__(self) -> str:
+        """As the environment spells it (`FD_INTAKE_SLA_*`): `4/24`, or `4/24/2` with a next-reply target."""
+        hours = (self.first_response_hours, self.resolution_hours, self.next_reply_hours)
+        return "/".join(f"{h:g}" for h in hours if h is not None)
 
     def hours(self, metric: SlaMetric) -> float:
         if metric is SlaMetric.FIRST_RESPONSE:

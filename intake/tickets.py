@@ -31,6 +31,7 @@ from intake.models import (
     Urgency,
     can_transition,
 )
+from intake.settings import IntakeSettings
 from intake.tables import intake_counters, intake_ticket_history, intake_tickets
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ class TicketStore:
         self._digits = digits
         self._clock = clock
         self._listeners: list[StatusListener] = []
+
+    @classmethod
+    def numbered_by(cls, db: Database, settings: IntakeSettings) -> TicketStore:
+        """A store whose numbers follow the settings (`FD_INTAKE_TICKET_PREFIX`): the numbers it gives out are the
+        ones the bot's ticket lookup reads back."""
+        return cls(db, prefix=settings.ticket_prefix, digits=settings.ticket_digits)
 
     def format_number(self, seq: int) -> str:
         return f"{self._prefix}-{seq:0{self._digits}d}"

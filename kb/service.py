@@ -9,7 +9,7 @@ the store (kb.live listens; a periodic version check catches anything the bus lo
 
 The bot's actions see exactly two things: `search(query, language) -> KBResult` and `record(feedback)`. Encoding runs
 in this service's worker threads, never on the event loop. Must never decide what the bot says (the actions do) and
-never read the environment (`KBSettings.from_env` is handed the front door's settings mapping).
+never read the environment (`KBSettings.from_config` is handed the front door's `Settings.kb`).
 """
 
 from __future__ import annotations
@@ -47,13 +47,13 @@ from kb.constants import (
     VERSION_CHECK_INTERVAL_S,
 )
 from kb.decision import Decision, KBResult
-from kb.encoders import ENCODER_RUNTIMES, Encoder
+from kb.encoders import Encoder
 from kb.exceptions import IndexMismatch
 from kb.feedback import FeedbackCounts, FeedbackLike, KBFeedbackStore
 from kb.finetune import FineTuneSettings
 from kb.io import FileFormat, ImportProblem, ImportRecord, read_entries, write_entries
 from kb.retrieval import HybridRetriever, IndexedEntry
-from kb.settings import RetrievalSettings
+from kb.settings import KBConfig, RetrievalSettings
 from kb.store import (
     EntryDiff,
     EntryDraft,
@@ -98,35 +98,6 @@ class TranscriptReader(Protocol):
     async def recent(self, conversation_id: str, limit: int) -> Sequence[TranscriptMessage]: ...
 
 
-# name -> (default, meaning); they arrive in the front door's settings mapping (bot.settings.Settings.extra).
-ENVIRONMENT: dict[str, tuple[str, str]] = {
-    "FD_KB_ENCODERS_EN": ("minilm,e5,use", "Encoders for English FAQ entries (minilm, e5, use, hashing)."),
-    "FD_KB_ENCODERS_ZH": ("e5,use", "Encoders for Chinese FAQ entries."),
-    "FD_KB_MINILM_PATH": ("", "A local sentence-transformers model directory instead of the bundled MiniLM."),
-    "FD_KB_ENCODER_RUNTIME": (
-        "onnx",
-        "How MiniLM runs: onnx (the same vectors as torch, ~2.5x faster; exported once under <var>/kb-onnx), "
-        "onnx-int8 (faster still, less accurate) or torch.",
-    ),
-    "FD_KB_ADAPT": ("1", "Learn from the KB itself: the entry head and hubness statistics (redone after edits)."),
-    "FD_KB_FINE_TUNE": (
-        "1",
-        "Also fine-tune MiniLM on the English entries in the background after edits (minutes of CPU per few "
-        "hundred entries; models cached by KB content under <var>/kb-models).",
-    ),
-    "FD_KB_SEED_DEMO": ("1", "Seed the starter FAQ when the knowledge base is empty."),
-    # Off by default so that apps built in tests (most never search) load no models; `frontdoor serve/run` should
-    # set it, or the first customer question waits for the encoders to load.
-    "FD_KB_PRELOAD": ("0", "Build the search index at start-up (in the background) instead of on first use."),
-    "FD_KB_VERSION_CHECK_S": ("30", "Seconds between safety-net checks that the index matches the store."),
-    "FD_KB_GROUP_THRESHOLD": ("0.8", "Cosine similarity at which unanswered questions share a group."),
-}
-
-
-def _flag(value: str) -> bool:
-    return value.strip().lower() not in ("0", "false", "no", "off", "")
-
-
 @dataclass(frozen=True)
 class KBSettings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
@@ -139,24 +110,15 @@ class KBSettings:
     worker_threads: int = 2
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], var_dir: Path) -> KBSettings:
-        def get(name: str) -> str:
-            return env.get(name, ENVIRONMENT[name][0])
-
-        def names(value: str) -> tuple[str, ...]:
-            return tuple(n.strip() for n in value.split(",") if n.strip())
-
-        minilm = get("FD_KB_MINILM_PATH")
-        runtime = get("FD_KB_ENCODER_RUNTIME").strip()
-        if runtime not in ENCODER_RUNTIMES:
-            raise ValueError(f"FD_KB_ENCODER_RUNTIME={runtime!r}: expected one of {', '.join(ENCODER_RUNTIMES)}")
+    def from_config(cls, config: KBConfig, var_dir: Path) -> KBSettings:
+        """The service's settings from the `FD_KB_*` variables; models and indexes live under `var_dir`."""
         retrieval = RetrievalSettings(
-            encoders={"en": names(get("FD_KB_ENCODERS_EN")), "zh": names(get("FD_KB_ENCODERS_ZH"))},
-            encoder_paths={"minilm": minilm} if minilm else {},
-            encoder_runtime=runtime,
+            encoders={"en": config.encoders_en, "zh": config.encoders_zh},
+            encoder_paths={"minilm": config.minilm_path} if config.minilm_path else {},
+            encoder_runtime=config.encoder_runtime,
             onnx_dir=str(var_dir / "kb-onnx"),
-            train_head=_flag(get("FD_KB_ADAPT")),
-            fine_tune=FineTuneSettings() if _flag(get("FD_KB_FINE_TUNE")) else None,
+            train_head=config.adapt,
+            fine_tune=FineTuneSettings() if config.fine_tune else None,
             fine_tune_dir=str(var_dir / "kb-models"),
             # Edits come one at a time in the editor; retraining the head after a quiet spell keeps it current.
             adapt_in_background=True,
@@ -164,10 +126,10 @@ class KBSettings:
         return cls(
             retrieval=retrieval,
             index_dir=var_dir / "kb-index",
-            seed_demo=_flag(get("FD_KB_SEED_DEMO")),
-            preload=_flag(get("FD_KB_PRELOAD")),
-            version_check_s=float(get("FD_KB_VERSION_CHECK_S")),
-            group_threshold=float(get("FD_KB_GROUP_THRESHOLD")),
+            seed_demo=config.seed_demo,
+            preload=config.preload,
+            version_check_s=config.version_check_s,
+            group_threshold=config.group_threshold,
         )
 
 

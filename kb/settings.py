@@ -1,14 +1,20 @@
-"""Every knob of the retrieval core, in one frozen dataclass that callers build and pass in.
+"""Every knob of the retrieval core, in one frozen dataclass that callers build and pass in; and the knowledge
+base's environment variables.
 
-Owns `RetrievalSettings`. Must never read the environment or files: the bot's settings loader (or a test) builds
-this once and hands it down.
+Owns `RetrievalSettings` and `KBConfig` (the `FD_KB_*` variables, composed into the front door's settings as
+`Settings.kb`; `kb.service.KBSettings.from_config` turns it into the service's settings). Must never read the
+environment or files: the process entry point builds the settings once (or a test builds them) and hands them down.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field
+
+from backends.settings import EnvSettings, comma_separated
+from kb.constants import UNANSWERED_GROUP_COSINE, VERSION_CHECK_INTERVAL_S
 from kb.encoders import E5, MINILM, ONNX, USE, Encoder, build_encoder
 from kb.finetune import FineTuneSettings
 
@@ -141,3 +147,58 @@ class RetrievalSettings:
         data = asdict(self)
         data["encoders"] = {k: list(v) for k, v in self.encoders.items()}
         return data
+
+
+EncoderName = Literal["minilm", "e5", "use", "hashing"]
+EncoderNames = Annotated[tuple[EncoderName, ...], BeforeValidator(comma_separated)]
+
+
+class KBConfig(EnvSettings):
+    """The knowledge base's `FD_KB_*` variables."""
+
+    model_config = EnvSettings.config("FD_KB_")
+    doc_title = "Knowledge base (`kb/settings.py`)"
+
+    encoders_en: EncoderNames = Field(
+        ("minilm", "e5", "use"), description="Encoders for English FAQ entries (`minilm`, `e5`, `use`, `hashing`)."
+    )
+    encoders_zh: EncoderNames = Field(("e5", "use"), description="Encoders for Chinese FAQ entries.")
+    minilm_path: str = Field(
+        "",
+        description="A local sentence-transformers model directory instead of the bundled all-MiniLM-L6-v2.",
+        json_schema_extra={"doc_default": "(bundled)"},
+    )
+    encoder_runtime: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx",
+        description="How MiniLM runs: `onnx` (ONNX Runtime, the same vectors as torch in 40 % of the time; exported "
+        "once, in a child process, under `var/kb-onnx`), `onnx-int8` (int8 weights: faster still, about two points "
+        "less accurate) or `torch`.",
+    )
+    adapt: bool = Field(
+        True,
+        description="Learn from the KB itself: the entry head and hubness statistics (redone in the background "
+        "after edits).",
+    )
+    fine_tune: bool = Field(
+        True,
+        description="Also fine-tune MiniLM on the English entries in the background after edits (minutes of CPU per "
+        "few hundred entries; models cached by KB content under `var/kb-models`).",
+    )
+    seed_demo: bool = Field(True, description="Seed the starter FAQ when the knowledge base is empty.")
+    # Off when settings are built directly, so that apps built in tests (most never search) load no models.
+    preload: bool = Field(
+        False,
+        description="Build the search index at start-up instead of on the first question; `frontdoor serve/run` "
+        "turn it on unless it is set.",
+    )
+    version_check_s: float = Field(
+        VERSION_CHECK_INTERVAL_S,
+        gt=0,
+        description="Seconds between safety-net checks that this replica's index matches the store.",
+    )
+    group_threshold: float = Field(
+        UNANSWERED_GROUP_COSINE,
+        gt=0,
+        le=1,
+        description="Cosine similarity at which unanswered questions share a group in the editor.",
+    )

@@ -1,4 +1,9 @@
-"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db."""
+"""The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db,
+settings.
+
+The one place the process environment is read: `Settings.for_server(os.environ)`, once; a bad variable is printed
+(naming it and what it accepts) and the command exits with status 2, before anything starts.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,17 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import faiss
 from aiohttp import web
 
+from backends.exceptions import InvalidSettings
 from backends.sql import open_database
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
+from bot.settings_docs import settings_markdown, with_settings_tables
 from bot.telemetry import AccessLogger
 from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
 from kb.cli import add_kb_eval_arguments, run_kb_eval
@@ -68,9 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
     revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
     revision.add_argument("-m", "--message", required=True)
+    docs = commands.add_parser("settings", help="check the environment's settings, or print their documentation")
+    docs.add_argument("--markdown", action="store_true", help="print README.md's configuration tables")
+    docs.add_argument("--write", metavar="README", help="with --markdown: update the tables in this file instead")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env(os.environ)
+    if args.command == "settings" and args.markdown:
+        return _settings_docs(args.write)
+    try:
+        settings = Settings.for_server(command_environment(args.command, os.environ))
+    except InvalidSettings as exc:
+        print("frontdoor: bad settings:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return 2
+    if args.command == "settings":
+        print("settings are valid")
+        return 0
     # One thread per faiss search: requests already run concurrently, and OpenMP's default spin-up costs more
     # than it saves on a small index. The entry point owns this choice; the KB's worker threads adopt it.
     faiss.omp_set_num_threads(1)
@@ -103,6 +123,24 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
         return 0
     return 2
+
+
+def command_environment(command: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables a command's settings are built from: the environment, and for `run` (the demo) the demo
+    orders unless the environment names an order system or says otherwise."""
+    env = dict(environ)
+    if command == "run" and not env.get("FD_INTAKE_ORDER_API_URL"):
+        env.setdefault("FD_INTAKE_DEMO_ORDERS", "1")
+    return env
+
+
+def _settings_docs(path: str | None) -> int:
+    if path is None:
+        print(settings_markdown())
+        return 0
+    readme = Path(path)
+    readme.write_text(with_settings_tables(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
 
 
 async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
@@ -204,6 +242,8 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
         print(f"  health:  {base}/healthz\n  Rasa:    {config.url}\n\nstaff accounts (username / password / roles):")
         for username, password, roles in staff:
             print(f"  {username:5} {password}  {roles}")
+        if settings.intake.demo_orders:
+            print("\ndemo orders are on: order numbers are looked up in the built-in demo order set", flush=True)
         print("\nCtrl-C stops everything.", flush=True)
         await stop.wait()
     finally:

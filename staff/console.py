@@ -23,7 +23,7 @@ from aiohttp import WSMsgType, web
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
-from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, PIPELINE, SETTINGS, TICKETS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, INTAKE, PIPELINE, SETTINGS, TICKETS
 from bot.pipeline import conversation_topic
 from conversations.exceptions import UnknownConversation
 from handoff.agents import AgentProfile, Presence
@@ -582,7 +582,7 @@ async def _console_context(app: web.Application) -> AsyncIterator[None]:
     app[CONSOLE_SOCKETS] = sockets
     if app.get(TICKETS) is None:
         # Its tables may be absent when the actions are not mounted: the case card then shows no tickets.
-        app[TICKETS] = TicketStore(app[DATABASE])
+        app[TICKETS] = TicketStore.numbered_by(app[DATABASE], app[INTAKE])
     yield
     # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
     for agent_id in sockets.agents():

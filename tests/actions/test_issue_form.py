@@ -124,6 +124,15 @@ async def test_an_order_system_outage_accepts_the_number_unverified(services: Ac
     assert slots["order_number"] == "1234567890" and texts(dispatcher) == []
 
 
+async def test_without_an_order_system_a_well_formed_number_is_taken_as_given(services: ActionServices) -> None:
+    services.orders = None  # no FD_INTAKE_ORDER_API_URL and no demo orders
+    dispatcher, slots = await validate(services, answer("order_number", "0001234567"))
+    assert slots["order_number"] == "0001234567" and texts(dispatcher) == []
+    assert slots["requested_slot"] == "product"  # nothing known about the order: the customer names the product
+    dispatcher, slots = await validate(services, answer("order_number", "12ab"))
+    assert slots["order_number"] is None and texts(dispatcher)  # the format is still checked
+
+
 # -- free-text slots --------------------------------------------------------------------------------------------------
 
 BAD_TEXT = [

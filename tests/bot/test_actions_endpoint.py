@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.keys import KB_SETTINGS
+from bot.keys import KB_SETTINGS, TICKETS
 from bot.settings import Settings
+from intake.models import Priority, TicketDraft
+from intake.settings import IntakeConfig
 from kb.service import KBSettings
+from kb.settings import KBConfig
 from server.app import create_app
 
 TOKEN = "s3cret-token"
@@ -76,3 +79,26 @@ async def test_malformed_action_calls_get_client_errors(client: TestClient, body
 async def test_an_unknown_action_is_a_404(client: TestClient) -> None:  # type: ignore[type-arg]
     response = await client.post(f"/webhook?token={TOKEN}", json=action_call("action_nope", "hi"))
     assert response.status == 404
+
+
+async def test_a_custom_ticket_prefix_still_lets_a_customer_look_their_ticket_up(tmp_path: Path) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        actions_token=TOKEN,
+        rasa_url="http://127.0.0.1:9",
+        kb=KBConfig(seed_demo=False, preload=False),
+        intake=IntakeConfig.from_env({"FD_INTAKE_TICKET_PREFIX": "ACME"}),
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        ticket = await client.app[TICKETS].create(
+            TicketDraft("cust-1", "conv_1", description="my kettle leaks"),
+            priority=Priority.NORMAL,
+            first_response_due=0.0,
+            resolution_due=0.0,
+        )
+        assert ticket.number == "ACME-000001"
+        call = action_call("action_check_ticket", "what about acme 1?", metadata={"customer_id": "cust-1"})
+        response = await client.post(f"/webhook?token={TOKEN}", json=call)
+        assert response.status == 200
+        texts = [r["text"] for r in (await response.json())["responses"]]
+        assert len(texts) == 1 and texts[0].startswith("Ticket ACME-000001"), texts

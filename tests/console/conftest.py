@@ -17,6 +17,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.settings import Settings
+from handoff.settings import HandoffConfig
+from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
@@ -67,14 +69,16 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         await client.aclose()
 
 
-def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, **extra: str) -> Settings:
+def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, **handoff: Any) -> Settings:
+    """`handoff`: `HandoffConfig` fields (`auto_assign=False`, `abandon_after_s=1`)."""
     return Settings(
         var_dir=tmp_path,
         rasa_url=rasa_url,
         redis_url=redis_url,
         rasa_timeout_s=5.0,
         # No starter FAQ and no index build at start: these tests are about handoff, and encoding costs seconds.
-        extra={"FD_HANDOFF_SWEEP_INTERVAL_S": "0.2", "FD_KB_SEED_DEMO": "0", "FD_KB_PRELOAD": "0", **extra},
+        kb=KBConfig(seed_demo=False, preload=False),
+        handoff=HandoffConfig(**{"sweep_interval_s": 0.2, **handoff}),
     )
 
 
@@ -197,5 +201,5 @@ async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[
 @pytest.fixture
 async def pull_mode(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
     """The app with auto-assign off: agents claim or pull, so races between them can be staged."""
-    async with console_app(console_settings(tmp_path, rasa_url, backend, FD_HANDOFF_AUTO_ASSIGN="0")) as harness:
+    async with console_app(console_settings(tmp_path, rasa_url, backend, auto_assign=False)) as harness:
         yield harness

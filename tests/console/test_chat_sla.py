@@ -7,10 +7,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from backends.bus import MemoryEventBus
-from bot.handoff_bridge import BridgeSettings
 from bot.settings import Settings
-from handoff import HandoffService, MemoryHandoffStore
-from intake import IntakeSettings, Priority, PriorityPolicy
+from handoff import HandoffService, MemoryHandoffStore, RoutingSettings
+from intake import Priority, PriorityPolicy
 from staff.case_card import sla_of
 from tests.handoff.conftest import FakeClock
 
@@ -22,12 +21,18 @@ def sh(*args: int) -> float:
     return dt.datetime(*args, tzinfo=SHANGHAI).timestamp()  # type: ignore[misc]
 
 
-def wired(extra: dict[str, str], now: float) -> tuple[PriorityPolicy, HandoffService, FakeClock]:
+def routing_of(env: dict[str, str]) -> RoutingSettings:
+    """The handoff routing as the front door builds it: on the intake settings built once from the environment."""
+    settings = Settings.from_env(env)
+    intake = settings.intake_settings()
+    return settings.handoff.routing(intake.calendar, intake.sla_policy())
+
+
+def wired(env: dict[str, str], now: float) -> tuple[PriorityPolicy, HandoffService, FakeClock]:
     """The ticket side as the actions build it, the chat side as the front door builds it, from one environment."""
     clock = FakeClock(now)
-    bridge = BridgeSettings.from_settings(Settings(extra=extra))
-    service = HandoffService(MemoryHandoffStore(), MemoryEventBus(), bridge.routing, clock)
-    return PriorityPolicy(IntakeSettings.from_mapping(extra)), service, clock
+    service = HandoffService(MemoryHandoffStore(), MemoryEventBus(), routing_of(env), clock)
+    return PriorityPolicy(Settings.from_env(env).intake_settings()), service, clock
 
 
 async def test_an_urgent_chat_is_not_overdue_after_a_minute_and_shows_its_ticket_s_due_time() -> None:
@@ -68,9 +73,7 @@ async def test_agents_opening_hours_are_the_business_calendar() -> None:
     _, service, _ = wired(OFFICE | {"FD_CALENDAR_HOLIDAYS": "cn"}, sh(2025, 10, 1, 10, 0))  # National Day
     outcome = await service.request_handoff("c1", "cust", "zh")
     assert outcome.status.value == "closed_hours" and outcome.next_open_at == sh(2025, 10, 9, 9, 0)
-    legacy = BridgeSettings.from_settings(
-        Settings(extra={"FD_HANDOFF_HOURS": "09:00-18:00", "FD_HANDOFF_TIMEZONE": "Asia/Shanghai"})
-    )
-    assert not legacy.routing.calendar.is_open(dt.datetime(2025, 11, 15, 10, 0, tzinfo=SHANGHAI))  # a Saturday
-    assert legacy.routing.calendar.is_open(dt.datetime(2025, 11, 17, 17, 30, tzinfo=SHANGHAI))
-    assert BridgeSettings.from_settings(Settings()).routing.calendar.always_open
+    legacy = routing_of({"FD_HANDOFF_HOURS": "09:00-18:00", "FD_HANDOFF_TIMEZONE": "Asia/Shanghai"})
+    assert not legacy.calendar.is_open(dt.datetime(2025, 11, 15, 10, 0, tzinfo=SHANGHAI))  # a Saturday
+    assert legacy.calendar.is_open(dt.datetime(2025, 11, 17, 17, 30, tzinfo=SHANGHAI))
+    assert routing_of({}).calendar.always_open

@@ -78,7 +78,7 @@ async def test_closing_a_chat_nobody_handed_off_only_closes_it(running: Running)
 @pytest.fixture
 async def impatient(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
     """Customers silent in the queue for a second have left (the sweeper runs every 0.2 s)."""
-    settings = console_settings(tmp_path, rasa_url, backend, FD_HANDOFF_ABANDON_AFTER_S="1")
+    settings = console_settings(tmp_path, rasa_url, backend, abandon_after_s=1)
     async with console_app(settings) as harness:
         yield harness
 

@@ -9,14 +9,14 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from bot.channels.wechat import EncodingMode, WeChatSettings
+from bot.channels.wechat import EncodingMode, WeChatConfig
 from bot.handoff_bridge import HANDOFF
 from bot.keys import CONVERSATIONS
 from tests.conftest import serving
@@ -64,10 +64,10 @@ async def wechat_app(
     backend: str,
     fake_api: tuple[FakeWeChatAPI, str],
     idle_close_s: float = 86400.0,
-    **extra: str,
+    **handoff: Any,
 ) -> AsyncIterator[WeChatHarness]:
     api, api_url = fake_api
-    wechat_settings = WeChatSettings(
+    wechat_config = WeChatConfig(
         token=TOKEN,
         app_id=APP_ID,
         app_secret=APP_SECRET,
@@ -76,7 +76,7 @@ async def wechat_app(
         api_base_url=api_url,
         idle_close_s=idle_close_s,
     )
-    settings = replace(console_settings(tmp_path, rasa_url, backend, **extra), wechat=wechat_settings)
+    settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:
         running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
         yield WeChatHarness(running, api, WeChatSim())
@@ -207,7 +207,7 @@ async def wechat_impatient(
     tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
 ) -> AsyncIterator[WeChatHarness]:
     """Web customers silent in the queue for half a second have left; WeChat ones keep the WeChat idle limit."""
-    async with wechat_app(tmp_path, rasa_url, backend, fake_api, FD_HANDOFF_ABANDON_AFTER_S="0.5") as harness:
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api, abandon_after_s=0.5) as harness:
         yield harness
 
 

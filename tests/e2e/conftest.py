@@ -20,7 +20,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     var_dir = tmp_path_factory.mktemp("stack")
-    with running_stack(ROOT, var_dir, os.environ) as running:
+    # The dialogue tests use the demo orders (1000000001 is a blender); production has an order system or none.
+    with running_stack(ROOT, var_dir, os.environ, {"FD_INTAKE_DEMO_ORDERS": "1"}) as running:
         yield running
 
 

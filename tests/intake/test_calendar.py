@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backends.exceptions import InvalidSettings as InvalidVariables
 from intake import (
     BusinessCalendar,
+    CalendarConfig,
     ChinaHolidays,
     DayKind,
     FixedDays,
     InvalidSettings,
     WeeklyHours,
-    calendar_from_mapping,
 )
 from intake.calendar import day_rules
 
@@ -167,7 +168,11 @@ def test_hours_parse_into_weekday_minute_spans() -> None:
     assert WeeklyHours.parse("08:00-20:00").spans(3) == ((480, 1200),)  # no days: every day
 
 
-def test_one_function_reads_the_calendar_variables_and_the_old_ones_still_work() -> None:
+def calendar_from_mapping(env: dict[str, str]) -> BusinessCalendar:
+    return CalendarConfig.from_env(env).calendar()
+
+
+def test_one_section_reads_the_calendar_variables_and_the_old_ones_still_work() -> None:
     assert calendar_from_mapping({}).always_open
     assert calendar_from_mapping({}).timezone == "Asia/Shanghai"
     new = calendar_from_mapping({"FD_CALENDAR_HOURS": "Mon-Fri 09:00-18:00", "FD_CALENDAR_TIMEZONE": "Europe/Berlin"})
@@ -181,5 +186,27 @@ def test_one_function_reads_the_calendar_variables_and_the_old_ones_still_work()
     )
     assert handoff.timezone == "Asia/Shanghai"
     assert handoff.hours is not None and handoff.hours.spans(5) == ((540, 1080),) and not handoff.hours.spans(6)
-    with pytest.raises(InvalidSettings):
+    with pytest.raises(InvalidVariables, match="FD_CALENDAR_TIMEZONE"):
         calendar_from_mapping({"FD_CALENDAR_TIMEZONE": "Mars/Olympus"})
+
+
+def test_the_new_variables_win_over_the_old_ones_and_a_set_time_zone_applies_to_old_hours() -> None:
+    both = calendar_from_mapping({"FD_CALENDAR_HOURS": "Mon 10:00-11:00", "FD_HANDOFF_HOURS": "09:00-18:00"})
+    assert both.hours is not None and both.hours.spans(0) == ((600, 660),) and both.timezone == "Asia/Shanghai"
+    zoned = calendar_from_mapping(
+        {"FD_INTAKE_BUSINESS_HOURS": "Mon-Fri 09:00-18:00", "FD_CALENDAR_TIMEZONE": "Asia/Tokyo"}
+    )
+    assert zoned.timezone == "Asia/Tokyo"
+
+
+def test_every_bad_calendar_variable_is_named_at_once() -> None:
+    with pytest.raises(InvalidVariables) as caught:
+        calendar_from_mapping(
+            {
+                "FD_CALENDAR_HOURS": "Mon-Fry 09:00-18:00",
+                "FD_CALENDAR_HOLIDAYS": "/nonexistent.csv",
+                "FD_HANDOFF_DAYS": "9",
+            }
+        )
+    named = " ".join(caught.value.problems)
+    assert all(name in named for name in ("FD_CALENDAR_HOURS", "FD_CALENDAR_HOLIDAYS", "FD_HANDOFF_DAYS"))

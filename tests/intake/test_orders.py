@@ -1,3 +1,5 @@
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -5,7 +7,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from intake import DemoOrderLookup, HttpOrderLookup, InvalidOrderNumber, OrderLookupFailed, OrderNumberFormat
+from intake import (
+    DemoOrderLookup,
+    HttpOrderLookup,
+    IntakeConfig,
+    InvalidOrderNumber,
+    OrderLookupFailed,
+    OrderNumberFormat,
+    order_lookup,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,26 +64,47 @@ def test_an_order_with_a_known_owner_is_hidden_from_other_customers() -> None:
     assert Order("1234567890", OrderStatus.PLACED, ()).belongs_to("anyone")
 
 
-@pytest.fixture
-async def order_api() -> AsyncIterator[str]:
-    async def handler(request: web.Request) -> web.Response:
-        number = request.match_info["number"]
-        if number == "1111111111":
-            return web.json_response(
-                {"number": number, "status": "shipped", "customer_id": "c9", "items": [{"sku": "X", "name": "Lamp"}]}
-            )
-        if number == "2222222222":
-            return web.Response(status=500)
-        return web.Response(status=404)
+class OrderSystem:
+    """A loopback order system: real orders, a missing one, failures, slowness and garbage, by order number."""
 
+    def __init__(self) -> None:
+        self.headers: list[str] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.headers.append(request.headers.get("Authorization", ""))
+        number = request.match_info["number"]
+        answers: dict[str, web.StreamResponse] = {
+            "1111111111": web.json_response(
+                {"number": number, "status": "shipped", "customer_id": "c9", "items": [{"sku": "X", "name": "Lamp"}]}
+            ),
+            "2222222222": web.Response(status=500),
+            "4444444444": web.Response(text="<html>maintenance</html>", content_type="text/html"),
+            "5555555555": web.Response(text="{not json", content_type="application/json"),
+            "6666666666": web.json_response(["a", "list"]),
+            "7777777777": web.json_response({"number": number, "status": "teleported", "items": []}),
+            "8888888888": web.json_response({"number": number, "items": ["not an item"]}),
+        }
+        if number == "9999999999":
+            await asyncio.sleep(5)
+        return answers.get(number) or web.Response(status=404)
+
+
+@pytest.fixture
+async def order_system() -> AsyncIterator[tuple[OrderSystem, str]]:
+    system = OrderSystem()
     app = web.Application()
-    app.router.add_get("/orders/{number}", handler)
-    server = TestServer(app)
+    app.router.add_get("/orders/{number}", system.handle)
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        yield str(server.make_url("/"))
+        yield system, str(server.make_url("/"))
     finally:
         await server.close()
+
+
+@pytest.fixture
+def order_api(order_system: tuple[OrderSystem, str]) -> str:
+    return order_system[1]
 
 
 async def test_the_http_lookup_reads_orders_and_tells_missing_from_failing(order_api: str) -> None:
@@ -84,3 +115,48 @@ async def test_the_http_lookup_reads_orders_and_tells_missing_from_failing(order
         assert await lookup.lookup("3333333333") is None
         with pytest.raises(OrderLookupFailed):
             await lookup.lookup("2222222222")
+
+
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [
+        ("4444444444", "not JSON"),
+        ("5555555555", "broken JSON"),
+        ("6666666666", "a list, not an order"),
+        ("7777777777", "an unknown status"),
+        ("8888888888", "an item that is not an object"),
+    ],
+)
+async def test_a_garbage_answer_is_a_lookup_failure_not_a_crash(order_api: str, number: str, why: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(OrderLookupFailed):
+            await HttpOrderLookup(session, order_api).lookup(number)
+
+
+async def test_a_slow_order_system_fails_after_the_configured_timeout(order_api: str) -> None:
+    config = IntakeConfig.from_env({"FD_INTAKE_ORDER_API_URL": order_api, "FD_INTAKE_ORDER_API_TIMEOUT_S": "0.2"})
+    async with aiohttp.ClientSession() as session:
+        lookup = order_lookup(config, session)
+        assert isinstance(lookup, HttpOrderLookup)
+        started = time.monotonic()
+        with pytest.raises(OrderLookupFailed):
+            await lookup.lookup("9999999999")
+        assert time.monotonic() - started < 2
+
+
+async def test_an_unreachable_order_system_is_a_lookup_failure() -> None:
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(OrderLookupFailed):
+            await HttpOrderLookup(session, "http://127.0.0.1:9", timeout_s=1).lookup("1111111111")
+
+
+async def test_the_settings_choose_the_lookup(order_system: tuple[OrderSystem, str]) -> None:
+    system, url = order_system
+    async with aiohttp.ClientSession() as session:
+        api = order_lookup(IntakeConfig(order_api_url=url, order_api_token="t0k"), session)
+        assert api is not None and await api.lookup("1111111111") is not None
+        assert system.headers == ["Bearer t0k"]
+        demo = order_lookup(IntakeConfig(demo_orders=True), session)
+        assert isinstance(demo, DemoOrderLookup)
+        # Neither: there is no order system, and nothing pretends to be one.
+        assert order_lookup(IntakeConfig(), session) is None

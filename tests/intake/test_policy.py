@@ -6,7 +6,9 @@ import pytest
 import handoff
 from intake import (
     BusinessCalendar,
+    CalendarConfig,
     Category,
+    IntakeConfig,
     IntakeSettings,
     InvalidSettings,
     Priority,
@@ -141,16 +143,15 @@ def test_a_bad_at_risk_share_or_missing_targets_are_rejected() -> None:
 
 
 def test_settings_are_built_from_a_mapping_not_the_environment() -> None:
-    settings = IntakeSettings.from_mapping(
-        {
-            "FD_INTAKE_SLA_URGENT": "0.5/2",
-            "FD_INTAKE_SLA_HIGH": "4/24/2",
-            "FD_INTAKE_SLA_AT_RISK": "0.75",
-            "FD_CALENDAR_TIMEZONE": "Asia/Shanghai",
-            "FD_CALENDAR_HOURS": "Mon-Sat 08:00-20:00",
-            "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
-        }
-    )
+    env = {
+        "FD_INTAKE_SLA_URGENT": "0.5/2",
+        "FD_INTAKE_SLA_HIGH": "4/24/2",
+        "FD_INTAKE_SLA_AT_RISK": "0.75",
+        "FD_CALENDAR_TIMEZONE": "Asia/Shanghai",
+        "FD_CALENDAR_HOURS": "Mon-Sat 08:00-20:00",
+        "FD_INTAKE_ORDER_PATTERN": r"[A-Z]{2}\d{8}",
+    }
+    settings = IntakeConfig.from_env(env).intake_settings(CalendarConfig.from_env(env).calendar())
     assert settings.sla_targets[Priority.URGENT] == SlaTarget(0.5, 2)
     assert settings.sla_targets[Priority.HIGH] == SlaTarget(4, 24, 2)
     assert settings.sla_at_risk_share == 0.75

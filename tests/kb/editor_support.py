@@ -8,9 +8,10 @@ from typing import Any
 
 from kb.encoders import HASHING, HashingEncoder
 from kb.service import KBSettings
-from kb.settings import RetrievalSettings
+from kb.settings import KBConfig, RetrievalSettings
 
-FAST_ENV = {"FD_KB_ENCODERS_EN": "hashing", "FD_KB_ENCODERS_ZH": "hashing", "FD_KB_ADAPT": "0"}
+# The front door's `Settings.kb` for app tests: model-free encoders, no head training.
+FAST_KB = KBConfig(encoders_en=(HASHING,), encoders_zh=(HASHING,), adapt=False)
 
 
 def fast_settings(index_dir: Path | None = None, **changes: Any) -> KBSettings:

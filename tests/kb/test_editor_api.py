@@ -16,14 +16,14 @@ from server.app import create_app
 from staff.auth import Role
 from staff.editor import render_markdown
 from staff.keys import STAFF
-from tests.kb.editor_support import FAST_ENV
+from tests.kb.editor_support import FAST_KB
 
 Client = TestClient[Any, Any]
 
 
 @pytest.fixture
 async def app_client(tmp_path: Path) -> AsyncIterator[Client]:
-    settings = Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", extra=FAST_ENV)
+    settings = Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB)
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         await app[STAFF].add("eve", "pw", [Role.EDITOR])

@@ -12,14 +12,14 @@ from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
 from tests.conftest import serving
-from tests.kb.editor_support import FAST_ENV
+from tests.kb.editor_support import FAST_KB
 from tests.widget.browser import TIMEOUT_MS, chromium
 
 pytestmark = pytest.mark.browser
 
 
 async def test_an_editor_publishes_an_entry_and_try_it_answers_a_paraphrase_with_it(tmp_path: Path) -> None:
-    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", extra=FAST_ENV))
+    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB))
     async with serving(app) as url, chromium() as browser:
         await app[STAFF].add("eve", "pw", [Role.EDITOR])
         page = await browser.new_page(locale="en-US")

@@ -11,14 +11,14 @@ from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
 from tests.conftest import serving
-from tests.kb.editor_support import FAST_ENV
+from tests.kb.editor_support import FAST_KB
 from tests.widget.browser import TIMEOUT_MS, chromium
 
 pytestmark = pytest.mark.browser
 
 
 async def test_the_editor_speaks_chinese_to_a_chinese_browser(tmp_path: Path) -> None:
-    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", extra=FAST_ENV))
+    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB))
     async with serving(app) as url, chromium() as browser:
         await app[STAFF].add("eve", "pw", [Role.EDITOR])
         context = await browser.new_context(locale="zh-CN")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backends.exceptions import InvalidSettings
 from kb.encoders import (
     HASHING,
     ONNX,
@@ -23,7 +24,7 @@ from kb.encoders import (
 from kb.exceptions import IndexMismatch
 from kb.retrieval import HybridRetriever, IndexedEntry
 from kb.service import KBSettings
-from kb.settings import RetrievalSettings
+from kb.settings import KBConfig, RetrievalSettings
 
 TEXTS = [
     "Where is my refund?",
@@ -79,8 +80,9 @@ def test_an_index_saved_with_int8_vectors_is_rebuilt_for_fp32_encoders(tmp_path:
 
 
 def test_the_runtime_setting_and_where_exports_go(tmp_path: Path) -> None:
-    default = KBSettings.from_env({}, tmp_path).retrieval
+    default = KBSettings.from_config(KBConfig(), tmp_path).retrieval
     assert default.encoder_runtime == ONNX and default.onnx_dir == str(tmp_path / "kb-onnx")
-    assert KBSettings.from_env({"FD_KB_ENCODER_RUNTIME": "torch"}, tmp_path).retrieval.encoder_runtime == TORCH
-    with pytest.raises(ValueError, match="FD_KB_ENCODER_RUNTIME"):
-        KBSettings.from_env({"FD_KB_ENCODER_RUNTIME": "gpu"}, tmp_path)
+    torch = KBConfig.from_env({"FD_KB_ENCODER_RUNTIME": "torch"})
+    assert KBSettings.from_config(torch, tmp_path).retrieval.encoder_runtime == TORCH
+    with pytest.raises(InvalidSettings, match="FD_KB_ENCODER_RUNTIME must be one of onnx, onnx-int8, torch"):
+        KBConfig.from_env({"FD_KB_ENCODER_RUNTIME": "gpu"})

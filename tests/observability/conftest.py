@@ -17,6 +17,8 @@ import structlog
 from aiohttp import web
 
 from bot.settings import Settings
+from handoff.settings import HandoffConfig
+from kb.settings import KBConfig
 from observability import configure_logging
 from server.app import create_app
 from tests.conftest import scripted_rasa, serving
@@ -113,7 +115,8 @@ def observed_settings(tmp_path: Path, **fields: Any) -> Settings:
     defaults: dict[str, Any] = {
         "var_dir": tmp_path,
         "rasa_timeout_s": 5.0,
-        "extra": {"FD_KB_SEED_DEMO": "0", "FD_KB_PRELOAD": "0", "FD_HANDOFF_SWEEP_INTERVAL_S": "0.2"},
+        "kb": KBConfig(seed_demo=False, preload=False),
+        "handoff": HandoffConfig(sweep_interval_s=0.2),
     }
     return Settings(**(defaults | fields))
 

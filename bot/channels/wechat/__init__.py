@@ -38,7 +38,7 @@ from bot.channels.wechat.exceptions import (
     WeChatError,
 )
 from bot.channels.wechat.inbound import InboundPipeline, TurnState, UnsubscribeHook, WeChatInbound
-from bot.channels.wechat.settings import EncodingMode, WeChatSettings
+from bot.channels.wechat.settings import EncodingMode, WeChatConfig, WeChatSettings
 
 __all__ = [
     "WECHAT_CHANNEL",
@@ -71,6 +71,7 @@ __all__ = [
     "UnsubscribeHook",
     "WeChatAPIError",
     "WeChatChannel",
+    "WeChatConfig",
     "WeChatError",
     "WeChatInbound",
     "WeChatSettings",

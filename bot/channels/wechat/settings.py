@@ -1,4 +1,8 @@
-"""Settings for one WeChat Official Account. Built once by the caller and passed in; never reads the environment."""
+"""Settings for one WeChat Official Account. Built once by the caller and passed in; never reads the environment.
+
+Owns `WeChatSettings` (what the channel runs with) and `WeChatConfig` (the `FD_WECHAT_*` variables, composed into the
+front door's settings as `Settings.wechat`; `account()` is the account they describe, or None when WeChat is off).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pydantic import Field, model_validator
+
+from backends.settings import EnvSettings
 from bot.channels.wechat.constants import IDLE_CLOSE_S, MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
 from bot.channels.wechat.exceptions import InvalidSettings
 from i18n import bilingual
@@ -77,3 +84,59 @@ def aes_key(encoding_aes_key: str) -> bytes:
     if len(key) != 32:
         raise InvalidSettings("EncodingAESKey must decode to 32 bytes")
     return key
+
+
+class WeChatConfig(EnvSettings):
+    """The `FD_WECHAT_*` variables: one Official Account, mounted at /wechat when the token is set."""
+
+    model_config = EnvSettings.config("FD_WECHAT_")
+    doc_title = "WeChat Official Account (`bot/channels/wechat/settings.py`)"
+
+    token: str = Field(
+        "",
+        description="WeChat Official Account token; setting it mounts the WeChat channel at `/wechat`.",
+        json_schema_extra={"doc_default": "(empty: WeChat off)"},
+    )
+    app_id: str = Field("", description="WeChat AppID.")
+    app_secret: str = Field("", description="WeChat AppSecret (customer-service message API).")
+    encoding_aes_key: str = Field("", description="EncodingAESKey (43 characters; compatible and safe modes).")
+    encoding_mode: EncodingMode = Field(
+        EncodingMode.PLAINTEXT, description="`plaintext`, `compatible` or `safe`, as set in the WeChat admin console."
+    )
+    api_base_url: str = Field(
+        "https://api.weixin.qq.com", pattern=r"^https?://", description="WeChat API base URL (a fake server in tests)."
+    )
+    idle_close_s: float = Field(
+        IDLE_CLOSE_S,
+        gt=0,
+        description="A WeChat conversation whose customer has been silent this long is closed; their next message "
+        "opens a new one (half of WeChat's 48-hour reply window, so agents can still follow up on the old one).",
+    )
+
+    @model_validator(mode="after")
+    def _account_is_complete(self) -> WeChatConfig:
+        if self.token:
+            if not self.app_id:
+                raise ValueError("FD_WECHAT_APP_ID is required when FD_WECHAT_TOKEN is set")
+            if self.encoding_mode is not EncodingMode.PLAINTEXT:
+                try:
+                    aes_key(self.encoding_aes_key)
+                except InvalidSettings as exc:
+                    raise ValueError(
+                        f"FD_WECHAT_ENCODING_AES_KEY: {exc} (FD_WECHAT_ENCODING_MODE is {self.encoding_mode.value})"
+                    ) from exc
+        return self
+
+    def account(self) -> WeChatSettings | None:
+        """The account to mount, or None when WeChat is off (no token)."""
+        if not self.token:
+            return None
+        return WeChatSettings(
+            token=self.token,
+            app_id=self.app_id,
+            app_secret=self.app_secret,
+            encoding_aes_key=self.encoding_aes_key,
+            encoding_mode=self.encoding_mode,
+            api_base_url=self.api_base_url,
+            idle_close_s=self.idle_close_s,
+        )
