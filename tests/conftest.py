@@ -17,9 +17,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser
 
 from backends.sql import Database, open_database
 from migrations import upgrade_database
+from tests.widget.browser import chromium
 
 POSTGRES_URL = os.environ.get("FD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FD_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -82,3 +84,10 @@ async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) 
     app.router.add_post("/webhooks/rest/webhook", turn)
     async with serving(app) as url:
         yield url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium through Playwright, for one test (tests/widget/browser.py: `chromium`)."""
+    async with chromium() as launched:
+        yield launched

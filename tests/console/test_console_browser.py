@@ -3,14 +3,12 @@ chat API. A customer's `<img src=x onerror=alert(1)>` must show as text in the a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from staff.auth import Role
 from tests.console.conftest import PASSWORD, Running
-from tests.widget.browser import TIMEOUT_MS, chromium
+from tests.widget.browser import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -20,12 +18,6 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(params=["memory"])
 def backend(request: pytest.FixtureRequest) -> str:
     return ""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 async def agent_console(browser: Browser, url: str, username: str) -> tuple[BrowserContext, Page, list[str]]:

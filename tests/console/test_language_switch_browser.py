@@ -3,14 +3,12 @@ changes it at once (static and script-built texts alike) and the `fd_lang` cooki
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Browser
 
 from staff.auth import Role
 from tests.console.conftest import PASSWORD, Running
-from tests.widget.browser import TIMEOUT_MS, chromium
+from tests.widget.browser import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -18,12 +16,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(params=["memory"])
 def backend(request: pytest.FixtureRequest) -> str:
     return ""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 async def test_a_chinese_browser_gets_the_login_page_in_chinese(running: Running, browser: Browser) -> None:

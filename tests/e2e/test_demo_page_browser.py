@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Browser, Page
 
 from bot.stack import Stack
 from tests.e2e.conftest import CJK
-from tests.widget.browser import TIMEOUT_MS, chromium
+from tests.widget.browser import TIMEOUT_MS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as browser:
-        yield browser
 
 
 async def say(page: Page, text: str, replies_before: int) -> str:

@@ -11,7 +11,7 @@ from bot.stack import Stack
 from bot.widget import create_host_app
 from tests.conftest import serving
 from tests.e2e.conftest import CJK
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
+from tests.widget.browser import TIMEOUT_MS, Widget, record_dialogs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -23,12 +23,6 @@ async def site(stack: Stack) -> AsyncIterator[str]:
     """A customer's website on another origin that embeds the widget with one script tag (and rude CSS)."""
     async with serving(create_host_app(f"{stack.frontdoor_url}/widget.js", ATTRIBUTES)) as url:
         yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as browser:
-        yield browser
 
 
 async def test_a_page_on_another_origin_chats_through_one_script_tag(browser: Browser, site: str) -> None:
