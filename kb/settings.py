@@ -59,6 +59,29 @@ class LanguageTuning:
         return self.encoder_weights.get(name, 1.0)
 
 
+@dataclass(frozen=True)
+class AbstentionSettings:
+    """How the answer and clarify thresholds are set from the KB's own entries (kb/abstention.py).
+
+    The operator states a target instead of a threshold: at most `target_wrong_rate` of all messages answered with
+    a wrong entry, on traffic where `out_of_scope_prior` of the messages have no entry (real shop traffic: about a
+    third). The thresholds that meet it are re-fitted whenever the KB changes.
+    """
+
+    enabled: bool = True
+    target_wrong_rate: float = 0.08
+    out_of_scope_prior: float = 0.35
+    # The clarify threshold: reached by this share of the unanswerable self-test questions, unless that would drop
+    # below what `clarify_seen_share` of the answerable ones reach.
+    clarify_unseen_share: float = 0.5
+    clarify_seen_share: float = 0.95
+    self_test_questions: int = 400
+    min_questions: int = 20  # fewer self-test questions than this: keep the language's fixed thresholds
+    min_answer_threshold: float = 0.3
+    max_answer_threshold: float = 0.95
+    min_clarify_threshold: float = 0.05
+
+
 def _default_tuning() -> dict[str, LanguageTuning]:
     return {
         "en": LanguageTuning(),
@@ -111,6 +134,7 @@ class RetrievalSettings:
     adapt_in_background: bool = False
     adapt_debounce_s: float = 2.0
     # The three-way decision.
+    abstention: AbstentionSettings = field(default_factory=AbstentionSettings)
     clarify_max: int = 3
     clarify_ratio: float = 0.35  # a candidate joins a clarification when its confidence is this share of the best
     ambiguity_ratio: float = 0.9  # an answer becomes a clarification when the runner-up is this close to the best
