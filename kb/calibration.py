@@ -58,8 +58,10 @@ def calibrate(entries: Sequence[ScoredEntry], settings: RetrievalSettings, tunin
     preference = float(share[0])
     if top.head_probability is not None:
         preference = 0.5 * (preference + top.head_probability)
+    share_q = tuning.calibration_question_share
+    cosine = (top.centroid + share_q * top.dense) / (1.0 + share_q)
     evidence = tuning.calibration_probability_weight * preference + tuning.calibration_cosine_weight * (
-        top.centroid - tuning.calibration_cosine_floor
+        cosine - tuning.calibration_cosine_floor
     )
     top_confidence = _sigmoid(tuning.calibration_scale * (evidence - tuning.calibration_offset))
     relative = share / share[0]
