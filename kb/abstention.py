@@ -49,7 +49,7 @@ class Thresholds:
 
 
 def _share_at_least(values: np.ndarray, threshold: float) -> float:
-    return float((values >= threshold).mean()) if len(values) else 0.0
+    return float((values >= threshold).mean())
 
 
 def fit_thresholds(test: SelfTest, settings: AbstentionSettings, fixed: tuple[float, float]) -> Thresholds:
@@ -71,9 +71,9 @@ def fit_thresholds(test: SelfTest, settings: AbstentionSettings, fixed: tuple[fl
     answer = 1.0
     wrong_at = answered_at = 0.0
     for threshold in grid[::-1]:  # from the top down: the rate only grows as the threshold falls
-        wrong = prior * _share_at_least(unseen, threshold) + (1 - prior) * _share_at_least(seen[~right], threshold) * (
-            float((~right).mean()) if len(right) else 0.0
-        )
+        # Unanswerable messages above the threshold are answered wrongly; so are answerable ones whose best entry
+        # is not theirs.
+        wrong = prior * _share_at_least(unseen, threshold) + (1 - prior) * float(((seen >= threshold) & ~right).mean())
         if wrong > settings.target_wrong_rate:
             break
         answer = float(threshold)

@@ -190,7 +190,7 @@ class _Outcomes:
             "answered_correctly": self.answered_correctly / n,
             "answered_wrongly": self.answered_wrongly / n,
             "clarify": self.clarify / n,
-            "clarify_right_offered": self.clarify_right_offered / n,
+            "clarify_contains_correct": self.clarify_right_offered / n,
             "not_found": self.not_found / n,
         }
         if self.hits:
@@ -317,7 +317,7 @@ def score_results(
     for lang, outcomes in per_lang.items():
         languages[lang] = outcomes.rates()
     oos_rates = out_of_scope.rates() if out_of_scope.n else {}
-    for key in ("answered_correctly", "clarify_right_offered", "top1"):
+    for key in ("answered_correctly", "clarify_contains_correct", "top1"):
         oos_rates.pop(key, None)
     return EvalReport(
         n_queries=len(queries),
