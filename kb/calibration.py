@@ -69,13 +69,12 @@ def calibrate(entries: Sequence[ScoredEntry], settings: RetrievalSettings, tunin
 
 
 def decide(
-    confidences: Sequence[float], settings: RetrievalSettings, thresholds: Thresholds, *, informative: bool = True
+    confidences: Sequence[float], settings: RetrievalSettings, thresholds: Thresholds
 ) -> tuple[Decision, int, Reason]:
     """The decision, how many candidates it shows (1 for an answer, 2–3 for a clarification, 0 for none), and why.
 
     Clarify is the safety net: a confident best entry with a close runner-up, or a best entry between the clarify
-    and the answer threshold, is offered with the next ones instead of being answered. A query with too little
-    text to tell entries apart (`informative` False) is never answered outright.
+    and the answer threshold, is offered with the next ones instead of being answered.
     """
     if not confidences:
         return Decision.NOT_FOUND, 0, Reason.EMPTY
@@ -84,13 +83,11 @@ def decide(
     runner_up = confidences[1] if len(confidences) > 1 else 0.0
     offered = max(2, 1 + len(close)) if len(confidences) > 1 else 1
     if best >= thresholds.answer:
-        if not informative:
-            return Decision.CLARIFY, offered, Reason.UNINFORMATIVE
         if runner_up < settings.ambiguity_ratio * best:
             return Decision.ANSWER, 1, Reason.CONFIDENT
         return Decision.CLARIFY, offered, Reason.CLOSE_RUNNER_UP
     if best >= thresholds.clarify:
-        return Decision.CLARIFY, offered, Reason.UNINFORMATIVE if not informative else Reason.UNSURE
+        return Decision.CLARIFY, offered, Reason.UNSURE
     return Decision.NOT_FOUND, 0, Reason.LOW_CONFIDENCE
 
 
@@ -137,11 +134,6 @@ def explain(
         why = (
             f"clarify (close runner-up): confidence {best.confidence:.2f} reaches the {bar}, but the runner-up is "
             f"within {settings.ambiguity_ratio:.0%}; asking which of the top {shown} was meant."
-        )
-    elif reason is Reason.UNINFORMATIVE:
-        why = (
-            f"clarify (uninformative): confidence {best.confidence:.2f} with {bar}, but the message has too few "
-            f"words the KB knows to answer outright; offering the top {shown}."
         )
     elif reason is Reason.UNSURE:
         why = (

@@ -25,7 +25,6 @@ class Reason(StrEnum):
     CONFIDENT = "confident"  # confidence at or above the answer threshold, no close runner-up
     CLOSE_RUNNER_UP = "close_runner_up"  # confident, but a second entry is nearly as likely: offer both
     UNSURE = "unsure"  # between the clarify and the answer threshold: offer the top candidates
-    UNINFORMATIVE = "uninformative"  # too little text to tell entries apart (a number, one stray word)
     LOW_CONFIDENCE = "low_confidence"  # below the clarify threshold: nothing in the KB is close enough
     EMPTY = "empty"  # no entries in this language
 

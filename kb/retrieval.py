@@ -753,11 +753,10 @@ class HybridRetriever:
         scored: list[ScoredEntry],
         tuning: LanguageTuning,
         thresholds: Thresholds | None = None,
-        informative: bool = True,
     ) -> KBResult:
         confidences = calibrate(scored, self.settings, tuning)
         limits = thresholds or Thresholds(tuning.answer_threshold, tuning.clarify_threshold, "fixed")
-        decision, shown, reason = decide(confidences, self.settings, limits, informative=informative)
+        decision, shown, reason = decide(confidences, self.settings, limits)
         candidates = to_candidates(scored, confidences)
         return KBResult(
             query=query,

@@ -258,7 +258,7 @@
       const result = await api("POST", "/api/v1/kb/try", body);
       $("try-result").hidden = false;
       $("try-decision").textContent = result.decision;
-      // Why it decided so (a reason code: confident, close runner-up, unsure, uninformative, low confidence).
+      // Why it decided so (a reason code: confident, close runner-up, unsure, low confidence, empty).
       $("try-reason").textContent = result.reason ? `(${result.reason.replaceAll("_", " ")})` : "";
       $("try-confidence").textContent = result.confidence.toFixed(2);
       $("try-elapsed").textContent = `${result.language} · ${result.elapsed_ms} ms`;

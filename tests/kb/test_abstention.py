@@ -47,19 +47,18 @@ def test_a_kb_too_small_to_test_itself_keeps_the_fixed_thresholds() -> None:
 
 
 @pytest.mark.parametrize(
-    ("confidences", "informative", "expected"),
+    ("confidences", "expected"),
     [
-        ([0.9, 0.1], True, (Decision.ANSWER, 1, Reason.CONFIDENT)),
-        ([0.9, 0.85, 0.5], True, (Decision.CLARIFY, 3, Reason.CLOSE_RUNNER_UP)),
-        ([0.5, 0.3], True, (Decision.CLARIFY, 2, Reason.UNSURE)),
-        ([0.9, 0.1], False, (Decision.CLARIFY, 2, Reason.UNINFORMATIVE)),
-        ([0.1, 0.05], True, (Decision.NOT_FOUND, 0, Reason.LOW_CONFIDENCE)),
-        ([], True, (Decision.NOT_FOUND, 0, Reason.EMPTY)),
+        ([0.9, 0.1], (Decision.ANSWER, 1, Reason.CONFIDENT)),
+        ([0.9, 0.85, 0.5], (Decision.CLARIFY, 3, Reason.CLOSE_RUNNER_UP)),
+        ([0.5, 0.3], (Decision.CLARIFY, 2, Reason.UNSURE)),
+        ([0.1, 0.05], (Decision.NOT_FOUND, 0, Reason.LOW_CONFIDENCE)),
+        ([], (Decision.NOT_FOUND, 0, Reason.EMPTY)),
     ],
 )
-def test_each_decision_says_why(confidences: list[float], informative: bool, expected: tuple[object, ...]) -> None:
+def test_each_decision_says_why(confidences: list[float], expected: tuple[object, ...]) -> None:
     limits = Thresholds(answer=0.7, clarify=0.2, source="kb")
-    assert decide(confidences, RetrievalSettings(), limits, informative=informative) == expected
+    assert decide(confidences, RetrievalSettings(), limits) == expected
 
 
 def test_the_retriever_refits_its_thresholds_when_the_kb_changes(
