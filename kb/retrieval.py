@@ -570,21 +570,28 @@ class HybridRetriever:
     ) -> list[tuple[list[ScoredEntry], list[ScoredEntry], str]]:
         """Ask the KB its own questions: per sampled question, the candidates with that question left out (an
         unseen paraphrase: answerable), the candidates with its whole entry left out (a question the KB cannot
-        answer), and the entry it belongs to. Reads stored vectors; nothing is encoded."""
+        answer), and the entry it belongs to. Reads stored vectors; nothing is encoded. The lock is taken per
+        question, so customers' searches interleave with a long self-test."""
         with self._lock:
             owners = [(qid, entry_id) for entry_id, ids in shard.question_ids.items() for qid in ids]
             multi = [(q, e) for q, e in owners if len(shard.question_ids[e]) > 1] or owners
             rng = np.random.default_rng(seed)
             picked = [multi[int(i)] for i in rng.permutation(len(multi))[:limit]]
-            out = []
-            for qid, entry_id in picked:
+        out = []
+        for qid, entry_id in picked:
+            with self._lock:
+                if entry_id not in shard.question_ids or qid not in shard.question_text:
+                    continue  # edited away meanwhile
                 vectors = {name: shard.questions[name].vectors([qid])[0] for name in shard.encoder_names}
                 text = shard.question_text[qid]
                 words = tokenize(text, shard.language)
                 characters = _characters(text) if shard.tuning.weights.characters > 0 else []
-                seen = self._score_locked(shard, vectors, words, characters, exclude_question=qid)
+                # An entry's only question cannot be left out (the entry would have nothing to match): it is asked
+                # as it stands, so such KBs (one phrasing per entry) are judged by their unanswerable side alone.
+                alone = len(shard.question_ids[entry_id]) < 2
+                seen = self._score_locked(shard, vectors, words, characters, exclude_question=None if alone else qid)
                 unseen = self._score_locked(shard, vectors, words, characters, exclude_entry=entry_id)
-                out.append((seen, unseen, entry_id))
+            out.append((seen, unseen, entry_id))
         return out
 
     # ----- searching -----
