@@ -91,7 +91,14 @@ def _default_tuning() -> dict[str, LanguageTuning]:
         # The confidence reads the mean of the best entry's centroid and best-question cosines, steeply (8 per unit
         # of cosine) and squashed gently (3), so that confidences spread over (0, 1) and the thresholds fitted on
         # the KB's own questions land inside it instead of at its edge.
-        "en": LanguageTuning(calibration_question_share=1.0, calibration_cosine_weight=8.0, calibration_scale=3.0),
+        # Its fixed thresholds serve only until the KB has tested itself, and for KBs too small to (20 questions).
+        "en": LanguageTuning(
+            calibration_question_share=1.0,
+            calibration_cosine_weight=8.0,
+            calibration_scale=3.0,
+            answer_threshold=0.9,
+            clarify_threshold=0.7,
+        ),
         "zh": LanguageTuning(
             weights=FusionWeights(dense_max=1.5, dense_centroid=0.0, lexical=0.0, characters=0.5, head=2.0),
             encoder_weights={E5: 1.0, USE: 0.5},
