@@ -138,6 +138,14 @@ def format_table(report: EvalReport) -> str:
         ),
         *((f"language {lang}", _outcomes(rates)) for lang, rates in sorted(report.per_language.items())),
         ("reasons", ", ".join(f"{k} {v}" for k, v in report.reasons.items())),
+        *(
+            (
+                f"thresholds {lang} (answer / clarify)",
+                f"{t['answer']:.3f} / {t['clarify']:.3f} ({t['source']}, {t['questions']} questions, "
+                f"expected wrong {t['expected_wrong_rate']:.3f})",
+            )
+            for lang, t in sorted(report.thresholds.items())
+        ),
         ("latency p50 / p95 ms", f"{report.p50_ms:.1f} / {report.p95_ms:.1f}"),
         ("index / adapt seconds", f"{report.index_seconds:.1f} / {report.adapt_seconds:.1f}"),
     ]

@@ -56,6 +56,8 @@ class EvalReport:
     reasons: dict[str, int] = field(default_factory=dict)
     # Wrong-answer rate against answer rate, one point per distinct confidence (see `risk_coverage`).
     risk_coverage: list[dict[str, float]] = field(default_factory=list)
+    # The thresholds each language decided with, and where they came from (kb.abstention.Thresholds).
+    thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,7 +153,9 @@ def evaluate(
         latencies.append((time.perf_counter() - started) * 1000.0)
     if decisions_csv is not None:
         write_decisions_csv(queries, results, decisions_csv)
-    return score_results(queries, results, latencies, retriever.settings, index_seconds, adapt_seconds)
+    report = score_results(queries, results, latencies, retriever.settings, index_seconds, adapt_seconds)
+    report.thresholds = {lang: t.to_dict() for lang, t in retriever.thresholds().items()}
+    return report
 
 
 @dataclass

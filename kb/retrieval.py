@@ -187,6 +187,16 @@ class HybridRetriever:
     def _encoder_for(self, shard: _Shard, name: str) -> Encoder:
         return shard.tuned.get(name) or self._pool.get(name)
 
+    def thresholds(self) -> dict[str, Thresholds]:
+        """The answer and clarify thresholds in force per language (fitted by `adapt`, or the tuning's fixed ones)."""
+        with self._lock:
+            return {
+                language: shard.thresholds
+                or Thresholds(shard.tuning.answer_threshold, shard.tuning.clarify_threshold, "fixed")
+                for language, shard in self._shards.items()
+                if len(shard)
+            }
+
     def languages(self) -> list[str]:
         return [lang for lang, shard in self._shards.items() if len(shard)]
 

@@ -131,7 +131,8 @@ def test_frontdoor_kb_eval_writes_the_risk_coverage_and_decisions_csv(
     argv += ["--encoders-en", "hashing", "--encoders-zh", "hashing"]
     assert frontdoor_main([*argv, "--risk-coverage-csv", str(curve), "--decisions-csv", str(decisions)]) == 0
     data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"out_of_scope", "clarify_right_offered", "reasons", "per_language"} <= set(data)
+    assert {"out_of_scope", "clarify_right_offered", "reasons", "per_language", "thresholds"} <= set(data)
+    assert {t["source"] for t in data["thresholds"].values()} <= {"kb", "fixed"}
     with curve.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["threshold", "answer_rate", "wrong_rate", "right_rate", "precision"]
