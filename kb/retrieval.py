@@ -378,7 +378,10 @@ class HybridRetriever:
         tuning = shard.tuning
         fixed = (tuning.answer_threshold, tuning.clarify_threshold)
         recipe = self.settings.abstention
-        if not recipe.enabled:
+        with self._lock:
+            counts = [len(ids) for ids in shard.question_ids.values()]
+        paraphrased = sum(1 for c in counts if c > 1) / max(len(counts), 1)
+        if not recipe.enabled or paraphrased < recipe.min_paraphrased_share:
             thresholds = Thresholds(answer=fixed[0], clarify=fixed[1], source="fixed")
         else:
             seen: list[float] = []

@@ -81,6 +81,10 @@ class AbstentionSettings:
     clarify_seen_share: float = 0.95
     self_test_questions: int = 400
     min_questions: int = 20  # fewer self-test questions than this: keep the language's fixed thresholds
+    # The answerable half of the self-test needs paraphrases (an entry's only phrasing cannot be left out of it).
+    # Where fewer entries than this share have two or more, the in-scope errors are invisible to the fit (bq: one
+    # question per entry, top-1 0.21, fitted thresholds answered 20 % wrongly), so the fixed thresholds stay.
+    min_paraphrased_share: float = 0.5
     min_answer_threshold: float = 0.3
     max_answer_threshold: float = 0.95
     min_clarify_threshold: float = 0.05

@@ -141,3 +141,14 @@ def test_frontdoor_kb_eval_writes_the_risk_coverage_and_decisions_csv(
         lines = list(csv.DictReader(handle))
     assert len(lines) == data["n_queries"]
     assert {line["outcome"] for line in lines} <= {"right", "wrong", "offered", "not_offered", "passed_on"}
+
+
+def test_a_kb_of_single_phrasings_keeps_its_fixed_thresholds(
+    settings: RetrievalSettings, encoders: dict[str, HashingEncoder]
+) -> None:
+    # Nothing to leave out of a one-question entry: the fit could not see the KB's own ranking errors.
+    retriever = HybridRetriever(settings.with_changes(abstention=AbstentionSettings(min_questions=3)), encoders)
+    retriever.upsert_many(IndexedEntry(f"e{i}", (f"question about topic {i}",), "", "", "en") for i in range(30))
+    retriever.adapt()
+    tuning = settings.tuning_for("en")
+    assert retriever.thresholds()["en"] == Thresholds(tuning.answer_threshold, tuning.clarify_threshold, "fixed")
