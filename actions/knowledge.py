@@ -84,7 +84,8 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         if result.decision is Decision.ANSWER and result.best is not None:
             self._answer(dispatcher, result, language)
         elif result.decision is Decision.CLARIFY and result.candidates:
-            options = result.candidates[: self.services.settings.max_clarify_options]
+            shown = min(result.offered or len(result.candidates), self.services.settings.max_clarify_options)
+            options = result.candidates[:shown]
             buttons = [{"title": c.question, "payload": entry_payload(c.entry_id)} for c in options]
             dispatcher.utter_message(text=say("kb_clarify", language), buttons=[*buttons, human_button(language)])
             dispatcher.utter_message(json_message={"kb": result.to_dict()})

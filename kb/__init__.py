@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kb.decision import Candidate, Decision, KBResult
+from kb.decision import Candidate, Decision, KBResult, Reason
 
 
 class KnowledgeBase(Protocol):
@@ -18,4 +18,4 @@ class KnowledgeBase(Protocol):
     async def search(self, query: str, language: str) -> KBResult: ...
 
 
-__all__ = ["Candidate", "Decision", "KBResult", "KnowledgeBase"]
+__all__ = ["Candidate", "Decision", "KBResult", "KnowledgeBase", "Reason"]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.decision import Candidate, Decision
+from kb.abstention import Thresholds
+from kb.decision import Candidate, Decision, Reason
 from kb.settings import LanguageTuning, RetrievalSettings
 
 
@@ -57,26 +58,37 @@ def calibrate(entries: Sequence[ScoredEntry], settings: RetrievalSettings, tunin
     preference = float(share[0])
     if top.head_probability is not None:
         preference = 0.5 * (preference + top.head_probability)
+    share_q = tuning.calibration_question_share
+    cosine = (top.centroid + share_q * top.dense) / (1.0 + share_q)
     evidence = tuning.calibration_probability_weight * preference + tuning.calibration_cosine_weight * (
-        top.centroid - tuning.calibration_cosine_floor
+        cosine - tuning.calibration_cosine_floor
     )
     top_confidence = _sigmoid(tuning.calibration_scale * (evidence - tuning.calibration_offset))
     relative = share / share[0]
     return [float(top_confidence * r) for r in relative]
 
 
-def decide(confidences: Sequence[float], settings: RetrievalSettings, tuning: LanguageTuning) -> tuple[Decision, int]:
-    """The decision and how many candidates it shows (1 for an answer, 2–3 for a clarification, 0 for none)."""
+def decide(
+    confidences: Sequence[float], settings: RetrievalSettings, thresholds: Thresholds
+) -> tuple[Decision, int, Reason]:
+    """The decision, how many candidates it shows (1 for an answer, 2–3 for a clarification, 0 for none), and why.
+
+    Clarify is the safety net: a confident best entry with a close runner-up, or a best entry between the clarify
+    and the answer threshold, is offered with the next ones instead of being answered.
+    """
     if not confidences:
-        return Decision.NOT_FOUND, 0
+        return Decision.NOT_FOUND, 0, Reason.EMPTY
     best = confidences[0]
     close = [c for c in confidences[1 : settings.clarify_max] if c >= settings.clarify_ratio * best]
     runner_up = confidences[1] if len(confidences) > 1 else 0.0
-    if best >= tuning.answer_threshold and runner_up < settings.ambiguity_ratio * best:
-        return Decision.ANSWER, 1
-    if best >= tuning.clarify_threshold:
-        return Decision.CLARIFY, max(2, 1 + len(close)) if len(confidences) > 1 else 1
-    return Decision.NOT_FOUND, 0
+    offered = max(2, 1 + len(close)) if len(confidences) > 1 else 1
+    if best >= thresholds.answer:
+        if runner_up < settings.ambiguity_ratio * best:
+            return Decision.ANSWER, 1, Reason.CONFIDENT
+        return Decision.CLARIFY, offered, Reason.CLOSE_RUNNER_UP
+    if best >= thresholds.clarify:
+        return Decision.CLARIFY, offered, Reason.UNSURE
+    return Decision.NOT_FOUND, 0, Reason.LOW_CONFIDENCE
 
 
 def to_candidates(entries: Sequence[ScoredEntry], confidences: Sequence[float]) -> list[Candidate]:
@@ -97,36 +109,41 @@ def to_candidates(entries: Sequence[ScoredEntry], confidences: Sequence[float]) 
 
 def explain(
     decision: Decision,
+    reason: Reason,
     candidates: Sequence[Candidate],
     settings: RetrievalSettings,
-    tuning: LanguageTuning,
+    thresholds: Thresholds,
     shown: int,
 ) -> str:
     """A few lines for the case card and the editor's "try it" box: the decision, why, and each candidate."""
     if not candidates:
-        return "not_found: the knowledge base has no entries in this language."
+        return "not_found (empty): the knowledge base has no entries in this language."
     best = candidates[0]
-    if decision is Decision.ANSWER:
+    origin = (
+        f"fitted on {thresholds.questions} of the KB's own questions"
+        if thresholds.source == "kb"
+        else "fixed for this language"
+    )
+    bar = f"answer threshold {thresholds.answer:.2f}, clarify threshold {thresholds.clarify:.2f} ({origin})"
+    if reason is Reason.CONFIDENT:
         why = (
-            f"answer: confidence {best.confidence:.2f} >= answer threshold {tuning.answer_threshold:.2f} "
+            f"answer (confident): confidence {best.confidence:.2f} >= {bar}, "
             f"and no runner-up within {settings.ambiguity_ratio:.0%} of it."
         )
-    elif decision is Decision.CLARIFY:
-        if best.confidence >= tuning.answer_threshold:
-            why = (
-                f"clarify: confidence {best.confidence:.2f} is high but the runner-up is within "
-                f"{settings.ambiguity_ratio:.0%}; asking which of the top {shown} was meant."
-            )
-        else:
-            why = (
-                f"clarify: confidence {best.confidence:.2f} is between the clarify threshold "
-                f"{tuning.clarify_threshold:.2f} and the answer threshold {tuning.answer_threshold:.2f}; "
-                f"offering the top {shown}."
-            )
+    elif reason is Reason.CLOSE_RUNNER_UP:
+        why = (
+            f"clarify (close runner-up): confidence {best.confidence:.2f} reaches the {bar}, but the runner-up is "
+            f"within {settings.ambiguity_ratio:.0%}; asking which of the top {shown} was meant."
+        )
+    elif reason is Reason.UNSURE:
+        why = (
+            f"clarify (unsure): confidence {best.confidence:.2f} is between the thresholds ({bar}); "
+            f"offering the top {shown}."
+        )
     else:
         why = (
-            f"not_found: best confidence {best.confidence:.2f} < clarify threshold "
-            f"{tuning.clarify_threshold:.2f}; hand off or ask the customer to rephrase."
+            f"not_found (low confidence): best confidence {best.confidence:.2f} is below the {bar}; "
+            "hand off or ask the customer to rephrase."
         )
     lines = [why]
     for rank, c in enumerate(candidates, start=1):

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from kb.encoders import ENCODER_RUNTIMES, DiskCachedEncoder, Encoder
-from kb.evaluation import EvalReport, run_evaluation
+from kb.evaluation import EvalReport, run_evaluation, write_risk_coverage_csv
 from kb.finetune import FineTuneSettings
 from kb.settings import RetrievalSettings
 
@@ -51,6 +51,18 @@ def add_kb_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--use-query-language",
         action="store_true",
         help="trust the queries' lang column instead of detecting the language",
+    )
+    parser.add_argument(
+        "--risk-coverage-csv",
+        type=Path,
+        default=None,
+        help="write the risk-coverage curve (wrong-answer rate against answer rate, per threshold) as CSV",
+    )
+    parser.add_argument(
+        "--decisions-csv",
+        type=Path,
+        default=None,
+        help="write each message's decision, its reason and its outcome as CSV",
     )
     parser.add_argument(
         "--embedding-cache",
@@ -97,7 +109,16 @@ def settings_from_args(args: argparse.Namespace) -> RetrievalSettings:
     return replace(settings, tuning=tuned)
 
 
+def _outcomes(rates: dict[str, float]) -> str:
+    text = (
+        f"right {rates.get('answered_correctly', 0.0):.3f} / wrong {rates.get('answered_wrongly', 0.0):.3f} / "
+        f"clarify {rates.get('clarify', 0.0):.3f} / not found {rates.get('not_found', 0.0):.3f}"
+    )
+    return text + (f" (top-1 {rates['top1']:.3f})" if "top1" in rates else "")
+
+
 def format_table(report: EvalReport) -> str:
+    offered = report.clarify_right_offered
     rows = [
         ("queries (in scope / out of scope)", f"{report.n_queries} ({report.n_in_scope} / {report.n_out_of_scope})"),
         ("top-1 accuracy", f"{report.top1:.3f}"),
@@ -107,7 +128,24 @@ def format_table(report: EvalReport) -> str:
         ("answered correctly", f"{report.answered_correctly:.3f}"),
         ("answered wrongly", f"{report.answered_wrongly:.3f}"),
         ("clarify (correct among offered)", f"{report.clarify:.3f} ({report.clarify_contains_correct:.3f})"),
+        ("right entry offered, per clarify", "n/a" if offered is None else f"{offered:.3f}"),
         ("not found", f"{report.not_found:.3f}"),
+        (
+            "out of scope: answered / clarify / not found",
+            "n/a"
+            if not report.out_of_scope
+            else " / ".join(f"{report.out_of_scope[k]:.3f}" for k in ("answered_wrongly", "clarify", "not_found")),
+        ),
+        *((f"language {lang}", _outcomes(rates)) for lang, rates in sorted(report.per_language.items())),
+        ("reasons", ", ".join(f"{k} {v}" for k, v in report.reasons.items())),
+        *(
+            (
+                f"thresholds {lang} (answer / clarify)",
+                f"{t['answer']:.3f} / {t['clarify']:.3f} ({t['source']}, {t['questions']} questions, "
+                f"expected wrong {t['expected_wrong_rate']:.3f})",
+            )
+            for lang, t in sorted(report.thresholds.items())
+        ),
         ("latency p50 / p95 ms", f"{report.p50_ms:.1f} / {report.p95_ms:.1f}"),
         ("index / adapt seconds", f"{report.index_seconds:.1f} / {report.adapt_seconds:.1f}"),
     ]
@@ -125,10 +163,19 @@ def run_kb_eval(args: argparse.Namespace) -> int:
             encoders[name] = wrapper
             cached.append(wrapper)
     try:
-        report = run_evaluation(args.kb, args.queries, settings, encoders, use_query_language=args.use_query_language)
+        report = run_evaluation(
+            args.kb,
+            args.queries,
+            settings,
+            encoders,
+            use_query_language=args.use_query_language,
+            decisions_csv=args.decisions_csv,
+        )
     finally:
         for wrapper in cached:
             wrapper.flush()
+    if args.risk_coverage_csv is not None:
+        write_risk_coverage_csv(report.risk_coverage, args.risk_coverage_csv)
     print(format_table(report))
     if args.json:
         data = report.to_dict()

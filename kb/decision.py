@@ -19,6 +19,16 @@ class Decision(StrEnum):
     NOT_FOUND = "not_found"
 
 
+class Reason(StrEnum):
+    """Why a lookup decided what it did: stable codes for the case card, the editor's try-it box and evaluation."""
+
+    CONFIDENT = "confident"  # confidence at or above the answer threshold, no close runner-up
+    CLOSE_RUNNER_UP = "close_runner_up"  # confident, but a second entry is nearly as likely: offer both
+    UNSURE = "unsure"  # between the clarify and the answer threshold: offer the top candidates
+    LOW_CONFIDENCE = "low_confidence"  # below the clarify threshold: nothing in the KB is close enough
+    EMPTY = "empty"  # no entries in this language
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One FAQ entry scored for a query: the best of its questions counts."""
@@ -41,6 +51,8 @@ class KBResult:
     confidence: float
     candidates: list[Candidate] = field(default_factory=list)
     explanation: str = ""
+    reason: str = ""  # a `Reason` value ("" from callers that predate reasons)
+    offered: int = 0  # how many candidates the decision shows (1 answer, 2–3 clarify, 0 not found)
 
     @property
     def best(self) -> Candidate | None:
@@ -60,4 +72,6 @@ class KBResult:
             confidence=float(data["confidence"]),
             candidates=[Candidate(**c) for c in data.get("candidates", [])],
             explanation=data.get("explanation", ""),
+            reason=str(data.get("reason", "")),
+            offered=int(data.get("offered", 0)),
         )

@@ -14,7 +14,7 @@ import json
 import random
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,10 @@ class FineTuneSettings:
 
 def kb_fingerprint(groups: Sequence[Sequence[str]], base: str, settings: FineTuneSettings) -> str:
     """A content hash naming one fine-tuned model: same entries, base model and recipe -> same model."""
-    canonical = json.dumps([sorted(groups), base, repr(settings)], ensure_ascii=False, sort_keys=True)
+    # Threads change how fast a model trains, not what it learns: a run with --threads reuses the cached model.
+    canonical = json.dumps(
+        [sorted(groups), base, repr(replace(settings, threads=None))], ensure_ascii=False, sort_keys=True
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.abstention import SelfTest, Thresholds, fit_thresholds
 from kb.adaptation import LinearHead, train_head
 from kb.calibration import ScoredEntry, calibrate, decide, explain, to_candidates
 from kb.decision import KBResult
@@ -90,6 +91,8 @@ class _Shard:
         self.tuned_paths: dict[str, str] = {}
         self.generation = 0
         self.version = 0
+        # Answer / clarify thresholds fitted on this shard's own questions (kb/abstention.py); None: the tuning's.
+        self.thresholds: Thresholds | None = None
 
     def __len__(self) -> int:
         return len(self.entry_number)
@@ -183,6 +186,16 @@ class HybridRetriever:
 
     def _encoder_for(self, shard: _Shard, name: str) -> Encoder:
         return shard.tuned.get(name) or self._pool.get(name)
+
+    def thresholds(self) -> dict[str, Thresholds]:
+        """The answer and clarify thresholds in force per language (fitted by `adapt`, or the tuning's fixed ones)."""
+        with self._lock:
+            return {
+                language: shard.thresholds
+                or Thresholds(shard.tuning.answer_threshold, shard.tuning.clarify_threshold, "fixed")
+                for language, shard in self._shards.items()
+                if len(shard)
+            }
 
     def languages(self) -> list[str]:
         return [lang for lang, shard in self._shards.items() if len(shard)]
@@ -357,7 +370,34 @@ class HybridRetriever:
                 head = self._train_head(shard)
                 if head is not None:
                     trained[language] = len(head.entry_ids)
+                self.refit_thresholds(shard)
         return trained
+
+    def refit_thresholds(self, shard: _Shard) -> Thresholds:
+        """Set `shard`'s answer and clarify thresholds from its own questions (kb/abstention.py)."""
+        tuning = shard.tuning
+        fixed = (tuning.answer_threshold, tuning.clarify_threshold)
+        recipe = self.settings.abstention
+        with self._lock:
+            counts = [len(ids) for ids in shard.question_ids.values()]
+        paraphrased = sum(1 for c in counts if c > 1) / max(len(counts), 1)
+        if not recipe.enabled or paraphrased < recipe.min_paraphrased_share:
+            thresholds = Thresholds(answer=fixed[0], clarify=fixed[1], source="fixed")
+        else:
+            seen: list[float] = []
+            seen_right: list[bool] = []
+            unseen: list[float] = []
+            for kept, dropped, entry_id in self.self_test(shard, recipe.self_test_questions):
+                if kept:
+                    seen.append(calibrate(kept, self.settings, tuning)[0])
+                    seen_right.append(kept[0].entry_id == entry_id)
+                if dropped:
+                    unseen.append(calibrate(dropped, self.settings, tuning)[0])
+            thresholds = fit_thresholds(SelfTest(seen, seen_right, unseen), recipe, fixed)
+        with self._lock:
+            shard.thresholds = thresholds
+        _log.info("knowledge-base thresholds for %r: %s", shard.language, thresholds.to_dict())
+        return thresholds
 
     def _adapt_in_background(self) -> None:
         try:
@@ -402,6 +442,7 @@ class HybridRetriever:
             if installed:
                 for language in installed:
                     self._refresh_hubness(self._shards[language])
+                    self.refit_thresholds(self._shards[language])
                 in_use = {Path(path) for shard in self._shards.values() for path in shard.tuned_paths.values()}
                 prune_models(self._fine_tune_root(), in_use)
         return installed
@@ -537,6 +578,35 @@ class HybridRetriever:
             return np.zeros((0, 0), dtype=np.float32), []
         return np.vstack(blocks), labels
 
+    def self_test(
+        self, shard: _Shard, limit: int, seed: int = 0
+    ) -> list[tuple[list[ScoredEntry], list[ScoredEntry], str]]:
+        """Ask the KB its own questions: per sampled question, the candidates with that question left out (an
+        unseen paraphrase: answerable), the candidates with its whole entry left out (a question the KB cannot
+        answer), and the entry it belongs to. Reads stored vectors; nothing is encoded. The lock is taken per
+        question, so customers' searches interleave with a long self-test."""
+        with self._lock:
+            owners = [(qid, entry_id) for entry_id, ids in shard.question_ids.items() for qid in ids]
+            multi = [(q, e) for q, e in owners if len(shard.question_ids[e]) > 1] or owners
+            rng = np.random.default_rng(seed)
+            picked = [multi[int(i)] for i in rng.permutation(len(multi))[:limit]]
+        out = []
+        for qid, entry_id in picked:
+            with self._lock:
+                if entry_id not in shard.question_ids or qid not in shard.question_text:
+                    continue  # edited away meanwhile
+                vectors = {name: shard.questions[name].vectors([qid])[0] for name in shard.encoder_names}
+                text = shard.question_text[qid]
+                words = tokenize(text, shard.language)
+                characters = _characters(text) if shard.tuning.weights.characters > 0 else []
+                # An entry's only question cannot be left out (the entry would have nothing to match): it is asked
+                # as it stands, so such KBs (one phrasing per entry) are judged by their unanswerable side alone.
+                alone = len(shard.question_ids[entry_id]) < 2
+                seen = self._score_locked(shard, vectors, words, characters, exclude_question=None if alone else qid)
+                unseen = self._score_locked(shard, vectors, words, characters, exclude_entry=entry_id)
+            out.append((seen, unseen, entry_id))
+        return out
+
     # ----- searching -----
     def _pick_shard(self, language: str) -> _Shard | None:
         shard = self._shards.get(language)
@@ -561,10 +631,16 @@ class HybridRetriever:
         characters = _characters(query) if shard.tuning.weights.characters > 0 else []
         with self._lock:
             scored = self._score_locked(shard, query_vectors, words, characters)
-        return self._result(query, lang, scored, shard.tuning)
+            thresholds = shard.thresholds
+        return self._result(query, lang, scored, shard.tuning, thresholds)
 
     def _candidates_locked(
-        self, shard: _Shard, vectors: Mapping[str, np.ndarray], words: list[str], characters: list[str]
+        self,
+        shard: _Shard,
+        vectors: Mapping[str, np.ndarray],
+        words: list[str],
+        characters: list[str],
+        exclude_entry: str | None = None,
     ) -> tuple[list[str], np.ndarray | None]:
         """Entries worth scoring: each encoder's nearest questions, BM25's and the head's best; and the head's logits.
 
@@ -586,15 +662,28 @@ class HybridRetriever:
             head_logits = shard.head.logits(features)[0]
             order = np.argsort(-head_logits)[: s.candidate_entries]
             candidates.update(shard.head.entry_ids[j] for j in order if shard.head.entry_ids[j] in shard.entry_number)
+            if exclude_entry is not None and exclude_entry in shard.head_column:
+                head_logits = head_logits.copy()
+                head_logits[shard.head_column[exclude_entry]] = -np.inf
+        candidates.discard(exclude_entry or "")
         return sorted(candidates), head_logits
 
     def _score_locked(
-        self, shard: _Shard, vectors: Mapping[str, np.ndarray], words: list[str], characters: list[str]
+        self,
+        shard: _Shard,
+        vectors: Mapping[str, np.ndarray],
+        words: list[str],
+        characters: list[str],
+        exclude_entry: str | None = None,
+        exclude_question: int | None = None,
     ) -> list[ScoredEntry]:
+        """The best `max_candidates` entries for one query. The self-test (kb/abstention.py) leaves out one entry
+        (`exclude_entry`: a question the KB cannot answer) or one question (`exclude_question`: a paraphrase the
+        KB has not seen) to learn how confident the KB's own answerable and unanswerable questions look."""
         s = self.settings
         tuning = shard.tuning
         weights = tuning.weights
-        ordered, head_logits = self._candidates_locked(shard, vectors, words, characters)
+        ordered, head_logits = self._candidates_locked(shard, vectors, words, characters, exclude_entry)
         if not ordered:
             return []
         n = len(ordered)
@@ -612,7 +701,10 @@ class HybridRetriever:
         starts: list[int] = []
         for entry_id in ordered:
             starts.append(len(flat_ids))
-            flat_ids.extend(shard.question_ids[entry_id] or [-1])
+            ids = shard.question_ids[entry_id]
+            if exclude_question is not None and exclude_question in ids:
+                ids = [q for q in ids if q != exclude_question]
+            flat_ids.extend(ids or [-1])
         owner = np.repeat(np.arange(n), np.diff(np.append(starts, len(flat_ids))))
         for e_index, name in enumerate(names):
             vector = vectors[name]
@@ -674,9 +766,17 @@ class HybridRetriever:
             )
         return out
 
-    def _result(self, query: str, language: str, scored: list[ScoredEntry], tuning: LanguageTuning) -> KBResult:
+    def _result(
+        self,
+        query: str,
+        language: str,
+        scored: list[ScoredEntry],
+        tuning: LanguageTuning,
+        thresholds: Thresholds | None = None,
+    ) -> KBResult:
         confidences = calibrate(scored, self.settings, tuning)
-        decision, shown = decide(confidences, self.settings, tuning)
+        limits = thresholds or Thresholds(tuning.answer_threshold, tuning.clarify_threshold, "fixed")
+        decision, shown, reason = decide(confidences, self.settings, limits)
         candidates = to_candidates(scored, confidences)
         return KBResult(
             query=query,
@@ -684,7 +784,9 @@ class HybridRetriever:
             decision=decision,
             confidence=candidates[0].confidence if candidates else 0.0,
             candidates=candidates,
-            explanation=explain(decision, candidates, self.settings, tuning, shown),
+            explanation=explain(decision, reason, candidates, self.settings, limits, shown),
+            reason=reason.value,
+            offered=shown,
         )
 
     # ----- persistence -----
@@ -710,6 +812,7 @@ class HybridRetriever:
                     "question_text": {str(k): v for k, v in shard.question_text.items()},
                     "dims": {n: shard.questions[n].dim for n in shard.encoder_names},
                     "tuned": shard.tuned_paths,
+                    "thresholds": shard.thresholds.to_dict() if shard.thresholds is not None else None,
                 }
                 manifest["shards"][language] = info  # type: ignore[index]
                 for name in shard.encoder_names:
@@ -797,6 +900,8 @@ class HybridRetriever:
                         shard.centroids[name].add([number], normalise_rows(rows.mean(axis=0)))
                 _, extra_text = retriever._entry_texts(entry)
                 shard.index_terms(number, [*[shard.question_text[q] for q in ids], extra_text, entry.category])
+            if info.get("thresholds"):
+                shard.thresholds = Thresholds.from_dict(info["thresholds"])
             head_path = path / f"{language}.head.npz"
             if head_path.exists():
                 shard.head = LinearHead.load(head_path)

@@ -266,10 +266,14 @@
       const result = await api("POST", "/api/v1/kb/try", body);
       $("try-result").hidden = false;
       $("try-decision").textContent = result.decision;
+      // Why it decided so (a reason code: confident, close runner-up, unsure, low confidence, empty).
+      $("try-reason").textContent = result.reason ? `(${result.reason.replaceAll("_", " ")})` : "";
       $("try-confidence").textContent = result.confidence.toFixed(2);
       $("try-elapsed").textContent = `${result.language} · ${result.elapsed_ms} ms`;
       $("try-explanation").textContent = result.explanation;
-      $("try-candidates").querySelector("tbody").replaceChildren(...result.candidates.map((c) => el("tr", {
+      $("try-candidates").querySelector("tbody").replaceChildren(...result.candidates.map((c, i) => el("tr", {
+        // The rows the customer would see: the answer, or the 2–3 entries a clarify question offers.
+        className: i < (result.offered || 0) ? "selected" : "",
         dataset: { id: c.entry_id }, onclick: () => { document.getElementById("tab-entries").click(); openEntry(c.entry_id); },
       },
         el("td", {}, c.question),

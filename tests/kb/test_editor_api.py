@@ -105,6 +105,9 @@ async def test_draft_publish_edit_history_diff_restore_and_archive(app_client: C
     assert tried["candidates"][0]["entry_id"] == entry_id
     assert {"dense_score", "lexical_score", "confidence"} <= set(tried["candidates"][0])
     assert tried["decision"] in ("answer", "clarify") and tried["language"] == "en"
+    # Why: a stable reason code, and the thresholds in force (fitted on the KB's own questions) in the explanation.
+    assert tried["reason"] in ("confident", "close_runner_up", "unsure") and tried["offered"] >= 1
+    assert "answer threshold" in tried["explanation"]
 
     stale = await client.put(
         f"/api/v1/kb/entries/{entry_id}",

@@ -1,0 +1,98 @@
+"""Thresholds the knowledge base sets from its own entries: when to answer, when to offer choices, when to pass on.
+
+Owns `SelfTest` (the confidences of the KB's own questions asked back at it) and `fit_thresholds`. A fixed answer
+threshold means one thing on a 38-entry shop FAQ and another on a 5,000-entry one, because confidences depend on how
+crowded and how well phrased the entries are. So after every change the retriever asks the KB its own questions
+twice: once with that question left out (an unseen paraphrase of an entry that exists: it should be answered) and
+once with its whole entry left out (a question this KB cannot answer: it must not be). The thresholds follow from
+those two distributions and an operator's target. Must never see customer queries or labelled out-of-scope examples:
+everything here comes from the entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from kb.settings import AbstentionSettings
+
+
+@dataclass(frozen=True)
+class SelfTest:
+    """Confidences from asking the KB its own questions (see the module docstring)."""
+
+    seen: Sequence[float]  # question left out, its entry kept: answerable
+    seen_right: Sequence[bool]  # did the kept entry come first
+    unseen: Sequence[float]  # whole entry left out: unanswerable
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The answer and clarify thresholds in force for one language's entries, and where they came from."""
+
+    answer: float
+    clarify: float
+    source: str  # "kb" (fitted on the self-test) or "fixed" (the language's configured values)
+    questions: int = 0  # self-test questions they were fitted on
+    expected_wrong_rate: float = 0.0  # estimated share of all messages answered wrongly at `answer`
+    expected_answer_rate: float = 0.0  # estimated share of all messages answered at `answer`
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Thresholds:
+        return cls(**data)
+
+
+def _share_at_least(values: np.ndarray, threshold: float) -> float:
+    return float((values >= threshold).mean())
+
+
+def fit_thresholds(test: SelfTest, settings: AbstentionSettings, fixed: tuple[float, float]) -> Thresholds:
+    """Answer threshold: the lowest confidence at which the expected wrong-answer rate over all messages stays within
+    `settings.target_wrong_rate`, where a share `out_of_scope_prior` of messages has no entry (their confidences
+    look like `unseen`) and the rest look like `seen` (wrong when the kept entry was not first). Clarify threshold:
+    the confidence that `clarify_unseen_share` of the unanswerable questions reach (fewer pointless choices), but
+    never above what `clarify_seen_share` of the answerable ones reach (the right entry keeps being offered).
+
+    Falls back to `fixed` (answer, clarify) when the KB is too small to say anything.
+    """
+    seen = np.asarray(test.seen, dtype=np.float64)
+    right = np.asarray(test.seen_right, dtype=bool)
+    unseen = np.asarray(test.unseen, dtype=np.float64)
+    if min(len(seen), len(unseen)) < settings.min_questions:
+        return Thresholds(answer=fixed[0], clarify=fixed[1], source="fixed", questions=len(seen))
+    prior = settings.out_of_scope_prior
+    grid = np.unique(np.concatenate([seen, unseen, [1.0]]))
+    answer = 1.0
+    wrong_at = answered_at = 0.0
+    for threshold in grid[::-1]:  # from the top down: the rate only grows as the threshold falls
+        # Unanswerable messages above the threshold are answered wrongly; so are answerable ones whose best entry
+        # is not theirs.
+        wrong = prior * _share_at_least(unseen, threshold) + (1 - prior) * float(((seen >= threshold) & ~right).mean())
+        if wrong > settings.target_wrong_rate:
+            break
+        answer = float(threshold)
+        wrong_at = wrong
+        answered_at = prior * _share_at_least(unseen, threshold) + (1 - prior) * _share_at_least(seen, threshold)
+    answer = float(np.clip(answer, settings.min_answer_threshold, settings.max_answer_threshold))
+    clarify = min(
+        float(np.quantile(unseen, 1.0 - settings.clarify_unseen_share)),
+        float(np.quantile(seen, 1.0 - settings.clarify_seen_share)),
+    )
+    clarify = float(np.clip(clarify, settings.min_clarify_threshold, answer))
+    return Thresholds(
+        answer=round(answer, 4),
+        clarify=round(clarify, 4),
+        source="kb",
+        questions=len(seen),
+        expected_wrong_rate=round(wrong_at, 4),
+        expected_answer_rate=round(answered_at, 4),
+    )
+
+
+__all__ = ["SelfTest", "Thresholds", "fit_thresholds"]
