@@ -95,11 +95,18 @@
   // One line per ownership event, oldest first; codes, not prose, come from the server (see handoff/ownership.py).
   function eventLine(e) {
     var d = e.data || {};
-    if (e.kind === "trigger") return "Handed off: " + (d.reason || "request") + (e.text ? " — " + e.text : "");
-    if (e.kind === "transfer") return "Transferred by " + e.actor + " to " + (d.to_agent || "queue " + d.to_queue) + (e.text ? ": " + e.text : "");
-    if (e.kind === "resolution") return "Closed by " + e.actor + (e.text ? ": " + e.text : "");
-    if (e.kind === "abandon") return "Customer left the queue (" + (d.cause || "left") + ")";
-    if (e.kind === "note") return "Back to the queue: " + (d.cause || "") + (d.agent_id ? " (" + d.agent_id + ")" : "") + (e.text ? " — " + e.text : "");
+    var said = e.text ? " — " + e.text : "";
+    if (e.kind === "trigger") return t("Handed off: {reason}", { reason: d.reason || "request" }) + said;
+    if (e.kind === "transfer") {
+      var target = d.to_agent || t("queue {queue}", { queue: d.to_queue });
+      return t("Transferred by {actor} to {target}", { actor: e.actor, target: target }) + said;
+    }
+    if (e.kind === "resolution") return t("Closed by {actor}", { actor: e.actor }) + said;
+    if (e.kind === "abandon") return t("Customer left the queue ({cause})", { cause: d.cause || "left" });
+    if (e.kind === "note") {
+      var who = d.agent_id ? " (" + d.agent_id + ")" : "";
+      return t("Back to the queue: {cause}", { cause: d.cause || "" }) + who + said;
+    }
     return e.kind + (e.text ? ": " + e.text : "");
   }
 
@@ -148,7 +155,7 @@
     (card.handoff.events || []).forEach(function (e) {
       history.appendChild(el("li", { "data-kind": e.kind }, fmtTime(e.at) + " · " + eventLine(e)));
     });
-    if (!history.children.length) history.appendChild(el("li", {}, "none"));
+    if (!history.children.length) history.appendChild(el("li", {}, t("none")));
     var conf = card.nlu.confidence;
     $("nlu").textContent = (card.nlu.intent || t("(intent unknown)")) + (conf === null || conf === undefined ? "" : " · " + Number(conf).toFixed(2));
     var kb = $("kb"); clear(kb);
