@@ -205,7 +205,8 @@
     if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = t("SLA met"); node.classList.remove("late"); return; }
     var left = Math.round(card.sla.deadline - Date.now() / 1000);
     var abs = Math.abs(left);
-    var text = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+    var mmss = String(Math.floor(abs / 60) % 60).padStart(2, "0") + ":" + String(abs % 60).padStart(2, "0");
+    var text = abs >= 3600 ? Math.floor(abs / 3600) + ":" + mmss : Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
     node.textContent = left >= 0 ? t("SLA {time} left", { time: text }) : t("SLA overdue by {time}", { time: text });
     node.classList.toggle("late", left < 0);
   }
