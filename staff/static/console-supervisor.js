@@ -35,14 +35,14 @@
     });
     var a = $("agents"); clear(a);
     snapshot.agents.forEach(function (x) {
-      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", x.presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
+      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", window.fdLabel(x.presence), x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
         x.last_assigned_at ? new Date(x.last_assigned_at * 1000).toLocaleTimeString() : "–"]));
     });
     var w = $("waiting"); clear(w);
     var risk = {}; snapshot.at_risk.forEach(function (c) { risk[c] = true; });
-    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, x.priority, x.reason, x.sla.deadline]; });
+    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, window.fdLabel(x.priority), x.reason, x.sla.deadline]; });
     snapshot.assigned.forEach(function (r) {
-      if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), r.priority, r.reason, snapshot.deadlines[r.conversation_id]]);
+      if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), window.fdLabel(r.priority), r.reason, snapshot.deadlines[r.conversation_id]]);
     });
     items.sort(function (x, y) { return (x[4] || 0) - (y[4] || 0); });
     items.forEach(function (x) {

@@ -57,7 +57,7 @@
     state.queue.forEach(function (item) {
       var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
       li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
-      li.appendChild(el("span", { class: "badge " + item.priority }, item.priority));
+      li.appendChild(el("span", { class: "badge " + item.priority }, window.fdLabel(item.priority)));
       var reason = item.reason || t("request");
       li.appendChild(el("div", {}, t("{reason} · waiting since {time}", { reason: reason, time: fmtTime(item.enqueued_at) })));
       if (!item.eligible) li.appendChild(el("div", { class: "badge" }, t("not your queue")));
@@ -70,7 +70,7 @@
     state.inbox.forEach(function (record) {
       var li = el("li", { "data-cid": record.conversation_id, "data-state": record.state });
       li.appendChild(el("strong", {}, record.conversation_id));
-      li.appendChild(el("span", { class: "badge" }, record.state));
+      li.appendChild(el("span", { class: "badge" }, window.fdLabel(record.state)));
       li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
       if (record.note) li.appendChild(el("div", { class: "note" }, t("Note: {note}", { note: record.note })));
       if (unread[record.conversation_id]) li.classList.add("unread");
@@ -133,8 +133,8 @@
   function renderCard() {
     $("case").hidden = false;
     $("case-id").textContent = card.conversation.id;
-    $("case-state").textContent = card.handoff.state;
-    $("case-priority").textContent = card.priority;
+    $("case-state").textContent = window.fdLabel(card.handoff.state);
+    $("case-priority").textContent = window.fdLabel(card.priority);
     $("case-priority").className = "badge " + card.priority;
     $("case-reason").textContent = card.reason || "–";
     $("claim").hidden = card.handoff.state !== "queued";

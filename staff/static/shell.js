@@ -8,6 +8,18 @@
     return window.fdI18n && typeof window.fdI18n.t === "function" ? window.fdI18n.t(text) : text;
   }
 
+  // Codes the server sends (presence, priority, ownership state) shown as words in the page's language. Each is a
+  // literal t() call so the catalogue's extraction sees it; an unknown code is shown as it is.
+  function label(code) {
+    const labels = {
+      online: t("online"), away: t("away"), offline: t("offline"),
+      urgent: t("urgent"), high: t("high"), normal: t("normal"), low: t("low"),
+      bot: t("bot"), queued: t("queued"), assigned: t("assigned"), wrap_up: t("wrap-up"), abandoned: t("abandoned"),
+    };
+    return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
+  }
+  window.fdLabel = label;
+
   function link(page) {
     const a = document.createElement("a");
     a.href = page.path;
