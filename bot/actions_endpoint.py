@@ -25,11 +25,10 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 
 from actions import ActionServices, build_executor
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, DATABASE, HTTP, INTAKE, KB, SETTINGS, TICKETS
+from bot.keys import CONVERSATIONS, HTTP, INTAKE, KB, SETTINGS, TICKETS
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from intake.orders import order_lookup
-from intake.tickets import TicketStore
 from observability import bind_turn, sane_request_id
 from web.exceptions import BadRequest, Forbidden
 
@@ -114,16 +113,12 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB and console contexts."""
     settings = app[SETTINGS]
     intake_settings = app[INTAKE]
-    tickets = app.get(TICKETS)
-    if tickets is None:
-        tickets = TicketStore.numbered_by(app[DATABASE], intake_settings)
-        app[TICKETS] = tickets
     orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)
     if orders is None:
         log.info("no order system configured: order numbers are accepted by their format, not looked up")
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
-        tickets=tickets,
+        tickets=app[TICKETS],
         orders=orders,
         handoff_policy=HandoffPolicy(settings.handoff.policy()),
         feedback=app[KB],

@@ -23,7 +23,7 @@ from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.handoff_bridge import handoff_context
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, INTAKE, PIPELINE, RASA, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, INTAKE, PIPELINE, RASA, REDIS, SETTINGS, TICKETS
 from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
@@ -32,6 +32,7 @@ from bot.telemetry import METRICS, setup_telemetry
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
+from intake.tickets import TicketStore
 from migrations import upgrade_database
 from web.http import BODY_LIMIT
 
@@ -43,6 +44,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     db = await open_database(settings.effective_database_url, schema=settings.database_schema)
     app[DATABASE] = db
     app[CONVERSATIONS] = ConversationStore(db)
+    app[TICKETS] = TicketStore.numbered_by(db, app[INTAKE])
     # Every replica upgrades on start; the migration lock makes the ones starting together take turns.
     await upgrade_database(db)
     yield

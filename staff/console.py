@@ -23,7 +23,7 @@ from aiohttp import WSMsgType, web
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
-from bot.keys import BUS, CONVERSATIONS, DATABASE, HTTP, INTAKE, PIPELINE, SETTINGS, TICKETS
+from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, SETTINGS, TICKETS
 from bot.pipeline import conversation_topic
 from conversations.exceptions import UnknownConversation
 from handoff.agents import AgentProfile, Presence
@@ -33,7 +33,6 @@ from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from handoff.queue import split_skill
 from handoff.service import HandoffService
-from intake.tickets import TicketStore
 from staff.auth import Role, StaffMember, current_member, require_role
 from staff.case_card import (
     CANNED_BY_ID,
@@ -248,7 +247,7 @@ async def case_card(request: web.Request) -> web.Response:
         raise Forbidden("only the owning agent (or an agent who may claim it) sees this case")
     intent = await rasa_intent(app[HTTP], app[SETTINGS].rasa_url, cid)
     try:
-        card = await build_case_card(app[CONVERSATIONS], record, tickets=app.get(TICKETS), intent=intent)
+        card = await build_case_card(app[CONVERSATIONS], record, tickets=app[TICKETS], intent=intent)
     except UnknownConversation as exc:
         raise NotFound("unknown conversation") from exc
     card["owned"] = owner
@@ -580,9 +579,6 @@ class _ConsoleSession:
 async def _console_context(app: web.Application) -> AsyncIterator[None]:
     sockets = ConsoleSockets()
     app[CONSOLE_SOCKETS] = sockets
-    if app.get(TICKETS) is None:
-        # Its tables may be absent when the actions are not mounted: the case card then shows no tickets.
-        app[TICKETS] = TicketStore.numbered_by(app[DATABASE], app[INTAKE])
     yield
     # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
     for agent_id in sockets.agents():
