@@ -110,7 +110,7 @@ async def _run_action(request: web.Request, call: dict[str, object]) -> web.Resp
 
 
 async def _actions_context(app: web.Application) -> AsyncIterator[None]:
-    """Builds the actions with this process's services; runs after the KB and console contexts."""
+    """Builds the actions with this process's services; runs after the KB context (tickets come with storage)."""
     settings = app[SETTINGS]
     intake_settings = app[INTAKE]
     orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)
