@@ -20,11 +20,7 @@
   }
   function mmss(seconds) {
     if (seconds === null || seconds === undefined) return "–";
-    // m:ss under an hour, h:mm:ss beyond: SLA deadlines run to days (normal priority: 24 business hours).
-    var s = Math.round(Math.abs(seconds));
-    var tail = String(Math.floor(s / 60) % 60).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-    var text = s >= 3600 ? Math.floor(s / 3600) + ":" + tail : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-    return (seconds < 0 ? "-" : "") + text;
+    return (seconds < 0 ? "-" : "") + window.fdDuration(seconds);
   }
   function render() {
     if (!snapshot) return;

@@ -204,9 +204,7 @@
     if (!card || !card.sla || !card.sla.deadline) { node.textContent = ""; return; }
     if (card.sla.met_at || card.handoff.last_agent_reply_at) { node.textContent = t("SLA met"); node.classList.remove("late"); return; }
     var left = Math.round(card.sla.deadline - Date.now() / 1000);
-    var abs = Math.abs(left);
-    var mmss = String(Math.floor(abs / 60) % 60).padStart(2, "0") + ":" + String(abs % 60).padStart(2, "0");
-    var text = abs >= 3600 ? Math.floor(abs / 3600) + ":" + mmss : Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+    var text = window.fdDuration(left);
     node.textContent = left >= 0 ? t("SLA {time} left", { time: text }) : t("SLA overdue by {time}", { time: text });
     node.classList.toggle("late", left < 0);
   }

@@ -20,6 +20,14 @@
   }
   window.fdLabel = label;
 
+  // A length of time as m:ss under an hour and h:mm:ss beyond (SLA deadlines run to days), sign dropped.
+  function duration(seconds) {
+    const s = Math.round(Math.abs(seconds));
+    const ss = String(s % 60).padStart(2, "0");
+    return s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
+  }
+  window.fdDuration = duration;
+
   function link(page) {
     const a = document.createElement("a");
     a.href = page.path;

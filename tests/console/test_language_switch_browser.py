@@ -3,6 +3,8 @@ changes it at once (static and script-built texts alike) and the `fd_lang` cooki
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Browser
 
@@ -67,6 +69,8 @@ async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: 
 
 async def test_the_supervisor_view_follows_the_language_cookie(running: Running, browser: Browser) -> None:
     await running.staff("sam", Role.AGENT, Role.SUPERVISOR, display_name="Sam")
+    customer = await running.customer("zh")
+    await customer.say("我要转人工")  # a normal chat: 24 hours to a first reply
     context = await browser.new_context(locale="en-US")
     await context.add_cookies([{"name": "fd_lang", "value": "zh", "url": running.url}])
     page = await context.new_page()
@@ -81,5 +85,10 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     await page.wait_for_selector("#conn:text('已连接')")
     assert await page.inner_text("h1") == "主管视图"
     assert await page.inner_text("thead th >> nth=0") == "队列"
+    # Its deadline reads h:mm:ss and its priority is a word of the page's language (they read "1439:59", "normal").
+    waiting = page.locator("#waiting tr").first
+    await waiting.wait_for()
+    assert await waiting.locator("td >> nth=2").inner_text() == "普通"
+    assert re.fullmatch(r"剩余 2[34]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
     assert errors == []
     await context.close()
