@@ -34,6 +34,8 @@ async def test_a_chinese_browser_gets_the_login_page_in_chinese(running: Running
 
 async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: Running, browser: Browser) -> None:
     await running.staff("ann", Role.AGENT, display_name="Ann")
+    customer = await running.customer("zh")
+    await customer.say("我要转人工")
     context = await browser.new_context(locale="en-US")
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -56,6 +58,11 @@ async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: 
     assert await page.get_attribute("#reply", "placeholder") == "回复客户"
     assert await page.inner_text("#canned option[value=greeting]") == "问候"  # a title defined in Python
     assert await page.get_attribute(".fd-lang-switch button[value=zh]", "aria-pressed") == "true"
+    await page.locator("#inbox li").first.click()  # the chat handed to Ann: its state and history in Chinese too
+    trigger = page.locator("#handoff-events li[data-kind='trigger']")
+    await trigger.wait_for()
+    assert "转人工：customer_request" in await trigger.inner_text()
+    assert await page.inner_text("#case-state") == "已分配"
 
     await page.click(".fd-lang-switch button[value=en]")
     await page.locator("#pull-next", has_text="Pull next").wait_for()
