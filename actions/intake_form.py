@@ -2,10 +2,16 @@
 custom questions `action_ask_category` / `action_ask_urgency` that offer suggested values as buttons, and
 `action_reset_issue_form`, which forgets a cancelled report.
 
-Owns what counts as a good answer for each slot, the re-prompts, pre-filling from the report_issue message and the
+Owns what counts as a good answer for each slot, the re-prompts, pre-filling (from the report_issue message, and
+from what the customer record knows: a contact given once is saved to the record and never asked again) and the
 give-up rule: a slot may be re-asked `max_slot_reasks` times; the next bad answer sets `form_stuck`, after which
 `required_slots` is empty and the form submits with what it has. Must never drop a value already collected: a bad
 answer only ever clears the slot being asked.
+
+Orders: a number the order system does not know is re-asked; one it cannot check (down, slow, garbage) is accepted
+and the customer told so. An order that names its owner shows its details (the product) only to a customer who holds
+one of the owner's keys; giving its number and the phone or email on it is the proof that links those keys to the
+customer's record (`CustomerLinks.link_proven`), merging the record into the one that already held them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from actions.answer_checks import Problem, check_text, find_contact, read_payloa
 from actions.base import ServiceAction
 from actions.context import (
     FORM_SLOTS,
-    customer_id_of,
     language_of,
     latest_intent,
     latest_text,
@@ -32,6 +37,7 @@ from actions.context import (
     value_before_this_turn,
 )
 from actions.texts import button_title, name_of, say
+from conversations.identity import IdentityKey, contact_key
 from intake.classification import CategorySuggestion, UrgencySuggestion
 from intake.exceptions import OrderLookupFailed
 from intake.models import Category, Urgency
@@ -277,6 +283,54 @@ class ValidateIssueForm(ServiceAction, FormValidationAction):  # type: ignore[mi
                     return {"contact": find_contact(value)}
         return {}
 
+    # -- the customer record ----------------------------------------------------------------------------------------
+
+    async def _known_keys(self, tracker: Tracker) -> set[IdentityKey]:
+        """What identifies this customer: their record's keys, and the contact this form holds."""
+        keys: set[IdentityKey] = set()
+        records, customer_id = self.services.records, metadata_value(tracker, "customer_id")
+        if records is not None and customer_id:
+            try:
+                keys = set(await records.keys_of(str(customer_id)))
+            except Exception:
+                log.warning("reading customer %s's identities failed", customer_id, exc_info=True)
+        contact = contact_key(str(tracker.get_slot("contact") or ""))
+        if contact is not None:
+            keys.add(contact)
+        return keys
+
+    async def _prove(
+        self, order: Order, contact: IdentityKey | None, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> bool:
+        """When `contact` is the phone or email on `order`, the customer has proven that it is theirs: its keys are
+        linked to their record. True when proven (even if linking failed: the proof itself stands)."""
+        keys = order.proven_by(contact)
+        if not keys or contact is None:
+            return False
+        records, customer_id = self.services.records, metadata_value(tracker, "customer_id")
+        if records is None or not customer_id:
+            return True
+        try:
+            outcome = await records.link_proven(
+                str(customer_id), keys, detail={"order_number": order.number, "contact": contact.masked()}
+            )
+        except Exception:
+            log.exception("linking order %s's identities failed", order.number)
+            return True
+        if outcome.linked or outcome.merges:
+            dispatcher.utter_message(text=say("order_proven", language_of(tracker), number=order.number))
+        return True
+
+    async def _save_contact(self, tracker: Tracker, contact: str) -> None:
+        """The contact the customer gave goes on their record, so the next form does not ask for it."""
+        key, records, customer_id = contact_key(contact), self.services.records, metadata_value(tracker, "customer_id")
+        if key is None or records is None or not customer_id:
+            return
+        try:
+            await records.save_contact(str(customer_id), key)
+        except Exception:
+            log.warning("saving customer %s's contact failed", customer_id, exc_info=True)
+
     # -- validate_<slot> ------------------------------------------------------------------------------------------
 
     async def _lookup(self, number: str) -> tuple[Order | None, bool]:
@@ -306,12 +360,21 @@ class ValidateIssueForm(ServiceAction, FormValidationAction):  # type: ignore[mi
         if number is None:
             return self._reject("order_number", "bad_order_format", dispatcher, tracker)
         order, checked = await self._lookup(number)
-        if checked and (order is None or not order.belongs_to(customer_id_of(tracker))):
+        if checked and order is None:
             return self._reject("order_number", "order_not_found", dispatcher, tracker, number=number)
+        if not checked and self.services.orders is not None:
+            dispatcher.utter_message(text=say("order_unchecked", language_of(tracker), number=number))
         result: dict[str, Any] = {"order_number": number}
-        if order is not None and not tracker.get_slot("product"):
+        if order is None:
+            return result
+        contact = contact_key(str(tracker.get_slot("contact") or ""))
+        owned = await self._prove(order, contact, dispatcher, tracker) or order.owned_by(
+            await self._known_keys(tracker)
+        )
+        if not tracker.get_slot("product"):
+            # A product the customer's own words name reveals nothing; the order's only item only to its owner.
             product = order.find_product(_words_of(tracker))
-            if product is None and len(order.items) == 1:
+            if product is None and owned and len(order.items) == 1:
                 product = order.items[0].product
             if product is not None:
                 result["product"] = product.display_name(language_of(tracker))
@@ -415,6 +478,12 @@ class ValidateIssueForm(ServiceAction, FormValidationAction):  # type: ignore[mi
         contact = find_contact(text)
         if contact is None:
             return self._reject("contact", "bad_contact", dispatcher, tracker)
+        await self._save_contact(tracker, contact)
+        number = tracker.get_slot("order_number")
+        if number and self.services.orders is not None:
+            order, _ = await self._lookup(str(number))
+            if order is not None:
+                await self._prove(order, contact_key(contact), dispatcher, tracker)
         return {"contact": contact}
 
 

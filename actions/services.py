@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.feedback import FeedbackRecord
+from conversations.customers import LinkOutcome
+from conversations.identity import IdentityKey
 from conversations.models import Conversation, Customer
 from handoff.triggers import HandoffTrigger, TurnFacts
 from intake.classification import IssueClassifier
@@ -87,6 +89,19 @@ class CustomerDirectory(Protocol):
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
 
+class CustomerLinks(Protocol):
+    """conversations.customers.CustomerRecords, as the issue form uses it: what the record knows, the form's
+    contact saved to it, and identities a proof links. An unknown customer raises (any exception: skipped)."""
+
+    async def keys_of(self, customer_id: str) -> set[IdentityKey]: ...
+
+    async def save_contact(self, customer_id: str, contact: IdentityKey) -> bool: ...
+
+    async def link_proven(
+        self, customer_id: str, keys: Sequence[IdentityKey], *, detail: Mapping[str, Any]
+    ) -> LinkOutcome: ...
+
+
 @dataclass(frozen=True)
 class ActionSettings:
     intake: IntakeSettings = field(default_factory=IntakeSettings)
@@ -110,6 +125,7 @@ class ActionServices:
     feedback: FeedbackRecorder
     settings: ActionSettings = field(default_factory=ActionSettings)
     customers: CustomerDirectory | None = None
+    records: CustomerLinks | None = None  # None: nothing is linked or saved (the standalone demo)
     classifier: IssueClassifier = field(default_factory=IssueClassifier)
     clock: Callable[[], float] = time.time
     priority_policy: PriorityPolicy = field(init=False)

@@ -36,6 +36,10 @@ TEXTS: Mapping[str, str] = {
         "(digits only, e.g. 1234567890)."
     ),
     "order_not_found": N_("I couldn't find order {number} on your account. Please check the number and send it again."),
+    "order_unchecked": N_(
+        "I couldn't check order {number} with our order system just now, so I've noted it as you gave it."
+    ),
+    "order_proven": N_("Thanks, that matches order {number}. We'll recognise you on our other channels too."),
     "too_long": N_("That's a bit long for this answer. Please keep it under {limit} characters."),
     "markup": N_("Please send plain text only, without code or HTML tags."),
     "no_words": N_("Sorry, I couldn't read that. Please answer in words."),

@@ -28,6 +28,7 @@ from actions.context import (
 from actions.escalation import hand_over, handoff_payload
 from actions.intake_form import form_reset
 from actions.texts import duration, name_of, say
+from conversations.models import Customer
 from handoff.routing import RoutingSettings, group_for
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
 from intake.models import OPEN_STATUSES, Category, Ticket, TicketDraft, Urgency
@@ -64,12 +65,14 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         s = self.services
         language = language_of(tracker)
-        customer_id = customer_id_of(tracker)
         category = _enum_or_none(Category, tracker.get_slot("category"))
         urgency = _enum_or_none(Urgency, tracker.get_slot("urgency"))
         stuck = bool(tracker.get_slot("form_stuck"))
         description = str(tracker.get_slot("description") or "") or None
-        tier = await self._tier(customer_id)
+        # The record the customer lives on now: a proof in this very form may have merged theirs into another.
+        customer = await self._customer(customer_id_of(tracker))
+        customer_id = customer.id if customer is not None else customer_id_of(tracker)
+        tier = (customer.tier if customer is not None else "") or "standard"
         decision = s.priority_policy.decide(category, urgency, tier, description or "")
         draft = TicketDraft(
             customer_id=customer_id,
@@ -143,14 +146,14 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         except Exception:
             return ""
 
-    async def _tier(self, customer_id: str) -> str:
+    async def _customer(self, customer_id: str) -> Customer | None:
         customers = self.services.customers
         if customers is None:
-            return "standard"
+            return None
         try:
-            return (await customers.get_customer(customer_id)).tier or "standard"
+            return await customers.get_customer(customer_id)
         except Exception:
-            return "standard"
+            return None
 
 
 class ActionCheckTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-sdk ships no type hints

@@ -5,8 +5,9 @@ state with no extra hop or cache. The request and response shapes are rasa-sdk's
 Only Rasa may call this: a request must carry the shared action token (Rasa's `action_endpoint.token`), or, when
 no token is configured, come from loopback. Customers can never reach their tracker through it.
 
-The actions run with the deployment's settings: the order lookup `FD_INTAKE_*` asks for (the shop's order system,
-the demo orders only when `FD_INTAKE_DEMO_ORDERS` is set, else none: numbers are checked by format), the handoff
+The actions run with the deployment's settings: the order system `FD_INTAKE_*` asks for (`bot.app` builds it: the
+shop's order system over HTTP, the demo orders only when `FD_INTAKE_DEMO_ORDERS` is set, else none: numbers are
+checked by format), the customer records (proofs link identities, a form's contact is saved), the handoff
 thresholds of `FD_HANDOFF_*` and the ticket numbering of `FD_INTAKE_TICKET_PREFIX`.
 """
 
@@ -25,10 +26,9 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 
 from actions import ActionServices, build_executor
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, HTTP, INTAKE, KB, SETTINGS, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, SETTINGS, TICKETS
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
-from intake.orders import order_lookup
 from observability import bind_turn, sane_request_id
 from web.exceptions import BadRequest, Forbidden
 
@@ -113,16 +113,14 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB context (tickets come with storage)."""
     settings = app[SETTINGS]
     intake_settings = app[INTAKE]
-    orders = order_lookup(settings.intake, app[HTTP])  # the app's client session (owned by bot.app's _rasa)
-    if orders is None:
-        log.info("no order system configured: order numbers are accepted by their format, not looked up")
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
         tickets=app[TICKETS],
-        orders=orders,
+        orders=app.get(ORDERS),  # built with the app's client session (bot.app's _rasa); None: no order system
         handoff_policy=HandoffPolicy(settings.handoff.policy()),
         feedback=app[KB],
         customers=app[CONVERSATIONS],
+        records=app[CUSTOMERS],
         settings=ActionSettings(intake=intake_settings),
     )
     app[ACTION_EXECUTOR] = build_executor(services)

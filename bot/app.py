@@ -23,7 +23,21 @@ from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
 from bot.handoff_bridge import handoff_context
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, HTTP, INTAKE, PIPELINE, RASA, REDIS, SETTINGS, TICKETS
+from bot.keys import (
+    BUS,
+    CONVERSATIONS,
+    CUSTOMERS,
+    DATABASE,
+    GATE,
+    HTTP,
+    INTAKE,
+    ORDERS,
+    PIPELINE,
+    RASA,
+    REDIS,
+    SETTINGS,
+    TICKETS,
+)
 from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
@@ -31,8 +45,10 @@ from bot.settings import Settings
 from bot.telemetry import METRICS, setup_telemetry
 from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
+from conversations.customers import CustomerRecords
 from conversations.models import Message
 from conversations.store import ConversationStore
+from intake.orders import order_lookup
 from intake.tickets import TicketStore
 from migrations import upgrade_database
 from web.http import BODY_LIMIT
@@ -46,6 +62,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     app[DATABASE] = db
     app[CONVERSATIONS] = ConversationStore(db)
     app[TICKETS] = TicketStore.numbered_by(db, app[INTAKE])
+    # A merge of two customer records moves their tickets in the same transaction.
+    app[CUSTOMERS] = CustomerRecords(db, movers={"tickets": app[TICKETS]})
     # Every replica upgrades on start; the migration lock makes the ones starting together take turns.
     await upgrade_database(db)
     yield
@@ -75,6 +93,12 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=60))
     app[HTTP] = session
     app[RASA] = RasaClient(session, settings.rasa_url, settings.rasa_timeout_s)
+    # The order system shares the client session: the actions check order numbers, the staff pages list orders.
+    orders = order_lookup(settings.intake, session)
+    if orders is not None:
+        app[ORDERS] = orders
+    else:
+        log.info("no order system configured: order numbers are accepted by their format, not looked up")
     yield
     await session.close()
 

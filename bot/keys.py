@@ -11,7 +11,9 @@ from backends.sql import Database
 from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from conversations.customers import CustomerRecords
 from conversations.store import ConversationStore
+from intake.orders import OrderSystem
 from intake.settings import IntakeSettings
 from intake.tickets import TicketStore
 from kb.service import KBSettings, KnowledgeBaseService
@@ -31,3 +33,7 @@ KB = web.AppKey("kb", KnowledgeBaseService)
 KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before start-up to override the environment
 # Intake's ticket store: the actions write tickets into it, the staff ticket pages work them.
 TICKETS = web.AppKey("tickets", TicketStore)
+# The customer record across channels (customer 360): identities, proofs, merges, what agents edit.
+CUSTOMERS = web.AppKey("customers", CustomerRecords)
+# The shop's order system (FD_INTAKE_ORDER_API_URL, or the demo orders); set only when one is configured.
+ORDERS = web.AppKey("orders", OrderSystem)

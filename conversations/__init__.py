@@ -1,7 +1,28 @@
-"""Customers, their channel identities, conversations and the transcript: the system of record."""
+"""Customers, their identities across channels, conversations and the transcript: the system of record."""
 
-from conversations.exceptions import ConversationError, UnknownConversation, UnknownCustomer
-from conversations.models import Button, Conversation, Customer, Message, Sender
+from conversations.customers import CustomerMover, CustomerRecords, LinkOutcome
+from conversations.exceptions import (
+    ConversationError,
+    CustomerMerged,
+    InvalidProfile,
+    SameCustomer,
+    UnknownConversation,
+    UnknownCustomer,
+)
+from conversations.identity import IdentityKey, IdentityKind, contact_key, email_key, identity_key, phone_key
+from conversations.models import (
+    Button,
+    Conversation,
+    Customer,
+    CustomerMerge,
+    Identity,
+    IdentitySource,
+    MergeReason,
+    Message,
+    Sender,
+    Tier,
+)
+from conversations.profile import ProfileChanges, checked_changes
 from conversations.store import ConversationStore, MessageDraft, new_id
 
 __all__ = [
@@ -10,10 +31,29 @@ __all__ = [
     "ConversationError",
     "ConversationStore",
     "Customer",
+    "CustomerMerge",
+    "CustomerMerged",
+    "CustomerMover",
+    "CustomerRecords",
+    "Identity",
+    "IdentityKey",
+    "IdentityKind",
+    "IdentitySource",
+    "InvalidProfile",
+    "LinkOutcome",
+    "MergeReason",
     "Message",
     "MessageDraft",
+    "ProfileChanges",
+    "SameCustomer",
     "Sender",
+    "Tier",
     "UnknownConversation",
     "UnknownCustomer",
+    "checked_changes",
+    "contact_key",
+    "email_key",
+    "identity_key",
     "new_id",
+    "phone_key",
 ]

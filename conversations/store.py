@@ -37,7 +37,8 @@ class MessageDraft:
     custom: dict[str, Any] = field(default_factory=dict)
 
 
-def _customer(row: Row) -> Customer:
+def customer_of(row: Row) -> Customer:
+    """A `customers` row as a Customer (conversations/customers.py reads rows with it too)."""
     return Customer(
         id=row["id"],
         display_name=row["display_name"],
@@ -47,6 +48,10 @@ def _customer(row: Row) -> Customer:
         language=row["language"],
         created_at=row["created_at"],
         unsubscribed=bool(row["unsubscribed"]),
+        tags=tuple(json.loads(row["tags"] or "[]")),
+        preferences=json.loads(row["preferences"] or "{}"),
+        merged_into=row["merged_into"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -85,15 +90,20 @@ class ConversationStore:
     # Customers and identities
 
     async def customer_for_identity(self, channel: str, external_id: str, language: str = "") -> tuple[Customer, bool]:
-        """The customer behind a channel identity, created on first sight. The flag says whether they returned."""
+        """The customer behind a channel identity, created on first sight. The flag says whether they returned.
+
+        A merge moves identities to the surviving record; one read while a merge commits may still see the merged
+        one, so its `merged_into` is followed."""
         async with self._db.transaction() as tx:
             row = await tx.fetchrow(
                 select(customers)
                 .join(identities, identities.c.customer_id == customers.c.id)
                 .where(identities.c.channel == channel, identities.c.external_id == external_id)
             )
+            if row is not None and row["merged_into"]:
+                row = await tx.fetchrow(select(customers).where(customers.c.id == row["merged_into"])) or row
             if row is not None:
-                return _customer(row), True
+                return customer_of(row), True
             now = self._clock()
             customer = Customer(id=new_id("cus"), language=language, created_at=now)
             await tx.execute(insert(customers).values(id=customer.id, language=language, created_at=now))
@@ -105,10 +115,14 @@ class ConversationStore:
             return customer, False
 
     async def get_customer(self, customer_id: str) -> Customer:
+        """The customer record; for one merged into another, the one it lives on as (merges keep `merged_into`
+        pointing at a surviving record, so this is one hop). Raises UnknownCustomer."""
         row = await self._db.fetchrow(select(customers).where(customers.c.id == customer_id))
+        if row is not None and row["merged_into"]:
+            row = await self._db.fetchrow(select(customers).where(customers.c.id == row["merged_into"]))
         if row is None:
             raise UnknownCustomer(customer_id)
-        return _customer(row)
+        return customer_of(row)
 
     async def mark_unsubscribed(self, customer_id: str, unsubscribed: bool = True) -> None:
         await self._db.execute(

@@ -1,4 +1,5 @@
-"""The conversations package's tables: customers, their channel identities, conversations and messages.
+"""The conversations package's tables: customers, their identities, the merges between them, conversations and
+messages.
 
 Declared once on `backends.schema.metadata`; Alembic revisions in `migrations/versions` create and change them.
 Must never hold queries: `conversations.store` does.
@@ -22,6 +23,11 @@ customers = Table(
     Column("language", Text, nullable=False, server_default=text("''")),
     Column("created_at", DOUBLE_PRECISION, nullable=False),
     Column("unsubscribed", Integer, nullable=False, server_default=text("0")),
+    Column("tags", Text, nullable=False, server_default=text("'[]'")),  # JSON list of strings
+    Column("preferences", Text, nullable=False, server_default=text("'{}'")),  # JSON object of strings
+    Column("merged_into", Text),  # the record this one was merged into (always a surviving one)
+    Column("updated_at", DOUBLE_PRECISION),
+    Index("customers_merged_into", "merged_into"),
 )
 
 identities = Table(
@@ -31,7 +37,26 @@ identities = Table(
     Column("external_id", Text, primary_key=True),
     Column("customer_id", Text, ForeignKey("customers.id"), nullable=False),
     Column("created_at", DOUBLE_PRECISION, nullable=False),
+    Column("source", Text, nullable=False, server_default=text("'channel'")),
+    Column("verified_at", DOUBLE_PRECISION),
+    Column("detail", Text, nullable=False, server_default=text("'{}'")),  # JSON: how it was proven or by whom
     Index("identities_customer", "customer_id"),
+)
+
+# One row per merge, never changed: what moved where, who did it and why (the "explain" of a customer record).
+customer_merges = Table(
+    "customer_merges",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("source_id", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False, server_default=text("'{}'")),
+    Column("moved", Text, nullable=False, server_default=text("'{}'")),
+    Column("at", DOUBLE_PRECISION, nullable=False),
+    Index("customer_merges_target", "target_id", "at"),
+    Index("customer_merges_source", "source_id"),
 )
 
 conversations = Table(

@@ -211,6 +211,7 @@ class EventKind(StrEnum):
     SLA_AT_RISK = "sla_at_risk"  # data: {"metric", "due"}
     SLA_BREACHED = "sla_breached"  # data: {"metric", "due", "expected"}; public: the customer's apology
     LINKED_CONVERSATION = "linked_conversation"  # data: {"conversation_id"}
+    CUSTOMER_MERGED = "customer_merged"  # data: {"from", "to"} customer ids: two customer records became one
 
 
 @dataclass(frozen=True)

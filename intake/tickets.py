@@ -477,6 +477,22 @@ class TicketStore:
             ticket.number, {"priority": priority.value}, [(EventKind.PRIORITY, actor, note, data)]
         )
 
+    async def move_customer(self, tx: SQL, source_id: str, target_id: str, *, actor: str, at: float) -> int:
+        """Every ticket of customer `source_id` becomes `target_id`'s, inside the customer merge's transaction `tx`
+        (conversations/customers.py), each with an internal `customer_merged` event. Returns how many moved.
+
+        No listener is told: nothing the customer sees changes, and the merge is not committed yet."""
+        numbers = await tx.fetch(
+            update(intake_tickets)
+            .where(intake_tickets.c.customer_id == source_id)
+            .values(customer_id=target_id, updated_at=at)
+            .returning(intake_tickets.c.number)
+        )
+        for row in numbers:
+            data = {"from": source_id, "to": target_id}
+            await self._add_event(tx, row["number"], EventKind.CUSTOMER_MERGED, actor, "", data, at)
+        return len(numbers)
+
     async def customer_message(self, conversation_id: str, *, at: float | None = None) -> list[Ticket]:
         """The customer wrote in `conversation_id`: a ticket of that chat resolved within `REOPEN_WINDOW_S` reopens,
         one waiting on the customer resumes, and an open one starts its reply clock (next-reply target) unless it

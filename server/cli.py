@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -32,6 +33,7 @@ from kb.cli import add_kb_eval_arguments, run_kb_eval
 from migrations import current_revision, new_revision, upgrade_database
 from observability import configure_logging
 from server.app import ALL_PROGRAMS, Program, create_app
+from server.demo_orders import demo_order_service
 from staff.auth import Role, StaffDirectory
 
 log = logging.getLogger("frontdoor")
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "settings" and args.markdown:
         return _settings_docs(args.write)
     try:
-        settings = Settings.for_server(command_environment(args.command, os.environ))
+        settings = Settings.for_server(os.environ)
     except InvalidSettings as exc:
         print("frontdoor: bad settings:", *exc.problems, sep="\n  ", file=sys.stderr)
         return 2
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(ensure_model(Path.cwd()))
         return 0
     if args.command == "run":
-        return asyncio.run(_run_everything(settings, args.rasa_port))
+        return asyncio.run(_run_everything(settings, args.rasa_port, demo_orders=wants_demo_order_service(os.environ)))
     if args.command == "kb":
         return run_kb_eval(args)
     if args.command == "agents":
@@ -126,13 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def command_environment(command: str, environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables a command's settings are built from: the environment, and for `run` (the demo) the demo
-    orders unless the environment names an order system or says otherwise."""
-    env = dict(environ)
-    if command == "run" and not env.get("FD_INTAKE_ORDER_API_URL"):
-        env.setdefault("FD_INTAKE_DEMO_ORDERS", "1")
-    return env
+def wants_demo_order_service(environ: Mapping[str, str]) -> bool:
+    """Whether `frontdoor run` (the demo) starts the demo order service: unless the environment names an order
+    system (`FD_INTAKE_ORDER_API_URL`) or says anything about the demo orders (`FD_INTAKE_DEMO_ORDERS=1`: the
+    in-process set; `0`: no order system)."""
+    return not environ.get("FD_INTAKE_ORDER_API_URL") and "FD_INTAKE_DEMO_ORDERS" not in environ
+
+
+def with_order_system(settings: Settings, url: str) -> Settings:
+    """`settings` with the order system at `url` (the demo order service `frontdoor run` started)."""
+    intake = settings.intake.model_copy(update={"order_api_url": url, "demo_orders": False})
+    return settings.model_copy(update={"intake": intake})
 
 
 def _settings_docs(path: str | None) -> int:
@@ -224,7 +230,17 @@ async def _seed_demo_teams(settings: Settings) -> None:
         await db.close()
 
 
-async def _run_everything(settings: Settings, rasa_port: int) -> int:
+async def _run_everything(settings: Settings, rasa_port: int, *, demo_orders: bool) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        note = ""
+        if demo_orders:
+            # The shop's order system for the demo: the real HTTP adapter talks to it on loopback.
+            settings = with_order_system(settings, await stack.enter_async_context(demo_order_service()))
+            note = "  (the demo order service: order 1000000001 is Alex Chen's, alex.chen@example.com)"
+        return await _run_with(settings, rasa_port, note)
+
+
+async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     root = Path.cwd()
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
@@ -255,6 +271,8 @@ async def _run_everything(settings: Settings, rasa_port: int) -> int:
             print(f"  {username:5} {password}  {roles}")
         if settings.intake.demo_orders:
             print("\ndemo orders are on: order numbers are looked up in the built-in demo order set", flush=True)
+        elif settings.intake.order_api_url:
+            print(f"\norder system: {settings.intake.order_api_url}{order_note}", flush=True)
         print("\nCtrl-C stops everything.", flush=True)
         await stop.wait()
     finally:

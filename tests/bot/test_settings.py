@@ -11,7 +11,7 @@ from handoff.settings import HandoffConfig
 from intake.models import Priority
 from intake.settings import CalendarConfig, IntakeConfig, SlaTarget
 from kb.settings import KBConfig
-from server.cli import command_environment, main
+from server.cli import main, wants_demo_order_service, with_order_system
 
 AES_KEY = "a" * 43
 
@@ -207,12 +207,15 @@ def test_the_domain_packages_settings_import_no_front_door_code() -> None:
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_only_frontdoor_run_turns_the_demo_orders_on() -> None:
-    assert Settings.for_server(command_environment("run", {})).intake.demo_orders is True
-    assert Settings.for_server(command_environment("serve", {})).intake.demo_orders is False
-    with_api = command_environment("run", {"FD_INTAKE_ORDER_API_URL": "http://orders.internal"})
-    assert Settings.for_server(with_api).intake.demo_orders is False
-    assert Settings.for_server(command_environment("run", {"FD_INTAKE_DEMO_ORDERS": "0"})).intake.demo_orders is False
+def test_frontdoor_run_starts_the_demo_order_service_unless_the_environment_says_otherwise() -> None:
+    assert wants_demo_order_service({})
+    assert not wants_demo_order_service({"FD_INTAKE_ORDER_API_URL": "http://orders.internal"})
+    assert not wants_demo_order_service({"FD_INTAKE_DEMO_ORDERS": "1"})  # the in-process demo set, asked for
+    assert not wants_demo_order_service({"FD_INTAKE_DEMO_ORDERS": "0"})  # no order system at all
+    # The demo orders are never on unless asked for; the service is reached through the real adapter.
+    assert Settings.for_server({}).intake.demo_orders is False
+    demo = with_order_system(Settings.for_server({}), "http://127.0.0.1:8089")
+    assert (demo.intake.order_api_url, demo.intake.demo_orders) == ("http://127.0.0.1:8089", False)
 
 
 def test_an_error_never_repeats_a_secret_or_a_url() -> None:

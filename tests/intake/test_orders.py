@@ -7,15 +7,20 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from conversations.identity import IdentityKey, contact_key
 from intake import (
+    DEMO_ORDERS,
     DemoOrderLookup,
     HttpOrderLookup,
     IntakeConfig,
     InvalidOrderNumber,
+    Order,
     OrderLookupFailed,
     OrderNumberFormat,
+    OrderStatus,
     order_lookup,
 )
+from server.demo_orders import demo_order_service
 
 
 @pytest.mark.parametrize(
@@ -56,12 +61,23 @@ async def test_the_demo_knows_the_blender_order_and_generates_others_determinist
     assert await lookup.lookup("12") is None
 
 
-def test_an_order_with_a_known_owner_is_hidden_from_other_customers() -> None:
-    from intake import Order, OrderStatus
+def test_an_order_with_a_known_owner_is_shown_only_to_a_customer_holding_one_of_its_keys() -> None:
+    order = Order("1234567890", OrderStatus.PLACED, (), customer_id="c1", customer_phone="+86 138 0013 8001")
+    assert order.owned_by({IdentityKey("shop", "c1")}) and order.owned_by({IdentityKey("phone", "13800138001")})
+    assert not order.owned_by({IdentityKey("shop", "c2"), IdentityKey("phone", "13800138002")})
+    assert Order("1234567890", OrderStatus.PLACED, ()).owned_by(set())  # an order that names nobody
 
-    order = Order("1234567890", OrderStatus.PLACED, (), customer_id="c1")
-    assert order.belongs_to("c1") and not order.belongs_to("c2")
-    assert Order("1234567890", OrderStatus.PLACED, ()).belongs_to("anyone")
+
+def test_the_order_number_and_the_phone_on_it_prove_the_phone_and_the_shop_account() -> None:
+    order = DEMO_ORDERS["1000000001"]
+    proven = order.proven_by(contact_key("138 0013 8001"))
+    assert set(proven) == {IdentityKey("phone", "13800138001"), IdentityKey("shop", "shop-1001")}
+    assert set(order.proven_by(contact_key("Alex.Chen@example.com"))) == {
+        IdentityKey("email", "alex.chen@example.com"),
+        IdentityKey("shop", "shop-1001"),
+    }
+    assert order.proven_by(contact_key("13800138009")) == () and order.proven_by(None) == ()
+    assert order.proven_by(IdentityKey("shop", "shop-1001")) == ()  # the shop's id is not something you prove with
 
 
 class OrderSystem:
@@ -88,12 +104,30 @@ class OrderSystem:
             await asyncio.sleep(5)
         return answers.get(number) or web.Response(status=404)
 
+    async def history(self, request: web.Request) -> web.StreamResponse:
+        """Order histories by customer id: a good one, and the ways one goes wrong."""
+        self.headers.append(request.headers.get("Authorization", ""))
+        who = request.query.get("customer_id", "")
+        good = {"number": "1111111111", "status": "shipped", "customer_id": who, "items": []}
+        answers: dict[str, web.StreamResponse] = {
+            "good": web.json_response({"orders": [good]}),
+            "list": web.json_response([good]),
+            "no-key": web.json_response({"order": good}),
+            "bad-item": web.json_response({"orders": [{"status": "shipped"}]}),
+            "html": web.Response(text="<html>oops</html>", content_type="text/html"),
+            "error": web.Response(status=502),
+        }
+        if who == "slow":
+            await asyncio.sleep(5)
+        return answers.get(who) or web.Response(status=404)
+
 
 @pytest.fixture
 async def order_system() -> AsyncIterator[tuple[OrderSystem, str]]:
     system = OrderSystem()
     app = web.Application()
     app.router.add_get("/orders/{number}", system.handle)
+    app.router.add_get("/orders", system.history)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
@@ -160,3 +194,38 @@ async def test_the_settings_choose_the_lookup(order_system: tuple[OrderSystem, s
         assert isinstance(demo, DemoOrderLookup)
         # Neither: there is no order system, and nothing pretends to be one.
         assert order_lookup(IntakeConfig(), session) is None
+
+
+@pytest.mark.parametrize("who", ["list", "no-key", "bad-item", "html", "error", "slow"])
+async def test_a_garbage_or_slow_order_history_is_a_lookup_failure(order_api: str, who: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        lookup = HttpOrderLookup(session, order_api, timeout_s=0.3)
+        with pytest.raises(OrderLookupFailed):
+            await lookup.orders_of([IdentityKey("shop", who)])
+        assert [o.number for o in await lookup.orders_of([IdentityKey("shop", "good")])] == ["1111111111"]
+        assert await lookup.orders_of([IdentityKey("shop", "nobody")]) == []  # a 404: no such customer
+        assert await lookup.orders_of([IdentityKey("web", "visitor")]) == []  # nothing to ask the order system
+
+
+@pytest.fixture
+async def demo_service() -> AsyncIterator[str]:
+    async with demo_order_service() as url:
+        yield url
+
+
+async def test_the_http_adapter_reads_the_demo_order_service_end_to_end(demo_service: str) -> None:
+    config = IntakeConfig(order_api_url=demo_service, order_api_timeout_s=2)
+    async with aiohttp.ClientSession() as session:
+        orders = order_lookup(config, session)
+        assert isinstance(orders, HttpOrderLookup)
+        blender = await orders.lookup("1000000001")
+        assert blender == DEMO_ORDERS["1000000001"]  # every field survives the trip, owner and items included
+        assert blender.customer_email == "alex.chen@example.com" and blender.product_names() == ["PowerMix 900 Blender"]
+        assert await orders.lookup("0001234567") is None
+        generated = await orders.lookup("5550001234")
+        assert generated is not None and generated.owner_keys() == ()
+        alex = await orders.orders_of([IdentityKey("email", "alex.chen@example.com")])
+        assert [o.number for o in alex] == ["1000000001", "1000000005"]  # newest first
+        by_phone = await orders.orders_of([contact_key("+86 139 0013 9002"), IdentityKey("shop", "shop-1004")])
+        assert [o.number for o in by_phone] == ["1000000004", "1000000002"]
+        assert [o.number for o in await orders.orders_of([IdentityKey("shop", "shop-1001")], limit=1)] == ["1000000001"]
