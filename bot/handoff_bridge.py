@@ -27,6 +27,7 @@ from backends.tasks import cancel_and_wait
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.telemetry import METRICS
+from conversations.exceptions import UnknownCustomer
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import SurveyStore
@@ -358,6 +359,10 @@ class HandoffGate:
         fields = request.get("fields") if isinstance(request.get("fields"), Mapping) else {}
         ticket = str(request.get("ticket") or "")
         promised = request.get("first_response_due")
+        try:
+            tier = (await self._store.get_customer(conversation.customer_id)).tier
+        except UnknownCustomer:
+            tier = "standard"
         outcome = await self.service.request_handoff(
             conversation.id,
             conversation.customer_id,
@@ -367,6 +372,7 @@ class HandoffGate:
             trigger=trigger,
             context={"fields": fields, "ticket": ticket},
             first_response_due=float(promised) if isinstance(promised, int | float) and ticket else None,
+            tier=tier,
         )
         return self._outcome_notices(conversation.id, language, outcome, ticket)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 # Every key sits under one prefix so a deployment (or a test run) can flush or inspect handoff state alone.
 KEY_PREFIX = "fd:handoff:"
 CONVERSATION_KEY = KEY_PREFIX + "conv:{conversation_id}"  # hash: the ownership record
-QUEUE_KEY = KEY_PREFIX + "queue:{skill}"  # sorted set: conversation ids, score = serve-order band + enqueued ms
+# sorted set: conversation ids, score = serve-order band + enqueued ms - the customer tier's head start ms
+QUEUE_KEY = KEY_PREFIX + "queue:{skill}"
+ARRIVALS_KEY = KEY_PREFIX + "arrivals:{skill}"  # sorted set: the same ids, score = enqueued ms (the oldest wait)
 QUEUES_KEY = KEY_PREFIX + "queues"  # set: every skill that ever had a queue
 AGENT_KEY = KEY_PREFIX + "agent:{agent_id}"  # hash: profile + presence + last assignment
 AGENT_CHATS_KEY = KEY_PREFIX + "agent:{agent_id}:chats"  # set: conversations the agent owns (its load)
@@ -21,8 +23,10 @@ HANDLING_TIMES_KEY = KEY_PREFIX + "aht:{skill}"  # list: recent handling times (
 # A conversation record outlives its handoff so the case card and a late reconnect can still read it.
 RECORD_TTL_S = 7 * 24 * 3600
 
-# Scores: Priority.serve_order * PRIORITY_SCORE_STEP + epoch ms; 1e13 ms is ~2286 AD, and 4e13 stays exact in a double.
+# Scores: Priority.serve_order * PRIORITY_SCORE_STEP + epoch ms - head start ms; 1e13 ms is ~2286 AD, and 4e13 stays
+# exact in a double. A head start is far below a band, so a tier reorders within a priority, never across them.
 PRIORITY_SCORE_STEP = 10**13
+MAX_HEAD_START_S = 86400.0
 # Available-agent scores: load * LOAD_SCORE_STEP + last assignment ms, so the least loaded, longest idle sorts first.
 LOAD_SCORE_STEP = 10**13
 
@@ -34,6 +38,9 @@ BUS_TOPIC_AGENT = "agent:{agent_id}"
 BUS_TOPIC_CONVERSATION = "conv:{conversation_id}"
 
 GENERAL_GROUP = "general"
+# The skill group of the dedicated queue that customers of the dedicated tiers (RoutingSettings.dedicated_tiers) wait
+# in, when some registered agent serves it.
+VIP_GROUP = "vip"
 
 # How often the front door's sweeper requeues unanswered assignments and refreshes queue positions (default).
 SWEEP_INTERVAL_S = 2.0

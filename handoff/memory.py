@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from handoff.agents import AgentProfile, AgentStatus, Presence
-from handoff.constants import HANDLING_TIMES_KEPT, PRIORITY_SCORE_STEP
+from handoff.constants import HANDLING_TIMES_KEPT
 from handoff.ownership import (
     AGENT_STATES,
     ANY_AGENT,
@@ -24,7 +24,6 @@ from handoff.ownership import (
     appended_events,
 )
 from handoff.queue import QueuedEntry, queue_score
-from intake.models import Priority
 
 _S = OwnershipState
 
@@ -135,9 +134,16 @@ class MemoryHandoffStore:
             skill = t.skill or current.skill
             priority = t.priority or current.priority
             enqueued_at = current.enqueued_at if t.keep_enqueued_at and current.enqueued_at else t.now
-            fields.update(skill=skill, priority=priority, enqueued_at=str(enqueued_at), customer_seen_at=str(t.now))
+            head_start = current.head_start_s if t.head_start_s is None else t.head_start_s
+            fields.update(
+                skill=skill,
+                priority=priority,
+                enqueued_at=str(enqueued_at),
+                customer_seen_at=str(t.now),
+                head_start_s=str(head_start),
+            )
             self._seen[cid] = t.now
-            score = queue_score(priority, enqueued_at)
+            score = queue_score(priority, enqueued_at, head_start)
             bisect.insort(self._queues.setdefault(skill, []), (score, cid))
             self._queued_at[cid] = (skill, score)
         elif t.target is _S.ASSIGNED and new_agent is not None:
@@ -231,14 +237,9 @@ class MemoryHandoffStore:
         return bisect.bisect_left(queue, (entry[1], conversation_id)) + 1, len(queue)
 
     async def oldest_enqueued_at(self, skill: str) -> float | None:
-        queue = self._queues.get(skill, [])
-        oldest: float | None = None
-        for priority in Priority:
-            index = bisect.bisect_left(queue, (priority.serve_order * PRIORITY_SCORE_STEP, ""))
-            if index < len(queue) and queue[index][0] < (priority.serve_order + 1) * PRIORITY_SCORE_STEP:
-                at = (queue[index][0] - priority.serve_order * PRIORITY_SCORE_STEP) / 1000
-                oldest = at if oldest is None else min(oldest, at)
-        return oldest
+        # The queue's order is not arrival order (a tier's head start), so look at every entry's arrival.
+        times = [r.enqueued_at for _, cid in self._queues.get(skill, []) if (r := self._records.get(cid)) is not None]
+        return min((t for t in times if t is not None), default=None)
 
     async def record_handling_time(self, skill: str, seconds: float) -> None:
         self._handling.setdefault(skill, deque(maxlen=HANDLING_TIMES_KEPT)).appendleft(seconds)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from handoff.constants import MAX_HEAD_START_S
 from handoff.exceptions import IllegalTransition
 
 
@@ -105,6 +106,8 @@ class OwnershipRecord:
     category: str = ""
     skill: str = ""
     priority: str = "normal"
+    tier: str = "standard"  # the customer's tier when they asked (conversations.models.Tier value)
+    head_start_s: float = 0.0  # the tier's head start in the queue order, fixed when queued
     agent_id: str = ""
     reason: str = ""
     scores: Mapping[str, float] = field(default_factory=dict)
@@ -141,6 +144,8 @@ class OwnershipRecord:
             "category": self.category,
             "skill": self.skill,
             "priority": self.priority,
+            "tier": self.tier,
+            "head_start_s": self.head_start_s,
             "agent_id": self.agent_id,
             "reason": self.reason,
             "scores": dict(self.scores),
@@ -187,6 +192,8 @@ class OwnershipRecord:
             category=fields.get("category", ""),
             skill=fields.get("skill", ""),
             priority=fields.get("priority") or "normal",
+            tier=fields.get("tier") or "standard",
+            head_start_s=float(fields.get("head_start_s") or 0.0),
             agent_id=fields.get("agent_id", ""),
             reason=fields.get("reason", ""),
             scores=json.loads(fields.get("scores") or "{}"),
@@ -217,7 +224,8 @@ class Transition:
     agents' loads as the states imply (leaving `queued` dequeues; entering it enqueues under `skill` and
     `priority`, and counts as the customer being seen; leaving an agent state frees that agent's slot; entering
     `assigned` takes one), sets `fields` and appends `event`. With `seen_before`, it also checks the customer has
-    not been seen since.
+    not been seen since. A queue entry's order is the priority, then the arrival time less `head_start_s` (the
+    customer tier's head start; None keeps the record's, so a requeued chat keeps it).
     Any failed check leaves everything as it was and the store returns None.
     """
 
@@ -231,6 +239,7 @@ class Transition:
     avoid_agent: str | None = None  # with ANY_AGENT: never this one (who just handed the chat back)
     skill: str | None = None  # queue when target is queued; None keeps the record's skill
     priority: str | None = None  # None keeps the record's priority
+    head_start_s: float | None = None  # None keeps the record's head start (seconds, 0..MAX_HEAD_START_S)
     keep_enqueued_at: bool = False  # a requeued chat keeps its place by original wait, not the back of the line
     # With target queued: in the same atomic step, hand it to the best available agent if there is one (one round
     # trip for the common "someone is free" handoff; the result then reads assigned).
@@ -247,6 +256,10 @@ class Transition:
             raise IllegalTransition(self.target.value, "assigned (assign_after)")
         if "events" in self.fields:
             raise ValueError("events are appended through Transition.event, never overwritten")
+        if "head_start_s" in self.fields:
+            raise ValueError("a head start is set through Transition.head_start_s: it orders the queue")
+        if self.head_start_s is not None and not 0.0 <= self.head_start_s <= MAX_HEAD_START_S:
+            raise ValueError(f"head_start_s must be 0..{MAX_HEAD_START_S}")
 
     def with_fields(self, **fields: str) -> Transition:
         return replace(self, fields={**self.fields, **fields})

@@ -17,6 +17,7 @@ from sqlalchemy.types import DOUBLE_PRECISION
 from backends.schema import metadata
 from backends.sql import Database, Row, upsert
 from handoff.agents import AgentProfile
+from handoff.constants import GENERAL_GROUP, VIP_GROUP
 from handoff.routing import DEFAULT_CATEGORY_GROUPS
 
 agent_profiles = Table(
@@ -31,15 +32,17 @@ agent_profiles = Table(
 )
 
 LANGUAGES = ("en", "zh")
-ALL_SKILLS = tuple(sorted(set(DEFAULT_CATEGORY_GROUPS.values()) - {"general"}))
+# The category groups, and the dedicated queue of the top customer tiers (handoff.routing: DEFAULT_DEDICATED_TIERS).
+CATEGORY_SKILLS = tuple(sorted(set(DEFAULT_CATEGORY_GROUPS.values()) - {GENERAL_GROUP}))
+ALL_SKILLS = (*CATEGORY_SKILLS, VIP_GROUP)
 MAX_CAPACITY = 20
 
 # The accounts `frontdoor run` creates (server/cli.py DEMO_STAFF, matched by username and display name so a real
-# "ann" is never mistaken for the demo one): Ann covers everything in both languages, Bob English only, Sam (a
-# supervisor) steps in on general questions.
+# "ann" is never mistaken for the demo one): Ann covers everything in both languages, VIP customers included, Bob
+# every category in English, Sam (a supervisor) steps in on general questions.
 DEMO_AGENT_PROFILES: dict[tuple[str, str], AgentProfile] = {
     ("ann", "Ann (agent)"): AgentProfile("ann", "Ann", ALL_SKILLS, ("en", "zh"), 3),
-    ("bob", "Bob (agent)"): AgentProfile("bob", "Bob", ALL_SKILLS, ("en",), 3),
+    ("bob", "Bob (agent)"): AgentProfile("bob", "Bob", CATEGORY_SKILLS, ("en",), 3),
     ("sam", "Sam (supervisor)"): AgentProfile("sam", "Sam", (), ("en", "zh"), 2),
 }
 

@@ -1,7 +1,9 @@
 """Skill queues: which conversations wait for which agents, in what order, and for about how long.
 
 A skill is `<language>:<category group>` (`zh:refund_return`), with `<language>:general` as every language's
-fallback. Order is priority (urgent > high > normal > low), then waiting time, packed into one sorted-set score.
+fallback (and `<language>:vip`, the dedicated queue of the top customer tiers). Order is priority (urgent > high >
+normal > low), then waiting time less the customer tier's head start (a VIP who arrived at 10:05 with a 10-minute
+head start is served as if they had arrived at 09:55), packed into one sorted-set score.
 Owns the ordering rule, the wait estimate and the `QueueStore` seam; must never change ownership (stores do that
 inside `OwnershipStore.apply`, so a conversation is in a queue exactly when its state is `queued`).
 """
@@ -17,9 +19,11 @@ from handoff.constants import DEFAULT_HANDLE_TIME_S, GENERAL_GROUP, PRIORITY_SCO
 from intake.models import Priority
 
 
-def queue_score(priority: str | Priority, enqueued_at: float) -> int:
-    """Lower is served first. Integer milliseconds keep ties in arrival order and stay exact in a double."""
-    return Priority.parse(priority).serve_order * PRIORITY_SCORE_STEP + int(enqueued_at * 1000)
+def queue_score(priority: str | Priority, enqueued_at: float, head_start_s: float = 0.0) -> int:
+    """Lower is served first: the priority's band, then the arrival time (epoch s) less the tier's head start (s).
+    Integer milliseconds keep ties in arrival order and stay exact in a double."""
+    band = Priority.parse(priority).serve_order * PRIORITY_SCORE_STEP
+    return band + int(enqueued_at * 1000) - int(head_start_s * 1000)
 
 
 def skill_of(language: str, group: str) -> str:
@@ -79,7 +83,7 @@ class QueueStore(Protocol):
         """(1-based position, queue length), or None if the conversation is not waiting in that queue."""
 
     async def oldest_enqueued_at(self, skill: str) -> float | None:
-        """When the longest-waiting conversation in `skill` joined (any priority); None if the queue is empty."""
+        """When the longest-waiting conversation in `skill` joined (any priority or tier); None if it is empty."""
 
     async def record_handling_time(self, skill: str, seconds: float) -> None: ...
 

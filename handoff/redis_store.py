@@ -19,6 +19,7 @@ from handoff.constants import (
     AGENT_CHATS_KEY,
     AGENT_KEY,
     AGENTS_KEY,
+    ARRIVALS_KEY,
     AVAILABLE_KEY,
     CONVERSATION_KEY,
     HANDLING_TIMES_KEPT,
@@ -69,7 +70,8 @@ end
 
 # apply_step(t) is one transition (see ownership.Transition); it returns the conversation key, or false when a
 # check failed, having changed nothing. t: cid, target, allowed (",a,b,"), now (text), expect_agent (or nil),
-# expect_version (or nil), agent ("" / "*" = best available), skill, priority, keep_enqueued_at (bool), sets.
+# expect_version (or nil), agent ("" / "*" = best available), skill, priority, keep_enqueued_at (bool), sets,
+# head_start (text seconds, or nil: keep the record's).
 _APPLY_STEP = """
 local agent_states = {assigned = true, wrap_up = true}
 local function apply_step(t)
@@ -108,6 +110,7 @@ local function apply_step(t)
   end
   if state == 'queued' then
     redis.call('ZREM', N.queue_prefix .. skill, t.cid)
+    redis.call('ZREM', N.arrivals_prefix .. skill, t.cid)
     redis.call('ZREM', N.seen, t.cid)
   end
   if agent_states[state] and (not agent_states[t.target] or new_agent) then
@@ -128,12 +131,17 @@ local function apply_step(t)
     local enq_text = t.now
     if t.keep_enqueued_at and cur.enqueued_at and cur.enqueued_at ~= '' then enq_text = cur.enqueued_at end
     local band = N.serve_order[priority] or N.serve_order['normal']
-    local score = string.format('%.0f', band * N.priority_step + math.floor(tonumber(enq_text) * 1000))
+    local head_text = t.head_start or cur.head_start_s or '0'
+    if head_text == '' then head_text = '0' end
+    local enq_ms = math.floor(tonumber(enq_text) * 1000)
+    local score = string.format('%.0f', band * N.priority_step + enq_ms - math.floor(tonumber(head_text) * 1000))
     redis.call('ZADD', N.queue_prefix .. new_skill, score, t.cid)
+    redis.call('ZADD', N.arrivals_prefix .. new_skill, string.format('%.0f', enq_ms), t.cid)
     redis.call('SADD', N.queues, new_skill)
     sets.skill = new_skill
     sets.priority = priority
     sets.enqueued_at = enq_text
+    sets.head_start_s = head_text
     redis.call('ZADD', N.seen, t.now, t.cid)
     sets.customer_seen_at = t.now
   elseif t.target == 'assigned' then
@@ -173,7 +181,7 @@ end
 
 # ARGV: conversation id, target, ",allowed,states,", now, expect_agent, has_expect_agent (0/1),
 # expect_version or "", agent or "" ("*" = best available), skill or "", priority or "", keep_enqueued_at (0/1),
-# fields JSON, assign_after (0/1), avoid_agent or "", event JSON or "", seen_before or "".
+# fields JSON, assign_after (0/1), avoid_agent or "", event JSON or "", seen_before or "", head_start or "".
 _APPLY = (
     _PRELUDE
     + _APPLY_STEP
@@ -184,7 +192,8 @@ local ckey = apply_step({
   expect_version = ARGV[7] ~= '' and tonumber(ARGV[7]) or nil,
   agent = ARGV[8], skill = ARGV[9], priority = ARGV[10], keep_enqueued_at = ARGV[11] == '1',
   sets = cjson.decode(ARGV[12]), avoid = ARGV[14], event = ARGV[15],
-  seen_before = ARGV[16] ~= '' and tonumber(ARGV[16]) or nil})
+  seen_before = ARGV[16] ~= '' and tonumber(ARGV[16]) or nil,
+  head_start = ARGV[17] ~= '' and ARGV[17] or nil})
 if not ckey then return false end
 if ARGV[13] == '1' then assign_best(ARGV[1], ARGV[4]) end
 return record_json(ckey)
@@ -291,6 +300,7 @@ def _names(prefix: str) -> dict[str, Any]:
     return {
         "conv_prefix": swap(CONVERSATION_KEY.format(conversation_id="")),
         "queue_prefix": swap(QUEUE_KEY.format(skill="")),
+        "arrivals_prefix": swap(ARRIVALS_KEY.format(skill="")),
         "queues": swap(QUEUES_KEY),
         "agent_prefix": swap(AGENT_KEY.format(agent_id="")),
         "chats_suffix": AGENT_CHATS_KEY.format(agent_id="").removeprefix(AGENT_KEY.format(agent_id="")),
@@ -385,6 +395,7 @@ class RedisHandoffStore:
             t.avoid_agent or "",
             t.event.to_json() if t.event is not None else "",
             "" if t.seen_before is None else repr(float(t.seen_before)),
+            "" if t.head_start_s is None else repr(float(t.head_start_s)),
         ]
         raw = await self._apply(keys=[], args=args)
         if not raw:
@@ -454,18 +465,9 @@ class RedisHandoffStore:
         return None if rank is None else (int(rank) + 1, int(length))
 
     async def oldest_enqueued_at(self, skill: str) -> float | None:
-        key = self._n["queue_prefix"] + skill
-        async with self._client.pipeline(transaction=True) as pipe:
-            for priority in Priority:
-                low = priority.serve_order * PRIORITY_SCORE_STEP
-                pipe.zrangebyscore(key, low, f"({low + PRIORITY_SCORE_STEP}", start=0, num=1, withscores=True)
-            bands = await pipe.execute()
-        times = [
-            (int(rows[0][1]) - p.serve_order * PRIORITY_SCORE_STEP) / 1000
-            for p, rows in zip(Priority, bands, strict=True)
-            if rows
-        ]
-        return min(times) if times else None
+        # The queue's own order is not arrival order (a tier's head start); the arrivals set is.
+        rows = await self._client.zrange(self._n["arrivals_prefix"] + skill, 0, 0, withscores=True)
+        return int(rows[0][1]) / 1000 if rows else None
 
     async def record_handling_time(self, skill: str, seconds: float) -> None:
         key = self._n["aht_prefix"] + skill

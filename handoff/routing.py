@@ -1,7 +1,9 @@
 """Which agent gets which conversation, and when a conversation goes back to the queue.
 
 Owns the routing settings (opening hours are intake's business calendar, the chat SLA intake's SLA policy), the
-category → skill mapping and the assignment moves built on the store's atomic transitions: `route_to_agent`
+category → skill mapping, what a customer's tier is worth in the queue (`head_start_for`: served as if they had
+arrived that much earlier, within their priority; `choose_skill`: the dedicated tiers wait in `<language>:vip` when
+some agent serves it) and the assignment moves built on the store's atomic transitions: `route_to_agent`
 (auto-assign to the least-loaded, longest-idle eligible agent), `pull_next` (an agent takes the best case from their
 queues), `transfer`, and the sweepers `requeue_unanswered` and `finish_stale_wrap_ups`. Must never publish events or
 talk to customers: HandoffService does that.
@@ -12,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from handoff.constants import GENERAL_GROUP
+from conversations.models import Tier
+from handoff.constants import GENERAL_GROUP, VIP_GROUP
 from handoff.ownership import (
     AGENT_STATES,
     ANY_AGENT,
@@ -38,6 +41,18 @@ DEFAULT_CATEGORY_GROUPS: Mapping[str, str] = {
     "suggestion": GENERAL_GROUP,
 }
 
+# A waiting customer of a higher tier is served as if they had arrived this much earlier (seconds), within their
+# priority: a VIP does not wait behind a standard customer who came a few minutes before them, but one who has
+# waited longer than the head start still goes first, so nobody waits forever.
+DEFAULT_TIER_HEAD_START_S: Mapping[str, float] = {
+    Tier.STANDARD.value: 0.0,
+    Tier.SILVER.value: 60.0,
+    Tier.GOLD.value: 180.0,
+    Tier.VIP.value: 600.0,
+}
+# Tiers whose chats wait in the dedicated queue `<language>:vip` when some registered agent serves it.
+DEFAULT_DEDICATED_TIERS = frozenset({Tier.VIP.value})
+
 
 @dataclass(frozen=True)
 class RoutingSettings:
@@ -53,18 +68,31 @@ class RoutingSettings:
     directory_cache_s: float = 30.0
     # An agent who lets an assignment time out is set away, so the sweeper does not hand the chat straight back.
     away_on_unanswered: bool = True
+    # The customer's tier in the queue order: a head start (s) per tier, and the tiers with a dedicated queue.
+    tier_head_start_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIER_HEAD_START_S))
+    dedicated_tiers: frozenset[str] = DEFAULT_DEDICATED_TIERS
 
 
 def group_for(category: str, settings: RoutingSettings) -> str:
     return settings.category_groups.get(category, GENERAL_GROUP) if category else GENERAL_GROUP
 
 
-def choose_skill(language: str, category: str, settings: RoutingSettings, served: Collection[str]) -> str:
-    """The category's skill queue if some registered agent serves it, else the language's general queue.
+def head_start_for(tier: str, settings: RoutingSettings) -> float:
+    """The tier's head start in seconds (0 for an unknown tier or one the settings leave out)."""
+    return float(settings.tier_head_start_s.get(Tier.parse(tier).value, 0.0))
+
+
+def choose_skill(
+    language: str, category: str, settings: RoutingSettings, served: Collection[str], tier: str = Tier.STANDARD
+) -> str:
+    """The dedicated queue for a dedicated tier, else the category's skill queue, if some registered agent serves
+    it; else the language's general queue.
 
     Checking registered (not online) agents keeps a chat in its specialist queue through a shift change instead of
     spilling it into general the moment the specialists log off.
     """
+    if Tier.parse(tier).value in settings.dedicated_tiers and skill_of(language, VIP_GROUP) in served:
+        return skill_of(language, VIP_GROUP)
     skill = skill_of(language, group_for(category, settings))
     return skill if skill in served else general_skill(language)
 

@@ -8,7 +8,7 @@ Events (all JSON objects; every one has "type", "at" (epoch s) and, where it con
 "conversation_id" and "version" — the ownership version after the change, so a console drops stale events):
 
 topic "handoff" (every console: queue and supervisor views)
-  {"type": "queued", "conversation_id", "skill", "priority", "reason",
+  {"type": "queued", "conversation_id", "skill", "priority", "tier", "reason",
    "cause": "request"|"unanswered"|"transfer"|"agent_offline",
    "position", "length", "eta_s", "version", "at"}
   {"type": "assigned", "conversation_id", "agent_id", "skill", "via": "auto"|"claim"|"pull"|"transfer",
@@ -45,6 +45,7 @@ from enum import StrEnum
 from typing import Any
 
 from backends.bus import EventBus
+from conversations.models import Tier
 from handoff import routing
 from handoff.agents import AgentProfile, AgentStatus, Presence, online_count
 from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, BUS_TOPIC_CONVERSATION
@@ -145,8 +146,12 @@ class HandoffService:
         trigger: HandoffTrigger | None = None,
         context: Mapping[str, Any] | None = None,
         first_response_due: float | None = None,
+        tier: str = "standard",
     ) -> HandoffOutcome:
         """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
+
+        The customer's `tier` (conversations.models.Tier) orders the queue within the priority (its head start) and
+        may choose a dedicated queue (`RoutingSettings.dedicated_tiers`); see handoff/routing.py.
 
         Outside the calendar's opening hours nothing changes and the outcome is CLOSED_HOURS with the next opening
         time: the caller creates a ticket and promises a reply. Asking again while queued or assigned is a no-op
@@ -168,9 +173,11 @@ class HandoffService:
         chosen = Priority.parse(priority)
         if trigger is not None and trigger.priority.urgency > chosen.urgency:
             chosen = trigger.priority
-        skill = routing.choose_skill(language, category, self.settings, await self._served_skills(now))
+        tier = Tier.parse(tier).value
+        skill = routing.choose_skill(language, category, self.settings, await self._served_skills(now), tier)
         fields = {
             "customer_id": customer_id,
+            "tier": tier,
             "language": language,
             "category": category,
             "reason": trigger.reason.value if trigger else "",
@@ -186,6 +193,7 @@ class HandoffService:
                 now,
                 skill=skill,
                 priority=chosen.value,
+                head_start_s=routing.head_start_for(tier, self.settings),
                 fields=fields,
                 assign_after=self.settings.assign_on_enqueue,
                 event=OwnershipEvent(
@@ -638,7 +646,14 @@ class HandoffService:
             "eta_s": position.eta_s if position else None,
         }
         queued = self._event(
-            "queued", record, skill=record.skill, priority=record.priority, reason=record.reason, cause=cause, **where
+            "queued",
+            record,
+            skill=record.skill,
+            priority=record.priority,
+            tier=record.tier,
+            reason=record.reason,
+            cause=cause,
+            **where,
         )
         await self._publish_all(
             (BUS_TOPIC_ALL, queued),

@@ -10,14 +10,58 @@ keyword arguments.
 
 from __future__ import annotations
 
-from pydantic import Field
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from backends.settings import EnvSettings
-from handoff.constants import ABANDON_AFTER_S, KEY_PREFIX, SWEEP_INTERVAL_S
-from handoff.routing import RoutingSettings
+from conversations.models import Tier
+from handoff.constants import ABANDON_AFTER_S, KEY_PREFIX, MAX_HEAD_START_S, SWEEP_INTERVAL_S
+from handoff.routing import DEFAULT_DEDICATED_TIERS, DEFAULT_TIER_HEAD_START_S, RoutingSettings
 from handoff.triggers import HandoffSettings
 from intake.calendar import BusinessCalendar
 from intake.sla import SlaPolicy
+
+_TIERS = ", ".join(t.value for t in Tier)
+
+
+def tier_head_starts(value: str) -> dict[str, float]:
+    """`"silver:60,gold:180,vip:600"` -> {"silver": 60.0, …}; a tier left out has none. Raises ValueError."""
+    starts: dict[str, float] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        name, _, seconds = part.partition(":")
+        name = name.strip().lower()
+        if name not in {t.value for t in Tier}:
+            raise ValueError(f"unknown tier {name!r} (known: {_TIERS})")
+        try:
+            starts[name] = float(seconds)
+        except ValueError as exc:
+            raise ValueError(f"{part!r}: want tier:seconds, e.g. vip:600") from exc
+        if not 0 <= starts[name] <= MAX_HEAD_START_S:
+            raise ValueError(f"{part!r}: a head start is 0 to {MAX_HEAD_START_S:.0f} seconds")
+    return starts
+
+
+def tier_names(value: str) -> frozenset[str]:
+    """`"vip,gold"` -> the tiers; `none` (or empty): none. Raises ValueError for an unknown tier."""
+    names = frozenset(p.strip().lower() for p in value.split(",") if p.strip()) - {"none"}
+    unknown = sorted(names - {t.value for t in Tier})
+    if unknown:
+        raise ValueError(f"unknown tiers {unknown} (known: {_TIERS})")
+    return names
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """A pydantic after-validator: the text stays as given, once `parse` accepts it (its ValueError says why not)."""
+
+    def check(value: str) -> str:
+        parse(value)
+        return value
+
+    return check
 
 
 class HandoffConfig(EnvSettings):
@@ -71,6 +115,19 @@ class HandoffConfig(EnvSettings):
         "only the misses in a row).",
     )
 
+    tier_head_start: Annotated[str, AfterValidator(_checked(tier_head_starts))] = Field(
+        ",".join(f"{tier}:{seconds:.0f}" for tier, seconds in DEFAULT_TIER_HEAD_START_S.items() if seconds),
+        description="How much earlier than they arrived a waiting customer of each tier is served, within their "
+        f"priority: `tier:seconds` pairs ({_TIERS}); a tier left out waits in plain arrival order (`standard:0`: "
+        "every tier does). A customer who has waited longer than the head start still goes first, so nobody waits "
+        "forever.",
+    )
+    dedicated_tiers: Annotated[str, AfterValidator(_checked(tier_names))] = Field(
+        ",".join(sorted(DEFAULT_DEDICATED_TIERS)),
+        description="Tiers whose chats wait in the dedicated queue `<language>:vip` (served by agents with the "
+        "`vip` skill) when some agent has that skill; `none`: no dedicated queue.",
+    )
+
     def routing(self, calendar: BusinessCalendar | None = None, sla: SlaPolicy | None = None) -> RoutingSettings:
         """The settings of `HandoffService`: agents' opening hours are `calendar` and a chat's SLA is `sla`, the
         front door's one business calendar and intake's SLA policy (round the clock and the default policy when
@@ -81,6 +138,8 @@ class HandoffConfig(EnvSettings):
             assign_on_enqueue=self.auto_assign,
             calendar=calendar if calendar is not None else BusinessCalendar(),
             sla=sla if sla is not None else SlaPolicy(calendar=calendar),
+            tier_head_start_s=tier_head_starts(self.tier_head_start),
+            dedicated_tiers=tier_names(self.dedicated_tiers),
         )
 
     def policy(self) -> HandoffSettings:

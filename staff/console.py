@@ -139,6 +139,7 @@ def _queue_item(record: OwnershipRecord, profile: AgentProfile | None) -> dict[s
         "conversation_id": record.conversation_id,
         "skill": record.skill,
         "priority": record.priority,
+        "tier": record.tier,
         "reason": record.reason,
         "language": record.language,
         "category": record.category,
