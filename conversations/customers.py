@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -229,17 +229,21 @@ class CustomerRecords:
     async def save_contact(self, customer_id: str, contact: IdentityKey) -> bool:
         """A contact the customer gave (the issue form) fills the record's empty email or phone field, so the next
         form does not ask again. An existing value stays (an agent may have set it). True when saved."""
-        if contact.kind not in (IdentityKind.EMAIL, IdentityKind.PHONE):
-            return False
         try:
             customer = await self.get(customer_id)
         except UnknownCustomer:
             return False
+        return await self._fill_contact(self._db, customer.id, contact, self._clock())
+
+    @staticmethod
+    async def _fill_contact(sql: SQL, customer_id: str, contact: IdentityKey, now: float) -> bool:
+        if contact.kind not in (IdentityKind.EMAIL, IdentityKind.PHONE):
+            return False
         column = customers.c.email if contact.kind == IdentityKind.EMAIL else customers.c.phone
-        changed = await self._db.execute(
+        changed = await sql.execute(
             update(customers)
-            .where(customers.c.id == customer.id, column == "")
-            .values({column.name: contact.value, "updated_at": self._clock()})
+            .where(customers.c.id == customer_id, column == "")
+            .values({column.name: contact.value, "updated_at": now})
         )
         return changed > 0
 
@@ -256,7 +260,8 @@ class CustomerRecords:
     ) -> LinkOutcome:
         """Links proven `keys` to the customer. A key another record already holds is the same person proving it
         twice: this record is merged into that one (`reason`, `detail` recorded), which lives on. Idempotent: a
-        key the record already holds only gains its verification. Raises UnknownCustomer."""
+        key the record already holds only gains its verification. A proven email or phone also fills the record's
+        empty contact field. Raises UnknownCustomer."""
         now = self._clock()
         linked: list[IdentityKey] = []
         merges: list[CustomerMerge] = []
@@ -280,6 +285,7 @@ class CustomerRecords:
                 )
                 if inserted:
                     linked.append(key)
+                    await self._fill_contact(tx, current, key, now)
                     continue
                 holder = await tx.fetchval(
                     select(identities.c.customer_id).where(
@@ -288,6 +294,7 @@ class CustomerRecords:
                 )
                 holder_id = (await self._resolved(tx, str(holder))).id
                 if holder_id == current:
+                    await self._fill_contact(tx, current, key, now)
                     await tx.execute(
                         update(identities)
                         .where(
@@ -301,6 +308,7 @@ class CustomerRecords:
                 why = {**detail, "identity": key.to_dict()}
                 merges.append(await self._merge(tx, current, holder_id, actor="system", reason=reason, detail=why))
                 current = holder_id
+                await self._fill_contact(tx, current, key, now)
         return LinkOutcome(current, tuple(linked), tuple(merges))
 
     async def merge(self, source_id: str, target_id: str, *, actor: str, note: str = "") -> CustomerMerge:
@@ -383,8 +391,3 @@ class CustomerRecords:
         if row["merged_into"]:
             raise CustomerMerged(customer_id, row["merged_into"])
         return customer_of(row)
-
-
-def known_contacts(keys: Collection[IdentityKey]) -> list[IdentityKey]:
-    """The email and phone keys among `keys`, emails first (how the form prefers to reach someone)."""
-    return sorted((k for k in keys if k.kind in (IdentityKind.EMAIL, IdentityKind.PHONE)), key=lambda k: k.kind)

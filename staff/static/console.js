@@ -141,12 +141,12 @@
     clear($("transcript"));
     card.transcript.forEach(addMessage);
     var customer = $("customer"); clear(customer);
-    [[t("Name"), card.customer.display_name || t("(unknown)")], [t("Tier"), card.customer.tier],
-     [t("Email"), card.customer.email], [t("Phone"), card.customer.phone], [t("Language"), card.conversation.language],
-     [t("Channel"), card.conversation.channel], [t("Customer since"), fmtTime(card.customer.since)],
-     [t("Ticket"), card.handoff_ticket || "–"]].forEach(function (row) {
+    [[t("Language"), card.conversation.language], [t("Channel"), card.conversation.channel],
+     [t("Started"), fmtTime(card.conversation.created_at)], [t("Ticket"), card.handoff_ticket || "–"]].forEach(function (row) {
       customer.appendChild(el("dt", {}, row[0])); customer.appendChild(el("dd", {}, row[1] || "–"));
     });
+    // The customer's record across channels (customer-panel.js): identities, orders, history, tier and tags.
+    window.fdCustomerPanel.show($("customer-panel"), card.customer.id).catch(function (e) { flash(e.message); });
     var fields = $("fields"); clear(fields);
     Object.keys(card.fields).forEach(function (k) {
       fields.appendChild(el("dt", {}, k)); fields.appendChild(el("dd", {}, JSON.stringify(card.fields[k])));
@@ -166,12 +166,6 @@
       li.appendChild(ul); kb.appendChild(li);
     });
     if (!card.kb_attempts.length) kb.appendChild(el("li", {}, t("none")));
-    var past = $("past"); clear(past);
-    card.past_conversations.forEach(function (c) { past.appendChild(el("li", {}, fmtTime(c.created_at) + " · " + c.channel + " · " + c.id)); });
-    if (!card.past_conversations.length) past.appendChild(el("li", {}, t("none")));
-    var tickets = $("tickets"); clear(tickets);
-    card.tickets.forEach(function (tk) { tickets.appendChild(el("li", {}, tk.number + " · " + tk.status + " · " + (tk.category || ""))); });
-    if (!card.tickets.length) tickets.appendChild(el("li", {}, t("none")));
     $("suggest").hidden = !card.kb_available;
     clear($("suggestions"));
     tickSla();
