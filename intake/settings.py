@@ -235,14 +235,17 @@ class IntakeConfig(EnvSettings):
     order_api_url: str = Field(
         "",
         pattern=r"^(https?://.+)?$",
-        description="Base URL of the shop's order system (`GET {url}/orders/{number}`); empty: order numbers are "
-        "checked by format only (or against the demo orders, see `FD_INTAKE_DEMO_ORDERS`).",
+        description="Base URL of the shop's order system (`GET {url}/orders/{number}` and "
+        "`GET {url}/orders?customer_id=…&email=…&phone=…`, see `intake/orders.py: HttpOrderLookup`); empty: order "
+        "numbers are checked by format only (or against the demo orders, see `FD_INTAKE_DEMO_ORDERS`). "
+        "`frontdoor run` points it at a demo order service on loopback unless it is set.",
     )
     order_api_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the order system.")
     order_api_token: str = Field("", description="Bearer token sent to the order system, if it wants one.")
     demo_orders: bool = Field(
         False,
-        description="Look orders up in the built-in demo order set (`frontdoor run` turns it on); never in production.",
+        description="Look orders up in the built-in demo order set in process, instead of an order system; never in "
+        "production (`frontdoor run` uses the demo order service over HTTP instead, unless this is set).",
     )
     ticket_prefix: Annotated[str, AfterValidator(str.upper)] = Field(
         "FD", pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}$", description="Ticket number prefix (`FD-000123`)."
