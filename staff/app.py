@@ -1,5 +1,6 @@
-"""The staff program: login and the page shell, the agent console and supervisor page, the ticket API and the FAQ
-editor. It runs on the front door's services (`bot.app.setup_services`), in the same process or its own."""
+"""The staff program: login and the page shell, the agent console and supervisor page, the ticket workspace and
+teams, and the FAQ editor. It runs on the front door's services (`bot.app.setup_services`), in the same process or
+its own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from staff.auth import Role, StaffDirectory
 from staff.console import setup_console
 from staff.editor import setup_editor
 from staff.keys import STAFF
+from staff.teams_api import setup_teams
 from staff.tickets_api import setup_tickets
 
 
@@ -36,6 +38,7 @@ def setup_staff(app: web.Application) -> None:
     app.add_routes(pages.routes)
     setup_console(app)
     setup_tickets(app)
+    setup_teams(app)
     setup_editor(app)
 
 
