@@ -70,7 +70,7 @@ async def team_from(request: web.Request, team_id: str, data: dict[str, Any]) ->
         raise BadRequest(f"not agents here: {strangers[:5]}", "unknown_member")
     targets = data.get("targets", {})
     if not isinstance(targets, dict) or not all(isinstance(v, str) for v in targets.values()):
-        raise BadRequest("'targets' must map a priority to hours, like {\"urgent\": \"1/4\"}", "bad_targets")
+        raise BadRequest("'targets' must map each priority to hours as text, like urgent: 1/4", "bad_targets")
     try:
         return Team(
             id=team_id,

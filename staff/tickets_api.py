@@ -211,7 +211,7 @@ async def ticket_filter(request: web.Request, member: StaffMember) -> TicketFilt
         channel=query.get("channel") or None,
         at_risk_at=now if query.get("at_risk") == "1" else None,
         breached_at=now if query.get("breached") == "1" else None,
-        sort=sort,  # type: ignore[arg-type]  # checked against SORTS above
+        sort=sort,
         limit=_int(query.get("limit", ""), "limit", 50, 1, MAX_LIMIT),
         offset=_int(query.get("offset", ""), "offset", 0, 0, 10**9),
     )

@@ -72,7 +72,7 @@
       targets.appendChild(el("tr", { dataset: { priority: p } }, el("th", {}, window.fdLabel(p)),
         HOURS.map((h) => el("td", {}, el("input", {
           type: "number", min: "0.25", step: "0.25", name: h, value: own[h] || "",
-          placeholder: fallback[h] || (h === "next_reply_hours" ? fallback.first_response_hours || "" : ""),
+          placeholder: fallback[h],
           "aria-label": `${window.fdLabel(p)} · ${window.fdLabel(h.replace("_hours", ""))}`,
         })))));
     });
@@ -95,11 +95,12 @@
       const hours = {};
       let given = false;
       row.querySelectorAll("input").forEach((input) => {
-        hours[input.name] = input.value || input.placeholder; // a blank beside a filled one keeps the default
+        // A blank beside a filled one keeps the default; a blank next reply is the first-response target.
+        hours[input.name] = input.value || (input.name === "next_reply_hours" ? "" : input.placeholder);
         given = given || Boolean(input.value);
       });
       if (!given) return;
-      const reply = hours.next_reply_hours && hours.next_reply_hours !== hours.first_response_hours ? "/" + hours.next_reply_hours : "";
+      const reply = hours.next_reply_hours ? "/" + hours.next_reply_hours : "";
       targets[row.dataset.priority] = `${hours.first_response_hours}/${hours.resolution_hours}${reply}`;
     });
     return {

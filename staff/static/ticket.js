@@ -155,7 +155,7 @@
           m.text));
       });
       const summary = el("summary", {}, t("Conversation {id}", { id: transcript.conversation_id }),
-        " · ", t("{count} messages", { count: list.children.length }));
+        " · ", t("messages: {count}", { count: list.children.length }));
       box.appendChild(el("details", { className: "linked", open: index === 0 && transcript.messages.length < 30, dataset: { conversation: transcript.conversation_id } }, summary, list));
     });
     if (!box.children.length) box.appendChild(el("p", { className: "muted" }, t("none")));
@@ -184,16 +184,15 @@
       details.appendChild(el("dd", {}, value || "–"));
     });
     const assign = $("assign-to");
-    const chosen = assign.value;
     clear(assign);
     assign.appendChild(el("option", { value: "" }, t("nobody (unassign)")));
     data.agents.forEach((a) => assign.appendChild(el("option", { value: a.username }, agentName(a.username))));
-    assign.value = chosen || ticket.assignee || "";
+    assign.value = ticket.assignee || "";
     const transfer = $("transfer-team");
     const team = transfer.value;
     clear(transfer);
     data.teams.filter((x) => x.id !== ticket.team_id).forEach((x) => transfer.appendChild(el("option", { value: x.id }, x.name)));
-    if (team) transfer.value = team;
+    if (team && Array.from(transfer.options).some((o) => o.value === team)) transfer.value = team;
     const closed = ticket.status === "closed";
     ["assign", "assign-me", "transfer", "merge", "composer-send"].forEach((id) => { $(id).disabled = closed; });
   }
@@ -238,6 +237,8 @@
       await load();
       return result;
     } catch (e) {
+      // A refused change usually means the ticket moved on elsewhere: show it as it stands now, then say why.
+      if (e.status === 409) await load();
       flash($("flash"), e.code === "illegal_transition" ? t("That move is not allowed from here: {reason}", { reason: e.message }) : e.message);
       return null;
     }
