@@ -95,8 +95,9 @@ class SlaWatcher:
         policy = await self._tickets.policy_for(ticket.team_id)
         fired: list[SlaFired] = []
         upcoming: list[float] = []
-        for metric, start, due in ticket.running_clocks():
-            warning = policy.warning_at(ticket.priority, epoch_to_utc(start), epoch_to_utc(due)).timestamp()
+        for metric, warn_at, due in ticket.running_clocks():
+            # Tickets from before warnings were stored count from their creation.
+            warning = warn_at if warn_at is not None else policy.warning_epoch(ticket.priority, ticket.created_at, due)
             if now >= due:
                 # Past the deadline: the warning is moot (claimed silently, so it never fires late).
                 await self._tickets.mark_sla(ticket.number, metric, EventKind.SLA_AT_RISK, due, now)
