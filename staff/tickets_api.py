@@ -26,7 +26,6 @@ from handoff.queue import split_skill
 from handoff.routing import group_for
 from intake.exceptions import IllegalTransition, InvalidTicketChange, TicketNotFound, UnknownTeam
 from intake.models import TRANSITIONS, Category, EventKind, Priority, Ticket, TicketDraft, TicketStatus
-from intake.sla import SlaPolicy, epoch_to_utc
 from intake.tickets import SORTS, TicketFilter, TicketStore
 from kb.constants import MAX_QUESTION_CHARS
 from staff.auth import Role, StaffMember, require_role
@@ -117,23 +116,20 @@ async def _ticket(store: TicketStore, number: str) -> Ticket:
     return ticket
 
 
-def sla_view(ticket: Ticket, policy: SlaPolicy) -> dict[str, Any]:
+def sla_view(ticket: Ticket) -> dict[str, Any]:
     """The ticket's SLA clocks as the pages show them: `clocks` [{metric, due, warning_at, met_at, paused,
-    running}] (epoch seconds; `warning_at` when the clock turns at risk), `paused` while waiting on the customer."""
-    running = {metric: (start, due) for metric, start, due in ticket.running_clocks()}
+    running}] (epoch seconds; `warning_at`, the stored instant the clock turns at risk, while it runs), and `paused`
+    while the ticket waits on the customer."""
+    running = {metric: warn_at for metric, warn_at, _due in ticket.running_clocks()}
     paused = ticket.paused_at is not None and ticket.is_open
     clocks: list[dict[str, Any]] = []
 
     def clock(metric: str, due: float, met_at: float | None) -> None:
-        warning_at = None
-        if metric in running:
-            start, due = running[metric]
-            warning_at = policy.warning_at(ticket.priority, epoch_to_utc(start), epoch_to_utc(due)).timestamp()
         clocks.append(
             {
                 "metric": metric,
                 "due": due,
-                "warning_at": warning_at,
+                "warning_at": running.get(metric),
                 "met_at": met_at,
                 "paused": paused and met_at is None,
                 "running": metric in running,
@@ -147,15 +143,9 @@ def sla_view(ticket: Ticket, policy: SlaPolicy) -> dict[str, Any]:
     return {"clocks": clocks, "paused": paused}
 
 
-async def tickets_json(store: TicketStore, tickets: Sequence[Ticket]) -> list[dict[str, Any]]:
-    """Each ticket's fields and its SLA clocks, on its own team's policy (looked up once per team)."""
-    policies: dict[str | None, SlaPolicy] = {}
-    out = []
-    for ticket in tickets:
-        if ticket.team_id not in policies:
-            policies[ticket.team_id] = await store.policy_for(ticket.team_id)
-        out.append(ticket.to_dict() | {"sla": sla_view(ticket, policies[ticket.team_id])})
-    return out
+def ticket_json(ticket: Ticket) -> dict[str, Any]:
+    """A ticket's fields and its SLA clocks."""
+    return ticket.to_dict() | {"sla": sla_view(ticket)}
 
 
 def allowed_moves(ticket: Ticket) -> list[str]:
@@ -226,7 +216,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     tickets = await store.search(query) if query else []
     total = await store.count(query) if query else 0
     views = await store.view_counts(member.username, await store.teams.teams_of(member.username), time.time())
-    return web.json_response({"tickets": await tickets_json(store, tickets), "total": total, "views": views})
+    return web.json_response({"tickets": [ticket_json(t) for t in tickets], "total": total, "views": views})
 
 
 async def transcripts_of(request: web.Request, ticket: Ticket, conversation_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -252,7 +242,7 @@ async def read_ticket(request: web.Request) -> web.Response:
     linked = [str(e.data.get("conversation_id", "")) for e in timeline if e.kind is EventKind.LINKED_CONVERSATION]
     return web.json_response(
         {
-            "ticket": (await tickets_json(store, [ticket]))[0],
+            "ticket": ticket_json(ticket),
             "allowed": allowed_moves(ticket),
             "timeline": [e.to_dict() for e in timeline],
             "transcripts": await transcripts_of(request, ticket, linked),
@@ -266,9 +256,8 @@ async def read_ticket(request: web.Request) -> web.Response:
 # ---- changes ----------------------------------------------------------------------------------------------------
 
 
-async def _changed(request: web.Request, ticket: Ticket) -> web.Response:
-    store = request.app[TICKETS]
-    return web.json_response({"ticket": (await tickets_json(store, [ticket]))[0], "allowed": allowed_moves(ticket)})
+def _changed(ticket: Ticket) -> web.Response:
+    return web.json_response({"ticket": ticket_json(ticket), "allowed": allowed_moves(ticket)})
 
 
 @routes.post("/api/v1/tickets/{number}/status")
@@ -288,7 +277,7 @@ async def change_status(request: web.Request) -> web.Response:
     if ticket is None:
         await _ticket(store, number)  # 404 when it does not exist
         raise Conflict("the ticket changed meanwhile; reload it and try again", "conflict")
-    return await _changed(request, ticket)
+    return _changed(ticket)
 
 
 @routes.post("/api/v1/tickets/{number}/notes")
@@ -323,7 +312,7 @@ async def assign(request: web.Request) -> web.Response:
     assignee = await _assignee(request, data["assignee"])
     with _domain_errors():
         ticket = await request.app[TICKETS].assign(_number(request), assignee, actor=member.username)
-    return await _changed(request, ticket)
+    return _changed(ticket)
 
 
 @routes.post("/api/v1/tickets/{number}/transfer")
@@ -340,7 +329,7 @@ async def transfer(request: web.Request) -> web.Response:
         ticket = await request.app[TICKETS].transfer(
             _number(request), team, actor=member.username, reason=reason, assignee=assignee
         )
-    return await _changed(request, ticket)
+    return _changed(ticket)
 
 
 @routes.post("/api/v1/tickets/{number}/merge")
@@ -353,7 +342,7 @@ async def merge(request: web.Request) -> web.Response:
         raise BadRequest("'into' must be a ticket number", "bad_into")
     with _domain_errors():
         target = await request.app[TICKETS].merge(_number(request), into.strip(), actor=member.username)
-    return await _changed(request, target)
+    return _changed(target)
 
 
 @routes.post("/api/v1/tickets/{number}/faq-draft")
@@ -421,11 +410,11 @@ async def ticket_from_conversation(request: web.Request) -> web.Response:
             draft, priority=priority, skill_group=group, channel=conversation.channel, actor=member.username
         )
         ticket = await store.link_conversation(ticket.number, cid, actor=member.username)
-    return web.json_response({"ticket": (await tickets_json(store, [ticket]))[0]}, status=201)
+    return web.json_response({"ticket": ticket_json(ticket)}, status=201)
 
 
 def setup_tickets(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-__all__ = ["allowed_moves", "routes", "setup_tickets", "sla_view", "ticket_filter", "tickets_json"]
+__all__ = ["allowed_moves", "routes", "setup_tickets", "sla_view", "ticket_filter", "ticket_json"]
