@@ -272,7 +272,7 @@ async def test_upgrading_again_changes_nothing(bare: Database) -> None:
     await upgrade_database(bare)
     await StaffDirectory(bare).add("ann", "pw", [Role.AGENT])
     await upgrade_database(bare)
-    assert await current_revision(bare) == head_revision() == migrations.BASELINE
+    assert await current_revision(bare) == head_revision()
     assert await StaffDirectory(bare).count() == 1
 
 
@@ -316,8 +316,9 @@ async def test_a_fresh_upgrade_builds_exactly_the_old_schema(kind: str, tmp_path
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
     old, old_schema = await open_test_database(kind, tmp_path / "old", upgrade=False)
-    new, new_schema = await open_test_database(kind, tmp_path / "new")
+    new, new_schema = await open_test_database(kind, tmp_path / "new", upgrade=False)
     try:
+        await upgrade_database(new, migrations.BASELINE)  # later revisions add to it (their own tests)
         await make_legacy(old, rows=False)
         async with old.migration_connection() as conn:
             expected = await conn.run_sync(_schema)
