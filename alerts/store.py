@@ -109,6 +109,12 @@ class AlertStore:
                 alerts.append(Alert(int(alert_id), name, str(kind), title, values, link, now, None))
         return alerts
 
+    async def notify(
+        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
+    ) -> None:
+        """`add`, as the SLA watcher's `intake.sla_watch.StaffNotifier` calls it: this store is the notifier."""
+        await self.add(recipients, kind, title, params, link)
+
     def _visible(self, username: str, roles: Iterable[str], *, unread_only: bool) -> Select[Any]:
         """The member's alerts joined to their own read row (NULL: unread), still within `max_age_s`."""
         reads = staff_alert_reads

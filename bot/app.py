@@ -29,6 +29,7 @@ from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.telemetry import METRICS, setup_telemetry
+from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
@@ -79,7 +80,15 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS])
+    tickets = app[TICKETS]
+
+    async def ticket_clocks(conversation_id: str) -> object:
+        # A customer writing in a ticket's chat reopens it (within 7 days), resumes it, or starts its reply clock.
+        return await tickets.customer_message(conversation_id)
+
+    app[PIPELINE] = ConversationPipeline(
+        app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS], on_customer_message=ticket_clocks
+    )
     yield
 
 
@@ -115,7 +124,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
     # hours and chat deadlines all read this object.
     app[INTAKE] = settings.intake_settings()
     app[BODY_LIMIT] = settings.max_body_bytes
-    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
+    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, tell_customers, kb_context])
     app.add_routes(health.routes)
     setup_catalogues(app)
     setup_telemetry(app)

@@ -44,6 +44,23 @@ class SlaTarget:
         hours = (self.first_response_hours, self.resolution_hours, self.next_reply_hours)
         return "/".join(f"{h:g}" for h in hours if h is not None)
 
+    @classmethod
+    def parse(cls, text: str) -> SlaTarget:
+        """`"4/24"` or `"4/24/2"` (first-response/resolution[/next-reply] business hours). Raises InvalidSettings,
+        whose message says what the text wants."""
+        try:
+            hours = [float(x) for x in text.split("/")]
+            if len(hours) not in (2, 3):
+                raise ValueError(text)
+            target = cls(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+        except (ValueError, InvalidSettings) as exc:
+            raise InvalidSettings(
+                "wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2"
+            ) from exc
+        if target.first_response_hours > target.resolution_hours:
+            raise InvalidSettings("wants first-response hours <= resolution hours")
+        return target
+
     def hours(self, metric: SlaMetric) -> float:
         if metric is SlaMetric.FIRST_RESPONSE:
             return self.first_response_hours
@@ -94,6 +111,26 @@ class SlaPolicy:
         self.at_risk_share = at_risk_share
         self.round_the_clock = round_the_clock
 
+    def with_targets(self, overrides: Mapping[Priority, SlaTarget]) -> SlaPolicy:
+        """The same calendar and at-risk rule with some priorities' targets replaced (a team's own targets)."""
+        if not overrides:
+            return self
+        return SlaPolicy(
+            {**self.targets, **overrides},
+            self.calendar,
+            at_risk_share=self.at_risk_share,
+            round_the_clock=self.round_the_clock,
+        )
+
+    def shifted(self, priority: Priority | str, due: float, paused_from: float, paused_until: float) -> float:
+        """`due` (epoch s) moved later by the business time between `paused_from` and `paused_until`: a clock that
+        was stopped while the ticket waited on the customer."""
+        calendar = self.calendar_for(priority)
+        paused = calendar.business_seconds_between(epoch_to_utc(paused_from), epoch_to_utc(paused_until))
+        if paused <= 0:
+            return due
+        return calendar.add_business_time(epoch_to_utc(due), paused).timestamp()
+
     def calendar_for(self, priority: Priority | str) -> BusinessCalendar:
         return _ROUND_THE_CLOCK if Priority.parse(priority) in self.round_the_clock else self.calendar
 
@@ -125,6 +162,10 @@ class SlaPolicy:
         a deadline that was stored (a ticket's, a chat's) authoritative even after the targets change."""
         calendar = self.calendar_for(priority)
         return calendar.add_business_time(start, self.at_risk_share * calendar.business_seconds_between(start, due))
+
+    def warning_epoch(self, priority: Priority | str, start: float, due: float) -> float:
+        """`warning_at` in epoch seconds, the form tickets store."""
+        return self.warning_at(priority, epoch_to_utc(start), epoch_to_utc(due)).timestamp()
 
     def is_at_risk(self, priority: Priority | str, start: dt.datetime, due: dt.datetime, now: dt.datetime) -> bool:
         return now >= due or now >= self.warning_at(priority, start, due)

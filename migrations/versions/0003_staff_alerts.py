@@ -1,7 +1,7 @@
 """Staff alerts: the alerts the staff pages' bell shows, and who has read them (`alerts.tables`).
 
 Revision ID: 0003_staff_alerts
-Revises: 0001_baseline
+Revises: 0002_ticket_workspace
 Create Date: 2026-11-30
 
 Two new tables and nothing else: no existing row changes, and downgrading drops both with their rows.
@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_staff_alerts"
-# TODO(#14): "0002_ticket_workspace" once that revision is on main; until then this follows the baseline.
-down_revision: str | Sequence[str] | None = "0001_baseline"
+down_revision: str | Sequence[str] | None = "0002_ticket_workspace"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,7 @@ import time
 
 from bot.keys import CONVERSATIONS, TICKETS
 from intake.models import Category, Priority, TicketDraft, Urgency
+from intake.sla import SlaDeadlines
 from staff.auth import Role
 from tests.console.conftest import Running
 
@@ -27,8 +28,7 @@ async def make_ticket(running: Running, conversation_id: str, language: str) -> 
             language=language,
         ),
         priority=Priority.HIGH,
-        first_response_due=now + 4 * 3600,
-        resolution_due=now + 24 * 3600,
+        deadlines=SlaDeadlines(now + 4 * 3600, now + 24 * 3600),
     )
     return ticket.number
 
@@ -37,20 +37,20 @@ async def test_an_agent_lists_a_ticket_and_the_customer_hears_of_its_progress(ru
     customer = await running.customer("zh")
     number = await make_ticket(running, customer.conversation_id, "zh")
     ann = await running.staff("ann", Role.AGENT)
-    async with ann.session.get("/api/v1/tickets", params={"status": "open"}) as response:
+    async with ann.session.get("/api/v1/tickets", params={"status": "new"}) as response:
         listed = (await response.json())["tickets"]
     assert response.status == 200 and [t["number"] for t in listed] == [number]
     assert listed[0]["priority"] == "high" and listed[0]["first_response_due"] > time.time()
 
-    async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "in_progress"}) as response:
+    async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "open"}) as response:
         assert response.status == 200
     notice = await customer.wait_for(lambda m: m["sender"] == "system" and number in m["text"])
     assert "处理中" in notice["text"]
 
     async with ann.session.get(f"/api/v1/tickets/{number}") as response:
         body = await response.json()
-    assert [h["to_status"] for h in body["history"]] == ["open", "in_progress"]
-    assert body["history"][1]["actor"] == "ann"
+    assert [h["data"]["to"] for h in body["timeline"]] == ["new", "open"]
+    assert body["timeline"][1]["actor"] == "ann"
 
 
 async def test_illegal_moves_unknown_tickets_and_strangers_get_clear_errors(running: Running) -> None:
@@ -63,11 +63,11 @@ async def test_illegal_moves_unknown_tickets_and_strangers_get_clear_errors(runn
             assert response.status == 400 and (await response.json())["error"]["code"] == "bad_note"
     async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "closed"}) as response:
         assert response.status == 200
-    async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "in_progress"}) as response:
+    async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "open"}) as response:
         assert response.status == 400 and (await response.json())["error"]["code"] == "illegal_transition"
     async with ann.session.post(f"/api/v1/tickets/{number}/status", json={"status": "done"}) as response:
         assert response.status == 400
-    async with ann.session.post("/api/v1/tickets/FD-999999/status", json={"status": "in_progress"}) as response:
+    async with ann.session.post("/api/v1/tickets/FD-999999/status", json={"status": "open"}) as response:
         assert response.status == 404
     async with ann.session.get("/api/v1/tickets", params={"priority": "sky-high"}) as response:
         assert response.status == 400

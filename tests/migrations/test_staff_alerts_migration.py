@@ -62,7 +62,7 @@ async def downgrade(db: Database, revision: str) -> None:
 
 def test_the_revision_follows_the_ticket_workspace() -> None:
     assert REVISION.revision == "0003_staff_alerts"
-    assert REVISION.down_revision in ("0001_baseline", "0002_ticket_workspace")
+    assert REVISION.down_revision == "0002_ticket_workspace"
 
 
 async def test_upgrading_keeps_every_row_and_adds_working_alert_tables(previous: Database) -> None:
