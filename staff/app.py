@@ -1,6 +1,6 @@
-"""The staff program: login and the page shell (with its alerts), the agent console and supervisor page, the ticket
-API and the FAQ editor. It runs on the front door's services (`bot.app.setup_services`), in the same process or its
-own."""
+"""The staff program: login and the page shell (with its alerts bell), the agent console and supervisor page, the
+ticket workspace and teams, and the FAQ editor. It runs on the front door's services (`bot.app.setup_services`), in
+the same process or its own."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from staff.auth import Role, StaffDirectory
 from staff.console import setup_console
 from staff.editor import setup_editor
 from staff.keys import STAFF
+from staff.teams_api import setup_teams
 from staff.tickets_api import setup_tickets
 
 
@@ -39,6 +40,7 @@ def setup_staff(app: web.Application) -> None:
     setup_alerts(app)
     setup_console(app)
     setup_tickets(app)
+    setup_teams(app)
     setup_editor(app)
 
 

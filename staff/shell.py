@@ -30,7 +30,9 @@ class StaffPage:
 
 STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("console", "/console", "Agent console", Role.AGENT),
+    StaffPage("tickets", "/console/tickets", "Tickets", Role.AGENT),
     StaffPage("supervisor", "/console/supervisor", "Supervisor", Role.SUPERVISOR),
+    StaffPage("teams", "/console/teams", "Teams", Role.SUPERVISOR),
     StaffPage("editor", "/editor", "FAQ editor", Role.EDITOR),
 )
 

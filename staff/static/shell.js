@@ -9,13 +9,21 @@
     return window.fdI18n && typeof window.fdI18n.t === "function" ? window.fdI18n.t(text, params) : text;
   }
 
-  // Codes the server sends (presence, priority, ownership state) shown as words in the page's language. Each is a
-  // literal t() call so the catalogue's extraction sees it; an unknown code is shown as it is.
+  // Codes the server sends (presence, priority, ownership state; a ticket's status, category, channel, SLA clock)
+  // shown as words in the page's language. Each is a literal t() call so the catalogue's extraction sees it; an
+  // unknown code is shown as it is.
   function label(code) {
     const labels = {
       online: t("online"), away: t("away"), offline: t("offline"),
       urgent: t("urgent"), high: t("high"), normal: t("normal"), low: t("low"),
       bot: t("bot"), queued: t("queued"), assigned: t("assigned"), wrap_up: t("wrap-up"), abandoned: t("abandoned"),
+      // tickets: status, category, channel and SLA clock
+      new: t("new"), open: t("open"), pending_customer: t("pending customer"), pending_internal: t("pending internal"),
+      resolved: t("resolved"), closed: t("closed"),
+      product_fault: t("product fault"), delivery: t("delivery"), refund_return: t("refund or return"),
+      billing: t("billing"), service_complaint: t("service complaint"), suggestion: t("suggestion"), general: t("general"),
+      web: t("web chat"), wechat: t("WeChat"),
+      first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
     };
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }
