@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, litera
 from sqlalchemy.types import DOUBLE_PRECISION, Text
 
 from alerts.exceptions import InvalidAlert
-from alerts.models import ROLE_PREFIX, Alert, recipients_of
+from alerts.models import ROLE_PREFIX, Alert, AlertKind, recipients_of, sla_title
 from alerts.tables import staff_alert_reads, staff_alerts
 from backends.sql import Database, Row, upsert
 
@@ -109,11 +109,11 @@ class AlertStore:
                 alerts.append(Alert(int(alert_id), name, str(kind), title, values, link, now, None))
         return alerts
 
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None:
-        """`add`, as the SLA watcher's `intake.sla_watch.StaffNotifier` calls it: this store is the notifier."""
-        await self.add(recipients, kind, title, params, link)
+    async def notify(self, recipients: Sequence[str], kind: str, params: Mapping[str, Any], link: str) -> None:
+        """The SLA watcher's `intake.sla_watch.StaffNotifier`: `add` with the SLA title for `kind` and the clock in
+        `params["metric"]`. Raises ValueError for a kind that is not an SLA alert."""
+        alert_kind = AlertKind(kind)
+        await self.add(recipients, alert_kind, sla_title(alert_kind, str(params.get("metric", ""))), params, link)
 
     def _visible(self, username: str, roles: Iterable[str], *, unread_only: bool) -> Select[Any]:
         """The member's alerts joined to their own read row (NULL: unread), still within `max_age_s`."""
