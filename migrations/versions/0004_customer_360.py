@@ -1,7 +1,7 @@
 """Customer 360: tags, preferences and merges on the customer record; how each identity was proven.
 
 Revision ID: 0004_customer_360
-Revises: 0002_ticket_workspace
+Revises: 0003_staff_alerts
 Create Date: 2026-12-02
 
 Adds `customers.tags` (JSON list), `customers.preferences` (JSON object), `customers.merged_into` (indexed) and
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_customer_360"
-down_revision: str | Sequence[str] | None = "0002_ticket_workspace"
+down_revision: str | Sequence[str] | None = "0003_staff_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -57,18 +57,8 @@
     return names[code] || code;
   }
   function metricName(code) {
-    var names = {
-      first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
-      chat_first_response: t("chat: first response"),
-    };
-    return names[code] || code;
-  }
-  function ticketStatus(code) {
-    var names = {
-      new: t("new"), open: t("open"), pending_customer: t("pending customer"), pending_internal: t("pending internal"),
-      resolved: t("resolved"), closed: t("closed"),
-    };
-    return names[code] || code;
+    // A ticket's clocks are the shell's words (shell.js: fdLabel); a waiting chat's first response is the panel's.
+    return code === "chat_first_response" ? t("chat: first response") : window.fdLabel(code);
   }
   function orderStatus(code) {
     var names = { placed: t("placed"), shipped: t("shipped"), delivered: t("delivered"), cancelled: t("cancelled"), returned: t("returned") };
@@ -134,7 +124,7 @@
     var past = section(container, t("Past conversations"), "cp-conversations");
     panel.past_conversations.forEach(function (p) {
       var li = el("li", { "data-cid": p.id });
-      li.appendChild(el("span", { class: "cp-meta" }, when(p.created_at) + " · " + p.channel + (p.ticket ? " · " + p.ticket : "")));
+      li.appendChild(el("span", { class: "cp-meta" }, when(p.created_at) + " · " + window.fdLabel(p.channel) + (p.ticket ? " · " + p.ticket : "")));
       li.appendChild(el("span", { class: "cp-summary" }, p.summary || t("(no words from the customer)")));
       past.appendChild(li);
     });
@@ -142,7 +132,7 @@
 
     var tickets = section(container, t("Tickets"), "cp-tickets");
     panel.tickets.forEach(function (tk) {
-      tickets.appendChild(el("li", { "data-ticket": tk.number }, tk.number + " · " + ticketStatus(tk.status) + " · " + window.fdLabel(tk.priority) + (tk.description ? " · " + tk.description : "")));
+      tickets.appendChild(el("li", { "data-ticket": tk.number }, tk.number + " · " + window.fdLabel(tk.status) + " · " + window.fdLabel(tk.priority) + (tk.description ? " · " + tk.description : "")));
     });
     none(tickets);
 
