@@ -215,6 +215,21 @@
     renderTranscripts();
     renderSide();
     renderComposer();
+    renderCustomer();
+  }
+
+  // The customer's record across channels (customer-panel.js), drawn again only when the ticket's customer changes:
+  // a merge of their records moves the ticket to the record that lives on.
+  let customerShown = null;
+  function renderCustomer() {
+    const id = data.ticket.customer_id;
+    if (id === customerShown) return;
+    customerShown = id;
+    window.fdCustomerPanel.show($("customer-panel"), id).catch((e) => {
+      const box = $("customer-panel");
+      clear(box);
+      box.appendChild(el("p", { className: "muted" }, e.status === 404 ? t("No customer record for this ticket.") : e.message));
+    });
   }
 
   async function load() {

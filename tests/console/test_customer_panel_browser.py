@@ -126,3 +126,38 @@ async def test_the_agent_sees_and_edits_the_customer_record_on_the_case_card(
     await panel.locator("h3:text-matches('[\u4e00-\u9fff]')").first.wait_for()
     await page.screenshot(path=str(SCREENSHOTS / "customer-panel-zh.png"), full_page=True)
     assert dialogs == []
+
+
+async def test_the_ticket_page_shows_the_customer_record_too(running: Running, browser: Browser) -> None:
+    app = running.app
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    chat = await running.customer("zh")
+    await chat.say("我的搅拌机坏了")
+    customer_id = (await app[CONVERSATIONS].get_conversation(chat.conversation_id)).customer_id
+    await app[CUSTOMERS].update(
+        customer_id, checked_changes({"display_name": "王芳", "tier": "gold", "tags": ["老客户"]})
+    )
+    await app[CUSTOMERS].link_proven(customer_id, [IdentityKey("phone", "13900139002")], detail={})
+    ticket = await app[TICKETS].create(
+        TicketDraft(customer_id=customer_id, conversation_id=chat.conversation_id, description="搅拌机坏了"),
+        priority=Priority.NORMAL,
+    )
+    orphan = await app[TICKETS].create(TicketDraft(customer_id="conversation:gone"), priority=Priority.LOW)
+
+    page = await logged_in_console(browser, running.url, "ann")
+    dialogs = record_dialogs(page)
+    await page.goto(f"{running.url}/console/tickets/{ticket.number}")
+    panel = page.locator("#customer-panel")
+    await panel.locator("#cp-name:text('王芳')").wait_for()
+    assert await panel.locator("#cp-tier").get_attribute("data-tier") == "gold"
+    assert await panel.locator(".cp-tag").all_text_contents() == ["老客户"]
+    assert [await o.get_attribute("data-order") for o in await panel.locator("#cp-orders li[data-order]").all()] == [
+        "1000000002"
+    ]
+    assert await panel.locator(f"#cp-tickets li[data-ticket='{ticket.number}']").count() == 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "ticket-customer-panel.png"), full_page=True)
+
+    await page.goto(f"{running.url}/console/tickets/{orphan.number}")
+    await panel.locator("p:text('No customer record for this ticket.')").wait_for()
+    assert dialogs == []
