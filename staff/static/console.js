@@ -58,6 +58,8 @@
       var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
       li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
       li.appendChild(el("span", { class: "badge " + item.priority }, window.fdLabel(item.priority)));
+      // The customer's tier moves them up the queue (handoff/routing.py): agents see why.
+      if (item.tier && item.tier !== "standard") li.appendChild(el("span", { class: "badge tier-" + item.tier, "data-tier": item.tier }, window.fdLabel(item.tier)));
       var reason = item.reason || t("request");
       li.appendChild(el("div", {}, t("{reason} · waiting since {time}", { reason: reason, time: fmtTime(item.enqueued_at) })));
       if (!item.eligible) li.appendChild(el("div", { class: "badge" }, t("not your queue")));
@@ -139,7 +141,10 @@
     $("case-priority").className = "badge " + card.priority;
     $("case-reason").textContent = card.reason || "–";
     $("claim").hidden = card.handoff.state !== "queued";
+    // What was seen goes with what is cleared: two selects racing (a pull and its "assigned" event) would otherwise
+    // leave the second render skipping every line the first one drew.
     clear($("transcript"));
+    seen = {};
     card.transcript.forEach(addMessage);
     var customer = $("customer"); clear(customer);
     [[t("Language"), card.conversation.language], [t("Channel"), card.conversation.channel],

@@ -37,10 +37,6 @@
   }
 
   // Stable codes from the server, as words in the agent's language (each a literal t() for the extraction).
-  function tierName(code) {
-    var names = { standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP") };
-    return names[code] || code;
-  }
   function kindName(code) {
     var names = {
       web: t("web chat"), socketio: t("web chat (Socket.IO)"), wechat: t("WeChat OpenID"),
@@ -78,7 +74,7 @@
     var c = panel.customer;
     var head = el("div", { class: "cp-head" });
     head.appendChild(el("strong", { id: "cp-name" }, c.display_name || t("(no name yet)")));
-    head.appendChild(el("span", { id: "cp-tier", class: "badge tier-" + c.tier, "data-tier": c.tier }, tierName(c.tier)));
+    head.appendChild(el("span", { id: "cp-tier", class: "badge tier-" + c.tier, "data-tier": c.tier }, window.fdLabel(c.tier)));
     container.appendChild(head);
     var tags = el("div", { id: "cp-tags", class: "cp-tags" });
     c.tags.forEach(function (tag) { tags.appendChild(el("span", { class: "cp-tag" }, tag)); });
@@ -160,7 +156,7 @@
     var form = el("form", { id: "cp-edit-form" });
     var name = el("input", { id: "cp-edit-name", maxlength: "80" }); name.value = c.display_name;
     var tier = el("select", { id: "cp-edit-tier" });
-    panel.tiers.forEach(function (code) { var o = el("option", { value: code }, tierName(code)); if (code === c.tier) o.selected = true; tier.appendChild(o); });
+    panel.tiers.forEach(function (code) { var o = el("option", { value: code }, window.fdLabel(code)); if (code === c.tier) o.selected = true; tier.appendChild(o); });
     var tags = el("input", { id: "cp-edit-tags", placeholder: t("comma-separated") }); tags.value = c.tags.join(", ");
     [[t("Name"), name], [t("Tier"), tier], [t("Tags"), tags]].forEach(function (row) {
       var label = el("label", {}); label.appendChild(el("span", {}, row[0])); label.appendChild(row[1]); form.appendChild(label);

@@ -9,9 +9,9 @@
     return window.fdI18n && typeof window.fdI18n.t === "function" ? window.fdI18n.t(text, params) : text;
   }
 
-  // Codes the server sends (presence, priority, ownership state; a ticket's status, category, channel, SLA clock)
-  // shown as words in the page's language. Each is a literal t() call so the catalogue's extraction sees it; an
-  // unknown code is shown as it is.
+  // Codes the server sends (presence, priority, ownership state; a ticket's status, category, channel, SLA clock;
+  // a customer's tier) shown as words in the page's language. Each is a literal t() call so the catalogue's
+  // extraction sees it; an unknown code is shown as it is.
   function label(code) {
     const labels = {
       online: t("online"), away: t("away"), offline: t("offline"),
@@ -24,6 +24,8 @@
       billing: t("billing"), service_complaint: t("service complaint"), suggestion: t("suggestion"), general: t("general"),
       web: t("web chat"), wechat: t("WeChat"),
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
+      // customers: tier (conversations/models.py: Tier)
+      standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP"),
     };
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }

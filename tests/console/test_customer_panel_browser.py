@@ -161,3 +161,29 @@ async def test_the_ticket_page_shows_the_customer_record_too(running: Running, b
     await page.goto(f"{running.url}/console/tickets/{orphan.number}")
     await panel.locator("p:text('No customer record for this ticket.')").wait_for()
     assert dialogs == []
+
+
+async def test_a_vip_waiting_in_the_queue_is_marked_and_served_first(
+    tmp_path: Path, rasa_url: str, backend: str, browser: Browser
+) -> None:
+    settings = console_settings(tmp_path, rasa_url, backend, auto_assign=False)
+    async with console_app(settings) as harness:
+        await harness.staff("ann", Role.AGENT, display_name="Ann")
+        standard = await harness.customer("en")
+        await standard.say("I want a human")
+        vip = await harness.customer("en")
+        vip_id = (await harness.app[CONVERSATIONS].get_conversation(vip.conversation_id)).customer_id
+        await harness.app[CUSTOMERS].update(vip_id, checked_changes({"tier": "vip"}))
+        await vip.say("I want a human")  # came second, served first: a ten-minute head start
+
+        page = await logged_in_console(browser, harness.url, "ann")
+        item = page.locator(f"#queue li[data-cid='{vip.conversation_id}']")
+        await item.locator(".badge[data-tier='vip']").wait_for()
+        assert (await item.locator("strong").text_content() or "").startswith("#1 ")
+        later = page.locator(f"#queue li[data-cid='{standard.conversation_id}'] strong")
+        assert (await later.text_content() or "").startswith("#2 ")
+        await page.click("#pull-next")
+        await page.locator(f"#inbox li[data-cid='{vip.conversation_id}']").wait_for()
+        await page.locator("#transcript li[data-sender='customer'] .text:text('I want a human')").wait_for()
+        await page.screenshot(path=str(SCREENSHOTS / "console-vip-queue.png"), full_page=True)
+        await page.context.close()  # before the app stops: an open console socket would hold its shutdown
