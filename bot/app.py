@@ -46,7 +46,8 @@ from bot.telemetry import METRICS, setup_telemetry
 from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
 from conversations.customers import CustomerRecords
-from conversations.models import Message
+from conversations.identity import IdentityKey, IdentityKind
+from conversations.models import IdentitySource, MergeReason, Message
 from conversations.store import ConversationStore
 from intake.orders import order_lookup
 from intake.tickets import TicketStore
@@ -131,12 +132,28 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
         customer, _ = await app[CONVERSATIONS].customer_for_identity("wechat", openid)
         await app[CONVERSATIONS].mark_unsubscribed(customer.id)
 
+    async def union_id(openid: str, union: str) -> None:
+        # WeChat vouches for it: the same UnionID on another record (another account's OpenID) is the same person.
+        customer, _ = await app[CONVERSATIONS].customer_for_identity("wechat", openid)
+        await app[CUSTOMERS].link_proven(
+            customer.id,
+            [IdentityKey(IdentityKind.WECHAT_UNION.value, union)],
+            detail={"app_id": wechat.app_id},
+            source=IdentitySource.WECHAT,
+            reason=MergeReason.WECHAT_UNION,
+        )
+
     async def register_channel(app: web.Application) -> AsyncIterator[None]:
         app[PIPELINE].register_channel(app[WECHAT_CHANNEL])
         yield
 
     setup_wechat(
-        app, wechat, _AppPipeline(app), redis=REDIS if settings.redis_url else None, on_unsubscribe=unsubscribed
+        app,
+        wechat,
+        _AppPipeline(app),
+        redis=REDIS if settings.redis_url else None,
+        on_unsubscribe=unsubscribed,
+        on_union_id=union_id,
     )
     app.cleanup_ctx.append(register_channel)
 

@@ -247,6 +247,7 @@ async def wechat_app(
     backend: str,
     fake_api: tuple[FakeWeChatAPI, str],
     idle_close_s: float = 86400.0,
+    union_id: bool = False,
     **handoff: Any,
 ) -> AsyncIterator[WeChatHarness]:
     api, api_url = fake_api
@@ -258,6 +259,7 @@ async def wechat_app(
         encoding_mode=EncodingMode.SAFE,
         api_base_url=api_url,
         idle_close_s=idle_close_s,
+        union_id=union_id,
     )
     settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:

@@ -141,7 +141,8 @@ class FakeWeChatAPI:
     """The slice of api.weixin.qq.com the connector calls, recording every call.
 
     `send_errcodes` are answered to CS sends in order (then 0). `reject_token(t)` makes sends with `t` fail with
-    `stale_errcode` until a new token is fetched.
+    `stale_errcode` until a new token is fetched. User info answers the UnionID in `union_ids` (none for an OpenID
+    not there), or `user_info_errcode` when set.
     """
 
     token_fetch_delay_s: float = 0.05
@@ -156,6 +157,9 @@ class FakeWeChatAPI:
     token_errcode: int = 0
     expires_in_s: int = 7200
     sent: asyncio.Event = field(default_factory=asyncio.Event)
+    union_ids: dict[str, str] = field(default_factory=dict)
+    user_info_calls: list[str] = field(default_factory=list)
+    user_info_errcode: int = 0
 
     def reject_token(self, token: str) -> None:
         self.rejected_tokens.add(token)
@@ -164,7 +168,20 @@ class FakeWeChatAPI:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
+        app.router.add_get("/cgi-bin/user/info", self._user_info)
         return app
+
+    async def _user_info(self, request: web.Request) -> web.Response:
+        openid = request.query.get("openid", "")
+        self.user_info_calls.append(openid)
+        if request.query.get("access_token") != self.current_token:
+            return web.json_response({"errcode": self.stale_errcode, "errmsg": "invalid credential"})
+        if self.user_info_errcode:
+            return web.json_response({"errcode": self.user_info_errcode, "errmsg": "api unauthorized"})
+        info: dict[str, Any] = {"subscribe": 1, "openid": openid, "language": "zh_CN"}
+        if openid in self.union_ids:
+            info["unionid"] = self.union_ids[openid]
+        return web.json_response(info)
 
     async def _token(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.token_fetch_delay_s)

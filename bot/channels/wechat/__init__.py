@@ -37,7 +37,7 @@ from bot.channels.wechat.exceptions import (
     WeChatAPIError,
     WeChatError,
 )
-from bot.channels.wechat.inbound import InboundPipeline, TurnState, UnsubscribeHook, WeChatInbound
+from bot.channels.wechat.inbound import InboundPipeline, TurnState, UnionIdHook, UnsubscribeHook, WeChatInbound
 from bot.channels.wechat.settings import EncodingMode, WeChatConfig, WeChatSettings
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "RedisDeduplicator",
     "TokenStoreError",
     "TurnState",
+    "UnionIdHook",
     "UnsubscribeHook",
     "WeChatAPIError",
     "WeChatChannel",

@@ -1,8 +1,9 @@
-"""The WeChat server API the connector uses: the account's access token and customer-service (CS) messages.
+"""The WeChat server API the connector uses: the account's access token, customer-service (CS) messages and a
+customer's UnionID.
 
 Owns: one access token per account (shared by replicas through an `AccessTokenStore`, fetched by one caller at a
-time, refreshed early and after WeChat rejects it), CS text sends, errcode → typed exception mapping, and the
-48-hour service-window arithmetic.
+time, refreshed early and after WeChat rejects it), CS text sends, the user info call (for the UnionID), errcode →
+typed exception mapping, and the 48-hour service-window arithmetic.
 Must never: fetch a token per request, log or raise anything containing the access token or AppSecret (both
 travel in query strings), or retry a send more than once.
 """
@@ -47,6 +48,7 @@ from bot.channels.wechat.exceptions import (
 from bot.channels.wechat.settings import WeChatSettings
 
 CS_SEND_PATH = "/cgi-bin/message/custom/send"
+USER_INFO_PATH = "/cgi-bin/user/info"
 TOKEN_PATH = "/cgi-bin/token"  # noqa: S105 - a URL path, not a secret
 
 
@@ -203,16 +205,27 @@ class CustomerServiceClient:
     async def send_text(self, openid: str, content: str) -> None:
         await self._call(CS_SEND_PATH, {"touser": openid, "msgtype": "text", "text": {"content": content}})
 
-    async def _call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def union_id(self, openid: str) -> str | None:
+        """The customer's UnionID, or None when WeChat gives none (the account is not bound to an Open Platform, or
+        the customer does not follow it). Raises WeChatError when the call fails."""
+        data = await self._call(USER_INFO_PATH, None, {"openid": openid, "lang": "zh_CN"})
+        union = data.get("unionid")
+        return union if isinstance(union, str) and union else None
+
+    async def _call(
+        self, path: str, payload: dict[str, Any] | None, query: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST `payload` as JSON, or GET with `query` when there is no payload; a rejected token is refreshed and
+        the call retried once."""
         # WeChat shows \uXXXX escapes literally in some clients, so Chinese text goes out as raw UTF-8.
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8") if payload is not None else None
         url = self._settings.api_base_url + path
         token = await self._tokens.token()
-        data = await self._post(url, token, body)
+        data = await self._request(url, token, body, query)
         errcode = int(data.get("errcode", ERRCODE_OK))
         if errcode in ERRCODES_STALE_TOKEN:
             token = await self._tokens.refresh_after_rejection(token)
-            data = await self._post(url, token, body)
+            data = await self._request(url, token, body, query)
             errcode = int(data.get("errcode", ERRCODE_OK))
         if errcode == ERRCODE_OK:
             return data
@@ -223,7 +236,9 @@ class CustomerServiceClient:
             raise QuotaExceeded(errcode, errmsg)
         raise WeChatAPIError(errcode, errmsg)
 
-    async def _post(self, url: str, token: str, body: bytes) -> dict[str, Any]:
+    async def _request(self, url: str, token: str, body: bytes | None, query: dict[str, str] | None) -> dict[str, Any]:
+        if body is None:
+            return await _request_json(self._session, "GET", url, params={**(query or {}), "access_token": token})
         return await _request_json(
             self._session,
             "POST",

@@ -25,7 +25,7 @@ from bot.channels.wechat.api import (
 from bot.channels.wechat.constants import NO_REPLY
 from bot.channels.wechat.dedup import MemoryDeduplicator, MessageDeduplicator, RedisDeduplicator
 from bot.channels.wechat.exceptions import BodyTooLarge, InboundRejected, WeChatError
-from bot.channels.wechat.inbound import InboundPipeline, UnsubscribeHook, WeChatInbound
+from bot.channels.wechat.inbound import InboundPipeline, UnionIdHook, UnsubscribeHook, WeChatInbound
 from bot.channels.wechat.messages import format_message, visible_replies
 from bot.channels.wechat.settings import WeChatSettings
 from conversations.models import Conversation, Message
@@ -115,12 +115,14 @@ def setup_wechat(
     path: str = "/wechat",
     redis: Redis | web.AppKey[Redis] | None = None,
     on_unsubscribe: UnsubscribeHook | None = None,
+    on_union_id: UnionIdHook | None = None,
 ) -> None:
     """Mounts the WeChat connector on `app`.
 
     With `redis` (a client, or the AppKey under which an earlier cleanup_ctx stores one) the access token and
     message claims are shared by all replicas; without it they live in this process. After startup,
-    `app[WECHAT_CHANNEL]` is the `ChannelAdapter` for agent replies.
+    `app[WECHAT_CHANNEL]` is the `ChannelAdapter` for agent replies. With `settings.learn_union_id`, `on_union_id`
+    hears each customer's UnionID after their turn.
     """
 
     async def wechat_context(app: web.Application) -> AsyncIterator[None]:
@@ -134,7 +136,7 @@ def setup_wechat(
             deduplicator = RedisDeduplicator(client_redis, settings.app_id)
         async with aiohttp.ClientSession() as session:
             client = CustomerServiceClient(session, settings, AccessTokenHolder(session, settings, token_store))
-            inbound = WeChatInbound(settings, pipeline, deduplicator, client, on_unsubscribe)
+            inbound = WeChatInbound(settings, pipeline, deduplicator, client, on_unsubscribe, on_union_id=on_union_id)
             app[WECHAT_INBOUND] = inbound
             app[WECHAT_CS_CLIENT] = client
             app[WECHAT_CHANNEL] = WeChatChannel(client)

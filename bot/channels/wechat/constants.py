@@ -39,6 +39,11 @@ API_TIMEOUT_S = 10.0
 # Time the connector waits for late deliveries at shutdown before cancelling them.
 SHUTDOWN_GRACE_S = 5.0
 
+# A customer's UnionID (when the account is bound to a WeChat Open Platform) is asked for at most this often per
+# OpenID and process: an account without the binding never returns one, and each ask costs an API call.
+UNION_ID_RECHECK_S = 24 * 3600.0
+UNION_ID_MEMORY_ENTRIES = 10_000
+
 # WeChat errcodes.
 ERRCODE_OK = 0
 ERRCODES_STALE_TOKEN = frozenset({40001, 42001, 40014})

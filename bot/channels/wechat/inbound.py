@@ -1,7 +1,8 @@
 """One WeChat push from arrival to answer: verify, decrypt, parse, dedupe, run the pipeline against the passive
 reply deadline, and deliver late replies through the customer-service API.
 
-Owns: the `InboundPipeline` seam, the per-message turn (who answers a retried push) and late delivery tasks.
+Owns: the `InboundPipeline` seam, the per-message turn (who answers a retried push), late delivery tasks, and (with
+`learn_union_id`) asking WeChat for a customer's UnionID after their turn, handed to the `UnionIdHook`.
 Must never: answer one message twice, hold a push past the deadline, or let a pipeline or API failure escape
 as anything other than a logged `success`.
 
@@ -27,7 +28,14 @@ from typing import Any, Protocol
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.channels.wechat.api import CustomerServiceClient
-from bot.channels.wechat.constants import DEDUP_CLAIM_TIMEOUT_S, NO_REPLY, SHUTDOWN_GRACE_S, TURN_MEMORY_S
+from bot.channels.wechat.constants import (
+    DEDUP_CLAIM_TIMEOUT_S,
+    NO_REPLY,
+    SHUTDOWN_GRACE_S,
+    TURN_MEMORY_S,
+    UNION_ID_MEMORY_ENTRIES,
+    UNION_ID_RECHECK_S,
+)
 from bot.channels.wechat.crypto import MessageCrypto, verify_signature
 from bot.channels.wechat.dedup import MessageDeduplicator
 from bot.channels.wechat.exceptions import InvalidSignature, MalformedMessage, WeChatError
@@ -55,6 +63,9 @@ log = logging.getLogger(__name__)
 
 UnsubscribeHook = Callable[[str], Awaitable[None]]
 """Called with the OpenID of a customer who unfollowed the account (mark them; never message them)."""
+
+UnionIdHook = Callable[[str, str], Awaitable[None]]
+"""Called with (OpenID, UnionID) when WeChat says which UnionID a customer has (link it to their record)."""
 
 
 class InboundPipeline(Protocol):
@@ -107,12 +118,15 @@ class WeChatInbound:
         cs_client: CustomerServiceClient,
         on_unsubscribe: UnsubscribeHook | None = None,
         clock: Callable[[], float] = time.time,
+        on_union_id: UnionIdHook | None = None,
     ) -> None:
         self._settings = settings
         self._pipeline = pipeline
         self._dedup = deduplicator
         self._cs = cs_client
         self._on_unsubscribe = on_unsubscribe
+        self._on_union_id = on_union_id if settings.learn_union_id else None
+        self._union_asked: dict[str, float] = {}  # OpenID -> when this process last asked WeChat
         self._clock = clock
         self._crypto = (
             MessageCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
@@ -156,6 +170,7 @@ class WeChatInbound:
         finally:
             # Whatever went wrong, retries waiting on this turn must not wait for ever.
             turn.settle(TurnState.FAILED)
+        self._learn_union_id(message.from_user)
         return self._answer(turn, connection, push, query)
 
     async def aclose(self) -> None:
@@ -202,6 +217,32 @@ class WeChatInbound:
             await self._on_unsubscribe(message.from_user)
         except Exception:
             log.exception("wechat unsubscribe hook failed for a customer")
+
+    def _learn_union_id(self, openid: str) -> None:
+        """In the background, at most once per `UNION_ID_RECHECK_S` per OpenID here: ask WeChat for the UnionID."""
+        now = self._clock()
+        if self._on_union_id is None or now - self._union_asked.get(openid, -UNION_ID_RECHECK_S) < UNION_ID_RECHECK_S:
+            return
+        if len(self._union_asked) >= UNION_ID_MEMORY_ENTRIES:
+            for old in sorted(self._union_asked, key=self._union_asked.__getitem__)[: UNION_ID_MEMORY_ENTRIES // 2]:
+                del self._union_asked[old]
+        self._union_asked[openid] = now
+        task = asyncio.create_task(self._ask_union_id(openid, self._on_union_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ask_union_id(self, openid: str, hook: UnionIdHook) -> None:
+        try:
+            union = await self._cs.union_id(openid)
+        except WeChatError as exc:
+            log.warning("wechat user info failed: %s", exc)
+            return
+        if union is None:
+            return
+        try:
+            await hook(openid, union)
+        except Exception:
+            log.exception("wechat UnionID hook failed for a customer")
 
     async def _run_turn(self, turn: _Turn) -> None:
         work = asyncio.create_task(self._produce(turn.message))

@@ -59,6 +59,7 @@ class WeChatSettings:
     voice_fallback_text: str = DEFAULT_VOICE_FALLBACK_TEXT
     image_ack_text: str = DEFAULT_IMAGE_ACK_TEXT
     unsupported_text: str = DEFAULT_UNSUPPORTED_TEXT
+    learn_union_id: bool = False  # ask WeChat for each customer's UnionID (`/cgi-bin/user/info`)
 
     def __post_init__(self) -> None:
         if not self.token or not self.app_id:
@@ -112,6 +113,12 @@ class WeChatConfig(EnvSettings):
         description="A WeChat conversation whose customer has been silent this long is closed; their next message "
         "opens a new one (half of WeChat's 48-hour reply window, so agents can still follow up on the old one).",
     )
+    union_id: bool = Field(
+        False,
+        description="Ask WeChat for each customer's UnionID (user info API; the account must be bound to a WeChat "
+        "Open Platform) and link it to their record, so the same person on the company's other WeChat accounts "
+        "and mini programs is one customer. At most once a day per customer and replica.",
+    )
 
     @model_validator(mode="after")
     def _account_is_complete(self) -> WeChatConfig:
@@ -139,4 +146,5 @@ class WeChatConfig(EnvSettings):
             encoding_mode=self.encoding_mode,
             api_base_url=self.api_base_url,
             idle_close_s=self.idle_close_s,
+            learn_union_id=self.union_id,
         )
