@@ -17,6 +17,7 @@ from backends.sql import SQLiteDatabase
 from handoff.triggers import HandoffPolicy
 from intake.models import Priority, Ticket, TicketDraft, TicketStatus
 from intake.orders import DemoOrderLookup
+from intake.sla import SlaDeadlines
 from intake.tickets import TicketStore
 from kb.decision import Candidate, Decision, KBResult
 from kb.tokenize import tokenize
@@ -120,17 +121,21 @@ class LazyTicketStore:
         draft: TicketDraft,
         *,
         priority: Priority,
-        first_response_due: float,
-        resolution_due: float,
+        deadlines: SlaDeadlines | None = None,
+        team_id: str | None = None,
+        skill_group: str | None = None,
+        channel: str = "",
         actor: str = "bot",
-        note: str = "created",
+        note: str = "",
     ) -> Ticket:
         store = await self._get()
         return await store.create(
             draft,
             priority=priority,
-            first_response_due=first_response_due,
-            resolution_due=resolution_due,
+            deadlines=deadlines,
+            team_id=team_id,
+            skill_group=skill_group,
+            channel=channel,
             actor=actor,
             note=note,
         )

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from actions.feedback import FeedbackRecord
-from conversations.models import Customer
+from conversations.models import Conversation, Customer
 from handoff.triggers import HandoffTrigger, TurnFacts
 from intake.classification import IssueClassifier
 from intake.models import Priority, Ticket, TicketDraft, TicketStatus
 from intake.orders import OrderLookup, OrderNumberFormat
 from intake.priority import PriorityPolicy
 from intake.settings import IntakeSettings
+from intake.sla import SlaDeadlines
 from kb.decision import KBResult
 
 if TYPE_CHECKING:
@@ -53,8 +54,10 @@ class TicketService(Protocol):
         draft: TicketDraft,
         *,
         priority: Priority,
-        first_response_due: float,
-        resolution_due: float,
+        deadlines: SlaDeadlines | None = ...,
+        team_id: str | None = ...,
+        skill_group: str | None = ...,
+        channel: str = ...,
         actor: str = ...,
         note: str = ...,
     ) -> Ticket: ...
@@ -80,6 +83,8 @@ class CustomerDirectory(Protocol):
     """conversations.store.ConversationStore; an unknown id raises (any exception reads as 'unknown')."""
 
     async def get_customer(self, customer_id: str) -> Customer: ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,10 @@ NAMES: Mapping[str, str] = {
     "high": N_("high"),
     "normal": N_("normal"),
     "low": N_("low"),
-    "open": N_("open, waiting for a colleague"),
-    "in_progress": N_("in progress"),
-    "waiting_on_customer": N_("waiting for your reply"),
+    "new": N_("open, waiting for a colleague"),
+    "open": N_("in progress"),
+    "pending_customer": N_("waiting for your reply"),
+    "pending_internal": N_("in progress, waiting on a colleague's team"),
     "resolved": N_("resolved"),
     "closed": N_("closed"),
 }

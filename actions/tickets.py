@@ -28,6 +28,7 @@ from actions.context import (
 from actions.escalation import hand_over, handoff_payload
 from actions.intake_form import form_reset
 from actions.texts import duration, name_of, say
+from handoff.routing import RoutingSettings, group_for
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
 from intake.models import OPEN_STATUSES, Category, Ticket, TicketDraft, Urgency
 
@@ -70,8 +71,6 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
         description = str(tracker.get_slot("description") or "") or None
         tier = await self._tier(customer_id)
         decision = s.priority_policy.decide(category, urgency, tier, description or "")
-        now = s.clock()
-        deadlines = s.priority_policy.deadlines(decision.priority, now)
         draft = TicketDraft(
             customer_id=customer_id,
             conversation_id=tracker.sender_id,
@@ -88,8 +87,8 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             ticket = await s.tickets.create(
                 draft,
                 priority=decision.priority,
-                first_response_due=deadlines.first_response_due,
-                resolution_due=deadlines.resolution_due,
+                skill_group=group_for(category.value if category else "", RoutingSettings()),
+                channel=await self._channel(tracker.sender_id),
             )
         except Exception:
             log.exception("creating a ticket failed")
@@ -134,6 +133,15 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
                 )
             )
         return form_reset(keep_contact=True)
+
+    async def _channel(self, conversation_id: str) -> str:
+        customers = self.services.customers
+        if customers is None:
+            return ""
+        try:
+            return (await customers.get_conversation(conversation_id)).channel
+        except Exception:
+            return ""
 
     async def _tier(self, customer_id: str) -> str:
         customers = self.services.customers

@@ -29,6 +29,7 @@ from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.telemetry import METRICS, setup_telemetry
+from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
 from conversations.models import Message
 from conversations.store import ConversationStore
@@ -115,7 +116,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
     # hours and chat deadlines all read this object.
     app[INTAKE] = settings.intake_settings()
     app[BODY_LIMIT] = settings.max_body_bytes
-    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, kb_context])
+    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, tell_customers, kb_context])
     app.add_routes(health.routes)
     setup_catalogues(app)
     setup_telemetry(app)

@@ -8,17 +8,21 @@ from intake.exceptions import (
     IntakeError,
     InvalidOrderNumber,
     InvalidSettings,
+    InvalidTicketChange,
     OrderLookupFailed,
     TicketNotFound,
+    UnknownTeam,
 )
 from intake.models import (
     OPEN_STATUSES,
+    REOPEN_WINDOW_S,
     TRANSITIONS,
     Category,
+    EventKind,
     Priority,
-    StatusChange,
     Ticket,
     TicketDraft,
+    TicketEvent,
     TicketStatus,
     Urgency,
     can_transition,
@@ -38,11 +42,14 @@ from intake.orders import (
 from intake.priority import PriorityDecision, PriorityPolicy, format_deadline
 from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
 from intake.sla import SlaDeadlines, SlaMetric, SlaPolicy, SlaTarget
-from intake.tickets import StatusListener, TicketFilter, TicketStore
+from intake.teams import DEFAULT_TEAM, Team, TeamStore
+from intake.tickets import TicketFilter, TicketListener, TicketStore
 
 __all__ = [
+    "DEFAULT_TEAM",
     "DEMO_ORDERS",
     "OPEN_STATUSES",
+    "REOPEN_WINDOW_S",
     "TRANSITIONS",
     "BusinessCalendar",
     "CalendarConfig",
@@ -52,6 +59,7 @@ __all__ = [
     "DayKind",
     "DayRules",
     "DemoOrderLookup",
+    "EventKind",
     "FixedDays",
     "HttpOrderLookup",
     "IllegalTransition",
@@ -60,6 +68,7 @@ __all__ = [
     "IntakeSettings",
     "InvalidOrderNumber",
     "InvalidSettings",
+    "InvalidTicketChange",
     "IssueClassifier",
     "LayeredDays",
     "Order",
@@ -76,14 +85,17 @@ __all__ = [
     "SlaMetric",
     "SlaPolicy",
     "SlaTarget",
-    "StatusChange",
-    "StatusListener",
+    "Team",
+    "TeamStore",
     "Ticket",
     "TicketDraft",
+    "TicketEvent",
     "TicketFilter",
+    "TicketListener",
     "TicketNotFound",
     "TicketStatus",
     "TicketStore",
+    "UnknownTeam",
     "Urgency",
     "UrgencySuggestion",
     "WeeklyHours",

@@ -36,3 +36,14 @@ class IllegalTransition(IntakeError):
         self.number = number
         self.from_status = from_status
         self.to_status = to_status
+
+
+class UnknownTeam(IntakeError):
+    def __init__(self, team_id: str) -> None:
+        super().__init__(f"no team {team_id[:40]!r}")
+        self.team_id = team_id
+
+
+class InvalidTicketChange(IntakeError):
+    """A change that cannot apply to this ticket: merging it into itself or into a closed ticket, a reply on a
+    closed ticket."""

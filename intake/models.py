@@ -71,23 +71,46 @@ _MOST_URGENT = max(_URGENCY.values())
 
 
 class TicketStatus(StrEnum):
+    """Where a ticket stands. NEW: nobody on our side has touched it; OPEN: being worked; PENDING_CUSTOMER: we wait
+    on the customer (the SLA clocks pause); PENDING_INTERNAL: we wait on another team or a supplier (the clocks
+    run); RESOLVED: a customer message within `REOPEN_WINDOW_S` reopens it; CLOSED: final."""
+
+    NEW = "new"
     OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    PENDING_CUSTOMER = "pending_customer"
+    PENDING_INTERNAL = "pending_internal"
     RESOLVED = "resolved"
     CLOSED = "closed"
 
 
-# Legal moves only. resolved -> open is the reopen; closed is final.
+# Legal moves only. resolved -> open is the reopen; closed is final (a duplicate merged away is closed from any
+# open status).
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
-    TicketStatus.OPEN: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
-    TicketStatus.IN_PROGRESS: frozenset({TicketStatus.WAITING_ON_CUSTOMER, TicketStatus.RESOLVED}),
-    TicketStatus.WAITING_ON_CUSTOMER: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
-    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.OPEN}),
+    TicketStatus.NEW: frozenset(
+        {
+            TicketStatus.OPEN,
+            TicketStatus.PENDING_CUSTOMER,
+            TicketStatus.PENDING_INTERNAL,
+            TicketStatus.RESOLVED,
+            TicketStatus.CLOSED,
+        }
+    ),
+    TicketStatus.OPEN: frozenset(
+        {TicketStatus.PENDING_CUSTOMER, TicketStatus.PENDING_INTERNAL, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.PENDING_CUSTOMER: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING_INTERNAL, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.PENDING_INTERNAL: frozenset(
+        {TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
     TicketStatus.CLOSED: frozenset(),
 }
 
-OPEN_STATUSES = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER, TicketStatus.PENDING_INTERNAL)
+
+REOPEN_WINDOW_S = 7 * 24 * 3600.0  # a customer message this soon after resolution reopens the ticket
 
 
 def can_transition(from_status: TicketStatus, to_status: TicketStatus) -> bool:
@@ -133,10 +156,30 @@ class Ticket:
     resolved_at: float | None = None
     closed_at: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    channel: str = ""
+    team_id: str | None = None
+    assignee: str | None = None
+    merged_into: str | None = None
+    paused_at: float | None = None  # set while PENDING_CUSTOMER: every SLA clock is stopped
+    next_reply_due: float | None = None  # the reply clock: a customer message or a transfer is waiting on us
+    reply_clock_started_at: float | None = None
+    sla_next_check: float | None = None  # when the SLA watcher must next look at this ticket; None: nothing runs
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def running_clocks(self) -> list[tuple[str, float, float]]:
+        """The SLA clocks still running as (metric value, start, due) in epoch seconds; none while paused."""
+        if self.status not in OPEN_STATUSES or self.paused_at is not None:
+            return []
+        clocks: list[tuple[str, float, float]] = []
+        if self.first_responded_at is None:
+            clocks.append(("first_response", self.created_at, self.first_response_due))
+        if self.next_reply_due is not None:
+            clocks.append(("next_reply", self.reply_clock_started_at or self.created_at, self.next_reply_due))
+        clocks.append(("resolution", self.created_at, self.resolution_due))
+        return clocks
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -146,25 +189,46 @@ class Ticket:
         return data
 
 
+class EventKind(StrEnum):
+    """What a timeline entry records."""
+
+    CREATED = "created"
+    STATUS = "status"  # data: {"from", "to"}; body: the staff member's note
+    NOTE = "note"  # internal: never shown or sent to the customer
+    REPLY = "reply"  # public: delivered to the customer on their channel
+    CUSTOMER_MESSAGE = "customer_message"
+    ASSIGNED = "assigned"  # data: {"from", "to"} usernames (None: unassigned)
+    TRANSFERRED = "transferred"  # data: {"from", "to"} team ids; body: why
+    MERGED = "merged"  # on the duplicate: data {"into"}
+    MERGED_FROM = "merged_from"  # on the target: data {"from"}
+    PRIORITY = "priority"  # data: {"from", "to"}
+    SLA_AT_RISK = "sla_at_risk"  # data: {"metric", "due"}
+    SLA_BREACHED = "sla_breached"  # data: {"metric", "due", "expected"}; public: the customer's apology
+    LINKED_CONVERSATION = "linked_conversation"  # data: {"conversation_id"}
+
+
 @dataclass(frozen=True)
-class StatusChange:
-    """One history row: who moved the ticket, when, and why."""
+class TicketEvent:
+    """One timeline entry. `public` entries are what the customer may see (replies, status changes, the SLA
+    apology); everything else, internal notes above all, stays with staff."""
 
     number: str
     seq: int
-    from_status: TicketStatus | None
-    to_status: TicketStatus
-    actor: str
-    note: str
+    kind: EventKind
+    actor: str  # a staff username, "customer", "bot" or "system"
+    body: str
+    data: dict[str, Any]
+    public: bool
     at: float
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
             "seq": self.seq,
-            "from_status": self.from_status.value if self.from_status else None,
-            "to_status": self.to_status.value,
+            "kind": self.kind.value,
             "actor": self.actor,
-            "note": self.note,
+            "body": self.body,
+            "data": self.data,
+            "public": self.public,
             "at": self.at,
         }

@@ -120,15 +120,9 @@ def _sla_target(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        hours = [float(x) for x in value.split("/")]
-        if len(hours) not in (2, 3):
-            raise ValueError(value)
-        target = SlaTarget(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
-    except (ValueError, InvalidSettings) as exc:
+        return SlaTarget.parse(value)
+    except InvalidSettings as exc:
         raise ValueError("wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2") from exc
-    if target.first_response_hours > target.resolution_hours:
-        raise ValueError("wants first-response hours <= resolution hours")
-    return target
 
 
 _HANDOFF_SPAN = re.compile(r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")

@@ -44,6 +44,20 @@ class SlaTarget:
         hours = (self.first_response_hours, self.resolution_hours, self.next_reply_hours)
         return "/".join(f"{h:g}" for h in hours if h is not None)
 
+    @classmethod
+    def parse(cls, text: str) -> SlaTarget:
+        """`"4/24"` or `"4/24/2"` (first-response/resolution[/next-reply] business hours). Raises InvalidSettings."""
+        try:
+            hours = [float(x) for x in text.split("/")]
+        except ValueError as exc:
+            raise InvalidSettings(f"not SLA hours: {text!r}") from exc
+        if len(hours) not in (2, 3):
+            raise InvalidSettings(f"want first-response/resolution[/next-reply] hours, e.g. 4/24: {text!r}")
+        target = cls(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+        if target.first_response_hours > target.resolution_hours:
+            raise InvalidSettings(f"first-response hours must not exceed resolution hours: {text!r}")
+        return target
+
     def hours(self, metric: SlaMetric) -> float:
         if metric is SlaMetric.FIRST_RESPONSE:
             return self.first_response_hours
@@ -93,6 +107,33 @@ class SlaPolicy:
         self.calendar = calendar or _ROUND_THE_CLOCK
         self.at_risk_share = at_risk_share
         self.round_the_clock = round_the_clock
+
+    def with_targets(self, overrides: Mapping[Priority, SlaTarget]) -> SlaPolicy:
+        """The same calendar and at-risk rule with some priorities' targets replaced (a team's own targets)."""
+        if not overrides:
+            return self
+        return SlaPolicy(
+            {**self.targets, **overrides},
+            self.calendar,
+            at_risk_share=self.at_risk_share,
+            round_the_clock=self.round_the_clock,
+        )
+
+    def shifted(self, priority: Priority | str, due: float, paused_from: float, paused_until: float) -> float:
+        """`due` (epoch s) moved later by the business time between `paused_from` and `paused_until`: a clock that
+        was stopped while the ticket waited on the customer."""
+        calendar = self.calendar_for(priority)
+        paused = calendar.business_seconds_between(epoch_to_utc(paused_from), epoch_to_utc(paused_until))
+        if paused <= 0:
+            return due
+        return calendar.add_business_time(epoch_to_utc(due), paused).timestamp()
+
+    def restarted(self, priority: Priority | str, start: float, due: float, now: float) -> float:
+        """A clock that ran from `start` to `due` (epoch s), started again at `now` with the same business length:
+        a reopened ticket's resolution clock."""
+        calendar = self.calendar_for(priority)
+        length = calendar.business_seconds_between(epoch_to_utc(start), epoch_to_utc(due))
+        return calendar.add_business_time(epoch_to_utc(now), length).timestamp()
 
     def calendar_for(self, priority: Priority | str) -> BusinessCalendar:
         return _ROUND_THE_CLOCK if Priority.parse(priority) in self.round_the_clock else self.calendar

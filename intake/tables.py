@@ -1,4 +1,4 @@
-"""The intake package's tables: the ticket counter, tickets and their status history.
+"""The intake package's tables: the ticket counter, tickets, their timeline, SLA marks and teams.
 
 Declared once on `backends.schema.metadata`; Alembic revisions in `migrations/versions` create and change them (the
 baseline also seeds the `ticket` counter row). Must never hold queries: `intake.tickets` does.
@@ -6,7 +6,7 @@ baseline also seeds the `ticket` counter row). Must never hold queries: `intake.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, Table, Text, text
 from sqlalchemy.types import DOUBLE_PRECISION
 
 from backends.schema import metadata
@@ -42,18 +42,63 @@ intake_tickets = Table(
     Column("resolved_at", DOUBLE_PRECISION),
     Column("closed_at", DOUBLE_PRECISION),
     Column("extra", Text, nullable=False, server_default=text("'{}'")),
+    Column("channel", Text, nullable=False, server_default=text("''")),
+    Column("team_id", Text),
+    Column("assignee", Text),
+    Column("merged_into", Text),
+    Column("paused_at", DOUBLE_PRECISION),
+    Column("next_reply_due", DOUBLE_PRECISION),
+    Column("reply_clock_started_at", DOUBLE_PRECISION),
+    Column("sla_next_check", DOUBLE_PRECISION),
     Index("intake_tickets_customer", "customer_id", "seq"),
     Index("intake_tickets_status", "status", "priority"),
+    Index("intake_tickets_conversation", "conversation_id"),
+    Index("intake_tickets_team", "team_id", "status"),
+    Index("intake_tickets_assignee", "assignee", "status"),
+    # The SLA watcher's one query: tickets whose next check is due (NULL for paused and finished tickets).
+    Index("intake_tickets_sla_next_check", "sla_next_check"),
 )
 
-intake_ticket_history = Table(
-    "intake_ticket_history",
+intake_ticket_events = Table(
+    "intake_ticket_events",
     metadata,
     Column("number", Text, ForeignKey("intake_tickets.number"), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("from_status", Text),
-    Column("to_status", Text, nullable=False),
+    Column("kind", Text, nullable=False),
     Column("actor", Text, nullable=False),
-    Column("note", Text, nullable=False, server_default=text("''")),
+    Column("body", Text, nullable=False, server_default=text("''")),
+    Column("data", Text, nullable=False, server_default=text("'{}'")),
+    Column("public", Boolean, nullable=False, server_default=text("false")),
     Column("at", DOUBLE_PRECISION, nullable=False),
+)
+
+# One row per SLA event that fired: the primary key makes "at risk" and "breached" fire once per clock and due
+# time, whichever replica gets there first (insert-if-absent), and across restarts.
+intake_sla_marks = Table(
+    "intake_sla_marks",
+    metadata,
+    Column("number", Text, ForeignKey("intake_tickets.number"), primary_key=True),
+    Column("metric", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),  # sla_at_risk | sla_breached
+    Column("due", DOUBLE_PRECISION, primary_key=True),
+    Column("at", DOUBLE_PRECISION, nullable=False),
+)
+
+intake_teams = Table(
+    "intake_teams",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("skills", Text, nullable=False, server_default=text("'[]'")),  # JSON list of handoff skill groups
+    Column("lead", Text),
+    Column("targets", Text, nullable=False, server_default=text("'{}'")),  # JSON {priority: "4/24[/2]"}
+    Column("updated_at", DOUBLE_PRECISION, nullable=False),
+)
+
+intake_team_members = Table(
+    "intake_team_members",
+    metadata,
+    Column("team_id", Text, ForeignKey("intake_teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("username", Text, primary_key=True),
+    Index("intake_team_members_username", "username"),
 )

@@ -8,18 +8,13 @@ live in `intake.tickets.TicketStore`.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import web
 
-from bot.keys import PIPELINE, TICKETS
-from conversations.exceptions import UnknownConversation
-from conversations.models import Sender
-from conversations.store import MessageDraft
-from i18n import N_, translate
+from bot.keys import TICKETS
 from intake.exceptions import IllegalTransition
-from intake.models import Priority, StatusChange, Ticket, TicketStatus
+from intake.models import Priority, TicketStatus
 from intake.tickets import TicketFilter
 from staff.auth import Role, require_role
 from staff.console import MAX_NOTE_CHARS
@@ -32,22 +27,6 @@ log = logging.getLogger(__name__)
 _Choice = TypeVar("_Choice", TicketStatus, Priority)
 
 routes = web.RouteTableDef()
-
-# How a ticket's status reads in the customer's notice (a message id; translated when the notice is said).
-STATUS_NAMES = {
-    TicketStatus.OPEN: N_("open"),
-    TicketStatus.IN_PROGRESS: N_("being worked on"),
-    TicketStatus.WAITING_ON_CUSTOMER: N_("waiting for your reply"),
-    TicketStatus.RESOLVED: N_("resolved"),
-    TicketStatus.CLOSED: N_("closed"),
-}
-
-
-def status_notice(ticket: Ticket, change: StatusChange) -> str:
-    language = ticket.language or "en"
-    status = translate(language, STATUS_NAMES[change.to_status])
-    text = translate(language, "Your ticket {number} is now {status}.", number=ticket.number, status=status)
-    return text + (translate(language, " Note: {note}", note=change.note) if change.note else "")
 
 
 def _choices(raw: str, kind: type[_Choice], name: str) -> list[_Choice] | None:
@@ -85,8 +64,8 @@ async def read_ticket(request: web.Request) -> web.Response:
     ticket = await request.app[TICKETS].get_for_staff(number)
     if ticket is None:
         raise NotFound(f"unknown ticket {number}")
-    history = await request.app[TICKETS].history(number)
-    return web.json_response({"ticket": ticket.to_dict(), "history": [h.to_dict() for h in history]})
+    timeline = await request.app[TICKETS].timeline(number)
+    return web.json_response({"ticket": ticket.to_dict(), "timeline": [e.to_dict() for e in timeline]})
 
 
 @routes.post("/api/v1/tickets/{number}/status")
@@ -108,25 +87,6 @@ async def change_status(request: web.Request) -> web.Response:
     return web.json_response({"ticket": ticket.to_dict()})
 
 
-async def _tell_customers(app: web.Application) -> AsyncIterator[None]:
-    """Registers the status-change listener that writes to the ticket's conversation."""
-
-    async def notify(change: StatusChange, ticket: Ticket) -> None:
-        if not ticket.conversation_id:
-            return
-        draft = MessageDraft(Sender.SYSTEM, status_notice(ticket, change), custom={"ticket_status": change.to_dict()})
-        try:
-            await app[PIPELINE].post_notice(ticket.conversation_id, [draft])
-        except UnknownConversation:
-            log.info("ticket %s has no reachable conversation", ticket.number)
-
-    tickets = app[TICKETS]
-    tickets.add_listener(notify)
-    yield
-    tickets.remove_listener(notify)
-
-
 def setup_tickets(app: web.Application) -> None:
     """Mount after the actions (which own the ticket store's start-up)."""
     app.add_routes(routes)
-    app.cleanup_ctx.append(_tell_customers)

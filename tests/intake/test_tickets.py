@@ -8,16 +8,18 @@ import pytest
 from backends.sql import Database
 from intake import (
     Category,
+    EventKind,
     IllegalTransition,
     Priority,
-    StatusChange,
     Ticket,
     TicketDraft,
+    TicketEvent,
     TicketFilter,
     TicketStatus,
     TicketStore,
     Urgency,
 )
+from intake.sla import SlaDeadlines
 
 
 class FakeClock:
@@ -51,18 +53,18 @@ def draft(customer: str = "c1", **fields: object) -> TicketDraft:
 
 
 async def create(store: TicketStore, customer: str = "c1", priority: Priority = Priority.NORMAL) -> Ticket:
-    return await store.create(draft(customer), priority=priority, first_response_due=5000.0, resolution_due=9000.0)
+    return await store.create(draft(customer), priority=priority, deadlines=SlaDeadlines(5000.0, 9000.0))
 
 
 async def test_tickets_get_readable_sequential_numbers_and_keep_every_field(store: TicketStore) -> None:
     first = await create(store, priority=Priority.URGENT)
     second = await create(store)
     assert (first.number, second.number) == ("FD-000001", "FD-000002")
-    assert first.status is TicketStatus.OPEN and first.priority is Priority.URGENT
+    assert first.status is TicketStatus.NEW and first.priority is Priority.URGENT
     assert first.category is Category.PRODUCT_FAULT and first.urgency is Urgency.URGENT
     assert first.description == "搅拌机冒烟了" and first.contact == "alex@example.com"
     assert (first.first_response_due, first.resolution_due) == (5000.0, 9000.0)
-    assert first.to_dict()["status"] == "open"
+    assert first.to_dict()["status"] == "new"
 
 
 async def test_concurrent_creates_never_share_a_number(store: TicketStore) -> None:
@@ -74,8 +76,7 @@ async def test_a_form_that_got_stuck_still_makes_a_ticket_with_what_it_has(store
     ticket = await store.create(
         TicketDraft(customer_id="c1", description="it broke"),
         priority=Priority.NORMAL,
-        first_response_due=1.0,
-        resolution_due=2.0,
+        deadlines=SlaDeadlines(1.0, 2.0),
     )
     assert ticket.category is None and ticket.order_number is None and ticket.description == "it broke"
 
@@ -87,16 +88,16 @@ async def test_customers_see_only_their_own_tickets(store: TicketStore) -> None:
     assert await store.get(mine.number.lower(), customer_id="c1") == mine
     assert await store.get(mine.number, customer_id="c2") is None
     assert [t.customer_id for t in await store.list_for_customer("c2")] == ["c2"]
-    assert await store.history(mine.number, customer_id="c2") == []
+    assert await store.timeline(mine.number, customer_id="c2") == []
     assert await store.get_for_staff(mine.number) == mine
 
 
 async def test_the_lifecycle_moves_through_legal_states_and_records_history(store: TicketStore) -> None:
     ticket = await create(store)
     path = [
-        (TicketStatus.IN_PROGRESS, "agent:7", "looking"),
-        (TicketStatus.WAITING_ON_CUSTOMER, "agent:7", "asked for a photo"),
-        (TicketStatus.IN_PROGRESS, "customer", "sent photo"),
+        (TicketStatus.OPEN, "agent:7", "looking"),
+        (TicketStatus.PENDING_CUSTOMER, "agent:7", "asked for a photo"),
+        (TicketStatus.PENDING_INTERNAL, "customer", "sent photo"),
         (TicketStatus.RESOLVED, "agent:7", "replacement sent"),
         (TicketStatus.OPEN, "customer", "still broken"),
         (TicketStatus.RESOLVED, "agent:7", "refunded"),
@@ -106,12 +107,12 @@ async def test_the_lifecycle_moves_through_legal_states_and_records_history(stor
         moved = await store.transition(ticket.number, status, actor=actor, note=note)
         assert moved is not None and moved.status is status
     final = await store.get(ticket.number, customer_id="c1")
-    assert final is not None and final.closed_at is not None and final.first_responded_at is not None
-    history = await store.history(ticket.number)
-    assert [h.to_status for h in history] == [TicketStatus.OPEN] + [s for s, _, _ in path]
+    assert final is not None and final.closed_at is not None
+    history = await store.timeline(ticket.number)
+    assert [h.data["to"] for h in history] == ["new"] + [s.value for s, _, _ in path]
     assert [h.seq for h in history] == list(range(1, len(path) + 2))
-    assert history[0].from_status is None and history[1].from_status is TicketStatus.OPEN
-    assert history[2].note == "asked for a photo" and history[2].actor == "agent:7"
+    assert history[0].kind is EventKind.CREATED and history[1].data["from"] == "new"
+    assert history[2].body == "asked for a photo" and history[2].actor == "agent:7"
 
 
 async def test_reopening_clears_the_resolution_time(store: TicketStore) -> None:
@@ -125,10 +126,11 @@ async def test_reopening_clears_the_resolution_time(store: TicketStore) -> None:
 @pytest.mark.parametrize(
     ("steps", "illegal"),
     [
-        ([], TicketStatus.WAITING_ON_CUSTOMER),
-        ([TicketStatus.IN_PROGRESS], TicketStatus.OPEN),
+        ([], TicketStatus.NEW),
+        ([TicketStatus.OPEN], TicketStatus.NEW),
         ([TicketStatus.CLOSED], TicketStatus.OPEN),
-        ([TicketStatus.RESOLVED, TicketStatus.CLOSED], TicketStatus.IN_PROGRESS),
+        ([TicketStatus.RESOLVED], TicketStatus.PENDING_CUSTOMER),
+        ([TicketStatus.RESOLVED, TicketStatus.CLOSED], TicketStatus.OPEN),
     ],
 )
 async def test_illegal_transitions_are_refused_and_leave_no_history(
@@ -139,7 +141,7 @@ async def test_illegal_transitions_are_refused_and_leave_no_history(
         await store.transition(ticket.number, step, actor="a")
     with pytest.raises(IllegalTransition):
         await store.transition(ticket.number, illegal, actor="a")
-    assert len(await store.history(ticket.number)) == len(steps) + 1
+    assert len(await store.timeline(ticket.number)) == len(steps) + 1
 
 
 async def test_a_stale_or_foreign_transition_gets_none(store: TicketStore) -> None:
@@ -147,22 +149,21 @@ async def test_a_stale_or_foreign_transition_gets_none(store: TicketStore) -> No
     assert await store.transition("FD-999999", TicketStatus.CLOSED, actor="a") is None
     assert await store.transition(ticket.number, TicketStatus.CLOSED, actor="c2", customer_id="c2") is None
     assert (
-        await store.transition(ticket.number, TicketStatus.RESOLVED, actor="a", expected_from=TicketStatus.IN_PROGRESS)
-        is None
+        await store.transition(ticket.number, TicketStatus.RESOLVED, actor="a", expected_from=TicketStatus.OPEN) is None
     )
 
 
 async def test_of_concurrent_identical_transitions_exactly_one_wins(store: TicketStore) -> None:
     ticket = await create(store)
     results = await asyncio.gather(
-        *(store.transition(ticket.number, TicketStatus.IN_PROGRESS, actor=f"agent:{i}") for i in range(20)),
+        *(store.transition(ticket.number, TicketStatus.OPEN, actor=f"agent:{i}") for i in range(20)),
         return_exceptions=True,
     )
     winners = [r for r in results if isinstance(r, Ticket)]
     # Losers either saw the old status and lost the compare-and-set (None) or saw the new one (illegal move).
     assert len(winners) == 1
     assert all(r is None or isinstance(r, Ticket | IllegalTransition) for r in results)
-    assert len(await store.history(ticket.number)) == 2
+    assert len(await store.timeline(ticket.number)) == 2
 
 
 async def test_listeners_hear_each_committed_change_and_a_failing_listener_does_not_undo_it(
@@ -170,21 +171,21 @@ async def test_listeners_hear_each_committed_change_and_a_failing_listener_does_
 ) -> None:
     heard: list[tuple[str, str | None, str]] = []
 
-    async def listener(change: StatusChange, ticket: Ticket) -> None:
-        heard.append((ticket.customer_id, change.from_status, change.to_status))
+    async def listener(event: TicketEvent, ticket: Ticket) -> None:
+        heard.append((ticket.customer_id, event.data.get("from"), event.data["to"]))
 
-    async def broken(change: StatusChange, ticket: Ticket) -> None:
+    async def broken(event: TicketEvent, ticket: Ticket) -> None:
         raise RuntimeError("notifier down")
 
     store.add_listener(broken)
     store.add_listener(listener)
     ticket = await create(store)
-    await store.transition(ticket.number, TicketStatus.IN_PROGRESS, actor="agent:1")
+    await store.transition(ticket.number, TicketStatus.OPEN, actor="agent:1")
     await store.transition(ticket.number, TicketStatus.RESOLVED, actor="agent:1")
-    assert heard == [("c1", "open", "in_progress"), ("c1", "in_progress", "resolved")]
+    assert heard == [("c1", None, "new"), ("c1", "new", "open"), ("c1", "open", "resolved")]
     store.remove_listener(listener)
     await store.transition(ticket.number, TicketStatus.CLOSED, actor="system")
-    assert len(heard) == 2
+    assert len(heard) == 3
 
 
 async def test_listing_filters_by_status_priority_category_and_overdue(store: TicketStore) -> None:
@@ -198,7 +199,7 @@ async def test_listing_filters_by_status_priority_category_and_overdue(store: Ti
     assert [t.number for t in newest_first] == [normal.number, urgent.number]
     staff = await store.search(TicketFilter(priorities=[Priority.URGENT, Priority.HIGH]))
     assert {t.number for t in staff} == {urgent.number, other.number}
-    assert len(await store.search(TicketFilter(category=Category.BILLING))) == 0
+    assert len(await store.search(TicketFilter(categories=[Category.BILLING]))) == 0
     overdue = await store.search(TicketFilter(overdue_at=6000.0))
     assert {t.number for t in overdue} == {urgent.number, other.number}
     assert len(await store.search(TicketFilter(limit=1))) == 1

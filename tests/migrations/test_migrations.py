@@ -23,7 +23,7 @@ from conversations.models import Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import SurveyStore
 from handoff.profiles import AgentProfileStore
-from intake.models import Priority, TicketDraft, TicketStatus
+from intake.models import EventKind, Priority, TicketDraft, TicketStatus
 from intake.tickets import TicketStore
 from kb.feedback import KBFeedbackStore
 from kb.store import EntryDraft, EntryStatus, FAQEntry, FAQStore
@@ -198,10 +198,11 @@ async def test_a_database_made_before_alembic_upgrades_in_place_with_every_row(b
     before = await snapshot(bare)
     assert all(before[table] for table in LEGACY_TABLES)
 
-    await upgrade_database(bare)
-
-    assert await current_revision(bare) == head_revision()
+    await upgrade_database(bare, migrations.BASELINE)
     assert await snapshot(bare) == before
+
+    await upgrade_database(bare)
+    assert await current_revision(bare) == head_revision()
     await _stores_read_the_legacy_rows(bare)
 
 
@@ -231,13 +232,20 @@ async def _stores_read_the_legacy_rows(db: Database) -> None:
 
     tickets = TicketStore(db)
     ticket = await tickets.get_for_staff("FD-000001")
-    assert ticket is not None and ticket.extra == {"k": "v"} and ticket.status is TicketStatus.OPEN
-    assert len(await tickets.history("FD-000001")) == 1
-    moved = await tickets.transition("FD-000001", TicketStatus.IN_PROGRESS, actor="ann")
-    assert moved is not None and moved.first_responded_at is not None
-    new = await tickets.create(
-        TicketDraft(customer_id="cus_1"), priority=Priority.LOW, first_response_due=1.0, resolution_due=2.0
+    # 0002_ticket_workspace: an untouched "open" ticket is "new"; its history is its timeline; the channel is
+    # its conversation's; the SLA watcher looks at it on its first pass.
+    assert ticket is not None and ticket.extra == {"k": "v"} and ticket.status is TicketStatus.NEW
+    assert (ticket.channel, ticket.sla_next_check) == ("web", 1005.0)
+    (created,) = await tickets.timeline("FD-000001")
+    assert (created.kind, created.actor, created.body, created.data) == (
+        EventKind.CREATED,
+        "bot",
+        "created",
+        {"from": None, "to": "new"},
     )
+    moved = await tickets.transition("FD-000001", TicketStatus.OPEN, actor="ann")
+    assert moved is not None and len(await tickets.timeline("FD-000001")) == 2
+    new = await tickets.create(TicketDraft(customer_id="cus_1"), priority=Priority.LOW)
     assert new.number == "FD-000002"  # the counter carried over
 
     staff = StaffDirectory(db)
@@ -262,9 +270,7 @@ async def test_a_partial_old_database_keeps_its_rows_and_gets_the_missing_tables
     assert await current_revision(bare) == head_revision()
     assert await FAQStore(bare).count() == 0
     assert (await ConversationStore(bare).get_customer("cus_1")).display_name == "Ada"
-    ticket = await TicketStore(bare).create(
-        TicketDraft(customer_id="cus_1"), priority=Priority.LOW, first_response_due=1.0, resolution_due=2.0
-    )
+    ticket = await TicketStore(bare).create(TicketDraft(customer_id="cus_1"), priority=Priority.LOW)
     assert ticket.number == "FD-000001"  # the baseline seeded the counter
 
 
@@ -272,7 +278,7 @@ async def test_upgrading_again_changes_nothing(bare: Database) -> None:
     await upgrade_database(bare)
     await StaffDirectory(bare).add("ann", "pw", [Role.AGENT])
     await upgrade_database(bare)
-    assert await current_revision(bare) == head_revision() == migrations.BASELINE
+    assert await current_revision(bare) == head_revision()
     assert await StaffDirectory(bare).count() == 1
 
 
@@ -312,12 +318,13 @@ def _foreign_keys(conn: Connection, table: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-async def test_a_fresh_upgrade_builds_exactly_the_old_schema(kind: str, tmp_path: Path) -> None:
+async def test_a_fresh_upgrade_to_the_baseline_builds_exactly_the_old_schema(kind: str, tmp_path: Path) -> None:
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
     old, old_schema = await open_test_database(kind, tmp_path / "old", upgrade=False)
-    new, new_schema = await open_test_database(kind, tmp_path / "new")
+    new, new_schema = await open_test_database(kind, tmp_path / "new", upgrade=False)
     try:
+        await upgrade_database(new, migrations.BASELINE)
         await make_legacy(old, rows=False)
         async with old.migration_connection() as conn:
             expected = await conn.run_sync(_schema)
@@ -373,3 +380,52 @@ async def test_processes_sharing_an_sqlite_file_upgrade_it_together(tmp_path: Pa
     finally:
         for db in replicas:
             await db.close()
+
+
+_OLD_TICKETS = [
+    # (number, old status, first responded, history) -> (new status)
+    ("FD-000001", "open", None, ["open"], "new"),
+    ("FD-000002", "open", 1100.0, ["open", "in_progress", "resolved", "open"], "open"),
+    ("FD-000003", "in_progress", 1100.0, ["open", "in_progress"], "open"),
+    ("FD-000004", "waiting_on_customer", 1100.0, ["open", "in_progress", "waiting_on_customer"], "pending_customer"),
+    ("FD-000005", "closed", 1100.0, ["open", "closed"], "closed"),
+]
+
+
+async def test_the_ticket_workspace_migration_renames_statuses_and_keeps_every_history_row(bare: Database) -> None:
+    """A baseline database full of tickets in every old status upgrades to the new workflow without losing a row."""
+    await upgrade_database(bare, migrations.BASELINE)
+    async with bare.transaction() as tx:
+        for seq, (number, status, responded, history, _) in enumerate(_OLD_TICKETS, start=1):
+            await tx.execute(
+                text(
+                    "INSERT INTO intake_tickets (number, seq, customer_id, conversation_id, language, priority, "
+                    "status, created_at, updated_at, first_response_due, resolution_due, first_responded_at) "
+                    "VALUES (:n, :seq, 'cus_1', '', 'zh', 'normal', :status, 1000, 1200, 2000, 9000, :responded)"
+                ),
+                {"n": number, "seq": seq, "status": status, "responded": responded},
+            )
+            previous = None
+            for step, to_status in enumerate(history, start=1):
+                await tx.execute(
+                    text(
+                        "INSERT INTO intake_ticket_history (number, seq, from_status, to_status, actor, note, at) "
+                        "VALUES (:n, :seq, :f, :t, 'ann', :note, :at)"
+                    ),
+                    {"n": number, "seq": step, "f": previous, "t": to_status, "note": f"n{step}", "at": 1000 + step},
+                )
+                previous = to_status
+
+    await upgrade_database(bare)
+
+    tickets = TicketStore(bare)
+    renamed = {"in_progress": "open", "waiting_on_customer": "pending_customer"}
+    for number, _, _, history, new_status in _OLD_TICKETS:
+        ticket = await tickets.get_for_staff(number)
+        assert ticket is not None and ticket.status.value == new_status, number
+        events = await tickets.timeline(number)
+        assert [e.data["to"] for e in events] == ["new"] + [renamed.get(h, h) for h in history[1:]]
+        assert [e.body for e in events] == [f"n{i}" for i in range(1, len(history) + 1)]
+        assert events[0].kind is EventKind.CREATED and all(e.kind is EventKind.STATUS for e in events[1:])
+        assert ticket.paused_at == (1200.0 if new_status == "pending_customer" else None)
+        assert (ticket.sla_next_check is not None) == (new_status in ("new", "open"))
