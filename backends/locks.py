@@ -1,12 +1,12 @@
 """Leader locks: at most one replica at a time runs a periodic job (the SLA scheduler's pass), whichever backend the
 deployment shares.
 
-Owns the `LeaderLock` seam and its three implementations: Redis (`SET key token NX PX ttl`, compare-and-delete
-release; redis-py's own `Lock`), PostgreSQL (`pg_try_advisory_xact_lock`, released with its transaction) and an
-in-process `asyncio.Lock` for a single process on SQLite; and `leader_lock`, which picks one from what the app has.
-Taking a lock never waits: a replica that finds it held skips this round. A lock only saves duplicate work; a job
-must still be safe to run twice at once (the SLA watcher's marks are insert-if-absent), since a Redis lease can
-expire under a pass that outruns it. Must never know what the holder does.
+Owns the `LeaderLock` seam and its three implementations: Redis (`SET key token NX PX ttl`, renewed while held,
+compare-and-delete release; redis-py's own `Lock`), PostgreSQL (`pg_try_advisory_xact_lock`, released with its
+transaction) and an in-process `asyncio.Lock` for a single process on SQLite; and `leader_lock`, which picks one
+from what the app has. Taking a lock never waits: a replica that finds it held skips this round. A lock only saves
+duplicate work; a job must still be safe to run twice at once (the SLA watcher's marks are insert-if-absent), since
+a Redis lease can lapse under a holder that stops renewing it. Must never know what the holder does.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import LockError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from sqlalchemy import text
 
 from backends.constants import LEADER_LOCK_KEY, LEADER_LOCK_TTL_MS
 from backends.sql import Database
+from backends.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,11 @@ class PostgresLeaderLock:
 
 
 class RedisLeaderLock:
-    """A lease of `ttl_ms` on one Redis key: `SET NX PX` with a random token, released by a Lua compare-and-delete,
-    so a holder whose lease ran out can never delete the next holder's. A holder that dies blocks the others for at
-    most `ttl_ms`; one whose block outlives its lease finds it lost (logged) and another may have started."""
+    """A lease of `ttl_ms` on one Redis key: `SET NX PX` with a random token, renewed every third of the TTL while
+    the block runs (a compare-and-pexpire), released by a Lua compare-and-delete, so a holder whose lease ran out can
+    never extend or delete the next holder's. A holder that dies blocks the others for at most `ttl_ms`; one that
+    cannot renew in time (its event loop stalled, Redis unreachable) loses the lease, logged, and another replica
+    may start while it finishes."""
 
     def __init__(self, client: aioredis.Redis, name: str, *, ttl_ms: int = LEADER_LOCK_TTL_MS) -> None:
         if ttl_ms <= 0:
@@ -98,21 +102,34 @@ class RedisLeaderLock:
         if not await lock.acquire():
             yield False
             return
+        renewing = asyncio.create_task(self._renew(lock), name=f"leader-lock-{self.name}")
         try:
             yield True
         finally:
+            await cancel_and_wait(renewing)
             try:
                 await lock.release()
             except LockError:
-                log.warning("leader lock %s expired before its holder finished (lease %d ms)", self.name, self._ttl_ms)
+                log.warning("leader lock %s was lost before its holder finished (lease %d ms)", self.name, self._ttl_ms)
+
+    async def _renew(self, lock: Lock) -> None:
+        while True:
+            await asyncio.sleep(self._ttl_ms / 3 / 1000)
+            try:
+                await lock.reacquire()
+            except LockNotOwnedError:
+                log.warning("leader lock %s expired while held; another replica may take it", self.name)
+                return
+            except (RedisError, OSError):
+                log.warning("leader lock %s: renewing failed; retrying", self.name, exc_info=True)
 
 
 def leader_lock(
     name: str, *, db: Database, redis: aioredis.Redis | None = None, ttl_ms: int = LEADER_LOCK_TTL_MS
 ) -> LeaderLock:
     """The lock every replica of this deployment shares: Redis when it is configured, else PostgreSQL when the
-    database is PostgreSQL, else an in-process lock (SQLite means a single process). `ttl_ms` bounds only the Redis
-    lease, and must exceed the longest block the holder runs."""
+    database is PostgreSQL, else an in-process lock (SQLite means a single process). `ttl_ms` is the Redis lease:
+    how long a holder that died keeps the others out (a live holder renews it)."""
     if redis is not None:
         return RedisLeaderLock(redis, name, ttl_ms=ttl_ms)
     if db.dialect == "postgresql":

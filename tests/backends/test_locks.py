@@ -1,10 +1,12 @@
 """Leader locks: one contract over the in-process, PostgreSQL and Redis locks (two holders, one gets it; released
 when the block ends, however it ends; 50 concurrent tries, one winner), plus each backend's own promise: a Redis
-lease expires, and a late holder cannot release its successor's; PostgreSQL keys are per schema."""
+lease is renewed while its holder lives, expires when it died, and a holder that lost it never touches its
+successor's; PostgreSQL keys are per schema, and a cancelled holder's lock goes with its transaction."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -106,27 +108,53 @@ async def test_fifty_concurrent_tries_have_one_winner(holders: Holders) -> None:
     assert sorted(results) == [False] * 49 + [True]
 
 
-async def test_a_redis_lease_expires_and_a_late_holder_cannot_release_its_successors() -> None:
+async def test_a_live_redis_holder_keeps_its_lease_past_the_ttl() -> None:
     client_a, client_b = await flushed_redis(REDIS_DB), await flushed_redis(REDIS_DB)
-    stalled, successor = RedisLeaderLock(client_a, "sla", ttl_ms=200), RedisLeaderLock(client_b, "sla", ttl_ms=10_000)
+    holder, other = RedisLeaderLock(client_a, "sla", ttl_ms=300), RedisLeaderLock(client_b, "sla", ttl_ms=300)
     try:
-        async with stalled.hold() as held:
+        async with holder.hold() as held:
             assert held
-            async with successor.hold() as held_too:
-                assert not held_too
-            await asyncio.sleep(0.3)  # the stalled holder outlives its lease (as if its process had hung or died)
-            taken = successor.hold()
-            assert await taken.__aenter__()
-        # The stalled holder's release (its compare-and-delete) left the successor's key alone.
-        assert await client_a.pttl(stalled.key) > 5_000
-        async with stalled.hold() as held:
-            assert not held
-        await taken.__aexit__(None, None, None)
-        async with stalled.hold() as held:
-            assert held
+            await asyncio.sleep(1.0)  # three leases long: renewed all along
+            async with other.hold() as other_held:
+                assert not other_held
+        async with other.hold() as other_held:
+            assert other_held
     finally:
         await client_a.aclose()
         await client_b.aclose()
+
+
+async def test_a_dead_redis_holders_lease_expires() -> None:
+    client = await flushed_redis(REDIS_DB)
+    lock = RedisLeaderLock(client, "sla", ttl_ms=10_000)
+    try:
+        # What a holder that died mid-pass leaves behind: its token, with the rest of its lease.
+        assert await client.set(lock.key, "dead-replica", nx=True, px=200)
+        async with lock.hold() as held:
+            assert not held
+        await asyncio.sleep(0.3)
+        async with lock.hold() as held:
+            assert held
+    finally:
+        await client.aclose()
+
+
+async def test_a_redis_holder_that_lost_its_lease_leaves_the_successors_alone(caplog: pytest.LogCaptureFixture) -> None:
+    client = await flushed_redis(REDIS_DB)
+    lock = RedisLeaderLock(client, "sla", ttl_ms=150)
+    try:
+        with caplog.at_level(logging.WARNING, logger="backends.locks"):
+            async with lock.hold() as held:
+                assert held
+                # Its lease lapsed (a stalled loop) and another replica took the key.
+                await client.set(lock.key, "successor", px=10_000)
+                await asyncio.sleep(0.2)  # a renewal comes and finds the key someone else's
+        assert await client.get(lock.key) == b"successor"  # neither extended nor deleted
+        assert 5_000 < await client.pttl(lock.key) <= 10_000
+        messages = [r.getMessage() for r in caplog.records]
+        assert any("expired while held" in m for m in messages) and any("was lost" in m for m in messages)
+    finally:
+        await client.aclose()
 
 
 async def test_a_redis_lock_sets_its_lease_on_the_key() -> None:
