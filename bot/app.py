@@ -1,8 +1,9 @@
 """The customer-facing front door: its services (`setup_services`) and its routes (`setup_customer_routes`).
 
 `server.app.create_app` composes these with the staff program. Order matters: storage and the bus come first, then
-the Rasa client, the handoff runtime, the pipeline and the knowledge base that use them. Each context opens its
-resource, yields while the app runs, and closes it, so tests and `frontdoor serve` share one path.
+the Rasa client, the handoff runtime, the pipeline and the knowledge base that use them, and last the SLA scheduler,
+which so stops first. Each context opens its resource, yields while the app runs, and closes it, so tests and
+`frontdoor serve` share one path.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.sla_scheduler import sla_scheduler_context
 from bot.telemetry import METRICS, setup_telemetry
 from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
@@ -110,13 +112,16 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 
 
 def setup_services(app: web.Application, settings: Settings) -> None:
-    """What both programs run on: storage, bus, Rasa client, handoff runtime, pipeline, knowledge base."""
+    """What both programs run on: storage, bus, Rasa client, handoff runtime, pipeline, knowledge base, and the SLA
+    scheduler (every replica runs its loop; one at a time does a pass)."""
     app[SETTINGS] = settings
     # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
     # hours and chat deadlines all read this object.
     app[INTAKE] = settings.intake_settings()
     app[BODY_LIMIT] = settings.max_body_bytes
-    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, tell_customers, kb_context])
+    app.cleanup_ctx.extend(
+        [_storage, _bus, _rasa, handoff_context, _pipeline, tell_customers, kb_context, sla_scheduler_context]
+    )
     app.add_routes(health.routes)
     setup_catalogues(app)
     setup_telemetry(app)

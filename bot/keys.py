@@ -7,12 +7,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from backends.bus import EventBus
+from backends.periodic import PeriodicJob
 from backends.sql import Database
 from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.store import ConversationStore
 from intake.settings import IntakeSettings
+from intake.sla_watch import StaffNotifier
 from intake.tickets import TicketStore
 from kb.service import KBSettings, KnowledgeBaseService
 
@@ -31,3 +33,7 @@ KB = web.AppKey("kb", KnowledgeBaseService)
 KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before start-up to override the environment
 # Intake's ticket store: the actions write tickets into it, the staff ticket pages work them.
 TICKETS = web.AppKey("tickets", TicketStore)
+# The SLA watcher's loop on this replica (bot.sla_scheduler); absent when FD_INTAKE_SLA_CHECK_S is 0.
+SLA_SCHEDULER = web.AppKey("sla_scheduler", PeriodicJob)
+# Where the SLA watcher's staff alerts go (the staff alert store sets it); unset: alerts are skipped, events still fire.
+SLA_NOTIFIER = web.AppKey("sla_notifier", StaffNotifier)
