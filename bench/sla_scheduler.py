@@ -11,7 +11,7 @@ then VACUUM ANALYZE. Times, through the real `TicketStore` on the app's SQLAlche
   views   `view_counts(user, teams, now)`, the five view badges
 Targets: pass p95 ≤ 200 ms, list p95 ≤ 100 ms. Prints one JSON object as its last line.
 
-    .venv/bin/python bench/sla_scheduler.py [--tickets 100000] [--samples 200] [--keep]
+    .venv/bin/python -m bench.sla_scheduler [--tickets 100000] [--samples 200] [--keep] [--ddl 'CREATE INDEX …']
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -198,7 +198,7 @@ async def drop_database(admin_url: str) -> None:
         await conn.close()
 
 
-async def load(url: str, tickets: int, seed: int) -> dict[str, Any]:
+async def load(url: str, tickets: int, seed: int, ddl: list[str]) -> dict[str, Any]:
     rng = random.Random(seed)
     rows = [ticket_row(seq, rng) for seq in range(1, tickets + 1)]
     conn = await asyncpg.connect(url)
@@ -211,6 +211,8 @@ async def load(url: str, tickets: int, seed: int) -> dict[str, Any]:
             [(team, team.title(), json.dumps(skills), f"{team}.agent0", NOW) for team, skills in TEAMS.items()],
         )
         copy_s = time.perf_counter() - started
+        for statement in ddl:  # a candidate index, tried before it becomes a migration
+            await conn.execute(statement)
         # As autovacuum would have by then: planner statistics, and a visibility map for index-only scans.
         await conn.execute("VACUUM ANALYZE intake_tickets")
         size = await conn.fetchval("SELECT pg_size_pretty(pg_total_relation_size('intake_tickets'))")
@@ -320,6 +322,9 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help=f"leave the {BENCH_DB} database for EXPLAIN")
+    parser.add_argument(
+        "--ddl", action="append", default=[], metavar="SQL", help="run after the load (a candidate index); repeatable"
+    )
     args = parser.parse_args()
     url = make_url(args.admin_url).set(database=BENCH_DB).render_as_string(hide_password=False)
     out: dict[str, Any] = {
@@ -328,13 +333,14 @@ async def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "load_avg_1m_at_start": round(os.getloadavg()[0], 2),
+        "ddl": args.ddl,
     }
     out["postgres"] = await create_database(args.admin_url)
     try:
         db = await open_database(url)
         try:
             await upgrade_database(db)
-            out["data"] = await load(url, args.tickets, args.seed)
+            out["data"] = await load(url, args.tickets, args.seed, args.ddl)
             print("data", json.dumps(out["data"]), flush=True)
             results = await run(db, args.samples, args.seed)
         finally:
