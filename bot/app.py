@@ -82,7 +82,15 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    app[PIPELINE] = ConversationPipeline(app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS])
+    tickets = app[TICKETS]
+
+    async def ticket_clocks(conversation_id: str) -> object:
+        # A customer writing in a ticket's chat reopens it (within 7 days), resumes it, or starts its reply clock.
+        return await tickets.customer_message(conversation_id)
+
+    app[PIPELINE] = ConversationPipeline(
+        app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS], on_customer_message=ticket_clocks
+    )
     yield
 
 

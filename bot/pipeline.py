@@ -60,6 +60,12 @@ class OwnershipGate(Protocol):
         """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
 
 
+class CustomerMessageHook(Protocol):
+    """Told of each customer message that is not a handoff payload (a rating button): tickets reopen or resume."""
+
+    async def __call__(self, conversation_id: str) -> object: ...
+
+
 class TurnObserver(Protocol):
     """What the pipeline reports for metrics (observability.Metrics); times are in seconds."""
 
@@ -94,8 +100,10 @@ class ConversationPipeline:
         bus: EventBus,
         gate: OwnershipGate,
         observer: TurnObserver | None = None,
+        on_customer_message: CustomerMessageHook | None = None,
     ) -> None:
         self._store = store
+        self._on_customer_message = on_customer_message
         self._rasa = rasa
         self._bus = bus
         self._gate = gate
@@ -175,9 +183,19 @@ class ConversationPipeline:
             intercepted = await self._gate.intercept(conversation, payload)
             if intercepted is not None:
                 return "intercepted", await self._record(conversation, intercepted)
+        await self._customer_message_hook(conversation.id)
         if not await self._gate.bot_answers(conversation.id):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
+
+    async def _customer_message_hook(self, conversation_id: str) -> None:
+        if self._on_customer_message is None:
+            return
+        try:
+            await self._on_customer_message(conversation_id)
+        except Exception:
+            # The customer's turn goes on; the ticket's clock is the loss, and the log says so.
+            log.exception("the customer-message hook failed")
 
     async def customer_present(self, conversation_id: str) -> None:
         await self._gate.customer_present(conversation_id)

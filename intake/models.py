@@ -164,21 +164,27 @@ class Ticket:
     next_reply_due: float | None = None  # the reply clock: a customer message or a transfer is waiting on us
     reply_clock_started_at: float | None = None
     sla_next_check: float | None = None  # when the SLA watcher must next look at this ticket; None: nothing runs
+    # When each clock becomes at risk (the policy's share of its business length), kept beside its due time so a
+    # pause or a reopen moves both together.
+    first_response_warn_at: float | None = None
+    next_reply_warn_at: float | None = None
+    resolution_warn_at: float | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def running_clocks(self) -> list[tuple[str, float, float]]:
-        """The SLA clocks still running as (metric value, start, due) in epoch seconds; none while paused."""
+    def running_clocks(self) -> list[tuple[str, float | None, float]]:
+        """The SLA clocks still running as (metric value, at-risk instant or None if unknown, due) in epoch
+        seconds; none while paused or finished."""
         if self.status not in OPEN_STATUSES or self.paused_at is not None:
             return []
-        clocks: list[tuple[str, float, float]] = []
+        clocks: list[tuple[str, float | None, float]] = []
         if self.first_responded_at is None:
-            clocks.append(("first_response", self.created_at, self.first_response_due))
+            clocks.append(("first_response", self.first_response_warn_at, self.first_response_due))
         if self.next_reply_due is not None:
-            clocks.append(("next_reply", self.reply_clock_started_at or self.created_at, self.next_reply_due))
-        clocks.append(("resolution", self.created_at, self.resolution_due))
+            clocks.append(("next_reply", self.next_reply_warn_at, self.next_reply_due))
+        clocks.append(("resolution", self.resolution_warn_at, self.resolution_due))
         return clocks
 
     def to_dict(self) -> dict[str, Any]:

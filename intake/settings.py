@@ -122,7 +122,7 @@ def _sla_target(value: Any) -> Any:
     try:
         return SlaTarget.parse(value)
     except InvalidSettings as exc:
-        raise ValueError("wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2") from exc
+        raise ValueError(str(exc)) from exc
 
 
 _HANDOFF_SPAN = re.compile(r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*$")

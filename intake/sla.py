@@ -46,16 +46,19 @@ class SlaTarget:
 
     @classmethod
     def parse(cls, text: str) -> SlaTarget:
-        """`"4/24"` or `"4/24/2"` (first-response/resolution[/next-reply] business hours). Raises InvalidSettings."""
+        """`"4/24"` or `"4/24/2"` (first-response/resolution[/next-reply] business hours). Raises InvalidSettings,
+        whose message says what the text wants."""
         try:
             hours = [float(x) for x in text.split("/")]
-        except ValueError as exc:
-            raise InvalidSettings(f"not SLA hours: {text!r}") from exc
-        if len(hours) not in (2, 3):
-            raise InvalidSettings(f"want first-response/resolution[/next-reply] hours, e.g. 4/24: {text!r}")
-        target = cls(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+            if len(hours) not in (2, 3):
+                raise ValueError(text)
+            target = cls(hours[0], hours[1], hours[2] if len(hours) == 3 else None)
+        except (ValueError, InvalidSettings) as exc:
+            raise InvalidSettings(
+                "wants positive first-response/resolution[/next-reply] hours, e.g. 4/24 or 4/24/2"
+            ) from exc
         if target.first_response_hours > target.resolution_hours:
-            raise InvalidSettings(f"first-response hours must not exceed resolution hours: {text!r}")
+            raise InvalidSettings("wants first-response hours <= resolution hours")
         return target
 
     def hours(self, metric: SlaMetric) -> float:
@@ -128,13 +131,6 @@ class SlaPolicy:
             return due
         return calendar.add_business_time(epoch_to_utc(due), paused).timestamp()
 
-    def restarted(self, priority: Priority | str, start: float, due: float, now: float) -> float:
-        """A clock that ran from `start` to `due` (epoch s), started again at `now` with the same business length:
-        a reopened ticket's resolution clock."""
-        calendar = self.calendar_for(priority)
-        length = calendar.business_seconds_between(epoch_to_utc(start), epoch_to_utc(due))
-        return calendar.add_business_time(epoch_to_utc(now), length).timestamp()
-
     def calendar_for(self, priority: Priority | str) -> BusinessCalendar:
         return _ROUND_THE_CLOCK if Priority.parse(priority) in self.round_the_clock else self.calendar
 
@@ -166,6 +162,10 @@ class SlaPolicy:
         a deadline that was stored (a ticket's, a chat's) authoritative even after the targets change."""
         calendar = self.calendar_for(priority)
         return calendar.add_business_time(start, self.at_risk_share * calendar.business_seconds_between(start, due))
+
+    def warning_epoch(self, priority: Priority | str, start: float, due: float) -> float:
+        """`warning_at` in epoch seconds, the form tickets store."""
+        return self.warning_at(priority, epoch_to_utc(start), epoch_to_utc(due)).timestamp()
 
     def is_at_risk(self, priority: Priority | str, start: dt.datetime, due: dt.datetime, now: dt.datetime) -> bool:
         return now >= due or now >= self.warning_at(priority, start, due)

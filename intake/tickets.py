@@ -56,8 +56,8 @@ class TicketFilter:
     """Staff-side listing; every field narrows the result, None means any.
 
     `text` matches the number, customer id, order number, contact and description (case-insensitive substring).
-    `assignee=""` means unassigned. `at_risk_at` keeps open tickets whose next SLA check (an at-risk warning or a
-    deadline) has come by then; `breached_at` those with a running clock past its due time. `sort="due"` orders by
+    `assignee=""` means unassigned. `at_risk_at` keeps open tickets with a running clock past its at-risk instant
+    (breached ones included); `breached_at` those with a running clock past its due time. `sort="due"` orders by
     the nearest running deadline first.
     """
 
@@ -112,6 +112,9 @@ def _ticket(row: Row) -> Ticket:
         next_reply_due=_float(row["next_reply_due"]),
         reply_clock_started_at=_float(row["reply_clock_started_at"]),
         sla_next_check=_float(row["sla_next_check"]),
+        first_response_warn_at=_float(row["first_response_warn_at"]),
+        next_reply_warn_at=_float(row["next_reply_warn_at"]),
+        resolution_warn_at=_float(row["resolution_warn_at"]),
     )
 
 
@@ -200,8 +203,9 @@ class TicketStore:
             team_id = await self.teams.team_for_group(skill_group)
         if team_id is not None:
             await self.teams.require(team_id)
+        policy = await self.policy_for(team_id)
         if deadlines is None:
-            deadlines = (await self.policy_for(team_id)).deadlines(priority, now)
+            deadlines = policy.deadlines(priority, now)
         async with self._db.transaction() as tx:
             seq = int(
                 await tx.fetchval(
@@ -236,6 +240,8 @@ class TicketStore:
                     channel=channel,
                     team_id=team_id,
                     sla_next_check=now,
+                    first_response_warn_at=policy.warning_epoch(priority, now, deadlines.first_response_due),
+                    resolution_warn_at=policy.warning_epoch(priority, now, deadlines.resolution_due),
                 )
                 .returning(intake_tickets)
             )
@@ -286,14 +292,12 @@ class TicketStore:
             return {}
         policy = await self.policy_for(ticket.team_id)
         start, prio = ticket.paused_at, ticket.priority
-        sets: dict[str, Any] = {
-            "paused_at": None,
-            "resolution_due": policy.shifted(prio, ticket.resolution_due, start, now),
-        }
-        if ticket.first_responded_at is None:
-            sets["first_response_due"] = policy.shifted(prio, ticket.first_response_due, start, now)
-        if ticket.next_reply_due is not None:
-            sets["next_reply_due"] = policy.shifted(prio, ticket.next_reply_due, start, now)
+        sets: dict[str, Any] = {"paused_at": None}
+        for column in ("first_response_due", "next_reply_due", "resolution_due"):
+            for name in (column, column.replace("_due", "_warn_at")):
+                value = getattr(ticket, name)
+                if value is not None:
+                    sets[name] = policy.shifted(prio, value, start, now)
         return sets
 
     async def _status_sets(self, ticket: Ticket, to_status: TicketStatus, now: float) -> dict[str, Any]:
@@ -306,11 +310,13 @@ class TicketStore:
             sets |= {"resolved_at": now, "next_reply_due": None, "sla_next_check": None}
         elif to_status is TicketStatus.CLOSED:
             sets |= {"closed_at": now, "next_reply_due": None, "sla_next_check": None, "paused_at": None}
-        elif ticket.status is TicketStatus.RESOLVED:  # reopened: the resolution clock starts again, as long as before
+        elif ticket.status is TicketStatus.RESOLVED:  # reopened: a new resolution clock, from now
             policy = await self.policy_for(ticket.team_id)
+            due = policy.resolution_due(ticket.priority, epoch_to_utc(now)).timestamp()
             sets |= {
                 "resolved_at": None,
-                "resolution_due": policy.restarted(ticket.priority, ticket.created_at, ticket.resolution_due, now),
+                "resolution_due": due,
+                "resolution_warn_at": policy.warning_epoch(ticket.priority, now, due),
             }
         return sets
 
@@ -363,6 +369,7 @@ class TicketStore:
         sets: dict[str, Any] = {
             "first_responded_at": func.coalesce(intake_tickets.c.first_responded_at, now),
             "next_reply_due": None,
+            "next_reply_warn_at": None,
             "reply_clock_started_at": None,
             "sla_next_check": now if ticket.status in OPEN_STATUSES and ticket.paused_at is None else None,
         }
@@ -406,7 +413,8 @@ class TicketStore:
         if ticket.status is TicketStatus.PENDING_CUSTOMER:
             sets["status"] = TicketStatus.OPEN.value  # the receiving team owes the customer a reply
             sets |= await self._resume_sets(ticket, now)
-        sets |= {"next_reply_due": due, "reply_clock_started_at": now}
+        warn = policy.warning_epoch(ticket.priority, now, due)
+        sets |= {"next_reply_due": due, "next_reply_warn_at": warn, "reply_clock_started_at": now}
         data = {"from": ticket.team_id, "to": team.id, "due": due}
         changed = await self._change(
             ticket.number, sets, [(EventKind.TRANSFERRED, actor, reason, data)], expected_status=ticket.status, at=now
@@ -507,7 +515,12 @@ class TicketStore:
             return None
         policy = await self.policy_for(ticket.team_id)
         reply_due = policy.next_reply_due(ticket.priority, epoch_to_utc(now)).timestamp()
-        clock: dict[str, Any] = {"next_reply_due": reply_due, "reply_clock_started_at": now, "sla_next_check": now}
+        clock: dict[str, Any] = {
+            "next_reply_due": reply_due,
+            "next_reply_warn_at": policy.warning_epoch(ticket.priority, now, reply_due),
+            "reply_clock_started_at": now,
+            "sla_next_check": now,
+        }
         if ticket.status in (TicketStatus.RESOLVED, TicketStatus.PENDING_CUSTOMER):
             sets = await self._status_sets(ticket, TicketStatus.OPEN, now)
             data = {"from": ticket.status.value, "to": TicketStatus.OPEN.value}
@@ -688,9 +701,22 @@ class TicketStore:
             )
         running = and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None))
         if query.at_risk_at is not None:
-            # The watcher keeps sla_next_check at the next warning or deadline: one that has come is at risk (or
-            # worse) — the same list the watcher acts on.
-            where.append(and_(running, t.sla_next_check <= query.at_risk_at))
+            # A running clock past its at-risk instant (or its due time: breached is at risk too). Tickets written
+            # before the instants were stored count from their due times.
+            at = query.at_risk_at
+            where.append(
+                and_(
+                    running,
+                    or_(
+                        and_(
+                            t.first_responded_at.is_(None),
+                            func.coalesce(t.first_response_warn_at, t.first_response_due) <= at,
+                        ),
+                        func.coalesce(t.next_reply_warn_at, t.next_reply_due) <= at,
+                        func.coalesce(t.resolution_warn_at, t.resolution_due) <= at,
+                    ),
+                )
+            )
         if query.breached_at is not None:
             at = query.breached_at
             where.append(

@@ -27,6 +27,7 @@ from bot.settings import Settings
 from bot.settings_docs import settings_markdown, with_settings_tables
 from bot.telemetry import AccessLogger
 from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
+from intake.teams import TeamStore, demo_teams
 from kb.cli import add_kb_eval_arguments, run_kb_eval
 from migrations import current_revision, new_revision, upgrade_database
 from observability import configure_logging
@@ -214,10 +215,20 @@ async def _seed_demo_staff(settings: Settings) -> list[tuple[str, str, str]]:
     return rows
 
 
+async def _seed_demo_teams(settings: Settings) -> None:
+    """The demo's teams (one per skill group, Sam leading) that do not exist yet; an edited team stays as it is."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await TeamStore(db).seed(demo_teams())
+    finally:
+        await db.close()
+
+
 async def _run_everything(settings: Settings, rasa_port: int) -> int:
     root = Path.cwd()
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
+    await _seed_demo_teams(settings)  # each start: a demo from before teams existed gets them too
     runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()

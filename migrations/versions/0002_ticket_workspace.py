@@ -38,6 +38,9 @@ _NEW_COLUMNS = (
     sa.Column("next_reply_due", DOUBLE, nullable=True),
     sa.Column("reply_clock_started_at", DOUBLE, nullable=True),
     sa.Column("sla_next_check", DOUBLE, nullable=True),
+    sa.Column("first_response_warn_at", DOUBLE, nullable=True),
+    sa.Column("next_reply_warn_at", DOUBLE, nullable=True),
+    sa.Column("resolution_warn_at", DOUBLE, nullable=True),
 )
 
 

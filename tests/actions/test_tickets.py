@@ -5,6 +5,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import ActionCheckTicket, ActionCreateTicket, ActionServices
 from intake.models import Priority, TicketDraft, TicketStatus
+from intake.sla import SlaDeadlines
 from intake.tickets import TicketStore
 
 from .conftest import DOMAIN, NOW, customs, make_tracker, slot_sets, texts
@@ -93,8 +94,7 @@ async def seed(store: TicketStore, customer: str, status: TicketStatus | None = 
     ticket = await store.create(
         TicketDraft(customer_id=customer, product="Kettle", description="leaks"),
         priority=Priority.HIGH,
-        first_response_due=NOW + 3600,
-        resolution_due=NOW + 7200,
+        deadlines=SlaDeadlines(NOW + 3600, NOW + 7200),
     )
     if status:
         await store.transition(ticket.number, status, actor="agent:1")
@@ -113,7 +113,7 @@ async def check(services: ActionServices, text: str, **kwargs: Any) -> Collectin
 async def test_a_customer_sees_the_status_of_their_own_ticket_by_number(
     services: ActionServices, ticket_store: TicketStore
 ) -> None:
-    number = await seed(ticket_store, "cust-1", TicketStatus.IN_PROGRESS)
+    number = await seed(ticket_store, "cust-1", TicketStatus.OPEN)
     dispatcher = await check(services, "where is my ticket fd-000001?")
     assert texts(dispatcher) == [
         f"Ticket {number} (Kettle): in progress (priority high). Last update: 2024-05-06 02:00."
@@ -139,7 +139,7 @@ async def test_without_a_number_the_latest_open_tickets_are_listed(
     await seed(ticket_store, "cust-1")
     await seed(ticket_store, "cust-1", TicketStatus.RESOLVED)
     await seed(ticket_store, "cust-2")
-    await seed(ticket_store, "cust-1", TicketStatus.IN_PROGRESS)
+    await seed(ticket_store, "cust-1", TicketStatus.OPEN)
     dispatcher = await check(services, "我的工单进度", slots={"language": "zh"})
     lines = texts(dispatcher)[0].split("\n")
     assert lines[0] == "您未关闭的工单："

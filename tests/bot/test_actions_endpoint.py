@@ -14,6 +14,7 @@ from bot.keys import KB_SETTINGS, TICKETS
 from bot.settings import Settings
 from intake.models import Priority, TicketDraft
 from intake.settings import IntakeConfig
+from intake.sla import SlaDeadlines
 from kb.service import KBSettings
 from kb.settings import KBConfig
 from server.app import create_app
@@ -93,8 +94,7 @@ async def test_a_custom_ticket_prefix_still_lets_a_customer_look_their_ticket_up
         ticket = await client.app[TICKETS].create(
             TicketDraft("cust-1", "conv_1", description="my kettle leaks"),
             priority=Priority.NORMAL,
-            first_response_due=0.0,
-            resolution_due=0.0,
+            deadlines=SlaDeadlines(0.0, 0.0),
         )
         assert ticket.number == "ACME-000001"
         call = action_call("action_check_ticket", "what about acme 1?", metadata={"customer_id": "cust-1"})

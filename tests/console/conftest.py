@@ -16,13 +16,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.channels.wechat import EncodingMode, WeChatConfig
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
-from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
+from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa, serving
+from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
 
 CONSOLE_REDIS_DB = 6
 PASSWORD = "correct horse battery"
@@ -202,4 +204,70 @@ async def running(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[
 async def pull_mode(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
     """The app with auto-assign off: agents claim or pull, so races between them can be staged."""
     async with console_app(console_settings(tmp_path, rasa_url, backend, auto_assign=False)) as harness:
+        yield harness
+
+
+# ---- WeChat: the front door with a WeChat account whose API is a fake on loopback ----------------------------
+
+
+@dataclass
+class WeChatHarness:
+    running: Running
+    api: FakeWeChatAPI
+    sim: WeChatSim
+
+    async def push(self, content: str, msg_id: str) -> str:
+        """Posts an encrypted text push to /wechat the way WeChat does; returns the raw HTTP reply body."""
+        query, body = self.sim.encrypted_push(text_xml(content, msg_id=msg_id))
+        session = self.running.sessions[0]
+        async with session.post("/wechat", params=query, data=body) as response:
+            assert response.status == 200
+            return await response.text()
+
+    async def online_agent(self, username: str = "ann") -> tuple[Staff, Any]:
+        """An agent with the console socket open (the caller closes it), online and ready for cases."""
+        agent = await self.running.staff(username)
+        ws = await agent.socket()
+        await next_frame(ws, lambda f: f["type"] == "ready")
+        await ws.send_json({"type": "presence", "presence": "online"})
+        return agent, ws
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
+    fake = FakeWeChatAPI()
+    async with serving(fake.app()) as url:
+        yield fake, url
+
+
+@contextlib.asynccontextmanager
+async def wechat_app(
+    tmp_path: Path,
+    rasa_url: str,
+    backend: str,
+    fake_api: tuple[FakeWeChatAPI, str],
+    idle_close_s: float = 86400.0,
+    **handoff: Any,
+) -> AsyncIterator[WeChatHarness]:
+    api, api_url = fake_api
+    wechat_config = WeChatConfig(
+        token=TOKEN,
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        encoding_aes_key=AES_KEY,
+        encoding_mode=EncodingMode.SAFE,
+        api_base_url=api_url,
+        idle_close_s=idle_close_s,
+    )
+    settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
+    async with console_app(settings) as running:
+        running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
+        yield WeChatHarness(running, api, WeChatSim())
+
+
+@pytest.fixture
+async def wechat(
+    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
+) -> AsyncIterator[WeChatHarness]:
+    async with wechat_app(tmp_path, rasa_url, backend, fake_api) as harness:
         yield harness

@@ -5,89 +5,21 @@ customer-service API; a 45015 (outside the 48-hour window) from WeChat is record
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.channels.wechat import EncodingMode, WeChatConfig
 from bot.handoff_bridge import HANDOFF
 from bot.keys import CONVERSATIONS
-from tests.conftest import serving
-from tests.console.conftest import EVENT_TIMEOUT_S, Running, Staff, console_app, console_settings, is_event, next_frame
-from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, OPENID, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
+from tests.console.conftest import EVENT_TIMEOUT_S, Staff, WeChatHarness, is_event, next_frame, wechat_app
+from tests.wechat.wechat_fakes import OPENID, FakeWeChatAPI
 
 AGENT_REPLY = "您好，我是客服小安"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass
-class WeChatHarness:
-    running: Running
-    api: FakeWeChatAPI
-    sim: WeChatSim
-
-    async def push(self, content: str, msg_id: str) -> str:
-        """Posts an encrypted text push to /wechat the way WeChat does; returns the raw HTTP reply body."""
-        query, body = self.sim.encrypted_push(text_xml(content, msg_id=msg_id))
-        session = self.running.sessions[0]
-        async with session.post("/wechat", params=query, data=body) as response:
-            assert response.status == 200
-            return await response.text()
-
-    async def online_agent(self, username: str = "ann") -> tuple[Staff, Any]:
-        """An agent with the console socket open (the caller closes it), online and ready for cases."""
-        agent = await self.running.staff(username)
-        ws = await agent.socket()
-        await next_frame(ws, lambda f: f["type"] == "ready")
-        await ws.send_json({"type": "presence", "presence": "online"})
-        return agent, ws
-
-
-@pytest.fixture
-async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
-    fake = FakeWeChatAPI()
-    async with serving(fake.app()) as url:
-        yield fake, url
-
-
-@contextlib.asynccontextmanager
-async def wechat_app(
-    tmp_path: Path,
-    rasa_url: str,
-    backend: str,
-    fake_api: tuple[FakeWeChatAPI, str],
-    idle_close_s: float = 86400.0,
-    **handoff: Any,
-) -> AsyncIterator[WeChatHarness]:
-    api, api_url = fake_api
-    wechat_config = WeChatConfig(
-        token=TOKEN,
-        app_id=APP_ID,
-        app_secret=APP_SECRET,
-        encoding_aes_key=AES_KEY,
-        encoding_mode=EncodingMode.SAFE,
-        api_base_url=api_url,
-        idle_close_s=idle_close_s,
-    )
-    settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
-    async with console_app(settings) as running:
-        running.sessions.append(aiohttp.ClientSession(base_url=running.url))  # WeChat's own connection
-        yield WeChatHarness(running, api, WeChatSim())
-
-
-@pytest.fixture
-async def wechat(
-    tmp_path: Path, rasa_url: str, backend: str, fake_api: tuple[FakeWeChatAPI, str]
-) -> AsyncIterator[WeChatHarness]:
-    async with wechat_app(tmp_path, rasa_url, backend, fake_api) as harness:
-        yield harness
 
 
 @pytest.fixture
