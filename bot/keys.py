@@ -14,7 +14,6 @@ from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.store import ConversationStore
 from intake.settings import IntakeSettings
-from intake.sla_watch import StaffNotifier
 from intake.tickets import TicketStore
 from kb.service import KBSettings, KnowledgeBaseService
 
@@ -35,5 +34,3 @@ KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before star
 TICKETS = web.AppKey("tickets", TicketStore)
 # The SLA watcher's loop on this replica (bot.sla_scheduler); absent when FD_INTAKE_SLA_CHECK_S is 0.
 SLA_SCHEDULER = web.AppKey("sla_scheduler", PeriodicJob)
-# Where the SLA watcher's staff alerts go (the staff alert store sets it); unset: alerts are skipped, events still fire.
-SLA_NOTIFIER = web.AppKey("sla_notifier", StaffNotifier)

@@ -5,42 +5,27 @@ each) run the loop; each pass takes the leader lock `backends.locks.leader_lock`
 set, else PostgreSQL's advisory lock, else in-process for SQLite) and a replica that finds it held skips the round.
 The lock only saves work: the watcher's marks make each at-risk and breach fire once even if two passes overlap, and
 a restarted replica never fires again what fired before. Must never decide what fires (`intake.sla_watch` does) nor
-tell anyone itself: staff alerts go to the app's `SLA_NOTIFIER`, customers' apologies through the ticket store's
-listeners (`bot.ticket_notices`).
+tell anyone itself: staff alerts go to the alert store, which every program can write (a customers-only replica may
+win the lock), and customers' apologies through the ticket store's listeners (`bot.ticket_notices`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from alerts.store import AlertStore
 from backends.locks import leader_lock
 from backends.periodic import PeriodicJob
-from bot.keys import DATABASE, REDIS, SETTINGS, SLA_NOTIFIER, SLA_SCHEDULER, TICKETS
+from bot.keys import DATABASE, REDIS, SETTINGS, SLA_SCHEDULER, TICKETS
 from intake.sla_watch import BreachActions, SlaWatcher
 
 log = logging.getLogger(__name__)
 
 # The leader lock's name: the Redis key `fd:lock:sla-watcher`, or the advisory key of "<schema>/sla-watcher".
 SLA_LOCK = "sla-watcher"
-
-
-class _AppNotifier:
-    """The staff notifier as the watcher sees it: whatever the app holds under `SLA_NOTIFIER` when an alert goes out
-    (set by the staff alerts after this context started, or never: then alerts are skipped)."""
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None:
-        notifier = self._app.get(SLA_NOTIFIER)
-        if notifier is not None:
-            await notifier.notify(recipients, kind, title, params, link)
 
 
 async def sla_scheduler_context(app: web.Application) -> AsyncIterator[None]:
@@ -51,7 +36,7 @@ async def sla_scheduler_context(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     watcher = SlaWatcher(
-        app[TICKETS], _AppNotifier(app), actions=BreachActions(reassign_to_lead=config.breach_reassign)
+        app[TICKETS], AlertStore(app[DATABASE]), actions=BreachActions(reassign_to_lead=config.breach_reassign)
     )
     lock = leader_lock(SLA_LOCK, db=app[DATABASE], redis=app.get(REDIS))
     job = PeriodicJob("sla-watcher", watcher.run_pass, interval_s=config.check_s, lock=lock)

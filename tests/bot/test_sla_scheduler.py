@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
+from alerts.store import AlertStore
+from alerts.tables import staff_alerts
 from backends.sql import Database, open_database
-from bot.keys import SLA_NOTIFIER, SLA_SCHEDULER, TICKETS
+from bot.keys import DATABASE, SLA_SCHEDULER, TICKETS
 from bot.settings import Settings, SlaSchedulerConfig
 from conversations.store import ConversationStore
 from intake.models import EventKind, Priority, TicketDraft, TicketStatus
@@ -39,19 +41,8 @@ DAY = 86400.0
 
 
 @dataclass
-class RecordingNotifier:
-    alerts: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
-
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None:
-        self.alerts.append((kind, str(params["number"]), tuple(recipients)))
-
-
-@dataclass
 class Replica:
     app: web.Application
-    notifier: RecordingNotifier
 
     @property
     def rounds(self) -> int:
@@ -99,12 +90,10 @@ def replica_settings(tmp_path: Path, schema: str, redis_url: str, check_s: float
 async def replica(settings: Settings) -> AsyncIterator[Replica]:
     """One front-door process: the whole app started (no HTTP listener needed), stopped on exit."""
     app = create_app(settings)
-    notifier = RecordingNotifier()
-    app[SLA_NOTIFIER] = notifier
     runner = web.AppRunner(app)
     await runner.setup()
     try:
-        yield Replica(app, notifier)
+        yield Replica(app)
     finally:
         await runner.cleanup()
 
@@ -157,13 +146,20 @@ def both_fired(db: Database, tickets: Tickets) -> Callable[[], Awaitable[bool]]:
     return fired
 
 
-async def assert_fired_once(db: Database, tickets: Tickets, notifiers: Sequence[RecordingNotifier]) -> None:
+async def staff_alerts_of(db: Database) -> list[tuple[str, str, str]]:
+    rows = await db.fetch(select(staff_alerts.c.kind, staff_alerts.c.params, staff_alerts.c.recipient))
+    return sorted((r["kind"], json.loads(r["params"])["number"], r["recipient"]) for r in rows)
+
+
+async def assert_fired_once(db: Database, tickets: Tickets) -> None:
     assert await sla_kinds(db, tickets.breach) == ["sla_breached"]
     assert await sla_kinds(db, tickets.at_risk) == ["sla_at_risk"]
     assert await sla_kinds(db, tickets.fresh) == []
     assert await sla_kinds(db, tickets.paused) == []
-    alerts = sorted((kind, number) for notifier in notifiers for kind, number, _ in notifier.alerts)
-    assert alerts == sorted([("sla_breached", tickets.breach), ("sla_at_risk", tickets.at_risk)])
+    # Neither ticket has an assignee or a team lead: each alert goes to the supervisors, once.
+    assert await staff_alerts_of(db) == sorted(
+        [("sla_breached", tickets.breach, "role:supervisor"), ("sla_at_risk", tickets.at_risk, "role:supervisor")]
+    )
     breached = await TicketStore(db).get_for_staff(tickets.breach)
     assert breached is not None and breached.priority is Priority.HIGH  # one step up, not two
     transcript = await ConversationStore(db).history(tickets.conversation_id)
@@ -199,7 +195,7 @@ async def test_two_replicas_fire_each_at_risk_and_breach_exactly_once(
         # Many more rounds on both replicas: nothing fires again.
         rounds = one.rounds + two.rounds
         await wait_until(lambda: one.rounds + two.rounds >= rounds + 20)
-        await assert_fired_once(db, tickets, [one.notifier, two.notifier])
+        await assert_fired_once(db, tickets)
         assert one.app[SLA_SCHEDULER].failures == two.app[SLA_SCHEDULER].failures == 0
 
 
@@ -212,10 +208,10 @@ async def test_passes_that_overlap_without_the_lock_still_fire_once(
     tickets = await seed(db, time.time())
     settings = replica_settings(tmp_path, schema, "", check_s=0)
     async with replica(settings) as one, replica(settings) as two:
-        watchers = [SlaWatcher(r.app[TICKETS], r.notifier) for r in (one, two)]
+        watchers = [SlaWatcher(r.app[TICKETS], AlertStore(r.app[DATABASE])) for r in (one, two)]
         now = time.time()
         await asyncio.gather(*(watchers[i % 2].run_pass(now) for i in range(10)))
-    await assert_fired_once(db, tickets, [one.notifier, two.notifier])
+    await assert_fired_once(db, tickets)
 
 
 @pytest.mark.postgres
@@ -226,7 +222,7 @@ async def test_a_replica_started_after_a_crash_fires_nothing_again(
     now = time.time()
     tickets = await seed(db, now)
     settings = replica_settings(tmp_path, schema, "")
-    async with replica(settings) as before:
+    async with replica(settings):
         await wait_until(both_fired(db, tickets))
     # As if the first process had died after firing but before storing the tickets' next checks.
     await db.execute(
@@ -237,8 +233,7 @@ async def test_a_replica_started_after_a_crash_fires_nothing_again(
     async with replica(settings) as after:
         passes = after.app[SLA_SCHEDULER].passes
         await wait_until(lambda: after.app[SLA_SCHEDULER].passes >= passes + 5)
-    assert after.notifier.alerts == []
-    await assert_fired_once(db, tickets, [before.notifier])
+    await assert_fired_once(db, tickets)
     # The restarted replica looked again and set the next instant that matters: the at-risk ticket's deadline.
     at_risk = await TicketStore(db).get_for_staff(tickets.at_risk)
     assert at_risk is not None and at_risk.sla_next_check == pytest.approx(now + HOUR)
@@ -268,6 +263,6 @@ async def test_a_single_sqlite_replica_fires_once_under_its_in_process_lock(tmp_
             await wait_until(both_fired(db, tickets))
             passes = only.app[SLA_SCHEDULER].passes
             await wait_until(lambda: only.app[SLA_SCHEDULER].passes >= passes + 5)
-        await assert_fired_once(db, tickets, [only.notifier])
+        await assert_fired_once(db, tickets)
     finally:
         await db.close()
