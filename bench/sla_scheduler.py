@@ -78,6 +78,7 @@ COLUMNS = (
     "urgency", "contact", "language", "priority", "status", "created_at", "updated_at", "first_response_due",
     "resolution_due", "first_responded_at", "resolved_at", "closed_at", "extra", "channel", "team_id", "assignee",
     "merged_into", "paused_at", "next_reply_due", "reply_clock_started_at", "sla_next_check",
+    "first_response_warn_at", "next_reply_warn_at", "resolution_warn_at",
 )  # fmt: skip
 WORDS = [
     "screen",
@@ -102,10 +103,15 @@ def pick(rng: random.Random, weighted: tuple[tuple[Any, float], ...]) -> Any:
     return rng.choices([value for value, _ in weighted], [weight for _, weight in weighted])[0]
 
 
+def warning(start: float, due: float) -> float:
+    """A clock's at-risk instant (wall clock: the bench's calendar is round the clock)."""
+    return start + DEFAULT_AT_RISK_SHARE * (due - start)
+
+
 def next_check(clocks: list[tuple[float, float]], after: float) -> float | None:
     """Where an up-to-date watcher leaves `sla_next_check`: the earliest warning or deadline of a running clock
     still to come after its last pass (`after`); None once every clock is breached."""
-    instants = [start + DEFAULT_AT_RISK_SHARE * (due - start) for start, due in clocks] + [due for _, due in clocks]
+    instants = [warning(start, due) for start, due in clocks] + [due for _, due in clocks]
     upcoming = [t for t in instants if t > after]
     return min(upcoming) if upcoming else None
 
@@ -176,6 +182,9 @@ def ticket_row(seq: int, rng: random.Random) -> tuple[Any, ...]:
         reply_due,
         reply_started,
         check,
+        warning(created, first_due),
+        warning(reply_started, reply_due) if reply_due is not None and reply_started is not None else None,
+        warning(created, resolution_due),
     )
 
 
