@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 
 from backends.sql import SQL, Database, Row, upsert
 from intake.exceptions import IllegalTransition, InvalidTicketChange, TicketNotFound
@@ -644,8 +644,7 @@ class TicketStore:
         statement = select(intake_tickets).where(*self._where(query))
         if query.sort == "due":
             # The nearest running deadline first; tickets with no running clock (paused, finished) last.
-            nearest = _nearest_due()
-            statement = statement.order_by(nearest.is_(None), nearest, t.seq)
+            statement = statement.order_by(t.sla_due_at.asc().nulls_last(), t.seq)
         elif query.sort == "updated":
             statement = statement.order_by(t.updated_at.desc(), t.seq.desc())
         else:
@@ -699,36 +698,11 @@ class TicketStore:
                     )
                 )
             )
-        running = and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None))
         if query.at_risk_at is not None:
-            # A running clock past its at-risk instant (or its due time: breached is at risk too). Tickets written
-            # before the instants were stored count from their due times.
-            at = query.at_risk_at
-            where.append(
-                and_(
-                    running,
-                    or_(
-                        and_(
-                            t.first_responded_at.is_(None),
-                            func.coalesce(t.first_response_warn_at, t.first_response_due) <= at,
-                        ),
-                        func.coalesce(t.next_reply_warn_at, t.next_reply_due) <= at,
-                        func.coalesce(t.resolution_warn_at, t.resolution_due) <= at,
-                    ),
-                )
-            )
+            # A running clock past its at-risk instant (or its due time: breached is at risk too).
+            where.append(t.sla_warn_at <= query.at_risk_at)
         if query.breached_at is not None:
-            at = query.breached_at
-            where.append(
-                and_(
-                    running,
-                    or_(
-                        and_(t.first_responded_at.is_(None), t.first_response_due < at),
-                        t.next_reply_due < at,
-                        t.resolution_due < at,
-                    ),
-                )
-            )
+            where.append(t.sla_due_at < query.breached_at)
         if query.overdue_at is not None:
             # Only tickets still waiting on us can be late; a resolved ticket's missed first response is history.
             at = query.overdue_at
@@ -753,18 +727,3 @@ class TicketStore:
 
 def _open(query: TicketFilter) -> TicketFilter:
     return TicketFilter(**{**query.__dict__, "statuses": list(OPEN_STATUSES)})
-
-
-def _nearest_due() -> ColumnElement[Any]:
-    """The nearest running deadline of a ticket in SQL (NULL when no clock runs: paused or finished)."""
-    t = intake_tickets.c
-    first = case((t.first_responded_at.is_(None), t.first_response_due), else_=t.resolution_due)
-    reply = func.coalesce(t.next_reply_due, first)
-    nearest = case((reply < first, reply), else_=first)
-    return case(
-        (
-            and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None)),
-            case((nearest < t.resolution_due, nearest), else_=t.resolution_due),
-        ),
-        else_=None,
-    )
