@@ -28,7 +28,7 @@ from bot.pipeline import NUMBERED_BUTTON_CHANNELS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import Survey, SurveyState, SurveyStore
-from i18n import N_, translate
+from i18n import LANGUAGES, N_, translate
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,11 @@ def _normalised(text: str) -> str:
     return _PUNCTUATION.sub(" ", text.lower()).strip()
 
 
-def typed_solved(text: str, language: str = "en") -> bool | None:
+def typed_solved(text: str) -> bool | None:
     """True for "yes"/"solved"/"解决了", False for "no"/"not yet"/"还没", None for anything else; the buttons' own
-    titles count too."""
+    titles (in either language) count too."""
     clean = _normalised(text)
-    titles = {_normalised(b.title): b.payload == SOLVED_PAYLOAD for b in solved_buttons(language)}
+    titles = {_normalised(b.title): b.payload == SOLVED_PAYLOAD for lang in LANGUAGES for b in solved_buttons(lang)}
     if clean in titles:
         return titles[clean]
     if clean in _SOLVED_WORDS or clean.replace(" ", "") in _SOLVED_WORDS:
@@ -158,7 +158,7 @@ class SurveyDialogue:
     # -- asking ------------------------------------------------------------------------------------------------------
 
     async def ask_after_chat(self, conversation_id: str, agent_id: str, language: str) -> MessageDraft:
-        survey = await self.surveys.ask(conversation_id, agent_id)
+        survey = await self.surveys.ask(conversation_id, agent_id, language=language)
         return MessageDraft(
             Sender.BOT, translate(language, RATE_QUESTION), buttons=rating_buttons(), custom={"survey": survey.id}
         )
@@ -167,7 +167,11 @@ class SurveyDialogue:
         self, conversation: Conversation, ticket: str, language: str
     ) -> tuple[Survey, MessageDraft]:
         survey = await self.surveys.ask(
-            conversation.id, ticket=ticket, customer_id=conversation.customer_id, channel=conversation.channel
+            conversation.id,
+            ticket=ticket,
+            customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            language=language,
         )
         text = translate(language, "Your ticket {number} has been resolved. Is your problem solved?", number=ticket)
         custom = {"survey": survey.id, "follow_up": ticket}
@@ -207,7 +211,7 @@ class SurveyDialogue:
         answer = _from_payload(str(payload)) if survey_payload else self._typed(survey, conversation, text)
         if answer is None:
             return None
-        language = await self._language(conversation, survey)
+        language = survey.language or (await self._store.get_conversation(conversation.id)).language or "en"
         return await self._apply(survey, answer, language)
 
     def _typed(self, survey: Survey, conversation: Conversation, text: str) -> Answer | None:
@@ -218,7 +222,7 @@ class SurveyDialogue:
             # WeChat shows the two options numbered: "1" and "2" choose them there (in a new thread too).
             if conversation.channel in NUMBERED_BUTTON_CHANNELS and clean in ("1", "2"):
                 return Answer("solved", solved=clean == "1")
-            solved = typed_solved(clean, conversation.language or "en")
+            solved = typed_solved(clean)
             if solved is not None:
                 return Answer("solved", solved=solved)
         score = typed_rating(clean)
@@ -235,12 +239,6 @@ class SurveyDialogue:
             if message.sender in (Sender.BOT, Sender.AGENT, Sender.SYSTEM):
                 return message.custom.get("survey") == survey.id
         return survey.conversation_id != conversation_id
-
-    async def _language(self, conversation: Conversation, survey: Survey) -> str:
-        current = await self._store.get_conversation(conversation.id)
-        if not current.language and survey.conversation_id != conversation.id:
-            current = await self._store.get_conversation(survey.conversation_id)
-        return current.language or "en"
 
     async def _apply(self, survey: Survey, answer: Answer, language: str) -> list[MessageDraft]:
         custom = {"survey": survey.id}

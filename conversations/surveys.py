@@ -44,6 +44,7 @@ handoff_surveys = Table(
     # conversation, and their answer still finds the question.
     Column("customer_id", Text, nullable=False, server_default=text("''")),
     Column("channel", Text, nullable=False, server_default=text("''")),
+    Column("language", Text, nullable=False, server_default=text("''")),  # the question's: the answers' replies too
     Index("handoff_surveys_conversation", "conversation_id", "asked_at"),
     Index("handoff_surveys_customer", "customer_id", "asked_at"),
 )
@@ -84,6 +85,7 @@ class Survey:
     reminded_at: float | None = None
     customer_id: str = ""
     channel: str = ""
+    language: str = ""
 
     @property
     def last_asked_at(self) -> float:
@@ -120,6 +122,7 @@ def _survey(row: Row) -> Survey:
         reminded_at=None if row["reminded_at"] is None else float(row["reminded_at"]),
         customer_id=row["customer_id"],
         channel=row["channel"],
+        language=row["language"],
     )
 
 
@@ -136,6 +139,7 @@ class SurveyStore:
         ticket: str | None = None,
         customer_id: str = "",
         channel: str = "",
+        language: str = "",
     ) -> Survey:
         """A new survey: after a live chat it waits for the rating; a ticket's follow-up first for "solved?"."""
         survey = Survey(
@@ -150,6 +154,7 @@ class SurveyStore:
             ticket=ticket,
             customer_id=customer_id,
             channel=channel,
+            language=language,
         )
         await self._db.execute(
             insert(handoff_surveys).values(
@@ -161,6 +166,7 @@ class SurveyStore:
                 ticket=ticket,
                 customer_id=customer_id,
                 channel=channel,
+                language=language,
             )
         )
         return survey

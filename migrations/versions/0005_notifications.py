@@ -7,8 +7,8 @@ Create Date: 2026-12-07
 
 `intake_deliveries` records each attempt on each route; `intake_follow_ups` holds each resolution's next follow-up
 step and when it is due, and `intake_follow_up_marks` the claims that make each step happen once. `handoff_surveys`
-gains the follow-up's columns (its ticket, "solved?", the reminder) and who was asked on which channel, filled in
-for the surveys already there from their conversations.
+gains the follow-up's columns (its ticket, "solved?", the reminder) and who was asked on which channel in which
+language, filled in for the surveys already there from their conversations.
 """
 
 from __future__ import annotations
@@ -81,13 +81,15 @@ def upgrade() -> None:
         sa.Column("reminded_at", DOUBLE, nullable=True),
         sa.Column("customer_id", TEXT, server_default=EMPTY, nullable=False),
         sa.Column("channel", TEXT, server_default=EMPTY, nullable=False),
+        sa.Column("language", TEXT, server_default=EMPTY, nullable=False),
     ):
         op.add_column("handoff_surveys", column)
     op.execute(
         "UPDATE handoff_surveys SET "
         "customer_id = COALESCE((SELECT c.customer_id FROM conversations c "
         "WHERE c.id = handoff_surveys.conversation_id), ''), "
-        "channel = COALESCE((SELECT c.channel FROM conversations c WHERE c.id = handoff_surveys.conversation_id), '')"
+        "channel = COALESCE((SELECT c.channel FROM conversations c WHERE c.id = handoff_surveys.conversation_id), ''), "
+        "language = COALESCE((SELECT c.language FROM conversations c WHERE c.id = handoff_surveys.conversation_id), '')"
     )
     op.create_index("handoff_surveys_customer", "handoff_surveys", ["customer_id", "asked_at"])
 
@@ -95,7 +97,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("handoff_surveys_customer", table_name="handoff_surveys")
     with op.batch_alter_table("handoff_surveys") as batch:
-        for name in ("channel", "customer_id", "reminded_at", "solved", "ticket"):
+        for name in ("language", "channel", "customer_id", "reminded_at", "solved", "ticket"):
             batch.drop_column(name)
     op.drop_table("intake_follow_up_marks")
     op.drop_index("intake_follow_ups_due", table_name="intake_follow_ups")
