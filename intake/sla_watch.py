@@ -31,12 +31,11 @@ SUPERVISORS = "role:supervisor"
 
 
 class StaffNotifier(Protocol):
-    """Where the watcher's alerts go (the staff alert store): `title` is an English message id with `{name}`
-    fields filled from `params` in each reader's language; `link` is a staff page path."""
+    """Where the watcher's alerts go (the staff alert store, `alerts.store.AlertStore`): `kind` is "sla_at_risk"
+    or "sla_breached", `params` has the ticket's "number", the clock's "metric" and its "priority"; the store words
+    the title in each reader's language. Recipients are usernames or "role:supervisor"; `link` is a staff path."""
 
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None: ...
+    async def notify(self, recipients: Sequence[str], kind: str, params: Mapping[str, Any], link: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -123,9 +122,7 @@ class SlaWatcher:
         updated = await self._tickets.record_sla(ticket, EventKind.SLA_AT_RISK, data) or ticket
         lead = await self._team_lead(ticket)
         recipients = [r for r in (ticket.assignee, lead) if r] or [SUPERVISORS]
-        await self._alert(
-            recipients, "sla_at_risk", "Ticket {number} is at risk of missing its {metric} target", ticket, metric
-        )
+        await self._alert(recipients, EventKind.SLA_AT_RISK, ticket, metric)
         return updated
 
     async def _breached(self, ticket: Ticket, policy: SlaPolicy, metric: str, due: float, now: float) -> Ticket:
@@ -146,15 +143,15 @@ class SlaWatcher:
         }
         updated = await self._tickets.record_sla(ticket, EventKind.SLA_BREACHED, data, extra=extra) or ticket
         recipients = list(dict.fromkeys([SUPERVISORS, *(r for r in (lead, ticket.assignee) if r)]))
-        await self._alert(recipients, "sla_breached", "Ticket {number} missed its {metric} target", ticket, metric)
+        await self._alert(recipients, EventKind.SLA_BREACHED, ticket, metric)
         return updated
 
-    async def _alert(self, recipients: Sequence[str], kind: str, title: str, ticket: Ticket, metric: str) -> None:
+    async def _alert(self, recipients: Sequence[str], kind: EventKind, ticket: Ticket, metric: str) -> None:
         if self._notifier is None:
             return
         params = {"number": ticket.number, "metric": metric, "priority": ticket.priority.value}
         try:
-            await self._notifier.notify(recipients, kind, title, params, f"/console/tickets/{ticket.number}")
+            await self._notifier.notify(recipients, kind.value, params, f"/console/tickets/{ticket.number}")
         except Exception:
             # The event is recorded and claimed; a lost alert must not make it fire again.
             log.exception("SLA alert for %s failed", ticket.number)

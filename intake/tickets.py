@@ -58,8 +58,8 @@ class TicketFilter:
     """Staff-side listing; every field narrows the result, None means any.
 
     `text` matches the number, customer id, order number, contact and description (case-insensitive substring).
-    `assignee=""` means unassigned. `at_risk_at` keeps open tickets whose next SLA check (an at-risk warning or a
-    deadline) has come by then; `breached_at` those with a running clock past its due time. `sort="due"` orders by
+    `assignee=""` means unassigned. `at_risk_at` keeps open tickets with a running clock past its at-risk instant
+    (breached ones included); `breached_at` those with a running clock past its due time. `sort="due"` orders by
     the nearest running deadline first.
     """
 
@@ -715,9 +715,22 @@ class TicketStore:
             )
         running = and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None))
         if query.at_risk_at is not None:
-            # The watcher keeps sla_next_check at the next warning or deadline: one that has come is at risk (or
-            # worse) — the same list the watcher acts on.
-            where.append(and_(running, t.sla_next_check <= query.at_risk_at))
+            # A running clock past its at-risk instant (or its due time: breached is at risk too). Tickets written
+            # before the instants were stored count from their due times.
+            at = query.at_risk_at
+            where.append(
+                and_(
+                    running,
+                    or_(
+                        and_(
+                            t.first_responded_at.is_(None),
+                            func.coalesce(t.first_response_warn_at, t.first_response_due) <= at,
+                        ),
+                        func.coalesce(t.next_reply_warn_at, t.next_reply_due) <= at,
+                        func.coalesce(t.resolution_warn_at, t.resolution_due) <= at,
+                    ),
+                )
+            )
         if query.breached_at is not None:
             at = query.breached_at
             where.append(

@@ -18,6 +18,7 @@ TABLE_MODULES = (
     "staff.auth",
     "handoff.profiles",
     "conversations.surveys",
+    "alerts.tables",
 )
 for module in TABLE_MODULES:
     importlib.import_module(module)

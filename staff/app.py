@@ -1,5 +1,6 @@
-"""The staff program: login and the page shell, the agent console and supervisor page, the ticket API and the FAQ
-editor. It runs on the front door's services (`bot.app.setup_services`), in the same process or its own."""
+"""The staff program: login and the page shell (with its alerts bell), the agent console and supervisor page, the
+ticket workspace and teams, and the FAQ editor. It runs on the front door's services (`bot.app.setup_services`), in
+the same process or its own."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from aiohttp import web
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
 from bot.keys import DATABASE
 from staff import pages
+from staff.alerts_api import setup_alerts
 from staff.auth import Role, StaffDirectory
 from staff.console import setup_console
 from staff.editor import setup_editor
 from staff.keys import STAFF
+from staff.teams_api import setup_teams
 from staff.tickets_api import setup_tickets
 
 
@@ -34,8 +37,10 @@ def setup_staff(app: web.Application) -> None:
     """Mount the staff program on an app that already has the front door's services."""
     app.cleanup_ctx.append(_staff_directory)
     app.add_routes(pages.routes)
+    setup_alerts(app)
     setup_console(app)
     setup_tickets(app)
+    setup_teams(app)
     setup_editor(app)
 
 

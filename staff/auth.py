@@ -153,18 +153,25 @@ async def current_member(request: web.Request, directory: StaffDirectory) -> Sta
     return await directory.member_for_session(token) if token else None
 
 
-async def require_role(request: web.Request, directory: StaffDirectory, role: Role) -> StaffMember:
-    """The logged-in member holding `role`; raises NotAuthorised / Forbidden otherwise.
+async def require_member(request: web.Request, directory: StaffDirectory) -> StaffMember:
+    """The logged-in member, whatever their roles; raises NotAuthorised / Forbidden otherwise.
 
     Requests that change state must come from our own pages: a foreign Origin is refused even with a cookie.
     """
     member = await current_member(request, directory)
     if member is None:
         raise NotAuthorised("log in first")
-    if not member.has(role):
-        raise Forbidden(f"needs the {role.value} role")
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin is not None and origin != f"{request.scheme}://{request.host}":
             raise Forbidden("cross-origin request refused")
+    return member
+
+
+async def require_role(request: web.Request, directory: StaffDirectory, role: Role) -> StaffMember:
+    """The logged-in member holding `role`; raises NotAuthorised / Forbidden otherwise (and for a state-changing
+    request from a foreign Origin, as `require_member`)."""
+    member = await require_member(request, directory)
+    if not member.has(role):
+        raise Forbidden(f"needs the {role.value} role")
     return member

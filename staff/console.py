@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
@@ -33,7 +32,7 @@ from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from handoff.queue import split_skill
 from handoff.service import HandoffService
-from staff.auth import Role, StaffMember, current_member, require_role
+from staff.auth import Role, StaffMember, require_role
 from staff.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
@@ -46,9 +45,9 @@ from staff.case_card import (
     sla_of,
 )
 from staff.keys import STAFF
-from staff.pages import STATIC_DIR
+from staff.pages import role_page
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from web.http import SECURITY_HEADERS, read_json_object, text_field
+from web.http import read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -93,23 +92,14 @@ routes = web.RouteTableDef()
 # ---- pages ------------------------------------------------------------------------------------------------------
 
 
-async def _page(request: web.Request, role: Role, file: str) -> web.StreamResponse:
-    member = await current_member(request, request.app[STAFF])
-    if member is None:
-        raise web.HTTPSeeOther(f"/login?next={quote(request.path)}")
-    if not member.has(role):
-        return web.Response(status=403, text=f"This page needs the {role.value} role.", headers=SECURITY_HEADERS)
-    return web.FileResponse(STATIC_DIR / file, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
-
-
 @routes.get("/console")
 async def console_page(request: web.Request) -> web.StreamResponse:
-    return await _page(request, Role.AGENT, "console.html")
+    return await role_page(request, Role.AGENT, "console.html")
 
 
 @routes.get("/console/supervisor")
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
-    return await _page(request, Role.SUPERVISOR, "console-supervisor.html")
+    return await role_page(request, Role.SUPERVISOR, "console-supervisor.html")
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bot.keys import SETTINGS
-from staff.auth import SESSION_COOKIE, SESSION_TTL_S, current_member
+from staff.auth import SESSION_COOKIE, SESSION_TTL_S, Role, current_member
 from staff.keys import STAFF
 from staff.shell import home_for, pages_for
 from web.exceptions import NotAuthorised
@@ -35,6 +35,17 @@ async def staff_home(request: web.Request) -> web.StreamResponse:
     if home is None:
         return web.Response(status=403, text="This account has no staff role.", headers=SECURITY_HEADERS)
     raise web.HTTPSeeOther(home)
+
+
+async def role_page(request: web.Request, role: Role, file: str) -> web.StreamResponse:
+    """A static page of `STATIC_DIR` for members with `role`: a stranger is sent to log in (and back), anyone else
+    without the role gets 403."""
+    member = await current_member(request, request.app[STAFF])
+    if member is None:
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path)}")
+    if not member.has(role):
+        return web.Response(status=403, text=f"This page needs the {role.value} role.", headers=SECURITY_HEADERS)
+    return web.FileResponse(STATIC_DIR / file, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
 
 
 @routes.get("/api/v1/staff/me")

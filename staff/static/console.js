@@ -120,6 +120,7 @@
 
   // ---- case card ----
   async function select(cid) {
+    if (selected !== cid) clear($("ticket-made"));
     selected = cid;
     delete unread[cid];
     seen = {};
@@ -333,6 +334,25 @@
       var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/close", body);
       if (body.faq_draft && result.faq_draft && !result.faq_draft.available) flash(t("FAQ drafts are not available here."));
       selected = null; card = null; $("case").hidden = true; scheduleRefresh();
+    } catch (e) { flash(e.message); }
+  });
+
+  // A ticket from this chat: the server links the transcript, and the new ticket opens in the ticket workspace.
+  $("ticket-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    if (!selected) return;
+    var body = {};
+    if ($("ticket-category").value) body.category = $("ticket-category").value;
+    if ($("ticket-priority").value) body.priority = $("ticket-priority").value;
+    if ($("ticket-description").value.trim()) body.description = $("ticket-description").value.trim();
+    try {
+      var result = await call("POST", "/conversations/" + encodeURIComponent(selected) + "/ticket", body);
+      var made = $("ticket-made"); clear(made);
+      var link = el("a", { href: "/console/tickets/" + encodeURIComponent(result.ticket.number), target: "_blank", rel: "noopener" }, result.ticket.number);
+      made.appendChild(document.createTextNode(t("Ticket created:") + " "));
+      made.appendChild(link);
+      $("ticket-description").value = "";
+      flash("");
     } catch (e) { flash(e.message); }
   });
 

@@ -1,20 +1,29 @@
 // The staff page shell: one navigation bar on every staff page, drawn from /api/v1/staff/me so a member sees
-// only the pages their roles open (staff/shell.py owns that list). Every text is set with textContent.
+// only the pages their roles open (staff/shell.py owns that list), with the member's alerts bell
+// (/api/v1/staff/alerts). Every text is set with textContent.
 (function () {
   "use strict";
 
-  function t(text) {
-    // The message catalogue (i18n.js), when the page loaded it; English otherwise.
-    return window.fdI18n && typeof window.fdI18n.t === "function" ? window.fdI18n.t(text) : text;
+  function t(text, params) {
+    // The message catalogue (i18n.js), when the page loaded it; English otherwise. `params` fill {placeholders}.
+    return window.fdI18n && typeof window.fdI18n.t === "function" ? window.fdI18n.t(text, params) : text;
   }
 
-  // Codes the server sends (presence, priority, ownership state) shown as words in the page's language. Each is a
-  // literal t() call so the catalogue's extraction sees it; an unknown code is shown as it is.
+  // Codes the server sends (presence, priority, ownership state; a ticket's status, category, channel, SLA clock)
+  // shown as words in the page's language. Each is a literal t() call so the catalogue's extraction sees it; an
+  // unknown code is shown as it is.
   function label(code) {
     const labels = {
       online: t("online"), away: t("away"), offline: t("offline"),
       urgent: t("urgent"), high: t("high"), normal: t("normal"), low: t("low"),
       bot: t("bot"), queued: t("queued"), assigned: t("assigned"), wrap_up: t("wrap-up"), abandoned: t("abandoned"),
+      // tickets: status, category, channel and SLA clock
+      new: t("new"), open: t("open"), pending_customer: t("pending customer"), pending_internal: t("pending internal"),
+      resolved: t("resolved"), closed: t("closed"),
+      product_fault: t("product fault"), delivery: t("delivery"), refund_return: t("refund or return"),
+      billing: t("billing"), service_complaint: t("service complaint"), suggestion: t("suggestion"), general: t("general"),
+      web: t("web chat"), wechat: t("WeChat"),
+      first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
     };
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }
@@ -37,6 +46,191 @@
     return a;
   }
 
+  // The alerts bell: the member's unread count on every staff page, and on a click their latest alerts. Polled
+  // (ALERTS_POLL_MS) rather than pushed, since the shell also runs on pages without the console's socket. Opening
+  // the list marks what it shows read. Titles arrive translated into every language (`titles`), so a language switch
+  // redraws without asking the server again. window.fdAlerts.refresh() asks at once (a page that knows more is due).
+  const ALERTS_POLL_MS = 20000;
+  const ALERTS_SHOWN = 50;
+
+  function sameSitePath(link) {
+    return typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/" && link.indexOf("\\") < 0;
+  }
+
+  function when(seconds) {
+    const lang = window.fdI18n ? window.fdI18n.lang : "en";
+    return new Date(seconds * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Drawn, not an emoji: a machine without an emoji font would show an empty box.
+  function bellIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "fd-alerts-icon");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M8 1.5a1 1 0 0 1 1 1v.6a4.5 4.5 0 0 1 3.5 4.4v3l1.5 2H2l1.5-2v-3A4.5 4.5 0 0 1 7 3.1v-.6a1 1 0 0 1 1-1zM6.2 13.5h3.6a1.8 1.8 0 0 1-3.6 0z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function alertsBell() {
+    const state = { alerts: [], unread: 0, open: false, timer: null };
+    const fresh = new Set(); // read while this opening of the list showed them: still highlighted until it closes
+    const root = element("span", "fd-alerts");
+    const button = element("button", "fd-alerts-bell");
+    button.type = "button";
+    button.id = "fd-alerts-bell";
+    button.setAttribute("aria-haspopup", "true");
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", "fd-alerts-panel");
+    const icon = bellIcon();
+    const count = element("span", "fd-alerts-count");
+    count.id = "fd-alerts-count";
+    count.hidden = true;
+    button.append(icon, count);
+    const panel = element("div", "fd-alerts-panel");
+    panel.id = "fd-alerts-panel";
+    panel.hidden = true;
+    const head = element("div", "fd-alerts-head");
+    const heading = element("span", "", t("Alerts"));
+    heading.dataset.i18n = "Alerts";
+    const readAll = element("button", "fd-alerts-readall", t("Mark all read"));
+    readAll.type = "button";
+    readAll.dataset.i18n = "Mark all read";
+    head.append(heading, readAll);
+    const list = element("ul", "fd-alerts-list");
+    const empty = element("p", "fd-alerts-empty", t("No alerts"));
+    empty.dataset.i18n = "No alerts";
+    panel.append(head, list, empty);
+    root.append(button, panel);
+
+    function drawCount() {
+      count.hidden = state.unread === 0;
+      count.textContent = state.unread > 99 ? "99+" : String(state.unread);
+      const label = state.unread ? t("Alerts: {count} unread", { count: state.unread }) : t("Alerts");
+      button.setAttribute("aria-label", label);
+      button.title = label;
+      readAll.hidden = state.unread === 0;
+    }
+
+    function drawList() {
+      const lang = window.fdI18n ? window.fdI18n.lang : "en";
+      list.textContent = "";
+      state.alerts.forEach((alert) => {
+        const item = element("li", alert.read && !fresh.has(alert.id) ? "fd-alert" : "fd-alert fd-alert-unread");
+        item.dataset.id = String(alert.id);
+        const body = element(sameSitePath(alert.link) ? "a" : "div", "fd-alert-body");
+        if (body.tagName === "A") body.href = alert.link;
+        body.appendChild(element("span", "fd-alert-title", (alert.titles && alert.titles[lang]) || alert.title));
+        const time = element("time", "fd-alert-time", when(alert.created_at));
+        time.dateTime = new Date(alert.created_at * 1000).toISOString();
+        body.appendChild(time);
+        item.appendChild(body);
+        list.appendChild(item);
+      });
+      empty.hidden = state.alerts.length > 0;
+    }
+
+    function markRead(ids) {
+      return fetch("/api/v1/staff/alerts/read", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(ids ? { ids: ids } : {}),
+      })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((result) => {
+          if (!result) return;
+          state.alerts.forEach((alert) => {
+            if (!alert.read && (!ids || ids.indexOf(alert.id) >= 0)) {
+              alert.read = true;
+              if (state.open) fresh.add(alert.id);
+            }
+          });
+          state.unread = result.unread;
+          drawCount();
+          drawList();
+        })
+        .catch(() => {});
+    }
+
+    function markShown() {
+      const ids = state.alerts.filter((alert) => !alert.read).map((alert) => alert.id);
+      return ids.length ? markRead(ids) : Promise.resolve();
+    }
+
+    function refresh() {
+      return fetch("/api/v1/staff/alerts?limit=" + ALERTS_SHOWN, { credentials: "same-origin" })
+        .then((r) => {
+          if (r.status === 401) stop();
+          return r.ok ? r.json() : null;
+        })
+        .then((data) => {
+          if (!data) return null;
+          state.alerts = data.alerts;
+          state.unread = data.unread;
+          drawCount();
+          drawList();
+          return state.open ? markShown() : null;
+        })
+        .catch(() => {});
+    }
+
+    function schedule() {
+      state.timer = window.setTimeout(() => {
+        (document.hidden ? Promise.resolve() : refresh()).then(() => { if (state.timer !== null) schedule(); });
+      }, ALERTS_POLL_MS);
+    }
+
+    function stop() {
+      window.clearTimeout(state.timer);
+      state.timer = null;
+    }
+
+    function open() {
+      state.open = true;
+      panel.hidden = false;
+      button.setAttribute("aria-expanded", "true");
+      drawList();
+      refresh();
+    }
+
+    function close() {
+      state.open = false;
+      panel.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+      fresh.clear();
+      drawList();
+    }
+
+    button.addEventListener("click", () => (state.open ? close() : open()));
+    readAll.addEventListener("click", () => markRead(null));
+    document.addEventListener("click", (event) => { if (state.open && !root.contains(event.target)) close(); });
+    document.addEventListener("keydown", (event) => {
+      if (state.open && event.key === "Escape") { close(); button.focus(); }
+    });
+    document.addEventListener("visibilitychange", () => { if (!document.hidden && state.timer !== null) refresh(); });
+    document.addEventListener("fd:language", () => { drawCount(); drawList(); });
+    if (window.fdI18n) window.fdI18n.ready.then(() => { drawCount(); drawList(); });
+    window.fdAlerts = { refresh: refresh };
+    drawCount();
+    drawList();
+    refresh();
+    schedule();
+    return root;
+  }
+
   function draw(me) {
     const bar = document.createElement("nav");
     bar.className = "fd-shell";
@@ -56,6 +250,7 @@
     who.id = "fd-shell-me";
     who.textContent = me.display_name || me.username;
     bar.appendChild(who);
+    bar.appendChild(alertsBell());
     const lang = document.createElement("span");
     lang.className = "fd-shell-lang";
     lang.id = "fd-shell-lang";

@@ -36,9 +36,7 @@ class Alerts:
     def __init__(self) -> None:
         self.sent: list[tuple[tuple[str, ...], str, str]] = []
 
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None:
+    async def notify(self, recipients: Sequence[str], kind: str, params: Mapping[str, Any], link: str) -> None:
         self.sent.append((tuple(recipients), kind, str(params["number"])))
 
 

@@ -201,7 +201,8 @@ async def test_search_filters_sorts_by_the_next_deadline_and_counts_the_views(st
     clock.now += 3 * HOUR  # past the urgent ticket's first-response due time
     assert [t.number for t in await store.search(TicketFilter(breached_at=clock.now))] == [sooner.number]
     counts = await store.view_counts("ann", ["support"], clock.now)
-    assert counts == {"mine": 1, "my_team": 2, "unassigned": 1, "at_risk": 2, "breached": 1}
+    assert counts == {"mine": 1, "my_team": 2, "unassigned": 1, "at_risk": 1, "breached": 1}
+    assert await store.count(TicketFilter(at_risk_at=clock.now - 3 * HOUR)) == 0  # fresh tickets are not at risk
     assert (await store.view_counts("zoe", [], clock.now))["my_team"] == 0
 
 

@@ -37,10 +37,10 @@ async def log_in(client: TestClient, username: str) -> None:  # type: ignore[typ
 @pytest.mark.parametrize(
     ("username", "home", "pages"),
     [
-        ("ann", "/console", ["console"]),
-        ("sam", "/console/supervisor", ["console", "supervisor"]),
+        ("ann", "/console", ["console", "tickets"]),
+        ("sam", "/console/supervisor", ["console", "tickets", "supervisor", "teams"]),
         ("eve", "/editor", ["editor"]),
-        ("root", "/console/supervisor", ["console", "supervisor", "editor"]),
+        ("root", "/console/supervisor", ["console", "tickets", "supervisor", "teams", "editor"]),
     ],
 )
 async def test_each_role_lands_on_its_home_and_sees_only_its_pages(
