@@ -6,7 +6,7 @@ pass), registers it on the ticket store, runs its pass every `FD_FOLLOW_UP_CHECK
 dialogue its outcomes. The question and its one reminder go out through the `CustomerMessenger` on the ticket's
 chat, inside the channel's window (WeChat: 48 hours after the customer's last message). The answers come back
 through the pipeline to `bot.surveys`; `TicketOutcomes` records them on the ticket's timeline, reopens the ticket
-on "not solved", and turns a score of 1–2 into a supervisor's follow-up task.
+on "not solved", and turns a score of 1–2 into a supervisor's follow-up task (a timeline event and a staff alert).
 
 Must never decide when a step is due (the scheduler does) or read an answer (the dialogue does).
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from alerts import SUPERVISORS, AlertKind, AlertStore
 from backends.tasks import cancel_and_wait
 from bot.channels.wechat.constants import SERVICE_WINDOW_S
 from bot.deliveries import CustomerMessenger, CustomerNotice
@@ -29,20 +30,18 @@ from bot.ticket_notices import status_name
 from conversations.exceptions import UnknownConversation
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import Survey
+from i18n import N_
 from intake.follow_ups import FollowUpScheduler
 from intake.models import EventKind, Ticket, TicketStatus
-from intake.sla_watch import SUPERVISORS, StaffNotifier
 from intake.tickets import TicketStore
 
 log = logging.getLogger(__name__)
 
 # Scores at or below this make the follow-up a supervisor's task.
 LOW_SCORE = 2
+LOW_SCORE_TITLE = N_("Ticket {number}: the customer scored our help {score} of 5 in the follow-up; please follow up")
 # Channels whose free-form messages stop some time after the customer's last message, and how long after.
 CHANNEL_WINDOWS_S: Mapping[str, float] = {"wechat": float(SERVICE_WINDOW_S)}
-
-# Where the staff alerts take a low score (set by the alerts package when it runs; None: the timeline task only).
-STAFF_NOTIFIER = web.AppKey("staff_notifier", StaffNotifier)
 
 
 class ChatWindows:
@@ -112,11 +111,11 @@ class FollowUpMessenger:
 
 class TicketOutcomes:
     """`SurveyOutcomes` for a ticket's follow-up: the timeline records each answer; "not solved" reopens the
-    ticket; a score of 1–2 is a supervisor's follow-up task (and an alert, when staff alerts run)."""
+    ticket; a score of 1–2 is a supervisor's follow-up task, on the timeline and as a staff alert."""
 
-    def __init__(self, tickets: TicketStore, notifier: Callable[[], StaffNotifier | None] = lambda: None) -> None:
+    def __init__(self, tickets: TicketStore, alerts: AlertStore | None = None) -> None:
         self._tickets = tickets
-        self._notifier = notifier
+        self._alerts = alerts
 
     async def answered(self, survey: Survey, answer: Answer) -> None:
         number = survey.ticket
@@ -150,13 +149,13 @@ class TicketOutcomes:
             return
         data = {"survey": survey.id, "score": survey.score, "for": SUPERVISORS}
         await self._tickets.record_event(number, EventKind.FOLLOW_UP_TASK, data)
-        notifier = self._notifier()
-        if notifier is None:
+        if self._alerts is None:
             return
         params = {"number": number, "score": survey.score}
-        title = "Ticket {number}: the customer rated the follow-up {score}/5; please follow up"
         try:
-            await notifier.notify([SUPERVISORS], "follow_up_low_score", title, params, f"/console/tickets/{number}")
+            await self._alerts.add(
+                [SUPERVISORS], AlertKind.FOLLOW_UP_LOW_SCORE, LOW_SCORE_TITLE, params, f"/console/tickets/{number}"
+            )
         except Exception:
             # The task is on the timeline; only the alert is lost.
             log.exception("follow-up alert for %s failed", number)
@@ -193,7 +192,7 @@ async def follow_up_context(app: web.Application) -> AsyncIterator[None]:
         reminder_s=config.reminder_s,
     )
     app[FOLLOW_UPS] = scheduler
-    dialogue.outcomes = TicketOutcomes(tickets, lambda: app.get(STAFF_NOTIFIER))
+    dialogue.outcomes = TicketOutcomes(tickets, AlertStore(app[DATABASE]))
     tasks: Sequence[asyncio.Task[None]] = ()
     if config.enabled:
         tickets.add_listener(scheduler.on_ticket_event)

@@ -2,7 +2,7 @@
 that serve both the live chat and the follow-up.
 
 Revision ID: 0005_notifications
-Revises: 0002_ticket_workspace
+Revises: 0003_staff_alerts
 Create Date: 2026-12-07
 
 `intake_deliveries` records each attempt on each route; `intake_follow_ups` holds each resolution's next follow-up
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_notifications"
-down_revision: str | Sequence[str] | None = "0002_ticket_workspace"
+down_revision: str | Sequence[str] | None = "0003_staff_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,20 +5,18 @@ instead is answered by the bot — on the web chat and on WeChat."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from bot.follow_ups import STAFF_NOTIFIER
-from bot.keys import CONVERSATIONS, DELIVERIES, FOLLOW_UPS, SURVEYS, TICKETS
+from alerts import AlertStore
+from bot.keys import CONVERSATIONS, DATABASE, DELIVERIES, FOLLOW_UPS, SURVEYS, TICKETS
 from conversations.surveys import SurveyState
 from intake.follow_ups import FollowUpStep
 from intake.models import EventKind, Priority, TicketDraft, TicketStatus
-from server.app import create_app
-from tests.console.conftest import ChatCustomer, Running, console_settings, wechat_app
+from tests.console.conftest import ChatCustomer, Running, console_app, console_settings, wechat_app
 from tests.wechat.wechat_fakes import OPENID, FakeWeChatAPI
 
 HOUR_S = 3600.0
@@ -31,37 +29,15 @@ def rate(score: int) -> str:
     return f'/fd_rate{{"score":{score}}}'
 
 
-class RecordingNotifier:
-    """The staff alerts' seam, as the alerts package will fill it."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[list[str], str, Mapping[str, Any], str]] = []
-
-    async def notify(
-        self, recipients: Sequence[str], kind: str, title: str, params: Mapping[str, Any], link: str
-    ) -> None:
-        self.sent.append((list(recipients), kind, dict(params), link))
-
-
 @pytest.fixture
-async def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
-
-
-@pytest.fixture
-async def running(tmp_path: Path, rasa_url: str, notifier: RecordingNotifier) -> AsyncIterator[Running]:
-    """The front door (in-process state: follow-ups keep nothing in Redis) with a staff notifier."""
-    app = create_app(console_settings(tmp_path, rasa_url, ""))
-    app[STAFF_NOTIFIER] = notifier
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    harness = Running(app, server, str(server.make_url("")).rstrip("/"))
-    try:
+async def running(tmp_path: Path, rasa_url: str) -> AsyncIterator[Running]:
+    """The front door with in-process state: follow-ups keep nothing in Redis."""
+    async with console_app(console_settings(tmp_path, rasa_url, "")) as harness:
         yield harness
-    finally:
-        for session in harness.sessions:
-            await session.close()
-        await server.close()
+
+
+async def supervisor_alerts(running: Running) -> list[Any]:
+    return await AlertStore(running.app[DATABASE]).for_member("sam", ["supervisor"])
 
 
 async def resolved_ticket(running: Running, language: str = "en") -> tuple[ChatCustomer, str, float]:
@@ -154,9 +130,7 @@ async def test_not_solved_reopens_the_ticket_and_cancels_the_reminder(running: R
     assert not [m for m in await customer.history() if m["sender"] == "system" and "being worked on" in m["text"]]
 
 
-async def test_a_score_of_one_or_two_creates_a_supervisor_follow_up_task(
-    running: Running, notifier: RecordingNotifier
-) -> None:
+async def test_a_score_of_one_or_two_creates_a_supervisor_follow_up_task(running: Running) -> None:
     customer, number, _ = await asked(running)
     await customer.say("Yes, solved", payload=SOLVED)
     await customer.say("2", payload=rate(2))
@@ -168,22 +142,30 @@ async def test_a_score_of_one_or_two_creates_a_supervisor_follow_up_task(
     assert answers == [("solved", None, ""), ("rated", 2, ""), ("rated", 1, ""), ("comment", None, "Took far too long")]
     (task,) = [e for e in timeline if e.kind is EventKind.FOLLOW_UP_TASK]
     assert task.data["for"] == "role:supervisor" and task.data["score"] == 2 and not task.public
-    assert notifier.sent == [
-        (["role:supervisor"], "follow_up_low_score", {"number": number, "score": 2}, f"/console/tickets/{number}")
-    ]
+    (alert,) = await supervisor_alerts(running)
+    assert (alert.kind, alert.params, alert.link) == (
+        "follow_up_low_score",
+        {"number": number, "score": 2},
+        f"/console/tickets/{number}",
+    )
+    assert (
+        alert.title_in("en")
+        == f"Ticket {number}: the customer scored our help 2 of 5 in the follow-up; please follow up"
+    )
+    assert number in alert.title_in("zh") and "回访" in alert.title_in("zh")
     survey = await survey_of(running, customer)
     assert (survey.state, survey.score, survey.comment) == (SurveyState.DONE, 1, "Took far too long")
     ticket = await running.app[TICKETS].get_for_staff(number)
     assert ticket is not None and ticket.status is TicketStatus.RESOLVED  # answering never reopens it
 
 
-async def test_a_good_score_creates_no_task(running: Running, notifier: RecordingNotifier) -> None:
+async def test_a_good_score_creates_no_task(running: Running) -> None:
     customer, number, _ = await asked(running)
     await customer.say("Yes, solved", payload=SOLVED)
     await customer.say("3", payload=rate(3))
     await customer.say("No thanks", payload="/fd_rate_skip")
     assert not [e for e in await running.app[TICKETS].timeline(number) if e.kind is EventKind.FOLLOW_UP_TASK]
-    assert notifier.sent == []
+    assert await supervisor_alerts(running) == []
 
 
 @pytest.mark.parametrize(

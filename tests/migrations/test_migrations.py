@@ -4,6 +4,7 @@ upgrade builds exactly that schema, and replicas upgrading together all succeed.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -432,10 +433,14 @@ async def test_the_ticket_workspace_migration_renames_statuses_and_keeps_every_h
         assert (ticket.sla_next_check is not None) == (new_status in ("new", "open"))
 
 
+# The revision 0005_notifications follows (read from it, so re-chaining the revisions keeps this test right).
+PREVIOUS_REVISION = str(importlib.import_module("migrations.versions.0005_notifications").down_revision)
+
+
 async def test_the_notifications_migration_keeps_every_survey_and_learns_who_was_asked(bare: Database) -> None:
-    """A 0002 database with a live chat's survey upgrades: the survey keeps its answers and gains its customer,
-    channel and language from its conversation; deliveries and follow-ups start empty and work."""
-    await upgrade_database(bare, "0002_ticket_workspace")
+    """A database of the revision before with a live chat's survey upgrades: the survey keeps its answers and gains
+    its customer, channel and language from its conversation; deliveries and follow-ups start empty and work."""
+    await upgrade_database(bare, PREVIOUS_REVISION)
     async with bare.transaction() as tx:
         await tx.execute(text("INSERT INTO customers (id, created_at) VALUES ('cus_1', 1000)"))
         await tx.execute(
