@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # Scores at or below this make the follow-up a supervisor's task.
 LOW_SCORE = 2
 LOW_SCORE_TITLE = N_("Ticket {number}: the customer scored our help {score} of 5 in the follow-up; please follow up")
+NOT_SOLVED_TITLE = N_("Ticket {number} is closed, but the customer says the problem is not solved; please follow up")
 # Channels whose free-form messages stop some time after the customer's last message, and how long after.
 CHANNEL_WINDOWS_S: Mapping[str, float] = {"wechat": float(SERVICE_WINDOW_S)}
 
@@ -126,35 +127,52 @@ class TicketOutcomes:
             data["answer"] = "solved" if answer.solved else "not_solved"
             await self._tickets.record_event(number, EventKind.FOLLOW_UP, data, actor="customer")
             if not answer.solved:
-                await self._tickets.transition(
-                    number,
-                    TicketStatus.OPEN,
-                    actor="customer",
-                    note="follow-up: not solved",
-                    expected_from=TicketStatus.RESOLVED,
-                )
+                await self._reopen(number, survey)
         elif answer.kind == "rate" and survey.score is not None:
             data |= {"answer": "rated", "score": survey.score}
             await self._tickets.record_event(number, EventKind.FOLLOW_UP, data, actor="customer")
             if survey.score <= LOW_SCORE:
-                await self._task(number, survey)
+                await self._task(number, survey, "low_score", LOW_SCORE_TITLE, {"score": survey.score})
         elif answer.kind == "comment":
             data["answer"] = "comment"
             await self._tickets.record_event(number, EventKind.FOLLOW_UP, data, body=answer.text, actor="customer")
 
-    async def _task(self, number: str, survey: Survey) -> None:
-        """One task per survey, however often the customer changes a low score."""
-        timeline = await self._tickets.timeline(number)
-        if any(e.kind is EventKind.FOLLOW_UP_TASK and e.data.get("survey") == survey.id for e in timeline):
+    async def _reopen(self, number: str, survey: Survey) -> None:
+        """On "not solved" a resolved ticket reopens (the customer's doing); a closed one cannot, so a supervisor
+        follows up."""
+        reopened = await self._tickets.transition(
+            number,
+            TicketStatus.OPEN,
+            actor="customer",
+            note="follow-up: not solved",
+            expected_from=TicketStatus.RESOLVED,
+        )
+        if reopened is not None:
             return
-        data = {"survey": survey.id, "score": survey.score, "for": SUPERVISORS}
+        ticket = await self._tickets.get_for_staff(number)
+        if ticket is not None and ticket.status is TicketStatus.CLOSED:
+            await self._task(number, survey, "not_solved", NOT_SOLVED_TITLE, {})
+
+    async def _task(self, number: str, survey: Survey, reason: str, title: str, params: dict[str, Any]) -> None:
+        """A supervisor's follow-up task: a timeline event and a staff alert, once per survey and reason (a customer
+        changing a low score to another does not make a second one)."""
+        timeline = await self._tickets.timeline(number)
+        if any(
+            e.kind is EventKind.FOLLOW_UP_TASK and e.data.get("survey") == survey.id and e.data.get("reason") == reason
+            for e in timeline
+        ):
+            return
+        data = {"survey": survey.id, "reason": reason, "for": SUPERVISORS, **params}
         await self._tickets.record_event(number, EventKind.FOLLOW_UP_TASK, data)
         if self._alerts is None:
             return
-        params = {"number": number, "score": survey.score}
         try:
             await self._alerts.add(
-                [SUPERVISORS], AlertKind.FOLLOW_UP_LOW_SCORE, LOW_SCORE_TITLE, params, f"/console/tickets/{number}"
+                [SUPERVISORS],
+                AlertKind.FOLLOW_UP_TASK,
+                title,
+                {"number": number, **params},
+                f"/console/tickets/{number}",
             )
         except Exception:
             # The task is on the timeline; only the alert is lost.

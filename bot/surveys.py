@@ -256,8 +256,8 @@ class SurveyDialogue:
                 if answer.solved
                 else translate(
                     language,
-                    "Sorry to hear that. We have reopened your ticket {number} and a colleague will be in touch. "
-                    "How satisfied are you with our help so far? (1 = poor, 5 = excellent)",
+                    "Sorry to hear that. We have passed your ticket {number} back to our team, and a colleague will "
+                    "be in touch. How satisfied are you with our help so far? (1 = poor, 5 = excellent)",
                     number=survey.ticket or "",
                 )
             )

@@ -214,7 +214,7 @@ class EventKind(StrEnum):
     # Staff only, written by the customer-facing side (`record_event`):
     DELIVERY_FAILED = "delivery_failed"  # data: {"channel", "purpose", "event", "error"}; body: the error
     FOLLOW_UP = "follow_up"  # the customer's answer to the follow-up: data {"survey", "answer", "score"?}
-    FOLLOW_UP_TASK = "follow_up_task"  # a low follow-up score: data {"survey", "score", "for": "role:supervisor"}
+    FOLLOW_UP_TASK = "follow_up_task"  # for a supervisor: data {"survey", "reason", "for", "score"?}
 
 
 @dataclass(frozen=True)

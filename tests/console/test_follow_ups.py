@@ -113,7 +113,7 @@ async def test_not_solved_reopens_the_ticket_and_cancels_the_reminder(running: R
     customer, number, _ = await asked(running)
     replies = await customer.say("No, not yet", payload=NOT_SOLVED)
     assert [m["sender"] for m in replies] == ["bot"]
-    assert f"We have reopened your ticket {number}" in replies[0]["text"]
+    assert f"We have passed your ticket {number} back to our team" in replies[0]["text"]
     assert [b["payload"] for b in replies[0]["buttons"]] == [rate(n) for n in range(1, 6)]
 
     ticket = await running.app[TICKETS].get_for_staff(number)
@@ -130,6 +130,20 @@ async def test_not_solved_reopens_the_ticket_and_cancels_the_reminder(running: R
     assert not [m for m in await customer.history() if m["sender"] == "system" and "being worked on" in m["text"]]
 
 
+async def test_not_solved_on_a_ticket_closed_meanwhile_is_a_supervisors_task(running: Running) -> None:
+    customer, number, _ = await asked(running)
+    await running.app[TICKETS].transition(number, TicketStatus.CLOSED, actor="ann")
+    await customer.say("No, not yet", payload=NOT_SOLVED)  # the question is still open for them
+    ticket = await running.app[TICKETS].get_for_staff(number)
+    assert ticket is not None and ticket.status is TicketStatus.CLOSED  # closed is final
+    (task,) = [e for e in await running.app[TICKETS].timeline(number) if e.kind is EventKind.FOLLOW_UP_TASK]
+    assert task.data["reason"] == "not_solved"
+    (alert,) = await supervisor_alerts(running)
+    assert alert.title_in("en") == (
+        f"Ticket {number} is closed, but the customer says the problem is not solved; please follow up"
+    )
+
+
 async def test_a_score_of_one_or_two_creates_a_supervisor_follow_up_task(running: Running) -> None:
     customer, number, _ = await asked(running)
     await customer.say("Yes, solved", payload=SOLVED)
@@ -141,10 +155,11 @@ async def test_a_score_of_one_or_two_creates_a_supervisor_follow_up_task(running
     answers = [(e.data.get("answer"), e.data.get("score"), e.body) for e in timeline if e.kind is EventKind.FOLLOW_UP]
     assert answers == [("solved", None, ""), ("rated", 2, ""), ("rated", 1, ""), ("comment", None, "Took far too long")]
     (task,) = [e for e in timeline if e.kind is EventKind.FOLLOW_UP_TASK]
-    assert task.data["for"] == "role:supervisor" and task.data["score"] == 2 and not task.public
+    assert task.data == {"survey": task.data["survey"], "reason": "low_score", "for": "role:supervisor", "score": 2}
+    assert not task.public
     (alert,) = await supervisor_alerts(running)
     assert (alert.kind, alert.params, alert.link) == (
-        "follow_up_low_score",
+        "follow_up_task",
         {"number": number, "score": 2},
         f"/console/tickets/{number}",
     )

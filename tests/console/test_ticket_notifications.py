@@ -197,7 +197,9 @@ async def test_a_failing_route_is_recorded_and_shown_on_the_ticket_timeline_to_s
             assert response.status == 200
             timeline = (await response.json())["timeline"]
         assert [e["data"]["purpose"] for e in timeline if e["kind"] == "delivery_failed"] == ["reply"]
-        history = await app[CONVERSATIONS].history((await app[TICKETS].get_for_staff(number)).conversation_id)  # type: ignore[union-attr]
+        ticket = await app[TICKETS].get_for_staff(number)
+        assert ticket is not None
+        history = await app[CONVERSATIONS].history(ticket.conversation_id)
         assert any(m.custom.get("delivery_failed") for m in history)  # and the console's transcript says so
 
     settings = console_settings(tmp_path / "mail", rasa_url, "").model_copy(update={"notify": dead_smtp})
