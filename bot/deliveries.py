@@ -77,7 +77,6 @@ class CustomerMessenger:
         attempts: list[Delivery] = []
         conversation_id = notice.conversation_id or notice.ticket.conversation_id
         language = notice.ticket.language or "en"
-        messages: list[Message] = []
         if conversation_id:
             try:
                 messages = await self._pipeline().post_notice(conversation_id, notice.drafts, deliver=False)
@@ -87,7 +86,7 @@ class CustomerMessenger:
             else:
                 visible = [m for m in messages if m.sender in CUSTOMER_VISIBLE and m.sender is not Sender.CUSTOMER]
                 if visible:
-                    attempts += await self._chat(notice, conversation, visible, language)
+                    attempts.append(await self._chat(notice, conversation, visible, language))
         if notice.by_email and self._email is not None:
             attempt = await self._mail(
                 notice, [d.text for d in notice.drafts if d.sender is not Sender.EVENT], language
@@ -98,25 +97,26 @@ class CustomerMessenger:
 
     async def _chat(
         self, notice: CustomerNotice, conversation: Conversation, visible: list[Message], language: str
-    ) -> list[Delivery]:
+    ) -> Delivery:
+        """The chat's channel: the transcript itself for web chats, else the channel's adapter."""
         pipeline = self._pipeline()
         channel = conversation.channel
         adapter = pipeline.adapter_for(channel)
         if adapter is None:
             if channel in TRANSCRIPT_CHANNELS:
-                return [await self._record(notice, channel)]
+                return await self._record(notice, channel)
             await pipeline.delivery_failed(conversation, visible)
-            return [await self._record(notice, channel, f"no {channel} connector runs on this replica")]
+            return await self._record(notice, channel, f"no {channel} connector runs on this replica")
         try:
             await adapter.deliver(conversation, visible)
         except OutsideServiceWindow:
             # Not a failure yet: what counts is whether the template message gets there.
-            return [await self._template(notice, conversation, visible, language, adapter)]
+            return await self._template(notice, conversation, visible, language, adapter)
         except Exception as exc:
             log.warning("ticket %s: delivery to %s failed: %s", notice.ticket.number, channel, _error(exc))
             await pipeline.delivery_failed(conversation, visible)
-            return [await self._record(notice, channel, _error(exc))]
-        return [await self._record(notice, channel)]
+            return await self._record(notice, channel, _error(exc))
+        return await self._record(notice, channel)
 
     async def _template(
         self,

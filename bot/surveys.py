@@ -200,17 +200,20 @@ class SurveyDialogue:
     # -- answers -----------------------------------------------------------------------------------------------------
 
     async def answer(self, conversation: Conversation, text: str, payload: str | None) -> list[MessageDraft] | None:
-        survey_payload = bool(payload) and str(payload).startswith(SURVEY_PAYLOAD_PREFIXES)
-        if payload and not survey_payload:
+        if payload and not payload.startswith(SURVEY_PAYLOAD_PREFIXES):
             return None  # another button (on WeChat, the number of another message's option)
         survey = await self.surveys.open_for(conversation.id, conversation.customer_id, conversation.channel)
-        if survey is None:
-            return [] if survey_payload else None  # a stale survey button still never reaches Rasa
-        if not survey_payload and not await self._being_asked(conversation.id, survey):
+        if payload:
+            # A survey button is the survey's even when stale or malformed: it never reaches Rasa.
+            answer = _from_payload(payload) if survey is not None else None
+            if survey is None or answer is None:
+                return []
+        elif survey is None or not await self._being_asked(conversation.id, survey):
             return None
-        answer = _from_payload(str(payload)) if survey_payload else self._typed(survey, conversation, text)
-        if answer is None:
-            return None
+        else:
+            answer = self._typed(survey, conversation, text)
+            if answer is None:
+                return None
         language = survey.language or (await self._store.get_conversation(conversation.id)).language or "en"
         return await self._apply(survey, answer, language)
 

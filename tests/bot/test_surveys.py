@@ -126,6 +126,7 @@ async def test_stale_survey_buttons_never_reach_the_bot_and_old_questions_expire
     assert await parts.says(conversation, "Yes, solved", payload=SOLVED_PAYLOAD) == []
     assert await parts.says(conversation, "5") is None
     await parts.post(conversation, await parts.dialogue.ask_after_chat(conversation.id, "ann", "en"))
+    assert await parts.says(conversation, "6", payload='/fd_rate{"score":6}') == []  # malformed: swallowed too
     parts.clock.now += ANSWER_WINDOW_S + 1
     assert await parts.says(conversation, "5") is None  # a week later, "5" is not a rating any more
 
