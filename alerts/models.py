@@ -22,9 +22,6 @@ class AlertKind(StrEnum):
 
     SLA_AT_RISK = "sla_at_risk"  # a ticket's SLA clock reaches its warning time: the assignee and team lead hear
     SLA_BREACHED = "sla_breached"  # a ticket's SLA clock runs out: the supervisors and team lead hear
-    # The follow-up after resolution needs a person: the customer scored it 1–2, or says a closed ticket's problem is
-    # not solved. The supervisors hear.
-    FOLLOW_UP_TASK = "follow_up_task"
 
 
 def role_recipient(role: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from alerts import SUPERVISORS, AlertKind, AlertStore
+from alerts import SUPERVISORS, AlertStore
 from backends.tasks import cancel_and_wait
 from bot.channels.wechat.constants import SERVICE_WINDOW_S
 from bot.deliveries import CustomerMessenger, CustomerNotice
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Scores at or below this make the follow-up a supervisor's task.
 LOW_SCORE = 2
+# The staff alert's kind (alerts.AlertKind names the SLA ones, each with its titles per clock; this one is not).
+FOLLOW_UP_TASK_ALERT = "follow_up_task"
 LOW_SCORE_TITLE = N_("Ticket {number}: the customer scored our help {score} of 5 in the follow-up; please follow up")
 NOT_SOLVED_TITLE = N_("Ticket {number} is closed, but the customer says the problem is not solved; please follow up")
 # Channels whose free-form messages stop some time after the customer's last message, and how long after.
@@ -169,7 +171,7 @@ class TicketOutcomes:
         try:
             await self._alerts.add(
                 [SUPERVISORS],
-                AlertKind.FOLLOW_UP_TASK,
+                FOLLOW_UP_TASK_ALERT,
                 title,
                 {"number": number, **params},
                 f"/console/tickets/{number}",
