@@ -180,3 +180,6 @@ class CustomerMessenger:
             error=error,
             event_seq=notice.event_seq,
         )
+
+
+__all__ = ["EMAIL_ROUTE", "TEMPLATE_ROUTE", "TRANSCRIPT_CHANNELS", "CustomerMessenger", "CustomerNotice"]

@@ -221,3 +221,6 @@ async def follow_up_context(app: web.Application) -> AsyncIterator[None]:
     await cancel_and_wait(*tasks)
     if config.enabled:
         tickets.remove_listener(scheduler.on_ticket_event)
+
+
+__all__ = ["LOW_SCORE", "ChatWindows", "FollowUpMessenger", "TicketOutcomes", "follow_up_context"]

@@ -83,3 +83,6 @@ class EmailSender:
             start_tls=False if config.smtp_tls else config.smtp_starttls,
             timeout=config.smtp_timeout_s,
         )
+
+
+__all__ = ["EMAIL_ADDRESS", "EmailConfig", "EmailSender", "email_address"]
