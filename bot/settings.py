@@ -2,8 +2,9 @@
 
 Owns `Settings` (the `FD_*` variables of the front door itself, its logs and metrics included) and its sections, one
 per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `calendar` (`FD_CALENDAR_*`, the
-one business calendar), `handoff` (`FD_HANDOFF_*`), `wechat` (`FD_WECHAT_*`) and `sla` (`FD_INTAKE_SLA_CHECK_S`,
-`FD_INTAKE_SLA_BREACH_REASSIGN`: the SLA scheduler's loop, which the program runs). A new
+one business calendar), `handoff` (`FD_HANDOFF_*`), `wechat` (`FD_WECHAT_*`), `sla` (`FD_INTAKE_SLA_CHECK_S`,
+`FD_INTAKE_SLA_BREACH_REASSIGN`: the SLA scheduler's loop, which the program runs), `notify` (`FD_NOTIFY_*`,
+customer email) and `follow_up` (`FD_FOLLOW_UP_*`, the follow-up after resolution). A new
 package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
@@ -18,9 +19,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
 from backends.settings import EnvSettings
+from bot.channels.email import EmailConfig
 from bot.channels.wechat.settings import WeChatConfig
 from handoff.settings import HandoffConfig
-from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
+from intake.settings import CalendarConfig, FollowUpConfig, IntakeConfig, IntakeSettings
 from kb.settings import KBConfig
 from observability import LogFormat
 
@@ -137,6 +139,8 @@ class Settings(EnvSettings):
     handoff: HandoffConfig = HandoffConfig()
     wechat: WeChatConfig = WeChatConfig()
     sla: SlaSchedulerConfig = SlaSchedulerConfig()
+    notify: EmailConfig = EmailConfig()
+    follow_up: FollowUpConfig = FollowUpConfig()
 
     @property
     def effective_database_url(self) -> str:

@@ -1,4 +1,5 @@
-"""The intake package's tables: the ticket counter, tickets, their timeline, SLA marks and teams.
+"""The intake package's tables: the ticket counter, tickets, their timeline, SLA marks, teams, the deliveries to a
+ticket's customer and the follow-ups after resolution.
 
 Declared once on `backends.schema.metadata`; Alembic revisions in `migrations/versions` create and change them (the
 baseline also seeds the `ticket` counter row). Must never hold queries: `intake.tickets` does.
@@ -6,7 +7,19 @@ baseline also seeds the `ticket` counter row). Must never hold queries: `intake.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Computed, ForeignKey, Index, Integer, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.types import DOUBLE_PRECISION
 
 from backends.schema import metadata
@@ -123,4 +136,52 @@ intake_team_members = Table(
     Column("team_id", Text, ForeignKey("intake_teams.id", ondelete="CASCADE"), primary_key=True),
     Column("username", Text, primary_key=True),
     Index("intake_team_members_username", "username"),
+)
+
+# One row per attempt to reach a ticket's customer on one route: the chat's transcript (web: shown on the next
+# visit), WeChat's customer-service API or its template message, email. A failed one is also a staff-only
+# `delivery_failed` event on the ticket's timeline.
+intake_deliveries = Table(
+    "intake_deliveries",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("number", Text, ForeignKey("intake_tickets.number"), nullable=False),
+    Column("event_seq", Integer),  # the timeline event delivered; NULL for a follow-up question
+    Column("purpose", Text, nullable=False),  # status | reply | apology | follow_up | follow_up_reminder
+    Column("channel", Text, nullable=False),  # web | wechat | wechat_template | email | …
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=False, server_default=text("''")),
+    Column("at", DOUBLE_PRECISION, nullable=False),
+    Index("intake_deliveries_number", "number", "at"),
+)
+
+# The follow-up after a resolution (回访): one row per resolution (the `status` event that resolved the ticket), its
+# next step and when that step is due. The scheduler's one query reads `due_at <= now` (NULL once nothing is due).
+intake_follow_ups = Table(
+    "intake_follow_ups",
+    metadata,
+    Column("number", Text, ForeignKey("intake_tickets.number"), primary_key=True),
+    Column("event_seq", Integer, primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("resolved_at", DOUBLE_PRECISION, nullable=False),
+    Column("step", Text, nullable=False),  # ask | remind | done | cancelled
+    Column("due_at", DOUBLE_PRECISION),
+    Column("survey_id", Text),
+    Column("asked_at", DOUBLE_PRECISION),
+    Column("reminded_at", DOUBLE_PRECISION),
+    Index("intake_follow_ups_due", "due_at"),
+)
+
+# One row per follow-up step taken: the primary key makes the question and its one reminder go out once, whichever
+# replica's pass gets there first (insert-if-absent), and across restarts.
+intake_follow_up_marks = Table(
+    "intake_follow_up_marks",
+    metadata,
+    Column("number", Text, primary_key=True),
+    Column("event_seq", Integer, primary_key=True),
+    Column("step", Text, primary_key=True),  # ask | remind
+    Column("at", DOUBLE_PRECISION, nullable=False),
+    ForeignKeyConstraint(
+        ["number", "event_seq"], ["intake_follow_ups.number", "intake_follow_ups.event_seq"], ondelete="CASCADE"
+    ),
 )

@@ -49,6 +49,8 @@ SORTS: tuple[Sort, ...] = ("due", "newest", "updated")
 
 # Kinds the customer may see on their ticket (the status answer, the widget): never notes, assignments, transfers.
 PUBLIC_KINDS = frozenset({EventKind.CREATED, EventKind.STATUS, EventKind.REPLY, EventKind.SLA_BREACHED})
+# Kinds written from outside the workflow (`record_event`): what happened on the way to the customer and back.
+OUTSIDE_KINDS = frozenset({EventKind.DELIVERY_FAILED, EventKind.FOLLOW_UP, EventKind.FOLLOW_UP_TASK})
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,18 @@ class TicketStore:
         if changed is None:
             raise TicketNotFound(number)
         return changed
+
+    async def record_event(
+        self, number: str, kind: EventKind, data: dict[str, Any], *, body: str = "", actor: str = "system"
+    ) -> Ticket | None:
+        """Append a staff-only event from outside the workflow — a delivery that failed, the customer's answer to the
+        follow-up, a supervisor's follow-up task — without changing anything else. None when the ticket is unknown.
+
+        Raises InvalidTicketChange for a kind the workflow writes itself (a status change, a reply, an SLA event).
+        """
+        if kind not in OUTSIDE_KINDS:
+            raise InvalidTicketChange(f"{kind.value} events are written by the workflow itself")
+        return await self._change(number.upper(), {}, [(kind, actor, body, data)])
 
     async def set_priority(self, number: str, priority: Priority, *, actor: str, note: str = "") -> Ticket | None:
         """Change the priority (an escalation); the deadlines already running stand. None when unknown."""

@@ -247,8 +247,10 @@ async def wechat_app(
     backend: str,
     fake_api: tuple[FakeWeChatAPI, str],
     idle_close_s: float = 86400.0,
+    template_id: str = "",
     **handoff: Any,
 ) -> AsyncIterator[WeChatHarness]:
+    """`template_id`: the account's template message for news outside the 48-hour window ("": none)."""
     api, api_url = fake_api
     wechat_config = WeChatConfig(
         token=TOKEN,
@@ -258,6 +260,7 @@ async def wechat_app(
         encoding_mode=EncodingMode.SAFE,
         api_base_url=api_url,
         idle_close_s=idle_close_s,
+        template_id=template_id,
     )
     settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:
