@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from alerts import SUPERVISORS, AlertStore
+from alerts import SUPERVISORS, AlertKind, AlertStore
 from backends.locks import leader_lock
 from backends.periodic import PeriodicJob
 from bot.channels.wechat.constants import SERVICE_WINDOW_S
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 # Scores at or below this make the follow-up a supervisor's task.
 LOW_SCORE = 2
 # The staff alert's kind (alerts.AlertKind names the SLA ones, each with its titles per clock; this one is not).
-FOLLOW_UP_TASK_ALERT = "follow_up_task"
 LOW_SCORE_TITLE = N_("Ticket {number}: the customer scored our help {score} of 5 in the follow-up; please follow up")
 NOT_SOLVED_TITLE = N_("Ticket {number} is closed, but the customer says the problem is not solved; please follow up")
 # Channels whose free-form messages stop some time after the customer's last message, and how long after.
@@ -171,7 +170,7 @@ class TicketOutcomes:
         try:
             await self._alerts.add(
                 [SUPERVISORS],
-                FOLLOW_UP_TASK_ALERT,
+                AlertKind.FOLLOW_UP_TASK,
                 title,
                 {"number": number, **params},
                 f"/console/tickets/{number}",
