@@ -22,6 +22,7 @@ class AlertKind(StrEnum):
 
     SLA_AT_RISK = "sla_at_risk"  # a ticket's SLA clock reaches its warning time: the assignee and team lead hear
     SLA_BREACHED = "sla_breached"  # a ticket's SLA clock runs out: the supervisors and team lead hear
+    FOLLOW_UP_TASK = "follow_up_task"  # a follow-up after resolution went badly: the supervisors hear
 
 
 def role_recipient(role: str) -> str:

@@ -1,8 +1,11 @@
-"""Generic storage and messaging seams: an SQL database (SQLite or PostgreSQL) and an event bus (memory or Redis);
-and the base of every package's environment settings."""
+"""Generic storage and messaging seams: an SQL database (SQLite or PostgreSQL), an event bus (memory or Redis) and a
+leader lock (in-process, PostgreSQL or Redis) with the periodic job it guards; and the base of every package's
+environment settings."""
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus, Subscription
 from backends.exceptions import BackendError, InvalidSettings, UnsupportedDatabaseURL
+from backends.locks import LeaderLock, LocalLeaderLock, PostgresLeaderLock, RedisLeaderLock, leader_lock
+from backends.periodic import PeriodicJob
 from backends.schema import metadata
 from backends.settings import EnvSettings
 from backends.sql import SQL, Database, PostgresDatabase, SQLDatabase, SQLiteDatabase, open_database, upsert
@@ -14,13 +17,19 @@ __all__ = [
     "EnvSettings",
     "EventBus",
     "InvalidSettings",
+    "LeaderLock",
+    "LocalLeaderLock",
     "MemoryEventBus",
+    "PeriodicJob",
     "PostgresDatabase",
+    "PostgresLeaderLock",
     "RedisEventBus",
+    "RedisLeaderLock",
     "SQLDatabase",
     "SQLiteDatabase",
     "Subscription",
     "UnsupportedDatabaseURL",
+    "leader_lock",
     "metadata",
     "open_database",
     "upsert",

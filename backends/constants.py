@@ -2,3 +2,7 @@
 
 BUS_CHANNEL_PREFIX = "fd:bus:"
 SUBSCRIBER_QUEUE_MAX = 1000
+
+# A leader lock's key (backends.locks.RedisLeaderLock), and how long a holder that died keeps the others out.
+LEADER_LOCK_KEY = "fd:lock:{name}"
+LEADER_LOCK_TTL_MS = 60_000

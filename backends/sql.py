@@ -35,10 +35,12 @@ MIGRATION_LOCK_KEY = 7411
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _SQLITE_PRAGMAS = (
+    # The busy timeout first: switching to WAL takes a lock, and without it a process sharing the file with one
+    # that is upgrading it fails at once with "database is locked".
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 # The execution option that picks how an SQLite transaction begins (see `_sqlite_engine`).
 _SQLITE_BEGIN = "fd_sqlite_begin"

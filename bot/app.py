@@ -1,8 +1,10 @@
 """The customer-facing front door: its services (`setup_services`) and its routes (`setup_customer_routes`).
 
 `server.app.create_app` composes these with the staff program. Order matters: storage and the bus come first, then
-the Rasa client, the handoff runtime, the pipeline and the knowledge base that use them. Each context opens its
-resource, yields while the app runs, and closes it, so tests and `frontdoor serve` share one path.
+the Rasa client, the survey dialogue, the handoff runtime, the pipeline, the ticket notices (`tell_customers`, which
+builds the messenger), the follow-up after resolution and the knowledge base that use them, and last the SLA
+scheduler, which so stops first. Each context opens its resource, yields while the app runs, and closes it, so tests
+and `frontdoor serve` share one path.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
 from bot.channels.wechat import WECHAT_CHANNEL, WeChatSettings, setup_wechat
+from bot.follow_ups import follow_up_context
 from bot.handoff_bridge import handoff_context
 from bot.keys import (
     BUS,
@@ -42,6 +45,8 @@ from bot.knowledge import kb_context
 from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.sla_scheduler import sla_scheduler_context
+from bot.surveys import SURVEY_DIALOGUE, survey_context
 from bot.telemetry import METRICS, setup_telemetry
 from bot.ticket_notices import tell_customers
 from bot.widget import setup_widget
@@ -112,7 +117,13 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         return await tickets.customer_message(conversation_id)
 
     app[PIPELINE] = ConversationPipeline(
-        app[CONVERSATIONS], app[RASA], app[BUS], app[GATE], observer=app[METRICS], on_customer_message=ticket_clocks
+        app[CONVERSATIONS],
+        app[RASA],
+        app[BUS],
+        app[GATE],
+        observer=app[METRICS],
+        on_customer_message=ticket_clocks,
+        surveys=app[SURVEY_DIALOGUE],
     )
     yield
 
@@ -159,13 +170,28 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 
 
 def setup_services(app: web.Application, settings: Settings) -> None:
-    """What both programs run on: storage, bus, Rasa client, handoff runtime, pipeline, knowledge base."""
+    """What both programs run on: storage, bus, Rasa client, surveys, handoff runtime, pipeline, what reaches a
+    ticket's customer and the follow-up after resolution, knowledge base, and the SLA scheduler (every replica runs
+    its loop; one at a time does a pass)."""
     app[SETTINGS] = settings
     # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
     # hours and chat deadlines all read this object.
     app[INTAKE] = settings.intake_settings()
     app[BODY_LIMIT] = settings.max_body_bytes
-    app.cleanup_ctx.extend([_storage, _bus, _rasa, handoff_context, _pipeline, tell_customers, kb_context])
+    app.cleanup_ctx.extend(
+        [
+            _storage,
+            _bus,
+            _rasa,
+            survey_context,
+            handoff_context,
+            _pipeline,
+            tell_customers,
+            follow_up_context,
+            kb_context,
+            sla_scheduler_context,
+        ]
+    )
     app.add_routes(health.routes)
     setup_catalogues(app)
     setup_telemetry(app)

@@ -1,11 +1,12 @@
 """Connects the pipeline to handoff: who answers a conversation now, and what escalating means for the customer.
 
 Owns the `OwnershipGate` backed by `handoff.service.HandoffService`, the customer-facing texts of a handoff (queue
-place and wait, agent joined, bot back, the satisfaction survey) and the background work the service needs: turning
-its events into customer notices as the queue moves, and the sweeper that requeues unanswered assignments.
-`handoff_context` builds all of it (memory store by default, Redis when `settings.redis_url` is set).
+place and wait, agent joined, bot back) and the background work the service needs: turning its events into customer
+notices as the queue moves, and the sweeper that requeues unanswered assignments. When the bot is back it asks for a
+rating through the one survey dialogue (`bot.surveys`), which also reads the answers. `handoff_context` builds all of
+it (memory store by default, Redis when `settings.redis_url` is set).
 
-Must never change ownership except through `HandoffService`, and must never send a survey answer to Rasa.
+Must never change ownership except through `HandoffService`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,11 +25,11 @@ from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
 from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
+from bot.surveys import SURVEY_DIALOGUE, SurveyDialogue
 from bot.telemetry import METRICS
 from conversations.exceptions import UnknownCustomer
-from conversations.models import Button, Conversation, Sender
+from conversations.models import Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
-from conversations.surveys import SurveyStore
 from handoff.constants import ABANDON_AFTER_S, BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
@@ -44,10 +43,6 @@ from i18n import N_, translate
 from observability import Metrics
 
 log = logging.getLogger(__name__)
-
-RATE_PAYLOAD_PREFIX = "/fd_rate"
-RATE_SKIP_PAYLOAD = "/fd_rate_skip"
-_RATE = re.compile(r"^/fd_rate(\{.*\})$")
 
 # Queue notices go to this many waiting customers per queue; those further back hear again as they move up.
 NOTIFY_QUEUE_DEPTH = 50
@@ -89,21 +84,6 @@ def queue_notice(conversation_id: str, language: str, position: int, length: int
         "eta_s": eta_s,
         "text": queue_text(language, position, eta_s),
     }
-
-
-def rating_buttons() -> tuple[Button, ...]:
-    return tuple(Button(str(score), f'{RATE_PAYLOAD_PREFIX}{{"score":{score}}}') for score in range(1, 6))
-
-
-def parse_rating(payload: str) -> int | None:
-    match = _RATE.match(payload)
-    if match is None:
-        return None
-    try:
-        score = json.loads(match.group(1)).get("score")
-    except (ValueError, AttributeError):
-        return None
-    return score if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5 else None
 
 
 class NoticingBus:
@@ -161,12 +141,12 @@ class CustomerNotices:
     def __init__(
         self,
         store: ConversationStore,
-        surveys: SurveyStore,
+        surveys: SurveyDialogue,
         pipeline: Callable[[], ConversationPipeline],
         bus: EventBus,
     ) -> None:
         self._store = store
-        self._surveys = surveys
+        self._surveys = surveys  # asks for the rating when the bot is back
         self._pipeline = pipeline
         self._bus = bus
         self._events: asyncio.Queue[tuple[str, Event]] = asyncio.Queue()
@@ -257,15 +237,7 @@ class CustomerNotices:
                 )
             ]
             if event.get("ask_satisfaction"):
-                survey = await self._surveys.ask(cid, await self._last_agent(cid))
-                drafts.append(
-                    MessageDraft(
-                        Sender.BOT,
-                        translate(language, "How satisfied are you with the help you got? (1 = poor, 5 = excellent)"),
-                        buttons=rating_buttons(),
-                        custom={"survey": survey.id},
-                    )
-                )
+                drafts.append(await self._surveys.ask_after_chat(cid, await self._last_agent(cid), language))
             await self._pipeline().post_notice(cid, drafts)
 
     async def _last_agent(self, conversation_id: str) -> str:
@@ -284,25 +256,21 @@ class HandoffGate:
         self,
         service: HandoffService,
         store: ConversationStore,
-        surveys: SurveyStore,
         notices: CustomerNotices,
-        pipeline: Callable[[], ConversationPipeline],
         timezone: str = "UTC",
         abandon_after_s: float = ABANDON_AFTER_S,
     ) -> None:
         self.service = service
         self.presence_interval_s = min(PRESENCE_INTERVAL_S, abandon_after_s / 4)
         self._store = store
-        self._surveys = surveys
         self._notices = notices
-        self._pipeline = pipeline
         self._timezone = timezone
 
     async def bot_answers(self, conversation_id: str) -> bool:
-        """False while an agent owns it (assigned or wrap-up), and for the comment after a satisfaction rating.
+        """False while an agent owns it (assigned or wrap-up).
 
         The pipeline calls this right after recording the customer's message, so the newest transcript line is
-        that message: it goes to the owning agent's inbox, or becomes the survey comment.
+        that message: it goes to the owning agent's inbox.
         """
         record = await self.service.state_of(conversation_id)
         if record is not None and record.state is OwnershipState.QUEUED:
@@ -312,26 +280,7 @@ class HandoffGate:
             if latest and latest[-1].sender is Sender.CUSTOMER:
                 await self.service.notify_customer_message(conversation_id, latest[-1].to_dict())
             return False
-        survey = await self._surveys.awaiting_comment(conversation_id)
-        if survey is None:
-            return True
-        latest = await self._store.recent(conversation_id, 1)
-        if not latest or latest[-1].sender is not Sender.CUSTOMER or not latest[-1].text:
-            return True
-        if not await self._surveys.finish(survey.id, latest[-1].text):
-            return True
-        language = (await self._store.get_conversation(conversation_id)).language or "en"
-        await self._pipeline().post_notice(
-            conversation_id,
-            [
-                MessageDraft(
-                    Sender.BOT,
-                    translate(language, "Thanks, we have passed your comment on."),
-                    custom={"survey": survey.id},
-                )
-            ],
-        )
-        return False
+        return True
 
     async def customer_present(self, conversation_id: str) -> None:
         await self.service.customer_seen(conversation_id)
@@ -409,34 +358,8 @@ class HandoffGate:
         # Assigned at once: the agent-joined message comes from CustomerNotices, like every later assignment.
         return []
 
-    async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
-        if not payload.startswith(RATE_PAYLOAD_PREFIX):
-            return None
-        language = (await self._store.get_conversation(conversation.id)).language or "en"
-        if payload == RATE_SKIP_PAYLOAD:
-            survey = await self._surveys.awaiting_comment(conversation.id)
-            if survey is None or not await self._surveys.finish(survey.id):
-                return []
-            return [
-                MessageDraft(Sender.BOT, translate(language, "Thanks for your feedback!"), custom={"survey": survey.id})
-            ]
-        score = parse_rating(payload)
-        rated = await self._surveys.rate(conversation.id, score) if score is not None else None
-        if rated is None:
-            return []  # a survey answer never reaches Rasa, even a stale or malformed one
-        skip = Button(translate(language, "No thanks"), RATE_SKIP_PAYLOAD)
-        return [
-            MessageDraft(
-                Sender.BOT,
-                translate(language, "Thank you! Anything you would like to add? Type a comment, or tap “No thanks”."),
-                buttons=(skip,),
-                custom={"survey": rated.id, "score": rated.score},
-            )
-        ]
-
 
 HANDOFF = web.AppKey("handoff_service", HandoffService)
-SURVEYS = web.AppKey("handoff_surveys", SurveyStore)
 AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
 
@@ -481,7 +404,6 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     intake = app[INTAKE]
     # Agents' opening hours are the one business calendar, and a chat's SLA the tickets' policy.
     routing = settings.handoff.routing(intake.calendar, intake.sla_policy())
-    surveys = SurveyStore(app[DATABASE])
     profiles = AgentProfileStore(app[DATABASE])
     store: HandoffStore = (
         RedisHandoffStore(app[REDIS], prefix=settings.handoff.key_prefix)
@@ -492,7 +414,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     def pipeline() -> ConversationPipeline:
         return app[PIPELINE]
 
-    notices = CustomerNotices(app[CONVERSATIONS], surveys, pipeline, app[BUS])
+    notices = CustomerNotices(app[CONVERSATIONS], app[SURVEY_DIALOGUE], pipeline, app[BUS])
     meter = HandoffMeter(app[METRICS])
 
     def noticed(topic: str, event: Event) -> None:
@@ -503,18 +425,11 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     notices.service = service
     meter.service = service
     gate = HandoffGate(
-        service,
-        app[CONVERSATIONS],
-        surveys,
-        notices,
-        pipeline,
-        routing.calendar.timezone,
-        settings.handoff.abandon_after_s,
+        service, app[CONVERSATIONS], notices, routing.calendar.timezone, settings.handoff.abandon_after_s
     )
     wechat = settings.wechat.account()
     limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
-    app[SURVEYS] = surveys
     app[AGENT_PROFILES] = profiles
     app[HANDOFF_GATE] = gate
     app[GATE] = gate

@@ -7,12 +7,17 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from backends.bus import EventBus
+from backends.periodic import PeriodicJob
 from backends.sql import Database
+from bot.deliveries import CustomerMessenger
 from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.customers import CustomerRecords
 from conversations.store import ConversationStore
+from conversations.surveys import SurveyStore
+from intake.deliveries import DeliveryLog
+from intake.follow_ups import FollowUpScheduler
 from intake.orders import OrderSystem
 from intake.settings import IntakeSettings
 from intake.tickets import TicketStore
@@ -37,3 +42,12 @@ TICKETS = web.AppKey("tickets", TicketStore)
 CUSTOMERS = web.AppKey("customers", CustomerRecords)
 # The shop's order system (FD_INTAKE_ORDER_API_URL, or the demo orders); set only when one is configured.
 ORDERS = web.AppKey("orders", OrderSystem)
+# The SLA watcher's loop on this replica (bot.sla_scheduler); absent when FD_INTAKE_SLA_CHECK_S is 0.
+SLA_SCHEDULER = web.AppKey("sla_scheduler", PeriodicJob)
+# The satisfaction surveys: after a live chat and the follow-up after a resolved ticket.
+SURVEYS = web.AppKey("surveys", SurveyStore)
+# Every attempt to reach a ticket's customer (`intake_deliveries`), and what makes them.
+DELIVERIES = web.AppKey("deliveries", DeliveryLog)
+MESSENGER = web.AppKey("messenger", CustomerMessenger)
+# The follow-up after resolution: its due-time table and the pass that asks and reminds.
+FOLLOW_UPS = web.AppKey("follow_ups", FollowUpScheduler)

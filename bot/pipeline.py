@@ -1,10 +1,11 @@
 """The one conversation pipeline every channel feeds: identity, transcript, bot or human owner, delivery.
 
 `receive` takes a customer's message from any channel, records it, and either lets the bot answer (Rasa) or, while
-a human owns the conversation, leaves it to the agent. Agent replies and system notices come in through
-`post_from_agent` / `post_notice`. Every recorded message is published on the bus topic `conv:{id}` (customers'
-sockets and agents' consoles listen there) and handed to the channel's adapter when it was created outside a
-request. This module must never speak a wire format, and never decide routing: handoff does.
+a human owns the conversation, leaves it to the agent; an answer to the satisfaction survey is the survey's
+(`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
+Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
+there) and handed to the channel's adapter when it was created outside a request. This module must never speak a
+wire format, and never decide routing: handoff does.
 """
 
 from __future__ import annotations
@@ -50,9 +51,6 @@ class OwnershipGate(Protocol):
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         """Queues the conversation for a human; returns the notices to show the customer."""
 
-    async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
-        """Handles payloads that belong to handoff (satisfaction rating); None lets the bot have it."""
-
     async def customer_present(self, conversation_id: str) -> None:
         """The customer has the chat open (a live socket): a conversation waiting for a human is not abandoned."""
 
@@ -60,8 +58,17 @@ class OwnershipGate(Protocol):
         """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
 
 
+class SurveyAnswers(Protocol):
+    """The satisfaction survey's side of a turn (`bot.surveys`): answers to an open survey never reach Rasa."""
+
+    async def answer(self, conversation: Conversation, text: str, payload: str | None) -> list[MessageDraft] | None:
+        """The replies when the message answers an open survey (a rating, "solved?", a comment, or a stale survey
+        button); None when it is anything else (a question typed instead is the bot's to answer)."""
+        ...
+
+
 class CustomerMessageHook(Protocol):
-    """Told of each customer message that is not a handoff payload (a rating button): tickets reopen or resume."""
+    """Told of each customer message that is not a survey answer: tickets reopen or resume."""
 
     async def __call__(self, conversation_id: str) -> object: ...
 
@@ -101,9 +108,11 @@ class ConversationPipeline:
         gate: OwnershipGate,
         observer: TurnObserver | None = None,
         on_customer_message: CustomerMessageHook | None = None,
+        surveys: SurveyAnswers | None = None,
     ) -> None:
         self._store = store
         self._on_customer_message = on_customer_message
+        self._surveys = surveys
         self._rasa = rasa
         self._bus = bus
         self._gate = gate
@@ -116,6 +125,10 @@ class ConversationPipeline:
 
     def register_channel(self, adapter: ChannelAdapter) -> None:
         self._adapters[adapter.name] = adapter
+
+    def adapter_for(self, channel: str) -> ChannelAdapter | None:
+        """The channel's adapter, if it delivers outside requests on this replica (None: web, or not mounted here)."""
+        return self._adapters.get(channel)
 
     async def open_conversation(
         self, channel: str, sender_id: str, language: str = "", token_hash: str = ""
@@ -161,8 +174,8 @@ class ConversationPipeline:
         return replies
 
     async def _turn(self, conversation: Conversation, inbound: InboundMessage) -> tuple[str, list[Message]]:
-        """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (handoff's own
-        payload), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
+        """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (an answer to the
+        satisfaction survey), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
         payload = await self._accepted_payload(conversation.id, inbound.payload)
         if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
             payload = await self._numbered_choice(conversation.id, inbound.text)
@@ -179,10 +192,10 @@ class ConversationPipeline:
         )
         await self._publish(recorded)
 
-        if payload:
-            intercepted = await self._gate.intercept(conversation, payload)
-            if intercepted is not None:
-                return "intercepted", await self._record(conversation, intercepted)
+        if self._surveys is not None:
+            answered = await self._surveys.answer(conversation, inbound.text, payload)
+            if answered is not None:
+                return "intercepted", await self._record(conversation, answered)
         await self._customer_message_hook(conversation.id)
         if not await self._gate.bot_answers(conversation.id):
             return "human", []
@@ -214,11 +227,17 @@ class ConversationPipeline:
         await self.deliver(conversation, [message])
         return message
 
-    async def post_notice(self, conversation_id: str, drafts: Sequence[MessageDraft]) -> list[Message]:
-        """Records system notices or bot messages created outside a customer's request and delivers them."""
+    async def post_notice(
+        self, conversation_id: str, drafts: Sequence[MessageDraft], *, deliver: bool = True
+    ) -> list[Message]:
+        """Records system notices or bot messages created outside a customer's request and delivers them (unless
+        `deliver` is False: the caller delivers, as `bot.deliveries` does to try more than one route).
+
+        Raises UnknownConversation."""
         conversation = await self._store.get_conversation(conversation_id)
         messages = await self._record(conversation, drafts)
-        await self.deliver(conversation, messages)
+        if deliver:
+            await self.deliver(conversation, messages)
         return messages
 
     async def deliver(self, conversation: Conversation, messages: Sequence[Message]) -> None:
@@ -231,11 +250,14 @@ class ConversationPipeline:
         except Exception:
             # The transcript already holds the messages; the agent sees delivery failures in the console.
             log.exception("delivery to %s failed for %s", conversation.channel, conversation.id)
-            self._observer.delivery_failed(conversation.channel)
-            await self._record(
-                conversation,
-                [MessageDraft(Sender.EVENT, custom={"delivery_failed": [m.id for m in visible]})],
-            )
+            await self.delivery_failed(conversation, visible)
+
+    async def delivery_failed(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        """Records that `messages` never reached the customer: an event line the agent's console shows."""
+        self._observer.delivery_failed(conversation.channel)
+        await self._record(
+            conversation, [MessageDraft(Sender.EVENT, custom={"delivery_failed": [m.id for m in messages]})]
+        )
 
     async def publish_typing(self, conversation_id: str, who: str, typing: bool = True) -> None:
         await self._bus.publish(conversation_topic(conversation_id), {"type": "typing", "who": who, "on": typing})

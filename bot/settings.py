@@ -2,7 +2,9 @@
 
 Owns `Settings` (the `FD_*` variables of the front door itself, its logs and metrics included) and its sections, one
 per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `calendar` (`FD_CALENDAR_*`, the
-one business calendar), `handoff` (`FD_HANDOFF_*`) and `wechat` (`FD_WECHAT_*`). A new
+one business calendar), `handoff` (`FD_HANDOFF_*`), `wechat` (`FD_WECHAT_*`), `sla` (`FD_INTAKE_SLA_CHECK_S`,
+`FD_INTAKE_SLA_BREACH_REASSIGN`: the SLA scheduler's loop, which the program runs), `notify` (`FD_NOTIFY_*`,
+customer email) and `follow_up` (`FD_FOLLOW_UP_*`, the follow-up after resolution). A new
 package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
@@ -17,9 +19,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
 from backends.settings import EnvSettings
+from bot.channels.email import EmailConfig
 from bot.channels.wechat.settings import WeChatConfig
 from handoff.settings import HandoffConfig
-from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
+from intake.settings import CalendarConfig, FollowUpConfig, IntakeConfig, IntakeSettings
 from kb.settings import KBConfig
 from observability import LogFormat
 
@@ -35,6 +38,24 @@ def _log_format(value: Any) -> Any:
         except ValueError as exc:
             raise ValueError("wants json or console (empty: console on a terminal, JSON otherwise)") from exc
     return value
+
+
+class SlaSchedulerConfig(EnvSettings):
+    """The SLA scheduler's loop (`bot/sla_scheduler.py`); the targets it checks are `FD_INTAKE_SLA_<PRIORITY>`."""
+
+    model_config = EnvSettings.config("FD_INTAKE_SLA_")
+    doc_title = "SLA scheduler (`bot/sla_scheduler.py`)"
+
+    check_s: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds between passes of the SLA watcher, which fires tickets' at-risk and breach events. Every "
+        "replica runs the loop; one at a time (a lock in Redis, else PostgreSQL, else in-process) does each pass. "
+        "`0`: this replica never checks.",
+    )
+    breach_reassign: bool = Field(
+        False, description="A breached ticket is also reassigned to its team's lead (who is alerted either way)."
+    )
 
 
 class Settings(EnvSettings):
@@ -117,6 +138,9 @@ class Settings(EnvSettings):
     calendar: CalendarConfig = CalendarConfig()
     handoff: HandoffConfig = HandoffConfig()
     wechat: WeChatConfig = WeChatConfig()
+    sla: SlaSchedulerConfig = SlaSchedulerConfig()
+    notify: EmailConfig = EmailConfig()
+    follow_up: FollowUpConfig = FollowUpConfig()
 
     @property
     def effective_database_url(self) -> str:
@@ -145,4 +169,4 @@ class Settings(EnvSettings):
 # README.md's configuration section, in this order: the front door, then its sections (bot.settings_docs renders it).
 SECTIONS: tuple[type[EnvSettings], ...] = (Settings, *(section for _, section in Settings.sections()))
 
-__all__ = ["SECTIONS", "Settings"]
+__all__ = ["SECTIONS", "Settings", "SlaSchedulerConfig"]

@@ -5,8 +5,9 @@ row of `customers` with any number of identities (conversations/identity.py): th
 a WeChat OpenID) arrive on first sight (`ConversationStore.customer_for_identity`); emails, phones, the shop's
 customer id and a WeChat UnionID are linked only when proven (`link_proven`: an order number plus the phone or email
 on that order, checked with the order system). Two records become one by `merge` — an agent's decision, or a proof
-that finds the identity already on another record — which moves identities, conversations and, through the
-`CustomerMovers` it is given (intake's tickets), everything else that keeps a customer id, in one transaction, and
+that finds the identity already on another record — which moves identities, conversations, satisfaction surveys
+and, through the `CustomerMover`s it is given (intake's tickets), everything else that keeps a customer id, in one
+transaction, and
 writes a `customer_merges` row that explains it. A merged record keeps its row with `merged_into` set, so an old id
 (in a Rasa tracker, a ticket link) still reads as the surviving record.
 
@@ -349,6 +350,10 @@ class CustomerRecords:
             ),
             "conversations": await tx.execute(
                 update(conversations).where(conversations.c.customer_id == source.id).values(customer_id=target.id)
+            ),
+            # An open follow-up question is found by its customer: the answer may come from the other channel now.
+            "surveys": await tx.execute(
+                update(handoff_surveys).where(handoff_surveys.c.customer_id == source.id).values(customer_id=target.id)
             ),
         }
         for name, mover in self._movers.items():

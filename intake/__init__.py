@@ -1,8 +1,9 @@
 """Issue intake: order numbers and lookup, category/urgency suggestion, the priority and SLA policies,
-the business calendar, and tickets."""
+the business calendar, tickets, the record of what reached their customers, and the follow-up after resolution."""
 
 from intake.calendar import BusinessCalendar, ChinaHolidays, DayKind, DayRules, FixedDays, LayeredDays, WeeklyHours
 from intake.classification import CategorySuggestion, IssueClassifier, UrgencySuggestion
+from intake.deliveries import Delivery, DeliveryLog
 from intake.exceptions import (
     IllegalTransition,
     IntakeError,
@@ -13,6 +14,7 @@ from intake.exceptions import (
     TicketNotFound,
     UnknownTeam,
 )
+from intake.follow_ups import ChannelWindow, FollowUp, FollowUpScheduler, FollowUpSender, FollowUpStep, FollowUpTaken
 from intake.models import (
     OPEN_STATUSES,
     REOPEN_WINDOW_S,
@@ -42,7 +44,7 @@ from intake.orders import (
     order_lookup,
 )
 from intake.priority import PriorityDecision, PriorityPolicy, format_deadline
-from intake.settings import CalendarConfig, IntakeConfig, IntakeSettings
+from intake.settings import CalendarConfig, FollowUpConfig, IntakeConfig, IntakeSettings
 from intake.sla import SlaDeadlines, SlaMetric, SlaPolicy, SlaTarget
 from intake.teams import DEFAULT_TEAM, Team, TeamStore
 from intake.tickets import TicketFilter, TicketListener, TicketStore
@@ -57,12 +59,21 @@ __all__ = [
     "CalendarConfig",
     "Category",
     "CategorySuggestion",
+    "ChannelWindow",
     "ChinaHolidays",
     "DayKind",
     "DayRules",
+    "Delivery",
+    "DeliveryLog",
     "DemoOrderLookup",
     "EventKind",
     "FixedDays",
+    "FollowUp",
+    "FollowUpConfig",
+    "FollowUpScheduler",
+    "FollowUpSender",
+    "FollowUpStep",
+    "FollowUpTaken",
     "HttpOrderLookup",
     "IllegalTransition",
     "IntakeConfig",

@@ -211,6 +211,10 @@ class EventKind(StrEnum):
     SLA_AT_RISK = "sla_at_risk"  # data: {"metric", "due"}
     SLA_BREACHED = "sla_breached"  # data: {"metric", "due", "expected"}; public: the customer's apology
     LINKED_CONVERSATION = "linked_conversation"  # data: {"conversation_id"}
+    # Staff only, written by the customer-facing side (`record_event`):
+    DELIVERY_FAILED = "delivery_failed"  # data: {"channel", "purpose", "event", "error"}; body: the error
+    FOLLOW_UP = "follow_up"  # the customer's answer to the follow-up: data {"survey", "answer", "score"?}
+    FOLLOW_UP_TASK = "follow_up_task"  # for a supervisor: data {"survey", "reason", "for", "score"?}
     CUSTOMER_MERGED = "customer_merged"  # data: {"from", "to"} customer ids: two customer records became one
 
 

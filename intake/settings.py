@@ -3,7 +3,8 @@
 Owns `IntakeSettings` (built once, passed down), `IntakeConfig` (the `FD_INTAKE_*` variables, composed into the
 front door's settings as `Settings.intake`), `CalendarConfig` (the `FD_CALENDAR_*` variables, `Settings.calendar`:
 the one reader of the business-time variables that tickets, the console's countdown and the agents' opening hours
-share) and the parsing of their textual forms. Must never read `os.environ` itself: the process entry point builds
+share), `FollowUpConfig` (the `FD_FOLLOW_UP_*` variables, `Settings.follow_up`: the follow-up after resolution) and
+the parsing of their textual forms. Must never read `os.environ` itself: the process entry point builds
 the front door's settings once, and `IntakeConfig.intake_settings(CalendarConfig.calendar())` derives the rest.
 """
 
@@ -292,3 +293,27 @@ class IntakeConfig(EnvSettings):
             calendar=calendar if calendar is not None else BusinessCalendar(),
             max_slot_reasks=self.max_reasks,
         )
+
+
+class FollowUpConfig(EnvSettings):
+    """The `FD_FOLLOW_UP_*` variables: when a resolved ticket's customer is asked whether the problem is solved."""
+
+    model_config = EnvSettings.config("FD_FOLLOW_UP_")
+    doc_title = "Follow-up after resolution (`intake/settings.py`)"
+
+    enabled: bool = Field(True, description="Ask each resolved ticket's customer whether the problem is solved.")
+    delay_s: float = Field(
+        3600.0,
+        ge=0,
+        description="Seconds after a ticket is resolved before its customer is asked whether the problem is solved "
+        "and how satisfied they are (sooner when the channel's window, WeChat's 48 hours, would close first).",
+    )
+    reminder_s: float = Field(
+        86400.0,
+        ge=0,
+        description="Seconds after an unanswered question before its one reminder (sooner when the channel's window "
+        "would close first; `0`: no reminder).",
+    )
+    check_s: float = Field(
+        60.0, gt=0, description="How often the follow-up pass looks for questions and reminders due."
+    )

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 
 from backends.sql import SQL, Database, Row, upsert
 from intake.exceptions import IllegalTransition, InvalidTicketChange, TicketNotFound
@@ -49,6 +49,8 @@ SORTS: tuple[Sort, ...] = ("due", "newest", "updated")
 
 # Kinds the customer may see on their ticket (the status answer, the widget): never notes, assignments, transfers.
 PUBLIC_KINDS = frozenset({EventKind.CREATED, EventKind.STATUS, EventKind.REPLY, EventKind.SLA_BREACHED})
+# Kinds written from outside the workflow (`record_event`): what happened on the way to the customer and back.
+OUTSIDE_KINDS = frozenset({EventKind.DELIVERY_FAILED, EventKind.FOLLOW_UP, EventKind.FOLLOW_UP_TASK})
 
 
 @dataclass(frozen=True)
@@ -467,6 +469,18 @@ class TicketStore:
             raise TicketNotFound(number)
         return changed
 
+    async def record_event(
+        self, number: str, kind: EventKind, data: dict[str, Any], *, body: str = "", actor: str = "system"
+    ) -> Ticket | None:
+        """Append a staff-only event from outside the workflow — a delivery that failed, the customer's answer to the
+        follow-up, a supervisor's follow-up task — without changing anything else. None when the ticket is unknown.
+
+        Raises InvalidTicketChange for a kind the workflow writes itself (a status change, a reply, an SLA event).
+        """
+        if kind not in OUTSIDE_KINDS:
+            raise InvalidTicketChange(f"{kind.value} events are written by the workflow itself")
+        return await self._change(number.upper(), {}, [(kind, actor, body, data)])
+
     async def set_priority(self, number: str, priority: Priority, *, actor: str, note: str = "") -> Ticket | None:
         """Change the priority (an escalation); the deadlines already running stand. None when unknown."""
         ticket = await self._fetch(number.upper(), None)
@@ -660,8 +674,7 @@ class TicketStore:
         statement = select(intake_tickets).where(*self._where(query))
         if query.sort == "due":
             # The nearest running deadline first; tickets with no running clock (paused, finished) last.
-            nearest = _nearest_due()
-            statement = statement.order_by(nearest.is_(None), nearest, t.seq)
+            statement = statement.order_by(t.sla_due_at.asc().nulls_last(), t.seq)
         elif query.sort == "updated":
             statement = statement.order_by(t.updated_at.desc(), t.seq.desc())
         else:
@@ -715,36 +728,11 @@ class TicketStore:
                     )
                 )
             )
-        running = and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None))
         if query.at_risk_at is not None:
-            # A running clock past its at-risk instant (or its due time: breached is at risk too). Tickets written
-            # before the instants were stored count from their due times.
-            at = query.at_risk_at
-            where.append(
-                and_(
-                    running,
-                    or_(
-                        and_(
-                            t.first_responded_at.is_(None),
-                            func.coalesce(t.first_response_warn_at, t.first_response_due) <= at,
-                        ),
-                        func.coalesce(t.next_reply_warn_at, t.next_reply_due) <= at,
-                        func.coalesce(t.resolution_warn_at, t.resolution_due) <= at,
-                    ),
-                )
-            )
+            # A running clock past its at-risk instant (or its due time: breached is at risk too).
+            where.append(t.sla_warn_at <= query.at_risk_at)
         if query.breached_at is not None:
-            at = query.breached_at
-            where.append(
-                and_(
-                    running,
-                    or_(
-                        and_(t.first_responded_at.is_(None), t.first_response_due < at),
-                        t.next_reply_due < at,
-                        t.resolution_due < at,
-                    ),
-                )
-            )
+            where.append(t.sla_due_at < query.breached_at)
         if query.overdue_at is not None:
             # Only tickets still waiting on us can be late; a resolved ticket's missed first response is history.
             at = query.overdue_at
@@ -769,18 +757,3 @@ class TicketStore:
 
 def _open(query: TicketFilter) -> TicketFilter:
     return TicketFilter(**{**query.__dict__, "statuses": list(OPEN_STATUSES)})
-
-
-def _nearest_due() -> ColumnElement[Any]:
-    """The nearest running deadline of a ticket in SQL (NULL when no clock runs: paused or finished)."""
-    t = intake_tickets.c
-    first = case((t.first_responded_at.is_(None), t.first_response_due), else_=t.resolution_due)
-    reply = func.coalesce(t.next_reply_due, first)
-    nearest = case((reply < first, reply), else_=first)
-    return case(
-        (
-            and_(t.status.in_([s.value for s in OPEN_STATUSES]), t.paused_at.is_(None)),
-            case((nearest < t.resolution_due, nearest), else_=t.resolution_due),
-        ),
-        else_=None,
-    )

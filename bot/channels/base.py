@@ -1,15 +1,17 @@
 """The seam between channels and the one conversation pipeline.
 
 A channel adapter turns its wire format into an `InboundMessage` for `ConversationPipeline.receive` and delivers
-messages created outside a request (agent replies, late bot replies, notices) through `ChannelAdapter.deliver`.
-Adding a channel means one new adapter module; nothing here knows any wire format.
+messages created outside a request (agent replies, late bot replies, notices) through `ChannelAdapter.deliver`. A
+channel that may not message a customer freely at all times (WeChat, outside its 48-hour window) can still carry a
+`TemplateNotice` through `TemplateChannel.send_template`. Adding a channel means one new adapter module; nothing
+here knows any wire format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from conversations.models import Conversation, Message
 
@@ -43,3 +45,30 @@ class ChannelAdapter(Protocol):
     def name(self) -> str: ...
 
     async def deliver(self, conversation: Conversation, messages: Sequence[Message]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TemplateNotice:
+    """A notice in the fixed shape of a channel's template message, every field already in the customer's language:
+    `title` ("Update on your ticket FD-000123"), `reference` (the ticket number), `status` (the ticket's status as
+    the customer reads it) and `text` (the message itself, buttons written out as numbered options)."""
+
+    title: str
+    reference: str
+    status: str
+    text: str
+
+
+@runtime_checkable
+class TemplateChannel(Protocol):
+    """A channel that can send a `TemplateNotice` when its free-form messages are refused."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def templates_enabled(self) -> bool:
+        """False when no template is configured: `send_template` would fail."""
+        ...
+
+    async def send_template(self, conversation: Conversation, notice: TemplateNotice) -> None: ...

@@ -198,6 +198,19 @@
     item.appendChild(row);
   }
 
+  // The last message the customer has had in front of them (kept with the conversation, so a later visit knows what
+  // arrived while they were away); null before this browser has shown any.
+  function seenSeq() {
+    var stored = parseInt(load("seen") || "", 10);
+    return isNaN(stored) ? null : stored;
+  }
+  function markSeen() {
+    var before = seenSeq();
+    if (!panel.hidden && (before === null || lastSeq > before)) save("seen", String(lastSeq));
+  }
+
+  // `quiet`: history shown on page load. What came after the customer last looked (a ticket's news while they were
+  // offline) still counts as unread.
   function render(message, quiet) {
     if (typeof message.seq !== "number" || seen[message.seq]) return;
     seen[message.seq] = true;
@@ -210,7 +223,12 @@
     if (message.buttons && message.buttons.length) renderButtons(item, message.buttons);
     log.appendChild(item);
     scrollDown();
-    if (sender !== "customer") { typing.hidden = true; if (!quiet) noteUnread(); }
+    var before = seenSeq();
+    if (sender !== "customer") {
+      typing.hidden = true;
+      if (!quiet || (before !== null && message.seq > before)) noteUnread();
+    }
+    markSeen();
   }
 
   function noticeText(event) {
@@ -384,6 +402,7 @@
     launcher.setAttribute("aria-expanded", "true");
     unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", t("Open chat"));
     saveSession("open", "1");
+    markSeen();
     connect();
     scrollDown();
     input.focus();
@@ -402,7 +421,7 @@
     if (event.key === "Escape" && !panel.hidden) { event.stopPropagation(); close(); }
   });
   function forgetConversation() {
-    save("conversation", null); save("token", null);
+    save("conversation", null); save("token", null); save("seen", null);
     seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true;
     log.textContent = ""; addGreeting();
   }

@@ -102,6 +102,17 @@
       case "sla_at_risk": return t("SLA at risk: {clock}", { clock: window.fdLabel(d.metric) });
       case "sla_breached": return t("SLA breached: {clock}", { clock: window.fdLabel(d.metric) });
       case "linked_conversation": return t("Conversation {id} linked", { id: d.conversation_id || "" });
+      case "delivery_failed":
+        return t("Could not reach the customer by {channel}", { channel: window.fdLabel(d.channel || "") });
+      case "follow_up":
+        if (d.answer === "solved") return t("Follow-up: the customer says it is solved");
+        if (d.answer === "not_solved") return t("Follow-up: the customer says it is not solved");
+        if (d.answer === "rated") return t("Follow-up: the customer rated the help {score} of 5", { score: d.score });
+        return t("Follow-up: the customer commented");
+      case "follow_up_task":
+        return d.reason === "low_score"
+          ? t("Supervisor follow-up: a low score ({score} of 5)", { score: d.score })
+          : t("Supervisor follow-up: not solved after closing");
       default: return e.kind;
     }
   }

@@ -44,14 +44,24 @@ class RecordingGate:
         self.escalations.append(request)
         return [MessageDraft(Sender.SYSTEM, "queued")]
 
-    async def intercept(self, conversation: Conversation, payload: str) -> list[MessageDraft] | None:
-        return [MessageDraft(Sender.BOT, "rated")] if payload.startswith("/fd_rate") else None
-
     async def customer_present(self, conversation_id: str) -> None:
         return None
 
     async def customer_left(self, conversation_id: str) -> bool:
         return False
+
+
+class RecordingSurveys:
+    """Takes rating payloads and a typed "5" as answers; anything else is the bot's."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str | None]] = []
+
+    async def answer(self, conversation: Conversation, text: str, payload: str | None) -> list[MessageDraft] | None:
+        self.asked.append((text, payload))
+        if (payload or "").startswith("/fd_rate") or (payload is None and text == "5"):
+            return [MessageDraft(Sender.BOT, "rated")]
+        return None
 
 
 @pytest.fixture
@@ -60,7 +70,7 @@ async def parts(tmp_path: Path) -> Any:
     store = ConversationStore(db)
     await upgrade_database(db)
     rasa, gate, bus = ScriptedRasa(), RecordingGate(), MemoryEventBus()
-    pipeline = ConversationPipeline(store, rasa, bus, gate)  # type: ignore[arg-type]
+    pipeline = ConversationPipeline(store, rasa, bus, gate, surveys=RecordingSurveys())  # type: ignore[arg-type]
     yield pipeline, rasa, gate, store, bus
     await db.close()
 
@@ -121,13 +131,17 @@ async def test_wechat_customers_choose_a_button_by_typing_its_number(parts: Any)
     assert rasa.received[-1][1] == "7"
 
 
-async def test_rating_payloads_are_handled_by_handoff_not_rasa(parts: Any) -> None:
+async def test_survey_answers_are_the_surveys_not_rasas(parts: Any) -> None:
     pipeline, rasa, _, _, _ = parts
     conversation, _ = await pipeline.open_conversation("web", "v")
     rate = '/fd_rate{"score":5}'
     await pipeline.post_notice(conversation.id, [MessageDraft(Sender.BOT, "Rate us", buttons=(Button("5", rate),))])
     replies = await pipeline.receive(InboundMessage("web", "v", "5", conversation_id=conversation.id, payload=rate))
     assert [m.text for m in replies] == ["rated"] and rasa.received == []
+    typed = await pipeline.receive(InboundMessage("web", "v", "5", conversation_id=conversation.id))
+    assert [m.text for m in typed] == ["rated"] and rasa.received == []
+    await pipeline.receive(InboundMessage("web", "v", "how do I descale it?", conversation_id=conversation.id))
+    assert [text for _, text, _ in rasa.received] == ["how do I descale it?"]
 
 
 async def test_the_language_of_each_message_is_passed_to_rasa(parts: Any) -> None:

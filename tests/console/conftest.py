@@ -248,8 +248,10 @@ async def wechat_app(
     fake_api: tuple[FakeWeChatAPI, str],
     idle_close_s: float = 86400.0,
     union_id: bool = False,
+    template_id: str = "",
     **handoff: Any,
 ) -> AsyncIterator[WeChatHarness]:
+    """`template_id`: the account's template message for news outside the 48-hour window ("": none)."""
     api, api_url = fake_api
     wechat_config = WeChatConfig(
         token=TOKEN,
@@ -260,6 +262,7 @@ async def wechat_app(
         api_base_url=api_url,
         idle_close_s=idle_close_s,
         union_id=union_id,
+        template_id=template_id,
     )
     settings = console_settings(tmp_path, rasa_url, backend, **handoff).model_copy(update={"wechat": wechat_config})
     async with console_app(settings) as running:

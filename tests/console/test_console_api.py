@@ -5,7 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.handoff_bridge import parse_rating, queue_text, rating_buttons
+from bot.handoff_bridge import queue_text
+from bot.surveys import parse_rating, rating_buttons
 from staff.auth import Role
 from staff.case_card import expand_canned
 from tests.console.conftest import Running

@@ -65,8 +65,8 @@ async def test_the_agent_sees_and_edits_the_customer_record_on_the_case_card(
     await earlier.say("Where is my coffee machine?")
     earlier_id = (await app[CONVERSATIONS].get_conversation(earlier.conversation_id)).customer_id
     surveys = SurveyStore(app[DATABASE])
-    await surveys.ask(earlier.conversation_id, "bob")
-    await surveys.rate(earlier.conversation_id, 4)
+    survey = await surveys.ask(earlier.conversation_id, "bob")
+    await surveys.rate(survey.id, 4)
     chat = await running.customer("en")
     await chat.say("My blender arrived broken and smells of smoke")
     customer_id = (await app[CONVERSATIONS].get_conversation(chat.conversation_id)).customer_id

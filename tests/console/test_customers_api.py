@@ -68,8 +68,8 @@ async def test_the_panel_shows_the_whole_record(running: Running) -> None:
     await earlier.say("Where is my parcel?")
     await running.app[CUSTOMERS].merge(await customer_of(running, earlier.conversation_id), customer_id, actor="bob")
     surveys = SurveyStore(running.app[DATABASE])
-    await surveys.ask(earlier.conversation_id, "bob")
-    await surveys.rate(earlier.conversation_id, 5)
+    survey = await surveys.ask(earlier.conversation_id, "bob")
+    await surveys.rate(survey.id, 5)
 
     status, panel = await api(ann, "GET", f"/{customer_id}")
 
@@ -108,7 +108,7 @@ async def test_agents_edit_the_record_and_merge_two_into_one(running: Running) -
     status, body = await api(ann, "POST", f"/{dupe}/merge", {"into": keep, "note": "same phone number"})
     assert status == 200, body
     assert (body["merge"]["source_id"], body["merge"]["actor"], body["merge"]["reason"]) == (dupe, "ann", "agent")
-    assert body["merge"]["moved"] == {"identities": 1, "conversations": 1, "tickets": 0}
+    assert body["merge"]["moved"] == {"identities": 1, "conversations": 1, "surveys": 0, "tickets": 0}
     assert body["customer"]["id"] == keep
     assert await customer_of(running, second.conversation_id) == keep
     status, panel = await api(ann, "GET", f"/{keep}")

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page
 
-from bot.handoff_bridge import HANDOFF, SURVEYS
-from bot.keys import PIPELINE
+from bot.handoff_bridge import HANDOFF
+from bot.keys import PIPELINE, SURVEYS
 from bot.widget import create_host_app
 from conversations.models import Sender
 from handoff import OwnershipState

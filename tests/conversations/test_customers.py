@@ -85,7 +85,7 @@ async def test_the_same_proof_on_wechat_makes_the_website_customer_and_the_wecha
     )
     assert merge.detail["identity"] == {"kind": "phone", "value": "13800138001"}
     assert merge.detail["order_number"] == "1000000001"
-    assert merge.moved == {"identities": 1, "conversations": 1, "tickets": 1}
+    assert merge.moved == {"identities": 1, "conversations": 1, "surveys": 0, "tickets": 1}
     # The WeChat customer's next message finds the one record; their old id reads as it too.
     again, returning = await store.customer_for_identity("wechat", "openid-alex")
     assert (again.id, returning) == (web.id, True)
@@ -119,8 +119,8 @@ async def test_an_agent_merge_moves_everything_keeps_the_better_values_and_is_ex
         ),
     )
     chat = await store.create_conversation(dupe.id, "socketio")
-    await SurveyStore(database).ask(chat.id, "ann")
-    await SurveyStore(database).rate(chat.id, 4)
+    survey = await SurveyStore(database).ask(chat.id, "ann", customer_id=dupe.id, channel="socketio")
+    await SurveyStore(database).rate(survey.id, 4)
     await tickets.create(TicketDraft(customer_id=dupe.id), priority=Priority.LOW)
 
     merge = await records.merge(dupe.id, keep.id, actor="ann", note="same person, asked on the phone")
@@ -130,7 +130,7 @@ async def test_an_agent_merge_moves_everything_keeps_the_better_values_and_is_ex
         MergeReason.AGENT,
         {"note": "same person, asked on the phone"},
     )
-    assert merge.moved == {"identities": 1, "conversations": 1, "tickets": 1}
+    assert merge.moved == {"identities": 1, "conversations": 1, "surveys": 1, "tickets": 1}
     merged = await records.get(keep.id)
     assert (merged.display_name, merged.tier, merged.email, merged.tags) == ("Bo", "gold", "bo@example.com", ("a", "b"))
     assert merged.preferences == {"contact_channel": "email", "x": "1"}
@@ -138,6 +138,7 @@ async def test_an_agent_merge_moves_everything_keeps_the_better_values_and_is_ex
     assert [i.kind for i in await records.identities_of(keep.id)] == ["web", "socketio"]
     assert [t.customer_id for t in await tickets.list_for_customer(keep.id)] == [keep.id]
     assert [r["score"] for r in await records.csat_of(keep.id)] == [4]
+    assert (await SurveyStore(database).get(survey.id)).customer_id == keep.id  # an open question follows them
     assert [m.to_dict()["reason"] for m in await records.merges_into(keep.id)] == ["agent"]
 
 

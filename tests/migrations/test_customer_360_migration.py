@@ -1,4 +1,4 @@
-"""Migration 0004_customer_360 on SQLite and PostgreSQL: a populated database of the previous revision upgrades with
+"""Migration 0006_customer_360 on SQLite and PostgreSQL: a populated database of the previous revision upgrades with
 every row kept (customers get empty tags and preferences, identities read as the channels' own), the new record
 works on it, and the downgrade drops only what the upgrade added."""
 
@@ -21,7 +21,7 @@ from intake.tickets import TicketStore
 from migrations import alembic_config, current_revision, head_revision, upgrade_database
 from tests.conftest import drop_schema, open_test_database
 
-REVISION = "0004_customer_360"
+REVISION = "0006_customer_360"
 # The revision before this one, as the script says (revisions are chained when branches merge).
 PREVIOUS = str(ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).down_revision)
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -86,7 +86,7 @@ async def test_a_populated_database_upgrades_with_every_row_and_the_record_works
     assert IdentityKey("phone", "13800138001") in await records.keys_of("cus_wx")
 
     merge = await records.merge("cus_wx", "cus_web", actor="ann", note="same person")
-    assert merge.moved == {"identities": 1, "conversations": 1, "tickets": 1}
+    assert merge.moved == {"identities": 1, "conversations": 1, "surveys": 0, "tickets": 1}
     assert (await ConversationStore(previous).customer_for_identity("wechat", "openid"))[0].id == "cus_web"
     assert (await records.get("cus_web")).phone == "13800138001"
 

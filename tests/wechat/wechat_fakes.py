@@ -140,9 +140,9 @@ class WeChatSim:
 class FakeWeChatAPI:
     """The slice of api.weixin.qq.com the connector calls, recording every call.
 
-    `send_errcodes` are answered to CS sends in order (then 0). `reject_token(t)` makes sends with `t` fail with
-    `stale_errcode` until a new token is fetched. User info answers the UnionID in `union_ids` (none for an OpenID
-    not there), or `user_info_errcode` when set.
+    `send_errcodes` are answered to CS sends in order (then 0), `template_errcodes` to template messages (recorded in
+    `templates`). `reject_token(t)` makes sends with `t` fail with `stale_errcode` until a new token is fetched.
+    User info answers the UnionID in `union_ids` (none for an OpenID not there), or `user_info_errcode` when set.
     """
 
     token_fetch_delay_s: float = 0.05
@@ -152,6 +152,8 @@ class FakeWeChatAPI:
     send_tokens: list[str] = field(default_factory=list)
     raw_bodies: list[bytes] = field(default_factory=list)
     send_errcodes: list[int] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    template_errcodes: list[int] = field(default_factory=list)
     rejected_tokens: set[str] = field(default_factory=set)
     current_token: str = ""
     token_errcode: int = 0
@@ -169,6 +171,7 @@ class FakeWeChatAPI:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_get("/cgi-bin/user/info", self._user_info)
+        app.router.add_post("/cgi-bin/message/template/send", self._template)
         return app
 
     async def _user_info(self, request: web.Request) -> web.Response:
@@ -206,6 +209,17 @@ class FakeWeChatAPI:
         self.sends.append(json.loads(raw))
         self.sent.set()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _template(self, request: web.Request) -> web.Response:
+        token = request.query.get("access_token", "")
+        if token in self.rejected_tokens or token != self.current_token:
+            return web.json_response({"errcode": self.stale_errcode, "errmsg": "invalid credential"})
+        errcode = self.template_errcodes.pop(0) if self.template_errcodes else 0
+        if errcode:
+            return web.json_response({"errcode": errcode, "errmsg": f"scripted {errcode}"})
+        self.templates.append(json.loads(await request.read()))
+        self.sent.set()
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 200228332})
 
     async def wait_for_sends(self, count: int, timeout_s: float = 15.0) -> None:
         async def enough() -> None:

@@ -2,8 +2,9 @@
 customer's UnionID.
 
 Owns: one access token per account (shared by replicas through an `AccessTokenStore`, fetched by one caller at a
-time, refreshed early and after WeChat rejects it), CS text sends, the user info call (for the UnionID), errcode →
-typed exception mapping, and the 48-hour service-window arithmetic.
+time, refreshed early and after WeChat rejects it), CS text sends, template message sends (the way to reach a
+customer outside the CS window), the user info call (for the UnionID), errcode → typed exception mapping, and
+the 48-hour service-window arithmetic.
 Must never: fetch a token per request, log or raise anything containing the access token or AppSecret (both
 travel in query strings), or retry a send more than once.
 """
@@ -14,7 +15,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
@@ -48,6 +49,7 @@ from bot.channels.wechat.exceptions import (
 from bot.channels.wechat.settings import WeChatSettings
 
 CS_SEND_PATH = "/cgi-bin/message/custom/send"
+TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
 USER_INFO_PATH = "/cgi-bin/user/info"
 TOKEN_PATH = "/cgi-bin/token"  # noqa: S105 - a URL path, not a secret
 
@@ -204,6 +206,18 @@ class CustomerServiceClient:
 
     async def send_text(self, openid: str, content: str) -> None:
         await self._call(CS_SEND_PATH, {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    async def send_template(self, openid: str, template_id: str, data: Mapping[str, str], url: str = "") -> None:
+        """A template message (模板消息): allowed outside the 48-hour window. `data` maps the template's keys
+        (`first`, `keyword1`, …) to their values."""
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
+        if url:
+            payload["url"] = url
+        await self._call(TEMPLATE_SEND_PATH, payload)
 
     async def union_id(self, openid: str) -> str | None:
         """The customer's UnionID, or None when WeChat gives none (the account is not bound to an Open Platform, or

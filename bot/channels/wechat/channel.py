@@ -2,7 +2,7 @@
 
 Owns: the GET (URL verification) and POST (push) handlers, the `cleanup_ctx` that owns the HTTP session, token
 store, deduplicator and late-delivery tasks, the typed `web.AppKey`s, and `WeChatChannel.deliver` for messages
-created outside a request (agent replies).
+created outside a request (agent replies), with `send_template` for notices outside the 48-hour window.
 Must never: answer a bad push with a 500, read more than `max_body_bytes` of a body, or keep state in globals.
 """
 
@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.channels.base import TemplateNotice
 from bot.channels.wechat.api import (
     AccessTokenHolder,
     AccessTokenStore,
@@ -36,24 +37,45 @@ READ_CHUNK_BYTES = 16 * 1024
 
 
 class WeChatChannel:
-    """Delivers messages to a WeChat customer through the CS API (`conversation.external_id` is the OpenID).
+    """Delivers messages to a WeChat customer through the CS API (`conversation.external_id` is the OpenID), and
+    notices outside the CS window as the account's template message (`TemplateChannel`), when one is configured.
 
     Raises `OutsideServiceWindow` when the customer last wrote more than 48 hours ago, `QuotaExceeded` when
     WeChat's per-customer limit is used up, and other `WeChatError`s; the caller decides what to tell the agent.
     """
 
-    def __init__(self, client: CustomerServiceClient) -> None:
+    def __init__(self, client: CustomerServiceClient, settings: WeChatSettings | None = None) -> None:
         self._client = client
+        self._settings = settings
 
     @property
     def name(self) -> str:
         return "wechat"
 
+    @property
+    def templates_enabled(self) -> bool:
+        return self._settings is not None and bool(self._settings.template_id)
+
     async def deliver(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        openid = self._openid(conversation)
+        for message in visible_replies(messages):
+            await self._client.send_text(openid, format_message(message))
+
+    async def send_template(self, conversation: Conversation, notice: TemplateNotice) -> None:
+        """The notice as the configured template message. Raises WeChatError (also when none is configured)."""
+        if self._settings is None or not self._settings.template_id:
+            raise WeChatError("no template message is configured (FD_WECHAT_TEMPLATE_ID)")
+        values = {"title": notice.title, "reference": notice.reference, "status": notice.status, "text": notice.text}
+        data = {key: values[name] for name, key in self._settings.template_fields.items()}
+        await self._client.send_template(
+            self._openid(conversation), self._settings.template_id, data, self._settings.template_url
+        )
+
+    @staticmethod
+    def _openid(conversation: Conversation) -> str:
         if not conversation.external_id:
             raise WeChatError(f"conversation {conversation.id} has no WeChat OpenID")
-        for message in visible_replies(messages):
-            await self._client.send_text(conversation.external_id, format_message(message))
+        return conversation.external_id
 
 
 WECHAT_INBOUND = web.AppKey("wechat_inbound", WeChatInbound)
@@ -139,7 +161,7 @@ def setup_wechat(
             inbound = WeChatInbound(settings, pipeline, deduplicator, client, on_unsubscribe, on_union_id=on_union_id)
             app[WECHAT_INBOUND] = inbound
             app[WECHAT_CS_CLIENT] = client
-            app[WECHAT_CHANNEL] = WeChatChannel(client)
+            app[WECHAT_CHANNEL] = WeChatChannel(client, settings)
             try:
                 yield
             finally:

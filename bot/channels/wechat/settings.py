@@ -11,8 +11,9 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from backends.settings import EnvSettings
 from bot.channels.wechat.constants import IDLE_CLOSE_S, MAX_BODY_BYTES, PASSIVE_REPLY_DEADLINE_S
@@ -33,6 +34,12 @@ DEFAULT_WELCOME_TEXT = bilingual("Welcome! Ask me anything, or type 'human' to r
 DEFAULT_VOICE_FALLBACK_TEXT = bilingual("Sorry, I couldn't make out that voice message. Please type it.")
 DEFAULT_IMAGE_ACK_TEXT = bilingual("Thanks, we've received your picture and added it to your conversation.")
 DEFAULT_UNSUPPORTED_TEXT = bilingual("Sorry, I can only read text, voice and pictures here.")
+
+
+# A `TemplateNotice` field → the template key that carries it; the default fits the classic ticket-update template
+# ({{first.DATA}} 工单号 {{keyword1.DATA}} 状态 {{keyword2.DATA}} {{remark.DATA}}).
+TEMPLATE_NOTICE_FIELDS = ("title", "reference", "status", "text")
+DEFAULT_TEMPLATE_FIELDS = {"title": "first", "reference": "keyword1", "status": "keyword2", "text": "remark"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class WeChatSettings:
     image_ack_text: str = DEFAULT_IMAGE_ACK_TEXT
     unsupported_text: str = DEFAULT_UNSUPPORTED_TEXT
     learn_union_id: bool = False  # ask WeChat for each customer's UnionID (`/cgi-bin/user/info`)
+    # The template message for a ticket's news outside the 48-hour window ("": none), the page a tap opens, and
+    # which of the template's keys carries each field of a `TemplateNotice` (title, reference, status, text).
+    template_id: str = ""
+    template_url: str = ""
+    template_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATE_FIELDS))
 
     def __post_init__(self) -> None:
         if not self.token or not self.app_id:
@@ -72,6 +84,22 @@ class WeChatSettings:
             raise InvalidSettings("reply_deadline_s must be positive")
         if self.idle_close_s <= 0:
             raise InvalidSettings("idle_close_s must be positive")
+        unknown = set(self.template_fields) - set(TEMPLATE_NOTICE_FIELDS)
+        if unknown:
+            raise InvalidSettings(f"template_fields names unknown notice fields: {sorted(unknown)}")
+
+
+def template_fields(value: str) -> dict[str, str]:
+    """`"title=first,reference=keyword1"` → {"title": "first", "reference": "keyword1"}. Raises ValueError."""
+    fields: dict[str, str] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        name, sep, key = (s.strip() for s in part.partition("="))
+        if not sep or not key or name not in TEMPLATE_NOTICE_FIELDS:
+            raise ValueError(f"wants comma-separated FIELD=KEY pairs, FIELD one of {', '.join(TEMPLATE_NOTICE_FIELDS)}")
+        fields[name] = key
+    return fields
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
@@ -85,6 +113,14 @@ def aes_key(encoding_aes_key: str) -> bytes:
     if len(key) != 32:
         raise InvalidSettings("EncodingAESKey must decode to 32 bytes")
     return key
+
+
+_DEFAULT_TEMPLATE_FIELDS_TEXT = ",".join(f"{name}={key}" for name, key in DEFAULT_TEMPLATE_FIELDS.items())
+
+
+def _checked_template_fields(value: str) -> str:
+    template_fields(value)
+    return value
 
 
 class WeChatConfig(EnvSettings):
@@ -119,6 +155,20 @@ class WeChatConfig(EnvSettings):
         "Open Platform) and link it to their record, so the same person on the company's other WeChat accounts "
         "and mini programs is one customer. At most once a day per customer and replica.",
     )
+    template_id: str = Field(
+        "",
+        description="Template message (模板消息) that carries a ticket's news to a customer outside WeChat's 48-hour "
+        "customer-service window.",
+        json_schema_extra={"doc_default": "(empty: such news is recorded as failed)"},
+    )
+    template_url: str = Field(
+        "", pattern=r"^(https?://.+)?$", description="Page the template message opens when tapped (optional)."
+    )
+    template_fields: Annotated[str, AfterValidator(_checked_template_fields)] = Field(
+        _DEFAULT_TEMPLATE_FIELDS_TEXT,
+        description="Which template key carries each part of the news: `title`, `reference` (the ticket number), "
+        "`status` and `text`, as `FIELD=KEY` pairs.",
+    )
 
     @model_validator(mode="after")
     def _account_is_complete(self) -> WeChatConfig:
@@ -147,4 +197,7 @@ class WeChatConfig(EnvSettings):
             api_base_url=self.api_base_url,
             idle_close_s=self.idle_close_s,
             learn_union_id=self.union_id,
+            template_id=self.template_id,
+            template_url=self.template_url,
+            template_fields=template_fields(self.template_fields),
         )

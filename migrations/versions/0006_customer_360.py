@@ -1,7 +1,7 @@
 """Customer 360: tags, preferences and merges on the customer record; how each identity was proven.
 
-Revision ID: 0004_customer_360
-Revises: 0003_staff_alerts
+Revision ID: 0006_customer_360
+Revises: 0005_notifications
 Create Date: 2026-12-02
 
 Adds `customers.tags` (JSON list), `customers.preferences` (JSON object), `customers.merged_into` (indexed) and
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_customer_360"
-down_revision: str | Sequence[str] | None = "0003_staff_alerts"
+revision: str = "0006_customer_360"
+down_revision: str | Sequence[str] | None = "0005_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
