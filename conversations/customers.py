@@ -184,8 +184,8 @@ class CustomerRecords:
         return [customer_of(row) for row in rows]
 
     async def csat_of(self, customer_id: str, limit: int = CSAT_SHOWN) -> list[dict[str, Any]]:
-        """The customer's satisfaction ratings after a human handoff, newest first: conversation, agent, score
-        (1–5), comment and when they rated."""
+        """The customer's satisfaction ratings, newest first — after a live chat, and the follow-up after a resolved
+        ticket (`ticket` set): conversation, agent, score (1–5), comment and when they rated."""
         surveys = handoff_surveys
         rows = await self._db.fetch(
             select(surveys)
@@ -200,6 +200,7 @@ class CustomerRecords:
                 "agent_id": row["agent_id"],
                 "score": int(row["score"]),
                 "comment": row["comment"],
+                "ticket": row["ticket"],
                 "rated_at": row["rated_at"],
             }
             for row in rows

@@ -135,7 +135,7 @@
     var csat = section(container, t("Satisfaction (CSAT)"), "cp-csat");
     if (panel.csat.count) csat.appendChild(el("li", { class: "cp-average" }, t("{average} / 5 from {count} ratings", { average: panel.csat.average, count: panel.csat.count })));
     panel.csat.ratings.forEach(function (r) {
-      csat.appendChild(el("li", {}, "★".repeat(r.score) + " · " + (r.agent_id || "–") + " · " + day(r.rated_at) + (r.comment ? " · " + r.comment : "")));
+      csat.appendChild(el("li", {}, "★".repeat(r.score) + " · " + (r.ticket || r.agent_id || "–") + " · " + day(r.rated_at) + (r.comment ? " · " + r.comment : "")));
     });
     none(csat);
 
