@@ -206,6 +206,12 @@ async def test_an_agent_works_tickets_in_english(running: Running, browser: Brow
     await expect(page.locator("#done")).to_have_text("Saved as a FAQ draft for the editors to review.")
     assert await buttons.evaluate_all("(bs) => bs.map((b) => b.dataset.to)") == ["open", "closed"]
     await expect(page.locator("#status-actions button[data-to=open]")).to_have_text("Reopen")
+
+    # The customer writes again within 7 days: the ticket reopens, and the page says whose doing it was.
+    await customer.say("It still smokes when I switch it on")
+    await page.reload()
+    await expect(page.locator("#status")).to_have_text("open")
+    await expect(page.locator("#timeline li[data-kind=status]").last).to_contain_text("The customer's message moved it")
     assert problems == []
 
     # The editor finds it among the drafts.
