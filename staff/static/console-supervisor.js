@@ -11,7 +11,7 @@
     connLive = live;
     if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
   }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var clear = window.fdClear; // shell.js
   function row(cells, cls) {
     var tr = document.createElement("tr");
     if (cls) tr.className = cls;
@@ -46,10 +46,10 @@
       w.appendChild(row([x[0], x[1], x[2], x[3] || "–", left === null ? "–" : left < 0 ? t("{time} overdue", { time: mmss(left) }) : t("{time} left", { time: mmss(left) })], risk[x[0]] || (left !== null && left < 0) ? "risk" : ""));
     });
   }
+  // shell.js fdApi: a 401 goes to the login page; any other failure keeps the last snapshot until the next try.
   async function load() {
-    var response = await fetch("/api/v1/console/supervisor", { credentials: "same-origin" });
-    if (response.status === 401) { location.href = "/login?next=/console/supervisor"; return; }
-    if (response.ok) { snapshot = await response.json(); render(); }
+    try { snapshot = await window.fdApi("GET", "/api/v1/console/supervisor"); } catch (e) { return; }
+    render();
   }
   function schedule() { if (!timer) timer = setTimeout(function () { timer = null; load(); }, 200); }
   function connect() {

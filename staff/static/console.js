@@ -21,31 +21,10 @@
     connLive = live;
     if (live !== null) $("conn").textContent = live ? t("live") : t("reconnecting…");
   }
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  var el = window.fdEl, clear = window.fdClear, fmtTime = window.fdTime; // shell.js
   function flash(text) { $("flash").textContent = text || ""; }
-  function fmtTime(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
-
-  async function call(method, path, body) {
-    var response = await fetch(API + path, {
-      method: method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    var data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (response.status === 401) { location.href = "/login?next=/console"; }
-    if (!response.ok) {
-      var message = data && data.error ? data.error.message : "HTTP " + response.status;
-      var error = new Error(message); error.status = response.status; throw error;
-    }
-    return data;
-  }
+  // The console's API (shell.js fdApi: a 401 goes to the login page; a failure throws with the server's message).
+  function call(method, path, body) { return window.fdApi(method, API + path, body); }
 
   // ---- lists ----
   function renderState(next) {

@@ -11,30 +11,10 @@
   var t = function (text, params) { return window.fdI18n.t(text, params); };
   var shown = null; // {container, customerId}: redrawn on a language switch
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function when(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
+  var el = window.fdEl, when = window.fdTime; // shell.js
   function day(epoch) { return epoch ? new Date(epoch * 1000).toLocaleDateString() : "–"; }
-
-  async function call(method, path, body) {
-    var response = await fetch(API + path, {
-      method: method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    var data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (response.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    if (!response.ok) {
-      var error = new Error(data && data.error ? data.error.message : "HTTP " + response.status);
-      error.status = response.status; throw error;
-    }
-    return data;
-  }
+  // The customers API (shell.js fdApi: a 401 goes to the login page; a failure throws with the server's message).
+  function call(method, path, body) { return window.fdApi(method, API + path, body); }
 
   // Stable codes from the server, as words in the agent's language (each a literal t() for the extraction).
   function kindName(code) {
@@ -70,7 +50,7 @@
   function none(list) { if (!list.children.length) list.appendChild(el("li", { class: "cp-none" }, t("none"))); }
 
   function draw(container, panel) {
-    while (container.firstChild) container.removeChild(container.firstChild);
+    window.fdClear(container);
     var c = panel.customer;
     var head = el("div", { class: "cp-head" });
     head.appendChild(el("strong", { id: "cp-name" }, c.display_name || t("(no name yet)")));
@@ -184,7 +164,7 @@
     var status = el("p", { class: "cp-status", role: "status" });
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      while (results.firstChild) results.removeChild(results.firstChild);
+      window.fdClear(results);
       status.textContent = "";
       try {
         var found = await call("GET", "?q=" + encodeURIComponent(query.value.trim()));

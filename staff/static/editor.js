@@ -7,40 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const state = { current: null, entries: [] };
 
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(props || {}).forEach(([key, value]) => {
-      if (key === "className") node.className = value;
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    });
-    children.flat().forEach((child) => {
-      if (child === null || child === undefined) return;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    });
-    return node;
-  }
-
-  async function api(method, path, body) {
-    const options = { method, headers: {}, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch(path, options);
-    if (response.status === 401) {
-      window.location.href = "/login?next=" + encodeURIComponent("/editor");
-      throw new Error("log in first");
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error((data.error && data.error.message) || response.statusText);
-      error.data = data;
-      throw error;
-    }
-    return data;
-  }
+  const { fdEl: el, fdApi: api } = window; // shell.js: a 401 from the API goes to the login page
 
   // ----- tabs -----
   document.querySelectorAll("nav [role=tab]").forEach((tab) => {
@@ -334,14 +301,13 @@
     const file = $("import-file").files[0];
     if (!file) { $("import-result").textContent = t("Choose a file first."); return; }
     const format = file.name.toLowerCase().endsWith(".csv") ? "csv" : "yaml";
-    const response = await fetch(`/api/v1/kb/import?format=${format}&status=${$("import-status").value}`, {
-      method: "POST", body: await file.text(), credentials: "same-origin",
-      headers: { "Content-Type": format === "csv" ? "text/csv" : "application/yaml" },
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      $("import-result").textContent = (data.error && data.error.message) || response.statusText;
-      const problems = (data.error && data.error.problems) || [];
+    let data;
+    try {
+      data = await api("POST", `/api/v1/kb/import?format=${format}&status=${$("import-status").value}`, await file.text(),
+        { contentType: format === "csv" ? "text/csv" : "application/yaml" });
+    } catch (e) {
+      $("import-result").textContent = e.message;
+      const problems = (e.data && e.data.error && e.data.error.problems) || [];
       $("import-problems").replaceChildren(...problems.map((p) => el("li", {}, t("row {row}: {message}", { row: p.row, message: p.message }))));
       return;
     }

@@ -1,6 +1,8 @@
 // The staff page shell: one navigation bar on every staff page, drawn from /api/v1/staff/me so a member sees
 // only the pages their roles open (staff/shell.py owns that list), with the member's alerts bell
 // (/api/v1/staff/alerts). Every text is set with textContent.
+// It is also the one home of what every staff page script shares (each page loads shell.js before its own script):
+// fdApi (the JSON API call), fdEl and fdClear (building elements), fdTime, fdLabel and fdDuration (words for values).
 (function () {
   "use strict";
 
@@ -39,6 +41,74 @@
   }
   window.fdDuration = duration;
 
+  // A time (epoch seconds) in the browser's own locale, "–" when there is none.
+  function time(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
+  window.fdTime = time;
+
+  // el("li", {className: "x", dataset: {seq: 1}, onclick: fn, title: "…", "data-cid": id}, "text", childNode, …):
+  // every child that is not a node goes in as a text node (never parsed as HTML); an attribute that is undefined,
+  // null or false is left out, one that is true is set empty.
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(props || {}).forEach(([key, value]) => {
+      if (value === undefined || value === null || value === false) return;
+      if (key === "className") node.className = value;
+      else if (key === "dataset") Object.entries(value).forEach(([k, v]) => { node.dataset[k] = String(v); });
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    });
+    children.flat().forEach((child) => {
+      if (child === null || child === undefined) return;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    });
+    return node;
+  }
+  window.fdEl = el;
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  window.fdClear = clear;
+
+  // The staff JSON API, in two forms.
+  // fdApi.request(method, path, body, options) resolves with {status, ok, statusText, data} whatever the status
+  // (data: the JSON body, null when there is none) and rejects only when the request did not get through.
+  // fdApi(method, path, body, options) resolves with the JSON body ({} when there is none) of a 2xx answer. Any other
+  // answer throws an Error with the server's message (error.message in the body; else the status text, else
+  // "HTTP <status>") and .status, .code (the body's error code, "" without one) and .data (the body, {} without
+  // one); a 401 first sends the member to log in and back to this page (/login?next=<path and query>).
+  // The body goes as JSON when given; with options.contentType it goes as it is, with that Content-Type (an upload).
+  async function request(method, path, body, options) {
+    const init = { method, headers: {}, credentials: "same-origin" };
+    if (body !== undefined) {
+      const contentType = options && options.contentType;
+      init.headers["Content-Type"] = contentType || "application/json";
+      init.body = contentType ? body : JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    const data = await response.json().catch(() => null);
+    return { status: response.status, ok: response.ok, statusText: response.statusText, data };
+  }
+
+  function toLogin() {
+    window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
+  }
+
+  async function api(method, path, body, options) {
+    const response = await request(method, path, body, options);
+    if (response.status === 401) toLogin();
+    if (response.ok) return response.data === null ? {} : response.data;
+    const failure = response.data && response.data.error;
+    const message = response.status === 401
+      ? t("Log in first.")
+      : (failure && failure.message) || response.statusText || "HTTP " + response.status;
+    const error = new Error(message);
+    error.status = response.status;
+    error.code = (failure && failure.code) || "";
+    error.data = response.data || {};
+    throw error;
+  }
+  api.request = request;
+  window.fdApi = api;
+
   function link(page) {
     const a = document.createElement("a");
     a.href = page.path;
@@ -64,13 +134,6 @@
     return new Date(seconds * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" });
   }
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   // Drawn, not an emoji: a machine without an emoji font would show an empty box.
   function bellIcon() {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -89,30 +152,30 @@
   function alertsBell() {
     const state = { alerts: [], unread: 0, open: false, timer: null };
     const fresh = new Set(); // read while this opening of the list showed them: still highlighted until it closes
-    const root = element("span", "fd-alerts");
-    const button = element("button", "fd-alerts-bell");
+    const root = el("span", { className: "fd-alerts" });
+    const button = el("button", { className: "fd-alerts-bell" });
     button.type = "button";
     button.id = "fd-alerts-bell";
     button.setAttribute("aria-haspopup", "true");
     button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-controls", "fd-alerts-panel");
     const icon = bellIcon();
-    const count = element("span", "fd-alerts-count");
+    const count = el("span", { className: "fd-alerts-count" });
     count.id = "fd-alerts-count";
     count.hidden = true;
     button.append(icon, count);
-    const panel = element("div", "fd-alerts-panel");
+    const panel = el("div", { className: "fd-alerts-panel" });
     panel.id = "fd-alerts-panel";
     panel.hidden = true;
-    const head = element("div", "fd-alerts-head");
-    const heading = element("span", "", t("Alerts"));
+    const head = el("div", { className: "fd-alerts-head" });
+    const heading = el("span", {}, t("Alerts"));
     heading.dataset.i18n = "Alerts";
-    const readAll = element("button", "fd-alerts-readall", t("Mark all read"));
+    const readAll = el("button", { className: "fd-alerts-readall" }, t("Mark all read"));
     readAll.type = "button";
     readAll.dataset.i18n = "Mark all read";
     head.append(heading, readAll);
-    const list = element("ul", "fd-alerts-list");
-    const empty = element("p", "fd-alerts-empty", t("No alerts"));
+    const list = el("ul", { className: "fd-alerts-list" });
+    const empty = el("p", { className: "fd-alerts-empty" }, t("No alerts"));
     empty.dataset.i18n = "No alerts";
     panel.append(head, list, empty);
     root.append(button, panel);
@@ -130,12 +193,12 @@
       const lang = window.fdI18n ? window.fdI18n.lang : "en";
       list.textContent = "";
       state.alerts.forEach((alert) => {
-        const item = element("li", alert.read && !fresh.has(alert.id) ? "fd-alert" : "fd-alert fd-alert-unread");
+        const item = el("li", { className: alert.read && !fresh.has(alert.id) ? "fd-alert" : "fd-alert fd-alert-unread" });
         item.dataset.id = String(alert.id);
-        const body = element(sameSitePath(alert.link) ? "a" : "div", "fd-alert-body");
+        const body = el(sameSitePath(alert.link) ? "a" : "div", { className: "fd-alert-body" });
         if (body.tagName === "A") body.href = alert.link;
-        body.appendChild(element("span", "fd-alert-title", (alert.titles && alert.titles[lang]) || alert.title));
-        const time = element("time", "fd-alert-time", when(alert.created_at));
+        body.appendChild(el("span", { className: "fd-alert-title" }, (alert.titles && alert.titles[lang]) || alert.title));
+        const time = el("time", { className: "fd-alert-time" }, when(alert.created_at));
         time.dateTime = new Date(alert.created_at * 1000).toISOString();
         body.appendChild(time);
         item.appendChild(body);
@@ -145,13 +208,8 @@
     }
 
     function markRead(ids) {
-      return fetch("/api/v1/staff/alerts/read", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(ids ? { ids: ids } : {}),
-      })
-        .then((r) => (r.ok ? r.json() : null))
+      return request("POST", "/api/v1/staff/alerts/read", ids ? { ids: ids } : {})
+        .then((r) => (r.ok ? r.data : null))
         .then((result) => {
           if (!result) return;
           state.alerts.forEach((alert) => {
@@ -173,10 +231,11 @@
     }
 
     function refresh() {
-      return fetch("/api/v1/staff/alerts?limit=" + ALERTS_SHOWN, { credentials: "same-origin" })
+      // Not fdApi: a session that ends while the page is open stops the polling, it does not leave the page.
+      return request("GET", "/api/v1/staff/alerts?limit=" + ALERTS_SHOWN)
         .then((r) => {
           if (r.status === 401) stop();
-          return r.ok ? r.json() : null;
+          return r.ok ? r.data : null;
         })
         .then((data) => {
           if (!data) return null;
@@ -275,15 +334,9 @@
   }
 
   function start() {
-    fetch("/api/v1/staff/me", { credentials: "same-origin" })
-      .then((r) => {
-        if (r.status === 401) {
-          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
-          return null;
-        }
-        return r.ok ? r.json() : null;
-      })
-      .then((me) => { if (me) draw(me); })
+    // A 401 sends the member to log in (fdApi); any other failure leaves the page without the bar.
+    api("GET", "/api/v1/staff/me")
+      .then(draw)
       .catch(() => {});
   }
 

@@ -1,9 +1,10 @@
 // Teams (departments), for supervisors: members, skills, a lead and SLA targets per priority that override the
-// policy's. Names and usernames are set with textContent only (workspace.js el()).
+// policy's. Names and usernames are set with textContent only (shell.js fdEl()).
 (function () {
   "use strict";
   const t = window.fdI18n.t;
-  const { el, clear, api, flash } = window.fdWorkspace;
+  const { fdEl: el, fdClear: clear, fdApi: api } = window;
+  const { flash } = window.fdWorkspace;
   const $ = (id) => document.getElementById(id);
   const PRIORITIES = ["urgent", "high", "normal", "low"];
   const HOURS = ["first_response_hours", "next_reply_hours", "resolution_hours"];

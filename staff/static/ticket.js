@@ -1,11 +1,12 @@
 // One ticket: its header and SLA clocks, the whole timeline (internal notes marked as never shown to the customer),
 // linked chat transcripts, the reply / internal-note composer, status moves (only the legal ones are offered),
 // assignment, transfer to another team, merging, and the "save as FAQ draft" offer after resolving. Every text a
-// customer or a colleague wrote is set with textContent only (workspace.js el()).
+// customer or a colleague wrote is set with textContent only (shell.js fdEl()).
 (function () {
   "use strict";
   const t = window.fdI18n.t;
-  const { el, clear, api, fmtTime, clockText, flash } = window.fdWorkspace;
+  const { fdEl: el, fdClear: clear, fdApi: api } = window;
+  const { fmtTime, clockText, flash } = window.fdWorkspace;
   const $ = (id) => document.getElementById(id);
   const number = decodeURIComponent(window.location.pathname.split("/").pop());
   const base = "/api/v1/tickets/" + encodeURIComponent(number);

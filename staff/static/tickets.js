@@ -1,10 +1,11 @@
 // The ticket list: saved views with counts, search, filters, sorting by the next SLA deadline and paging. The
 // filters live in the address (?view=…&q=…) so a view can be bookmarked and the back button works. Customer text
-// (descriptions, names) is set with textContent only (workspace.js el()).
+// (descriptions, names) is set with textContent only (shell.js fdEl()).
 (function () {
   "use strict";
   const t = window.fdI18n.t;
-  const { el, clear, api, fmtTime, clockText, nextClock, flash } = window.fdWorkspace;
+  const { fdEl: el, fdClear: clear, fdApi: api } = window;
+  const { fmtTime, clockText, nextClock, flash } = window.fdWorkspace;
   const $ = (id) => document.getElementById(id);
   const PAGE_SIZE = 25;
   const ACTIVE = "new,open,pending_customer,pending_internal";

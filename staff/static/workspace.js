@@ -1,50 +1,8 @@
-// What the ticket pages (tickets.js, ticket.js, teams.js) share: element building, the JSON API call, times and SLA
-// clocks. Load after i18n.js and shell.js. Every text goes in with textContent (el's children become text nodes):
-// a customer's words are never parsed as HTML here.
+// What the ticket pages (tickets.js, ticket.js, teams.js) share beyond the shell's helpers (shell.js: fdApi, fdEl,
+// fdClear): times in the page's language, SLA clocks and the flash lines. Load after i18n.js and shell.js.
 (function () {
   "use strict";
   const t = window.fdI18n.t;
-
-  // el("li", {className: "x", dataset: {seq: 1}, onclick: fn, title: "…"}, "text", childNode, …)
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(props || {}).forEach(([key, value]) => {
-      if (value === undefined || value === null || value === false) return;
-      if (key === "className") node.className = value;
-      else if (key === "dataset") Object.entries(value).forEach(([k, v]) => { node.dataset[k] = String(v); });
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    });
-    children.flat().forEach((child) => {
-      if (child === null || child === undefined) return;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    });
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-
-  // fetch JSON; a 401 sends the member to the login page, any other failure throws an Error with .status, .code.
-  async function api(method, path, body) {
-    const options = { method, headers: {}, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch(path, options);
-    if (response.status === 401) {
-      window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
-      throw new Error(t("Log in first."));
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error((data.error && data.error.message) || response.statusText || "HTTP " + response.status);
-      error.status = response.status;
-      error.code = data.error ? data.error.code : "";
-      throw error;
-    }
-    return data;
-  }
 
   function fmtTime(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString(window.fdI18n.lang === "zh" ? "zh-CN" : "en-GB") : "–"; }
 
@@ -72,5 +30,5 @@
     node.classList.toggle("ok", Boolean(ok));
   }
 
-  window.fdWorkspace = { el, clear, api, fmtTime, clockText, nextClock, flash };
+  window.fdWorkspace = { fmtTime, clockText, nextClock, flash };
 })();
