@@ -27,7 +27,7 @@ from kb.store import EntryDraft, EntryNotFound, EntryStatus, FAQEntry, InvalidEn
 from staff.auth import Role, current_member, require_role
 from staff.console import FAQ_DRAFTS, KB_SEARCH
 from staff.keys import STAFF
-from staff.pages import STATIC_DIR
+from staff.pages import STATIC_DIR, forbidden_page
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
 from web.http import SECURITY_HEADERS, read_json_object, text_field
 
@@ -172,7 +172,7 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
     if member is None:
         raise web.HTTPFound(f"/login?next={quote('/editor')}")
     if not member.has(Role.EDITOR):
-        return web.Response(status=403, text="The FAQ editor needs the editor role.", headers=SECURITY_HEADERS)
+        return forbidden_page(Role.EDITOR)
     request.app[KB].warm_up()  # an editor is about to try questions: have the index ready
     return web.FileResponse(STATIC_DIR / "editor.html", headers=SECURITY_HEADERS)
 

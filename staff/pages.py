@@ -44,8 +44,16 @@ async def role_page(request: web.Request, role: Role, file: str) -> web.StreamRe
     if member is None:
         raise web.HTTPSeeOther(f"/login?next={quote(request.path)}")
     if not member.has(role):
-        return web.Response(status=403, text=f"This page needs the {role.value} role.", headers=SECURITY_HEADERS)
+        return forbidden_page(role)
     return web.FileResponse(STATIC_DIR / file, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+def forbidden_page(role: Role) -> web.Response:
+    """403 as a staff page: the shell's menu (the member's own pages), which role this page needs, a way home."""
+    html = (STATIC_DIR / "forbidden.html").read_text(encoding="utf-8").replace("{role}", role.value)
+    return web.Response(
+        status=403, text=html, content_type="text/html", headers={**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    )
 
 
 @routes.get("/api/v1/staff/me")

@@ -90,3 +90,26 @@ async def test_each_role_sees_its_pages_legibly_in_both_languages(tmp_path: Path
             await nav.locator(".fd-lang-switch button[value=en]").click()
             await nav.locator(".fd-shell-logout", has_text="Log out").wait_for()
         assert errors == []
+
+
+async def test_a_page_of_another_role_says_so_in_the_shell_in_both_languages(tmp_path: Path) -> None:
+    """A 403 is a staff page too: the member's own menu, which role the page is for, and the way home."""
+    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB))
+    async with serving(app) as url, chromium() as browser:
+        await app[STAFF].add("ann", "pw", [Role.AGENT], "Ann")
+        page = await (await browser.new_context(locale="en-US")).new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        await log_in(page, url, "ann")
+        await page.wait_for_url(f"{url}/console")
+        for path, needs in (("/console/teams", "supervisors"), ("/editor", "FAQ editors")):
+            response = await page.goto(f"{url}{path}")
+            assert response is not None and response.status == 403
+            await page.locator("p:visible", has_text=f"This page is for {needs}.").wait_for()
+            nav = page.locator("nav.fd-shell")
+            links = [await a.get_attribute("href") for a in await nav.locator(".fd-shell-pages a").all()]
+            assert links == EXPECTED_PAGES["ann"]
+            assert await page.evaluate(ILLEGIBLE) == []
+        await nav.locator(".fd-lang-switch button[value=zh]").click()
+        await page.locator("p:visible", has_text="此页面仅供 FAQ 编辑使用。").wait_for()
+        await page.click("#home")
+        await page.wait_for_url(f"{url}/console")
