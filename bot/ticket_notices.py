@@ -64,8 +64,7 @@ def status_name(status: TicketStatus, language: str) -> str:
 def status_notice(ticket: Ticket, event: TicketEvent) -> str:
     language = ticket.language or "en"
     status = status_name(TicketStatus(event.data["to"]), language)
-    text = translate(language, "Your ticket {number} is now {status}.", number=ticket.number, status=status)
-    return text + (translate(language, " Note: {note}", note=event.body) if event.body else "")
+    return translate(language, "Your ticket {number} is now {status}.", number=ticket.number, status=status)
 
 
 def customer_lines(ticket: Ticket, event: TicketEvent, timezone: str) -> list[MessageDraft]:

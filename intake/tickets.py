@@ -346,9 +346,11 @@ class TicketStore:
         now = self._clock()
         sets = await self._status_sets(current, to_status, now)
         data = {"from": current.status.value, "to": to_status.value}
-        return await self._change(
-            number, sets, [(EventKind.STATUS, actor, note, data)], expected_status=current.status, at=now
-        )
+        events: list[tuple[EventKind, str, str, dict[str, Any]]] = [(EventKind.STATUS, actor, "", data)]
+        if note:
+            # A note with a change is internal like every note: what the customer hears is the change itself.
+            events.append((EventKind.NOTE, actor, note, {"with_status": to_status.value}))
+        return await self._change(number, sets, events, expected_status=current.status, at=now)
 
     async def add_note(self, number: str, body: str, *, actor: str) -> TicketEvent:
         """An internal note: staff only, never shown or sent to the customer. Raises TicketNotFound."""

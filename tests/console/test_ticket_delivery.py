@@ -33,7 +33,7 @@ async def test_a_web_customer_gets_replies_and_notices_never_notes_and_reopens_b
     await store.add_note(number, NOTE, actor="ann")
     await store.add_reply(number, REPLY, actor="ann")
     await customer.wait_for(lambda m: m["sender"] == "agent" and m["text"] == REPLY)
-    await store.transition(number, TicketStatus.RESOLVED, actor="ann")
+    await store.transition(number, TicketStatus.RESOLVED, actor="ann", note=NOTE)  # a note with the change
     notice = await customer.wait_for(lambda m: m["sender"] == "system" and "resolved" in m["text"])
     assert number in notice["text"]
     assert all(NOTE not in m["text"] for m in await customer.history())
