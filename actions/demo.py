@@ -17,7 +17,7 @@ from backends.sql import SQLiteDatabase
 from handoff.triggers import HandoffPolicy
 from intake.models import Priority, Ticket, TicketDraft, TicketStatus
 from intake.orders import DemoOrderLookup
-from intake.sla import SlaDeadlines
+from intake.sla import SlaDeadlines, SlaPolicy
 from intake.tickets import TicketStore
 from kb.decision import Candidate, Decision, KBResult
 from kb.tokenize import tokenize
@@ -139,6 +139,9 @@ class LazyTicketStore:
             actor=actor,
             note=note,
         )
+
+    async def policy_for(self, team_id: str | None) -> SlaPolicy:
+        return await (await self._get()).policy_for(team_id)
 
     async def get(self, number: str, *, customer_id: str) -> Ticket | None:
         return await (await self._get()).get(number, customer_id=customer_id)

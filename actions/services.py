@@ -22,7 +22,7 @@ from intake.models import Priority, Ticket, TicketDraft, TicketStatus
 from intake.orders import OrderLookup, OrderNumberFormat
 from intake.priority import PriorityPolicy
 from intake.settings import IntakeSettings
-from intake.sla import SlaDeadlines
+from intake.sla import SlaDeadlines, SlaPolicy
 from kb.decision import KBResult
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ class TicketService(Protocol):
     ) -> Ticket: ...
 
     async def get(self, number: str, *, customer_id: str) -> Ticket | None: ...
+
+    async def policy_for(self, team_id: str | None) -> SlaPolicy:
+        """The SLA policy with the team's own targets."""
+        ...
 
     async def list_for_customer(
         self, customer_id: str, *, statuses: Sequence[TicketStatus] | None = None, limit: int = ...

@@ -112,7 +112,10 @@ def button_title(value: str, language: str) -> str:
 
 
 def duration(hours: float, language: str) -> str:
-    """'4 hours', '3 days', '1 小时', '3 天'."""
+    """'15 minutes', '4 hours', '3 days', '15 分钟', '1 小时', '3 天'."""
+    if hours < 1:
+        minutes = max(1, round(hours * 60))
+        return translate(language, N_("{count} minute") if minutes == 1 else N_("{count} minutes"), count=minutes)
     if hours >= 24 and hours % 24 == 0:
         days = int(hours // 24)
         return translate(language, N_("{count} day") if days == 1 else N_("{count} days"), count=days)

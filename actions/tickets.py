@@ -100,7 +100,8 @@ class ActionCreateTicket(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             dispatcher.utter_message(json_message=handoff_payload(failed, tracker, priority=decision.priority.value))
             return form_reset(keep_contact=True)
 
-        target = s.settings.intake.sla_targets[decision.priority]
+        # The owning team's targets (a team may answer faster than the default): the promise is the ticket's own.
+        target = (await s.tickets.policy_for(ticket.team_id)).targets[ticket.priority]
         dispatcher.utter_message(
             text=say(
                 "ticket_created",

@@ -5,7 +5,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import ActionCheckTicket, ActionCreateTicket, ActionServices
 from intake.models import Priority, TicketDraft, TicketStatus
-from intake.sla import SlaDeadlines
+from intake.sla import SlaDeadlines, SlaTarget
+from intake.teams import Team
 from intake.tickets import TicketStore
 
 from .conftest import DOMAIN, NOW, customs, make_tracker, slot_sets, texts
@@ -149,3 +150,15 @@ async def test_without_a_number_the_latest_open_tickets_are_listed(
 async def test_a_customer_without_open_tickets_is_told_so(services: ActionServices) -> None:
     dispatcher = await check(services, "where are my tickets")
     assert texts(dispatcher) == ["You have no open tickets right now."]
+
+
+async def test_the_promise_is_the_owning_team_s_target(services: ActionServices, ticket_store: TicketStore) -> None:
+    """A team that answers faster than the default: the customer is promised that team's time, not the default's."""
+    fast = Team("technical", "Technical support", ("product_fault",), targets={Priority.NORMAL: SlaTarget(0.25, 8)})
+    await ticket_store.teams.put(fast)
+    dispatcher, _ = await create(services, category="product_fault")
+    assert texts(dispatcher) == [
+        "Thank you. I've created ticket FD-000001. We'll get back to you within 15 minutes (by 2024-05-06 02:15)."
+    ]
+    stored = await ticket_store.get("FD-000001", customer_id="cust-1")
+    assert stored is not None and stored.team_id == "technical" and stored.first_response_due == NOW + 900
