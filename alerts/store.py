@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, literal, select, tuple_
 from sqlalchemy.types import DOUBLE_PRECISION, Text
 
 from alerts.exceptions import InvalidAlert
@@ -26,6 +27,16 @@ MAX_LIMIT = 200
 # Long enough for a member back from a fortnight's leave to find what happened; short enough that a new supervisor
 # does not inherit months of their role's alerts as unread.
 MAX_AGE_S = 14 * 24 * 3600.0
+
+
+# The columns one `add` call gives all its rows: a member addressed by name and by role sees the alert once.
+_SAME_ALERT = (
+    staff_alerts.c.created_at,
+    staff_alerts.c.kind,
+    staff_alerts.c.title,
+    staff_alerts.c.params,
+    staff_alerts.c.link,
+)
 
 
 def _alert(row: Row) -> Alert:
@@ -136,12 +147,21 @@ class AlertStore:
         ("supervisor", "agent")."""
         limit = max(1, min(limit, MAX_LIMIT))
         query = self._visible(username, roles, unread_only=unread_only)
-        rows = await self._db.fetch(query.order_by(staff_alerts.c.id.desc()).limit(limit))
-        return [_alert(row) for row in rows]
+        # One alert reaches a member once even when it was addressed to them twice (a team lead who is also a
+        # supervisor): rows of one `add` share their key; the newest row stands for them, unread if any copy is.
+        rows = await self._db.fetch(query.order_by(staff_alerts.c.id.desc()).limit(limit * 3))
+        alerts: dict[tuple[Any, ...], Alert] = {}
+        for row in rows:
+            key = tuple(row[c.name] for c in _SAME_ALERT)
+            alert = _alert(row)
+            kept = alerts.setdefault(key, alert)
+            if kept is not alert and alert.read_at is None and kept.read_at is not None:
+                alerts[key] = replace(kept, read_at=None)
+        return list(alerts.values())[:limit]
 
     async def unread_count(self, username: str, roles: Iterable[str]) -> int:
-        query = self._visible(username, roles, unread_only=True).with_only_columns(func.count())
-        return int(await self._db.fetchval(query))
+        distinct = self._visible(username, roles, unread_only=True).with_only_columns(*_SAME_ALERT).distinct()
+        return int(await self._db.fetchval(select(func.count()).select_from(distinct.subquery())))
 
     async def mark_read(self, username: str, roles: Iterable[str], ids: Iterable[int] | None = None) -> int:
         """Marks the member's unread alerts read: those in `ids`, or all of them when `ids` is None. Ids that are not
@@ -151,7 +171,9 @@ class AlertStore:
             wanted = sorted({int(i) for i in ids})
             if not wanted:
                 return 0
-            query = query.where(staff_alerts.c.id.in_(wanted))
+            # Every copy of a wanted alert (see `for_member`) is read with it.
+            same = select(*_SAME_ALERT).where(staff_alerts.c.id.in_(wanted))
+            query = query.where(tuple_(*_SAME_ALERT).in_(same))
         now = self._clock()
         rows = query.with_only_columns(staff_alerts.c.id, literal(username, Text), literal(now, DOUBLE_PRECISION))
         statement = (

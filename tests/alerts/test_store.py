@@ -89,8 +89,13 @@ async def test_one_add_writes_one_alert_per_distinct_recipient(store: AlertStore
     added = await store.add(["ann", "", SUPERVISORS, "ann", "lee"], AlertKind.SLA_BREACHED, BREACHED, {"number": 7})
     assert [a.recipient for a in added] == ["ann", "role:supervisor", "lee"]
     assert len({a.id for a in added}) == 3
-    # ann holds the supervisor role too: she sees her own alert and the role's, each once.
-    assert sorted(a.recipient for a in await store.for_member("ann", SUPERVISOR_ROLES)) == ["ann", "role:supervisor"]
+    # ann holds the supervisor role too: addressed by name and by role, she sees the alert once, counts it once,
+    # and reading it reads both copies; sam, a supervisor not named, keeps his own unread copy.
+    (seen,) = await store.for_member("ann", SUPERVISOR_ROLES)
+    assert seen.params == {"number": 7} and await store.unread_count("ann", SUPERVISOR_ROLES) == 1
+    assert await store.mark_read("ann", SUPERVISOR_ROLES, [seen.id]) == 2
+    assert await store.unread_count("ann", SUPERVISOR_ROLES) == 0
+    assert await store.unread_count("sam", SUPERVISOR_ROLES) == 1
     assert await store.add(["", ""], AlertKind.SLA_AT_RISK, BREACHED, {}) == []
 
 
