@@ -112,9 +112,9 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
     tickets = app[TICKETS]
 
-    async def ticket_clocks(conversation_id: str) -> object:
+    async def ticket_clocks(conversation_id: str, text: str) -> object:
         # A customer writing in a ticket's chat reopens it (within 7 days), resumes it, or starts its reply clock.
-        return await tickets.customer_message(conversation_id)
+        return await tickets.customer_message(conversation_id, text=text)
 
     app[PIPELINE] = ConversationPipeline(
         app[CONVERSATIONS],

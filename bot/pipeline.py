@@ -70,7 +70,7 @@ class SurveyAnswers(Protocol):
 class CustomerMessageHook(Protocol):
     """Told of each customer message that is not a survey answer: tickets reopen or resume."""
 
-    async def __call__(self, conversation_id: str) -> object: ...
+    async def __call__(self, conversation_id: str, text: str) -> object: ...
 
 
 class TurnObserver(Protocol):
@@ -196,16 +196,16 @@ class ConversationPipeline:
             answered = await self._surveys.answer(conversation, inbound.text, payload)
             if answered is not None:
                 return "intercepted", await self._record(conversation, answered)
-        await self._customer_message_hook(conversation.id)
+        await self._customer_message_hook(conversation.id, inbound.text)
         if not await self._gate.bot_answers(conversation.id):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
 
-    async def _customer_message_hook(self, conversation_id: str) -> None:
+    async def _customer_message_hook(self, conversation_id: str, text: str) -> None:
         if self._on_customer_message is None:
             return
         try:
-            await self._on_customer_message(conversation_id)
+            await self._on_customer_message(conversation_id, text)
         except Exception:
             # The customer's turn goes on; the ticket's clock is the loss, and the log says so.
             log.exception("the customer-message hook failed")

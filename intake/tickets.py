@@ -43,6 +43,8 @@ from intake.teams import TeamStore
 
 log = logging.getLogger(__name__)
 
+MAX_QUOTED_CHARS = 2000  # a customer's message quoted on a ticket's timeline (the transcript keeps it whole)
+
 TicketListener = Callable[[TicketEvent, Ticket], Awaitable[None]]
 Sort = Literal["due", "newest", "updated"]
 SORTS: tuple[Sort, ...] = ("due", "newest", "updated")
@@ -509,7 +511,7 @@ class TicketStore:
             await self._add_event(tx, row["number"], EventKind.CUSTOMER_MERGED, actor, "", data, at)
         return len(numbers)
 
-    async def customer_message(self, conversation_id: str, *, at: float | None = None) -> list[Ticket]:
+    async def customer_message(self, conversation_id: str, *, text: str = "", at: float | None = None) -> list[Ticket]:
         """The customer wrote in `conversation_id`: a ticket of that chat resolved within `REOPEN_WINDOW_S` reopens,
         one waiting on the customer resumes, and an open one starts its reply clock (next-reply target) unless it
         is already running. Returns the tickets that changed. A merged duplicate's messages count for its target.
@@ -535,12 +537,12 @@ class TicketStore:
                 if target is None or target.conversation_id == conversation_id:
                     continue
                 ticket = target
-            result = await self._customer_wrote(ticket, now)
+            result = await self._customer_wrote(ticket, now, text[:MAX_QUOTED_CHARS])
             if result is not None:
                 changed.append(result)
         return changed
 
-    async def _customer_wrote(self, ticket: Ticket, now: float) -> Ticket | None:
+    async def _customer_wrote(self, ticket: Ticket, now: float, text: str) -> Ticket | None:
         if ticket.status is TicketStatus.RESOLVED and (ticket.resolved_at or 0) < now - REOPEN_WINDOW_S:
             return None
         if ticket.status is TicketStatus.CLOSED:
@@ -559,7 +561,7 @@ class TicketStore:
             return await self._change(
                 ticket.number,
                 sets | clock,
-                [(EventKind.STATUS, "customer", "", data)],
+                [(EventKind.STATUS, "customer", "", data), (EventKind.CUSTOMER_MESSAGE, "customer", text, {})],
                 expected_status=ticket.status,
                 at=now,
             )
@@ -568,7 +570,7 @@ class TicketStore:
         return await self._change(
             ticket.number,
             clock,
-            [(EventKind.CUSTOMER_MESSAGE, "customer", "", {})],
+            [(EventKind.CUSTOMER_MESSAGE, "customer", text, {})],
             expected_status=ticket.status,
             at=now,
         )
