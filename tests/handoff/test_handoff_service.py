@@ -448,3 +448,45 @@ async def test_going_offline_returns_assigned_chats_to_the_queue_for_others(
     states = {cid: await service.state_of(cid) for cid in ("c1", "c2")}
     assert states["c1"] is not None and (states["c1"].state, states["c1"].agent_id) == (S.ASSIGNED, "bob")
     assert states["c2"] is not None and states["c2"].state is S.QUEUED and states["c2"].enqueued_at == T0
+
+
+async def test_an_agent_with_no_console_open_goes_offline_only_after_the_grace_period(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RoutingSettings(presence_grace_s=120.0))
+    await staffed(service, ("ann", (), 2))
+    await service.request_handoff("c1", "x", "zh")
+    await service.console_opened("ann")
+    await service.console_opened("ann")  # two tabs
+    await service.console_closed("ann")
+    clock.advance(500)
+    assert await service.offline_disconnected() == []  # one tab is still open
+    await service.console_closed("ann")
+    clock.advance(100)
+    assert await service.offline_disconnected() == []  # within the grace period
+    await service.console_opened("ann")  # back (on any process)
+    clock.advance(500)
+    assert await service.offline_disconnected() == []
+    await service.console_closed("ann")
+    clock.advance(121)
+    assert await service.offline_disconnected() == ["ann"]
+    status = await service.store.get_agent("ann")
+    assert status is not None and status.presence is Presence.OFFLINE and status.chats == ()
+    record = await service.state_of("c1")
+    assert record is not None and record.state is S.QUEUED
+    assert await service.offline_disconnected() == []  # once
+
+
+async def test_an_explicit_offline_ends_the_grace_period_and_online_without_a_console_stays(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RoutingSettings(presence_grace_s=120.0))
+    await staffed(service, ("ann", (), 2))
+    await service.console_opened("ann")
+    await service.console_closed("ann")
+    await service.set_presence("ann", Presence.OFFLINE)
+    await service.set_presence("ann", Presence.ONLINE)  # through the HTTP API, with no console open
+    clock.advance(1000)
+    assert await service.offline_disconnected() == []
+    status = await service.store.get_agent("ann")
+    assert status is not None and status.presence is Presence.ONLINE
