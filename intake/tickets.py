@@ -390,8 +390,11 @@ class TicketStore:
         return (await self.timeline(ticket.number))[-1]
 
     async def assign(self, number: str, assignee: str | None, *, actor: str) -> Ticket:
-        """Give the ticket to `assignee` (a staff username; None: nobody). Raises TicketNotFound."""
+        """Give the ticket to `assignee` (a staff username; None: nobody). Raises TicketNotFound; InvalidTicketChange
+        for a closed ticket (closed is final, as for transfers and replies)."""
         ticket = await self._require(number.upper())
+        if ticket.status is TicketStatus.CLOSED:
+            raise InvalidTicketChange(f"ticket {ticket.number} is closed")
         data = {"from": ticket.assignee, "to": assignee}
         changed = await self._change(ticket.number, {"assignee": assignee}, [(EventKind.ASSIGNED, actor, "", data)])
         if changed is None:

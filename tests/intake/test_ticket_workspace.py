@@ -182,6 +182,8 @@ async def test_illegal_moves_change_nothing(store: TicketStore) -> None:
         await store.transition(number, TicketStatus.OPEN, actor="ann")
     with pytest.raises(InvalidTicketChange):
         await store.transfer(number, "billing", actor="ann", reason="x")
+    with pytest.raises(InvalidTicketChange):
+        await store.assign(number, "ann", actor="sam")
     assert [e.kind for e in await store.timeline(number)] == [EventKind.CREATED, EventKind.STATUS]
 
 
