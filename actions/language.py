@@ -25,7 +25,7 @@ def detect(tracker: Tracker) -> str:
     text = latest_text(tracker)
     if read_payload(text) is not None:
         return fallback  # a button click says nothing about the language
-    # No letters at all (an order number, an emoji) keeps the conversation's language.
+    # No words at all (an email, a URL, an order number, an emoji) keeps the conversation's language.
     return detect_language(text, default=fallback)
 
 

@@ -6,6 +6,8 @@ microseconds.
 
 from __future__ import annotations
 
+import re
+
 ENGLISH = "en"
 CHINESE = "zh"
 SUPPORTED_LANGUAGES = (ENGLISH, CHINESE)
@@ -25,12 +27,25 @@ def is_cjk(char: str) -> bool:
     return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
+# Latin letters that are not words of any language: an email, a URL or bare domain, and any run that holds a digit
+# (an order number "FD-000001", a phone number, a postcode). ASCII-only classes, so an adjacent ideograph stays.
+_WORDLESS = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"  # email
+    r"|(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[!-~]+"  # URL
+    r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?:/[!-~]*)?"  # bare domain (example.cn/help)
+    r"|[A-Za-z0-9_#/-]*[0-9][A-Za-z0-9_#/-]*"  # anything with a digit in it
+)
+
+
 def detect_language(text: str, default: str = ENGLISH) -> str:
-    """Return 'zh' when Chinese characters dominate the letters of `text`, else 'en'.
+    """Return 'zh' when Chinese characters dominate the words of `text`, else 'en'; `default` when it has no words.
 
     One ideograph carries roughly a word, so ideographs are weighed against Latin *words* rather than letters:
-    "我的 card 丢了" is Chinese, "reset my PIN 密码" is English.
+    "我的 card 丢了" is Chinese, "reset my PIN 密码" is English. Emails, URLs, domains and numbers ("FD-000001")
+    are no one's words: a Chinese customer typing their email is still writing Chinese, so such text alone gives
+    `default` (the conversation's language).
     """
+    text = _WORDLESS.sub(" ", text)
     cjk = 0
     latin_words = 0
     in_word = False

@@ -160,17 +160,33 @@
     var names = { customer: t("Customer"), bot: t("Bot"), agent: t("Agent"), system: t("System"), event: t("Event") };
     return names[sender] || sender;
   }
+  // A machine event in the transcript, as one short line: a payload this page knows is told in words, any other is
+  // named by its kind only (the payload itself can be kilobytes of JSON: never shown).
+  function eventKind(c) { return Object.keys(c).slice(0, 3).join(", ") || "event"; }
+  function eventText(c) {
+    if (c.handoff) return t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
+    if (c.kb) return "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
+    if (c.ticket && c.ticket.number) return ticketLine(c.ticket);
+    if (c.delivery_failed) return t("{count} message(s) could not be delivered", { count: (c.delivery_failed || []).length || 1 });
+    return t("Event: {kind}", { kind: eventKind(c) });
+  }
+  // "Ticket FD-000001 created — product fault, priority high", the number a link to the ticket page.
+  function ticketLine(ticket) {
+    var label = window.fdLabel;
+    var params = { number: "\u0000", priority: label(ticket.priority || "normal") };
+    var line = ticket.category
+      ? t("Ticket {number} created — {category}, priority {priority}", Object.assign({ category: label(ticket.category) }, params))
+      : t("Ticket {number} created — priority {priority}", params);
+    var parts = line.split("\u0000");
+    var link = el("a", { href: "/console/tickets/" + encodeURIComponent(ticket.number), target: "_blank", rel: "noopener", class: "ticket-link" }, String(ticket.number));
+    return el("span", { class: "ticket-created" }, parts[0], link, parts.slice(1).join(""));
+  }
   function addMessage(m) {
     if (seen[m.seq]) return;
     seen[m.seq] = true;
-    var text = m.text;
-    if (m.sender === "event") {
-      var c = m.custom || {};
-      if (c.handoff) text = t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
-      else if (c.kb) text = "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
-      else text = JSON.stringify(c);
-    }
+    var text = m.sender === "event" ? eventText(m.custom || {}) : m.text;
     var li = el("li", { class: m.sender, "data-seq": String(m.seq), "data-sender": m.sender });
+    if (m.sender === "event") li.setAttribute("data-event", eventKind(m.custom || {}));
     li.appendChild(el("span", { class: "who" }, who(m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
     li.appendChild(el("span", { class: "text" }, text));
     var log = $("transcript");

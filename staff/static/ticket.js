@@ -230,8 +230,10 @@
     renderCustomer();
   }
 
-  // The customer's record across channels (customer-panel.js), drawn again only when the ticket's customer changes:
-  // a merge of their records moves the ticket to the record that lives on.
+  // The customer's record across channels (customer-panel.js), drawn again when the ticket's customer changes (a
+  // merge of their records moves the ticket to the record that lives on) and after every action this page performs:
+  // the panel lists this ticket's status and SLA clocks, which a status change, reply, assignment, transfer or merge
+  // moves (act() forgets `customerShown`).
   let customerShown = null;
   function renderCustomer() {
     const id = data.ticket.customer_id;
@@ -254,18 +256,20 @@
     }
   }
 
-  // Runs an action, shows its outcome, then re-reads the ticket (the timeline records what happened).
+  // Runs an action, shows its outcome, then re-reads the ticket (the timeline records what happened) and redraws the
+  // customer panel.
   async function act(method, path, body, done) {
     flash($("done"), "");
     try {
       const result = await api(method, base + path, body);
       flash($("flash"), "");
       if (done) flash($("done"), done, true);
+      customerShown = null;
       await load();
       return result;
     } catch (e) {
       // A refused change usually means the ticket moved on elsewhere: show it as it stands now, then say why.
-      if (e.status === 409) await load();
+      if (e.status === 409) { customerShown = null; await load(); }
       flash($("flash"), e.code === "illegal_transition" ? t("That move is not allowed from here: {reason}", { reason: e.message }) : e.message);
       return null;
     }

@@ -55,6 +55,35 @@ async def test_language_comes_from_metadata_else_the_words_else_stays(
     assert slot_sets(events) == {"language": expected}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wang.fang@example.cn",
+        "  wang.fang@example.cn 。",
+        "https://shop.example.com/orders/FD-000001?tab=items",
+        "www.example.cn",
+        "example.cn",
+        "FD-000001",
+        "+86 138-0013-8000",
+        "A1B2C3D4",
+        "12345 ???!",
+        "👍🙂",
+        "我的邮箱是wang.fang@example.cn",
+    ],
+)
+async def test_text_without_real_words_keeps_a_chinese_conversation_chinese(text: str) -> None:
+    # The bot asked 我们该怎么联系您？ and the customer answered with an email: still a Chinese conversation.
+    tracker = make_tracker(text, slots={"language": "zh"})
+    _, events = await run(ActionDetectLanguage(), tracker)
+    assert slot_sets(events) == {"language": "zh"}
+
+
+async def test_real_english_words_beside_an_email_still_switch_to_english() -> None:
+    tracker = make_tracker("please write to wang.fang@example.cn", slots={"language": "zh"})
+    _, events = await run(ActionDetectLanguage(), tracker)
+    assert slot_sets(events) == {"language": "en"}
+
+
 # -- action_answer_from_kb --------------------------------------------------------------------------------------------
 
 

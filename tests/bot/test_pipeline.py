@@ -150,3 +150,12 @@ async def test_the_language_of_each_message_is_passed_to_rasa(parts: Any) -> Non
     await pipeline.receive(InboundMessage("web", "v", "我的快递到哪了", conversation_id=conversation.id))
     assert rasa.received[-1][2]["lang"] == "zh"
     assert (await store.get_conversation(conversation.id)).language == "zh"
+
+
+async def test_an_email_typed_into_a_chinese_conversation_keeps_it_chinese(parts: Any) -> None:
+    pipeline, rasa, _, store, _ = parts
+    conversation, _ = await pipeline.open_conversation("web", "v")
+    await pipeline.receive(InboundMessage("web", "v", "我的快递到哪了", conversation_id=conversation.id))
+    await pipeline.receive(InboundMessage("web", "v", "wang.fang@example.cn", conversation_id=conversation.id))
+    assert rasa.received[-1][2]["lang"] == "zh"
+    assert (await store.get_conversation(conversation.id)).language == "zh"

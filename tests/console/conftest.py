@@ -48,6 +48,17 @@ async def scripted_rasa_turn(request: web.Request) -> web.Response:
         }
         kb = {"query": message, "language": lang, "decision": "not_found", "confidence": 0.12, "candidates": []}
         return web.json_response([{"custom": {"kb": kb}}, {"text": text}, {"custom": {"handoff": handoff}}])
+    if message == "file a ticket":  # a ticket created by action_create_ticket, plus an event no page knows
+        ticket = {
+            "number": "FD-000001",
+            "category": "product_fault",
+            "priority": "high",
+            "status": "new",
+            "description": "the blender stopped mid-cycle and smells of burning " * 25,
+            "priority_reasons": ["product_fault"],
+        }
+        bulky = {"blob": "x" * 1500}
+        return web.json_response([{"custom": {"ticket": ticket}}, {"custom": {"made_up_event": bulky}}])
     return web.json_response([{"text": f"echo: {message}"}])
 
 

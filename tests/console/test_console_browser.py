@@ -73,3 +73,28 @@ async def test_two_agents_get_their_own_cases_and_customer_html_stays_text(runni
     finally:
         await ann_context.close()
         await bob_context.close()
+
+
+async def test_a_ticket_event_is_one_readable_line_with_a_link_and_an_unknown_event_no_json(
+    running: Running, browser: Browser
+) -> None:
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    context, ann, dialogs = await agent_console(browser, running.url, "ann")
+    try:
+        customer = await running.customer("en")
+        await customer.say("file a ticket")
+        await customer.say("I want a human")
+        await ann.wait_for_selector("#case:not([hidden])")
+        ticket = ann.locator("#transcript li[data-event='ticket'] .text")
+        await ticket.wait_for()
+        assert await ticket.text_content() == "Ticket FD-000001 created — product fault, priority high"
+        assert await ticket.locator("a").get_attribute("href") == "/console/tickets/FD-000001"
+        assert await ticket.locator("a").text_content() == "FD-000001"
+        unknown = await ann.text_content("#transcript li[data-event='made_up_event'] .text") or ""
+        assert unknown == "Event: made_up_event"
+        transcript = await ann.text_content("#transcript") or ""
+        assert "{" not in transcript.replace('{"intent_confidence"', "") and "xxxx" not in transcript
+        assert "smells of burning" not in transcript
+        assert dialogs == []
+    finally:
+        await context.close()

@@ -187,3 +187,36 @@ async def test_a_vip_waiting_in_the_queue_is_marked_and_served_first(
         await page.locator("#transcript li[data-sender='customer'] .text:text('I want a human')").wait_for()
         await page.screenshot(path=str(SCREENSHOTS / "console-vip-queue.png"), full_page=True)
         await page.context.close()  # before the app stops: an open console socket would hold its shutdown
+
+
+async def test_the_ticket_page_draws_the_customer_panel_again_after_each_action(
+    running: Running, browser: Browser
+) -> None:
+    app = running.app
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    chat = await running.customer("en")
+    await chat.say("My blender arrived broken and smells of smoke")
+    customer_id = (await app[CONVERSATIONS].get_conversation(chat.conversation_id)).customer_id
+    ticket = await app[TICKETS].create(
+        TicketDraft(customer_id=customer_id, conversation_id=chat.conversation_id, description="blender smokes"),
+        priority=Priority.HIGH,
+    )
+    page = await logged_in_console(browser, running.url, "ann")
+    dialogs = record_dialogs(page)
+    await page.goto(f"{running.url}/console/tickets/{ticket.number}")
+    panel = page.locator("#customer-panel")
+    listed = panel.locator(f"#cp-tickets li[data-ticket='{ticket.number}']")
+    await listed.wait_for()
+    assert " · new · " in (await listed.text_content() or "")
+    clocks = panel.locator(f"#cp-clocks li[data-ticket='{ticket.number}']")
+    assert await clocks.count() > 0
+
+    # A public reply opens the ticket: the panel says so without a reload.
+    await page.fill("#composer-text", "We are sending a courier for it.")
+    await page.click("#composer-send")
+    await panel.locator(f"#cp-tickets li[data-ticket='{ticket.number}']:has-text(' · open · ')").wait_for()
+
+    await page.click("#status-actions button[data-to=resolved]")
+    await panel.locator(f"#cp-tickets li[data-ticket='{ticket.number}']:has-text(' · resolved · ')").wait_for()
+    assert await clocks.count() == 0  # a resolved ticket runs no SLA clocks
+    assert dialogs == []

@@ -21,6 +21,14 @@ def test_text_without_letters_falls_back_to_the_default() -> None:
     assert detect_language("12345 ???", default="zh") == "zh"
 
 
+def test_emails_urls_and_order_numbers_are_not_words_of_any_language() -> None:
+    for text in ("wang.fang@example.cn", "https://example.com/a?b=1", "FD-000001", "+86 138 0013 8000", "🙂"):
+        assert detect_language(text, default="zh") == "zh", text
+        assert detect_language(text, default="en") == "en", text
+    assert detect_language("my email is wang.fang@example.cn", default="zh") == "en"
+    assert detect_language("邮箱 wang.fang@example.cn", default="en") == "zh"
+
+
 def test_english_tokens_are_lowercased_words_without_stop_words() -> None:
     assert tokenize("Where is MY Refund?", "en") == ["where", "refund"]
 
