@@ -25,8 +25,9 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
 from actions import ActionServices, build_executor
+from actions.feedback import RecordedFeedback
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, SETTINGS, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, RECORD, SETTINGS, TICKETS
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from observability import bind_turn, sane_request_id
@@ -113,12 +114,13 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB context (tickets come with storage)."""
     settings = app[SETTINGS]
     intake_settings = app[INTAKE]
+    recorder = app.get(RECORD)
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
         tickets=app[TICKETS],
         orders=app.get(ORDERS),  # built with the app's client session (bot.app's _rasa); None: no order system
         handoff_policy=HandoffPolicy(settings.handoff.policy()),
-        feedback=app[KB],
+        feedback=RecordedFeedback(app[KB], recorder) if recorder is not None else app[KB],
         customers=app[CONVERSATIONS],
         records=app[CUSTOMERS],
         settings=ActionSettings(intake=intake_settings),

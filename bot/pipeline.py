@@ -4,8 +4,10 @@
 a human owns the conversation, leaves it to the agent; an answer to the satisfaction survey is the survey's
 (`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
 Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
-there) and handed to the channel's adapter when it was created outside a request. This module must never speak a
-wire format, and never decide routing: handoff does.
+there) and handed to the channel's adapter when it was created outside a request. Each customer message and each
+turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent from the `nlu` payload,
+the knowledge base's decision from the `kb` payload, the handoff's reason). This module must never speak a wire
+format, and never decide routing: handoff does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.language import detect_language
 from observability import bind_turn
+from record import BOT, CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,10 @@ class ConversationPipeline:
         observer: TurnObserver | None = None,
         on_customer_message: CustomerMessageHook | None = None,
         surveys: SurveyAnswers | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._store = store
+        self._recorder = recorder
         self._on_customer_message = on_customer_message
         self._surveys = surveys
         self._rasa = rasa
@@ -191,6 +196,19 @@ class ConversationPipeline:
             [MessageDraft(Sender.CUSTOMER, inbound.text, sender_id=conversation.customer_id, custom=custom)],
         )
         await self._publish(recorded)
+        if self._recorder is not None:
+            self._recorder.emit(
+                ServiceEvent(
+                    kind=ServiceEventKind.CUSTOMER_MESSAGE,
+                    at=recorded[0].created_at,
+                    actor=CUSTOMER,
+                    conversation_id=conversation.id,
+                    customer_id=conversation.customer_id,
+                    channel=conversation.channel,
+                    language=conversation.language,
+                    data={"button": bool(payload), "kind": inbound.kind},
+                )
+            )
 
         if self._surveys is not None:
             answered = await self._surveys.answer(conversation, inbound.text, payload)
@@ -281,16 +299,42 @@ class ConversationPipeline:
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
         except BotUnavailable as exc:
-            self._observer.rasa_called(False, time.perf_counter() - started)
+            rasa_s = time.perf_counter() - started
+            self._observer.rasa_called(False, rasa_s)
             log.warning("bot failed for %s: %s", conversation.id, exc, extra={"error": str(exc)})
+            self._record_turn(
+                conversation, language, "bot_error", turn_facts([]) | {"handoff_reason": "bot_error"}, rasa_s
+            )
             messages = await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
             return "bot_error", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
-        self._observer.rasa_called(True, time.perf_counter() - started)
+        rasa_s = time.perf_counter() - started
+        self._observer.rasa_called(True, rasa_s)
         drafts, handoffs = interpret_replies(replies)
+        outcome = "handoff" if handoffs else "bot"
+        self._record_turn(conversation, language, outcome, turn_facts(replies), rasa_s)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
-        return "handoff" if handoffs else "bot", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        return outcome, [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+
+    def _record_turn(
+        self, conversation: Conversation, language: str, outcome: str, facts: dict[str, Any], rasa_s: float
+    ) -> None:
+        if self._recorder is None:
+            return
+        self._recorder.emit(
+            ServiceEvent(
+                kind=ServiceEventKind.BOT_TURN,
+                at=time.time(),
+                actor=BOT,
+                conversation_id=conversation.id,
+                customer_id=conversation.customer_id,
+                channel=conversation.channel,
+                language=language,
+                category=facts.pop("category", None),
+                data={"outcome": outcome, **facts, "rasa_ms": round(rasa_s * 1000, 1)},
+            )
+        )
 
     async def _escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[Message]:
         reason = str(request.get("reason") or "")
@@ -347,7 +391,10 @@ async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> 
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:
-    """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned."""
+    """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned.
+
+    The `nlu` payload (what the turn's message was classified as) is for the service record only (`turn_facts`):
+    it never becomes a transcript line."""
     drafts: list[MessageDraft] = []
     handoffs: list[dict[str, Any]] = []
     for reply in replies:
@@ -355,6 +402,8 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         if isinstance(custom, dict):
             if isinstance(custom.get("handoff"), dict):
                 handoffs.append(custom["handoff"])
+            elif set(custom) == {"nlu"}:
+                pass
             else:
                 drafts.append(MessageDraft(Sender.EVENT, custom=custom))
         text = reply.get("text")
@@ -368,3 +417,47 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         elif reply.get("image"):
             drafts.append(MessageDraft(Sender.BOT, "", custom={"image": str(reply["image"])}))
     return drafts, handoffs
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
+    """What one turn's replies say for the service record's `bot_turn`: the intent and its confidence (the `nlu`
+    payload), the knowledge base's last decision with its best entry and confidence (the `kb` payload), and the
+    first handoff's reason and category. `kb_query` is the text the knowledge base was asked (the customer's words,
+    as in the transcript), for reports on what it could not answer. Values missing from the replies are None;
+    malformed ones are skipped."""
+    facts: dict[str, Any] = {
+        "intent": None,
+        "intent_confidence": None,
+        "kb_decision": None,
+        "kb_entry": None,
+        "kb_confidence": None,
+        "kb_reason": None,
+        "kb_query": None,
+        "handoff_reason": None,
+    }
+    for reply in replies:
+        custom = reply.get("custom")
+        if not isinstance(custom, dict):
+            continue
+        nlu, kb, handoff = custom.get("nlu"), custom.get("kb"), custom.get("handoff")
+        if isinstance(nlu, dict):
+            facts["intent"] = str(nlu.get("intent") or "") or None
+            facts["intent_confidence"] = _number(nlu.get("confidence"))
+        if isinstance(kb, dict):
+            candidates = kb.get("candidates")
+            best = candidates[0] if isinstance(candidates, list) and candidates else None
+            facts["kb_decision"] = str(kb.get("decision") or "") or None
+            facts["kb_confidence"] = _number(kb.get("confidence"))
+            facts["kb_reason"] = str(kb.get("reason") or "") or None
+            facts["kb_query"] = str(kb.get("query") or "") or None
+            facts["kb_entry"] = str(best.get("entry_id") or "") or None if isinstance(best, dict) else None
+        if isinstance(handoff, dict) and facts["handoff_reason"] is None:
+            facts["handoff_reason"] = str(handoff.get("reason") or "") or None
+            facts["category"] = str(handoff.get("category") or "") or None
+            if facts["intent_confidence"] is None and isinstance(handoff.get("scores"), dict):
+                facts["intent_confidence"] = _number(handoff["scores"].get("intent_confidence"))
+    return facts

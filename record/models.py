@@ -1,6 +1,6 @@
 """What a fact of the service process is: one `ServiceEvent`, its kind, who did it, what it is about.
 
-The kinds are declared once, here (`EventKind`); each says in its comment who emits it and what its `data` holds.
+The kinds are declared once, here (`ServiceEventKind`); each says in its comment who emits it and what its `data` holds.
 Values are stable codes and typed values (epoch seconds, booleans, numbers), never translated labels, so a report
 reads the same in any language and years later. Must never do I/O or import another domain package: the packages
 that emit facts import this one.
@@ -28,7 +28,7 @@ def agent_actor(username: str) -> str:
     return f"{AGENT_PREFIX}{username}"
 
 
-class EventKind(StrEnum):
+class ServiceEventKind(StrEnum):
     """Every fact the record keeps. Each comment names the emitter, the actor and `data`'s keys; ids and dimensions
     (conversation, customer, ticket, agent, channel, language, category, priority, team, queue) are columns, filled
     wherever the emitter knows them. Times in `data` are epoch seconds (UTC), durations `*_s` seconds."""
@@ -37,10 +37,10 @@ class EventKind(StrEnum):
     CONVERSATION_OPENED = "conversation_opened"  # customer; {"returning": bool} (only when known)
     CONVERSATION_CLOSED = "conversation_closed"  # customer|system; {"cause": "customer"|"idle"}; once per conversation
     # The pipeline (`bot.pipeline`): every customer message, and every turn Rasa answered.
-    CUSTOMER_MESSAGE = "customer_message"  # customer; {"owner": "bot"|"agent"|"survey", "button": bool}
+    CUSTOMER_MESSAGE = "customer_message"  # customer; {"button": bool, "kind": "text"|"image"|…}
     BOT_TURN = "bot_turn"  # bot; {"outcome": "bot"|"handoff"|"bot_error", "intent", "intent_confidence",
-    # "kb_decision": "answer"|"clarify"|"not_found"|None, "kb_entry", "kb_confidence", "kb_reason",
-    # "handoff_reason", "rasa_ms"}
+    # "kb_decision": "answer"|"clarify"|"not_found"|None, "kb_entry" (best candidate), "kb_confidence", "kb_reason",
+    # "kb_query", "handoff_reason", "rasa_ms"}; category: the handoff's
     KB_FEEDBACK = "kb_feedback"  # customer; {"helpful": bool, "kb_entry", "kb_confidence"} (`actions.feedback`)
     # Ownership (`handoff.service.HandoffService`), one per transition.
     HANDOFF_REQUESTED = "handoff_requested"  # bot; {"reason" (ReasonCode), "outcome": "queued"|"assigned"|
@@ -121,7 +121,7 @@ class ServiceEvent:
     "agent:<username>"), about the ids and dimensions given (None: not known to the emitter), with `data` (plain
     JSON values). `id` is made when the event is, so writing it twice stores it once."""
 
-    kind: EventKind
+    kind: ServiceEventKind
     at: float
     actor: str
     id: str = field(default_factory=new_event_id)
@@ -138,7 +138,7 @@ class ServiceEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", EventKind(self.kind))
+        object.__setattr__(self, "kind", ServiceEventKind(self.kind))
         object.__setattr__(self, "at", float(self.at))
         for name in (*ID_COLUMNS, *DIMENSIONS):
             object.__setattr__(self, name, _clean(getattr(self, name)))
@@ -155,7 +155,7 @@ class ServiceEvent:
     def from_row(cls, row: Mapping[str, Any]) -> ServiceEvent:
         return cls(
             id=row["id"],
-            kind=EventKind(row["kind"]),
+            kind=ServiceEventKind(row["kind"]),
             at=float(row["at"]),
             actor=row["actor"],
             data=json.loads(row["data"] or "{}"),
@@ -183,5 +183,5 @@ class MemoryRecorder:
     def emit(self, *events: ServiceEvent) -> None:
         self.events.extend(events)
 
-    def of(self, kind: EventKind) -> list[ServiceEvent]:
+    def of(self, kind: ServiceEventKind) -> list[ServiceEvent]:
         return [e for e in self.events if e.kind is kind]

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from backends.sql import Database, upsert
 from record.exceptions import InvalidEventQuery
-from record.models import DIMENSIONS, ID_COLUMNS, EventKind, ServiceEvent
+from record.models import DIMENSIONS, ID_COLUMNS, ServiceEvent, ServiceEventKind
 from record.tables import service_events
 
 DEFAULT_LIMIT = 1000
@@ -34,7 +34,7 @@ class EventQuery:
 
     since: float | None = None
     until: float | None = None
-    kinds: Collection[EventKind | str] | None = None
+    kinds: Collection[ServiceEventKind | str] | None = None
     conversation_id: str | None = None
     customer_id: str | None = None
     ticket: str | None = None
@@ -64,7 +64,7 @@ def conditions(query: EventQuery) -> list[ColumnElement[bool]]:
         if isinstance(query.kinds, str):
             raise InvalidEventQuery("kinds must be a collection of kinds, not one string")
         try:
-            kinds = sorted({EventKind(k).value for k in query.kinds})
+            kinds = sorted({ServiceEventKind(k).value for k in query.kinds})
         except ValueError as exc:
             raise InvalidEventQuery(str(exc)) from exc
         where.append(c.kind.in_(kinds))

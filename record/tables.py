@@ -21,7 +21,7 @@ service_events = Table(
     # A UUIDv7 made when the event was (record.models.new_event_id): a retried write stores it once.
     Column("id", Text, primary_key=True),
     Column("at", DOUBLE_PRECISION, nullable=False),  # epoch seconds, UTC
-    Column("kind", Text, nullable=False),  # record.models.EventKind
+    Column("kind", Text, nullable=False),  # record.models.ServiceEventKind
     Column("actor", Text, nullable=False),  # "customer", "bot", "system" or "agent:<username>"
     Column("conversation_id", Text),
     Column("customer_id", Text),

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from alerts import SUPERVISORS, AlertKind, AlertStore, sla_title
 from backends.sql import Database
 from migrations import current_revision, head_revision, upgrade_database
-from record import CUSTOMER, EventKind, EventQuery, ServiceEvent, SQLServiceRecord
+from record import CUSTOMER, EventQuery, ServiceEvent, ServiceEventKind, SQLServiceRecord
 from record.tables import service_events
 from tests.conftest import drop_schema, open_test_database
 from tests.migrations.test_migrations import make_legacy
@@ -47,7 +47,9 @@ async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def opened(n: int) -> ServiceEvent:
-    return ServiceEvent(kind=EventKind.CONVERSATION_OPENED, at=1_000.0 + n, actor=CUSTOMER, conversation_id=f"c{n}")
+    return ServiceEvent(
+        kind=ServiceEventKind.CONVERSATION_OPENED, at=1_000.0 + n, actor=CUSTOMER, conversation_id=f"c{n}"
+    )
 
 
 def test_the_revision_follows_customer_360_and_is_the_head() -> None:

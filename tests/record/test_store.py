@@ -12,10 +12,10 @@ from backends.sql import Database
 from record import (
     BOT,
     CUSTOMER,
-    EventKind,
     EventQuery,
     InvalidEventQuery,
     ServiceEvent,
+    ServiceEventKind,
     SQLServiceRecord,
     agent_actor,
     new_event_id,
@@ -30,7 +30,7 @@ def store(database: Database) -> SQLServiceRecord:
 
 def opened(at: float, conversation_id: str, **more: object) -> ServiceEvent:
     return ServiceEvent(
-        kind=EventKind.CONVERSATION_OPENED,
+        kind=ServiceEventKind.CONVERSATION_OPENED,
         at=at,
         actor=CUSTOMER,
         conversation_id=conversation_id,
@@ -41,7 +41,7 @@ def opened(at: float, conversation_id: str, **more: object) -> ServiceEvent:
 
 async def test_an_event_reads_back_as_it_was_written(store: SQLServiceRecord) -> None:
     event = ServiceEvent(
-        kind=EventKind.BOT_TURN,
+        kind=ServiceEventKind.BOT_TURN,
         at=1_000.25,
         actor=BOT,
         conversation_id="conv_1",
@@ -83,7 +83,7 @@ async def test_a_time_range_includes_its_start_and_excludes_its_end(store: SQLSe
 
 async def test_reads_filter_by_kind_ids_actor_and_dimensions(store: SQLServiceRecord) -> None:
     reply = ServiceEvent(
-        kind=EventKind.AGENT_REPLY,
+        kind=ServiceEventKind.AGENT_REPLY,
         at=5.0,
         actor=agent_actor("ann"),
         conversation_id="c1",
@@ -93,7 +93,7 @@ async def test_reads_filter_by_kind_ids_actor_and_dimensions(store: SQLServiceRe
         data={"first": True},
     )
     ticket = ServiceEvent(
-        kind=EventKind.TICKET_CREATED,
+        kind=ServiceEventKind.TICKET_CREATED,
         at=6.0,
         actor=BOT,
         ticket="FD-000001",
@@ -104,7 +104,7 @@ async def test_reads_filter_by_kind_ids_actor_and_dimensions(store: SQLServiceRe
     )
     await store.append([opened(1.0, "c1", channel="web", language="en"), opened(2.0, "c2", channel="wechat"), reply])
     await store.append([ticket])
-    assert await store.read(EventQuery(kinds=[EventKind.AGENT_REPLY])) == [reply]
+    assert await store.read(EventQuery(kinds=[ServiceEventKind.AGENT_REPLY])) == [reply]
     assert await store.read(EventQuery(kinds=["ticket_created", "agent_reply"])) == [reply, ticket]
     assert [e.at for e in await store.read(EventQuery(conversation_id="c1"))] == [1.0, 5.0]
     assert await store.read(EventQuery(ticket="FD-000001")) == [ticket]
@@ -162,5 +162,5 @@ async def test_a_large_batch_goes_in_one_transaction(store: SQLServiceRecord, da
 
 
 def test_text_holding_nul_is_stored_without_it() -> None:
-    event = ServiceEvent(kind=EventKind.CONVERSATION_OPENED, at=1.0, actor=CUSTOMER, channel="we\x00b")
+    event = ServiceEvent(kind=ServiceEventKind.CONVERSATION_OPENED, at=1.0, actor=CUSTOMER, channel="we\x00b")
     assert event.channel == "web"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from backends.sql import Database
-from record import CUSTOMER, EventKind, EventQuery, RecordWriter, ServiceEvent, SQLServiceRecord
+from record import CUSTOMER, EventQuery, RecordWriter, ServiceEvent, ServiceEventKind, SQLServiceRecord
 from record.tables import service_events
 
 FAST = {"linger_s": 0.0, "retry_first_s": 0.01, "retry_max_s": 0.05}
@@ -21,7 +21,7 @@ FAST = {"linger_s": 0.0, "retry_first_s": 0.01, "retry_max_s": 0.05}
 
 def event(n: int) -> ServiceEvent:
     return ServiceEvent(
-        kind=EventKind.CUSTOMER_MESSAGE, at=1_000.0 + n, actor=CUSTOMER, conversation_id=f"c{n}", data={"n": n}
+        kind=ServiceEventKind.CUSTOMER_MESSAGE, at=1_000.0 + n, actor=CUSTOMER, conversation_id=f"c{n}", data={"n": n}
     )
 
 
@@ -184,7 +184,9 @@ async def test_an_event_that_cannot_be_stored_is_dropped_at_emit_and_never_block
     store: SQLServiceRecord, database: Database, writers: list[RecordWriter], caplog: pytest.LogCaptureFixture
 ) -> None:
     writer = started(writers, RecordWriter(store, **FAST))
-    bad = ServiceEvent(kind=EventKind.BOT_TURN, at=1.0, actor="bot", data={1: "a", "b": 2})  # keys JSON cannot sort
+    bad = ServiceEvent(
+        kind=ServiceEventKind.BOT_TURN, at=1.0, actor="bot", data={1: "a", "b": 2}
+    )  # keys JSON cannot sort
     with caplog.at_level(logging.ERROR, logger="record.writer"):
         writer.emit(event(0), bad, event(1))  # returns, raises nothing
     await writer.flush()
