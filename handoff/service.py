@@ -234,7 +234,8 @@ class HandoffService:
         )
         if record.state is _S.ASSIGNED:
             # Queued and assigned in one atomic step: the record still has both facts, with no wait between them.
-            self._record(ServiceEventKind.QUEUED, record, SYSTEM, **self._queued_facts(record, "request", None))
+            facts = self._queued_facts(record, "request", None)
+            self._record(ServiceEventKind.QUEUED, record, SYSTEM, agent="", **facts)
             await self._announce_assigned(record, "auto")
             return HandoffOutcome(OutcomeStatus.ASSIGNED, record=record, agent_id=record.agent_id)
         position = await self._position(record)
@@ -767,10 +768,11 @@ class HandoffService:
         actor: str,
         *,
         at: float | None = None,
-        agent: str = "",
+        agent: str | None = None,
         **data: Any,
     ) -> None:
-        """One fact about `record`'s conversation, with the ids and dimensions the record knows."""
+        """One fact about `record`'s conversation, with the ids and dimensions the record knows (`agent`: the agent
+        it is about, when not the record's own; "" for none)."""
         if self.recorder is None:
             return
         self.recorder.emit(
@@ -780,7 +782,7 @@ class HandoffService:
                 actor=actor,
                 conversation_id=record.conversation_id,
                 customer_id=record.customer_id,
-                agent=agent or record.agent_id,
+                agent=record.agent_id if agent is None else agent,
                 channel=str(record.context.get("channel") or ""),
                 language=record.language,
                 category=record.category,
