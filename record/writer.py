@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 BUFFER_EVENTS = 100_000
 BATCH_EVENTS = 500
-# How long a part-filled batch waits for more: the events of one turn, and of turns running together, go in one
-# transaction instead of one each.
-LINGER_S = 0.05
+# How long a part-filled batch waits for more: the events of many turns go in one transaction instead of one each
+# (on SQLite every transaction briefly holds the one connection the turns also need; bench/record_overhead.py).
+LINGER_S = 0.5
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 CLOSE_TIMEOUT_S = 10.0

@@ -51,7 +51,7 @@ async def test_an_event_reads_back_as_it_was_written(store: SQLServiceRecord) ->
         category="delivery",
         data={"intent": "ask_question", "intent_confidence": 0.91, "kb_decision": "answer", "query": "退货怎么办"},
     )
-    assert await store.append([event]) == 1
+    await store.append([event])
     (back,) = await store.read()
     assert back == event
     assert back.data["query"] == "退货怎么办"
@@ -59,9 +59,8 @@ async def test_an_event_reads_back_as_it_was_written(store: SQLServiceRecord) ->
 
 async def test_writing_the_same_events_again_stores_each_once(store: SQLServiceRecord, database: Database) -> None:
     events = [opened(1000.0 + i, f"c{i}") for i in range(5)]
-    assert await store.append(events[:3]) == 3
-    # A retry after an ambiguous failure: the first three are there already.
-    assert await store.append(events) == 2
+    await store.append(events[:3])
+    await store.append(events)  # a retry after an ambiguous failure: the first three are there already
     assert await database.fetchval(select(func.count()).select_from(service_events)) == 5
     assert [e.id for e in await store.read()] == [e.id for e in events]
 
@@ -156,8 +155,8 @@ async def test_a_limit_out_of_bounds_is_refused(store: SQLServiceRecord, limit: 
 
 
 async def test_a_large_batch_goes_in_one_transaction(store: SQLServiceRecord, database: Database) -> None:
-    events = [opened(float(i), f"c{i}") for i in range(2500)]  # more rows than one INSERT statement takes
-    assert await store.append(events) == 2500
+    events = [opened(float(i), f"c{i}") for i in range(2500)]
+    await store.append(events)
     assert await database.fetchval(select(func.count()).select_from(service_events)) == 2500
 
 

@@ -47,13 +47,12 @@ class Watched:
         self.batches: list[list[int]] = []
         self._fail_after_commit = fail_after_commit
 
-    async def append(self, events: Sequence[ServiceEvent]) -> int:
-        added = await self._inner.append(events)
+    async def append(self, events: Sequence[ServiceEvent]) -> None:
+        await self._inner.append(events)
         self.batches.append([int(e.data["n"]) for e in events])
         if self._fail_after_commit:
             self._fail_after_commit -= 1
             raise ConnectionResetError("connection lost while committing")
-        return added
 
     async def read(self, query: EventQuery | None = None, *, limit: int = 1000) -> list[ServiceEvent]:
         return await self._inner.read(query, limit=limit)
