@@ -2,10 +2,6 @@
 
 Owns the precedence: the front door's `metadata.lang`, else the characters of the message, else the language the
 conversation already had. Must never guess a third language: replies exist in English and Chinese only.
-
-Rasa runs this after every user message, so it is also where the turn's classification reaches the front door: an
-`{"nlu": {"intent", "confidence"}}` payload, which Rasa passes on in its reply and the pipeline keeps for the service
-record's `bot_turn` (never in the transcript).
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer_checks import read_payload
-from actions.context import latest_intent, latest_text
+from actions.context import latest_text
 from kb.language import ENGLISH, SUPPORTED_LANGUAGES, detect_language
 
 
@@ -43,12 +39,4 @@ class ActionDetectLanguage(Action):  # type: ignore[misc]  # rasa-sdk ships no t
         return "action_detect_language"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        intent, confidence = latest_intent(tracker)
-        if intent:
-            dispatcher.utter_message(json_message=nlu_payload(intent, confidence))
         return [SlotSet("language", detect(tracker))]
-
-
-def nlu_payload(intent: str, confidence: float | None) -> dict[str, dict[str, object]]:
-    """What the turn's message was classified as, for the front door's service record."""
-    return {"nlu": {"intent": intent, "confidence": confidence}}

@@ -2,8 +2,8 @@
 doors in one process, one recording (the default) and one with `FD_RECORD_ENABLED=0`.
 
 Both run the real app (`server.app.create_app`) on their own SQLite file, with a scripted Rasa on loopback that
-answers every turn the way an FAQ answer comes back (the `nlu` payload, the answer, "was this helpful?" with its
-buttons, the `kb` payload) after `--rasa-ms` (default 0: the front door's own work only, so the ratio is an upper
+answers every turn the way an FAQ answer comes back (the answer, "was this helpful?" with its buttons, the `kb`
+payload with its `nlu`) after `--rasa-ms` (default 0: the front door's own work only, so the ratio is an upper
 bound; a real Rasa turn takes tens of milliseconds more on both sides). Each turn records two facts (the customer's
 message and the bot turn). Turns alternate in blocks between the two, and the recording side's writer is flushed at
 the end of each block, so the cost of writing lands in its own block: the emit on the request path, and the batched
@@ -97,7 +97,6 @@ def scripted_rasa(delay_s: float) -> web.Application:
             await asyncio.sleep(delay_s)
         return web.json_response(
             [
-                {"custom": {"nlu": {"intent": "ask_question", "confidence": 0.94}}},
                 {"text": "Open Orders and press Return."},
                 {
                     "text": "Was this helpful?",
@@ -106,7 +105,7 @@ def scripted_rasa(delay_s: float) -> web.Application:
                         {"title": "No", "payload": '/kb_feedback{"helpful":"no"}'},
                     ],
                 },
-                {"custom": {"kb": KB_ANSWER}},
+                {"custom": {"kb": KB_ANSWER, "nlu": {"intent": "ask_question", "confidence": 0.94}}},
             ]
         )
 

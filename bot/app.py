@@ -43,9 +43,10 @@ from bot.keys import (
     SERVICE_RECORD,
     SETTINGS,
     TICKETS,
+    TURN_NLU,
 )
 from bot.knowledge import kb_context
-from bot.pipeline import ConversationPipeline
+from bot.pipeline import ConversationPipeline, TurnNlu
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.sla_scheduler import sla_scheduler_context
@@ -144,6 +145,10 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         # A customer writing in a ticket's chat reopens it (within 7 days), resumes it, or starts its reply clock.
         return await tickets.customer_message(conversation_id)
 
+    recorder = app.get(RECORD)
+    nlu = TurnNlu() if recorder is not None else None
+    if nlu is not None:
+        app[TURN_NLU] = nlu
     app[PIPELINE] = ConversationPipeline(
         app[CONVERSATIONS],
         app[RASA],
@@ -152,7 +157,8 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         observer=app[METRICS],
         on_customer_message=ticket_clocks,
         surveys=app[SURVEY_DIALOGUE],
-        recorder=app.get(RECORD),
+        recorder=recorder,
+        nlu=nlu,
     )
     yield
 

@@ -5,8 +5,9 @@ a human owns the conversation, leaves it to the agent; an answer to the satisfac
 (`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
 Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
 there) and handed to the channel's adapter when it was created outside a request. Each customer message and each
-turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent from the `nlu` payload,
-the knowledge base's decision from the `kb` payload, the handoff's reason). This module must never speak a wire
+turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent, noted by the actions
+webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge base's decision, the handoff's
+reason). This module must never speak a wire
 format, and never decide routing: handoff does.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -26,6 +28,7 @@ from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.language import detect_language
 from observability import bind_turn
+from observability.correlation import REQUEST_ID, correlation
 from record import BOT, CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.
 PAYLOAD_LOOKBACK_MESSAGES = 30
 # Channels that show buttons as numbered options ("1. Yes"), so a customer answers by typing the number.
 NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
+# Conversations whose turn's classification `TurnNlu` holds at most (a turn takes its own at once).
+TURN_NLU_SIZE = 10_000
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -102,6 +107,31 @@ class NoTurnObserver:
         pass
 
 
+class TurnNlu:
+    """What Rasa classified each conversation's latest message as (intent, confidence), noted by the actions webhook
+    while Rasa runs the turn: the tracker of every action call holds it, Rasa's REST reply does not. The pipeline
+    takes it for the service record's `bot_turn`. Only the action calls this process serves land here, so with
+    several replicas behind one actions URL a turn may find none; the knowledge base's and the handoff's payloads
+    carry the intent themselves."""
+
+    def __init__(self, size: int = TURN_NLU_SIZE) -> None:
+        self._size = size
+        self._notes: OrderedDict[str, tuple[str | None, str | None, float | None]] = OrderedDict()
+
+    def note(self, conversation_id: str, request_id: str | None, intent: str | None, confidence: float | None) -> None:
+        self._notes[conversation_id] = (request_id, intent, confidence)
+        self._notes.move_to_end(conversation_id)
+        while len(self._notes) > self._size:
+            self._notes.popitem(last=False)
+
+    def take(self, conversation_id: str, request_id: str | None) -> tuple[str | None, float | None] | None:
+        """The note for this conversation's turn, removed; None when there is none, or it is another request's."""
+        noted = self._notes.pop(conversation_id, None)
+        if noted is None or (request_id and noted[0] and noted[0] != request_id):
+            return None
+        return noted[1], noted[2]
+
+
 class ConversationPipeline:
     def __init__(
         self,
@@ -113,9 +143,11 @@ class ConversationPipeline:
         on_customer_message: CustomerMessageHook | None = None,
         surveys: SurveyAnswers | None = None,
         recorder: Recorder | None = None,
+        nlu: TurnNlu | None = None,
     ) -> None:
         self._store = store
         self._recorder = recorder
+        self._nlu = nlu
         self._on_customer_message = on_customer_message
         self._surveys = surveys
         self._rasa = rasa
@@ -295,6 +327,8 @@ class ConversationPipeline:
         }
         # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
         text = payload or inbound.text.lstrip("/") or inbound.text
+        if self._nlu is not None:
+            self._nlu.take(conversation.id, None)  # a note left by an earlier turn is not this one's
         started = time.perf_counter()
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
@@ -311,7 +345,12 @@ class ConversationPipeline:
         self._observer.rasa_called(True, rasa_s)
         drafts, handoffs = interpret_replies(replies)
         outcome = "handoff" if handoffs else "bot"
-        self._record_turn(conversation, language, outcome, turn_facts(replies), rasa_s)
+        if self._recorder is not None:
+            facts = turn_facts(replies)
+            noted = self._nlu.take(conversation.id, correlation().get(REQUEST_ID)) if self._nlu is not None else None
+            if noted is not None and facts["intent"] is None:
+                facts["intent"], facts["intent_confidence"] = noted
+            self._record_turn(conversation, language, outcome, facts, rasa_s)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
@@ -391,10 +430,7 @@ async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> 
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:
-    """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned.
-
-    The `nlu` payload (what the turn's message was classified as) is for the service record only (`turn_facts`):
-    it never becomes a transcript line."""
+    """Turns Rasa's replies into transcript drafts; custom payloads become events, handoff signals are returned."""
     drafts: list[MessageDraft] = []
     handoffs: list[dict[str, Any]] = []
     for reply in replies:
@@ -402,8 +438,6 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         if isinstance(custom, dict):
             if isinstance(custom.get("handoff"), dict):
                 handoffs.append(custom["handoff"])
-            elif set(custom) == {"nlu"}:
-                pass
             else:
                 drafts.append(MessageDraft(Sender.EVENT, custom=custom))
         text = reply.get("text")
@@ -425,10 +459,10 @@ def _number(value: Any) -> float | None:
 
 def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
     """What one turn's replies say for the service record's `bot_turn`: the intent and its confidence (the `nlu`
-    payload), the knowledge base's last decision with its best entry and confidence (the `kb` payload), and the
-    first handoff's reason and category. `kb_query` is the text the knowledge base was asked (the customer's words,
-    as in the transcript), for reports on what it could not answer. Values missing from the replies are None;
-    malformed ones are skipped."""
+    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry and
+    confidence (the `kb` payload), and the first handoff's reason and category. `kb_query` is the text the knowledge
+    base was asked (the customer's words, as in the transcript), for reports on what it could not answer. Values
+    missing from the replies are None; malformed ones are skipped."""
     facts: dict[str, Any] = {
         "intent": None,
         "intent_confidence": None,
@@ -458,6 +492,8 @@ def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
         if isinstance(handoff, dict) and facts["handoff_reason"] is None:
             facts["handoff_reason"] = str(handoff.get("reason") or "") or None
             facts["category"] = str(handoff.get("category") or "") or None
+            if facts["intent"] is None:
+                facts["intent"] = str(handoff.get("intent") or "") or None
             if facts["intent_confidence"] is None and isinstance(handoff.get("scores"), dict):
                 facts["intent_confidence"] = _number(handoff["scores"].get("intent_confidence"))
     return facts

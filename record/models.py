@@ -34,40 +34,45 @@ class ServiceEventKind(StrEnum):
     wherever the emitter knows them. Times in `data` are epoch seconds (UTC), durations `*_s` seconds."""
 
     # Conversations (`conversations.store.ConversationStore`).
-    CONVERSATION_OPENED = "conversation_opened"  # customer; {"returning": bool} (only when known)
-    CONVERSATION_CLOSED = "conversation_closed"  # customer|system; {"cause": "customer"|"idle"}; once per conversation
-    # The pipeline (`bot.pipeline`): every customer message, and every turn Rasa answered.
+    CONVERSATION_OPENED = "conversation_opened"  # customer; {}
+    CONVERSATION_CLOSED = "conversation_closed"  # customer|system; once per conversation: {"cause": "customer"|
+    # "idle", "opened_at", "last_customer_at"}. The issue's "closed" of a conversation; an agent ending a live chat
+    # is `wrap_up`.
+    # The pipeline (`bot.pipeline.ConversationPipeline`): every customer message, and every turn Rasa answered.
     CUSTOMER_MESSAGE = "customer_message"  # customer; {"button": bool, "kind": "text"|"image"|…}
     BOT_TURN = "bot_turn"  # bot; {"outcome": "bot"|"handoff"|"bot_error", "intent", "intent_confidence",
     # "kb_decision": "answer"|"clarify"|"not_found"|None, "kb_entry" (best candidate), "kb_confidence", "kb_reason",
     # "kb_query", "handoff_reason", "rasa_ms"}; category: the handoff's
     KB_FEEDBACK = "kb_feedback"  # customer; {"helpful": bool, "kb_entry", "kb_confidence"} (`actions.feedback`)
-    # Ownership (`handoff.service.HandoffService`), one per transition.
-    HANDOFF_REQUESTED = "handoff_requested"  # bot; {"reason" (ReasonCode), "outcome": "queued"|"assigned"|
-    # "closed_hours"|"not_allowed", "duplicate": bool, "scores", "tier", "first_response_due"}
+    # Ownership (`handoff.service.HandoffService`), one per transition; queue: the skill queue ("zh:billing").
+    HANDOFF_REQUESTED = "handoff_requested"  # bot; {"reason" (handoff.triggers.ReasonCode), "scores", "tier",
+    # "outcome": "queued"|"assigned"|"closed_hours"|"not_allowed", then "first_response_due" (queued, assigned),
+    # "next_open_at" (closed_hours) or "duplicate": bool (asked again while queued or assigned, or refused)}
     QUEUED = "queued"  # system|agent:<from>; {"cause": "request"|"unanswered"|"transfer"|"agent_offline", "reason",
-    # "tier", "enqueued_at", "first_response_due"}
-    ASSIGNED = "assigned"  # system|agent:<id>; {"via": "auto"|"claim"|"pull"|"transfer", "enqueued_at", "wait_s"}
-    AGENT_REPLY = "agent_reply"  # agent:<id>; {"first": bool (first of this assignment), "assigned_at",
-    # "enqueued_at"}. Only agents' replies: a bot message is never one.
-    TRANSFERRED = "transferred"  # agent:<from>; {"from_agent", "to_agent", "to_queue"}
-    WRAP_UP = "wrap_up"  # agent:<id>; the agent closed the chat (assigned → wrap_up); {"handle_s", "replied": bool,
-    # "noted": bool (a resolution note)}
-    BACK_TO_BOT = "back_to_bot"  # agent:<id>|system; wrap_up → bot; {"cause": "finished"|"timeout", "wrap_up_s"}
-    ABANDONED = "abandoned"  # customer|system; queued → abandoned; {"cause": "left"|"silent", "wait_s"}
-    # Tickets (a `TicketStore` listener, `record.tickets`).
+    # "tier", "enqueued_at" (kept when requeued), "first_response_due", "position", "eta_s"}
+    ASSIGNED = "assigned"  # system (auto)|agent:<id> (claim, pull)|agent:<from> (transfer); {"via", "enqueued_at",
+    # "wait_s"}
+    AGENT_REPLY = "agent_reply"  # agent:<id>; {"first": bool (the first of this assignment), "assigned_at",
+    # "enqueued_at"}. Only the console's replies: a bot message is never one.
+    TRANSFERRED = "transferred"  # agent:<from>; agent: the one handing on; {"from_agent", "to_agent", "to_queue"}
+    WRAP_UP = "wrap_up"  # agent:<id>; the agent closed the chat (assigned → wrap_up): {"handle_s" (since assigned),
+    # "replied": bool, "noted": bool (a resolution note was written)}
+    BACK_TO_BOT = "back_to_bot"  # agent:<id>|system; wrap_up → bot: {"cause": "finished"|"timeout", "wrap_up_s"}
+    ABANDONED = "abandoned"  # customer (left)|system (silent); queued → abandoned: {"cause", "wait_s"}
+    # Tickets (`intake.recording.TicketFacts`, a `TicketStore` listener); ticket, team, category, priority, channel
+    # as the ticket stands after the change; agent: the staff member acting, else the assignee.
     TICKET_CREATED = "ticket_created"  # bot|agent:<id>; {"urgency", "first_response_due", "resolution_due",
-    # "order": bool}
+    # "order": bool (an order number was given)}
     TICKET_STATUS = "ticket_status"  # any; every status change: {"from", "to", "auto"?, "merged"?}
     TICKET_FIRST_RESPONSE = "ticket_first_response"  # agent:<id>; the first public reply: {"due", "created_at"}
     TICKET_REPLY = "ticket_reply"  # agent:<id>; every later public reply: {}
     TICKET_RESOLVED = "ticket_resolved"  # any; {"due", "created_at", "first_responded_at"}
-    TICKET_REOPENED = "ticket_reopened"  # customer|agent:<id>; resolved → open: {"resolved_at", "resolution_due"}
-    TICKET_ASSIGNED = "ticket_assigned"  # agent:<id>|system; {"from", "to"} usernames (None: nobody)
+    TICKET_REOPENED = "ticket_reopened"  # customer|agent:<id>; resolved → open: {"resolution_due"} (the new clock)
+    TICKET_ASSIGNED = "ticket_assigned"  # agent:<id>|system; agent: the new assignee; {"from", "to"} (None: nobody)
     TICKET_TRANSFERRED = "ticket_transferred"  # agent:<id>|system; {"from", "to"} team ids
     TICKET_PRIORITY = "ticket_priority"  # agent:<id>|system; {"from", "to"}
     # Satisfaction surveys (`conversations.surveys.SurveyStore`): after a live chat, and the follow-up of a ticket.
-    SURVEY_SENT = "survey_sent"  # bot; {"survey", "follow_up": bool}
+    SURVEY_SENT = "survey_sent"  # bot; agent: the chat's; {"survey", "follow_up": bool}
     SURVEY_ANSWERED = "survey_answered"  # customer; {"survey", "answer": "solved"|"score"|"comment", "solved"?,
     # "score"? (1–5), "comment"?}; a second rating of one survey is a second event: the last one counts
 

@@ -55,13 +55,6 @@ async def test_language_comes_from_metadata_else_the_words_else_stays(
     assert slot_sets(events) == {"language": expected}
 
 
-async def test_every_message_tells_the_front_door_its_intent_and_confidence_for_the_record() -> None:
-    tracker = make_tracker("where is my parcel", intent="ask_question", confidence=0.87)
-    dispatcher, _ = await run(ActionDetectLanguage(), tracker)
-    assert dispatcher.messages[0]["custom"] == {"nlu": {"intent": "ask_question", "confidence": 0.87}}
-    assert texts(dispatcher) == []  # nothing the customer sees
-
-
 # -- action_answer_from_kb --------------------------------------------------------------------------------------------
 
 

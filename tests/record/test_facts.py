@@ -14,7 +14,7 @@ from actions.feedback import FeedbackRecord, MemoryFeedbackRecorder, RecordedFee
 from backends.bus import MemoryEventBus
 from backends.sql import Database
 from bot.channels.base import InboundMessage
-from bot.pipeline import ConversationPipeline
+from bot.pipeline import ConversationPipeline, TurnNlu
 from conversations.models import Sender
 from conversations.store import ConversationStore
 from conversations.surveys import SurveyStore
@@ -96,10 +96,16 @@ async def test_a_conversation_closed_for_silence_says_so(database: Database) -> 
 
 
 class ScriptedRasa:
-    def __init__(self, replies: list[dict[str, Any]]) -> None:
+    """Answers with `replies`; with `nlu`, first notes the turn's classification there the way the actions webhook
+    does when Rasa calls `action_detect_language` ("greet", 0.88)."""
+
+    def __init__(self, replies: list[dict[str, Any]], nlu: TurnNlu | None = None) -> None:
         self.replies = replies
+        self._nlu = nlu
 
     async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._nlu is not None:
+            self._nlu.note(sender, metadata.get("request_id"), "greet", 0.88)
         return self.replies
 
 
@@ -133,22 +139,19 @@ KB_ANSWER = {
 
 
 async def pipeline_with(
-    database: Database, replies: list[dict[str, Any]], bot_answers: bool = True
+    database: Database, replies: list[dict[str, Any]], bot_answers: bool = True, nlu: TurnNlu | None = None
 ) -> tuple[ConversationPipeline, ConversationStore, MemoryRecorder]:
     recorder = MemoryRecorder()
     store = ConversationStore(database, recorder=recorder)
-    rasa = ScriptedRasa(replies)
-    pipeline = ConversationPipeline(store, rasa, MemoryEventBus(), Gate(bot_answers), recorder=recorder)  # type: ignore[arg-type]
+    rasa = ScriptedRasa(replies, nlu)
+    gate = Gate(bot_answers)
+    pipeline = ConversationPipeline(store, rasa, MemoryEventBus(), gate, recorder=recorder, nlu=nlu)  # type: ignore[arg-type]
     return pipeline, store, recorder
 
 
 async def test_a_bot_turn_records_its_intent_and_the_knowledge_bases_decision(database: Database) -> None:
-    replies = [
-        {"custom": {"nlu": {"intent": "ask_question", "confidence": 0.94}}},
-        {"text": "Open Orders and press Return."},
-        {"text": "Was this helpful?"},
-        {"custom": {"kb": KB_ANSWER}},
-    ]
+    kb = {"kb": KB_ANSWER, "nlu": {"intent": "ask_question", "confidence": 0.94}}
+    replies = [{"text": "Open Orders and press Return."}, {"text": "Was this helpful?"}, {"custom": kb}]
     pipeline, store, recorder = await pipeline_with(database, replies)
     conversation, _ = await pipeline.open_conversation("web", "visitor", language="en")
     await pipeline.receive(
@@ -181,8 +184,7 @@ async def test_a_bot_turn_records_its_intent_and_the_knowledge_bases_decision(da
         "kb_query": "how do I return my blender",
         "handoff_reason": None,
     }
-    # The nlu payload is the record's only: never a transcript line.
-    assert [m.custom for m in await store.history(conversation.id) if m.sender is Sender.EVENT] == [{"kb": KB_ANSWER}]
+    assert [m.custom for m in await store.history(conversation.id) if m.sender is Sender.EVENT] == [kb]
 
 
 async def test_a_turn_that_hands_off_records_why(database: Database) -> None:
@@ -203,6 +205,27 @@ async def test_a_turn_that_hands_off_records_why(database: Database) -> None:
         None,
     )
     assert turn.data["intent_confidence"] == 0.4  # from the handoff's scores when no nlu payload came
+
+
+async def test_without_a_kb_or_handoff_payload_the_intent_comes_from_the_webhooks_note(database: Database) -> None:
+    nlu = TurnNlu()
+    pipeline, _, recorder = await pipeline_with(database, [{"text": "Hi! How can I help?"}], nlu=nlu)
+    conversation, _ = await pipeline.open_conversation("web", "visitor")
+    await pipeline.receive(InboundMessage("web", "visitor", "hello", conversation_id=conversation.id))
+    (turn,) = recorder.of(K.BOT_TURN)
+    assert (turn.data["intent"], turn.data["intent_confidence"], turn.data["kb_decision"]) == ("greet", 0.88, None)
+
+
+def test_a_note_is_taken_once_and_never_by_another_request() -> None:
+    nlu = TurnNlu(size=2)
+    nlu.note("c1", "req-1", "greet", 0.9)
+    assert nlu.take("c1", "req-2") is None  # another turn's: dropped, not given
+    nlu.note("c1", "req-1", "greet", 0.9)
+    assert nlu.take("c1", "req-1") == ("greet", 0.9)
+    assert nlu.take("c1", "req-1") is None
+    for conversation in ("c1", "c2", "c3"):  # bounded: the oldest goes
+        nlu.note(conversation, None, "thanks", 0.7)
+    assert nlu.take("c1", None) is None and nlu.take("c3", None) == ("thanks", 0.7)
 
 
 async def test_while_an_agent_owns_the_chat_a_message_is_recorded_and_no_bot_turn(database: Database) -> None:

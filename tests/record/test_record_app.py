@@ -4,11 +4,10 @@ leaves its facts in SQL, in order, with its ids; they are still there after the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -21,19 +20,48 @@ from tests.console.conftest import console_app, console_settings, is_event, next
 RECORD_REDIS_DB = 9
 
 
-async def classified_turn(request: web.Request) -> web.Response:
-    """The console tests' scripted Rasa, with the `nlu` payload `action_detect_language` sends first in every turn."""
-    text = (await request.json())["message"]
-    scripted = await scripted_rasa_turn(request)  # aiohttp keeps the body: it reads it again
-    replies: list[dict[str, Any]] = json.loads(scripted.text or "[]")
-    human = "人工" in text or "human" in text.lower()
-    nlu = {"intent": "request_human" if human else "greet", "confidence": 0.97 if human else 0.88}
-    return web.json_response([{"custom": {"nlu": nlu}}, *replies])
+class ClassifyingRasa:
+    """The console tests' scripted Rasa, which first runs `action_detect_language` on the front door's webhook, as
+    Rasa does after every message, with the tracker's classification of the message (set `front_door` once the app
+    is up)."""
+
+    def __init__(self) -> None:
+        self.front_door = ""
+
+    async def turn(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        human = "人工" in body["message"] or "human" in body["message"].lower()
+        intent = {"name": "request_human", "confidence": 0.97} if human else {"name": "greet", "confidence": 0.88}
+        tracker = {
+            "sender_id": body["sender"],
+            "slots": {},
+            "latest_message": {"text": body["message"], "intent": intent, "entities": [], "metadata": body["metadata"]},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+        call = {
+            "next_action": "action_detect_language",
+            "sender_id": body["sender"],
+            "version": "3.6.21",
+            "domain": {"slots": {"language": {"type": "categorical", "values": ["en", "zh"]}}, "responses": {}},
+            "tracker": tracker,
+        }
+        async with aiohttp.ClientSession() as session, session.post(f"{self.front_door}/webhook", json=call) as r:
+            assert r.status == 200, await r.text()
+        return await scripted_rasa_turn(request)  # aiohttp keeps the body: it reads it again
 
 
 @pytest.fixture
-async def rasa_url() -> AsyncIterator[str]:
-    async with scripted_rasa(classified_turn) as url:
+def rasa() -> ClassifyingRasa:
+    return ClassifyingRasa()
+
+
+@pytest.fixture
+async def rasa_url(rasa: ClassifyingRasa) -> AsyncIterator[str]:
+    async with scripted_rasa(rasa.turn) as url:
         yield url
 
 
@@ -52,8 +80,11 @@ def settings(tmp_path: Path, rasa_url: str, redis_url: str) -> Settings:
     return console_settings(tmp_path, rasa_url, redis_url)
 
 
-async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(settings: Settings) -> None:
+async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(
+    settings: Settings, rasa: ClassifyingRasa
+) -> None:
     async with console_app(settings) as running:
+        rasa.front_door = running.url
         customer = await running.customer("zh")
         await customer.say("我要找人工客服")
         ann = await running.staff("ann")
@@ -74,6 +105,7 @@ async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(settings
     await (await flushed_redis(RECORD_REDIS_DB)).aclose()
 
     async with console_app(settings) as again:
+        rasa.front_door = again.url
         events = await again.app[SERVICE_RECORD].read(EventQuery(conversation_id=cid))
     assert [e.kind.value for e in events] == [
         "conversation_opened",
@@ -105,8 +137,9 @@ async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(settings
     assert all(e.at >= events[0].at for e in events)
 
 
-async def test_a_bot_turn_writes_its_outcome(settings: Settings) -> None:
+async def test_a_bot_turn_writes_its_outcome(settings: Settings, rasa: ClassifyingRasa) -> None:
     async with console_app(settings) as running:
+        rasa.front_door = running.url
         customer = await running.customer("en")
         await customer.say("hello there")
         await running.app[RECORD].flush()
@@ -118,9 +151,12 @@ async def test_a_bot_turn_writes_its_outcome(settings: Settings) -> None:
     assert turn.data["kb_decision"] is None and turn.data["rasa_ms"] >= 0
 
 
-async def test_with_the_record_off_the_app_runs_and_keeps_no_facts(tmp_path: Path, rasa_url: str) -> None:
+async def test_with_the_record_off_the_app_runs_and_keeps_no_facts(
+    tmp_path: Path, rasa: ClassifyingRasa, rasa_url: str
+) -> None:
     settings = console_settings(tmp_path, rasa_url, "").model_copy(update={"record": RecordConfig(enabled=False)})
     async with console_app(settings) as running:
+        rasa.front_door = running.url
         customer = await running.customer("en")
         assert (await customer.say("hello"))[0]["text"] == "echo: hello"
         assert RECORD not in running.app
