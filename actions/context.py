@@ -29,6 +29,12 @@ def latest_intent(tracker: Tracker) -> tuple[str, float | None]:
     return str(intent.get("name") or ""), float(confidence) if confidence is not None else None
 
 
+def nlu_of(tracker: Tracker) -> dict[str, Any]:
+    """What the latest message was classified as, for the front door's service record: {"intent", "confidence"}."""
+    intent, confidence = latest_intent(tracker)
+    return {"intent": intent or None, "confidence": confidence}
+
+
 def _metadata_dicts(tracker: Tracker) -> list[Mapping[str, Any]]:
     """The latest message's metadata first, then earlier user events' (newest first)."""
     found: list[Mapping[str, Any]] = []

@@ -40,6 +40,8 @@ def handoff_payload(
         "fields": fields,
         "details": trigger.details,
         "language": language_of(tracker),
+        # What the message was classified as, for the front door's service record (its confidence is in scores).
+        "intent": latest_intent(tracker)[0] or None,
     }
     if ticket:
         payload["ticket"] = ticket

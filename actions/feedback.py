@@ -1,17 +1,20 @@
 """'Was this helpful?' answers, one row per click: which KB entry, for which query, in which conversation.
 
-Owns `FeedbackRecord` and its two recorders (memory, SQL over `backends.Database`, table `bot_answer_feedback`).
-Must never change the knowledge base: the KB editor reads these rows and decides.
+Owns `FeedbackRecord`, its two recorders (memory, SQL over `backends.Database`, table `bot_answer_feedback`) and
+`RecordedFeedback`, which also tells the service record (`kb_feedback`). Must never change the knowledge base: the
+KB editor reads these rows and decides.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import insert, select
 
 from actions.tables import bot_answer_feedback
 from backends.sql import Database
+from record import CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,33 @@ class MemoryFeedbackRecorder:
 
     async def record(self, feedback: FeedbackRecord) -> None:
         self.records.append(feedback)
+
+
+class _Recorder(Protocol):
+    async def record(self, feedback: FeedbackRecord) -> None: ...
+
+
+class RecordedFeedback:
+    """A feedback recorder (the knowledge base's) whose clicks are also facts of the service record, once stored."""
+
+    def __init__(self, inner: _Recorder, recorder: Recorder) -> None:
+        self._inner = inner
+        self._recorder = recorder
+
+    async def record(self, feedback: FeedbackRecord) -> None:
+        await self._inner.record(feedback)
+        self._recorder.emit(
+            ServiceEvent(
+                kind=ServiceEventKind.KB_FEEDBACK,
+                at=feedback.at,
+                actor=CUSTOMER,
+                conversation_id=feedback.conversation_id,
+                # Without the front door's customer id the actions scope a conversation as its own customer.
+                customer_id=None if feedback.customer_id.startswith("conversation:") else feedback.customer_id,
+                language=feedback.language,
+                data={"helpful": feedback.helpful, "kb_entry": feedback.entry_id, "kb_confidence": feedback.confidence},
+            )
+        )
 
 
 class SQLFeedbackRecorder:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -25,6 +26,7 @@ from actions.context import (
     latest_intent,
     latest_text,
     message_entities,
+    nlu_of,
 )
 from actions.escalation import hand_over
 from actions.feedback import FeedbackRecord
@@ -48,6 +50,12 @@ def human_button(language: str) -> dict[str, str]:
     return {"title": say("btn_human", language), "payload": HUMAN_PAYLOAD}
 
 
+def kb_payload(result: KBResult, tracker: Tracker) -> dict[str, Any]:
+    """The `{"kb": …}` payload, with what the message was classified as (`nlu`, for the service record's bot turn:
+    Rasa's REST reply carries no intent otherwise)."""
+    return {"kb": result.to_dict(), "nlu": nlu_of(tracker)}
+
+
 def entry_payload(entry_id: str) -> str:
     """Asks for exactly this entry; the intent keeps the rule ask_question -> action_answer_from_kb."""
     return "/ask_question" + json.dumps({"kb_entry": entry_id}, separators=(",", ":"))
@@ -65,7 +73,7 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             if chosen is None:
                 dispatcher.utter_message(text=say("kb_choice_gone", language), buttons=[human_button(language)])
                 return []
-            self._answer(dispatcher, chosen, language)
+            self._answer(dispatcher, chosen, language, tracker)
             return []
 
         query = latest_text(tracker)
@@ -82,23 +90,23 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             return hand_over(dispatcher, found or trigger, tracker)
 
         if result.decision is Decision.ANSWER and result.best is not None:
-            self._answer(dispatcher, result, language)
+            self._answer(dispatcher, result, language, tracker)
         elif result.decision is Decision.CLARIFY and result.candidates:
             shown = min(result.offered or len(result.candidates), self.services.settings.max_clarify_options)
             options = result.candidates[:shown]
             buttons = [{"title": c.question, "payload": entry_payload(c.entry_id)} for c in options]
             dispatcher.utter_message(text=say("kb_clarify", language), buttons=[*buttons, human_button(language)])
-            dispatcher.utter_message(json_message={"kb": result.to_dict()})
+            dispatcher.utter_message(json_message=kb_payload(result, tracker))
         else:
             return self._not_found(dispatcher, tracker, result, language)
         return []
 
-    def _answer(self, dispatcher: CollectingDispatcher, result: KBResult, language: str) -> None:
+    def _answer(self, dispatcher: CollectingDispatcher, result: KBResult, language: str, tracker: Tracker) -> None:
         best = result.best
         assert best is not None
         dispatcher.utter_message(text=best.answer)
         dispatcher.utter_message(text=say("kb_helpful", language), buttons=helpful_buttons(language))
-        dispatcher.utter_message(json_message={"kb": result.to_dict()})
+        dispatcher.utter_message(json_message=kb_payload(result, tracker))
 
     def _not_found(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, result: KBResult, language: str
@@ -112,7 +120,7 @@ class ActionAnswerFromKB(ServiceAction, Action):  # type: ignore[misc]  # rasa-s
             consecutive_not_found=consecutive_not_found(tracker) + 1,
         )
         trigger = self.services.handoff_policy.evaluate(facts)
-        dispatcher.utter_message(json_message={"kb": result.to_dict()})
+        dispatcher.utter_message(json_message=kb_payload(result, tracker))
         if trigger is None:
             dispatcher.utter_message(text=say("kb_rephrase", language), buttons=[human_button(language)])
             return []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +28,8 @@ from sqlalchemy.sql.expression import Executable
 from backends.exceptions import UnsupportedDatabaseURL
 
 Row = Mapping[str, Any]
-Params = Mapping[str, Any] | None
+# A sequence of mappings runs the statement once per mapping, as one batch (the driver's executemany).
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 # Any constant works as long as nothing else in the database takes the same advisory lock.
 MIGRATION_LOCK_KEY = 7411
@@ -52,7 +53,8 @@ class SQL(Protocol):
     dialect: str
 
     async def execute(self, statement: Executable, params: Params = None) -> int:
-        """Runs a statement; returns the number of rows it changed."""
+        """Runs a statement; returns the number of rows it changed (-1 when the driver does not say: asyncpg, for a
+        batch)."""
 
     async def fetch(self, statement: Executable, params: Params = None) -> list[Row]: ...
 

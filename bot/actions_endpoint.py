@@ -25,8 +25,9 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
 from actions import ActionServices, build_executor
+from actions.feedback import RecordedFeedback
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, SETTINGS, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, RECORD, SETTINGS, TICKETS, TURN_NLU
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from observability import bind_turn, sane_request_id
@@ -76,11 +77,29 @@ def call_correlation(call: Mapping[str, object]) -> tuple[str | None, str | None
     )
 
 
+def call_nlu(call: Mapping[str, object]) -> tuple[str | None, float | None]:
+    """What the tracker's latest message was classified as: (intent, confidence), None where it does not say."""
+    tracker = call.get("tracker")
+    latest = tracker.get("latest_message") if isinstance(tracker, Mapping) else None
+    intent = latest.get("intent") if isinstance(latest, Mapping) else None
+    if not isinstance(intent, Mapping):
+        return None, None
+    name, confidence = intent.get("name"), intent.get("confidence")
+    return (
+        name if isinstance(name, str) and name else None,
+        float(confidence) if isinstance(confidence, int | float) and not isinstance(confidence, bool) else None,
+    )
+
+
 async def run_action(request: web.Request) -> web.Response:
     if not caller_allowed(request, request.app[SETTINGS].actions_token):
         raise Forbidden("only Rasa may call actions")
     call = await read_action_call(request)
     request_id, conversation_id = call_correlation(call)
+    notes = request.app.get(TURN_NLU)
+    if notes is not None and conversation_id:
+        # Every call of a turn carries its classification; Rasa's reply to the pipeline does not.
+        notes.note(conversation_id, request_id, *call_nlu(call))
     # Log lines of this call carry the customer turn's ids, not the webhook request's own.
     with bind_turn(request_id=request_id, conversation_id=conversation_id):
         return await _run_action(request, call)
@@ -113,12 +132,13 @@ async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB context (tickets come with storage)."""
     settings = app[SETTINGS]
     intake_settings = app[INTAKE]
+    recorder = app.get(RECORD)
     services = ActionServices(
         knowledge_base=MeteredKnowledgeSearch(app[KB], app[METRICS]),
         tickets=app[TICKETS],
         orders=app.get(ORDERS),  # built with the app's client session (bot.app's _rasa); None: no order system
         handoff_policy=HandoffPolicy(settings.handoff.policy()),
-        feedback=app[KB],
+        feedback=RecordedFeedback(app[KB], recorder) if recorder is not None else app[KB],
         customers=app[CONVERSATIONS],
         records=app[CUSTOMERS],
         settings=ActionSettings(intake=intake_settings),

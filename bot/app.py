@@ -1,6 +1,7 @@
 """The customer-facing front door: its services (`setup_services`) and its routes (`setup_customer_routes`).
 
-`server.app.create_app` composes these with the staff program. Order matters: storage and the bus come first, then
+`server.app.create_app` composes these with the staff program. Order matters: storage, the service record's writer
+(`_record`: everything after it emits facts into it, and it closes last but storage) and the bus come first, then
 the Rasa client, the survey dialogue, the handoff runtime, the pipeline, the ticket notices (`tell_customers`, which
 builds the messenger), the follow-up after resolution and the knowledge base that use them, and last the SLA
 scheduler, which so stops first. Each context opens its resource, yields while the app runs, and closes it, so tests
@@ -37,12 +38,15 @@ from bot.keys import (
     ORDERS,
     PIPELINE,
     RASA,
+    RECORD,
     REDIS,
+    SERVICE_RECORD,
     SETTINGS,
     TICKETS,
+    TURN_NLU,
 )
 from bot.knowledge import kb_context
-from bot.pipeline import ConversationPipeline
+from bot.pipeline import ConversationPipeline, TurnNlu
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.sla_scheduler import sla_scheduler_context
@@ -55,8 +59,10 @@ from conversations.identity import IdentityKey, IdentityKind
 from conversations.models import IdentitySource, MergeReason, Message
 from conversations.store import ConversationStore
 from intake.orders import order_lookup
+from intake.recording import TicketFacts
 from intake.tickets import TicketStore
 from migrations import upgrade_database
+from record import SQLServiceRecord
 from web.http import BODY_LIMIT
 
 log = logging.getLogger(__name__)
@@ -74,6 +80,29 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     await upgrade_database(db)
     yield
     await db.close()
+
+
+async def _record(app: web.Application) -> AsyncIterator[None]:
+    """The service record's writer, right after storage: every context after this one can emit facts, and it
+    closes (writing what is buffered) after they have all stopped, before the database does."""
+    settings = app[SETTINGS]
+    store = SQLServiceRecord(app[DATABASE])
+    app[SERVICE_RECORD] = store
+    if not settings.record.enabled:
+        log.warning("the service record is off (FD_RECORD_ENABLED=0): no facts are kept for reports")
+        yield
+        return
+    writer = settings.record.writer(store)
+    writer.start()
+    app[RECORD] = writer
+    # The stores storage made before this context: conversations' opening and closing, every ticket event.
+    app[CONVERSATIONS].recorder = writer
+    facts = TicketFacts(writer)
+    app[TICKETS].add_listener(facts)
+    yield
+    app[TICKETS].remove_listener(facts)
+    app[CONVERSATIONS].recorder = None
+    await writer.close()
 
 
 async def _bus(app: web.Application) -> AsyncIterator[None]:
@@ -116,6 +145,10 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         # A customer writing in a ticket's chat reopens it (within 7 days), resumes it, or starts its reply clock.
         return await tickets.customer_message(conversation_id, text=text)
 
+    recorder = app.get(RECORD)
+    nlu = TurnNlu() if recorder is not None else None
+    if nlu is not None:
+        app[TURN_NLU] = nlu
     app[PIPELINE] = ConversationPipeline(
         app[CONVERSATIONS],
         app[RASA],
@@ -124,6 +157,8 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         observer=app[METRICS],
         on_customer_message=ticket_clocks,
         surveys=app[SURVEY_DIALOGUE],
+        recorder=recorder,
+        nlu=nlu,
     )
     yield
 
@@ -170,9 +205,9 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 
 
 def setup_services(app: web.Application, settings: Settings) -> None:
-    """What both programs run on: storage, bus, Rasa client, surveys, handoff runtime, pipeline, what reaches a
-    ticket's customer and the follow-up after resolution, knowledge base, and the SLA scheduler (every replica runs
-    its loop; one at a time does a pass)."""
+    """What both programs run on: storage, the service record, bus, Rasa client, surveys, handoff runtime, pipeline,
+    what reaches a ticket's customer and the follow-up after resolution, knowledge base, and the SLA scheduler (every
+    replica runs its loop; one at a time does a pass)."""
     app[SETTINGS] = settings
     # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
     # hours and chat deadlines all read this object.
@@ -181,6 +216,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
     app.cleanup_ctx.extend(
         [
             _storage,
+            _record,
             _bus,
             _rasa,
             survey_context,

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, RECORD, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.surveys import SURVEY_DIALOGUE, SurveyDialogue
 from bot.telemetry import METRICS
@@ -319,7 +319,8 @@ class HandoffGate:
             category=str(request.get("category") or ""),
             priority=str(request.get("priority") or "normal"),
             trigger=trigger,
-            context={"fields": fields, "ticket": ticket},
+            # The channel is for the service record's facts about this handoff (the record has no other way to it).
+            context={"fields": fields, "ticket": ticket, "channel": conversation.channel},
             first_response_due=float(promised) if isinstance(promised, int | float) and ticket else None,
             tier=tier,
         )
@@ -423,7 +424,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
         notices.offer(topic, event)
         meter.offer(topic, event)
 
-    service = HandoffService(store, NoticingBus(app[BUS], noticed), routing)
+    service = HandoffService(store, NoticingBus(app[BUS], noticed), routing, recorder=app.get(RECORD))
     notices.service = service
     meter.service = service
     gate = HandoffGate(

@@ -10,7 +10,7 @@ from backends.bus import EventBus
 from backends.periodic import PeriodicJob
 from backends.sql import Database
 from bot.deliveries import CustomerMessenger
-from bot.pipeline import ConversationPipeline, OwnershipGate
+from bot.pipeline import ConversationPipeline, OwnershipGate, TurnNlu
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.customers import CustomerRecords
@@ -22,6 +22,7 @@ from intake.orders import OrderSystem
 from intake.settings import IntakeSettings
 from intake.tickets import TicketStore
 from kb.service import KBSettings, KnowledgeBaseService
+from record import RecordWriter, SQLServiceRecord
 
 SETTINGS = web.AppKey("settings", Settings)
 # Intake's settings on the one business calendar (FD_CALENDAR_*), built once from SETTINGS when the app is set up.
@@ -51,3 +52,10 @@ DELIVERIES = web.AppKey("deliveries", DeliveryLog)
 MESSENGER = web.AppKey("messenger", CustomerMessenger)
 # The follow-up after resolution: its due-time table and the pass that asks and reminds.
 FOLLOW_UPS = web.AppKey("follow_ups", FollowUpScheduler)
+# The service record: the writer every emitter sends its facts to (absent when FD_RECORD_ENABLED=0), and the SQL
+# record reports read.
+RECORD = web.AppKey("record", RecordWriter)
+SERVICE_RECORD = web.AppKey("service_record", SQLServiceRecord)
+# What Rasa classified each conversation's latest message as, noted by the actions webhook for the pipeline's
+# `bot_turn` facts; set only when the record is on.
+TURN_NLU = web.AppKey("turn_nlu", TurnNlu)

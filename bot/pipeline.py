@@ -4,8 +4,11 @@
 a human owns the conversation, leaves it to the agent; an answer to the satisfaction survey is the survey's
 (`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
 Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
-there) and handed to the channel's adapter when it was created outside a request. This module must never speak a
-wire format, and never decide routing: handoff does.
+there) and handed to the channel's adapter when it was created outside a request. Each customer message and each
+turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent, noted by the actions
+webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge base's decision, the handoff's
+reason). This module must never speak a wire
+format, and never decide routing: handoff does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -24,6 +28,8 @@ from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.language import detect_language
 from observability import bind_turn
+from observability.correlation import REQUEST_ID, correlation
+from record import BOT, CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,8 @@ CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.
 PAYLOAD_LOOKBACK_MESSAGES = 30
 # Channels that show buttons as numbered options ("1. Yes"), so a customer answers by typing the number.
 NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
+# Conversations whose turn's classification `TurnNlu` holds at most (a turn takes its own at once).
+TURN_NLU_SIZE = 10_000
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -99,6 +107,31 @@ class NoTurnObserver:
         pass
 
 
+class TurnNlu:
+    """What Rasa classified each conversation's latest message as (intent, confidence), noted by the actions webhook
+    while Rasa runs the turn: the tracker of every action call holds it, Rasa's REST reply does not. The pipeline
+    takes it for the service record's `bot_turn`. Only the action calls this process serves land here, so with
+    several replicas behind one actions URL a turn may find none; the knowledge base's and the handoff's payloads
+    carry the intent themselves."""
+
+    def __init__(self, size: int = TURN_NLU_SIZE) -> None:
+        self._size = size
+        self._notes: OrderedDict[str, tuple[str | None, str | None, float | None]] = OrderedDict()
+
+    def note(self, conversation_id: str, request_id: str | None, intent: str | None, confidence: float | None) -> None:
+        self._notes[conversation_id] = (request_id, intent, confidence)
+        self._notes.move_to_end(conversation_id)
+        while len(self._notes) > self._size:
+            self._notes.popitem(last=False)
+
+    def take(self, conversation_id: str, request_id: str | None) -> tuple[str | None, float | None] | None:
+        """The note for this conversation's turn, removed; None when there is none, or it is another request's."""
+        noted = self._notes.pop(conversation_id, None)
+        if noted is None or (request_id and noted[0] and noted[0] != request_id):
+            return None
+        return noted[1], noted[2]
+
+
 class ConversationPipeline:
     def __init__(
         self,
@@ -109,8 +142,12 @@ class ConversationPipeline:
         observer: TurnObserver | None = None,
         on_customer_message: CustomerMessageHook | None = None,
         surveys: SurveyAnswers | None = None,
+        recorder: Recorder | None = None,
+        nlu: TurnNlu | None = None,
     ) -> None:
         self._store = store
+        self._recorder = recorder
+        self._nlu = nlu
         self._on_customer_message = on_customer_message
         self._surveys = surveys
         self._rasa = rasa
@@ -191,6 +228,19 @@ class ConversationPipeline:
             [MessageDraft(Sender.CUSTOMER, inbound.text, sender_id=conversation.customer_id, custom=custom)],
         )
         await self._publish(recorded)
+        if self._recorder is not None:
+            self._recorder.emit(
+                ServiceEvent(
+                    kind=ServiceEventKind.CUSTOMER_MESSAGE,
+                    at=recorded[0].created_at,
+                    actor=CUSTOMER,
+                    conversation_id=conversation.id,
+                    customer_id=conversation.customer_id,
+                    channel=conversation.channel,
+                    language=conversation.language,
+                    data={"button": bool(payload), "kind": inbound.kind},
+                )
+            )
 
         if self._surveys is not None:
             answered = await self._surveys.answer(conversation, inbound.text, payload)
@@ -277,20 +327,53 @@ class ConversationPipeline:
         }
         # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
         text = payload or inbound.text.lstrip("/") or inbound.text
+        if self._nlu is not None:
+            self._nlu.take(conversation.id, None)  # a note left by an earlier turn is not this one's
         started = time.perf_counter()
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
         except BotUnavailable as exc:
-            self._observer.rasa_called(False, time.perf_counter() - started)
+            rasa_s = time.perf_counter() - started
+            self._observer.rasa_called(False, rasa_s)
             log.warning("bot failed for %s: %s", conversation.id, exc, extra={"error": str(exc)})
+            self._record_turn(
+                conversation, language, "bot_error", turn_facts([]) | {"handoff_reason": "bot_error"}, rasa_s
+            )
             messages = await self._escalate(conversation, {"reason": "bot_error", "scores": {}, "detail": str(exc)})
             return "bot_error", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
-        self._observer.rasa_called(True, time.perf_counter() - started)
+        rasa_s = time.perf_counter() - started
+        self._observer.rasa_called(True, rasa_s)
         drafts, handoffs = interpret_replies(replies)
+        outcome = "handoff" if handoffs else "bot"
+        if self._recorder is not None:
+            facts = turn_facts(replies)
+            noted = self._nlu.take(conversation.id, correlation().get(REQUEST_ID)) if self._nlu is not None else None
+            if noted is not None and facts["intent"] is None:
+                facts["intent"], facts["intent_confidence"] = noted
+            self._record_turn(conversation, language, outcome, facts, rasa_s)
         messages = await self._record(conversation, drafts)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
-        return "handoff" if handoffs else "bot", [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+        return outcome, [m for m in messages if m.sender in CUSTOMER_VISIBLE]
+
+    def _record_turn(
+        self, conversation: Conversation, language: str, outcome: str, facts: dict[str, Any], rasa_s: float
+    ) -> None:
+        if self._recorder is None:
+            return
+        self._recorder.emit(
+            ServiceEvent(
+                kind=ServiceEventKind.BOT_TURN,
+                at=time.time(),
+                actor=BOT,
+                conversation_id=conversation.id,
+                customer_id=conversation.customer_id,
+                channel=conversation.channel,
+                language=language,
+                category=facts.pop("category", None),
+                data={"outcome": outcome, **facts, "rasa_ms": round(rasa_s * 1000, 1)},
+            )
+        )
 
     async def _escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[Message]:
         reason = str(request.get("reason") or "")
@@ -368,3 +451,49 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         elif reply.get("image"):
             drafts.append(MessageDraft(Sender.BOT, "", custom={"image": str(reply["image"])}))
     return drafts, handoffs
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
+    """What one turn's replies say for the service record's `bot_turn`: the intent and its confidence (the `nlu`
+    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry and
+    confidence (the `kb` payload), and the first handoff's reason and category. `kb_query` is the text the knowledge
+    base was asked (the customer's words, as in the transcript), for reports on what it could not answer. Values
+    missing from the replies are None; malformed ones are skipped."""
+    facts: dict[str, Any] = {
+        "intent": None,
+        "intent_confidence": None,
+        "kb_decision": None,
+        "kb_entry": None,
+        "kb_confidence": None,
+        "kb_reason": None,
+        "kb_query": None,
+        "handoff_reason": None,
+    }
+    for reply in replies:
+        custom = reply.get("custom")
+        if not isinstance(custom, dict):
+            continue
+        nlu, kb, handoff = custom.get("nlu"), custom.get("kb"), custom.get("handoff")
+        if isinstance(nlu, dict):
+            facts["intent"] = str(nlu.get("intent") or "") or None
+            facts["intent_confidence"] = _number(nlu.get("confidence"))
+        if isinstance(kb, dict):
+            candidates = kb.get("candidates")
+            best = candidates[0] if isinstance(candidates, list) and candidates else None
+            facts["kb_decision"] = str(kb.get("decision") or "") or None
+            facts["kb_confidence"] = _number(kb.get("confidence"))
+            facts["kb_reason"] = str(kb.get("reason") or "") or None
+            facts["kb_query"] = str(kb.get("query") or "") or None
+            facts["kb_entry"] = str(best.get("entry_id") or "") or None if isinstance(best, dict) else None
+        if isinstance(handoff, dict) and facts["handoff_reason"] is None:
+            facts["handoff_reason"] = str(handoff.get("reason") or "") or None
+            facts["category"] = str(handoff.get("category") or "") or None
+            if facts["intent"] is None:
+                facts["intent"] = str(handoff.get("intent") or "") or None
+            if facts["intent_confidence"] is None and isinstance(handoff.get("scores"), dict):
+                facts["intent_confidence"] = _number(handoff["scores"].get("intent_confidence"))
+    return facts

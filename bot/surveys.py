@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 
 from aiohttp import web
 
-from bot.keys import CONVERSATIONS, DATABASE, SURVEYS
+from bot.keys import CONVERSATIONS, DATABASE, RECORD, SURVEYS
 from bot.pipeline import NUMBERED_BUTTON_CHANNELS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
@@ -158,7 +158,15 @@ class SurveyDialogue:
     # -- asking ------------------------------------------------------------------------------------------------------
 
     async def ask_after_chat(self, conversation_id: str, agent_id: str, language: str) -> MessageDraft:
-        survey = await self.surveys.ask(conversation_id, agent_id, language=language)
+        # Who was asked on which channel: the service record counts surveys per customer and channel.
+        conversation = await self._store.get_conversation(conversation_id)
+        survey = await self.surveys.ask(
+            conversation_id,
+            agent_id,
+            customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            language=language,
+        )
         return MessageDraft(
             Sender.BOT, translate(language, RATE_QUESTION), buttons=rating_buttons(), custom={"survey": survey.id}
         )
@@ -322,7 +330,7 @@ SURVEY_DIALOGUE = web.AppKey("survey_dialogue", SurveyDialogue)
 async def survey_context(app: web.Application) -> AsyncIterator[None]:
     """The survey store and dialogue, before handoff (which asks after a chat) and the pipeline (which hands it
     the answers); the follow-up context sets its outcomes."""
-    surveys = SurveyStore(app[DATABASE])
+    surveys = SurveyStore(app[DATABASE], recorder=app.get(RECORD))
     app[SURVEYS] = surveys
     app[SURVEY_DIALOGUE] = SurveyDialogue(app[CONVERSATIONS], surveys)
     yield

@@ -2,7 +2,9 @@
 
 One SQL implementation serves SQLite and PostgreSQL (SQLAlchemy Core over `conversations.tables`). Every message the
 customer, the bot or an agent writes is appended here before anything else happens to it, so nothing accepted is
-ever lost. This module must never decide who answers a conversation: that is handoff's job.
+ever lost. A conversation's opening and closing are facts of the service record (`conversation_opened`,
+`conversation_closed`), sent to the store's `recorder` once the row is written. This module must never decide who
+answers a conversation: that is handoff's job.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from backends.sql import SQL, Database, Row
 from conversations.exceptions import UnknownConversation, UnknownCustomer
 from conversations.models import Button, Conversation, Customer, Message, Sender
 from conversations.tables import conversations, customers, identities, messages
+from record import CUSTOMER, SYSTEM, Recorder, ServiceEvent, ServiceEventKind
 
 
 def new_id(prefix: str) -> str:
@@ -83,9 +86,11 @@ def _message(row: Row) -> Message:
 
 
 class ConversationStore:
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time, recorder: Recorder | None = None) -> None:
         self._db = db
         self._clock = clock
+        # Set by the app's record context once its writer runs (the store is made before it, with storage).
+        self.recorder = recorder
 
     # Customers and identities
 
@@ -154,6 +159,18 @@ class ConversationStore:
                 created_at=conversation.created_at,
             )
         )
+        if self.recorder is not None:
+            self.recorder.emit(
+                ServiceEvent(
+                    kind=ServiceEventKind.CONVERSATION_OPENED,
+                    at=conversation.created_at,
+                    actor=CUSTOMER,
+                    conversation_id=conversation.id,
+                    customer_id=customer_id,
+                    channel=channel,
+                    language=language,
+                )
+            )
         return conversation
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
@@ -184,7 +201,7 @@ class ConversationStore:
             return None
         last_active = row["last_customer_at"] if row["last_customer_at"] is not None else row["created_at"]
         if idle_close_s is not None and self._clock() - float(last_active) >= idle_close_s:
-            await self.close_conversation(row["id"])
+            await self.close_conversation(row["id"], cause="idle")
             return None
         return _conversation(row)
 
@@ -202,11 +219,35 @@ class ConversationStore:
             update(conversations).where(conversations.c.id == conversation_id).values(language=language)
         )
 
-    async def close_conversation(self, conversation_id: str) -> None:
-        await self._db.execute(
+    async def close_conversation(self, conversation_id: str, cause: str = "customer") -> None:
+        """Marks the conversation closed, once; `cause` is "customer" (they closed the chat) or "idle" (silent past
+        the channel's limit)."""
+        now = self._clock()
+        row = await self._db.fetchrow(
             update(conversations)
             .where(conversations.c.id == conversation_id, conversations.c.closed_at.is_(None))
-            .values(closed_at=self._clock())
+            .values(closed_at=now)
+            .returning(
+                conversations.c.customer_id,
+                conversations.c.channel,
+                conversations.c.language,
+                conversations.c.created_at,
+                conversations.c.last_customer_at,
+            )
+        )
+        if row is None or self.recorder is None:
+            return
+        self.recorder.emit(
+            ServiceEvent(
+                kind=ServiceEventKind.CONVERSATION_CLOSED,
+                at=now,
+                actor=CUSTOMER if cause == "customer" else SYSTEM,
+                conversation_id=conversation_id,
+                customer_id=row["customer_id"],
+                channel=row["channel"],
+                language=row["language"],
+                data={"cause": cause, "opened_at": row["created_at"], "last_customer_at": row["last_customer_at"]},
+            )
         )
 
     # Transcript

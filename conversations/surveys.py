@@ -5,8 +5,9 @@ One row per time the bot asks. A chat survey goes asked → rated → done (the 
 ticket's follow-up first asks whether the problem is solved (asked_solved → asked), then the same. Every answer is a
 compare-and-set on the row's state, so a double click or a retried request changes nothing twice, and a rating is
 taken at any open step (a customer who skips "solved?" and types "5" has rated). Works on SQLite and PostgreSQL
-through `backends.sql`. Must never talk to customers, Rasa or tickets: `bot.surveys` decides what to say, and what an
-answer does to a ticket.
+through `backends.sql`. Each question asked and each answer taken is a fact of the service record (`survey_sent`,
+`survey_answered`), sent to the store's `recorder` once the row changed. Must never talk to customers, Rasa or
+tickets: `bot.surveys` decides what to say, and what an answer does to a ticket.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.types import DOUBLE_PRECISION
 
 from backends.schema import metadata
 from backends.sql import Database, Row
+from record import BOT, CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 handoff_surveys = Table(
     "handoff_surveys",
@@ -127,9 +129,28 @@ def _survey(row: Row) -> Survey:
 
 
 class SurveyStore:
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time, recorder: Recorder | None = None) -> None:
         self._db = db
         self._clock = clock
+        self._recorder = recorder
+
+    def _record(self, kind: ServiceEventKind, survey: Survey, at: float, **data: Any) -> None:
+        if self._recorder is None:
+            return
+        self._recorder.emit(
+            ServiceEvent(
+                kind=kind,
+                at=at,
+                actor=BOT if kind is ServiceEventKind.SURVEY_SENT else CUSTOMER,
+                conversation_id=survey.conversation_id,
+                customer_id=survey.customer_id,
+                ticket=survey.ticket,
+                agent=survey.agent_id,
+                channel=survey.channel,
+                language=survey.language,
+                data={"survey": survey.id, **data},
+            )
+        )
 
     async def ask(
         self,
@@ -169,6 +190,7 @@ class SurveyStore:
                 language=language,
             )
         )
+        self._record(ServiceEventKind.SURVEY_SENT, survey, survey.asked_at, follow_up=ticket is not None)
         return survey
 
     async def get(self, survey_id: str) -> Survey | None:
@@ -215,21 +237,29 @@ class SurveyStore:
 
     async def answer_solved(self, survey_id: str, solved: bool) -> Survey | None:
         """asked_solved → asked (now the rating); None if the question was no longer open (a duplicate answer)."""
+        now = self._clock()
         changed = await self._db.execute(
             update(handoff_surveys)
             .where(handoff_surveys.c.id == survey_id, handoff_surveys.c.state == SurveyState.ASKED_SOLVED.value)
             .values(solved=solved, state=SurveyState.ASKED.value)
         )
-        return await self.get(survey_id) if changed else None
+        survey = await self.get(survey_id) if changed else None
+        if survey is not None:
+            self._record(ServiceEventKind.SURVEY_ANSWERED, survey, now, answer="solved", solved=solved)
+        return survey
 
     async def rate(self, survey_id: str, score: int) -> Survey | None:
         """Score an open survey (a second rating before the comment changes the score); None if it was done."""
+        now = self._clock()
         changed = await self._db.execute(
             update(handoff_surveys)
             .where(handoff_surveys.c.id == survey_id, handoff_surveys.c.state != SurveyState.DONE.value)
-            .values(score=score, state=SurveyState.RATED.value, rated_at=self._clock())
+            .values(score=score, state=SurveyState.RATED.value, rated_at=now)
         )
-        return await self.get(survey_id) if changed else None
+        survey = await self.get(survey_id) if changed else None
+        if survey is not None:
+            self._record(ServiceEventKind.SURVEY_ANSWERED, survey, now, answer="score", score=score)
+        return survey
 
     async def awaiting_comment(self, conversation_id: str) -> Survey | None:
         survey = await self.latest(conversation_id)
@@ -239,11 +269,16 @@ class SurveyStore:
 
     async def finish(self, survey_id: str, comment: str = "") -> bool:
         """rated → done with an optional comment; False if it was already done (a duplicate delivery)."""
+        now = self._clock()
         changed = await self._db.execute(
             update(handoff_surveys)
             .where(handoff_surveys.c.id == survey_id, handoff_surveys.c.state == SurveyState.RATED.value)
-            .values(comment=comment[:MAX_COMMENT_CHARS], state=SurveyState.DONE.value, commented_at=self._clock())
+            .values(comment=comment[:MAX_COMMENT_CHARS], state=SurveyState.DONE.value, commented_at=now)
         )
+        if changed and comment and self._recorder is not None:
+            survey = await self.get(survey_id)
+            if survey is not None:
+                self._record(ServiceEventKind.SURVEY_ANSWERED, survey, now, answer="comment", comment=survey.comment)
         return changed > 0
 
     async def mark_reminded(self, survey_id: str) -> Survey | None:

@@ -1,8 +1,10 @@
 """HandoffService: the one facade the front door, the Rasa actions and the agent console call.
 
 Owns the order of operations for every handoff use case (check hours, choose a queue, apply the atomic
-transition, try to assign, publish what changed) and the events on the bus. Must never render pages or talk to
-Rasa; must never change ownership except through the store's atomic transitions.
+transition, try to assign, publish what changed) and the events on the bus. Every transition is also a fact of the
+service record (`record.EventKind`: handoff_requested, queued, assigned, agent_reply, transferred, wrap_up,
+back_to_bot, abandoned), emitted to the `recorder` once the transition has happened, by the replica that made it.
+Must never render pages or talk to Rasa; must never change ownership except through the store's atomic transitions.
 
 Events (all JSON objects; every one has "type", "at" (epoch s) and, where it concerns one conversation,
 "conversation_id" and "version" — the ownership version after the change, so a console drops stale events):
@@ -57,6 +59,7 @@ from handoff.store import HandoffStore
 from handoff.triggers import HandoffTrigger
 from intake.models import Priority
 from intake.sla import epoch_to_utc
+from record import BOT, CUSTOMER, SYSTEM, Recorder, ServiceEvent, ServiceEventKind, agent_actor
 
 _S = OwnershipState
 
@@ -126,11 +129,13 @@ class HandoffService:
         bus: EventBus,
         settings: RoutingSettings | None = None,
         clock: Callable[[], float] = time.time,
+        recorder: Recorder | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.settings = settings or RoutingSettings()
         self.clock = clock
+        self.recorder = recorder
         self._served: tuple[float, set[str]] | None = None
         self._names: dict[str, tuple[float, str]] = {}
 
@@ -162,6 +167,21 @@ class HandoffService:
         """
         now = self.clock()
         calendar = self.settings.calendar
+        chosen = Priority.parse(priority)
+        if trigger is not None and trigger.priority.urgency > chosen.urgency:
+            chosen = trigger.priority
+        tier = Tier.parse(tier).value
+        asked = {
+            "conversation_id": conversation_id,
+            "customer_id": customer_id,
+            "language": language,
+            "category": category,
+            "priority": chosen.value,
+            "channel": str((context or {}).get("channel") or ""),
+            "reason": trigger.reason.value if trigger else "",
+            "scores": dict(trigger.scores) if trigger else {},
+            "tier": tier,
+        }
         if not calendar.is_open(epoch_to_utc(now)):
             opening = calendar.next_open(epoch_to_utc(now))
             next_open = opening.timestamp() if opening is not None else None
@@ -169,11 +189,8 @@ class HandoffService:
                 BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
                 {"type": "closed_hours", "conversation_id": conversation_id, "next_open_at": next_open, "at": now},
             )
+            self._record_request(now, asked, OutcomeStatus.CLOSED_HOURS, next_open_at=next_open)
             return HandoffOutcome(OutcomeStatus.CLOSED_HOURS, next_open_at=next_open)
-        chosen = Priority.parse(priority)
-        if trigger is not None and trigger.priority.urgency > chosen.urgency:
-            chosen = trigger.priority
-        tier = Tier.parse(tier).value
         skill = routing.choose_skill(language, category, self.settings, await self._served_skills(now), tier)
         fields = {
             "customer_id": customer_id,
@@ -209,8 +226,16 @@ class HandoffService:
             )
         )
         if record is None:
-            return await self._existing_outcome(conversation_id)
+            existing = await self._existing_outcome(conversation_id)
+            self._record_request(now, asked, existing.status, duplicate=existing.duplicate)
+            return existing
+        self._record_request(
+            now, asked, OutcomeStatus(record.state.value), first_response_due=record.first_response_due
+        )
         if record.state is _S.ASSIGNED:
+            # Queued and assigned in one atomic step: the record still has both facts, with no wait between them.
+            facts = self._queued_facts(record, "request", None)
+            self._record(ServiceEventKind.QUEUED, record, SYSTEM, agent="", **facts)
             await self._announce_assigned(record, "auto")
             return HandoffOutcome(OutcomeStatus.ASSIGNED, record=record, agent_id=record.agent_id)
         position = await self._position(record)
@@ -245,6 +270,10 @@ class HandoffService:
         )
         if record is None:
             return False
+        wait_s = max(0.0, now - record.enqueued_at) if record.enqueued_at is not None else None
+        self._record(
+            ServiceEventKind.ABANDONED, record, CUSTOMER if cause == "left" else SYSTEM, cause=cause, wait_s=wait_s
+        )
         await self._publish(BUS_TOPIC_ALL, self._event("abandoned", record, cause=cause))
         return True
 
@@ -368,8 +397,23 @@ class HandoffService:
         return records
 
     async def record_agent_reply(self, conversation_id: str, agent_id: str) -> bool:
-        """The owning agent answered: the assignment no longer times out. False if they do not own it (assigned)."""
-        return await self.store.mark_agent_reply(conversation_id, agent_id, self.clock()) is not None
+        """The owning agent answered: the assignment no longer times out. False if they do not own it (assigned).
+
+        Only agents' replies come here (the console's), so a bot message is never recorded as an agent reply."""
+        before = await self.store.get(conversation_id) if self.recorder is not None else None
+        record = await self.store.mark_agent_reply(conversation_id, agent_id, self.clock())
+        if record is None:
+            return False
+        self._record(
+            ServiceEventKind.AGENT_REPLY,
+            record,
+            agent_actor(agent_id),
+            at=record.last_agent_reply_at,
+            first=before is None or before.last_agent_reply_at is None,
+            assigned_at=record.assigned_at,
+            enqueued_at=record.enqueued_at,
+        )
+        return True
 
     async def transfer(
         self,
@@ -393,6 +437,16 @@ class HandoffService:
             record = await routing.transfer_to_queue(self.store, conversation_id, from_agent, to_queue, note, now)
         if record is None:
             return None
+        by = agent_actor(from_agent)
+        self._record(
+            ServiceEventKind.TRANSFERRED,
+            record,
+            by,
+            agent=from_agent,
+            from_agent=from_agent,
+            to_agent=to_agent,
+            to_queue=to_queue,
+        )
         await self._publish(
             BUS_TOPIC_ALL,
             self._event(
@@ -406,14 +460,14 @@ class HandoffService:
         )
         await self._unassigned(from_agent, record, "transferred")
         if to_agent is not None:
-            await self._announce_assigned(record, "transfer")
+            await self._announce_assigned(record, "transfer", by)
         else:
             await self._publish(
                 BUS_TOPIC_CONVERSATION.format(conversation_id=conversation_id),
                 self._event("agent_left", record, cause="transferred"),
             )
             position = await self._position(record)
-            await self._announce_queued(record, "transfer", position)
+            await self._announce_queued(record, "transfer", position, by)
             if self.settings.assign_on_enqueue:
                 assigned = await routing.route_to_agent(
                     self.store, conversation_id, now, expect_version=record.version, avoid_agent=from_agent
@@ -443,6 +497,14 @@ class HandoffService:
         )
         if record is None:
             return None
+        self._record(
+            ServiceEventKind.WRAP_UP,
+            record,
+            agent_actor(agent_id),
+            handle_s=max(0.0, now - record.assigned_at) if record.assigned_at is not None else None,
+            replied=record.last_agent_reply_at is not None,
+            noted=bool(resolution_note.strip()),
+        )
         if record.assigned_at is not None:
             await self.store.record_handling_time(record.skill, max(0.0, now - record.assigned_at))
         await self._publish(BUS_TOPIC_ALL, self._event("wrap_up", record, agent_id=agent_id))
@@ -471,6 +533,7 @@ class HandoffService:
         )
         if record is None:
             return None
+        self._record_back_to_bot(before, record, "finished", agent_actor(agent_id) if agent_id else SYSTEM)
         await self._unassigned(before.agent_id, record, "wrap_up_finished")
         await self._bot_back(record, "wrap_up_finished", ask_satisfaction=True)
         await self._offer_work(before.agent_id)
@@ -494,6 +557,7 @@ class HandoffService:
                 if status is not None:
                     await self._publish_presence(status, at)
         for before, after in await routing.finish_stale_wrap_ups(self.store, at, self.settings):
+            self._record_back_to_bot(before, after, "timeout", SYSTEM)
             await self._unassigned(before.agent_id, after, "wrap_up_finished")
             await self._bot_back(after, "wrap_up_finished", ask_satisfaction=True)
         requeued = [after for _, after in moved]
@@ -665,7 +729,10 @@ class HandoffService:
             },
         )
 
-    async def _announce_queued(self, record: OwnershipRecord, cause: str, position: QueuePosition | None) -> None:
+    async def _announce_queued(
+        self, record: OwnershipRecord, cause: str, position: QueuePosition | None, actor: str = SYSTEM
+    ) -> None:
+        self._record(ServiceEventKind.QUEUED, record, actor, **self._queued_facts(record, cause, position))
         where = {
             "position": position.position if position else None,
             "length": position.length if position else None,
@@ -689,7 +756,16 @@ class HandoffService:
             ),
         )
 
-    async def _announce_assigned(self, record: OwnershipRecord, via: str) -> None:
+    async def _announce_assigned(self, record: OwnershipRecord, via: str, actor: str | None = None) -> None:
+        waited = record.assigned_at is not None and record.enqueued_at is not None
+        self._record(
+            ServiceEventKind.ASSIGNED,
+            record,
+            actor or (agent_actor(record.agent_id) if via in ("claim", "pull") else SYSTEM),
+            via=via,
+            enqueued_at=record.enqueued_at,
+            wait_s=max(0.0, (record.assigned_at or 0.0) - (record.enqueued_at or 0.0)) if waited else None,
+        )
         display_name = await self._display_name(record.agent_id, record.updated_at)
         await self._publish_all(
             (BUS_TOPIC_ALL, self._event("assigned", record, agent_id=record.agent_id, skill=record.skill, via=via)),
@@ -708,6 +784,86 @@ class HandoffService:
             await self._publish(
                 BUS_TOPIC_AGENT.format(agent_id=agent_id), self._event("unassigned", record, cause=cause)
             )
+
+    # the service record ------------------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        kind: ServiceEventKind,
+        record: OwnershipRecord,
+        actor: str,
+        *,
+        at: float | None = None,
+        agent: str | None = None,
+        **data: Any,
+    ) -> None:
+        """One fact about `record`'s conversation, with the ids and dimensions the record knows (`agent`: the agent
+        it is about, when not the record's own; "" for none)."""
+        if self.recorder is None:
+            return
+        self.recorder.emit(
+            ServiceEvent(
+                kind=kind,
+                at=record.updated_at if at is None else at,
+                actor=actor,
+                conversation_id=record.conversation_id,
+                customer_id=record.customer_id,
+                agent=record.agent_id if agent is None else agent,
+                channel=str(record.context.get("channel") or ""),
+                language=record.language,
+                category=record.category,
+                priority=record.priority,
+                queue=record.skill,
+                data=data,
+            )
+        )
+
+    def _record_request(self, now: float, asked: Mapping[str, Any], outcome: OutcomeStatus, **data: Any) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.emit(
+            ServiceEvent(
+                kind=ServiceEventKind.HANDOFF_REQUESTED,
+                at=now,
+                actor=BOT,
+                conversation_id=asked["conversation_id"],
+                customer_id=asked["customer_id"],
+                channel=asked["channel"],
+                language=asked["language"],
+                category=asked["category"],
+                priority=asked["priority"],
+                data={
+                    "reason": asked["reason"],
+                    "scores": asked["scores"],
+                    "tier": asked["tier"],
+                    "outcome": outcome.value,
+                    **data,
+                },
+            )
+        )
+
+    @staticmethod
+    def _queued_facts(record: OwnershipRecord, cause: str, position: QueuePosition | None) -> dict[str, Any]:
+        return {
+            "cause": cause,
+            "reason": record.reason,
+            "tier": record.tier,
+            "enqueued_at": record.enqueued_at,
+            "first_response_due": record.first_response_due,
+            "position": position.position if position else None,
+            "eta_s": position.eta_s if position else None,
+        }
+
+    def _record_back_to_bot(self, before: OwnershipRecord, after: OwnershipRecord, cause: str, actor: str) -> None:
+        started = before.wrap_up_at
+        self._record(
+            ServiceEventKind.BACK_TO_BOT,
+            after,
+            actor,
+            agent=before.agent_id,
+            cause=cause,
+            wrap_up_s=max(0.0, after.updated_at - started) if started is not None else None,
+        )
 
     async def _bot_back(self, record: OwnershipRecord, cause: str, *, ask_satisfaction: bool) -> None:
         await self._publish(BUS_TOPIC_ALL, self._event("bot_resumed", record, cause=cause))

@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "handoff.profiles",
     "conversations.surveys",
     "alerts.tables",
+    "record.tables",
 )
 for module in TABLE_MODULES:
     importlib.import_module(module)

@@ -8,7 +8,9 @@ import json
 import aiohttp
 import pytest
 
+from backends.sql import open_database
 from bot.stack import Stack
+from record import EventQuery, SQLServiceRecord
 from tests.e2e.conftest import CJK, Customer
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +146,23 @@ async def test_fifty_concurrent_conversations_all_get_answers(http: aiohttp.Clie
     await asyncio.gather(*(c.start() for c in customers))
     replies = await asyncio.gather(*(c.say("hello" if i % 2 else "你好") for i, c in enumerate(customers)))
     assert all(r for r in replies)
+
+
+async def test_a_turn_through_the_real_rasa_records_its_intent_and_outcome(customer: Customer, stack: Stack) -> None:
+    """Rasa's reply carries no intent: the actions webhook notes it from the tracker of `action_detect_language`,
+    which Rasa calls after every message, and the pipeline records it with the turn (written within the writer's
+    half-second linger)."""
+    await customer.say("Hello there")
+    database = await open_database(f"sqlite:///{stack.var_dir / 'frontdoor.db'}")
+    try:
+        query = EventQuery(conversation_id=customer.conversation_id, kinds=["bot_turn"])
+        for _ in range(100):
+            turns = await SQLServiceRecord(database).read(query)
+            if turns:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await database.close()
+    (turn,) = turns
+    assert turn.data["outcome"] == "bot" and turn.data["intent"] == "greet"
+    assert 0 < turn.data["intent_confidence"] <= 1
