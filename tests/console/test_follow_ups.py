@@ -119,11 +119,14 @@ async def test_not_solved_reopens_the_ticket_and_cancels_the_reminder(running: R
     ticket = await running.app[TICKETS].get_for_staff(number)
     assert ticket is not None and ticket.status is TicketStatus.OPEN
     timeline = await running.app[TICKETS].timeline(number)
-    assert [(e.kind, e.data.get("answer")) for e in timeline[-2:]] == [
+    # The answer, the reopen, and the reopen's note (internal, like every note given with a change).
+    assert [(e.kind, e.data.get("answer")) for e in timeline[-3:]] == [
         (EventKind.FOLLOW_UP, "not_solved"),
         (EventKind.STATUS, None),
+        (EventKind.NOTE, None),
     ]
-    assert timeline[-1].actor == "customer" and timeline[-1].data == {"from": "resolved", "to": "open"}
+    assert timeline[-2].actor == "customer" and timeline[-2].data == {"from": "resolved", "to": "open"}
+    assert not timeline[-1].public
     (row,) = await running.app[FOLLOW_UPS].for_ticket(number)
     assert row.step is FollowUpStep.CANCELLED
     # The customer asked for it: no "your ticket is now being worked on" notice besides the answer itself.
