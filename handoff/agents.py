@@ -101,21 +101,4 @@ class AgentStore(Protocol):
         """Every skill queue at least one registered agent (online or not) serves."""
 
     async def set_presence(self, agent_id: str, presence: Presence, now: float) -> AgentStatus | None:
-        """None for an unknown agent. Load is kept: going away stops new assignments, not current chats. Offline
-        also forgets when the agent's last console closed (there is nothing left for the grace period to decide)."""
-
-    async def console_opened(self, agent_id: str, now: float) -> bool:
-        """One more console socket is open for the agent (on any process): she is connected again. False for an
-        unknown agent."""
-
-    async def console_closed(self, agent_id: str, now: float, count: int = 1) -> bool:
-        """`count` of the agent's console sockets closed; when none is left anywhere, `now` is when she left.
-        False for an unknown agent."""
-
-    async def disconnected_before(self, before: float) -> list[str]:
-        """Agents with no console socket open whose last one closed at or before `before`, oldest first."""
-
-    async def expire_presence(self, agent_id: str, before: float, now: float) -> AgentStatus | None:
-        """In one step: if the agent still has no console socket open and her last one closed at or before
-        `before`, forget that and set her offline (unless she already is). The new status, or None when nothing
-        changed (she came back meanwhile, or was offline already)."""
+        """None for an unknown agent. Load is kept: going away stops new assignments, not current chats."""

@@ -35,8 +35,6 @@ class _Agent:
     presence_since: float | None = None
     last_assigned_at: float | None = None
     chats: set[str] = field(default_factory=set)
-    consoles: int = 0  # console sockets open
-    disconnected_at: float | None = None  # when the last one closed; None while one is open (or never opened)
 
     def status(self) -> AgentStatus:
         return AgentStatus(
@@ -282,43 +280,6 @@ class MemoryHandoffStore:
             if agent.presence is not presence:
                 agent.presence = presence
                 agent.presence_since = now
-            if presence is Presence.OFFLINE:
-                agent.disconnected_at = None
-            return agent.status()
-
-    async def console_opened(self, agent_id: str, now: float) -> bool:
-        async with self._lock:
-            agent = self._agents.get(agent_id)
-            if agent is None:
-                return False
-            agent.consoles += 1
-            agent.disconnected_at = None
-            return True
-
-    async def console_closed(self, agent_id: str, now: float, count: int = 1) -> bool:
-        async with self._lock:
-            agent = self._agents.get(agent_id)
-            if agent is None:
-                return False
-            agent.consoles = max(0, agent.consoles - count)
-            if agent.consoles == 0:
-                agent.disconnected_at = now
-            return True
-
-    async def disconnected_before(self, before: float) -> list[str]:
-        gone = [(a.disconnected_at, a.profile.id) for a in self._agents.values() if a.disconnected_at is not None]
-        return [aid for at, aid in sorted(gone) if at <= before]
-
-    async def expire_presence(self, agent_id: str, before: float, now: float) -> AgentStatus | None:
-        async with self._lock:
-            agent = self._agents.get(agent_id)
-            if agent is None or agent.consoles > 0 or agent.disconnected_at is None or agent.disconnected_at > before:
-                return None
-            agent.disconnected_at = None
-            if agent.presence is Presence.OFFLINE:
-                return None
-            agent.presence = Presence.OFFLINE
-            agent.presence_since = now
             return agent.status()
 
     async def close(self) -> None:

@@ -22,7 +22,6 @@ from handoff.constants import (
     ARRIVALS_KEY,
     AVAILABLE_KEY,
     CONVERSATION_KEY,
-    DISCONNECTED_KEY,
     HANDLING_TIMES_KEPT,
     HANDLING_TIMES_KEY,
     KEY_PREFIX,
@@ -288,64 +287,6 @@ if redis.call('EXISTS', key) == 0 then return 0 end
 if redis.call('HGET', key, 'presence') ~= ARGV[2] then
   redis.call('HSET', key, 'presence', ARGV[2], 'presence_since', ARGV[3])
 end
-if ARGV[2] == 'offline' then
-  redis.call('HDEL', key, 'disconnected_at')
-  redis.call('ZREM', N.disconnected, aid)
-end
-refresh_agent(aid)
-return 1
-"""
-)
-
-# ARGV: agent id. The agent hash counts her open console sockets over every process ('consoles').
-_CONSOLE_OPENED = (
-    _PRELUDE
-    + """
-local aid = ARGV[1]
-local key = akey(aid)
-if redis.call('EXISTS', key) == 0 then return 0 end
-redis.call('HINCRBY', key, 'consoles', 1)
-redis.call('HDEL', key, 'disconnected_at')
-redis.call('ZREM', N.disconnected, aid)
-return 1
-"""
-)
-
-# ARGV: agent id, now, count. The last socket closing anywhere records when she left.
-_CONSOLE_CLOSED = (
-    _PRELUDE
-    + """
-local aid = ARGV[1]
-local key = akey(aid)
-if redis.call('EXISTS', key) == 0 then return 0 end
-local left = (tonumber(redis.call('HGET', key, 'consoles')) or 0) - tonumber(ARGV[3])
-if left > 0 then
-  redis.call('HSET', key, 'consoles', left)
-  return 1
-end
-redis.call('HSET', key, 'consoles', 0, 'disconnected_at', ARGV[2])
-redis.call('ZADD', N.disconnected, ARGV[2], aid)
-return 1
-"""
-)
-
-# ARGV: agent id, before, now. Offline only if still no socket anywhere since at or before `before`.
-_EXPIRE_PRESENCE = (
-    _PRELUDE
-    + """
-local aid = ARGV[1]
-local key = akey(aid)
-local a = redis.call('HMGET', key, 'consoles', 'disconnected_at', 'presence')
-local gone = tonumber(a[2])
-if (tonumber(a[1]) or 0) > 0 or not gone then
-  redis.call('ZREM', N.disconnected, aid)
-  return 0
-end
-if gone > tonumber(ARGV[2]) then return 0 end
-redis.call('HDEL', key, 'disconnected_at')
-redis.call('ZREM', N.disconnected, aid)
-if not a[3] or a[3] == 'offline' then return 0 end
-redis.call('HSET', key, 'presence', 'offline', 'presence_since', ARGV[3])
 refresh_agent(aid)
 return 1
 """
@@ -364,7 +305,6 @@ def _names(prefix: str) -> dict[str, Any]:
         "agent_prefix": swap(AGENT_KEY.format(agent_id="")),
         "chats_suffix": AGENT_CHATS_KEY.format(agent_id="").removeprefix(AGENT_KEY.format(agent_id="")),
         "agents": swap(AGENTS_KEY),
-        "disconnected": swap(DISCONNECTED_KEY),
         "served": swap(SERVED_KEY),
         "avail_prefix": swap(AVAILABLE_KEY.format(skill="")),
         "online_prefix": swap(ONLINE_KEY.format(skill="")),
@@ -414,9 +354,6 @@ class RedisHandoffStore:
         self._mark_seen = client.register_script(_script(self._n, _MARK_SEEN))
         self._upsert = client.register_script(_script(self._n, _UPSERT_AGENT))
         self._presence = client.register_script(_script(self._n, _SET_PRESENCE))
-        self._console_opened = client.register_script(_script(self._n, _CONSOLE_OPENED))
-        self._console_closed = client.register_script(_script(self._n, _CONSOLE_CLOSED))
-        self._expire_presence = client.register_script(_script(self._n, _EXPIRE_PRESENCE))
 
     # ownership -------------------------------------------------------------------------------------------------
 
@@ -594,20 +531,6 @@ class RedisHandoffStore:
     async def set_presence(self, agent_id: str, presence: Presence, now: float) -> AgentStatus | None:
         found = await self._presence(keys=[], args=[agent_id, presence.value, repr(float(now))])
         if not found:
-            return None
-        return await self.get_agent(agent_id)
-
-    async def console_opened(self, agent_id: str, now: float) -> bool:
-        return bool(await self._console_opened(keys=[], args=[agent_id]))
-
-    async def console_closed(self, agent_id: str, now: float, count: int = 1) -> bool:
-        return bool(await self._console_closed(keys=[], args=[agent_id, repr(float(now)), str(int(count))]))
-
-    async def disconnected_before(self, before: float) -> list[str]:
-        return [_text(a) for a in await self._client.zrangebyscore(self._n["disconnected"], "-inf", before)]
-
-    async def expire_presence(self, agent_id: str, before: float, now: float) -> AgentStatus | None:
-        if not await self._expire_presence(keys=[], args=[agent_id, repr(float(before)), repr(float(now))]):
             return None
         return await self.get_agent(agent_id)
 

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from conversations.models import Tier
-from handoff.constants import GENERAL_GROUP, PRESENCE_GRACE_S, VIP_GROUP
+from handoff.constants import GENERAL_GROUP, VIP_GROUP
 from handoff.ownership import (
     AGENT_STATES,
     ANY_AGENT,
@@ -68,9 +68,6 @@ class RoutingSettings:
     directory_cache_s: float = 30.0
     # An agent who lets an assignment time out is set away, so the sweeper does not hand the chat straight back.
     away_on_unanswered: bool = True
-    # An agent with no console socket open anywhere for this long goes offline (her assigned chats go back to the
-    # queue); a socket opened again within it, on any replica, keeps everything as it was.
-    presence_grace_s: float = PRESENCE_GRACE_S
     # The customer's tier in the queue order: a head start (s) per tier, and the tiers with a dedicated queue.
     tier_head_start_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIER_HEAD_START_S))
     dedicated_tiers: frozenset[str] = DEFAULT_DEDICATED_TIERS

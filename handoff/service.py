@@ -343,32 +343,6 @@ class HandoffService:
             await self._release_chats(status)
         return await self.store.get_agent(agent_id) or status
 
-    async def console_opened(self, agent_id: str) -> None:
-        """A console socket of the agent opened (on any process): she is connected, and a grace period running
-        since her last one closed ends with nothing changed."""
-        await self.store.console_opened(agent_id, self.clock())
-
-    async def console_closed(self, agent_id: str, count: int = 1) -> None:
-        """`count` of her console sockets closed. When none is left open anywhere she keeps her presence and chats
-        for `presence_grace_s`; `offline_disconnected` (the sweeper) sets her offline once it has passed."""
-        await self.store.console_closed(agent_id, self.clock(), count)
-
-    async def offline_disconnected(self, now: float | None = None) -> list[str]:
-        """The sweeper: agents with no console socket open anywhere for `presence_grace_s` go offline, and their
-        assigned chats go back to the queue as with an explicit offline. Decided from the store's shared state, so
-        any process may run it and a reconnect on any process wins. Returns the agents set offline."""
-        at = self.clock() if now is None else now
-        before = at - self.settings.presence_grace_s
-        gone = []
-        for agent_id in await self.store.disconnected_before(before):
-            status = await self.store.expire_presence(agent_id, before, at)
-            if status is None:
-                continue
-            gone.append(agent_id)
-            await self._publish_presence(status, at)
-            await self._release_chats(status)
-        return gone
-
     async def claim(self, conversation_id: str, agent_id: str) -> bool:
         """queued → assigned to this agent (picked from the console). False if someone else got it first or the agent
         is not online with a free slot."""

@@ -5,8 +5,7 @@ request, call `HandoffService` (ownership) or the pipeline (replies go out throu
 the conversation's channel adapter), and map lost races to 409. The WebSocket forwards bus events: topic `handoff`
 (queue and supervisor views), `agent:{id}` (the inbox) and `conv:{id}` for each conversation the agent owns.
 Must never change ownership except through HandoffService, and never render customer text as HTML (the pages'
-scripts use textContent only). Closing the socket never sets the agent offline by itself: it is counted in the
-handoff store, and the sweeper sets her offline only after `FD_HANDOFF_PRESENCE_GRACE_S` with no console open.
+scripts use textContent only).
 """
 
 from __future__ import annotations
@@ -64,8 +63,7 @@ FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
 
 
 class ConsoleSockets:
-    """How many console sockets each member has open in this process, so that the ones still open when the process
-    stops are counted as closed in the shared store (exactly once: by the handler or by the shutdown, not both)."""
+    """How many console sockets each member has open in this process; the last one closing sets them offline."""
 
     def __init__(self) -> None:
         self._open: dict[str, int] = {}
@@ -74,20 +72,16 @@ class ConsoleSockets:
         self._open[agent_id] = self._open.get(agent_id, 0) + 1
 
     def closed(self, agent_id: str) -> bool:
-        """True when the socket was still counted here (the shutdown has not drained it)."""
-        left = self._open.get(agent_id, 0)
+        """True when that was the member's last socket here."""
+        left = self._open.get(agent_id, 1) - 1
         if left <= 0:
-            return False
-        if left == 1:
-            del self._open[agent_id]
-        else:
-            self._open[agent_id] = left - 1
-        return True
+            self._open.pop(agent_id, None)
+            return True
+        self._open[agent_id] = left
+        return False
 
-    def drain(self) -> dict[str, int]:
-        """Every member's open sockets, forgotten here."""
-        out, self._open = self._open, {}
-        return out
+    def agents(self) -> list[str]:
+        return list(self._open)
 
 
 CONSOLE_SOCKETS = web.AppKey("console_sockets", ConsoleSockets)
@@ -467,9 +461,6 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     await service.register_agent(await app[AGENT_PROFILES].profile_for(member.username, member.display_name))
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_FRAME_BYTES)
     await ws.prepare(request)
-    # Counted in the shared store: a page change or reload reopens a socket within the presence grace period, on
-    # this replica or another, and nothing happens; only the sweeper, once it has passed, sets her offline.
-    await service.console_opened(member.username)
     sockets = app[CONSOLE_SOCKETS]
     sockets.opened(member.username)
     session = _ConsoleSession(app, ws, member)
@@ -478,7 +469,7 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     finally:
         if sockets.closed(member.username):
             with contextlib.suppress(Exception):
-                await service.console_closed(member.username)
+                await service.set_presence(member.username, Presence.OFFLINE)
     return ws
 
 
@@ -580,11 +571,10 @@ async def _console_context(app: web.Application) -> AsyncIterator[None]:
     sockets = ConsoleSockets()
     app[CONSOLE_SOCKETS] = sockets
     yield
-    # Sockets still open here count as closed: their agents reconnect to another replica within the presence grace
-    # period (a rolling restart), or the sweeper sets them offline once it has passed.
-    for agent_id, count in sockets.drain().items():
+    # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
+    for agent_id in sockets.agents():
         with contextlib.suppress(Exception):
-            await app[HANDOFF].console_closed(agent_id, count)
+            await app[HANDOFF].set_presence(agent_id, Presence.OFFLINE)
 
 
 def setup_console(app: web.Application) -> None:
