@@ -39,6 +39,7 @@ from aiohttp.test_utils import TestServer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from bot.keys import RECORD  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from kb.settings import KBConfig  # noqa: E402
@@ -64,11 +65,6 @@ KB_ANSWER = {
         }
     ],
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict[str, float]:

@@ -25,14 +25,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from bot.stack import Stack, running_stack  # noqa: E402
 
 MESSAGES = ("hello", "你好", "thanks", "谢谢")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict[str, float]:
