@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -21,11 +22,14 @@ import asyncpg
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import Executable
 
 from backends.exceptions import UnsupportedDatabaseURL
+
+log = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
 # A sequence of mappings runs the statement once per mapping, as one batch (the driver's executemany).
@@ -34,6 +38,8 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 # Any constant works as long as nothing else in the database takes the same advisory lock.
 MIGRATION_LOCK_KEY = 7411
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a replica waits for another one's schema upgrade of a shared SQLite file before giving up (seconds).
+MIGRATION_WAIT_S = 300.0
 
 _SQLITE_PRAGMAS = (
     # The busy timeout first: switching to WAL takes a lock, and without it a process sharing the file with one
@@ -161,10 +167,26 @@ class SQLDatabase:
     async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
         # SQLite: BEGIN IMMEDIATE holds the file's write lock until commit, which excludes other processes too.
         # PostgreSQL: replicas starting together queue on the advisory lock, and each sees the others' commits.
-        async with self._connection(self.engine, begin=True) as conn:
+        async with contextlib.AsyncExitStack() as stack:
+            conn = await self._begin_migration(stack)
             if self.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             yield conn
+
+    async def _begin_migration(self, stack: contextlib.AsyncExitStack) -> AsyncConnection:
+        """A migration transaction, waiting up to MIGRATION_WAIT_S for another process's upgrade of the same SQLite
+        file: that one holds the write lock for its whole upgrade, which on a loaded machine outlasts the busy
+        timeout meant for single statements."""
+        deadline = asyncio.get_running_loop().time() + MIGRATION_WAIT_S
+        while True:
+            try:
+                return await stack.enter_async_context(self._connection(self.engine, begin=True))
+            except OperationalError as exc:
+                locked = self.dialect == "sqlite" and "database is locked" in str(exc)
+                if not locked or asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.info("waiting for another process's upgrade of the SQLite file")
+                await asyncio.sleep(0.2)
 
     async def close(self) -> None:
         # Waits for the statement in flight on SQLite; the pool then closes every connection it holds.

@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
+import backends.sql
 import migrations
 from actions.feedback import SQLFeedbackRecorder
 from backends.schema import metadata
@@ -396,6 +398,30 @@ async def test_processes_sharing_an_sqlite_file_upgrade_it_together(tmp_path: Pa
     finally:
         for db in replicas:
             await db.close()
+
+
+async def test_an_upgrade_waits_for_another_process_holding_the_file_longer_than_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other process's upgrade holds the write lock for its whole run; on a loaded machine that outlasts the busy
+    # timeout meant for single statements (here shortened so the test need not wait 5 s).
+    pragmas = tuple(p if "busy_timeout" not in p else "PRAGMA busy_timeout=50" for p in backends.sql._SQLITE_PRAGMAS)
+    monkeypatch.setattr(backends.sql, "_SQLITE_PRAGMAS", pragmas)
+    path = tmp_path / "shared.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    db = await open_database(f"sqlite:///{path}")
+    try:
+        upgrade = asyncio.ensure_future(upgrade_database(db))
+        await asyncio.sleep(0.5)  # ten busy timeouts
+        assert not upgrade.done()
+        holder.execute("COMMIT")
+        await upgrade
+        assert await current_revision(db) == head_revision()
+    finally:
+        holder.close()
+        await db.close()
 
 
 _OLD_TICKETS = [
