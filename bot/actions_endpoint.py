@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -32,6 +31,7 @@ from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from observability import bind_turn, sane_request_id
 from web.exceptions import BadRequest, Forbidden
+from web.http import parse_json_object
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,8 @@ def caller_allowed(request: web.Request, token: str) -> bool:
 async def read_action_call(request: web.Request) -> dict[str, object]:
     # aiohttp inflates a deflate-encoded body (Rasa may compress) and counts the limit after inflating.
     raw = await request.clone(client_max_size=MAX_ACTION_CALL_BYTES).read()
-    try:
-        call = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("body is not valid JSON", "bad_json") from exc
-    if not isinstance(call, dict) or not isinstance(call.get("tracker"), dict):
+    call = parse_json_object(raw, "action call")
+    if not isinstance(call.get("tracker"), dict):
         raise BadRequest("an action call needs 'next_action' and 'tracker'", "bad_action_call")
     return call
 

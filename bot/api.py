@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import secrets
 from typing import Any
@@ -22,7 +21,7 @@ from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 from web.exceptions import BadRequest, NotAuthorised, NotFound
-from web.http import read_json_object, text_field
+from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -115,10 +114,7 @@ async def close_conversation(request: web.Request) -> web.Response:
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
 async def read_history(request: web.Request) -> web.Response:
     conversation = await authorised_conversation(request, bearer_token(request))
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError as exc:
-        raise BadRequest("'after' must be an integer", "bad_after") from exc
+    after = int_param(request.query.get("after"), "after", 0, 0, INT64[1])
     messages = await request.app[CONVERSATIONS].history(conversation.id, after_seq=after)
     return web.json_response({"messages": public_messages(messages)})
 
@@ -182,9 +178,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 await ws.send_json({"type": "error", "error": {"code": "binary", "message": "send JSON text frames"}})
             continue
         try:
-            data = json.loads(frame.data)
-            if not isinstance(data, dict):
-                raise BadRequest("frames must be JSON objects", "bad_json")
+            data = parse_json_object(frame.data, "frame")
             if data.get("type") == "typing":
                 await pipeline.publish_typing(conversation.id, "customer", bool(data.get("on", True)))
                 continue

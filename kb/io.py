@@ -115,7 +115,15 @@ def read_csv(text: str) -> tuple[list[ImportRecord], list[ImportProblem]]:
         return [], [ImportProblem(1, f"missing column(s): {', '.join(sorted(missing))}")]
     records: list[ImportRecord] = []
     problems: list[ImportProblem] = []
-    for number, row in enumerate(reader, start=2):
+    rows = enumerate(reader, start=2)
+    while True:
+        try:
+            number, row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell over the csv module's field limit (131,072 characters), a stray NUL…
+            problems.append(ImportProblem(reader.line_num, f"not a readable CSV row: {exc}"))
+            break
         if number - 1 > MAX_IMPORT_ENTRIES:
             problems.append(ImportProblem(number, f"more than {MAX_IMPORT_ENTRIES} entries"))
             break
@@ -130,11 +138,24 @@ def read_csv(text: str) -> tuple[list[ImportRecord], list[ImportProblem]]:
     return records, problems
 
 
+class _FAQLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases: an FAQ file needs none, and a few hundred bytes of nested aliases expand
+    into gigabytes once anything walks the document (the "billion laughs" attack)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in an FAQ file", mark)
+        return super().compose_node(parent, index)
+
+
 def read_yaml(text: str) -> tuple[list[ImportRecord], list[ImportProblem]]:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_FAQLoader)  # noqa: S506 - a SafeLoader that also refuses aliases
     except yaml.YAMLError as exc:
         return [], [ImportProblem(0, f"not valid YAML: {exc}")]
+    except RecursionError:
+        return [], [ImportProblem(0, "not valid YAML: nested too deeply")]
     items = document.get("entries") if isinstance(document, dict) else document
     if not isinstance(items, list):
         return [], [ImportProblem(0, "expected a list of entries (or a mapping with 'entries:')")]

@@ -19,7 +19,7 @@ from staff.auth import Role, StaffMember, require_member
 from staff.keys import ALERTS, STAFF
 from staff.shell import request_language
 from web.exceptions import BadRequest
-from web.http import read_json_object
+from web.http import int_param, read_json_object
 
 # The most ids one request may mark read (the bell shows far fewer).
 MAX_IDS = 500
@@ -41,16 +41,6 @@ def _flag(raw: str, name: str) -> bool:
     raise BadRequest(f"'{name}' must be 1 or 0", f"bad_{name}")
 
 
-def _limit(raw: str) -> int:
-    try:
-        limit = int(raw) if raw else LIST_LIMIT
-    except ValueError as exc:
-        raise BadRequest("'limit' must be an integer", "bad_limit") from exc
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"'limit' must be between 1 and {MAX_LIMIT}", "bad_limit")
-    return limit
-
-
 def _ids(raw: Any) -> list[int] | None:
     """None (absent or null): every unread alert; otherwise a list of alert ids (integers)."""
     if raw is None:
@@ -69,7 +59,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     """`{alerts: [alert…], unread: n}`, newest first; `?unread=1` lists only unread ones, `?limit=` (1–200, 20)."""
     member = await require_member(request, request.app[STAFF])
     unread_only = _flag(request.query.get("unread", ""), "unread")
-    limit = _limit(request.query.get("limit", ""))
+    limit = int_param(request.query.get("limit"), "limit", LIST_LIMIT, 1, MAX_LIMIT)
     store, roles = request.app[ALERTS], alert_roles(member)
     alerts = await store.for_member(member.username, roles, unread_only=unread_only, limit=limit)
     unread = await store.unread_count(member.username, roles)

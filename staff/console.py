@@ -47,7 +47,7 @@ from staff.case_card import (
 from staff.keys import STAFF
 from staff.pages import role_page
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from web.http import read_json_object, text_field
+from web.http import parse_json_object, read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -542,12 +542,7 @@ class _ConsoleSession:
             if frame.type is not WSMsgType.TEXT:
                 continue
             try:
-                data = json.loads(frame.data)
-                if not isinstance(data, dict):
-                    raise BadRequest("frames must be JSON objects", "bad_json")
-                await self._handle(data)
-            except ValueError:
-                self.out.put_nowait({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
+                await self._handle(parse_json_object(frame.data, "frame"))
             except BadRequest as exc:
                 self.out.put_nowait({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 

@@ -29,7 +29,7 @@ from staff.console import FAQ_DRAFTS, KB_SEARCH
 from staff.keys import STAFF
 from staff.pages import STATIC_DIR, forbidden_page
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
-from web.http import SECURITY_HEADERS, read_json_object, text_field
+from web.http import SECURITY_HEADERS, int_param, read_json_object, text_field
 
 log = logging.getLogger(__name__)
 
@@ -117,24 +117,10 @@ def _language(value: object, allow_auto: bool = True) -> str | None:
     return str(value)
 
 
-def _int(value: object, name: str, default: int | None = None, low: int = 0, high: int = 10**9) -> int:
-    if value in (None, ""):
-        if default is None:
-            raise BadRequest(f"{name} is required", f"bad_{name}")
-        return default
-    try:
-        number = int(str(value))
-    except ValueError as exc:
-        raise BadRequest(f"{name} must be a whole number", f"bad_{name}") from exc
-    if not low <= number <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}", f"bad_{name}")
-    return number
-
-
 def _expected(data: dict[str, Any]) -> int | None:
     """The version the editor loaded: a change against any other is refused (409), so no edit is lost silently."""
     value = data.get("expected_version")
-    return None if value is None else _int(value, "expected_version", None, 1)
+    return None if value is None else int_param(value, "expected_version", None, 1)
 
 
 def _format(value: object) -> FileFormat:
@@ -189,8 +175,8 @@ async def list_entries(request: web.Request) -> web.Response:
         language=_language(query.get("language")),
         category=query.get("category") or None,
         text=text or None,
-        limit=_int(query.get("limit"), "limit", 100, 1, 500),
-        offset=_int(query.get("offset"), "offset", 0),
+        limit=int_param(query.get("limit"), "limit", 100, 1, 500),
+        offset=int_param(query.get("offset"), "offset", 0),
     )
     counts = await service.feedback_counts([e.id for e in entries])
     items = []
@@ -277,8 +263,8 @@ async def diff_revisions(request: web.Request) -> web.Response:
     service = _service(request)
     with _domain_errors():
         current = await service.get(entry_id)
-        to_version = _int(request.query.get("to"), "to", current.version, 1)
-        from_version = _int(request.query.get("from"), "from", max(1, to_version - 1), 1)
+        to_version = int_param(request.query.get("to"), "to", current.version, 1)
+        from_version = int_param(request.query.get("from"), "from", max(1, to_version - 1), 1)
         diff = await service.diff(entry_id, from_version, to_version)
     return web.json_response(diff.to_dict())
 
@@ -287,7 +273,7 @@ async def diff_revisions(request: web.Request) -> web.Response:
 async def restore_revision(request: web.Request) -> web.Response:
     author = await _editor(request)
     data = await read_json_object(request)
-    version = _int(data.get("version"), "version", None, 1)
+    version = int_param(data.get("version"), "version", None, 1)
     service = _service(request)
     with _domain_errors():
         entry = await service.restore(request.match_info["entry_id"], version, author, expected_version=_expected(data))

@@ -35,7 +35,7 @@ from staff.keys import STAFF
 from staff.pages import role_page
 from staff.teams_api import agents_of
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
-from web.http import read_json_object, text_field
+from web.http import int_param, read_json_object, text_field
 
 MAX_QUERY_CHARS = 200
 MAX_LIMIT = 200
@@ -95,14 +95,6 @@ def _choices(raw: str, kind: type[_Choice], name: str) -> list[_Choice] | None:
         return [kind(part) for part in raw.split(",") if part]
     except ValueError as exc:
         raise BadRequest(f"unknown {name}: {raw[:60]!r}", f"bad_{name}") from exc
-
-
-def _int(raw: str, name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(raw) if raw else default
-    except ValueError as exc:
-        raise BadRequest(f"'{name}' must be an integer", f"bad_{name}") from exc
-    return max(low, min(value, high))
 
 
 def _number(request: web.Request) -> str:
@@ -202,8 +194,8 @@ async def ticket_filter(request: web.Request, member: StaffMember) -> TicketFilt
         at_risk_at=now if query.get("at_risk") == "1" else None,
         breached_at=now if query.get("breached") == "1" else None,
         sort=sort,
-        limit=_int(query.get("limit", ""), "limit", 50, 1, MAX_LIMIT),
-        offset=_int(query.get("offset", ""), "offset", 0, 0, 10**9),
+        limit=int_param(query.get("limit"), "limit", 50, 1, MAX_LIMIT),
+        offset=int_param(query.get("offset"), "offset", 0),
     )
 
 

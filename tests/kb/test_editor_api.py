@@ -175,10 +175,10 @@ async def test_draft_publish_edit_history_diff_restore_and_archive(app_client: C
         ("POST", "/api/v1/kb/try", {"query": "x" * 501}, 413, "too_large"),
         ("POST", "/api/v1/kb/try", {"query": "a\x00b"}, 400, "bad_query"),
         ("POST", "/api/v1/kb/try", {"query": "a\ud800b"}, 400, "bad_query"),
-        ("GET", "/api/v1/kb/entries?q=a%00b", None, 400, "bad_q"),
+        ("GET", "/api/v1/kb/entries?q=a%00b", None, 400, "bad_query"),
         ("POST", "/api/v1/kb/preview", {"markdown": "\udc00"}, 400, "bad_markdown"),
-        ("POST", "/api/v1/kb/entries", {"question": "Q\x00", "answer": "A", "language": "en"}, 400, "invalid_entry"),
-        ("POST", "/api/v1/kb/entries", {"question": "Q", "answer": "A\ud83d", "language": "en"}, 400, "invalid_entry"),
+        ("POST", "/api/v1/kb/entries", {"question": "Q\x00", "answer": "A", "language": "en"}, 400, "bad_question"),
+        ("POST", "/api/v1/kb/entries", {"question": "Q", "answer": "A\ud83d", "language": "en"}, 400, "bad_answer"),
         (
             "POST",
             "/api/v1/kb/entries",

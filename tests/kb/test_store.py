@@ -199,3 +199,17 @@ def test_imports_report_every_bad_row_with_its_number() -> None:
     assert "language" in missing[0].message
     _, not_yaml = read_entries("entries: [unclosed", FileFormat.YAML)
     assert "YAML" in not_yaml[0].message
+
+
+def test_hostile_import_files_are_problems_not_crashes() -> None:
+    header = "language,category,question,answer\r\n"
+    huge_cell = header + "en,general,Q," + "x" * 200_000 + "\r\n"
+    records, problems = read_entries(huge_cell, FileFormat.CSV)
+    assert records == [] and "CSV" in problems[0].message
+    deep = "entries: " + "[" * 5000 + "]" * 5000
+    assert "nested too deeply" in read_entries(deep, FileFormat.YAML)[1][0].message
+    # A few hundred bytes that expand to 10^9 strings once anything walks them ("billion laughs").
+    laughs = ["a: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']"]
+    laughs += [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    records, problems = read_entries("\n".join(laughs), FileFormat.YAML)
+    assert records == [] and "aliases" in problems[0].message
