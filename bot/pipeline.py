@@ -213,7 +213,9 @@ class ConversationPipeline:
     async def _turn(self, conversation: Conversation, inbound: InboundMessage) -> tuple[str, list[Message]]:
         """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (an answer to the
         satisfaction survey), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
-        payload = await self._accepted_payload(conversation.id, inbound.payload)
+        payload = inbound.payload
+        if not inbound.trusted_payload:
+            payload = await self._accepted_payload(conversation.id, payload)
         if payload is None and conversation.channel in NUMBERED_BUTTON_CHANNELS:
             payload = await self._numbered_choice(conversation.id, inbound.text)
         custom: dict[str, Any] = {}
@@ -406,7 +408,8 @@ class ConversationPipeline:
 
     async def _numbered_choice(self, conversation_id: str, text: str) -> str | None:
         """The payload of the Nth button of the latest bot message, when the customer typed just N."""
-        if not text.strip().isdigit():
+        # isdecimal, not isdigit: "²" is a digit int() refuses; every decimal digit ("３", "٣") parses.
+        if not text.strip().isdecimal():
             return None
         for message in reversed(await self._store.recent(conversation_id, PAYLOAD_LOOKBACK_MESSAGES)):
             if message.sender is Sender.BOT and message.buttons:

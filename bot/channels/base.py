@@ -29,6 +29,9 @@ class InboundMessage:
     text: str
     conversation_id: str | None = None
     payload: str | None = None
+    # True when the channel itself chose `payload` (a WeChat follow or menu key mapped by configuration); a payload
+    # from the customer's side counts only if a button we showed offered it.
+    trusted_payload: bool = False
     kind: str = "text"
     message_id: str | None = None
     attachments: tuple[dict[str, Any], ...] = ()

@@ -129,6 +129,19 @@ async def test_wechat_customers_choose_a_button_by_typing_its_number(parts: Any)
     assert rasa.received[-1][1] == "/b"
     await pipeline.receive(InboundMessage("wechat", "openid-1", "7"))
     assert rasa.received[-1][1] == "7"
+    # Any decimal digits a phone keyboard types choose too (fullwidth, Arabic-Indic); a superscript is just text.
+    for typed, expected in (("１", "/a"), ("٢", "/b"), ("²", "²")):
+        await pipeline.receive(InboundMessage("wechat", "openid-1", "hello"))
+        await pipeline.receive(InboundMessage("wechat", "openid-1", typed))
+        assert rasa.received[-1][1] == expected, typed
+
+
+async def test_a_payload_the_channel_itself_chose_needs_no_offered_button(parts: Any) -> None:
+    pipeline, rasa, _, _, _ = parts
+    await pipeline.receive(InboundMessage("wechat", "openid-2", "", payload="/greet", trusted_payload=True))
+    assert rasa.received[-1][1] == "/greet"
+    await pipeline.receive(InboundMessage("wechat", "openid-2", "", payload="/forged"))
+    assert rasa.received[-1][1] == ""
 
 
 async def test_survey_answers_are_the_surveys_not_rasas(parts: Any) -> None:

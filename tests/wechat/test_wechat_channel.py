@@ -381,6 +381,9 @@ def signed(body: bytes) -> Callable[[WeChatSim], tuple[dict[str, str], bytes]]:
         pytest.param(signed(bytes(range(256)) * 4), EncodingMode.PLAINTEXT, 400, id="binary"),
         pytest.param(signed(b"<xml>" + b"a" * (65 * 1024) + b"</xml>"), EncodingMode.PLAINTEXT, 413, id="oversized"),
         pytest.param(signed(b"<xml><MsgType>text</MsgType></xml>"), EncodingMode.PLAINTEXT, 400, id="missing-fields"),
+        pytest.param(
+            signed(b'<?xml version="1.0" encoding="x-no-such"?><xml/>'), EncodingMode.PLAINTEXT, 400, id="encoding"
+        ),
     ],
 )
 async def test_bad_pushes_are_rejected_with_a_4xx_and_a_log_line(
@@ -433,6 +436,67 @@ async def test_subscribe_by_qr_code_reaches_the_pipeline_with_its_scene_and_gets
     [inbound] = pipeline.received
     assert (inbound.kind, inbound.payload, inbound.metadata["wechat"]["scene"]) == ("subscribe", "/greet", "store_7")
     assert sim.read_reply(body, encrypted=False).content == make_settings("").welcome_text
+
+
+async def test_a_follower_scanning_a_parametric_qr_code_is_greeted_with_the_scene(
+    start: Callable[..., Any], sim: WeChatSim
+) -> None:
+    pipeline = FakePipeline(replies=[])
+    client = await start(pipeline)
+    _, body = await post(client, sim.plain_push(event_xml("SCAN", "store_7")))
+    [inbound] = pipeline.received
+    assert (inbound.kind, inbound.payload, inbound.metadata["wechat"]["scene"]) == ("scan", "/greet", "store_7")
+    assert sim.read_reply(body, encrypted=False).content == make_settings("").welcome_text
+
+
+async def test_payloads_the_account_configured_need_no_button_but_typed_ones_do(
+    start: Callable[..., Any], sim: WeChatSim
+) -> None:
+    pipeline = FakePipeline()
+    client = await start(pipeline)
+    await post(client, sim.plain_push(event_xml("subscribe")))
+    await post(client, sim.plain_push(event_xml("CLICK", "MENU_ASK", create_time=1409735680)))
+    await post(client, sim.plain_push(text_xml("/request_human")))
+    assert [(m.payload, m.trusted_payload) for m in pipeline.received] == [
+        ("/greet", True),
+        ("/ask_question", True),
+        (None, False),
+    ]
+
+
+@pytest.mark.parametrize("placeholder", ["【收到不支持的消息类型，暂无法显示】", "[Unsupported Message]"])
+async def test_a_sticker_placeholder_is_not_a_question(
+    start: Callable[..., Any], sim: WeChatSim, placeholder: str
+) -> None:
+    pipeline = FakePipeline()
+    client = await start(pipeline)
+    _, body = await post(client, sim.plain_push(text_xml(placeholder)))
+    assert pipeline.received == []
+    assert sim.read_reply(body, encrypted=False).content == make_settings("").unsupported_text
+
+
+async def test_markdown_answers_reach_wechat_as_plain_text_with_bare_links(
+    start: Callable[..., Any], sim: WeChatSim
+) -> None:
+    answer = "**Returns** are free within 7 days.\n- Print the label\n- See [the policy](https://shop.example/returns)"
+    client = await start(FakePipeline(replies=[reply(answer)]))
+    _, body = await post(client, sim.plain_push(text_xml("returns?")))
+    assert sim.read_reply(body, encrypted=False).content == (
+        "Returns are free within 7 days.\n• Print the label\n• See the policy: https://shop.example/returns"
+    )
+
+
+async def test_an_answer_longer_than_a_text_message_is_sent_in_order_in_pieces(
+    start: Callable[..., Any], sim: WeChatSim, wechat_api: tuple[FakeWeChatAPI, str]
+) -> None:
+    fake, _ = wechat_api
+    paragraphs = [f"第{i}段。" + "退货说明很长。" * 60 for i in range(1, 4)]  # about 1.3 KB of UTF-8 each
+    client = await start(FakePipeline(replies=[reply("\n\n".join(paragraphs))]))
+    assert await post(client, sim.plain_push(text_xml("退货"))) == (200, "success")
+    await fake.wait_for_sends(3)
+    sent = [s["text"]["content"] for s in fake.sends]
+    assert sent == paragraphs
+    assert all(len(text.encode("utf-8")) <= 2048 for text in sent)
 
 
 async def test_menu_click_maps_its_key_to_an_intent_payload(start: Callable[..., Any], sim: WeChatSim) -> None:

@@ -40,6 +40,7 @@ from bot.channels.wechat.crypto import MessageCrypto, verify_signature
 from bot.channels.wechat.dedup import MessageDeduplicator
 from bot.channels.wechat.exceptions import InvalidSignature, MalformedMessage, WeChatError
 from bot.channels.wechat.messages import (
+    MAX_TEXT_BYTES,
     ImageMessage,
     MenuClickEvent,
     OtherMessage,
@@ -52,6 +53,7 @@ from bot.channels.wechat.messages import (
     format_message,
     parse_fields,
     parse_message,
+    split_text,
     text_reply_xml,
     visible_replies,
 )
@@ -259,7 +261,10 @@ class WeChatInbound:
             log.exception("wechat pipeline failed for %s", turn.message.dedup_key)
             turn.settle(TurnState.FAILED)
         else:
-            turn.settle(TurnState.PASSIVE, texts)
+            if len("\n\n".join(texts).encode("utf-8")) <= MAX_TEXT_BYTES:
+                turn.settle(TurnState.PASSIVE, texts)
+            else:  # more than one reply may carry: all of it through the CS API, in order
+                self._defer(turn, work)
 
     def _defer(self, turn: _Turn, work: asyncio.Task[list[str]]) -> None:
         turn.settle(TurnState.DEFERRED)
@@ -328,7 +333,7 @@ class WeChatInbound:
         if inbound is None:
             return []
         replies = await self._pipeline.receive(inbound)
-        texts = [format_message(m) for m in visible_replies(replies)]
+        texts = [piece for m in visible_replies(replies) for piece in split_text(format_message(m))]
         if not texts and isinstance(message, SubscribeEvent):
             return [settings.welcome_text]
         if not texts and isinstance(message, ImageMessage):
@@ -345,8 +350,8 @@ class WeChatInbound:
             text, details["media_id"] = message.recognition or "", message.media_id
         elif isinstance(message, ImageMessage):
             attachments = ({"type": "image", "url": message.pic_url, "media_id": message.media_id},)
-        elif isinstance(message, SubscribeEvent):
-            kind, payload, details["scene"] = "subscribe", self._settings.subscribe_payload or None, message.scene
+        elif isinstance(message, SubscribeEvent):  # a follow, or a follower scanning a parametric QR code
+            kind, payload, details["scene"] = message.event, self._settings.subscribe_payload or None, message.scene
         elif isinstance(message, MenuClickEvent):
             mapped = self._settings.menu_payloads.get(message.event_key)
             if mapped is None:
@@ -362,6 +367,8 @@ class WeChatInbound:
             sender_id=message.from_user,
             text=text,
             payload=payload,
+            # The account's own configuration chose these payloads, not the customer: no button had to offer them.
+            trusted_payload=payload is not None,
             kind=kind,
             message_id=message.msg_id or message.dedup_key,
             attachments=attachments,

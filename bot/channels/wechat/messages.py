@@ -23,6 +23,16 @@ from conversations.models import Message, Sender
 # Characters XML 1.0 cannot carry at all; customer or bot text containing them would make WeChat reject the reply.
 _XML_ILLEGAL = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 QR_SCENE_PREFIX = "qrscene_"
+# What WeChat puts in a text push for content it cannot pass on (stickers, red packets, some emoji, files from newer
+# clients): shown to us as if the customer had typed it. Reported by operators of Official Accounts.
+UNSUPPORTED_PLACEHOLDERS = frozenset(
+    {"【收到不支持的消息类型，暂无法显示】", "[收到不支持的消息类型，暂无法显示]", "[Unsupported Message]"}
+)
+# Where a long text may be cut, best first: a paragraph, a line, a sentence, a word.
+_BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", " ")
+# The most a text message may carry, in UTF-8 bytes (WeChat's documented limit for passive replies and customer
+# service text messages); longer answers are split.
+MAX_TEXT_BYTES = 2048
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +74,8 @@ class ImageMessage(WeChatMessage):
 
 @dataclass(frozen=True, kw_only=True)
 class SubscribeEvent(WeChatMessage):
-    """A follow. `scene` is the QR scene key when the customer followed by scanning a parametric QR code."""
+    """A follow (event "subscribe"), or a follower scanning a parametric QR code (event "scan"). `scene` is the QR
+    code's scene key, when there is one."""
 
     scene: str | None = None
 
@@ -81,7 +92,7 @@ class MenuClickEvent(WeChatMessage):
 
 @dataclass(frozen=True, kw_only=True)
 class OtherMessage(WeChatMessage):
-    """Anything else (video, location, link, VIEW/SCAN/LOCATION events...): not handled beyond a polite reply."""
+    """Anything else (video, location, link, stickers, VIEW/LOCATION events...): not handled beyond a polite reply."""
 
 
 class _Common(TypedDict):
@@ -98,7 +109,7 @@ def parse_fields(body: bytes) -> dict[str, str]:
         root: StdET.Element = DefusedET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise MalformedMessage(f"XML uses forbidden constructs: {type(exc).__name__}") from exc
-    except (StdET.ParseError, ValueError, UnicodeError) as exc:
+    except (StdET.ParseError, ValueError, UnicodeError, LookupError) as exc:  # LookupError: an unknown encoding
         raise MalformedMessage("body is not well-formed XML") from exc
     if root.tag != "xml":
         raise MalformedMessage("root element is not <xml>")
@@ -121,7 +132,11 @@ def parse_message(fields: dict[str, str]) -> WeChatMessage:
         raise MalformedMessage("empty FromUserName")
     msg_type = base["msg_type"]
     if msg_type == "text":
-        return TextMessage(**base, content=fields.get("Content", ""))
+        content = fields.get("Content", "")
+        if content.strip() in UNSUPPORTED_PLACEHOLDERS:
+            base["msg_type"] = "unsupported"
+            return OtherMessage(**base)
+        return TextMessage(**base, content=content)
     if msg_type == "voice":
         recognition = fields.get("Recognition", "").strip() or None
         return VoiceMessage(
@@ -143,6 +158,8 @@ def _parse_event(base: _Common, fields: dict[str, str]) -> WeChatMessage:
     if event == "subscribe":
         scene = event_key[len(QR_SCENE_PREFIX) :] if event_key.startswith(QR_SCENE_PREFIX) else None
         return SubscribeEvent(**base, event=event, scene=scene or None)
+    if event == "scan":  # a follower scanned a parametric QR code: the key is the scene itself, without the prefix
+        return SubscribeEvent(**base, event=event, scene=event_key or None)
     if event == "unsubscribe":
         return UnsubscribeEvent(**base, event=event)
     if event == "click":
@@ -187,10 +204,42 @@ def visible_replies(messages: Sequence[Message]) -> list[Message]:
 
 
 def format_message(message: Message) -> str:
-    """One message as WeChat text. WeChat text has no buttons, so they become a numbered list."""
-    lines = [message.text.strip()] if message.text.strip() else []
+    """One message as WeChat text: plain text (WeChat shows Markdown's marks as typed, so answers written in Markdown
+    lose them, and links become bare addresses it makes clickable); buttons become a numbered list."""
+    text = plain_text(message.text.strip())
+    lines = [text] if text else []
     lines.extend(f"{i}. {button.title}" for i, button in enumerate(message.buttons, start=1))
     return "\n".join(lines)
+
+
+_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(\S(?:.*?\S)?)\1")
+_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
+
+
+def plain_text(markdown: str) -> str:
+    """The Markdown an FAQ answer may use, as plain text: `[text](url)` → "text: url" (a bare URL is clickable in
+    WeChat), emphasis and code marks dropped, headings unmarked, bullets as "•". Plain text passes unchanged."""
+    text = _LINK.sub(lambda m: m.group(2) if m.group(1) == m.group(2) else f"{m.group(1)}: {m.group(2)}", markdown)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _HEADING.sub("", text)
+    return _BULLET.sub("• ", text)
+
+
+def split_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> list[str]:
+    """`text` in pieces of at most `max_bytes` UTF-8 bytes, cut at the best break (`_BREAKS`) in the last two
+    thirds of each piece, else at the limit, never inside a character."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest.encode("utf-8")) > max_bytes:
+        head = rest.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+        # The best kind of break found in the last two thirds; else the byte limit.
+        found = (head.rfind(mark) + len(mark) for mark in _BREAKS if head.rfind(mark) > len(head) // 3)
+        cut = next(found, len(head))
+        pieces.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return [p for p in (*pieces, rest) if p]
 
 
 def format_replies(messages: Sequence[Message]) -> str:
