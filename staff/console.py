@@ -470,9 +470,9 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     try:
         await session.run()
     finally:
-        sockets.closed(socket_id)
         with contextlib.suppress(Exception):
             await service.console_closed(member.username, socket_id)
+        sockets.closed(socket_id)  # only now: a shutdown that cancels the close above still closes it
     return ws
 
 
@@ -493,7 +493,6 @@ class _ConsoleSession:
         bus = self.app[BUS]
         agent_topic = BUS_TOPIC_AGENT.format(agent_id=self.member.username)
         writer = asyncio.create_task(self._write())
-        heartbeat = asyncio.create_task(self._heartbeat())
         async with bus.subscribe(BUS_TOPIC_ALL, agent_topic) as subscription:
             # Once subscribed, so a chat offered on opening (she is back, online) reaches this socket too.
             await self.app[HANDOFF].console_opened(self.member.username, self.socket_id)
@@ -502,6 +501,8 @@ class _ConsoleSession:
                 self._follow(record["conversation_id"])
             self.out.put_nowait({"type": "ready", "state": state})
             pump = asyncio.create_task(self._pump(subscription))
+            # Started only once the socket is counted, and stopped with it: a stray heartbeat would revive it.
+            heartbeat = asyncio.create_task(self._heartbeat())
             try:
                 await self._read()
             finally:
