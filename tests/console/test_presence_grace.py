@@ -217,3 +217,25 @@ async def test_reopening_on_another_replica_within_the_grace_period_keeps_the_ch
             return status is not None and status.presence is Presence.OFFLINE
 
         await eventually(offline)
+
+
+async def test_a_replica_stopping_counts_its_sockets_closed_and_the_agent_resumes_on_another(
+    tmp_path: Path, rasa_url: str, backend: str
+) -> None:
+    if not backend:
+        pytest.skip("replicas share handoff state only through Redis")
+    async with app_with_grace(tmp_path / "b", rasa_url, backend, grace_s=60.0) as second:
+        service = second.app[HANDOFF]
+        async with app_with_grace(tmp_path / "a", rasa_url, backend, grace_s=60.0) as first:
+            customer, _ann, _ws = await served(first)
+            cid = customer.conversation_id
+        # Replica A stopped (a rolling restart) with her socket open: she is gone from every console, not offline.
+        status = await service.store.get_agent("ann")
+        assert status is not None and status.disconnected_at is not None
+        assert status.presence is Presence.ONLINE and status.chats == (cid,)
+        ws = await (await second.staff("ann")).socket()
+        ready = await next_frame(ws, lambda f: f["type"] == "ready")
+        assert [r["conversation_id"] for r in ready["state"]["inbox"]] == [cid]
+        status = await service.store.get_agent("ann")
+        assert status is not None and status.disconnected_at is None
+        await ws.close()
