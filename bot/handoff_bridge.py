@@ -387,12 +387,14 @@ class SilenceLimits:
 
 
 async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: float, limits: SilenceLimits) -> None:
-    """Unanswered assignments back to the queue, stale wrap-ups finished, silent customers out of the queue, and a
-    catch-up auto-assign for anything another replica's inline assignment missed."""
+    """Unanswered assignments back to the queue, stale wrap-ups finished, agents gone from every console past their
+    grace period offline, silent customers out of the queue, and a catch-up auto-assign for anything another
+    replica's inline assignment missed. Every replica runs it; each step is safe to run twice at once."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             await service.requeue_unanswered()
+            await service.offline_disconnected()
             await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()

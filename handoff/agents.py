@@ -54,6 +54,9 @@ class AgentStatus:
     last_assigned_at: float | None = None  # idle since; None = never assigned
     presence_since: float | None = None
     chats: tuple[str, ...] = field(default_factory=tuple)
+    # When her last console socket closed (epoch s): within the presence grace period she keeps her presence and
+    # chats but is offered no new ones. None while a console is open, or when she never opened one (the JSON API).
+    disconnected_at: float | None = None
 
     @property
     def id(self) -> str:
@@ -65,7 +68,8 @@ class AgentStatus:
 
     @property
     def available(self) -> bool:
-        return self.presence is Presence.ONLINE and self.spare > 0
+        """Routing may give her a new chat: online, with a free slot, and not gone from every console."""
+        return self.presence is Presence.ONLINE and self.spare > 0 and self.disconnected_at is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,7 @@ class AgentStatus:
             "last_assigned_at": self.last_assigned_at,
             "presence_since": self.presence_since,
             "chats": list(self.chats),
+            "disconnected_at": self.disconnected_at,
         }
 
 
@@ -102,3 +107,25 @@ class AgentStore(Protocol):
 
     async def set_presence(self, agent_id: str, presence: Presence, now: float) -> AgentStatus | None:
         """None for an unknown agent. Load is kept: going away stops new assignments, not current chats."""
+
+    # Console presence: each open console socket (on any process) is counted, and expires unless renewed. An agent
+    # with none left is `disconnected_at` the moment the last one closed: no new chats go to her, and her own stay
+    # hers until the sweeper's `expire_presence` (after the grace period) sets her offline.
+
+    async def console_opened(self, agent_id: str, socket_id: str, now: float, expires_at: float) -> bool:
+        """The console socket `socket_id` (unique across processes) is open until `expires_at` (epoch s); calling
+        again renews it (the heartbeat). The agent is connected: a grace period running ends with nothing changed
+        and routing offers her chats again. False for an unknown agent."""
+
+    async def console_closed(self, agent_id: str, socket_id: str, now: float) -> bool:
+        """The socket closed. True when it was her last one open anywhere: she is `disconnected_at` `now`. A socket
+        that is not open (closed already, or expired) changes nothing."""
+
+    async def expire_consoles(self, now: float) -> list[str]:
+        """Every socket whose expiry is at or before `now` (its process stopped renewing it) closes as with
+        `console_closed` at `now`. Returns the agents who had their last socket among them."""
+
+    async def expire_presence(self, disconnected_before: float, now: float) -> list[str]:
+        """In one atomic step: every agent with no console socket open whose last one closed at or before
+        `disconnected_before` is no longer disconnected, and goes offline at `now` unless she already is. Returns
+        those set offline, oldest first; two callers at once never both get the same agent."""

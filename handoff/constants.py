@@ -12,6 +12,11 @@ QUEUES_KEY = KEY_PREFIX + "queues"  # set: every skill that ever had a queue
 AGENT_KEY = KEY_PREFIX + "agent:{agent_id}"  # hash: profile + presence + last assignment
 AGENT_CHATS_KEY = KEY_PREFIX + "agent:{agent_id}:chats"  # set: conversations the agent owns (its load)
 AGENTS_KEY = KEY_PREFIX + "agents"  # set: every registered agent id
+AGENT_CONSOLES_KEY = KEY_PREFIX + "agent:{agent_id}:consoles"  # set: ids of the agent's open console sockets
+CONSOLES_KEY = KEY_PREFIX + "consoles"  # sorted set: every open console socket id, score = when it expires (s)
+CONSOLE_AGENTS_KEY = KEY_PREFIX + "console_agents"  # hash: console socket id -> its agent's id
+# sorted set: agents with no console socket open anywhere, score = when the last one closed (s)
+DISCONNECTED_KEY = KEY_PREFIX + "disconnected"
 SERVED_KEY = KEY_PREFIX + "served"  # set: every skill some registered agent serves (only grows)
 AVAILABLE_KEY = KEY_PREFIX + "avail:{skill}"  # sorted set: online agents with spare capacity, best first
 ONLINE_KEY = KEY_PREFIX + "online:{skill}"  # set: online agents serving the skill (for wait estimates)
@@ -44,6 +49,13 @@ VIP_GROUP = "vip"
 
 # How often the front door's sweeper requeues unanswered assignments and refreshes queue positions (default).
 SWEEP_INTERVAL_S = 2.0
+# An agent whose last console socket closed keeps her presence and chats this long (default), though she gets no new
+# ones meanwhile: moving to the Tickets page, reloading or a rolling restart must not send her chats back to the queue.
+PRESENCE_GRACE_S = 30.0
+# A console socket counts as open this long after it opened or last renewed (its heartbeat, every
+# CONSOLE_HEARTBEAT_S): the socket of a process that died stops counting then, instead of keeping its agent forever.
+CONSOLE_TTL_S = 30.0
+CONSOLE_HEARTBEAT_S = 10.0
 # A queued customer with no message and no open chat window for this long has left (default). WeChat customers cannot
 # show an open window, so for them the WeChat idle limit (FD_WECHAT_IDLE_CLOSE_S) counts instead: a patient WeChat
 # customer keeps their place until their conversation would close anyway.

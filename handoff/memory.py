@@ -35,6 +35,8 @@ class _Agent:
     presence_since: float | None = None
     last_assigned_at: float | None = None
     chats: set[str] = field(default_factory=set)
+    consoles: dict[str, float] = field(default_factory=dict)  # open console socket id -> expires at (s)
+    disconnected_at: float | None = None  # when the last console closed; None while one is open (or none ever was)
 
     def status(self) -> AgentStatus:
         return AgentStatus(
@@ -44,12 +46,25 @@ class _Agent:
             last_assigned_at=self.last_assigned_at,
             presence_since=self.presence_since,
             chats=tuple(sorted(self.chats)),
+            disconnected_at=self.disconnected_at,
         )
 
-    def available_for(self, skill: str) -> bool:
+    def routable(self) -> bool:
         return (
-            self.presence is Presence.ONLINE and len(self.chats) < self.profile.capacity and self.profile.serves(skill)
+            self.presence is Presence.ONLINE
+            and len(self.chats) < self.profile.capacity
+            and self.disconnected_at is None
         )
+
+    def close_console(self, socket_id: str, now: float) -> bool:
+        """True when that was the last open socket."""
+        if self.consoles.pop(socket_id, None) is None or self.consoles:
+            return False
+        self.disconnected_at = now
+        return True
+
+    def available_for(self, skill: str) -> bool:
+        return self.routable() and self.profile.serves(skill)
 
     def rank(self) -> tuple[int, int, str]:
         # Same order as the Redis store's available-agent sorted set: load, then idle-since ms, then id.
@@ -171,7 +186,7 @@ class MemoryHandoffStore:
         chosen = self._agents.get(agent)
         if chosen is None or chosen.profile.id == current.agent_id:
             return None
-        if chosen.presence is not Presence.ONLINE or len(chosen.chats) >= chosen.profile.capacity:
+        if not chosen.routable():
             return None
         return chosen
 
@@ -281,6 +296,45 @@ class MemoryHandoffStore:
                 agent.presence = presence
                 agent.presence_since = now
             return agent.status()
+
+    async def console_opened(self, agent_id: str, socket_id: str, now: float, expires_at: float) -> bool:
+        async with self._lock:
+            agent = self._agents.get(agent_id)
+            if agent is None:
+                return False
+            agent.consoles[socket_id] = expires_at
+            agent.disconnected_at = None
+            return True
+
+    async def console_closed(self, agent_id: str, socket_id: str, now: float) -> bool:
+        async with self._lock:
+            agent = self._agents.get(agent_id)
+            return agent is not None and agent.close_console(socket_id, now)
+
+    async def expire_consoles(self, now: float) -> list[str]:
+        async with self._lock:
+            gone = []
+            for agent in self._agents.values():
+                for sid in [sid for sid, expires_at in agent.consoles.items() if expires_at <= now]:
+                    if agent.close_console(sid, now):
+                        gone.append(agent.profile.id)
+            return sorted(gone)
+
+    async def expire_presence(self, disconnected_before: float, now: float) -> list[str]:
+        async with self._lock:
+            due = sorted(
+                (a.disconnected_at, a.profile.id)
+                for a in self._agents.values()
+                if a.disconnected_at is not None and a.disconnected_at <= disconnected_before
+            )
+            offline = []
+            for _, agent_id in due:
+                agent = self._agents[agent_id]
+                agent.disconnected_at = None
+                if agent.presence is not Presence.OFFLINE:
+                    agent.presence, agent.presence_since = Presence.OFFLINE, now
+                    offline.append(agent_id)
+            return offline
 
     async def close(self) -> None:
         return None

@@ -17,11 +17,15 @@ import redis.asyncio as aioredis
 from handoff.agents import AgentProfile, AgentStatus, Presence
 from handoff.constants import (
     AGENT_CHATS_KEY,
+    AGENT_CONSOLES_KEY,
     AGENT_KEY,
     AGENTS_KEY,
     ARRIVALS_KEY,
     AVAILABLE_KEY,
+    CONSOLE_AGENTS_KEY,
+    CONSOLES_KEY,
     CONVERSATION_KEY,
+    DISCONNECTED_KEY,
     HANDLING_TIMES_KEPT,
     HANDLING_TIMES_KEY,
     KEY_PREFIX,
@@ -45,10 +49,11 @@ from intake.models import Priority
 _PRELUDE = """
 local function akey(aid) return N.agent_prefix .. aid end
 local function refresh_agent(aid)
-  local a = redis.call('HMGET', akey(aid), 'presence', 'capacity', 'queues', 'last_assigned_at')
+  local a = redis.call('HMGET', akey(aid), 'presence', 'capacity', 'queues', 'last_assigned_at', 'disconnected_at')
   if not a[3] then return end
   local load = redis.call('SCARD', akey(aid) .. N.chats_suffix)
-  local ok = a[1] == 'online' and load < tonumber(a[2])
+  -- An agent gone from every console (within her grace period) keeps her chats but is offered no new ones.
+  local ok = a[1] == 'online' and load < tonumber(a[2]) and not a[5]
   local last = tonumber(a[4]) or 0
   local score = string.format('%.0f', load * N.load_step + math.floor(last * 1000))
   for _, q in ipairs(cjson.decode(a[3])) do
@@ -94,8 +99,8 @@ local function apply_step(t)
         if aid ~= cur_agent and aid ~= t.avoid then new_agent = aid break end
       end
     elseif t.agent ~= cur_agent then
-      local a = redis.call('HMGET', akey(t.agent), 'presence', 'capacity')
-      if a[1] == 'online' and redis.call('SCARD', akey(t.agent) .. N.chats_suffix) < tonumber(a[2]) then
+      local a = redis.call('HMGET', akey(t.agent), 'presence', 'capacity', 'disconnected_at')
+      if a[1] == 'online' and not a[3] and redis.call('SCARD', akey(t.agent) .. N.chats_suffix) < tonumber(a[2]) then
         new_agent = t.agent
       end
     end
@@ -292,6 +297,82 @@ return 1
 """
 )
 
+# close_console(aid, sid, now): the socket closes; true when it was the agent's last one (she is disconnected now).
+_CLOSE_CONSOLE = """
+local function close_console(aid, sid, now)
+  redis.call('ZREM', N.consoles, sid)
+  redis.call('HDEL', N.console_agents, sid)
+  local set = akey(aid) .. N.consoles_suffix
+  if redis.call('SREM', set, sid) == 0 or redis.call('SCARD', set) > 0 then return false end
+  if redis.call('EXISTS', akey(aid)) == 0 then return false end
+  redis.call('HSET', akey(aid), 'disconnected_at', now)
+  redis.call('ZADD', N.disconnected, now, aid)
+  refresh_agent(aid)
+  return true
+end
+"""
+
+# ARGV: agent id, socket id, now, expires at.
+_CONSOLE_OPENED = (
+    _PRELUDE
+    + """
+local aid, sid = ARGV[1], ARGV[2]
+local key = akey(aid)
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('SADD', key .. N.consoles_suffix, sid)
+redis.call('ZADD', N.consoles, ARGV[4], sid)
+redis.call('HSET', N.console_agents, sid, aid)
+if redis.call('HDEL', key, 'disconnected_at') == 1 then
+  redis.call('ZREM', N.disconnected, aid)
+  refresh_agent(aid)
+end
+return 1
+"""
+)
+
+# ARGV: agent id, socket id, now.
+_CONSOLE_CLOSED = (
+    _PRELUDE
+    + _CLOSE_CONSOLE
+    + """
+if close_console(ARGV[1], ARGV[2], ARGV[3]) then return 1 end
+return 0
+"""
+)
+
+# ARGV: now. The sockets of a process that stopped renewing them.
+_EXPIRE_CONSOLES = (
+    _PRELUDE
+    + _CLOSE_CONSOLE
+    + """
+local gone = {}
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', N.consoles, '-inf', ARGV[1])) do
+  local aid = redis.call('HGET', N.console_agents, sid)
+  if not aid then redis.call('ZREM', N.consoles, sid)
+  elseif close_console(aid, sid, ARGV[1]) then gone[#gone + 1] = aid end
+end
+return gone
+"""
+)
+
+# ARGV: disconnected before, now. Each agent leaves the disconnected set here, once, whichever process runs it.
+_EXPIRE_PRESENCE = (
+    _PRELUDE
+    + """
+local offline = {}
+for _, aid in ipairs(redis.call('ZRANGEBYSCORE', N.disconnected, '-inf', ARGV[1])) do
+  redis.call('ZREM', N.disconnected, aid)
+  local key = akey(aid)
+  if redis.call('HDEL', key, 'disconnected_at') == 1 and redis.call('HGET', key, 'presence') ~= 'offline' then
+    redis.call('HSET', key, 'presence', 'offline', 'presence_since', ARGV[2])
+    offline[#offline + 1] = aid
+  end
+  refresh_agent(aid)
+end
+return offline
+"""
+)
+
 
 def _names(prefix: str) -> dict[str, Any]:
     def swap(template: str) -> str:
@@ -305,6 +386,10 @@ def _names(prefix: str) -> dict[str, Any]:
         "agent_prefix": swap(AGENT_KEY.format(agent_id="")),
         "chats_suffix": AGENT_CHATS_KEY.format(agent_id="").removeprefix(AGENT_KEY.format(agent_id="")),
         "agents": swap(AGENTS_KEY),
+        "consoles_suffix": AGENT_CONSOLES_KEY.format(agent_id="").removeprefix(AGENT_KEY.format(agent_id="")),
+        "consoles": swap(CONSOLES_KEY),
+        "console_agents": swap(CONSOLE_AGENTS_KEY),
+        "disconnected": swap(DISCONNECTED_KEY),
         "served": swap(SERVED_KEY),
         "avail_prefix": swap(AVAILABLE_KEY.format(skill="")),
         "online_prefix": swap(ONLINE_KEY.format(skill="")),
@@ -354,6 +439,10 @@ class RedisHandoffStore:
         self._mark_seen = client.register_script(_script(self._n, _MARK_SEEN))
         self._upsert = client.register_script(_script(self._n, _UPSERT_AGENT))
         self._presence = client.register_script(_script(self._n, _SET_PRESENCE))
+        self._console_opened = client.register_script(_script(self._n, _CONSOLE_OPENED))
+        self._console_closed = client.register_script(_script(self._n, _CONSOLE_CLOSED))
+        self._expire_consoles = client.register_script(_script(self._n, _EXPIRE_CONSOLES))
+        self._expire_presence = client.register_script(_script(self._n, _EXPIRE_PRESENCE))
 
     # ownership -------------------------------------------------------------------------------------------------
 
@@ -534,6 +623,20 @@ class RedisHandoffStore:
             return None
         return await self.get_agent(agent_id)
 
+    async def console_opened(self, agent_id: str, socket_id: str, now: float, expires_at: float) -> bool:
+        args = [agent_id, socket_id, repr(float(now)), repr(float(expires_at))]
+        return bool(await self._console_opened(keys=[], args=args))
+
+    async def console_closed(self, agent_id: str, socket_id: str, now: float) -> bool:
+        return bool(await self._console_closed(keys=[], args=[agent_id, socket_id, repr(float(now))]))
+
+    async def expire_consoles(self, now: float) -> list[str]:
+        return sorted(_text(a) for a in await self._expire_consoles(keys=[], args=[repr(float(now))]))
+
+    async def expire_presence(self, disconnected_before: float, now: float) -> list[str]:
+        args = [repr(float(disconnected_before)), repr(float(now))]
+        return [_text(a) for a in await self._expire_presence(keys=[], args=args)]
+
     async def close(self) -> None:
         return None
 
@@ -555,4 +658,5 @@ def _agent_status(agent_id: str, raw: Mapping[Any, Any], chats: Any) -> AgentSta
         last_assigned_at=float(data["last_assigned_at"]) if data.get("last_assigned_at") else None,
         presence_since=float(data["presence_since"]) if data.get("presence_since") else None,
         chats=members,
+        disconnected_at=float(data["disconnected_at"]) if data.get("disconnected_at") else None,
     )

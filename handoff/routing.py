@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from conversations.models import Tier
-from handoff.constants import GENERAL_GROUP, VIP_GROUP
+from handoff.constants import CONSOLE_TTL_S, GENERAL_GROUP, PRESENCE_GRACE_S, VIP_GROUP
 from handoff.ownership import (
     AGENT_STATES,
     ANY_AGENT,
@@ -68,6 +68,11 @@ class RoutingSettings:
     directory_cache_s: float = 30.0
     # An agent who lets an assignment time out is set away, so the sweeper does not hand the chat straight back.
     away_on_unanswered: bool = True
+    # An agent with no console socket open anywhere gets no new chats; after this long she goes offline and her
+    # assigned chats go back to the queue. A socket opened again within it, on any replica, changes nothing.
+    presence_grace_s: float = PRESENCE_GRACE_S
+    # A console socket not renewed for this long counts as closed (its process died).
+    console_ttl_s: float = CONSOLE_TTL_S
     # The customer's tier in the queue order: a head start (s) per tier, and the tiers with a dedicated queue.
     tier_head_start_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIER_HEAD_START_S))
     dedicated_tiers: frozenset[str] = DEFAULT_DEDICATED_TIERS

@@ -19,7 +19,8 @@ topic "handoff" (every console: queue and supervisor views)
   {"type": "wrap_up", "conversation_id", "agent_id", "version", "at"}
   {"type": "bot_resumed", "conversation_id", "cause": "wrap_up_finished", "version", "at"}
   {"type": "abandoned", "conversation_id", "cause": "left"|"silent", "version", "at"}
-  {"type": "agent_presence", "agent_id", "presence", "load", "capacity", "at"}
+  {"type": "agent_presence", "agent_id", "presence", "load", "capacity", "disconnected_at", "at"}
+    (disconnected_at: when her last console closed, epoch s; null while one is open)
 
 topic "agent:{agent_id}" (that agent's inbox)
   {"type": "assigned", "conversation_id", "via", "record": OwnershipRecord.to_dict(), "version", "at"}
@@ -342,6 +343,51 @@ class HandoffService:
         elif presence is Presence.OFFLINE:
             await self._release_chats(status)
         return await self.store.get_agent(agent_id) or status
+
+    async def console_opened(self, agent_id: str, socket_id: str) -> None:
+        """A console socket of the agent opened, on any process (`socket_id`: unique across them). If she was gone
+        from every console, within the presence grace period, she is back as she was: her presence as she set it,
+        her chats, and routing offers her new ones again. Online, she is offered waiting work at once. Raises
+        UnknownAgent."""
+        before = await self._agent(agent_id)
+        await self.console_heartbeat(agent_id, socket_id)
+        if before.disconnected_at is not None:
+            await self._publish_presence(await self._agent(agent_id), self.clock())
+        if before.presence is Presence.ONLINE:
+            await self._offer_work(agent_id)
+
+    async def console_heartbeat(self, agent_id: str, socket_id: str) -> None:
+        """The open socket is still there: it counts for `console_ttl_s` more (call every CONSOLE_HEARTBEAT_S)."""
+        now = self.clock()
+        await self.store.console_opened(agent_id, socket_id, now, now + self.settings.console_ttl_s)
+
+    async def console_closed(self, agent_id: str, socket_id: str) -> None:
+        """The console socket closed. If none of hers is left open anywhere, she gets no new chats from now on and
+        keeps hers for `presence_grace_s`; `offline_disconnected` (the sweeper) sets her offline once it has passed
+        with no console opened again. Closing a socket twice changes nothing."""
+        now = self.clock()
+        if await self.store.console_closed(agent_id, socket_id, now):
+            status = await self.store.get_agent(agent_id)
+            if status is not None:
+                await self._publish_presence(status, now)
+
+    async def offline_disconnected(self, now: float | None = None) -> list[str]:
+        """The sweeper, run by every process: console sockets whose process stopped renewing them close, and agents
+        with no console open anywhere for `presence_grace_s` go offline, their assigned chats back to the queue as
+        with an explicit offline. The store's atomic step hands each agent to one caller only. Returns the agents
+        set offline."""
+        at = self.clock() if now is None else now
+        for agent_id in await self.store.expire_consoles(at):
+            status = await self.store.get_agent(agent_id)
+            if status is not None:
+                await self._publish_presence(status, at)
+        offline = await self.store.expire_presence(at - self.settings.presence_grace_s, at)
+        for agent_id in offline:
+            status = await self.store.get_agent(agent_id)
+            if status is not None:
+                await self._publish_presence(status, at)
+                await self._release_chats(status)
+        return offline
 
     async def claim(self, conversation_id: str, agent_id: str) -> bool:
         """queued → assigned to this agent (picked from the console). False if someone else got it first or the agent
@@ -699,6 +745,7 @@ class HandoffService:
                 "presence": status.presence.value,
                 "load": status.load,
                 "capacity": status.profile.capacity,
+                "disconnected_at": status.disconnected_at,
                 "at": now,
             },
         )

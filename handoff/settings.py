@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field
 
 from backends.settings import EnvSettings
 from conversations.models import Tier
-from handoff.constants import ABANDON_AFTER_S, KEY_PREFIX, MAX_HEAD_START_S, SWEEP_INTERVAL_S
+from handoff.constants import ABANDON_AFTER_S, KEY_PREFIX, MAX_HEAD_START_S, PRESENCE_GRACE_S, SWEEP_INTERVAL_S
 from handoff.routing import DEFAULT_DEDICATED_TIERS, DEFAULT_TIER_HEAD_START_S, RoutingSettings
 from handoff.triggers import HandoffSettings
 from intake.calendar import BusinessCalendar
@@ -81,6 +81,14 @@ class HandoffConfig(EnvSettings):
     auto_assign: bool = Field(
         True, description="`0` = pull mode: agents claim or pull from the queue; nothing is assigned automatically."
     )
+    presence_grace_s: float = Field(
+        PRESENCE_GRACE_S,
+        ge=0,
+        description="An agent whose last console page closes (the Tickets page, a reload, a closed tab, a restart) "
+        "gets no new chats but keeps her presence and her chats this long; only when no console of hers opens again, "
+        "on any replica, within it does she go offline and her assigned chats go back to the queue. Choosing offline "
+        "is still immediate.",
+    )
     sweep_interval_s: float = Field(
         SWEEP_INTERVAL_S,
         gt=0,
@@ -136,6 +144,7 @@ class HandoffConfig(EnvSettings):
             unanswered_timeout_s=self.unanswered_timeout_s,
             wrap_up_timeout_s=self.wrap_up_timeout_s,
             assign_on_enqueue=self.auto_assign,
+            presence_grace_s=self.presence_grace_s,
             calendar=calendar if calendar is not None else BusinessCalendar(),
             sla=sla if sla is not None else SlaPolicy(calendar=calendar),
             tier_head_start_s=tier_head_starts(self.tier_head_start),

@@ -5,7 +5,9 @@ request, call `HandoffService` (ownership) or the pipeline (replies go out throu
 the conversation's channel adapter), and map lost races to 409. The WebSocket forwards bus events: topic `handoff`
 (queue and supervisor views), `agent:{id}` (the inbox) and `conv:{id}` for each conversation the agent owns.
 Must never change ownership except through HandoffService, and never render customer text as HTML (the pages'
-scripts use textContent only).
+scripts use textContent only). An agent whose last console socket closes does not go offline by herself: each socket is
+counted (with a heartbeat) in the handoff store, she gets no new chats while none is open, and the sweeper sets her
+offline only after `FD_HANDOFF_PRESENCE_GRACE_S` with no console open again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +29,7 @@ from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, SETTINGS, TICKETS
 from bot.pipeline import conversation_topic
 from conversations.exceptions import UnknownConversation
 from handoff.agents import AgentProfile, Presence
-from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL
+from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, CONSOLE_HEARTBEAT_S
 from handoff.exceptions import UnknownAgent
 from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
@@ -63,25 +66,22 @@ FAQ_DRAFTS = web.AppKey("console_faq_drafts", FaqDrafts)
 
 
 class ConsoleSockets:
-    """How many console sockets each member has open in this process; the last one closing sets them offline."""
+    """The console sockets open in this process (socket id -> member), so that the ones still open when the process
+    stops are counted as closed in the shared store (a second close of the same socket changes nothing there)."""
 
     def __init__(self) -> None:
-        self._open: dict[str, int] = {}
+        self._open: dict[str, str] = {}
 
-    def opened(self, agent_id: str) -> None:
-        self._open[agent_id] = self._open.get(agent_id, 0) + 1
+    def opened(self, socket_id: str, agent_id: str) -> None:
+        self._open[socket_id] = agent_id
 
-    def closed(self, agent_id: str) -> bool:
-        """True when that was the member's last socket here."""
-        left = self._open.get(agent_id, 1) - 1
-        if left <= 0:
-            self._open.pop(agent_id, None)
-            return True
-        self._open[agent_id] = left
-        return False
+    def closed(self, socket_id: str) -> None:
+        self._open.pop(socket_id, None)
 
-    def agents(self) -> list[str]:
-        return list(self._open)
+    def drain(self) -> dict[str, str]:
+        """Every socket still open here, forgotten here."""
+        out, self._open = self._open, {}
+        return out
 
 
 CONSOLE_SOCKETS = web.AppKey("console_sockets", ConsoleSockets)
@@ -461,25 +461,29 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     await service.register_agent(await app[AGENT_PROFILES].profile_for(member.username, member.display_name))
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_FRAME_BYTES)
     await ws.prepare(request)
+    # Counted in the shared store, with a heartbeat: a page change or reload reopens a socket within the presence
+    # grace period, on this replica or another, and nothing happens; meanwhile routing gives her no new chats.
+    socket_id = uuid.uuid4().hex
     sockets = app[CONSOLE_SOCKETS]
-    sockets.opened(member.username)
-    session = _ConsoleSession(app, ws, member)
+    sockets.opened(socket_id, member.username)
+    session = _ConsoleSession(app, ws, member, socket_id)
     try:
         await session.run()
     finally:
-        if sockets.closed(member.username):
-            with contextlib.suppress(Exception):
-                await service.set_presence(member.username, Presence.OFFLINE)
+        with contextlib.suppress(Exception):
+            await service.console_closed(member.username, socket_id)
+        sockets.closed(socket_id)  # only now: a shutdown that cancels the close above still closes it
     return ws
 
 
 class _ConsoleSession:
     """One console socket: a writer task, the bus pump and one forwarder per owned conversation."""
 
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse, member: StaffMember) -> None:
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, member: StaffMember, socket_id: str) -> None:
         self.app = app
         self.ws = ws
         self.member = member
+        self.socket_id = socket_id
         self.out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.conversations: dict[str, asyncio.Task[None]] = {}
         # Forwarders already cancelled by _unfollow: run() still sees them end, as their cancel may have been lost.
@@ -490,16 +494,20 @@ class _ConsoleSession:
         agent_topic = BUS_TOPIC_AGENT.format(agent_id=self.member.username)
         writer = asyncio.create_task(self._write())
         async with bus.subscribe(BUS_TOPIC_ALL, agent_topic) as subscription:
+            # Once subscribed, so a chat offered on opening (she is back, online) reaches this socket too.
+            await self.app[HANDOFF].console_opened(self.member.username, self.socket_id)
             state = await console_state(self.app, self.member)
             for record in state["inbox"]:
                 self._follow(record["conversation_id"])
             self.out.put_nowait({"type": "ready", "state": state})
             pump = asyncio.create_task(self._pump(subscription))
+            # Started only once the socket is counted, and stopped with it: a stray heartbeat would revive it.
+            heartbeat = asyncio.create_task(self._heartbeat())
             try:
                 await self._read()
             finally:
                 # Forwarders SUBSCRIBE through Redis, where one cancel() can be lost (see cancel_and_wait).
-                await cancel_and_wait(pump, writer, *self.conversations.values(), *self.unfollowed)
+                await cancel_and_wait(pump, writer, heartbeat, *self.conversations.values(), *self.unfollowed)
 
     async def _write(self) -> None:
         while True:
@@ -507,6 +515,16 @@ class _ConsoleSession:
             if self.ws.closed:
                 return
             await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+
+    async def _heartbeat(self) -> None:
+        """Renews this socket in the shared store, so it stops counting soon after its process dies."""
+        service = self.app[HANDOFF]
+        while True:
+            await asyncio.sleep(CONSOLE_HEARTBEAT_S)
+            try:
+                await service.console_heartbeat(self.member.username, self.socket_id)
+            except Exception:
+                log.warning("console heartbeat of %s failed; retrying", self.member.username, exc_info=True)
 
     async def _pump(self, subscription: Subscription) -> None:
         async for topic, event in subscription:
@@ -566,10 +584,11 @@ async def _console_context(app: web.Application) -> AsyncIterator[None]:
     sockets = ConsoleSockets()
     app[CONSOLE_SOCKETS] = sockets
     yield
-    # Agents connected to this process go offline so no replica routes new chats to a console that is gone.
-    for agent_id in sockets.agents():
+    # Sockets still open here count as closed: their agents reconnect to another replica within the presence grace
+    # period (a rolling restart), or the sweeper sets them offline once it has passed.
+    for socket_id, agent_id in sockets.drain().items():
         with contextlib.suppress(Exception):
-            await app[HANDOFF].set_presence(agent_id, Presence.OFFLINE)
+            await app[HANDOFF].console_closed(agent_id, socket_id)
 
 
 def setup_console(app: web.Application) -> None:

@@ -31,7 +31,9 @@
     });
     var a = $("agents"); clear(a);
     snapshot.agents.forEach(function (x) {
-      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", window.fdLabel(x.presence), x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
+      // Within her presence grace period: online as she set it, but routing gives her nothing until a console reopens.
+      var presence = window.fdLabel(x.presence) + (x.disconnected_at ? " · " + t("no console open") : "");
+      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
         x.last_assigned_at ? new Date(x.last_assigned_at * 1000).toLocaleTimeString() : "–"]));
     });
     var w = $("waiting"); clear(w);

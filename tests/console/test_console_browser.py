@@ -1,11 +1,16 @@
 """The agent console in a real browser (Debian's Chromium): two agents in two browser contexts and customers on the
-chat API. A customer's `<img src=x onerror=alert(1)>` must show as text in the agent's transcript, never run."""
+chat API. A customer's `<img src=x onerror=alert(1)>` must show as text in the agent's transcript, never run; an agent
+who goes to the Tickets page and back keeps her chat."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
+from bot.handoff_bridge import HANDOFF
+from handoff import OwnershipState
 from staff.auth import Role
 from tests.console.conftest import PASSWORD, Running
 from tests.widget.browser import TIMEOUT_MS
@@ -95,6 +100,38 @@ async def test_a_ticket_event_is_one_readable_line_with_a_link_and_an_unknown_ev
         transcript = await ann.text_content("#transcript") or ""
         assert "{" not in transcript.replace('{"intent_confidence"', "") and "xxxx" not in transcript
         assert "smells of burning" not in transcript
+        assert dialogs == []
+    finally:
+        await context.close()
+
+
+async def test_an_agent_who_goes_to_the_tickets_page_and_back_keeps_her_chat_and_gets_none_meanwhile(
+    running: Running, browser: Browser
+) -> None:
+    await running.staff("ann", Role.AGENT, display_name="Ann")
+    context, ann, dialogs = await agent_console(browser, running.url, "ann")
+    service = running.app[HANDOFF]
+    try:
+        first = await running.customer("en")
+        await first.say("I want a human")
+        await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']")
+        await ann.click(".fd-shell-pages a[href='/console/tickets']")
+        await ann.wait_for_url(f"{running.url}/console/tickets")
+        second = await running.customer("en")
+        await second.say("I want a human")
+        await asyncio.sleep(0.6)  # a few sweeps pass with no console of hers open
+        waiting = await service.state_of(second.conversation_id)
+        assert waiting is not None and waiting.state is OwnershipState.QUEUED  # not sent to a page she left
+
+        await ann.click(".fd-shell-pages a[href='/console']")
+        await ann.wait_for_url(f"{running.url}/console")
+        await ann.wait_for_selector("#conn:text('live')")
+        await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']")
+        await ann.wait_for_selector(f"#inbox li[data-cid='{second.conversation_id}']")  # back: offered at once
+        assert await ann.input_value("#presence") == "online"
+        mine = await service.state_of(first.conversation_id)
+        assert mine is not None and mine.state is OwnershipState.ASSIGNED and mine.agent_id == "ann"
+        assert not [e for e in mine.events if e.data.get("cause") == "agent_offline"]
         assert dialogs == []
     finally:
         await context.close()

@@ -168,3 +168,20 @@ async def test_fifty_agents_pulling_ten_cases_each_get_a_different_one(stores: l
     pulled = [r.conversation_id for r in results if r is not None]
     assert sorted(pulled) == sorted(f"c{i}" for i in range(10))
     assert sum(a.load for a in await stores[0].list_agents()) == 10
+
+
+async def test_fifty_sweepers_past_the_grace_period_set_an_agent_offline_once(stores: list[HandoffStore]) -> None:
+    await queue_with_agents(stores[0], 1)
+    await stores[0].console_opened("a0", "tab", T0, T0 + 30)
+    await stores[0].console_closed("a0", "tab", T0 + 1)
+    results = await asyncio.gather(*(s.expire_presence(T0 + 1, T0 + 40) for s in stores))
+    assert sorted(agent_id for result in results for agent_id in result) == ["a0"]
+
+
+async def test_fifty_sweepers_close_an_expired_socket_once(stores: list[HandoffStore]) -> None:
+    await queue_with_agents(stores[0], 1)
+    await stores[0].console_opened("a0", "tab", T0, T0 + 30)
+    results = await asyncio.gather(*(s.expire_consoles(T0 + 30 + i) for i, s in enumerate(stores)))
+    assert sorted(agent_id for result in results for agent_id in result) == ["a0"]
+    a0 = await stores[0].get_agent("a0")
+    assert a0 is not None and a0.disconnected_at is not None

@@ -448,3 +448,63 @@ async def test_going_offline_returns_assigned_chats_to_the_queue_for_others(
     states = {cid: await service.state_of(cid) for cid in ("c1", "c2")}
     assert states["c1"] is not None and (states["c1"].state, states["c1"].agent_id) == (S.ASSIGNED, "bob")
     assert states["c2"] is not None and states["c2"].state is S.QUEUED and states["c2"].enqueued_at == T0
+
+
+async def test_an_agent_gone_from_her_console_keeps_her_chat_gets_no_new_one_and_goes_offline_after_the_grace(
+    make_service: MakeService, clock: FakeClock, bus: MemoryEventBus
+) -> None:
+    service = make_service(RoutingSettings(presence_grace_s=30.0))
+    await staffed(service, ("ann", (), 3))
+    await service.console_opened("ann", "tab")
+    await service.request_handoff("c1", "x", "zh")
+    async with listening(bus, "handoff") as sub:
+        await service.console_closed("ann", "tab")  # to the Tickets page
+        (presence,) = [e for e in drain(sub) if e["type"] == "agent_presence"]
+    assert (presence["presence"], presence["disconnected_at"]) == ("online", T0)
+    clock.advance(10)
+    assert (await service.request_handoff("c2", "y", "zh")).status is OutcomeStatus.QUEUED  # not to ann
+    assert await service.auto_assign() == []  # nor by the sweeper's catch-up
+    assert await service.offline_disconnected() == []
+    mine = await service.state_of("c1")
+    assert mine is not None and (mine.state, mine.agent_id) == (S.ASSIGNED, "ann")
+
+    await service.console_opened("ann", "tab-2")  # back on the console page, within the grace period
+    status = await service.store.get_agent("ann")
+    assert status is not None and status.presence is Presence.ONLINE and status.chats == ("c1", "c2")
+
+    await service.console_closed("ann", "tab-2")
+    clock.advance(29)
+    assert await service.offline_disconnected() == []
+    await staffed(service, ("bob", (), 1))
+    clock.advance(1)
+    assert await service.offline_disconnected() == ["ann"]
+    status = await service.store.get_agent("ann")
+    assert status is not None and status.presence is Presence.OFFLINE and status.chats == ()
+    states = {cid: await service.state_of(cid) for cid in ("c1", "c2")}
+    assert states["c1"] is not None and (states["c1"].state, states["c1"].agent_id) == (S.ASSIGNED, "bob")
+    assert states["c2"] is not None and states["c2"].state is S.QUEUED and states["c2"].enqueued_at == T0 + 10
+    assert [e.data.get("cause") for e in states["c2"].events][-1] == "agent_offline"
+    assert await service.offline_disconnected() == []  # once
+
+
+async def test_a_console_whose_process_died_stops_counting_after_its_ttl(
+    make_service: MakeService, clock: FakeClock
+) -> None:
+    service = make_service(RoutingSettings(presence_grace_s=30.0, console_ttl_s=20.0))
+    await staffed(service, ("ann", (), 2), ("bob", (), 2))
+    await service.console_opened("ann", "tab")
+    await service.console_opened("bob", "tab-b")
+    await service.request_handoff("c1", "x", "zh")
+    for _ in range(4):  # bob's process renews his socket; ann's died without closing hers
+        clock.advance(10)
+        await service.console_heartbeat("bob", "tab-b")
+        assert await service.offline_disconnected() == []
+    bob = await service.store.get_agent("bob")
+    assert bob is not None and bob.disconnected_at is None and bob.presence is Presence.ONLINE
+    ann = await service.store.get_agent("ann")
+    assert ann is not None and ann.disconnected_at == T0 + 20  # the sweep that found her socket expired
+    assert ann.chats == ("c1",)
+    clock.advance(10)
+    assert await service.offline_disconnected() == ["ann"]  # the grace period after that
+    record = await service.state_of("c1")
+    assert record is not None and record.agent_id == "bob"
