@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import setup_customer_routes, setup_services
 from bot.settings import Settings
 from staff.app import setup_staff
-from web.http import error_middleware
+from web.http import SECURITY_HEADERS, error_middleware
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 
 
 class Program(StrEnum):
@@ -31,7 +34,14 @@ def create_app(settings: Settings, programs: Iterable[Program] = ALL_PROGRAMS) -
         setup_customer_routes(app, settings)
     if Program.STAFF in chosen:
         setup_staff(app)
+    app.router.add_get("/favicon.ico", _favicon)
     return app
+
+
+async def _favicon(_request: web.Request) -> web.StreamResponse:
+    """Browsers ask every page's host for /favicon.ico; an SVG answers it (all current browsers draw one)."""
+    headers = {**SECURITY_HEADERS, "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400"}
+    return web.FileResponse(FAVICON, headers=headers)
 
 
 __all__ = ["ALL_PROGRAMS", "Program", "create_app"]

@@ -80,3 +80,9 @@ async def test_each_program_runs_alone(tmp_path: Path) -> None:
         assert (await staff.get("/login")).status == 200
         assert (await staff.post("/api/v1/conversations", json={})).status in (404, 405)
         assert (await staff.get("/healthz")).status in (200, 503)
+
+
+async def test_browsers_get_an_icon_not_a_404(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = await client.get("/favicon.ico")
+    assert response.status == 200 and response.content_type == "image/svg+xml"
+    assert (await response.text()).startswith("<svg")
