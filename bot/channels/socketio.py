@@ -138,10 +138,17 @@ class SocketIOChannel:
 
     async def _turn(self, sid: str, session: _Session, text: str) -> None:
         pipeline = self._app[PIPELINE]
+        if text.startswith("/") and session.conversation_id is None:
+            # rasa-webchat's `initPayload` (e.g. /get_started), sent on every page load: not the customer's words.
+            log.info("ignored a payload before any conversation on socket %s", sid)
+            return
         conversation = await pipeline.conversation_for(InboundMessage(CHANNEL, session.sender_id, text))
         if conversation.id != session.conversation_id:
             await self._follow(sid, session, conversation.id)
         text, payload = await self._button_title(conversation.id, text)
+        if payload is None and text.startswith("/"):
+            log.info("ignored a payload no button offered in %s (an initPayload on reload?)", conversation.id)
+            return
         inbound = InboundMessage(CHANNEL, session.sender_id, text, conversation_id=conversation.id, payload=payload)
         # The replies come back through the bus subscription, like agent messages do.
         await pipeline.receive(inbound)
@@ -155,7 +162,7 @@ class SocketIOChannel:
             for button in message.buttons:
                 if button.payload == text:
                     return button.title or text, text
-        return text, None  # never offered: the pipeline treats it as plain text
+        return text, None  # never offered
 
     async def _bind(self, sid: str, session_id: str) -> _Session:
         old = self._sessions.get(sid)

@@ -129,3 +129,18 @@ def test_messages_map_to_rasas_socketio_payloads() -> None:
         {"attachment": {"type": "image", "payload": {"src": "https://x/y.png"}}}
     ]
     assert bot_utterances(base | {"text": ""}) == []
+
+
+async def test_rasa_webchats_init_payload_is_never_taken_for_the_customers_words(
+    webchat: Make, frontdoor: TestServer
+) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.say("/get_started", session_id)  # a new page: no conversation is opened for it
+    assert await client.nothing_more()
+    await client.say("hello", session_id)
+    await client.next()
+    await client.say("/get_started", session_id)  # the page reloaded: nothing recorded, nothing asked
+    assert await client.nothing_more()
+    history = await frontdoor.app[PIPELINE].store.history(await conversation_of(frontdoor, session_id))
+    assert [m.text for m in history if m.sender is Sender.CUSTOMER] == ["hello"]
