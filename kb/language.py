@@ -37,13 +37,18 @@ _WORDLESS = re.compile(
 )
 
 
+# Fewer Latin words than this, and no ideograph, say nothing about the language: a Chinese customer typing "ok",
+# "iPhone" or "Canon EOS" is still writing Chinese, so such text gives `default` (the conversation's language).
+MIN_WORDS_TO_SWITCH = 3
+
+
 def detect_language(text: str, default: str = ENGLISH) -> str:
     """Return 'zh' when Chinese characters dominate the words of `text`, else 'en'; `default` when it has no words.
 
     One ideograph carries roughly a word, so ideographs are weighed against Latin *words* rather than letters:
     "我的 card 丢了" is Chinese, "reset my PIN 密码" is English. Emails, URLs, domains and numbers ("FD-000001")
     are no one's words: a Chinese customer typing their email is still writing Chinese, so such text alone gives
-    `default` (the conversation's language).
+    `default` (the conversation's language), as does a short Latin token without ideographs (MIN_WORDS_TO_SWITCH).
     """
     text = _WORDLESS.sub(" ", text)
     cjk = 0
@@ -59,6 +64,6 @@ def detect_language(text: str, default: str = ENGLISH) -> str:
             in_word = True
         else:
             in_word = False
-    if cjk == 0 and latin_words == 0:
+    if cjk == 0 and latin_words < MIN_WORDS_TO_SWITCH:
         return default
     return CHINESE if cjk >= latin_words else ENGLISH

@@ -45,3 +45,10 @@ def test_chinese_is_segmented_into_words_by_jieba() -> None:
 
 def test_char_ngrams_cover_every_length_asked_for() -> None:
     assert char_ngrams("ab", 1, 2) == ["a", "b", "ab"]
+
+
+def test_a_short_latin_token_keeps_the_conversations_language() -> None:
+    for text in ("ok", "OK!", "iPhone", "Canon DSLR", "hi"):
+        assert detect_language(text, default="zh") == "zh", text
+        assert detect_language(text, default="en") == "en", text
+    assert detect_language("I want a refund", default="zh") == "en"
