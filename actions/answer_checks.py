@@ -27,6 +27,8 @@ class Problem(StrEnum):
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|javascript\s*:|&lt;\s*/?\s*script|\bon\w+\s*=\s*['\"]", re.IGNORECASE)
 _LATIN_WORD = re.compile(r"[a-zA-Z\u00c0-\u024f]+(?:'[a-z]+)?")
 _KEYBOARD_RUNS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# Upper-case words up to this long are read as acronyms and product names, never as gibberish.
+MAX_ACRONYM_LETTERS = 6
 _VOWELS = set("aeiouy")
 # Function words that mark a Latin-script message as Spanish, French, German, Portuguese or Italian rather than
 # English. Deliberately small: a message is only "another language" when these dominate and English words do not.
@@ -58,6 +60,8 @@ def _keyboard_mash(word: str) -> bool:
 
 
 def _nonsense_word(word: str) -> bool:
+    if word.isupper() and len(word) <= MAX_ACRONYM_LETTERS:
+        return False  # an acronym or model name: "DSLR", "HDTV", "LCD" have no vowels and mean something
     lowered = word.lower()
     if len(lowered) >= 4 and not (_VOWELS & set(lowered)):
         return True
@@ -97,7 +101,7 @@ def check_text(text: str, *, max_chars: int, min_words: int = 1) -> Problem | No
         english = sum(1 for w in lowered if w in _ENGLISH_WORDS)
         if len(lowered) >= 3 and foreign * 3 >= len(lowered) and english * 10 < len(lowered):
             return Problem.OTHER_LANGUAGE
-        if sum(1 for w in lowered if _nonsense_word(w)) * 2 >= len(lowered):
+        if sum(1 for w in latin_words if _nonsense_word(w)) * 2 >= len(latin_words):
             return Problem.GIBBERISH
     elif re.fullmatch(r"(.)\1{3,}", re.sub(r"\W", "", stripped)):
         return Problem.GIBBERISH  # '啊啊啊啊'

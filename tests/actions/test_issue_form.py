@@ -172,11 +172,23 @@ async def test_bad_free_text_is_re_asked_and_nothing_collected_is_lost(
 
 
 @pytest.mark.parametrize(
-    ("text", "language"), [("It makes a loud noise and then stops", "en"), ("开机后有异响然后停止", "zh")]
+    ("text", "language"),
+    [
+        ("It makes a loud noise and then stops", "en"),
+        ("开机后有异响然后停止", "zh"),
+        ("The HDTV stand wobbles", "en"),
+        ("Canon DSLR shutter jams", "en"),
+    ],
 )
 async def test_a_real_description_is_kept(services: ActionServices, text: str, language: str) -> None:
     dispatcher, slots = await validate(services, answer("description", text, language=language))
     assert slots["description"] == text and texts(dispatcher) == []
+
+
+@pytest.mark.parametrize("product", ["Canon DSLR", "HDTV stand", "LCD TV", "iPhone"])
+async def test_real_product_names_are_not_gibberish(services: ActionServices, product: str) -> None:
+    dispatcher, slots = await validate(services, answer("product", product))
+    assert slots["product"] == product and texts(dispatcher) == []
 
 
 async def test_a_one_word_description_asks_for_a_little_more(services: ActionServices) -> None:
