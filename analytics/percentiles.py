@@ -1,12 +1,12 @@
 """Percentiles of a facts column, computed by the database where it can: `percentiles(db, specs, where, group)`.
 
 The definition is PostgreSQL's `percentile_cont` (linear interpolation between the two nearest ranks: the p-th
-percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)). An ungrouped percentile (a KPI) is read on either
-backend as the two values its position lies between (`ORDER BY … OFFSET` over the range of the column's covering
-(day, value) index); grouped ones (per day, agent, team) are one `percentile_cont` query on PostgreSQL, and on
-SQLite, which has no ordered-set aggregates, `row_number()` over the sorted values sends back only the ranks each
-fraction needs — all interpolated the same way, so both backends give the same numbers. NULL values (a clock that
-never stopped) are left out. Must never decide what is measured.
+percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)). PostgreSQL computes every spec in one query.
+SQLite has no ordered-set aggregates: an ungrouped percentile (a KPI) is read as the two values its position lies
+between (`ORDER BY … OFFSET` over the column's covering (day, value) index), grouped ones (per day, agent, team)
+with `row_number()`, which sends back only the ranks each fraction needs — interpolated the same way, so both
+backends give the same numbers. NULL values (a clock that never stopped) are left out. Must never decide what is
+measured.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Label, cast, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Label, cast, func, literal, or_, select
 
 from backends.sql import SQL
 
@@ -41,16 +41,12 @@ async def percentiles(
 ) -> dict[Any, dict[str, float | None]]:
     """{group value (None when not grouped): {spec name: value}} over the rows matching `where`; a group with no
     value of a column gets None for it (groups with no rows at all are absent)."""
+    if db.dialect == "postgresql":
+        return await _percentile_cont(db, specs, where, group)
     if group is None:
         return {None: await _by_offsets(db, specs, where)}
     key: Label[Any] = group.label("g")
     out: dict[Any, dict[str, float | None]] = defaultdict(lambda: dict.fromkeys(s.name for s in specs))
-    if db.dialect == "postgresql":
-        aggregates = [func.percentile_cont(s.fraction).within_group(s.column).label(s.name) for s in specs]
-        statement = select(key, *aggregates).where(*where).group_by(group)
-        for row in await db.fetch(statement):
-            out[row["g"]].update({s.name: None if row[s.name] is None else float(row[s.name]) for s in specs})
-        return dict(out)
     by_column: dict[str, list[Pct]] = defaultdict(list)
     columns: dict[str, ColumnElement[Any]] = {}
     for spec in specs:
@@ -60,6 +56,23 @@ async def percentiles(
         for g, ranks in (await _ranks(db, columns[name], where, key, group, column_specs)).items():
             out[g].update({s.name: _from_ranks(ranks, s.fraction) for s in column_specs})
     return dict(out)
+
+
+async def _percentile_cont(
+    db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]], group: ColumnElement[Any] | None
+) -> dict[Any, dict[str, float | None]]:
+    """PostgreSQL: every spec (and, ungrouped, each one's number of values under "<name>_n") in one query."""
+    key: Label[Any] = (group if group is not None else literal(None)).label("g")
+    columns = [func.percentile_cont(s.fraction).within_group(s.column).label(s.name) for s in specs]
+    if group is None:
+        columns += [func.count(s.column).label(f"{s.name}{N_SUFFIX}") for s in specs]
+    statement = select(key, *columns).where(*where)
+    if group is not None:
+        statement = statement.group_by(group)
+    return {
+        row["g"]: {name: None if value is None else float(value) for name, value in row.items() if name != "g"}
+        for row in await db.fetch(statement)
+    }
 
 
 async def _ranks(
@@ -96,7 +109,7 @@ async def _ranks(
 
 
 async def _by_offsets(db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]]) -> dict[str, float | None]:
-    """Ungrouped percentiles on either backend, and under "<name>_n" how many values each had: per column the
+    """Ungrouped percentiles on SQLite, and under "<name>_n" how many values each had: per column the
     count, then per fraction the two values it lies between (`ORDER BY column LIMIT 2 OFFSET k`), read from the
     (day, column) index alone, where reading the rows would cost many times more."""
     out: dict[str, float | None] = {}
