@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 ACCOUNTS = {"ann": Role.AGENT, "sam": Role.SUPERVISOR, "eve": Role.EDITOR}
 EXPECTED_PAGES = {
     "ann": ["/console", "/console/tickets"],
-    "sam": ["/console", "/console/tickets", "/console/supervisor", "/console/teams"],
+    "sam": ["/console", "/console/tickets", "/console/supervisor", "/console/teams", "/console/analytics"],
     "eve": ["/editor"],
 }
 
