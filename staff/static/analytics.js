@@ -291,7 +291,7 @@
     }));
     const metrics = ["volume", "handoff_rate", "containment"];
     instance.on("click", (p) => openDrill({ metric: metrics[p.seriesIndex], day: s.days[p.dataIndex] }, `${names[p.seriesIndex]} · ${fullDay(s.days[p.dataIndex])}`));
-    if (!s.days.length) empty(instance);
+    if (!(s.conversations || []).some((n) => n)) empty(instance);
   }
 
   function distributionChart(id, metric, colour) {
@@ -374,7 +374,7 @@
     instance.setOption(base({
       tooltip: { trigger: "item", confine: true, formatter: (p) => tooltipLines(p.name, [[p.marker, t("Tickets"), `${number(p.value)} (${percent(p.percent / 100)})`]]) },
       series: [{
-        name: t("Category"), type: "pie", radius: ["30%", "55%"], center: ["50%", "52%"], data,
+        name: t("Category"), type: "pie", radius: ["30%", "55%"], center: ["50%", "52%"], data, showEmptyCircle: false,
         label: { formatter: (p) => `${p.name}\n${percent(p.percent / 100)}`, color: "#1f2328", overflow: "none" },
       }],
     }));

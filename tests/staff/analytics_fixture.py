@@ -127,6 +127,7 @@ def report(today: dt.date, days: int = 28) -> dict[str, Any]:
                 {"key": "low_confidence", "count": 60},
                 {"key": "complaint", "count": 40},
                 {"key": "urgent_category", "count": 30},
+                {"key": CUSTOMER_TEXT, "count": 5},  # a code the page does not know, shown as it is: as text
             ],
         },
         "agents": [
@@ -187,12 +188,33 @@ def report(today: dt.date, days: int = 28) -> dict[str, Any]:
     }
 
 
+def empty_report(today: dt.date, days: int = 7) -> dict[str, Any]:
+    """The report of a range with nothing in it: every KPI without a value, zero counts, empty lists."""
+    full = report(today, days)
+    nothing = {"value": None, "previous": None, "n": 0}
+    return full | {
+        "kpis": [
+            {key: value for key, value in kpi.items() if key not in ("target", "breached")} | nothing for kpi in KPIS
+        ],
+        "series": {"days": full["series"]["days"]}
+        | {key: [0] * days for key in ("conversations", "handoffs", "tickets")}
+        | {key: [None] * days for key in ("containment", "csat", "first_response_p90")},
+        "distributions": {"buckets": BUCKETS, "first_response": [0] * 5, "resolution": [0] * 5},
+        "sla": [],
+        "mix": {"categories": [], "channels": [], "languages": [], "handoff_reasons": []},
+        "agents": [],
+        "teams": [],
+        "kb": dict.fromkeys(("answer_rate", "clarify_rate", "not_found_rate", "helpful_rate"))
+        | {"not_found_top": [], "unhelpful_entries": []},
+    }
+
+
 class FixtureApi:
     """The stand-in: `middleware` answers the analytics paths; `queries` holds each request's (path, query). Drill
     rows point at `conversation_id` (set it once the test has made that conversation)."""
 
-    def __init__(self, today: dt.date) -> None:
-        self.report = report(today)
+    def __init__(self, today: dt.date, *, empty: bool = False) -> None:
+        self.report = empty_report(today) if empty else report(today)
         self.conversation_id = "conv-missing"
         self.queries: list[tuple[str, dict[str, str]]] = []
 

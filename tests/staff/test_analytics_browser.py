@@ -136,6 +136,12 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert await page.locator("#kb-not-found img").count() == 0
         assert await page.evaluate(ILLEGIBLE) == []
         await page.screenshot(path=tmp_path / "analytics-en.png", full_page=True)
+        # A chart's tooltip is HTML: an odd code in it is shown as text too (the smallest bar is the first).
+        x, y = await page.evaluate(ITEM_AT, ["chart-handoff", 0, 0])
+        await page.mouse.move(x, y)
+        tooltip = page.locator("#chart-handoff div", has_text=CUSTOMER_TEXT).last
+        await tooltip.wait_for()
+        assert await page.locator("#chart-handoff img").count() == 0
 
         # A card lists what is behind it; a row links to the transcript; the customer's text stays text.
         await first_response.click()
@@ -211,3 +217,30 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert await page.evaluate(ILLEGIBLE) == []
         await page.screenshot(path=tmp_path / "transcript-zh.png", full_page=True)
         assert dialogs == [] and errors == []
+
+
+async def test_an_empty_range_says_so_on_every_chart_in_chinese(tmp_path: Path, browser: Browser) -> None:
+    app = create_app(Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB))
+    api = FixtureApi(dt.datetime.now(ZoneInfo("Asia/Shanghai")).date(), empty=True)
+    app.middlewares.append(api.middleware)
+    async with serving(app) as url:
+        await app[STAFF].add("sam", "pw", [Role.SUPERVISOR], "Sam")
+        context = await browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await log_in(page, url, "sam")
+        await page.wait_for_url(f"{url}/console/supervisor")
+        await page.goto(f"{url}/console/analytics?from=2026-11-01&to=2026-11-07&language=zh")
+        await page.locator("body[data-ready=true]").wait_for()
+        assert api.asked("/api/v1/analytics/report")[-1] == {"from": "2026-11-01", "to": "2026-11-07", "language": "zh"}
+        assert await page.locator("#f-language").input_value() == "zh"
+        states = await page.evaluate(CHART_STATE)
+        assert [s["empty"] for s in states] == [["此时间范围内没有数据"]] * len(CHARTS)
+        assert all(s["width"] > 100 and s["height"] > 100 for s in states)
+        assert await page.locator(".kpi[data-kpi=conversations] .kpi-change").text_content() == "无上期数据"
+        assert await page.locator("#agents tbody td").text_content() == "无"
+        assert await page.evaluate(ILLEGIBLE) == []
+        await page.screenshot(path=tmp_path / "analytics-empty-zh.png", full_page=True)
+        assert errors == []
