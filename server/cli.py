@@ -1,5 +1,5 @@
 """The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db,
-settings.
+analytics, settings.
 
 The one place the process environment is read: `Settings.for_server(os.environ)`, once; a bad variable is printed
 (naming it and what it accepts) and the command exits with status 2, before anything starts.
@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
     revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
     revision.add_argument("-m", "--message", required=True)
+    analytics = commands.add_parser("analytics", help="the reports' facts").add_subparsers(
+        dest="analytics", required=True
+    )
+    analytics.add_parser("rebuild", help="derive every analytics fact again from the service record (FD_DATABASE_URL)")
     docs = commands.add_parser("settings", help="check the environment's settings, or print their documentation")
     docs.add_argument("--markdown", action="store_true", help="print README.md's configuration tables")
     docs.add_argument("--write", metavar="README", help="with --markdown: update the tables in this file instead")
@@ -117,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         return _set_agent_profile(settings, args)
     if args.command == "db" and args.db == "revision":
         asyncio.run(_new_revision(settings, args.message))
+        return 0
+    if args.command == "analytics":
+        print(f"analytics rebuilt: {asyncio.run(_rebuild_analytics(settings))} conversations and tickets")
         return 0
     if args.command == "db":
         print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
@@ -164,6 +171,17 @@ async def _upgrade_database(settings: Settings) -> str | None:
     try:
         await upgrade_database(db)
         return await current_revision(db)
+    finally:
+        await db.close()
+
+
+async def _rebuild_analytics(settings: Settings) -> int:
+    """Empties the facts tables and folds the whole record again (a running server's projector carries on after)."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        projector = settings.analytics.projector(db, settings.calendar.calendar())
+        return len(await projector.rebuild())
     finally:
         await db.close()
 
