@@ -284,8 +284,8 @@
       xAxis: { type: "category", data: s.days.map(day) },
       yAxis: [{ type: "value", minInterval: 1 }, Object.assign({ splitLine: { show: false } }, percentAxis)],
       series: [
-        { name: names[0], type: "bar", data: s.conversations, itemStyle: { color: COLOURS.blue } },
-        { name: names[1], type: "bar", data: s.handoffs, itemStyle: { color: COLOURS.orange } },
+        { name: names[0], type: "bar", barMaxWidth: 48, data: s.conversations, itemStyle: { color: COLOURS.blue } },
+        { name: names[1], type: "bar", barMaxWidth: 48, data: s.handoffs, itemStyle: { color: COLOURS.orange } },
         { name: names[2], type: "line", yAxisIndex: 1, data: s.containment, connectNulls: false, itemStyle: { color: COLOURS.teal }, symbolSize: 7 },
       ],
     }));
@@ -302,7 +302,7 @@
       tooltip: axisTooltip((p) => number(p.value || 0), (i) => label(d.buckets[i])),
       xAxis: { type: "category", data: d.buckets.map(label), axisLabel: { interval: 0 } },
       yAxis: { type: "value", minInterval: 1 },
-      series: [{ name: metric === "resolution" ? t("Tickets") : t("Conversations"), type: "bar", data: counts, itemStyle: { color: colour }, label: { show: true, position: "top", formatter: (p) => (p.value ? number(p.value) : "") } }],
+      series: [{ name: metric === "resolution" ? t("Tickets") : t("Conversations"), type: "bar", barMaxWidth: 48, data: counts, itemStyle: { color: colour }, label: { show: true, position: "top", formatter: (p) => (p.value ? number(p.value) : "") } }],
     }));
     instance.on("click", (p) => openDrill({ metric, bucket: d.buckets[p.dataIndex] }, `${kpiLabel(metric)} · ${label(d.buckets[p.dataIndex])}`));
     if (!counts.some((n) => n)) empty(instance);
@@ -320,7 +320,7 @@
     clocks.forEach((clock) => {
       [true, false].forEach((met, i) => {
         series.push({
-          name: `${window.fdLabel(clock)}: ${met ? t("met") : t("missed")}`, type: "bar", stack: clock,
+          name: `${window.fdLabel(clock)}: ${met ? t("met") : t("missed")}`, type: "bar", barMaxWidth: 48, stack: clock,
           data: priorities.map((p) => { const r = find(p, clock); return r ? (met ? r.met : r.missed) : 0; }),
           itemStyle: { color: colours[clock][i] }, clock, met,
         });
@@ -389,7 +389,7 @@
       tooltip: axisTooltip((p) => number(p.value || 0), (i) => data[i].name),
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", data: data.map((d) => d.name) },
-      series: [{ name: t("Handoffs"), type: "bar", data: data.map((d) => d.value), itemStyle: { color: COLOURS.orange }, label: { show: true, position: "right", formatter: (p) => number(p.value) } }],
+      series: [{ name: t("Handoffs"), type: "bar", barMaxWidth: 48, data: data.map((d) => d.value), itemStyle: { color: COLOURS.orange }, label: { show: true, position: "right", formatter: (p) => number(p.value) } }],
     }));
     instance.on("click", (p) => openDrill({ metric: "handoff_reason", key: data[p.dataIndex].key }, `${t("Handoff reason")} · ${data[p.dataIndex].name}`));
     if (!data.length) empty(instance);

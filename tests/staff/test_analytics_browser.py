@@ -8,20 +8,25 @@ The analytics API is the test-only stand-in of tests/staff/analytics_fixture.py 
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Page
 
-from bot.keys import CONVERSATIONS
+from analytics.settings import AnalyticsConfig
+from bot.keys import CONVERSATIONS, DATABASE, INTAKE
 from bot.settings import Settings
 from conversations.models import Sender
 from conversations.store import MessageDraft
+from record import SQLServiceRecord
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
+from tests.analytics.story import Story, bj
 from tests.conftest import serving
 from tests.kb.editor_support import FAST_KB
 from tests.staff.analytics_fixture import BOM, CUSTOMER_TEXT, FixtureApi
@@ -244,3 +249,99 @@ async def test_an_empty_range_says_so_on_every_chart_in_chinese(tmp_path: Path, 
         assert await page.evaluate(ILLEGIBLE) == []
         await page.screenshot(path=tmp_path / "analytics-empty-zh.png", full_page=True)
         assert errors == []
+
+
+def history(today: dt.date) -> Story:
+    """Two days of service before `today` (Beijing): chats the bot kept, handoffs for two reasons, tickets of two
+    categories (an urgent one missed its first response), a rating, and KB turns; one customer's id and one KB
+    question are markup, as a customer may type it."""
+    day1, day2 = (today - dt.timedelta(days=2)).isoformat(), (today - dt.timedelta(days=1)).isoformat()
+    story = Story()
+    story.opened("c1", "u1", bj(day1, "09:00"), channel="wechat", language="zh")
+    story.bot_turn("c1", bj(day1, "09:01"), "answer", "faq-1", "退货要多久")
+    story.opened("c2", CUSTOMER_TEXT, bj(day1, "10:00"))
+    story.bot_turn("c2", bj(day1, "10:01"), "not_found", None, CUSTOMER_TEXT)
+    story.handoff("c2", CUSTOMER_TEXT, bj(day1, "10:02"), reason="kb_not_found")
+    story.assigned("c2", "ann", bj(day1, "10:03"))
+    story.reply("c2", "ann", bj(day1, "10:10"))
+    story.wrap_up("c2", "ann", bj(day1, "10:30"))
+    story.survey("c2", "s2", "ann", bj(day1, "10:31"), (bj(day1, "10:40"), 5))
+    story.opened("c3", "u3", bj(day2, "11:00"))
+    story.handoff("c3", "u3", bj(day2, "11:01"), priority="urgent")
+    story.assigned("c3", "ann", bj(day2, "11:30"))
+    story.reply("c3", "ann", bj(day2, "13:30"))
+    story.wrap_up("c3", "ann", bj(day2, "14:00"))
+    story.opened("c4", "u4", bj(day2, "15:00"), language="zh")
+    ids = {"conversation_id": "c3", "customer_id": "u3", "category": "product_fault", "channel": "web"}
+    story.ticket(
+        "T-URG", bj(day2, "11:05"), priority="urgent", fr_due=bj(day2, "12:05"), res_due=bj(day2, "15:05"), **ids
+    )
+    story.ticket_reply("T-URG", "ann", bj(day2, "13:30"), first=True, due=bj(day2, "12:05"))
+    ids = {"conversation_id": "c2", "customer_id": CUSTOMER_TEXT, "category": "delivery", "channel": "web"}
+    story.ticket("T-NRM", bj(day1, "10:20"), fr_due=bj(day2, "10:20"), res_due=bj(today.isoformat(), "10:20"), **ids)
+    story.ticket_reply("T-NRM", "ann", bj(day1, "11:00"), first=True, due=bj(day2, "10:20"))
+    story.resolved("T-NRM", bj(day1, "16:00"), due=bj(today.isoformat(), "10:20"))
+    return story
+
+
+async def test_the_real_report_drills_into_a_missed_urgent_sla_and_its_csv_equals_the_cards(
+    tmp_path: Path, browser: Browser
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=FAST_KB, analytics=AnalyticsConfig(project_s=0)
+    )
+    app = create_app(settings)
+    async with serving(app) as url:
+        await app[STAFF].add("sam", "pw", [Role.SUPERVISOR], "Sam")
+        db = app[DATABASE]
+        await SQLServiceRecord(db).append(history(dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()).events)
+        await AnalyticsConfig().projector(db, app[INTAKE].calendar).run_pass()
+
+        context = await browser.new_context(
+            locale="en-US", viewport={"width": 1400, "height": 900}, accept_downloads=True
+        )
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        dialogs = record_dialogs(page)
+        await log_in(page, url, "sam")
+        await page.wait_for_url(f"{url}/console/supervisor")
+        await page.goto(f"{url}/console/analytics")
+        await page.locator("body[data-ready=true]").wait_for()
+        await charts_drawn(page)
+        conversations = await page.locator(".kpi[data-kpi=conversations] .kpi-value").text_content()
+        assert conversations == "4"
+        assert await page.locator("#kb-not-found td", has_text=CUSTOMER_TEXT).count() == 1
+        assert await page.evaluate(ILLEGIBLE) == []
+        await page.screenshot(path=tmp_path / "analytics-real-en.png", full_page=True)
+
+        # The card's drill-down lists as many conversations as the card counts.
+        await page.locator(".kpi[data-kpi=conversations]").click()
+        await page.locator("#drill-count", has_text="4 of 4").wait_for()
+        assert await page.locator("#drill-rows td", has_text=CUSTOMER_TEXT).count() == 1
+        assert await page.locator("#drill-rows img").count() == 0
+
+        # The missed urgent first response: the SLA chart's segment lists the ticket, linked to its page.
+        await click_item(page, "chart-sla", 1, 0)
+        await page.locator("#drill-what", has_text="urgent").wait_for()
+        await page.locator("#drill-count", has_text="1 of 1").wait_for()
+        link = page.locator("#drill-rows tbody tr a")
+        assert (await link.text_content(), await link.get_attribute("href")) == ("T-URG", "/console/tickets/T-URG")
+
+        # The exported key figures equal the cards.
+        async with page.expect_download() as download_info:
+            await page.locator("a.csv[data-table=kpis]").first.click()
+        download = await download_info.value
+        text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
+        assert text.startswith(BOM)
+        rows = {row["key"]: row for row in csv.DictReader(io.StringIO(text.removeprefix(BOM)))}
+        assert rows["conversations"]["value"] == conversations
+        assert rows["tickets"]["value"] == await page.locator(".kpi[data-kpi=tickets] .kpi-value").text_content()
+
+        await page.locator("nav.fd-shell .fd-lang-switch button[value=zh]").click()
+        await page.locator("#kpis-title", has_text="关键指标").wait_for()
+        await charts_drawn(page)
+        assert await page.evaluate(ILLEGIBLE) == []
+        await page.screenshot(path=tmp_path / "analytics-real-zh.png", full_page=True)
+        assert dialogs == [] and errors == []
