@@ -20,7 +20,7 @@
 
   let state = readQuery(); // {from?, to?, channel?, …}: what the URL says
   let report = null;
-  let drill = null; // {params, what, rows, total, kind}
+  let drill = null; // {params, rows, total, kind}
 
   // ---- the query string ----
   function readQuery() {
@@ -208,7 +208,7 @@
     const moved = change(kpi);
     const card = el("button", {
       type: "button", className: "kpi" + (kpi.breached ? " breached" : ""), dataset: { kpi: kpi.key },
-      onclick: () => openDrill({ metric: kpi.key }, kpiLabel(kpi.key)),
+      onclick: () => openDrill({ metric: kpi.key }),
       title: t("Previous period: {value}", { value: valueText(kpi.previous, kpi.unit) }),
     },
     el("span", { className: "kpi-label" }, kpiLabel(kpi.key)),
@@ -241,7 +241,12 @@
     const node = $(id);
     const old = window.echarts.getInstanceByDom(node);
     if (old) old.dispose();
-    return window.echarts.init(node, null, { locale: window.fdI18n.lang === "zh" ? "ZH" : "EN" });
+    const instance = window.echarts.init(node, null, { locale: window.fdI18n.lang === "zh" ? "ZH" : "EN" });
+    // The chart's aria-label is its caption (ECharts' own description reads out raw series data).
+    const figure = node.closest("figure");
+    const caption = figure.querySelector("figcaption span[data-i18n]") || figure.querySelector("figcaption");
+    instance.setOption({ aria: { enabled: true, label: { description: caption.textContent } } });
+    return instance;
   }
 
   function base(extra) {
@@ -290,7 +295,7 @@
       ],
     }));
     const metrics = ["volume", "handoff_rate", "containment"];
-    instance.on("click", (p) => openDrill({ metric: metrics[p.seriesIndex], day: s.days[p.dataIndex] }, `${names[p.seriesIndex]} · ${fullDay(s.days[p.dataIndex])}`));
+    instance.on("click", (p) => openDrill({ metric: metrics[p.seriesIndex], day: s.days[p.dataIndex] }));
     if (!(s.conversations || []).some((n) => n)) empty(instance);
   }
 
@@ -304,7 +309,7 @@
       yAxis: { type: "value", minInterval: 1 },
       series: [{ name: metric === "resolution" ? t("Tickets") : t("Conversations"), type: "bar", barMaxWidth: 48, data: counts, itemStyle: { color: colour }, label: { show: true, position: "top", formatter: (p) => (p.value ? number(p.value) : "") } }],
     }));
-    instance.on("click", (p) => openDrill({ metric, bucket: d.buckets[p.dataIndex] }, `${kpiLabel(metric)} · ${label(d.buckets[p.dataIndex])}`));
+    instance.on("click", (p) => openDrill({ metric, bucket: d.buckets[p.dataIndex] }));
     if (!counts.some((n) => n)) empty(instance);
   }
 
@@ -348,7 +353,7 @@
     instance.on("click", (p) => {
       const { clock, met } = series[p.seriesIndex];
       const priority = priorities[p.dataIndex];
-      openDrill({ metric: "sla", priority, clock, met: String(met) }, `${t("SLA attainment")} · ${window.fdLabel(priority)} · ${series[p.seriesIndex].name}`);
+      openDrill({ metric: "sla", priority, clock, met: String(met) });
     });
     if (!rows.length) empty(instance);
   }
@@ -362,7 +367,7 @@
       yAxis: percentAxis,
       series: [{ name: t("CSAT"), type: "line", data: s.csat, connectNulls: true, itemStyle: { color: COLOURS.green }, symbolSize: 7 }],
     }));
-    instance.on("click", (p) => openDrill({ metric: "csat", day: s.days[p.dataIndex] }, `${t("CSAT")} · ${fullDay(s.days[p.dataIndex])}`));
+    instance.on("click", (p) => openDrill({ metric: "csat", day: s.days[p.dataIndex] }));
     if (!(s.csat || []).some((v) => v !== null && v !== undefined)) empty(instance);
   }
 
@@ -378,7 +383,7 @@
         label: { formatter: (p) => `${p.name}\n${percent(p.percent / 100)}`, color: "#1f2328", overflow: "none" },
       }],
     }));
-    instance.on("click", (p) => openDrill({ metric: "category", key: p.data.key }, `${t("Category")} · ${p.name}`));
+    instance.on("click", (p) => openDrill({ metric: "category", key: p.data.key }));
     if (!data.length) empty(instance);
   }
 
@@ -391,7 +396,7 @@
       yAxis: { type: "category", data: data.map((d) => d.name) },
       series: [{ name: t("Handoffs"), type: "bar", barMaxWidth: 48, data: data.map((d) => d.value), itemStyle: { color: COLOURS.orange }, label: { show: true, position: "right", formatter: (p) => number(p.value) } }],
     }));
-    instance.on("click", (p) => openDrill({ metric: "handoff_reason", key: data[p.dataIndex].key }, `${t("Handoff reason")} · ${data[p.dataIndex].name}`));
+    instance.on("click", (p) => openDrill({ metric: "handoff_reason", key: data[p.dataIndex].key }));
     if (!data.length) empty(instance);
   }
 
@@ -418,7 +423,7 @@
     clear(agents);
     report.agents.forEach((a) => {
       const name = a.display_name ? `${a.display_name} (${a.agent})` : a.agent;
-      agents.appendChild(cells(el("tr", { className: "clickable", tabindex: "0", dataset: { agent: a.agent }, onclick: () => openDrill({ metric: "conversations", agent: a.agent }, `${t("Agent")} · ${name}`) }),
+      agents.appendChild(cells(el("tr", { className: "clickable", tabindex: "0", dataset: { agent: a.agent }, onclick: () => openDrill({ metric: "conversations", agent: a.agent }) }),
         [[name], [number(a.conversations), true], [dur(a.first_response_p50), true], [dur(a.handle_p50), true], [pct(a.csat), true], [number(a.csat_n || 0), true]]));
     });
     if (!report.agents.length) agents.appendChild(el("tr", {}, el("td", { colspan: "6", className: "muted" }, t("none"))));
@@ -426,7 +431,7 @@
     const teams = document.querySelector("#teams tbody");
     clear(teams);
     report.teams.forEach((x) => {
-      teams.appendChild(cells(el("tr", { className: "clickable", tabindex: "0", dataset: { team: x.team }, onclick: () => openDrill({ metric: "conversations", team: x.team }, `${t("Team")} · ${x.name || x.team}`) }),
+      teams.appendChild(cells(el("tr", { className: "clickable", tabindex: "0", dataset: { team: x.team }, onclick: () => openDrill({ metric: "conversations", team: x.team }) }),
         [[x.name || x.team], [number(x.conversations), true], [number(x.tickets), true], [dur(x.first_response_p50), true], [dur(x.resolution_p50), true], [pct(x.csat), true], [number(x.csat_n || 0), true]]));
     });
     if (!report.teams.length) teams.appendChild(el("tr", {}, el("td", { colspan: "7", className: "muted" }, t("none"))));
@@ -471,7 +476,11 @@
   function drillRow(row) {
     const isTicket = Boolean(row.ticket);
     const name = isTicket ? row.ticket : t("Transcript {id}", { id: String(row.conversation_id || "").slice(0, 8) });
-    const target = sameSitePath(row.link) ? el("a", { href: row.link, title: row.conversation_id || "" }, name) : name;
+    const target = [sameSitePath(row.link) ? el("a", { href: row.link, title: row.conversation_id || "" }, name) : name];
+    if (isTicket && row.conversation_id) { // the chat the ticket came from, beside it
+      const chat = "/console/conversations/" + encodeURIComponent(row.conversation_id);
+      target.push(" · ", el("a", { href: chat, className: "chat", title: row.conversation_id }, t("Transcript")));
+    }
     const met = row.met === true ? t("met") : row.met === false ? t("missed") : "–";
     return cells(el("tr", { dataset: { conversation: row.conversation_id || "", ticket: row.ticket || "" } }), [
       [when(row.opened_at)], [target], [row.customer || "–"], [label(row.channel)], [label(row.language)],
@@ -482,7 +491,7 @@
 
   function renderDrill() {
     if (!drill) return;
-    $("drill-what").textContent = drill.what;
+    $("drill-what").textContent = describe(drill.params);
     const body = document.querySelector("#drill-rows tbody");
     clear(body);
     drill.rows.forEach((row) => body.appendChild(drillRow(row)));
@@ -505,8 +514,22 @@
     }
   }
 
-  async function openDrill(params, what) {
-    drill = { params, what, rows: [], total: 0, kind: "conversation" };
+  // What a drill-down lists, in words: the metric, then what narrows it (a day, a bucket, a key, an SLA clock, …).
+  function describe(params) {
+    const parts = [kpiLabel(params.metric)];
+    if (params.day) parts.push(fullDay(params.day));
+    if (params.bucket) parts.push(label(params.bucket));
+    if (params.key) parts.push(label(params.key));
+    if (params.priority) parts.push(window.fdLabel(params.priority));
+    if (params.clock) parts.push(window.fdLabel(params.clock));
+    if (params.met) parts.push(params.met === "true" ? t("met") : t("missed"));
+    if (params.agent) parts.push(agentName(params.agent));
+    if (params.team) parts.push(teamName(params.team));
+    return parts.join(" · ");
+  }
+
+  async function openDrill(params) {
+    drill = { params, rows: [], total: 0, kind: "conversation" };
     $("drill").hidden = false;
     renderDrill();
     await loadDrill(0);

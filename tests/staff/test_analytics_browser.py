@@ -156,7 +156,9 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert await rows.count() == 2
         assert await rows.nth(0).locator("td").nth(2).text_content() == CUSTOMER_TEXT
         assert await page.locator("#drill-rows img").count() == 0
-        assert await rows.nth(1).locator("a").get_attribute("href") == "/console/tickets/FD-000123"
+        assert await rows.nth(1).locator("a:not(.chat)").get_attribute("href") == "/console/tickets/FD-000123"
+        chat = f"/console/conversations/{conversation.id}"
+        assert await rows.nth(1).locator("a.chat").get_attribute("href") == chat  # the chat the ticket came from
         await page.screenshot(path=tmp_path / "analytics-drill-en.png", full_page=False)
 
         # A bar, a stacked SLA segment, a pie slice, a point on the line, a table row.
@@ -210,9 +212,12 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         await page.screenshot(path=tmp_path / "analytics-zh.png", full_page=True)
 
         # The drill row opens the transcript: customer, bot and agent lines, the customer's text as text.
-        await first_response.click()
-        await drilled(page, api, 7)
-        await page.locator("#drill-rows tbody tr").nth(0).locator("a").click()
+        await click_item(page, "chart-sla", 1, 0)
+        sla = await drilled(page, api, 7)
+        assert (sla["priority"], sla["clock"], sla["met"]) == ("urgent", "first_response", "false")
+        assert await page.locator("#drill-what").text_content() == "SLA 达成 · 紧急 · 首次响应 · 未达成"
+        assert await page.locator("#chart-sla").get_attribute("aria-label") == "按优先级的 SLA 达成"  # its caption
+        await page.locator("#drill-rows tbody tr").nth(0).locator("a").click()  # a conversation's row: one link
         await page.wait_for_url(f"{url}/console/conversations/{conversation.id}")
         lines = page.locator("#messages li")
         await lines.first.wait_for()
@@ -326,8 +331,9 @@ async def test_the_real_report_drills_into_a_missed_urgent_sla_and_its_csv_equal
         await click_item(page, "chart-sla", 1, 0)
         await page.locator("#drill-what", has_text="urgent").wait_for()
         await page.locator("#drill-count", has_text="1 of 1").wait_for()
-        link = page.locator("#drill-rows tbody tr a")
+        link = page.locator("#drill-rows tbody tr a:not(.chat)")
         assert (await link.text_content(), await link.get_attribute("href")) == ("T-URG", "/console/tickets/T-URG")
+        assert await page.locator("#drill-rows a.chat").get_attribute("href") == "/console/conversations/c3"
 
         # The exported key figures equal the cards.
         async with page.expect_download() as download_info:
