@@ -72,7 +72,10 @@
     data.tickets.forEach((ticket) => tickets.appendChild(el("li", { dataset: { ticket: ticket.number } },
       el("a", { href: "/console/tickets/" + encodeURIComponent(ticket.number) }, ticket.number),
       " · ", window.fdLabel(ticket.status), " · ", window.fdLabel(ticket.priority))));
-    if (!data.tickets.length) tickets.appendChild(el("li", { className: "muted" }, t("none")));
+    if (!data.tickets.length) tickets.appendChild(el("li", { className: "muted" }, t("No ticket came from this chat.")));
+    // Every ticket of the customer, not only this chat's: the ticket list searches by customer id.
+    const theirs = "/console/tickets?q=" + encodeURIComponent(data.customer.id);
+    tickets.appendChild(el("li", {}, el("a", { href: theirs, id: "customer-tickets" }, t("All tickets of this customer"))));
     $("body").hidden = false;
   }
 

@@ -141,6 +141,11 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert await page.locator("#kb-not-found img").count() == 0
         assert await page.evaluate(ILLEGIBLE) == []
         await page.screenshot(path=tmp_path / "analytics-en.png", full_page=True)
+        await page.set_viewport_size({"width": 720, "height": 900})  # a narrow window: no sideways scrolling
+        await page.wait_for_timeout(200)  # the charts follow the resize
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        await page.screenshot(path=tmp_path / "analytics-narrow-en.png", full_page=True)
+        await page.set_viewport_size({"width": 1400, "height": 900})
         # A chart's tooltip is HTML: an odd code in it is shown as text too (the smallest bar is the first).
         x, y = await page.evaluate(ITEM_AT, ["chart-handoff", 0, 0])
         await page.mouse.move(x, y)
@@ -224,6 +229,7 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert [await li.get_attribute("data-sender") for li in await lines.all()] == ["customer", "bot", "agent"]
         assert await lines.nth(0).locator(".body").text_content() == CUSTOMER_TEXT
         assert await page.locator("#messages img").count() == 0
+        assert await page.locator("#customer-tickets").get_attribute("href") == f"/console/tickets?q={customer.id}"
         assert await page.evaluate(ILLEGIBLE) == []
         await page.screenshot(path=tmp_path / "transcript-zh.png", full_page=True)
         assert dialogs == [] and errors == []
