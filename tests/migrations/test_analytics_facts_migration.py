@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from analytics.facts import Clocks
 from analytics.projector import Projector
-from analytics.tables import FACT_TABLES, analytics_conversations
+from analytics.tables import FACT_TABLES, ROLLUPS, analytics_conversations
 from backends.sql import Database
 from intake.calendar import BusinessCalendar
 from migrations import current_revision, head_revision, upgrade_database
@@ -23,7 +23,7 @@ from tests.migrations.test_migrations import make_legacy
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
 REVISION = importlib.import_module("migrations.versions.0008_analytics_facts")
-FACTS = {table.name for table in FACT_TABLES} | {"analytics_state"}
+FACTS = {table.name for table in (*FACT_TABLES, *ROLLUPS.values())} | {"analytics_state"}
 DAY_S = 86400.0
 
 
