@@ -510,7 +510,7 @@
       current.kind = data.kind;
       renderDrill();
     } catch (e) {
-      $("flash").textContent = e.message;
+      $("flash").textContent = problem(e);
     }
   }
 
@@ -541,6 +541,17 @@
     $("drill").hidden = true;
   }
 
+  // A refused query in words (the range and filters come from the address, which anyone may edit); the server's own
+  // message for anything else.
+  function problem(error) {
+    const words = {
+      bad_date: t("A date in the address is not a valid date."), reversed_range: t("The range ends before it starts."),
+      range_too_long: t("A range covers at most a year."), unknown_filter: t("The address has a filter this page does not know."),
+      bad_filter: t("A filter in the address has a value that cannot match."),
+    };
+    return Object.prototype.hasOwnProperty.call(words, error.code) ? words[error.code] : error.message;
+  }
+
   // ---- loading ----
   function render() {
     if (!report) return;
@@ -564,7 +575,7 @@
       render();
       document.body.dataset.ready = "true";
     } catch (e) {
-      if (ticket === loading) $("flash").textContent = e.message;
+      if (ticket === loading) $("flash").textContent = problem(e);
     } finally {
       if (ticket === loading) $("loading").hidden = true;
     }
