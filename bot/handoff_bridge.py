@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
 from backends.tasks import cancel_and_wait
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, RECORD, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, RASA, RECORD, REDIS, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.surveys import SURVEY_DIALOGUE, SurveyDialogue
 from bot.telemetry import METRICS
@@ -144,8 +144,10 @@ class CustomerNotices:
         surveys: SurveyDialogue,
         pipeline: Callable[[], ConversationPipeline],
         bus: EventBus,
+        end_form: Callable[[str], Awaitable[None]],
     ) -> None:
         self._store = store
+        self._end_form = end_form  # the bot's form of a conversation an agent joins (RasaClient.end_form)
         self._surveys = surveys  # asks for the rating when the bot is back
         self._pipeline = pipeline
         self._bus = bus
@@ -218,6 +220,7 @@ class CustomerNotices:
         language = conversation.language or "en"
         kind = event["type"]
         if kind == "agent_joined":
+            await self._end_form(cid)
             name = str(event.get("display_name") or event.get("agent_id") or "")
             text = translate(language, "{name} from our team has joined the chat.", name=name)
             custom = {"notice": "agent_joined", "agent_id": event.get("agent_id", "")}
@@ -417,7 +420,7 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     def pipeline() -> ConversationPipeline:
         return app[PIPELINE]
 
-    notices = CustomerNotices(app[CONVERSATIONS], app[SURVEY_DIALOGUE], pipeline, app[BUS])
+    notices = CustomerNotices(app[CONVERSATIONS], app[SURVEY_DIALOGUE], pipeline, app[BUS], app[RASA].end_form)
     meter = HandoffMeter(app[METRICS])
 
     def noticed(topic: str, event: Event) -> None:

@@ -5,12 +5,16 @@ Keeps one pooled HTTP session so a turn costs one keep-alive request. Never inte
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from bot.exceptions import BotUnavailable
 from observability import REQUEST_ID_HEADER, correlation
+
+log = logging.getLogger(__name__)
 
 RasaReply = dict[str, Any]
 
@@ -42,6 +46,22 @@ class RasaClient:
         if not isinstance(replies, list):
             raise BotUnavailable("Rasa answered something other than a list of replies")
         return [r for r in replies if isinstance(r, dict)]
+
+    async def end_form(self, sender: str) -> None:
+        """Ends whatever form (active loop) Rasa is running for `sender`, through its HTTP API's tracker events: an
+        agent now owns the conversation, and a form started before must not resume uninvited when the bot is back
+        (it would swallow the satisfaction rating and re-ask its question after every reply). Slots already
+        filled stay. Never raises: a failure is logged, and the conversation goes on."""
+        events = [{"event": "active_loop", "name": None}, {"event": "slot", "name": "requested_slot", "value": None}]
+        url = f"{self._base_url}/conversations/{quote(sender, safe='')}/tracker/events"
+        try:
+            async with self._session.post(
+                url, params={"include_events": "NONE"}, json=events, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    log.warning("Rasa refused to end the form of %s: HTTP %s", sender, response.status)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("ending the form of %s in Rasa failed: %r", sender, exc)
 
     async def health(self) -> dict[str, Any]:
         try:
