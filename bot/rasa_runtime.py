@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 MODEL_PREFIX = "frontdoor-"
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
-RASA_START_TIMEOUT_S = 240.0
+# Loading TensorFlow and the model takes about a minute on a quiet 2-core machine and several on a busy one; a Rasa
+# that dies while starting is reported at once (`wait_until_ready`), so a long wait only costs a hung start.
+RASA_START_TIMEOUT_S = 600.0
 
 
 class RasaRuntimeError(FrontDoorError):
