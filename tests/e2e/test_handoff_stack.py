@@ -140,3 +140,30 @@ async def test_a_report_interrupted_by_a_handoff_reaches_the_agent_and_is_asked_
     await wait_for_message(customer, lambda m: any(b["payload"].startswith("/fd_rate") for b in m["buttons"]))
     again = await text_of("My blender arrived broken")  # the rating is ignored: a new report
     assert "order number" in again, await customer.history()
+
+
+async def test_a_report_started_while_waiting_does_not_resume_after_the_agent_and_a_typed_rating_counts(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    customer = Customer(http, stack.frontdoor_url)
+    await customer.start(language="en")
+
+    async def text_of(said: str) -> str:
+        return " ".join(str(m["text"]) for m in await customer.say(said))
+
+    await text_of("I want to talk to a person")
+    assert "order number" in await text_of("My blender arrived broken")  # the bot's form, while in the queue
+
+    async with online_agent(stack) as (_username, agent, ws):
+        await next_event(ws, "assigned", customer.conversation_id)
+        path = f"/api/v1/console/conversations/{customer.conversation_id}"
+        async with agent.post(f"{path}/messages", json={"text": "Sorry about the blender, a new one is on its way."}):
+            pass
+        async with agent.post(f"{path}/close", json={"resolution": "sent a replacement"}) as response:
+            assert response.status == 200
+
+    await wait_for_message(customer, lambda m: any(b["payload"].startswith("/fd_rate") for b in m["buttons"]))
+    thanks = await text_of("5")  # typed, not clicked: a rating all the same
+    assert "order number" not in thanks and "in words" not in thanks, thanks
+    later = await text_of("thanks, bye")
+    assert "order number" not in later, await customer.history()
