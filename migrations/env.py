@@ -20,6 +20,7 @@ TABLE_MODULES = (
     "conversations.surveys",
     "alerts.tables",
     "record.tables",
+    "analytics.tables",
 )
 for module in TABLE_MODULES:
     importlib.import_module(module)

@@ -1,0 +1,529 @@
+"""The dashboard's report: `build_report(db, query, names, policy, now)` → the JSON of the spec's
+`GET /api/v1/analytics/report`, computed from the facts tables only.
+
+Each facts table is read once over the current and the previous period together, grouped by business day (an
+indexed range scan), and the period totals are sums of those days, so the cards and the daily series cannot
+disagree; percentiles come from `analytics.percentiles` (PostgreSQL's `percentile_cont`, or the same interpolation
+over SQLite's sorted values). Definitions: `analytics.metrics` and docs/metrics.md. Must never read live state or
+the clock (`now` decides only whether an unanswered clock has already missed its due time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select
+
+from analytics.metrics import BUCKET_LABELS, BUCKETS, KPIS, SATISFIED_SCORE
+from analytics.percentiles import Pct, percentiles
+from analytics.query import ReportQuery
+from analytics.tables import (
+    analytics_agent_work,
+    analytics_conversations,
+    analytics_handoffs,
+    analytics_kb,
+    analytics_surveys,
+    analytics_tickets,
+)
+from backends.sql import SQL
+from intake.models import Category, Priority
+from intake.sla import SlaMetric, SlaPolicy
+
+C, H, W, T, S, B = (
+    analytics_conversations,
+    analytics_handoffs,
+    analytics_agent_work,
+    analytics_tickets,
+    analytics_surveys,
+    analytics_kb,
+)
+COMPLAINT = Category.SERVICE_COMPLAINT.value
+TOP = 10
+CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
+
+Totals = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the report shows beside ids: team names, agents' display names, and a look-up of FAQ entries' titles
+    (id → title) for the entries it lists."""
+
+    teams: Mapping[str, str] = field(default_factory=dict)
+    agents: Mapping[str, str] = field(default_factory=dict)
+    entry_titles: Callable[[Sequence[str]], Awaitable[Mapping[str, str]]] | None = None
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return None if not whole else part / whole
+
+
+def sla_met(table: Table, clock: str, now: float) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(met, missed) conditions of a ticket's `clock` ("first_response" or "resolution"): met when it stopped by its
+    due time, missed when it stopped later or is still running past it; neither while it runs within it."""
+    if clock == "first_response":
+        stop, due = table.c.first_response_at, table.c.first_response_due
+    else:
+        stop, due = table.c.final_resolved_at, table.c.resolution_due
+    met = and_(due.is_not(None), stop.is_not(None), stop <= due)
+    missed = and_(due.is_not(None), or_(stop > due, and_(stop.is_(None), due < now)))
+    return met, missed
+
+
+def bucket_condition(column: ColumnElement[Any], label: str) -> ColumnElement[bool]:
+    _, low, high = next(b for b in BUCKETS if b[0] == label)
+    return and_(column >= low, column < high) if high is not None else column >= low
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+class _Days:
+    """A table's per-day sums over the current and previous periods; `totals(q)` adds up one period's days."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.by_day: dict[str, Totals] = {
+            r["day"]: {k: float(v or 0) for k, v in r.items() if k != "day"} for r in rows
+        }
+
+    def totals(self, query: ReportQuery) -> Totals:
+        out: Totals = defaultdict(float)
+        for day in query.day_list():
+            for name, value in self.by_day.get(day, {}).items():
+                out[name] += value
+        return out
+
+    def series(self, query: ReportQuery, name: str) -> list[float]:
+        return [self.by_day.get(day, {}).get(name, 0.0) for day in query.day_list()]
+
+
+async def _by_day(db: SQL, table: Table, query: ReportQuery, columns: Mapping[str, ColumnElement[Any]]) -> _Days:
+    both = ReportQuery(query.previous.start, query.end, query.tz, query.filters)
+    statement = select(table.c.day, *(c.label(n) for n, c in columns.items())).where(*both.where(table))
+    return _Days(await db.fetch(statement.group_by(table.c.day)))
+
+
+def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
+    """ "cur" or "prev": which period a row's day is in. Literal SQL (a validated date), not bound parameters, so
+    PostgreSQL sees the GROUP BY expression as the very one selected."""
+    start: ColumnElement[str] = literal_column(f"'{query.start.isoformat()}'")
+    return case((table.c.day >= start, literal_column("'cur'")), else_=literal_column("'prev'"))
+
+
+async def _grouped_counts(
+    db: SQL, table: Table, query: ReportQuery, column: ColumnElement[Any], *where: ColumnElement[bool], limit: int = 50
+) -> list[dict[str, Any]]:
+    statement = (
+        select(column.label("key"), func.count().label("count"))
+        .where(*query.where(table), column.is_not(None), *where)
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+        .limit(limit)
+    )
+    return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
+
+
+class _Report:
+    def __init__(self, db: SQL, query: ReportQuery, names: Names, policy: SlaPolicy, now: float) -> None:
+        self.db, self.q, self.names, self.policy, self.now = db, query, names, policy, now
+
+    async def build(self) -> dict[str, Any]:
+        q = self.q
+        # Every query at once: PostgreSQL runs them on the pool's connections side by side.
+        run = asyncio.create_task
+        conversations_t = run(self._conversations())
+        handoffs_t = run(_by_day(self.db, H, q, {"n": func.count(), "abandoned": func.sum(H.c.abandoned)}))
+        tickets_t, surveys_t, kb_t = run(self._tickets()), run(self._surveys()), run(self._kb())
+        pcts_t = run(self._percentiles())
+        daily_t = run(percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day))
+        sla_t, distributions_t, mix_t = run(self._sla()), run(self._distributions()), run(self._mix())
+        agents_t, teams_t, kb_lists_t, options_t = (
+            run(self._agents()),
+            run(self._teams()),
+            run(self._kb_lists()),
+            run(self._options()),
+        )
+        conversations, handoffs, tickets = await conversations_t, await handoffs_t, await tickets_t
+        surveys, kb, pcts, daily_p90, sla = await surveys_t, await kb_t, await pcts_t, await daily_t, await sla_t
+        cur: dict[str, Totals] = {}
+        prev: dict[str, Totals] = {}
+        for name, days in (("c", conversations), ("h", handoffs), ("t", tickets), ("s", surveys), ("b", kb)):
+            cur[name], prev[name] = days.totals(q), days.totals(q.previous)
+        cur["sla"], prev["sla"] = sla["cur"], sla["prev"]
+        values = self._kpis(cur, pcts.get("cur", {}))
+        previous = self._kpis(prev, pcts.get("prev", {}))
+        by_key = {k.key: k for k in KPIS}
+        kpis = [
+            {
+                "key": key,
+                "value": value,
+                "previous": previous[key][0],
+                "unit": by_key[key].unit,
+                "better": by_key[key].better,
+                "n": n,
+            }
+            for key, (value, n) in values.items()
+        ]
+        scored = surveys.series(q, "scored")
+        return {
+            **q.describe(),
+            "options": await options_t,
+            "kpis": kpis,
+            "series": {
+                "days": q.day_list(),
+                "conversations": [int(v) for v in conversations.series(q, "n")],
+                "handoffs": [int(v) for v in conversations.series(q, "handed_off")],
+                "containment": [
+                    ratio(c, n)
+                    for c, n in zip(conversations.series(q, "contained"), conversations.series(q, "n"), strict=True)
+                ],
+                "tickets": [int(v) for v in tickets.series(q, "n")],
+                "csat": [ratio(s, n) for s, n in zip(surveys.series(q, "satisfied"), scored, strict=True)],
+                "first_response_p90": [daily_p90.get(day, {}).get("p90") for day in q.day_list()],
+            },
+            "distributions": {"buckets": list(BUCKET_LABELS), **(await distributions_t)},
+            "sla": sla["rows"],
+            "mix": await mix_t,
+            "agents": await agents_t,
+            "teams": await teams_t,
+            "kb": {**self._kb_rates(cur["b"]), **(await kb_lists_t)},
+            "annotations": [],
+        }
+
+    # -- KPIs ------------------------------------------------------------------------------------------------------
+
+    def _kpis(self, t: Mapping[str, Totals], p: Mapping[str, float | None]) -> dict[str, tuple[Any, int]]:
+        c, h, tk, s, b, sla = t["c"], t["h"], t["t"], t["s"], t["b"], t["sla"]
+        fr_decided = sla["fr_met"] + sla["fr_missed"]
+        res_decided = sla["res_met"] + sla["res_missed"]
+        resolved = tk.get("resolved", 0.0)
+        out: dict[str, tuple[Any, int]] = {
+            "conversations": (int(c.get("n", 0)), int(c.get("n", 0))),
+            "containment": (ratio(c.get("contained", 0), c.get("n", 0)), int(c.get("n", 0))),
+            "handoff_rate": (ratio(c.get("handed_off", 0), c.get("n", 0)), int(c.get("n", 0))),
+            "abandonment_rate": (ratio(h.get("abandoned", 0), h.get("n", 0)), int(h.get("n", 0))),
+        }
+        for key in ("queue_wait_p50", "queue_wait_p90", "first_response_p50", "first_response_p90"):
+            out[key] = (p.get(key), int(p.get(key.rsplit("_", 1)[0] + "_n") or 0))
+        out["first_response_bh_p90"] = (p.get("first_response_bh_p90"), int(p.get("first_response_n") or 0))
+        out["next_reply_p50"] = (p.get("next_reply_p50"), int(p.get("next_reply_n") or 0))
+        out["handle_p50"] = (p.get("handle_p50"), int(p.get("handle_n") or 0))
+        out["tickets"] = (int(tk.get("n", 0)), int(tk.get("n", 0)))
+        out["resolution_p50"] = (p.get("resolution_p50"), int(p.get("resolution_n") or 0))
+        out["resolution_p90"] = (p.get("resolution_p90"), int(p.get("resolution_n") or 0))
+        out["sla_first_response"] = (ratio(sla["fr_met"], fr_decided), int(fr_decided))
+        out["sla_resolution"] = (ratio(sla["res_met"], res_decided), int(res_decided))
+        out["reopen_rate"] = (ratio(tk.get("reopened", 0), resolved), int(resolved))
+        out["fcr"] = (ratio(tk.get("fcr", 0), resolved), int(resolved))
+        out["csat"] = (ratio(s.get("satisfied", 0), s.get("scored", 0)), int(s.get("scored", 0)))
+        out["survey_response_rate"] = (ratio(s.get("answered", 0), s.get("sent", 0)), int(s.get("sent", 0)))
+        complaints = ratio(tk.get("complaints", 0) * 1000.0, c.get("n", 0))
+        out["complaint_rate"] = (complaints, int(c.get("n", 0)))
+        out["kb_answer_rate"] = (ratio(b.get("answer", 0), b.get("decisions", 0)), int(b.get("decisions", 0)))
+        out["kb_helpful_rate"] = (ratio(b.get("helpful", 0), b.get("feedback", 0)), int(b.get("feedback", 0)))
+        return {k.key: out[k.key] for k in KPIS}
+
+    @staticmethod
+    def _kb_rates(b: Totals) -> dict[str, float | None]:
+        decisions = b.get("decisions", 0)
+        return {
+            "answer_rate": ratio(b.get("answer", 0), decisions),
+            "clarify_rate": ratio(b.get("clarify", 0), decisions),
+            "not_found_rate": ratio(b.get("not_found", 0), decisions),
+            "helpful_rate": ratio(b.get("helpful", 0), b.get("feedback", 0)),
+        }
+
+    # -- per-table sums ----------------------------------------------------------------------------------------------
+
+    async def _conversations(self) -> _Days:
+        columns = {
+            "n": func.count(),
+            "handed_off": func.sum(C.c.handed_off),
+            "contained": func.sum(C.c.contained),
+        }
+        return await _by_day(self.db, C, self.q, columns)
+
+    async def _tickets(self) -> _Days:
+        columns = {
+            "n": func.count(),
+            "resolved": _count(T.c.resolutions > 0),
+            "reopened": func.sum(T.c.reopened),
+            "fcr": func.sum(T.c.fcr),
+            "complaints": _count(T.c.category == COMPLAINT),
+        }
+        return await _by_day(self.db, T, self.q, columns)
+
+    async def _surveys(self) -> _Days:
+        columns = {
+            "sent": func.count(),
+            "answered": _count(S.c.answered_at.is_not(None)),
+            "scored": _count(S.c.score.is_not(None)),
+            "satisfied": _count(S.c.score >= SATISFIED_SCORE),
+        }
+        return await _by_day(self.db, S, self.q, columns)
+
+    async def _kb(self) -> _Days:
+        columns = {
+            "decisions": _count(B.c.decision.is_not(None)),
+            "answer": _count(B.c.decision == "answer"),
+            "clarify": _count(B.c.decision == "clarify"),
+            "not_found": _count(B.c.decision == "not_found"),
+            "feedback": _count(B.c.helpful.is_not(None)),
+            "helpful": _count(B.c.helpful == 1),
+        }
+        return await _by_day(self.db, B, self.q, columns)
+
+    async def _percentiles(self) -> dict[Any, dict[str, float | None]]:
+        q = self.q
+        both = ReportQuery(q.previous.start, q.end, q.tz, q.filters)
+        handoffs = [
+            Pct("queue_wait_p50", H.c.queue_wait_s, 0.5),
+            Pct("queue_wait_p90", H.c.queue_wait_s, 0.9),
+            Pct("first_response_p50", H.c.first_response_s, 0.5),
+            Pct("first_response_p90", H.c.first_response_s, 0.9),
+            Pct("first_response_bh_p90", H.c.first_response_bh_s, 0.9),
+            Pct("next_reply_p50", H.c.next_reply_s, 0.5),
+            Pct("handle_p50", H.c.handle_s, 0.5),
+        ]
+        tickets = [Pct("resolution_p50", T.c.resolution_s, 0.5), Pct("resolution_p90", T.c.resolution_s, 0.9)]
+        h, t, hn, tn = await asyncio.gather(
+            percentiles(self.db, handoffs, both.where(H), _period(H, q)),
+            percentiles(self.db, tickets, both.where(T), _period(T, q)),
+            self.db.fetch(
+                select(
+                    _period(H, q).label("g"),
+                    func.count(H.c.queue_wait_s).label("queue_wait_n"),
+                    func.count(H.c.first_response_s).label("first_response_n"),
+                    func.count(H.c.next_reply_s).label("next_reply_n"),
+                    func.count(H.c.handle_s).label("handle_n"),
+                )
+                .where(*both.where(H))
+                .group_by(_period(H, q))
+            ),
+            self.db.fetch(
+                select(_period(T, q).label("g"), func.count(T.c.resolution_s).label("resolution_n"))
+                .where(*both.where(T))
+                .group_by(_period(T, q))
+            ),
+        )
+        out: dict[Any, dict[str, float | None]] = {"cur": {}, "prev": {}}
+        for source in (h, t):
+            for period, values in source.items():
+                out[period].update(values)
+        for rows in (hn, tn):
+            for row in rows:
+                out[row["g"]].update({k: float(v) for k, v in row.items() if k != "g"})
+        return out
+
+    async def _sla(self) -> dict[str, Any]:
+        q = self.q
+        both = ReportQuery(q.previous.start, q.end, q.tz, q.filters)
+        columns = []
+        for clock in CLOCKS:
+            met, missed = sla_met(T, clock, self.now)
+            short = "fr" if clock == "first_response" else "res"
+            columns += [_count(met).label(f"{short}_met"), _count(missed).label(f"{short}_missed")]
+        rows = await self.db.fetch(
+            select(_period(T, q).label("g"), T.c.priority, *columns)
+            .where(*both.where(T))
+            .group_by(_period(T, q), T.c.priority)
+        )
+        totals: dict[str, Totals] = {"cur": defaultdict(float), "prev": defaultdict(float)}
+        by_priority: dict[str, Mapping[str, Any]] = {}
+        for row in rows:
+            for name in ("fr_met", "fr_missed", "res_met", "res_missed"):
+                totals[row["g"]][name] += float(row[name] or 0)
+            if row["g"] == "cur" and row["priority"] is not None:
+                by_priority[row["priority"]] = row
+        order = [p.value for p in Priority] + sorted(set(by_priority) - {p.value for p in Priority})
+        sla_rows = []
+        for priority in order:
+            if priority not in by_priority:
+                continue
+            row = by_priority[priority]
+            for clock, metric in CLOCKS.items():
+                short = "fr" if clock == "first_response" else "res"
+                met_n, missed_n = int(row[f"{short}_met"] or 0), int(row[f"{short}_missed"] or 0)
+                sla_rows.append(
+                    {
+                        "priority": priority,
+                        "clock": clock,
+                        "target_s": self.policy.target_s(priority, metric),
+                        "met": met_n,
+                        "missed": missed_n,
+                        "rate": ratio(met_n, met_n + missed_n),
+                    }
+                )
+        return {"cur": totals["cur"], "prev": totals["prev"], "rows": sla_rows}
+
+    async def _distributions(self) -> dict[str, list[int]]:
+        async def buckets(table: Table, column: ColumnElement[Any]) -> list[int]:
+            columns = [_count(bucket_condition(column, label)).label(f"b{i}") for i, label in enumerate(BUCKET_LABELS)]
+            row = await self.db.fetchrow(select(*columns).where(*self.q.where(table)))
+            return [int((row or {}).get(f"b{i}") or 0) for i in range(len(BUCKET_LABELS))]
+
+        first_response, resolution = await asyncio.gather(
+            buckets(H, H.c.first_response_s), buckets(T, T.c.resolution_s)
+        )
+        return {"first_response": first_response, "resolution": resolution}
+
+    async def _mix(self) -> dict[str, list[dict[str, Any]]]:
+        categories, channels, languages, reasons = await asyncio.gather(
+            _grouped_counts(self.db, T, self.q, T.c.category),
+            _grouped_counts(self.db, C, self.q, C.c.channel),
+            _grouped_counts(self.db, C, self.q, C.c.language),
+            _grouped_counts(self.db, C, self.q, C.c.handoff_reason, C.c.handed_off == 1),
+        )
+        return {"categories": categories, "channels": channels, "languages": languages, "handoff_reasons": reasons}
+
+    # -- people ----------------------------------------------------------------------------------------------------
+
+    def _work_where(self) -> list[ColumnElement[bool]]:
+        """Agents' work in the range, filtered by its episode's dimensions and by the agent who did it."""
+        where = self.q.where(H, skip=("agent",))
+        agent = self.q.filters.get("agent")
+        return [*where, W.c.episode_id == H.c.id, *([W.c.agent == agent] if agent else [])]
+
+    async def _csat_by(self, column: ColumnElement[Any]) -> dict[Any, tuple[float | None, int]]:
+        rows = await self.db.fetch(
+            select(
+                column.label("g"),
+                _count(S.c.score >= SATISFIED_SCORE).label("satisfied"),
+                _count(S.c.score.is_not(None)).label("scored"),
+            )
+            .where(*self.q.where(S))
+            .group_by(column)
+        )
+        return {
+            r["g"]: (ratio(float(r["satisfied"] or 0), float(r["scored"] or 0)), int(r["scored"] or 0)) for r in rows
+        }
+
+    async def _agents(self) -> list[dict[str, Any]]:
+        where = self._work_where()
+        counts, pcts, csat = await asyncio.gather(
+            self.db.fetch(
+                select(W.c.agent, func.count(func.distinct(W.c.conversation_id)).label("n"))
+                .where(*where)
+                .group_by(W.c.agent)
+            ),
+            percentiles(
+                self.db,
+                [Pct("first_response_p50", W.c.first_response_s, 0.5), Pct("handle_p50", W.c.handle_s, 0.5)],
+                where,
+                W.c.agent,
+            ),
+            self._csat_by(S.c.agent),
+        )
+        rows = []
+        for row in sorted(counts, key=lambda r: (-int(r["n"]), r["agent"])):
+            agent = row["agent"]
+            score, n = csat.get(agent, (None, 0))
+            rows.append(
+                {
+                    "agent": agent,
+                    "display_name": self.names.agents.get(agent, agent),
+                    "conversations": int(row["n"]),
+                    "first_response_p50": pcts.get(agent, {}).get("first_response_p50"),
+                    "handle_p50": pcts.get(agent, {}).get("handle_p50"),
+                    "csat": score,
+                    "csat_n": n,
+                }
+            )
+        return rows
+
+    async def _teams(self) -> list[dict[str, Any]]:
+        tickets, conversations, pcts, csat = await asyncio.gather(
+            self.db.fetch(select(T.c.team, func.count().label("n")).where(*self.q.where(T)).group_by(T.c.team)),
+            self.db.fetch(select(C.c.team, func.count().label("n")).where(*self.q.where(C)).group_by(C.c.team)),
+            percentiles(
+                self.db,
+                [Pct("first_response_p50", T.c.first_response_s, 0.5), Pct("resolution_p50", T.c.resolution_s, 0.5)],
+                self.q.where(T),
+                T.c.team,
+            ),
+            self._csat_by(S.c.team),
+        )
+        ticket_n = {r["team"]: int(r["n"]) for r in tickets}
+        conversation_n = {r["team"]: int(r["n"]) for r in conversations}
+        seen = {t for t in (*ticket_n, *conversation_n) if t is not None}
+        wanted = self.q.filters.get("team")
+        ids = sorted((set(self.names.teams) | seen) if wanted is None else {wanted})
+        rows = []
+        for team in ids:
+            score, n = csat.get(team, (None, 0))
+            rows.append(
+                {
+                    "team": team,
+                    "name": self.names.teams.get(team, team),
+                    "conversations": conversation_n.get(team, 0),
+                    "tickets": ticket_n.get(team, 0),
+                    "first_response_p50": pcts.get(team, {}).get("first_response_p50"),
+                    "resolution_p50": pcts.get(team, {}).get("resolution_p50"),
+                    "csat": score,
+                    "csat_n": n,
+                }
+            )
+        return rows
+
+    # -- KB lists and options ----------------------------------------------------------------------------------------
+
+    async def _kb_lists(self) -> dict[str, list[dict[str, Any]]]:
+        not_found, unhelpful = await asyncio.gather(
+            _grouped_counts(self.db, B, self.q, B.c.query, B.c.decision == "not_found", limit=TOP),
+            _grouped_counts(self.db, B, self.q, B.c.entry, B.c.helpful == 0, limit=TOP),
+        )
+        lookup = self.names.entry_titles
+        titles = await lookup([r["key"] for r in unhelpful]) if lookup is not None and unhelpful else {}
+        return {
+            "not_found_top": [{"query": r["key"], "count": r["count"]} for r in not_found],
+            "unhelpful_entries": [
+                {"entry": r["key"], "title": titles.get(r["key"]), "count": r["count"]} for r in unhelpful
+            ],
+        }
+
+    async def _options(self) -> dict[str, Any]:
+        """The filter choices: what occurs in the range (whatever the filters), plus every team and agent named."""
+        unfiltered = ReportQuery(self.q.start, self.q.end, self.q.tz)
+
+        async def values(table: Table, column: ColumnElement[Any]) -> set[str]:
+            statement = select(column).where(*unfiltered.where(table), column.is_not(None)).distinct()
+            return {str(next(iter(r.values()))) for r in await self.db.fetch(statement)}
+
+        found = await asyncio.gather(
+            values(C, C.c.channel),
+            values(C, C.c.language),
+            values(H, H.c.queue),
+            values(T, T.c.category),
+            values(H, H.c.priority),
+            values(T, T.c.priority),
+            values(W, W.c.agent),
+            values(T, T.c.team),
+        )
+        channels, languages, queues, categories, h_priorities, t_priorities, agents, teams = found
+        priorities = h_priorities | t_priorities
+        known = [p.value for p in Priority]
+        return {
+            "channels": sorted(channels),
+            "languages": sorted(languages),
+            "teams": [{"id": t, "name": self.names.teams.get(t, t)} for t in sorted(teams | set(self.names.teams))],
+            "queues": sorted(queues),
+            "categories": sorted(categories),
+            "priorities": [p for p in known if p in priorities] + sorted(priorities - set(known)),
+            "agents": [
+                {"username": a, "display_name": self.names.agents.get(a, a)}
+                for a in sorted(agents | set(self.names.agents))
+            ],
+        }
+
+
+async def build_report(db: SQL, query: ReportQuery, names: Names, policy: SlaPolicy, now: float) -> dict[str, Any]:
+    """The report JSON for `query` (see the module docstring)."""
+    return await _Report(db, query, names, policy, now).build()
+
+
+__all__ = ["Names", "bucket_condition", "build_report", "ratio", "sla_met"]

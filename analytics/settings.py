@@ -1,0 +1,51 @@
+"""The analytics' environment variables: the business time zone of day buckets and the projector's cadence.
+
+Owns `AnalyticsConfig` (the `FD_ANALYTICS_*` variables, composed into the front door's settings as
+`Settings.analytics`). Must never read the environment itself: the process entry point builds it once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field
+
+from backends.settings import EnvSettings
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+PROJECT_S = 60.0
+LAG_S = 900.0
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from exc
+    return value
+
+
+class AnalyticsConfig(EnvSettings):
+    """The `FD_ANALYTICS_*` variables."""
+
+    model_config = EnvSettings.config("FD_ANALYTICS_")
+    doc_title = "Analytics (`analytics/settings.py`)"
+
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        DEFAULT_TIMEZONE,
+        description="Business time zone of the reports' day buckets and date ranges (never UTC unless set so). "
+        "After a change run `frontdoor analytics rebuild`: the facts keep their day.",
+    )
+    project_s: float = Field(
+        PROJECT_S,
+        ge=0,
+        description="Seconds between passes of the analytics projector, which folds new service-record events into "
+        "the facts tables the reports read. One replica at a time runs a pass; `0`: this replica never does.",
+    )
+    lag_s: float = Field(
+        LAG_S,
+        ge=0,
+        description="How far back before its cursor each projector pass looks again, for events that reached the "
+        "record late (buffered by a replica while the database was away). Older stragglers need a rebuild.",
+    )

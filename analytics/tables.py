@@ -1,0 +1,183 @@
+"""The analytics facts: tables derived only from `service_events`, one row per thing a report counts.
+
+Declared once on `backends.schema.metadata`; Alembic revision 0008 creates them. Must never hold queries
+(`analytics.projector` writes them, `analytics.report` and friends read them) and never be written from anything
+but the record: dropping every row and running `frontdoor analytics rebuild` gives the same tables back.
+
+Every fact carries its business `day` (YYYY-MM-DD in FD_ANALYTICS_TIMEZONE, of the instant it counts from) and the
+report's filter dimensions (channel, language, team, queue, category, priority, agent; NULL when unknown), so a
+report is one indexed range scan per table. Flags are integers 0/1, so a ratio is `sum(flag) / count(*)`; times are
+epoch seconds, durations `*_s` seconds (`*_bh_s`: business seconds on the one business calendar).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, Table, Text
+from sqlalchemy.types import DOUBLE_PRECISION
+
+from backends.schema import metadata
+
+# The report's filters, in the order of the spec; every fact table has these columns.
+FILTER_DIMENSIONS = ("channel", "language", "team", "queue", "category", "priority", "agent")
+
+
+def _time(name: str) -> Column[float]:
+    return Column(name, DOUBLE_PRECISION)
+
+
+def _int(name: str) -> Column[int]:
+    """A flag (0/1) or a count."""
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
+def _dimensions() -> list[Column[str]]:
+    return [Column(name, Text) for name in FILTER_DIMENSIONS]
+
+
+# One row per conversation (its first event opens it).
+analytics_conversations = Table(
+    "analytics_conversations",
+    metadata,
+    Column("conversation_id", Text, primary_key=True),
+    Column("customer_id", Text),
+    Column("opened_at", DOUBLE_PRECISION, nullable=False),
+    Column("day", Text, nullable=False),
+    *_dimensions(),
+    _time("closed_at"),
+    _int("handed_off"),  # at least one handoff request (any outcome but a duplicate)
+    Column("handoff_reason", Text),  # the first request's reason code
+    _int("returned_24h"),  # the same customer opened another conversation within 24 h of this one's opening
+    _int("contained"),  # neither handed off nor returned within 24 h
+    _int("abandoned"),  # an episode of it was abandoned in the queue
+    _int("episodes"),  # handoff episodes (a count)
+    _int("bot_turns"),
+    _int("agent_replies"),
+    Index("analytics_conversations_day", "day"),
+    Index("analytics_conversations_customer", "customer_id", "opened_at"),
+)
+
+# One row per handoff episode: a request that reached the queue, until wrap-up, abandonment or the next request.
+analytics_handoffs = Table(
+    "analytics_handoffs",
+    metadata,
+    Column("id", Text, primary_key=True),  # the id of the `queued` event (cause "request") that opened it
+    Column("conversation_id", Text, nullable=False),
+    Column("customer_id", Text),
+    Column("requested_at", DOUBLE_PRECISION, nullable=False),
+    Column("day", Text, nullable=False),
+    *_dimensions(),  # agent: the agent who replied first (else the first assigned)
+    Column("reason", Text),
+    Column("tier", Text),
+    _time("assigned_at"),
+    _time("first_reply_at"),
+    _time("ended_at"),  # wrap-up or abandonment
+    Column("queue_wait_s", DOUBLE_PRECISION),
+    Column("first_response_s", DOUBLE_PRECISION),
+    Column("first_response_bh_s", DOUBLE_PRECISION),
+    Column("next_reply_s", DOUBLE_PRECISION),  # the median, over the episode, of customer message → next agent reply
+    Column("handle_s", DOUBLE_PRECISION),  # first assignment → wrap-up
+    _int("replies"),
+    _int("transfers"),
+    _int("agents"),  # distinct agents who replied
+    _int("resolved"),  # ended in a wrap-up (once, however many agents it passed through)
+    _int("abandoned"),
+    Index("analytics_handoffs_day", "day"),
+    Index("analytics_handoffs_conversation", "conversation_id"),
+)
+
+# One row per (episode, agent who replied in it): what each agent answered, never a bot message.
+analytics_agent_work = Table(
+    "analytics_agent_work",
+    metadata,
+    Column("episode_id", Text, primary_key=True),
+    Column("agent", Text, primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("day", Text, nullable=False),  # the episode's
+    _time("assigned_at"),  # this agent's first assignment in the episode
+    _time("first_reply_at"),
+    Column("first_response_s", DOUBLE_PRECISION),  # from the request (first responder) or their assignment
+    Column("handle_s", DOUBLE_PRECISION),  # their assignment → wrap-up or transfer away
+    _int("replies"),
+    _int("resolved"),  # they wrapped the episode up
+    Index("analytics_agent_work_day", "day", "agent"),
+    Index("analytics_agent_work_conversation", "conversation_id"),
+)
+
+# One row per ticket.
+analytics_tickets = Table(
+    "analytics_tickets",
+    metadata,
+    Column("ticket", Text, primary_key=True),
+    Column("conversation_id", Text),
+    Column("customer_id", Text),
+    Column("created_at", DOUBLE_PRECISION, nullable=False),
+    Column("day", Text, nullable=False),
+    *_dimensions(),  # agent: the last assignee
+    Column("status", Text),
+    _time("first_response_due"),
+    _time("first_response_at"),
+    Column("first_response_s", DOUBLE_PRECISION),
+    Column("first_response_bh_s", DOUBLE_PRECISION),
+    _time("resolution_due"),  # the due time of the final resolution's clock
+    _time("resolved_at"),  # first resolution
+    Column("resolution_s", DOUBLE_PRECISION),  # created → first resolution
+    Column("resolution_bh_s", DOUBLE_PRECISION),
+    _time("final_resolved_at"),  # last resolution, when it stands (not reopened after it)
+    Column("final_resolution_s", DOUBLE_PRECISION),
+    _int("resolutions"),
+    _int("reopened"),  # reopened within 7 days of a resolution
+    _int("replies"),  # public replies, the first included
+    _int("fcr"),  # resolved, never reopened, at most one public reply
+    Index("analytics_tickets_day", "day"),
+)
+
+# One row per survey (every survey belongs to a conversation); the last answer wins.
+analytics_surveys = Table(
+    "analytics_surveys",
+    metadata,
+    Column("survey", Text, primary_key=True),
+    Column("conversation_id", Text, nullable=False),
+    Column("ticket", Text),
+    Column("sent_at", DOUBLE_PRECISION, nullable=False),
+    Column("day", Text, nullable=False),
+    *_dimensions(),
+    _time("answered_at"),
+    Column("score", Integer),  # 1–5, the last one given
+    Column("solved", Integer),  # 0/1, the last one given
+    Index("analytics_surveys_day", "day"),
+    Index("analytics_surveys_conversation", "conversation_id"),
+)
+
+# One row per KB decision of a bot turn and per "was this helpful?" answer (the last per conversation and entry).
+analytics_kb = Table(
+    "analytics_kb",
+    metadata,
+    Column("id", Text, primary_key=True),  # the event's id
+    Column("conversation_id", Text, nullable=False),
+    Column("at", DOUBLE_PRECISION, nullable=False),
+    Column("day", Text, nullable=False),
+    *_dimensions(),
+    Column("decision", Text),  # answer | clarify | not_found; NULL on a feedback row
+    Column("entry", Text),
+    Column("query", Text),  # the customer's text as the KB saw it (not_found clusters), trimmed and lower-cased
+    Column("helpful", Integer),  # 0/1 on a feedback row
+    Index("analytics_kb_day", "day"),
+    Index("analytics_kb_conversation", "conversation_id"),
+)
+
+# The projector's cursor (and anything else it must remember between passes).
+analytics_state = Table(
+    "analytics_state",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", DOUBLE_PRECISION, nullable=False),
+)
+
+FACT_TABLES = (
+    analytics_conversations,
+    analytics_handoffs,
+    analytics_agent_work,
+    analytics_tickets,
+    analytics_surveys,
+    analytics_kb,
+)

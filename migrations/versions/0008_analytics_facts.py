@@ -1,0 +1,145 @@
+"""The analytics facts: tables derived only from the service record, for the reports.
+
+Revision ID: 0008_analytics_facts
+Revises: 0007_service_record
+Create Date: 2026-11-30
+
+Creates `analytics_conversations`, `analytics_handoffs`, `analytics_agent_work`, `analytics_tickets`,
+`analytics_surveys`, `analytics_kb` and `analytics_state` (`analytics.tables`), empty. Touches no other table: the
+projector fills them from `service_events` on its first pass (or `frontdoor analytics rebuild`), so a database with
+months of record gets its facts without a data migration here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_analytics_facts"
+down_revision: str | Sequence[str] | None = "0007_service_record"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DIMENSIONS = ("channel", "language", "team", "queue", "category", "priority", "agent")
+
+
+def _text(*names: str, nullable: bool = True) -> list[sa.Column[str]]:
+    return [sa.Column(name, sa.Text(), nullable=nullable) for name in names]
+
+
+def _double(*names: str, nullable: bool = True) -> list[sa.Column[float]]:
+    return [sa.Column(name, sa.DOUBLE_PRECISION(), nullable=nullable) for name in names]
+
+
+def _int(*names: str) -> list[sa.Column[int]]:
+    return [sa.Column(name, sa.Integer(), server_default="0", nullable=False) for name in names]
+
+
+def _table(name: str, key: Sequence[str], *columns: sa.Column[object], indexes: dict[str, list[str]]) -> None:
+    op.create_table(name, *columns, sa.PrimaryKeyConstraint(*key, name=f"{name}_pkey"))
+    for index, index_columns in indexes.items():
+        op.create_index(index, name, index_columns)
+
+
+def upgrade() -> None:
+    _table(
+        "analytics_conversations",
+        ["conversation_id"],
+        *_text("conversation_id", nullable=False),
+        *_text("customer_id"),
+        *_double("opened_at", nullable=False),
+        *_text("day", nullable=False),
+        *_text(*DIMENSIONS),
+        *_double("closed_at"),
+        *_int("handed_off"),
+        *_text("handoff_reason"),
+        *_int("returned_24h", "contained", "abandoned", "episodes", "bot_turns", "agent_replies"),
+        indexes={
+            "analytics_conversations_day": ["day"],
+            "analytics_conversations_customer": ["customer_id", "opened_at"],
+        },
+    )
+    _table(
+        "analytics_handoffs",
+        ["id"],
+        *_text("id", "conversation_id", nullable=False),
+        *_text("customer_id"),
+        *_double("requested_at", nullable=False),
+        *_text("day", nullable=False),
+        *_text(*DIMENSIONS, "reason", "tier"),
+        *_double("assigned_at", "first_reply_at", "ended_at", "queue_wait_s", "first_response_s"),
+        *_double("first_response_bh_s", "next_reply_s", "handle_s"),
+        *_int("replies", "transfers", "agents", "resolved", "abandoned"),
+        indexes={"analytics_handoffs_day": ["day"], "analytics_handoffs_conversation": ["conversation_id"]},
+    )
+    _table(
+        "analytics_agent_work",
+        ["episode_id", "agent"],
+        *_text("episode_id", "agent", "conversation_id", "day", nullable=False),
+        *_double("assigned_at", "first_reply_at", "first_response_s", "handle_s"),
+        *_int("replies", "resolved"),
+        indexes={
+            "analytics_agent_work_day": ["day", "agent"],
+            "analytics_agent_work_conversation": ["conversation_id"],
+        },
+    )
+    _table(
+        "analytics_tickets",
+        ["ticket"],
+        *_text("ticket", nullable=False),
+        *_text("conversation_id", "customer_id"),
+        *_double("created_at", nullable=False),
+        *_text("day", nullable=False),
+        *_text(*DIMENSIONS, "status"),
+        *_double("first_response_due", "first_response_at", "first_response_s", "first_response_bh_s"),
+        *_double("resolution_due", "resolved_at", "resolution_s", "resolution_bh_s"),
+        *_double("final_resolved_at", "final_resolution_s"),
+        *_int("resolutions", "reopened", "replies", "fcr"),
+        indexes={"analytics_tickets_day": ["day"]},
+    )
+    _table(
+        "analytics_surveys",
+        ["survey"],
+        *_text("survey", "conversation_id", nullable=False),
+        *_text("ticket"),
+        *_double("sent_at", nullable=False),
+        *_text("day", nullable=False),
+        *_text(*DIMENSIONS),
+        *_double("answered_at"),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("solved", sa.Integer(), nullable=True),
+        indexes={"analytics_surveys_day": ["day"], "analytics_surveys_conversation": ["conversation_id"]},
+    )
+    _table(
+        "analytics_kb",
+        ["id"],
+        *_text("id", "conversation_id", nullable=False),
+        *_double("at", nullable=False),
+        *_text("day", nullable=False),
+        *_text(*DIMENSIONS, "decision", "entry", "query"),
+        sa.Column("helpful", sa.Integer(), nullable=True),
+        indexes={"analytics_kb_day": ["day"], "analytics_kb_conversation": ["conversation_id"]},
+    )
+    _table(
+        "analytics_state",
+        ["name"],
+        *_text("name", nullable=False),
+        *_double("value", nullable=False),
+        indexes={},
+    )
+
+
+def downgrade() -> None:
+    """Drops the facts only: the record keeps every event, and a rebuild derives them again."""
+    for name in (
+        "analytics_state",
+        "analytics_kb",
+        "analytics_surveys",
+        "analytics_tickets",
+        "analytics_agent_work",
+        "analytics_handoffs",
+        "analytics_conversations",
+    ):
+        op.drop_table(name)

@@ -1,0 +1,294 @@
+"""Each metric against a hand-computed history, on SQLite and PostgreSQL: the issue's cases (first response from the
+handoff five days later, a Friday 16:30 ticket with a one-business-hour target, days in Beijing time, a transfer
+counted once, bot messages never agent replies, one answer per survey) and the rest of the report's KPIs."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.sql import Database
+from intake.models import Priority
+from intake.sla import epoch_to_utc
+from tests.analytics.story import CALENDAR, POLICY, K, Story, bj, kpi, report
+
+DAY = "2026-11-02"  # a Monday
+
+
+async def test_first_response_counts_from_the_handoff_five_days_later_not_from_the_conversation(
+    database: Database,
+) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.bot_turn("c1", bj(DAY, "10:00:05"), "answer", "faq-1")
+    later = "2026-11-07"
+    story.customer_says("c1", bj(later, "10:00"))
+    story.handoff("c1", "u1", bj(later, "10:00"))
+    story.assigned("c1", "ann", bj(later, "10:01"))
+    story.reply("c1", "ann", bj(later, "10:02"))
+    story.wrap_up("c1", "ann", bj(later, "10:10"))
+    await story.save(database)
+    r = await report(database, DAY, later)
+    assert kpi(r, "first_response_p50")["value"] == 120.0
+    assert kpi(r, "queue_wait_p50")["value"] == 60.0
+    assert kpi(r, "handle_p50")["value"] == 540.0
+    assert kpi(r, "handoff_rate")["value"] == 1.0
+    assert kpi(r, "containment")["value"] == 0.0
+
+
+async def test_a_friday_1630_ticket_with_a_one_business_hour_target_is_due_monday_0930(database: Database) -> None:
+    created = bj("2026-11-06", "16:30")  # Friday
+    due = POLICY.first_response_due(Priority.URGENT, epoch_to_utc(created)).timestamp()
+    assert due == bj("2026-11-09", "09:30")
+    story = Story()
+    res_due = POLICY.resolution_due(Priority.URGENT, epoch_to_utc(created)).timestamp()
+    story.ticket("T-1", created, priority="urgent", fr_due=due, res_due=res_due)
+    story.ticket_reply("T-1", "ann", bj("2026-11-09", "09:20"), first=True, due=due)
+    story.ticket("T-2", created, priority="urgent", fr_due=due, res_due=res_due)
+    story.ticket_reply("T-2", "ann", bj("2026-11-09", "10:00"), first=True, due=due)
+    await story.save(database)
+    rows = await database.fetch(
+        __import__("sqlalchemy").text(
+            "SELECT ticket, first_response_s, first_response_bh_s FROM analytics_tickets ORDER BY ticket"
+        )
+    )
+    # Wall clock: Friday 16:30 → Monday 09:20 is 64 h 50 min; business time: 30 min Friday + 20 min Monday.
+    assert [(r["ticket"], r["first_response_s"], r["first_response_bh_s"]) for r in rows] == [
+        ("T-1", 64 * 3600 + 50 * 60, 50 * 60),
+        ("T-2", 65 * 3600 + 30 * 60, 90 * 60),
+    ]
+    r = await report(database, "2026-11-06", "2026-11-09", now=bj("2026-11-09", "12:00"))
+    urgent = [row for row in r["sla"] if row["priority"] == "urgent" and row["clock"] == "first_response"]
+    assert urgent == [
+        {"priority": "urgent", "clock": "first_response", "target_s": 3600.0, "met": 1, "missed": 1, "rate": 0.5}
+    ]
+    # The resolution clock (Monday 12:30) is still running at noon: neither met nor missed yet.
+    assert kpi(r, "sla_first_response")["value"] == 0.5
+    assert kpi(r, "sla_resolution")["value"] is None
+    assert CALENDAR.timezone == "Asia/Shanghai"
+
+
+async def test_events_at_2330_and_0030_beijing_time_fall_on_different_days(database: Database) -> None:
+    story = Story()
+    story.opened("late", "u1", bj("2026-11-02", "23:30"))
+    story.opened("early", "u2", bj("2026-11-03", "00:30"))
+    await story.save(database)
+    r = await report(database, "2026-11-02", "2026-11-03")
+    assert r["series"]["days"] == ["2026-11-02", "2026-11-03"]
+    assert r["series"]["conversations"] == [1, 1]
+    assert r["range"]["tz"] == "Asia/Shanghai"
+
+
+async def test_a_conversation_transferred_between_two_agents_counts_once(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.handoff("c1", "u1", bj(DAY, "10:00"))
+    story.assigned("c1", "ann", bj(DAY, "10:01"))
+    story.reply("c1", "ann", bj(DAY, "10:03"))
+    story.transfer("c1", "ann", "bob", bj(DAY, "10:05"))
+    story.reply("c1", "bob", bj(DAY, "10:06"))
+    story.wrap_up("c1", "bob", bj(DAY, "10:11"))
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "conversations")["value"] == 1
+    assert kpi(r, "first_response_p50") | {"n": 1} == kpi(r, "first_response_p50")
+    assert kpi(r, "first_response_p50")["value"] == 180.0
+    assert kpi(r, "handle_p50")["value"] == 600.0  # first assignment → wrap-up, once
+    episodes = await database.fetch(
+        __import__("sqlalchemy").text("SELECT resolved, transfers, agents FROM analytics_handoffs")
+    )
+    assert [dict(e) for e in episodes] == [{"resolved": 1, "transfers": 1, "agents": 2}]
+    agents = {a["agent"]: a for a in r["agents"]}
+    # Each answered it, so each handled it; bob's first response counts from his assignment, ann's from the request.
+    assert {a: (row["conversations"], row["first_response_p50"]) for a, row in agents.items()} == {
+        "ann": (1, 180.0),
+        "bob": (1, 60.0),
+    }
+    assert agents["ann"]["handle_p50"] == 240.0 and agents["bob"]["handle_p50"] == 360.0
+
+
+async def test_a_ticket_passed_between_teams_and_agents_counts_once_in_resolutions(database: Database) -> None:
+    story = Story()
+    t0 = bj(DAY, "10:00")
+    story.ticket("T-1", t0, fr_due=t0 + 86400, res_due=t0 + 3 * 86400, team="billing")
+    story.add(K.TICKET_ASSIGNED, t0 + 60, "agent:sam", ticket="T-1", agent="ann", data={"from": None, "to": "ann"})
+    story.add(K.TICKET_TRANSFERRED, t0 + 120, "agent:ann", ticket="T-1", team="delivery", data={"to": "delivery"})
+    story.add(K.TICKET_ASSIGNED, t0 + 180, "agent:sam", ticket="T-1", agent="bob", data={"from": "ann", "to": "bob"})
+    story.ticket_reply("T-1", "bob", t0 + 600, first=True, due=t0 + 86400)
+    story.resolved("T-1", t0 + 3600, due=t0 + 3 * 86400)
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "tickets")["value"] == 1
+    assert kpi(r, "resolution_p50")["value"] == 3600.0
+    assert kpi(r, "fcr") | {} == {**kpi(r, "fcr"), "value": 1.0, "n": 1}
+    assert [(t["team"], t["tickets"]) for t in r["teams"]] == [("delivery", 1)]
+    assert kpi(r, "sla_resolution")["value"] == 1.0
+
+
+async def test_bot_messages_never_count_as_agent_replies(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.handoff("c1", "u1", bj(DAY, "10:00"))
+    story.bot_turn("c1", bj(DAY, "10:00:30"))  # the bot still talks while the customer waits
+    story.add(K.AGENT_REPLY, bj(DAY, "10:01"), "bot", conversation_id="c1")  # not an agent's, whatever its kind
+    story.assigned("c1", "ann", bj(DAY, "10:02"))
+    story.reply("c1", "ann", bj(DAY, "10:05"))
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "first_response_p50")["value"] == 300.0
+    assert [(a["agent"], a["conversations"]) for a in r["agents"]] == [("ann", 1)]
+
+
+async def test_the_same_customer_rating_twice_keeps_one_answer_the_last(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.survey("c1", "s1", "ann", bj(DAY, "11:00"), (bj(DAY, "11:01"), 2), (bj(DAY, "11:02"), 5))
+    story.opened("c2", "u2", bj(DAY, "10:00"))
+    story.survey("c2", "s2", "ann", bj(DAY, "11:00"))  # sent, never answered
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert (kpi(r, "csat")["value"], kpi(r, "csat")["n"]) == (1.0, 1)
+    assert kpi(r, "survey_response_rate")["value"] == 0.5
+    assert r["series"]["csat"] == [1.0]
+
+
+async def test_containment_excludes_handoffs_and_customers_back_within_24_hours(database: Database) -> None:
+    story = Story()
+    story.opened("a1", "alice", bj(DAY, "10:00"))
+    story.opened("a2", "alice", bj("2026-11-03", "09:00"))  # 23 h later: a1 did not contain her
+    story.opened("b1", "bob", bj(DAY, "10:00"))
+    story.opened("b2", "bob", bj("2026-11-03", "11:00"))  # 25 h later: b1 did
+    story.opened("c1", "carol", bj(DAY, "12:00"))
+    story.handoff("c1", "carol", bj(DAY, "12:01"))
+    await story.save(database)
+    rows = await database.fetch(
+        __import__("sqlalchemy").text("SELECT conversation_id, contained FROM analytics_conversations")
+    )
+    assert {r["conversation_id"]: r["contained"] for r in rows} == {"a1": 0, "a2": 1, "b1": 1, "b2": 1, "c1": 0}
+    r = await report(database, DAY, "2026-11-03")
+    assert kpi(r, "containment")["value"] == pytest.approx(3 / 5)
+    assert r["series"]["containment"] == [pytest.approx(1 / 3), 1.0]
+    assert r["mix"]["handoff_reasons"] == [{"key": "asked_for_human", "count": 1}]
+
+
+async def test_the_return_within_24_hours_is_seen_when_it_arrives_in_a_later_pass(database: Database) -> None:
+    first = Story()
+    first.opened("a1", "alice", bj(DAY, "10:00"))
+    projector = await first.save(database)
+    second = Story()
+    second.opened("a2", "alice", bj(DAY, "20:00"))
+    from record import SQLServiceRecord
+
+    await SQLServiceRecord(database).append(second.events)
+    await projector.run_pass()
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "containment")["value"] == 0.5
+
+
+async def test_percentiles_interpolate_like_percentile_cont_on_both_backends(database: Database) -> None:
+    story = Story()
+    for i, wait in enumerate((60, 120, 180, 240, 300)):
+        cid = f"c{i}"
+        story.opened(cid, f"u{i}", bj(DAY, "10:00"))
+        story.handoff(cid, f"u{i}", bj(DAY, "10:00"))
+        story.assigned(cid, "ann", bj(DAY, "10:00"))
+        story.reply(cid, "ann", bj(DAY, "10:00") + wait)
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "first_response_p50")["value"] == 180.0
+    assert kpi(r, "first_response_p90")["value"] == pytest.approx(276.0)
+    assert kpi(r, "first_response_p90")["n"] == 5
+    assert r["series"]["first_response_p90"] == [pytest.approx(276.0)]
+    assert r["distributions"]["first_response"] == [5, 0, 0, 0, 0]
+
+
+async def test_abandonment_and_queue_wait_count_episodes(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.handoff("c1", "u1", bj(DAY, "10:00"))
+    story.abandoned("c1", bj(DAY, "10:05"))
+    story.handoff("c1", "u1", bj(DAY, "10:06"))  # asked again: a second episode
+    story.assigned("c1", "ann", bj(DAY, "10:07"))
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert (kpi(r, "abandonment_rate")["value"], kpi(r, "abandonment_rate")["n"]) == (0.5, 2)
+    assert kpi(r, "queue_wait_p50")["value"] == 60.0  # the abandoned episode was never assigned
+    assert kpi(r, "first_response_p50")["value"] is None
+
+
+async def test_next_reply_is_the_wait_from_a_customer_message_to_the_next_agent_reply(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.handoff("c1", "u1", bj(DAY, "10:00"))
+    story.assigned("c1", "ann", bj(DAY, "10:00"))
+    story.reply("c1", "ann", bj(DAY, "10:01"))
+    story.customer_says("c1", bj(DAY, "10:02"))
+    story.customer_says("c1", bj(DAY, "10:03"))  # the clock runs from the first unanswered message
+    story.reply("c1", "ann", bj(DAY, "10:06"))
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "next_reply_p50")["value"] == 240.0
+
+
+async def test_reopen_rate_fcr_and_complaint_rate(database: Database) -> None:
+    story = Story()
+    t0 = bj(DAY, "10:00")
+    for i in range(4):
+        story.opened(f"c{i}", f"u{i}", t0)
+    story.ticket("T-1", t0, fr_due=t0 + 86400, res_due=t0 + 86400, category="service_complaint")
+    story.ticket_reply("T-1", "ann", t0 + 60, first=True, due=t0 + 86400)
+    story.resolved("T-1", t0 + 120, due=t0 + 86400)
+    story.reopened("T-1", t0 + 6 * 86400, due=t0 + 8 * 86400)
+    story.ticket("T-2", t0, fr_due=t0 + 86400, res_due=t0 + 86400)
+    story.ticket_reply("T-2", "ann", t0 + 60, first=True, due=t0 + 86400)
+    story.ticket_reply("T-2", "ann", t0 + 90, first=False)
+    story.resolved("T-2", t0 + 200, due=t0 + 86400)
+    await story.save(database)
+    r = await report(database, DAY, DAY, now=t0 + 10 * 86400)
+    assert kpi(r, "reopen_rate")["value"] == 0.5
+    assert kpi(r, "fcr")["value"] == 0.0  # T-1 was reopened, T-2 took two replies
+    assert kpi(r, "complaint_rate")["value"] == 250.0  # 1 complaint per 4 conversations
+    assert kpi(r, "sla_resolution")["value"] == 0.5  # T-1's reopened clock ran past its due time
+    assert r["mix"]["categories"] == [{"key": "service_complaint", "count": 1}]
+
+
+async def test_kb_rates_and_lists(database: Database) -> None:
+    story = Story()
+    story.opened("c1", "u1", bj(DAY, "10:00"))
+    story.bot_turn("c1", bj(DAY, "10:01"), "answer", "faq-1")
+    story.bot_turn("c1", bj(DAY, "10:02"), "clarify", "faq-2")
+    story.bot_turn("c1", bj(DAY, "10:03"), "not_found", None, "Where is  my PARCEL")
+    story.bot_turn("c1", bj(DAY, "10:04"), "not_found", None, "where is my parcel")
+    for at, helpful in ((bj(DAY, "10:05"), True), (bj(DAY, "10:06"), False)):
+        data = {"helpful": helpful, "kb_entry": "faq-1"}
+        story.add(K.KB_FEEDBACK, at, "customer", conversation_id="c1", data=data)
+    await story.save(database)
+    r = await report(database, DAY, DAY)
+    assert kpi(r, "kb_answer_rate")["value"] == 0.25
+    assert (kpi(r, "kb_helpful_rate")["value"], kpi(r, "kb_helpful_rate")["n"]) == (0.0, 1)  # the last answer
+    assert r["kb"]["not_found_rate"] == 0.5 and r["kb"]["clarify_rate"] == 0.25
+    assert r["kb"]["not_found_top"] == [{"query": "where is my parcel", "count": 2}]
+    assert r["kb"]["unhelpful_entries"] == [{"entry": "faq-1", "title": None, "count": 1}]
+
+
+async def test_filters_and_the_previous_period(database: Database) -> None:
+    story = Story()
+    story.opened("old", "u0", bj("2026-10-31", "10:00"), channel="wechat")
+    story.opened("web", "u1", bj("2026-11-01", "10:00"), channel="web", language="zh")
+    story.opened("wx", "u2", bj("2026-11-02", "10:00"), channel="wechat")
+    await story.save(database)
+    r = await report(database, "2026-11-01", "2026-11-02", channel="wechat")
+    assert r["previous"] == {"from": "2026-10-30", "to": "2026-10-31"}
+    assert r["filters"]["channel"] == "wechat"
+    assert (kpi(r, "conversations")["value"], kpi(r, "conversations")["previous"]) == (1, 1)
+    assert r["options"]["channels"] == ["web", "wechat"]
+    assert r["options"]["languages"] == ["en", "zh"]
+
+
+async def test_an_empty_range_reports_nothing_to_measure(database: Database) -> None:
+    r = await report(database, DAY, DAY)
+    from analytics.metrics import KPI_KEYS
+
+    assert [k["key"] for k in r["kpis"]] == list(KPI_KEYS)
+    assert kpi(r, "conversations")["value"] == 0
+    assert all(k["value"] is None for k in r["kpis"] if k["unit"] != "count")
+    assert r["series"]["csat"] == [None] and r["sla"] == [] and r["agents"] == []
