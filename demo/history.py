@@ -56,6 +56,7 @@ HOUR_WEIGHTS = (
 )  # fmt: skip
 WEEKDAY_FACTOR = (1.05, 1.0, 1.0, 1.0, 1.1, 0.7, 0.6)  # Monday … Sunday
 BAD_DAY_SHARE = 0.05
+BAD_DAY_VOLUME = 1.5  # a bad day's traffic against an ordinary one's
 # Each language's channel mix: Chinese customers come mostly through WeChat, English ones through the web chat.
 CHANNEL_WEIGHTS: Mapping[str, tuple[float, float, float]] = {"en": (0.7, 0.05, 0.25), "zh": (0.35, 0.5, 0.15)}
 TIERS = (("standard", 0.85), ("silver", 0.08), ("gold", 0.05), ("vip", 0.02))
@@ -631,14 +632,15 @@ class _Ticket:
             created_at=self.created_at,
         )
         t = first
+        window = self.resolution_due - self.created_at  # replies and waits scale with the priority's target
         for _ in range(self.rng.choice((0, 0, 1, 1, 2, 3))):
-            t += self.rng.uniform(600, 6 * 3600)
+            t += self.rng.uniform(0.02, 0.12) * window
             if self.rng.random() < 0.3:
                 self.status_to(TicketStatus.PENDING_CUSTOMER, agent_actor(agent), t)
-                t += self.rng.uniform(1800, 12 * 3600)
+                t += self.rng.uniform(0.02, 0.1) * window
                 self.status_to(TicketStatus.OPEN, CUSTOMER, t)
             self.fact(Kind.TICKET_REPLY, agent_actor(agent), t)
-        resolved = self.created_at + self.late(0.45, 0.7) * (self.resolution_due - self.created_at)
+        resolved = self.created_at + self.late(0.45, 0.7) * window
         resolved = max(resolved, t + 300)
         reopens = self.rng.random() < 0.08
         self.resolve(agent, resolved, first)
@@ -767,7 +769,7 @@ def generate(options: DemoOptions) -> Iterator[Story]:
     for day in gen.days():
         volume = options.per_day * WEEKDAY_FACTOR[day.weekday] * max(0.5, gen.rng.gauss(1.0, 0.1))
         if day.bad:
-            volume *= 1.5
+            volume *= BAD_DAY_VOLUME
         starts = sorted(
             day.start + 3600.0 * gen.rng.choices(range(24), cum_weights=hour_cum)[0] + gen.rng.uniform(0, 3600)
             for _ in range(round(volume))
