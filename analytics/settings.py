@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field
 
+from analytics.facts import Clocks
+from analytics.projector import Projector
 from backends.settings import EnvSettings
+from backends.sql import Database
+from intake.calendar import BusinessCalendar
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 PROJECT_S = 60.0
@@ -49,3 +53,10 @@ class AnalyticsConfig(EnvSettings):
         description="How far back before its cursor each projector pass looks again, for events that reached the "
         "record late (buffered by a replica while the database was away). Older stragglers need a rebuild.",
     )
+
+    def clocks(self, calendar: BusinessCalendar) -> Clocks:
+        """Day buckets in this time zone, business time on `calendar` (the SLA engine's, built once by the app)."""
+        return Clocks(self.timezone, calendar)
+
+    def projector(self, db: Database, calendar: BusinessCalendar) -> Projector:
+        return Projector(db, self.clocks(calendar), lag_s=self.lag_s)

@@ -21,6 +21,7 @@ from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.sql import open_database
 from bot import api, health, pages
 from bot.actions_endpoint import setup_actions
+from bot.analytics_projector import analytics_projector_context
 from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
 from bot.channels.socketio import setup_socketio
@@ -206,8 +207,8 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 
 def setup_services(app: web.Application, settings: Settings) -> None:
     """What both programs run on: storage, the service record, bus, Rasa client, surveys, handoff runtime, pipeline,
-    what reaches a ticket's customer and the follow-up after resolution, knowledge base, and the SLA scheduler (every
-    replica runs its loop; one at a time does a pass)."""
+    what reaches a ticket's customer and the follow-up after resolution, knowledge base, the SLA scheduler and the
+    analytics projector (every replica runs their loops; one at a time does a pass)."""
     app[SETTINGS] = settings
     # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
     # hours and chat deadlines all read this object.
@@ -226,6 +227,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
             follow_up_context,
             kb_context,
             sla_scheduler_context,
+            analytics_projector_context,
         ]
     )
     app.add_routes(health.routes)

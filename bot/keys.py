@@ -43,6 +43,8 @@ TICKETS = web.AppKey("tickets", TicketStore)
 CUSTOMERS = web.AppKey("customers", CustomerRecords)
 # The shop's order system (FD_INTAKE_ORDER_API_URL, or the demo orders); set only when one is configured.
 ORDERS = web.AppKey("orders", OrderSystem)
+# The analytics projector's loop on this replica (bot.analytics_projector); absent when FD_ANALYTICS_PROJECT_S is 0.
+ANALYTICS_PROJECTOR = web.AppKey("analytics_projector", PeriodicJob)
 # The SLA watcher's loop on this replica (bot.sla_scheduler); absent when FD_INTAKE_SLA_CHECK_S is 0.
 SLA_SCHEDULER = web.AppKey("sla_scheduler", PeriodicJob)
 # The satisfaction surveys: after a live chat and the follow-up after a resolved ticket.

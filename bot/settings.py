@@ -4,8 +4,8 @@ Owns `Settings` (the `FD_*` variables of the front door itself, its logs and met
 per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`), `calendar` (`FD_CALENDAR_*`, the
 one business calendar), `handoff` (`FD_HANDOFF_*`), `wechat` (`FD_WECHAT_*`), `sla` (`FD_INTAKE_SLA_CHECK_S`,
 `FD_INTAKE_SLA_BREACH_REASSIGN`: the SLA scheduler's loop, which the program runs), `notify` (`FD_NOTIFY_*`,
-customer email), `follow_up` (`FD_FOLLOW_UP_*`, the follow-up after resolution) and `record` (`FD_RECORD_*`, the
-service record's writer). A new
+customer email), `follow_up` (`FD_FOLLOW_UP_*`, the follow-up after resolution), `record` (`FD_RECORD_*`, the
+service record's writer) and `analytics` (`FD_ANALYTICS_*`, the reports' time zone and projector). A new
 package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field
 
+from analytics.settings import AnalyticsConfig
 from backends.settings import EnvSettings
 from bot.channels.email import EmailConfig
 from bot.channels.wechat.settings import WeChatConfig
@@ -144,6 +145,7 @@ class Settings(EnvSettings):
     notify: EmailConfig = EmailConfig()
     follow_up: FollowUpConfig = FollowUpConfig()
     record: RecordConfig = RecordConfig()
+    analytics: AnalyticsConfig = AnalyticsConfig()
 
     @property
     def effective_database_url(self) -> str:

@@ -1,5 +1,5 @@
 """The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db,
-demo, settings.
+analytics, demo, settings.
 
 The one place the process environment is read: `Settings.for_server(os.environ)`, once; a bad variable is printed
 (naming it and what it accepts) and the command exits with status 2, before anything starts.
@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--per-day", type=_positive_int, default=60, help="conversations on a weekday (default 60)")
     history.add_argument("--seed", type=int, default=1, help="the same seed and day give the same history")
     history.add_argument("--force", action="store_true", help="replace an existing demo history")
+    analytics = commands.add_parser("analytics", help="the reports' facts").add_subparsers(
+        dest="analytics", required=True
+    )
+    analytics.add_parser("rebuild", help="derive every analytics fact again from the service record (FD_DATABASE_URL)")
     docs = commands.add_parser("settings", help="check the environment's settings, or print their documentation")
     docs.add_argument("--markdown", action="store_true", help="print README.md's configuration tables")
     docs.add_argument("--write", metavar="README", help="with --markdown: update the tables in this file instead")
@@ -128,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_demo_history(settings, args.days, args.per_day, args.seed, force=args.force))
     if args.command == "db" and args.db == "revision":
         asyncio.run(_new_revision(settings, args.message))
+        return 0
+    if args.command == "analytics":
+        print(f"analytics rebuilt: {asyncio.run(_rebuild_analytics(settings))} conversations and tickets")
         return 0
     if args.command == "db":
         print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
@@ -190,7 +197,9 @@ async def _demo_history(settings: Settings, days: int, per_day: int, seed: int, 
         summary = await write_demo_history(db, options, progress if sys.stdout.isatty() else None)
     finally:
         await db.close()
-    print(f"\rdemo history of {days} days written: {summary}")
+    print(f"\rdemo history of {days} days written: {summary}", flush=True)
+    # Its facts are older than the projector's cursor, which only looks back a few minutes: fold everything again.
+    print(f"analytics rebuilt: {await _rebuild_analytics(settings)} conversations and tickets")
     print("its ids start with 'demo-'; staff accounts: see var/demo-credentials.txt after `frontdoor run`")
     return 0
 
@@ -219,6 +228,17 @@ async def _upgrade_database(settings: Settings) -> str | None:
     try:
         await upgrade_database(db)
         return await current_revision(db)
+    finally:
+        await db.close()
+
+
+async def _rebuild_analytics(settings: Settings) -> int:
+    """Empties the facts tables and folds the whole record again (a running server's projector carries on after)."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        projector = settings.analytics.projector(db, settings.calendar.calendar())
+        return len(await projector.rebuild())
     finally:
         await db.close()
 

@@ -1,6 +1,6 @@
 """The staff program: login and the page shell (with its alerts bell), the agent console and supervisor page, the
-ticket workspace and teams, customer records and the FAQ editor. It runs on the front door's services
-(`bot.app.setup_services`), in the same process or its own."""
+ticket workspace and teams, customer records, the FAQ editor and the analytics dashboard. It runs on the front
+door's services (`bot.app.setup_services`), in the same process or its own."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
 from bot.keys import DATABASE
 from staff import pages
 from staff.alerts_api import setup_alerts
+from staff.analytics_api import setup_analytics
 from staff.auth import Role, StaffDirectory
 from staff.console import setup_console
 from staff.customers_api import setup_customers
@@ -44,6 +45,7 @@ def setup_staff(app: web.Application) -> None:
     setup_teams(app)
     setup_customers(app)
     setup_editor(app)
+    setup_analytics(app)
 
 
 __all__ = ["setup_staff"]

@@ -13,6 +13,7 @@ months of record gets its facts without a data migration here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,7 +38,7 @@ def _int(*names: str) -> list[sa.Column[int]]:
     return [sa.Column(name, sa.Integer(), server_default="0", nullable=False) for name in names]
 
 
-def _table(name: str, key: Sequence[str], *columns: sa.Column[object], indexes: dict[str, list[str]]) -> None:
+def _table(name: str, key: Sequence[str], *columns: sa.Column[Any], indexes: dict[str, list[str]]) -> None:
     op.create_table(name, *columns, sa.PrimaryKeyConstraint(*key, name=f"{name}_pkey"))
     for index, index_columns in indexes.items():
         op.create_index(index, name, index_columns)

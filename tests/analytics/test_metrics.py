@@ -5,10 +5,13 @@ counted once, bot messages never agent replies, one answer per survey) and the r
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
+from analytics.metrics import KPI_KEYS
 from backends.sql import Database
 from intake.models import Priority
 from intake.sla import epoch_to_utc
+from record import SQLServiceRecord
 from tests.analytics.story import CALENDAR, POLICY, K, Story, bj, kpi, report
 
 DAY = "2026-11-02"  # a Monday
@@ -47,9 +50,7 @@ async def test_a_friday_1630_ticket_with_a_one_business_hour_target_is_due_monda
     story.ticket_reply("T-2", "ann", bj("2026-11-09", "10:00"), first=True, due=due)
     await story.save(database)
     rows = await database.fetch(
-        __import__("sqlalchemy").text(
-            "SELECT ticket, first_response_s, first_response_bh_s FROM analytics_tickets ORDER BY ticket"
-        )
+        text("SELECT ticket, first_response_s, first_response_bh_s FROM analytics_tickets ORDER BY ticket")
     )
     # Wall clock: Friday 16:30 → Monday 09:20 is 64 h 50 min; business time: 30 min Friday + 20 min Monday.
     assert [(r["ticket"], r["first_response_s"], r["first_response_bh_s"]) for r in rows] == [
@@ -93,9 +94,7 @@ async def test_a_conversation_transferred_between_two_agents_counts_once(databas
     assert kpi(r, "first_response_p50") | {"n": 1} == kpi(r, "first_response_p50")
     assert kpi(r, "first_response_p50")["value"] == 180.0
     assert kpi(r, "handle_p50")["value"] == 600.0  # first assignment → wrap-up, once
-    episodes = await database.fetch(
-        __import__("sqlalchemy").text("SELECT resolved, transfers, agents FROM analytics_handoffs")
-    )
+    episodes = await database.fetch(text("SELECT resolved, transfers, agents FROM analytics_handoffs"))
     assert [dict(e) for e in episodes] == [{"resolved": 1, "transfers": 1, "agents": 2}]
     agents = {a["agent"]: a for a in r["agents"]}
     # Each answered it, so each handled it; bob's first response counts from his assignment, ann's from the request.
@@ -160,9 +159,7 @@ async def test_containment_excludes_handoffs_and_customers_back_within_24_hours(
     story.opened("c1", "carol", bj(DAY, "12:00"))
     story.handoff("c1", "carol", bj(DAY, "12:01"))
     await story.save(database)
-    rows = await database.fetch(
-        __import__("sqlalchemy").text("SELECT conversation_id, contained FROM analytics_conversations")
-    )
+    rows = await database.fetch(text("SELECT conversation_id, contained FROM analytics_conversations"))
     assert {r["conversation_id"]: r["contained"] for r in rows} == {"a1": 0, "a2": 1, "b1": 1, "b2": 1, "c1": 0}
     r = await report(database, DAY, "2026-11-03")
     assert kpi(r, "containment")["value"] == pytest.approx(3 / 5)
@@ -176,8 +173,6 @@ async def test_the_return_within_24_hours_is_seen_when_it_arrives_in_a_later_pas
     projector = await first.save(database)
     second = Story()
     second.opened("a2", "alice", bj(DAY, "20:00"))
-    from record import SQLServiceRecord
-
     await SQLServiceRecord(database).append(second.events)
     await projector.run_pass()
     r = await report(database, DAY, DAY)
@@ -286,8 +281,6 @@ async def test_filters_and_the_previous_period(database: Database) -> None:
 
 async def test_an_empty_range_reports_nothing_to_measure(database: Database) -> None:
     r = await report(database, DAY, DAY)
-    from analytics.metrics import KPI_KEYS
-
     assert [k["key"] for k in r["kpis"]] == list(KPI_KEYS)
     assert kpi(r, "conversations")["value"] == 0
     assert all(k["value"] is None for k in r["kpis"] if k["unit"] != "count")
