@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytics import AnalyticsConfig, Clocks, Projector  # noqa: E402
+from analytics.drill import drill, parse_drill  # noqa: E402
+from analytics.export import export_csv  # noqa: E402
 from analytics.query import ReportQuery  # noqa: E402
 from analytics.report import Names, build_report  # noqa: E402
 from backends.sql import Database, open_database  # noqa: E402
@@ -213,6 +215,7 @@ async def generate_and_load(target: Target, options: DemoOptions) -> dict[str, A
             counts["conversations"] += len(batch)
             print(f"  {counts['conversations']} conversations, {counts['events']} events", file=sys.stderr)
     total = time.perf_counter() - started
+    print(f"  generated in {generate_s:.0f} s, loaded in {total - generate_s:.0f} s", file=sys.stderr)
     return counts | {"generate_s": round(generate_s, 1), "load_s": round(total - generate_s, 1)}
 
 
@@ -228,16 +231,28 @@ class Dashboard:
         self.now = time.time()
         self.today = dt.datetime.fromtimestamp(self.now, dt.UTC).astimezone(ZoneInfo(self.config.timezone)).date()
 
-    def last(self, days: int) -> ReportQuery:
-        return ReportQuery(self.today - dt.timedelta(days=days - 1), self.today, self.config.timezone)
+    def last(self, days: int, **filters: str) -> ReportQuery:
+        return ReportQuery(self.today - dt.timedelta(days=days - 1), self.today, self.config.timezone, filters)
 
     async def project(self) -> int:
         """Folds the whole record into the facts tables (`frontdoor analytics rebuild`); returns the entities."""
         projector = Projector(self.db, Clocks(self.config.timezone, self.calendar), lag_s=self.config.lag_s)
         return len(await projector.rebuild())
 
-    async def report(self, days: int) -> None:
-        await build_report(self.db, self.last(days), Names(), self.policy, self.now)
+    async def report(self, days: int) -> dict[str, Any]:
+        return await build_report(self.db, self.last(days), Names(), self.policy, self.now)
+
+    async def drill(self, days: int) -> int:
+        """The supervisor drills into the missed urgent first responses (the SLA chart's bar); returns the total."""
+        query = self.last(days, priority="urgent")
+        ask = parse_drill({"metric": "sla", "clock": "first_response", "met": "false"}, query)
+        return int((await drill(self.db, query, ask, self.now))["total"])
+
+    async def export(self, days: int) -> int:
+        """The raw per-conversation rows of the range as CSV (the largest export); returns its size in bytes."""
+        return sum(
+            len(chunk) for chunk in [c async for c in export_csv(self.db, "conversations", self.last(days), None)]
+        )
 
 
 async def timed(reps: int, call: Callable[[], Awaitable[object]]) -> dict[str, float]:
@@ -257,13 +272,31 @@ async def measure(db: Database, reps: int) -> dict[str, Any]:
     entities = await dashboard.project()
     project_s = round(time.perf_counter() - started, 1)
     print(f"  projected {entities} conversations and tickets in {project_s} s", file=sys.stderr)
-    timings = {
-        "report_30d": await timed(reps, lambda: dashboard.report(30)),
-        "report_365d": await timed(reps, lambda: dashboard.report(365)),
+    # The slowest last: a run cut short still has the others on stderr.
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "report_30d": lambda: dashboard.report(30),
+        "drill_30d": lambda: dashboard.drill(30),
+        "drill_365d": lambda: dashboard.drill(365),
+        "export_30d": lambda: dashboard.export(30),
+        "report_365d": lambda: dashboard.report(365),
     }
-    out: dict[str, Any] = {"project_s": project_s}
+    timings = {}
+    for name, call in calls.items():
+        timings[name] = await timed(reps, call)
+        print(f"  {name}: {timings[name]}", file=sys.stderr)
+    out: dict[str, Any] = {
+        "project_s": project_s,
+        "missed_urgent_first_responses_365d": await dashboard.drill(365),
+        "export_30d_bytes": await dashboard.export(30),
+    }
     for name, t in timings.items():
         out |= {f"{name}_p50_ms": t["p50"], f"{name}_p95_ms": t["p95"]}
+    # The issue's keys: the drill and the export each by their slower range.
+    out["drill_p95_ms"] = max(out["drill_30d_p95_ms"], out["drill_365d_p95_ms"])
+    out["export_p95_ms"] = out["export_30d_p95_ms"]
+    slowest = max(t["p95"] for t in timings.values())
+    out["slowest_p95_ms"] = slowest
+    out["meets_target"] = slowest <= TARGET_P95_MS[db.dialect]
     return out
 
 
