@@ -38,7 +38,7 @@ from intake.priority import PriorityPolicy
 from intake.settings import IntakeSettings
 from intake.teams import demo_teams
 from kb.io import read_yaml
-from record import BOT, CUSTOMER, SYSTEM, ServiceEvent, ServiceEventKind, agent_actor
+from record import AGENT_PREFIX, BOT, CUSTOMER, SYSTEM, ServiceEvent, ServiceEventKind, agent_actor
 
 Kind = ServiceEventKind
 T = TypeVar("T")
@@ -88,7 +88,8 @@ CLOSE_AFTER_RESOLVED_S = 7 * 86400.0
 @dataclass(frozen=True)
 class DemoOptions:
     """`days` local days (in `timezone`) ending with the one `end` (epoch s) falls in, about `per_day` new
-    conversations on an ordinary weekday. `transcripts`: also make the message rows (the benchmark skips them)."""
+    conversations on an ordinary weekday. `transcripts`: also make the rows the staff pages open (messages,
+    tickets and their timelines); the benchmark, which times the dashboard only, skips them."""
 
     end: float
     days: int = 60
@@ -113,6 +114,9 @@ class Story:
     conversation: dict[str, Any]
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[ServiceEvent] = field(default_factory=list)
+    # Rows of `intake.tables`: the conversation's tickets as they stand at the end, and their timelines.
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    ticket_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,7 @@ class _Conversation:
         self.last_customer_at: float | None = None
         self.assigned_at = at
         self.closed_at: float | None = None
+        self.tickets: list[_Ticket] = []
 
     # primitives --------------------------------------------------------------------------------------------------
 
@@ -495,12 +500,13 @@ class _Conversation:
         description = self.pick(texts.DESCRIPTIONS[category])
         self.customer_says(self.pick(texts.REPORT))
         self.bot_turn("report_issue", self.line("form"))
-        order = category is not Category.SUGGESTION and self.rng.random() < 0.8
-        if order:
-            self.customer_says(self.pick(texts.DESCRIPTIONS[category]))
+        order = self.rng.choice(texts.ORDER_NUMBERS) if category is not Category.SUGGESTION else None
+        if order is not None and self.rng.random() < 0.8:
+            self.customer_says(description)
             self.bot_turn("inform", self.line("order"))
-            self.customer_says(self.rng.choice(texts.ORDER_NUMBERS))
+            self.customer_says(order)
         else:
+            order = None
             self.customer_says(description)
         policy = self.g.policy
         priority = policy.decide(category, urgency, self.customer.tier, description).priority
@@ -527,7 +533,9 @@ class _Conversation:
             deadlines.resolution_due,
             urgency,
             order,
+            description,
         )
+        self.tickets.append(story)
         story.created()
         if worthy:
             reason = ReasonCode(worthy)
@@ -567,7 +575,8 @@ class _Ticket:
         first_response_due: float,
         resolution_due: float,
         urgency: Urgency | None,
-        order: bool,
+        order: str | None,
+        description: str,
     ) -> None:
         self.c = conv
         self.rng = conv.rng
@@ -580,8 +589,77 @@ class _Ticket:
         self.resolution_due = resolution_due
         self.urgency = urgency
         self.order = order
+        self.description = description
         self.assignee: str | None = None
         self.status = TicketStatus.NEW
+        self.seq = -conv.g.next_number("ticket_seq")  # real tickets count up from 1: never the same seq
+        # The timeline as (at, kind, actor, body, data, public, the row's columns it changes).
+        self.timeline: list[tuple[float, str, str, str, dict[str, Any], bool, dict[str, Any]]] = []
+
+    def entry(
+        self,
+        at: float,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        *,
+        body: str = "",
+        public: bool = False,
+        **sets: Any,
+    ) -> None:
+        """A timeline entry of the ticket workspace (`intake.models.EventKind`), with the row's changes."""
+        name = actor.removeprefix(AGENT_PREFIX)
+        self.timeline.append((at, kind, name, body, data, public, sets))
+
+    def rows(self, until: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The `intake_tickets` row as it stands at `until` and its timeline rows up to then. The SLA watcher never
+        looks at it (no next check): a demo ticket raises no alert."""
+        c = self.c
+        row: dict[str, Any] = {
+            "number": self.number,
+            "seq": self.seq,
+            "customer_id": c.customer.id,
+            "conversation_id": c.id,
+            "order_number": self.order,
+            "category": self.category.value,
+            "description": self.description,
+            "urgency": self.urgency.value if self.urgency else None,
+            "contact": "",
+            "language": c.language,
+            "priority": self.priority.value,
+            "created_at": self.created_at,
+            "first_response_due": self.first_response_due,
+            "resolution_due": self.resolution_due,
+            "extra": json.dumps({"demo": True}),
+            "channel": c.channel,
+            "team_id": self.team,
+            "sla_next_check": None,
+            # What the timeline changes (every row has every key: the rows are inserted as one batch).
+            "status": TicketStatus.NEW.value,
+            "updated_at": self.created_at,
+            "assignee": None,
+            "first_responded_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+        }
+        events: list[dict[str, Any]] = []
+        for at, kind, actor, body, data, public, sets in sorted(self.timeline, key=lambda e: e[0]):
+            if at > until:
+                break
+            row |= sets | {"updated_at": at}
+            events.append(
+                {
+                    "number": self.number,
+                    "seq": len(events) + 1,
+                    "kind": kind,
+                    "actor": actor,
+                    "body": body,
+                    "data": json.dumps(data),
+                    "public": public,
+                    "at": at,
+                }
+            )
+        return row, events
 
     def fact(self, kind: Kind, actor: str, at: float, **data: Any) -> None:
         self.c.fact(
@@ -597,8 +675,24 @@ class _Ticket:
         )
 
     def status_to(self, to: TicketStatus, actor: str, at: float, **extra: Any) -> None:
-        self.fact(Kind.TICKET_STATUS, actor, at, **{"from": self.status.value, "to": to.value}, **extra)
+        change = {"from": self.status.value, "to": to.value}
+        self.fact(Kind.TICKET_STATUS, actor, at, **change, **extra)
+        sets: dict[str, Any] = {"status": to.value}
+        if to is TicketStatus.RESOLVED:
+            sets["resolved_at"] = at
+        if to is TicketStatus.CLOSED:
+            sets["closed_at"] = at
+        if self.status is TicketStatus.RESOLVED and to is TicketStatus.OPEN:
+            sets["resolved_at"] = None  # reopened
+        self.entry(at, "status", actor, change, public=True, **sets)
         self.status = to
+
+    def reply(self, kind: Kind, agent: str, at: float, **data: Any) -> None:
+        """A public reply to the customer (the first one stops the first-response clock)."""
+        self.fact(kind, agent_actor(agent), at, **data)
+        sets = {"first_responded_at": at} if kind is Kind.TICKET_FIRST_RESPONSE else {}
+        body = self.rng.choice(texts.AGENT_REPLIES[self.c.language])
+        self.entry(at, "reply", agent, {}, body=body, public=True, **sets)
 
     def created(self) -> None:
         self.fact(
@@ -608,7 +702,15 @@ class _Ticket:
             urgency=self.urgency.value if self.urgency else None,
             first_response_due=self.first_response_due,
             resolution_due=self.resolution_due,
-            order=self.order,
+            order=self.order is not None,
+        )
+        self.entry(
+            self.created_at,
+            "created",
+            BOT,
+            {"to": TicketStatus.NEW.value, "team": self.team},
+            public=True,
+            status=TicketStatus.NEW.value,
         )
 
     def late(self, share_median: float, sigma: float) -> float:
@@ -621,16 +723,11 @@ class _Ticket:
         at = self.created_at + self.rng.uniform(60, 1800)
         self.assignee = agent
         self.fact(Kind.TICKET_ASSIGNED, SYSTEM, at, **{"from": None, "to": agent})
+        self.entry(at, "assigned", SYSTEM, {"from": None, "to": agent}, assignee=agent)
         first = self.created_at + self.late(0.3, 0.9) * (self.first_response_due - self.created_at)
         first = max(first, at + 30)
         self.status_to(TicketStatus.OPEN, agent_actor(agent), first)
-        self.fact(
-            Kind.TICKET_FIRST_RESPONSE,
-            agent_actor(agent),
-            first,
-            due=self.first_response_due,
-            created_at=self.created_at,
-        )
+        self.reply(Kind.TICKET_FIRST_RESPONSE, agent, first, due=self.first_response_due, created_at=self.created_at)
         t = first
         window = self.resolution_due - self.created_at  # replies and waits scale with the priority's target
         for _ in range(self.rng.choice((0, 0, 1, 1, 2, 3))):
@@ -639,7 +736,7 @@ class _Ticket:
                 self.status_to(TicketStatus.PENDING_CUSTOMER, agent_actor(agent), t)
                 t += self.rng.uniform(0.02, 0.1) * window
                 self.status_to(TicketStatus.OPEN, CUSTOMER, t)
-            self.fact(Kind.TICKET_REPLY, agent_actor(agent), t)
+            self.reply(Kind.TICKET_REPLY, agent, t)
         resolved = self.created_at + self.late(0.45, 0.7) * window
         resolved = max(resolved, t + 300)
         reopens = self.rng.random() < 0.08
@@ -652,6 +749,7 @@ class _Ticket:
             target = self.resolution_due - self.created_at
             self.resolution_due = at + target
             self.fact(Kind.TICKET_REOPENED, CUSTOMER, at, resolution_due=self.resolution_due)
+            self.timeline[-1][6]["resolution_due"] = self.resolution_due  # the reopen's status entry
             resolved = at + self.late(0.4, 0.6) * target
             self.resolve(agent, resolved, first)
         self.status_to(TicketStatus.CLOSED, SYSTEM, resolved + CLOSE_AFTER_RESOLVED_S, auto=True)
@@ -811,6 +909,7 @@ def _story(gen: Generator, start: float, bad: bool) -> Story:
         _chat(conv, _weighted(rng, weights))
         conv.close()
     closed_at = conv.closed_at
+    tickets = [t.rows(gen.options.end) for t in conv.tickets] if gen.options.transcripts else []
     return Story(
         customer=customer_row,
         conversation={
@@ -825,6 +924,8 @@ def _story(gen: Generator, start: float, bad: bool) -> Story:
         },
         messages=[m for m in conv.messages if m["created_at"] <= gen.options.end],
         events=conv.events(gen.options.end),
+        tickets=[row for row, _ in tickets],
+        ticket_events=[e for _, timeline in tickets for e in timeline],
     )
 
 

@@ -1,8 +1,11 @@
 """Writes a demo history (`demo.history.generate`) into a database: the facts through the record's own
-`SQLServiceRecord.append`, the customers, conversations and transcripts as rows of `conversations.tables`.
+`SQLServiceRecord.append`; the customers, conversations and transcripts as rows of `conversations.tables`, and the
+tickets with their timelines as rows of `intake.tables`, so a drill-down opens a real transcript or ticket.
 
 The transcripts are inserted as rows rather than through `ConversationStore`: the store stamps messages with its
-clock at append time and gives conversations random ids, where the demo needs its own times and "demo-" ids.
+clock at append time and gives conversations random ids, where the demo needs its own times and "demo-" ids; the
+ticket store likewise numbers tickets from its counter and stamps them now (demo tickets are "DEMO-000001", with
+negative sequence numbers that real ones never take, and no SLA check pending, so they raise no alerts).
 Demo rows are found by their id prefix, so `remove_demo_history` deletes them (and nothing else) before a forced
 re-seed; the record is otherwise append-only.
 """
@@ -18,6 +21,7 @@ from sqlalchemy import Table, delete, exists, insert, select
 from backends.sql import Database
 from conversations.tables import conversations, customers, messages
 from demo.history import DEMO_PREFIX, DemoOptions, Story, generate
+from intake.tables import intake_ticket_events, intake_tickets
 from record import ServiceEvent, SQLServiceRecord
 from record.tables import service_events
 
@@ -55,6 +59,8 @@ async def remove_demo_history(db: Database, prefix: str = DEMO_PREFIX) -> int:
     of facts deleted. Real rows never carry the prefix (their ids are `conv_…`, `cus_…` and UUIDs)."""
     async with db.transaction() as tx:
         removed = await tx.execute(delete(service_events).where(service_events.c.conversation_id.startswith(prefix)))
+        await tx.execute(delete(intake_ticket_events).where(intake_ticket_events.c.number.startswith(prefix.upper())))
+        await tx.execute(delete(intake_tickets).where(intake_tickets.c.number.startswith(prefix.upper())))
         await tx.execute(delete(messages).where(messages.c.conversation_id.startswith(prefix)))
         await tx.execute(delete(conversations).where(conversations.c.id.startswith(prefix)))
         await tx.execute(delete(customers).where(customers.c.id.startswith(prefix)))
@@ -75,6 +81,8 @@ async def write_demo_history(
         await _insert(db, customers, [s.customer for s in batch if s.customer is not None])
         await _insert(db, conversations, [s.conversation for s in batch])
         await _insert(db, messages, [m for s in batch for m in s.messages])
+        await _insert(db, intake_tickets, [t for s in batch for t in s.tickets])
+        await _insert(db, intake_ticket_events, [e for s in batch for e in s.ticket_events])
         events = [e for s in batch for e in s.events]
         await record.append(events)
         counts["conversations"] += len(batch)

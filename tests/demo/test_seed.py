@@ -14,6 +14,8 @@ from conversations.store import ConversationStore
 from conversations.tables import conversations, customers, messages
 from demo.history import DemoOptions
 from demo.seed import has_demo_history, record_is_empty, remove_demo_history, write_demo_history
+from intake.models import EventKind, TicketStatus
+from intake.tickets import TicketStore
 from record import EventQuery, SQLServiceRecord
 from record.tables import service_events
 from server.cli import main
@@ -44,9 +46,23 @@ async def test_the_history_lands_in_the_record_and_the_transcripts(database: Dat
     assert any(m.sender.value == "agent" for m in transcript)
     assert (await store.get_conversation(conversation_id)).created_at < handed[0].at
 
+    # So does a ticket's, with its timeline, in the state its facts say.
+    resolved = await SQLServiceRecord(database).read(EventQuery(kinds=["ticket_resolved"]), limit=1)
+    assert resolved[0].ticket is not None and resolved[0].ticket.startswith("DEMO-")
+    tickets = TicketStore(database)
+    ticket = await tickets.get_for_staff(resolved[0].ticket)
+    assert ticket is not None
+    assert ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.OPEN)
+    assert ticket.first_responded_at is not None and ticket.first_responded_at <= resolved[0].at
+    assert ticket.sla_next_check is None  # the SLA watcher leaves demo tickets alone
+    timeline = await tickets.timeline(ticket.number)
+    assert timeline[0].kind is EventKind.CREATED
+    assert any(e.kind is EventKind.REPLY and e.body for e in timeline)
+
     assert await remove_demo_history(database) == summary.events
     assert await record_is_empty(database)
     assert await count(database, conversations) == 0 and await count(database, customers) == 0
+    assert await tickets.get_for_staff(ticket.number) is None
 
 
 def test_the_command_refuses_a_second_history_unless_forced(
