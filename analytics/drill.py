@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, Table, case, func, select
 from analytics.exceptions import InvalidReportQuery
 from analytics.metrics import BUCKET_LABELS, KPI_KEYS, SATISFIED_SCORE
 from analytics.query import ReportQuery
-from analytics.report import COMPLAINT, bucket_condition, sla_met
+from analytics.report import sla_met
+from analytics.rollups import COMPLAINT, bucket_condition
 from analytics.tables import (
     analytics_conversations,
     analytics_handoffs,

@@ -1,10 +1,10 @@
 """Percentiles of a facts column, computed by the database where it can: `percentiles(db, specs, where, group)`.
 
 The definition is PostgreSQL's `percentile_cont` (linear interpolation between the two nearest ranks: the p-th
-percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)); PostgreSQL computes it in one grouped query, and
-SQLite, which has no ordered-set aggregates, sends the range's non-null values sorted by the index-friendly query
-and they are interpolated here the same way — so both backends give the same numbers. NULL values (a clock that
-never stopped) are left out. Must never decide what is measured.
+percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)); PostgreSQL computes it in one grouped query; SQLite,
+which has no ordered-set aggregates, numbers the sorted values with `row_number()` and sends back only the two
+ranks each fraction lies between, interpolated here the same way — so both backends give the same numbers. NULL
+values (a clock that never stopped) are left out. Must never decide what is measured.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, func, literal, select
+from sqlalchemy import ColumnElement, Integer, Label, cast, func, literal, or_, select
 
 from backends.sql import SQL
 
@@ -26,16 +26,6 @@ class Pct:
     name: str
     column: ColumnElement[Any]
     fraction: float
-
-
-def interpolate(values: Sequence[float], fraction: float) -> float | None:
-    """`percentile_cont(fraction)` of already sorted `values`; None for none."""
-    if not values:
-        return None
-    position = fraction * (len(values) - 1)
-    low = int(position)
-    high = min(low + 1, len(values) - 1)
-    return float(values[low] + (values[high] - values[low]) * (position - low))
 
 
 async def percentiles(
@@ -59,19 +49,56 @@ async def percentiles(
     by_column: dict[str, list[Pct]] = defaultdict(list)
     columns: dict[str, ColumnElement[Any]] = {}
     for spec in specs:
-        name = str(spec.column)
-        by_column[name].append(spec)
-        columns[name] = spec.column
+        by_column[str(spec.column)].append(spec)
+        columns[str(spec.column)] = spec.column
     for name, column_specs in by_column.items():
-        column = columns[name]
-        ordered = (key, column) if group is not None else (column,)
-        rows = await db.fetch(select(key, column.label("v")).where(*where, column.is_not(None)).order_by(*ordered))
-        values: dict[Any, list[float]] = defaultdict(list)
-        for row in rows:
-            values[row["g"]].append(float(row["v"]))
-        for g, sorted_values in values.items():
-            out[g].update({s.name: interpolate(sorted_values, s.fraction) for s in column_specs})
+        for g, ranks in (await _ranks(db, columns[name], where, key, group, column_specs)).items():
+            out[g].update({s.name: _from_ranks(ranks, s.fraction) for s in column_specs})
     return dict(out)
 
 
-__all__ = ["Pct", "interpolate", "percentiles"]
+async def _ranks(
+    db: SQL,
+    column: ColumnElement[Any],
+    where: Sequence[ColumnElement[bool]],
+    key: Label[Any],
+    group: ColumnElement[Any] | None,
+    specs: Sequence[Pct],
+) -> dict[Any, tuple[int, dict[int, float]]]:
+    """{group: (n, {rank: value})} for just the ranks the fractions interpolate between (1-based, as row_number):
+    the database numbers the sorted values with a window function and sends back two rows per fraction, not all."""
+    partition = [group] if group is not None else []
+    ranked = (
+        select(
+            key,
+            column.label("v"),
+            func.row_number().over(partition_by=partition, order_by=column).label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .where(*where, column.is_not(None))
+        .subquery()
+    )
+    wanted = []
+    for spec in specs:
+        low = cast(spec.fraction * (ranked.c.n - 1), Integer) + 1
+        wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
+    rows = await db.fetch(select(ranked.c.g, ranked.c.v, ranked.c.rn, ranked.c.n).where(or_(*wanted)))
+    out: dict[Any, tuple[int, dict[int, float]]] = {}
+    for row in rows:
+        _, values = out.setdefault(row["g"], (int(row["n"]), {}))
+        values[int(row["rn"])] = float(row["v"])
+    return out
+
+
+def _from_ranks(ranks: tuple[int, dict[int, float]], fraction: float) -> float | None:
+    """`percentile_cont(fraction)` of n sorted values of which only the needed ranks (1-based) are known."""
+    n, values = ranks
+    if n == 0:
+        return None
+    position = fraction * (n - 1)
+    low = int(position)
+    high = min(low + 1, n - 1)
+    return values[low + 1] + (values[high + 1] - values[low + 1]) * (position - low)
+
+
+__all__ = ["Pct", "percentiles"]

@@ -6,7 +6,8 @@ them (`analytics.facts`) and replaces their fact rows in one transaction per bat
 newest event time it saw. Recomputing whole rows from all of an entity's events makes a pass idempotent — running it
 twice, or over an overlapping window, gives the same rows — and `rebuild` is the same fold over everything, from
 empty. Reads and writes are set-based: one indexed query per batch of ids, one batched insert per table, and one
-UPDATE for the containment flags of the batch's customers. Must never write the record nor read live state.
+UPDATE for the containment flags of the batch's customers; then the daily rollups of the days it touched are
+recomputed from the facts (`analytics.rollups`). Must never write the record nor read live state.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from itertools import groupby
 from sqlalchemy import ColumnElement, Table, Update, case, delete, exists, func, insert, select
 
 from analytics.facts import Clocks, conversation_facts, ticket_facts
+from analytics.rollups import refresh
 from analytics.tables import (
     FACT_TABLES,
+    ROLLUPS,
     analytics_agent_work,
     analytics_conversations,
     analytics_handoffs,
@@ -48,6 +51,9 @@ _CONVERSATION_TABLES = (
     analytics_kb,
 )
 
+# The conversation-keyed facts that daily rollups sum (agents' work has none: its report reads the facts).
+_ROLLED_UP = (analytics_conversations, analytics_handoffs, analytics_surveys, analytics_kb)
+
 
 class Projector:
     """Folds `service_events` into the facts tables on `db`, with `clocks`' day buckets and business time."""
@@ -67,21 +73,25 @@ class Projector:
     async def rebuild(self) -> list[str]:
         """Empties every fact table and folds the whole record again."""
         async with self._db.transaction() as tx:
-            for table in (*FACT_TABLES, analytics_state):
+            for table in (*FACT_TABLES, *ROLLUPS.values(), analytics_state):
                 await tx.execute(delete(table))
         return await self._project(None)
 
     async def _project(self, since: float | None) -> list[str]:
         high = await self._db.fetchval(select(func.max(service_events.c.at)))
         done: list[str] = []
+        days: set[str] = set()
         async for batch in self._touched(service_events.c.conversation_id, since):
-            await self._conversations(batch)
+            days |= await self._conversations(batch)
             done.extend(batch)
         async for batch in self._touched(service_events.c.ticket, since):
-            await self._tickets(batch)
+            days |= await self._tickets(batch)
             done.extend(f"ticket:{t}" for t in batch)
-        if high is not None:
-            async with self._db.transaction() as tx:
+        async with self._db.transaction() as tx:
+            if since is None or days:
+                # A rebuild (or a first pass) recomputes every day's rollup; a pass, the days whose facts it touched.
+                await refresh(tx, None if since is None else days)
+            if high is not None:
                 await _set_state(tx, CURSOR, float(high))
         if done:
             log.info("analytics projected", extra={"entities": len(done), "since": since})
@@ -111,8 +121,12 @@ class Projector:
         key = str(column.key)
         return {k: [ServiceEvent.from_row(r) for r in group] for k, group in groupby(rows, lambda r: r[key])}
 
-    async def _conversations(self, ids: Sequence[str]) -> None:
+    async def _conversations(self, ids: Sequence[str]) -> set[str]:
+        """Replaces the batch's conversation facts; returns the days whose rollups changed (before and after)."""
         events = await self._events(service_events.c.conversation_id, ids)
+        days = await _days(
+            self._db, (analytics_conversations, analytics_handoffs, analytics_surveys, analytics_kb), ids
+        )
         rows: dict[Table, list[dict[str, object]]] = defaultdict(list)
         customers: set[str] = set()
         for conversation_id in ids:
@@ -125,6 +139,7 @@ class Projector:
             rows[analytics_agent_work].extend(facts.agent_work)
             rows[analytics_surveys].extend(facts.surveys)
             rows[analytics_kb].extend(facts.kb)
+        days |= {str(row["day"]) for table_rows in rows.values() for row in table_rows}
         async with self._db.transaction() as tx:
             for table in _CONVERSATION_TABLES:
                 await tx.execute(delete(table).where(table.c.conversation_id.in_(ids)))
@@ -132,14 +147,31 @@ class Projector:
                     await tx.execute(insert(table), rows[table])
             if customers:
                 await tx.execute(_containment(sorted(customers)))
+                # Their earlier conversations' containment may have changed with this batch.
+                c = analytics_conversations.c
+                changed = select(c.day).where(c.customer_id.in_(sorted(customers))).distinct()
+                days |= {str(r["day"]) for r in await tx.fetch(changed)}
+        return days
 
-    async def _tickets(self, numbers: Sequence[str]) -> None:
+    async def _tickets(self, numbers: Sequence[str]) -> set[str]:
+        """Replaces the batch's ticket facts; returns the days whose rollups changed."""
         events = await self._events(service_events.c.ticket, numbers)
+        days = await _days(self._db, (analytics_tickets,), numbers, key="ticket")
         rows = [r for n in numbers if (r := ticket_facts(n, events.get(n, []), self._clocks)) is not None]
         async with self._db.transaction() as tx:
             await tx.execute(delete(analytics_tickets).where(analytics_tickets.c.ticket.in_(numbers)))
             if rows:
                 await tx.execute(insert(analytics_tickets), rows)
+        return days | {str(r["day"]) for r in rows}
+
+
+async def _days(db: SQL, tables: Sequence[Table], ids: Sequence[str], key: str = "conversation_id") -> set[str]:
+    """The days the facts of `ids` stand on now, in `tables`."""
+    days: set[str] = set()
+    for table in tables:
+        statement = select(table.c.day).where(table.c[key].in_(ids)).distinct()
+        days |= {str(r["day"]) for r in await db.fetch(statement)}
+    return days
 
 
 def _containment(customers: Sequence[str]) -> Update:

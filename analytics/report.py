@@ -1,10 +1,11 @@
 """The dashboard's report: `build_report(db, query, names, policy, now)` → the JSON of the spec's
 `GET /api/v1/analytics/report`, computed from the facts tables only.
 
-Each facts table is read once over the current and the previous period together, grouped by business day (an
-indexed range scan), and the period totals are sums of those days, so the cards and the daily series cannot
-disagree; percentiles come from `analytics.percentiles` (PostgreSQL's `percentile_cont`, or the same interpolation
-over SQLite's sorted values). Definitions: `analytics.metrics` and docs/metrics.md. Must never read live state or
+Each facts table's counters are read once over the current and the previous period together, grouped by business
+day, from its daily rollup (`analytics.rollups`; from the facts themselves when a team, queue or agent filter asks
+for what the rollups do not carry), and the period totals are sums of those days, so the cards and the daily series
+cannot disagree; percentiles come from the facts through `analytics.percentiles` (PostgreSQL's `percentile_cont`, or
+the same interpolation on SQLite). Definitions: `analytics.metrics` and docs/metrics.md. Must never read live state or
 the clock (`now` decides only whether an unanswered clock has already missed its due time).
 """
 
@@ -18,10 +19,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select
 
-from analytics.metrics import BUCKET_LABELS, BUCKETS, KPIS, SATISFIED_SCORE
+from analytics import rollups
+from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
 from analytics.percentiles import Pct, percentiles
 from analytics.query import ReportQuery
+from analytics.rollups import Rollup
 from analytics.tables import (
+    BUCKET_COUNTERS,
+    ROLLUP_DIMENSIONS,
     analytics_agent_work,
     analytics_conversations,
     analytics_handoffs,
@@ -30,7 +35,7 @@ from analytics.tables import (
     analytics_tickets,
 )
 from backends.sql import SQL
-from intake.models import Category, Priority
+from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
 
 C, H, W, T, S, B = (
@@ -41,7 +46,6 @@ C, H, W, T, S, B = (
     analytics_surveys,
     analytics_kb,
 )
-COMPLAINT = Category.SERVICE_COMPLAINT.value
 TOP = 10
 CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
 
@@ -74,11 +78,6 @@ def sla_met(table: Table, clock: str, now: float) -> tuple[ColumnElement[bool], 
     return met, missed
 
 
-def bucket_condition(column: ColumnElement[Any], label: str) -> ColumnElement[bool]:
-    _, low, high = next(b for b in BUCKETS if b[0] == label)
-    return and_(column >= low, column < high) if high is not None else column >= low
-
-
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -102,9 +101,24 @@ class _Days:
         return [self.by_day.get(day, {}).get(name, 0.0) for day in query.day_list()]
 
 
-async def _by_day(db: SQL, table: Table, query: ReportQuery, columns: Mapping[str, ColumnElement[Any]]) -> _Days:
+def rolled(query: ReportQuery) -> bool:
+    """Whether the daily rollups can answer `query`: its filters are all on their dimensions."""
+    return set(query.filters) <= set(ROLLUP_DIMENSIONS)
+
+
+def _sums(rollup: Rollup, query: ReportQuery, names: Sequence[str]) -> tuple[Table, dict[str, ColumnElement[Any]]]:
+    """Where to sum `rollup`'s counters `names` for `query`, and the sums: the rollup table's columns when it can
+    answer, else the same per-row expressions over the facts."""
+    if rolled(query):
+        return rollup.table, {n: func.sum(rollup.table.c[n]) for n in names}
+    return rollup.source, {n: func.sum(rollup.counters[n]) for n in names}
+
+
+async def _by_day(db: SQL, rollup: Rollup, query: ReportQuery) -> _Days:
+    """Every counter of `rollup` per day, over the current and the previous period."""
     both = ReportQuery(query.previous.start, query.end, query.tz, query.filters)
-    statement = select(table.c.day, *(c.label(n) for n, c in columns.items())).where(*both.where(table))
+    table, sums = _sums(rollup, query, list(rollup.counters))
+    statement = select(table.c.day, *(c.label(n) for n, c in sums.items())).where(*both.where(table))
     return _Days(await db.fetch(statement.group_by(table.c.day)))
 
 
@@ -113,6 +127,22 @@ def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
     PostgreSQL sees the GROUP BY expression as the very one selected."""
     start: ColumnElement[str] = literal_column(f"'{query.start.isoformat()}'")
     return case((table.c.day >= start, literal_column("'cur'")), else_=literal_column("'prev'"))
+
+
+async def _grouped_sums(
+    db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n"
+) -> list[dict[str, Any]]:
+    """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out)."""
+    table, sums = _sums(rollup, query, [counter])
+    total = sums[counter]
+    statement = (
+        select(table.c[column].label("key"), total.label("count"))
+        .where(*query.where(table), table.c[column].is_not(None))
+        .group_by(table.c[column])
+        .having(total > 0)
+        .order_by(total.desc(), table.c[column])
+    )
+    return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
 
 
 async def _grouped_counts(
@@ -136,9 +166,10 @@ class _Report:
         q = self.q
         # Every query at once: PostgreSQL runs them on the pool's connections side by side.
         run = asyncio.create_task
-        conversations_t = run(self._conversations())
-        handoffs_t = run(_by_day(self.db, H, q, {"n": func.count(), "abandoned": func.sum(H.c.abandoned)}))
-        tickets_t, surveys_t, kb_t = run(self._tickets()), run(self._surveys()), run(self._kb())
+        conversations_t = run(_by_day(self.db, rollups.CONVERSATIONS, q))
+        handoffs_t = run(_by_day(self.db, rollups.HANDOFFS, q))
+        tickets_t = run(_by_day(self.db, rollups.TICKETS, q))
+        surveys_t, kb_t = run(_by_day(self.db, rollups.SURVEYS, q)), run(_by_day(self.db, rollups.KB, q))
         pcts_t = run(self._percentiles())
         daily_t = run(percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day))
         sla_t, distributions_t, mix_t = run(self._sla()), run(self._distributions()), run(self._mix())
@@ -238,46 +269,6 @@ class _Report:
             "helpful_rate": ratio(b.get("helpful", 0), b.get("feedback", 0)),
         }
 
-    # -- per-table sums ----------------------------------------------------------------------------------------------
-
-    async def _conversations(self) -> _Days:
-        columns = {
-            "n": func.count(),
-            "handed_off": func.sum(C.c.handed_off),
-            "contained": func.sum(C.c.contained),
-        }
-        return await _by_day(self.db, C, self.q, columns)
-
-    async def _tickets(self) -> _Days:
-        columns = {
-            "n": func.count(),
-            "resolved": _count(T.c.resolutions > 0),
-            "reopened": func.sum(T.c.reopened),
-            "fcr": func.sum(T.c.fcr),
-            "complaints": _count(T.c.category == COMPLAINT),
-        }
-        return await _by_day(self.db, T, self.q, columns)
-
-    async def _surveys(self) -> _Days:
-        columns = {
-            "sent": func.count(),
-            "answered": _count(S.c.answered_at.is_not(None)),
-            "scored": _count(S.c.score.is_not(None)),
-            "satisfied": _count(S.c.score >= SATISFIED_SCORE),
-        }
-        return await _by_day(self.db, S, self.q, columns)
-
-    async def _kb(self) -> _Days:
-        columns = {
-            "decisions": _count(B.c.decision.is_not(None)),
-            "answer": _count(B.c.decision == "answer"),
-            "clarify": _count(B.c.decision == "clarify"),
-            "not_found": _count(B.c.decision == "not_found"),
-            "feedback": _count(B.c.helpful.is_not(None)),
-            "helpful": _count(B.c.helpful == 1),
-        }
-        return await _by_day(self.db, B, self.q, columns)
-
     async def _percentiles(self) -> dict[Any, dict[str, float | None]]:
         q = self.q
         both = ReportQuery(q.previous.start, q.end, q.tz, q.filters)
@@ -362,22 +353,20 @@ class _Report:
         return {"cur": totals["cur"], "prev": totals["prev"], "rows": sla_rows}
 
     async def _distributions(self) -> dict[str, list[int]]:
-        async def buckets(table: Table, column: ColumnElement[Any]) -> list[int]:
-            columns = [_count(bucket_condition(column, label)).label(f"b{i}") for i, label in enumerate(BUCKET_LABELS)]
-            row = await self.db.fetchrow(select(*columns).where(*self.q.where(table)))
-            return [int((row or {}).get(f"b{i}") or 0) for i in range(len(BUCKET_LABELS))]
+        async def buckets(rollup: Rollup) -> list[int]:
+            table, sums = _sums(rollup, self.q, BUCKET_COUNTERS)
+            row = await self.db.fetchrow(select(*(c.label(n) for n, c in sums.items())).where(*self.q.where(table)))
+            return [int((row or {}).get(name) or 0) for name in BUCKET_COUNTERS]
 
-        first_response, resolution = await asyncio.gather(
-            buckets(H, H.c.first_response_s), buckets(T, T.c.resolution_s)
-        )
+        first_response, resolution = await asyncio.gather(buckets(rollups.HANDOFFS), buckets(rollups.TICKETS))
         return {"first_response": first_response, "resolution": resolution}
 
     async def _mix(self) -> dict[str, list[dict[str, Any]]]:
         categories, channels, languages, reasons = await asyncio.gather(
-            _grouped_counts(self.db, T, self.q, T.c.category),
-            _grouped_counts(self.db, C, self.q, C.c.channel),
-            _grouped_counts(self.db, C, self.q, C.c.language),
-            _grouped_counts(self.db, C, self.q, C.c.handoff_reason, C.c.handed_off == 1),
+            _grouped_sums(self.db, rollups.TICKETS, self.q, "category"),
+            _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "channel"),
+            _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "language"),
+            _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "handoff_reason", "handed_off"),
         )
         return {"categories": categories, "channels": channels, "languages": languages, "handoff_reasons": reasons}
 
@@ -494,13 +483,14 @@ class _Report:
             statement = select(column).where(*unfiltered.where(table), column.is_not(None)).distinct()
             return {str(next(iter(r.values()))) for r in await self.db.fetch(statement)}
 
+        daily_c, daily_h, daily_t = (rollups.CONVERSATIONS.table, rollups.HANDOFFS.table, rollups.TICKETS.table)
         found = await asyncio.gather(
-            values(C, C.c.channel),
-            values(C, C.c.language),
+            values(daily_c, daily_c.c.channel),
+            values(daily_c, daily_c.c.language),
             values(H, H.c.queue),
-            values(T, T.c.category),
-            values(H, H.c.priority),
-            values(T, T.c.priority),
+            values(daily_t, daily_t.c.category),
+            values(daily_h, daily_h.c.priority),
+            values(daily_t, daily_t.c.priority),
             values(W, W.c.agent),
             values(T, T.c.team),
         )
@@ -526,4 +516,4 @@ async def build_report(db: SQL, query: ReportQuery, names: Names, policy: SlaPol
     return await _Report(db, query, names, policy, now).build()
 
 
-__all__ = ["Names", "bucket_condition", "build_report", "ratio", "sla_met"]
+__all__ = ["Names", "build_report", "ratio", "rolled", "sla_met"]

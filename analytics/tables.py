@@ -181,3 +181,34 @@ FACT_TABLES = (
     analytics_surveys,
     analytics_kb,
 )
+
+
+# -- daily rollups ----------------------------------------------------------------------------------------------------
+# Per business day and combination of the few low-cardinality dimensions below, the sums of counters over one facts
+# table (`analytics.rollups` defines each counter and refreshes them), so a year's report adds up thousands of rows,
+# not millions. A report filtered by team, queue or agent reads the facts themselves. No primary key: a dimension may
+# be NULL; the projector replaces a day's rows whole.
+ROLLUP_DIMENSIONS = ("channel", "language", "category", "priority")
+BUCKET_COUNTERS = ("b0", "b1", "b2", "b3", "b4")  # the distribution buckets of analytics.metrics.BUCKETS
+
+
+def _rollup(name: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("day", Text, nullable=False),
+        *(Column(d, Text) for d in (*ROLLUP_DIMENSIONS, *keys)),
+        *(_int(c) for c in counters),
+        Index(f"{name}_day", "day"),
+    )
+
+
+ROLLUPS: dict[str, Table] = {
+    "conversations": _rollup("analytics_daily_conversations", ("handoff_reason",), ("n", "handed_off", "contained")),
+    "handoffs": _rollup("analytics_daily_handoffs", (), ("n", "abandoned", *BUCKET_COUNTERS)),
+    "tickets": _rollup(
+        "analytics_daily_tickets", (), ("n", "resolved", "reopened", "fcr", "complaints", *BUCKET_COUNTERS)
+    ),
+    "surveys": _rollup("analytics_daily_surveys", (), ("sent", "answered", "scored", "satisfied")),
+    "kb": _rollup("analytics_daily_kb", (), ("decisions", "answer", "clarify", "not_found", "feedback", "helpful")),
+}

@@ -5,7 +5,8 @@ Revises: 0007_service_record
 Create Date: 2026-11-30
 
 Creates `analytics_conversations`, `analytics_handoffs`, `analytics_agent_work`, `analytics_tickets`,
-`analytics_surveys`, `analytics_kb` and `analytics_state` (`analytics.tables`), empty. Touches no other table: the
+`analytics_surveys`, `analytics_kb`, their daily rollups `analytics_daily_*` and `analytics_state`
+(`analytics.tables`), empty. Touches no other table: the
 projector fills them from `service_events` on its first pass (or `frontdoor analytics rebuild`), so a database with
 months of record gets its facts without a data migration here.
 """
@@ -24,6 +25,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DIMENSIONS = ("channel", "language", "team", "queue", "category", "priority", "agent")
+ROLLUP_DIMENSIONS = ("channel", "language", "category", "priority")
+BUCKETS = ("b0", "b1", "b2", "b3", "b4")
+# The daily rollups: (table, grouping keys beside the day and the rollup dimensions, counters).
+ROLLUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("analytics_daily_conversations", ("handoff_reason",), ("n", "handed_off", "contained")),
+    ("analytics_daily_handoffs", (), ("n", "abandoned", *BUCKETS)),
+    ("analytics_daily_tickets", (), ("n", "resolved", "reopened", "fcr", "complaints", *BUCKETS)),
+    ("analytics_daily_surveys", (), ("sent", "answered", "scored", "satisfied")),
+    ("analytics_daily_kb", (), ("decisions", "answer", "clarify", "not_found", "feedback", "helpful")),
+)
 
 
 def _text(*names: str, nullable: bool = True) -> list[sa.Column[str]]:
@@ -123,6 +134,14 @@ def upgrade() -> None:
         sa.Column("helpful", sa.Integer(), nullable=True),
         indexes={"analytics_kb_day": ["day"], "analytics_kb_conversation": ["conversation_id"]},
     )
+    for name, keys, counters in ROLLUPS:
+        op.create_table(
+            name,
+            *_text("day", nullable=False),
+            *_text(*ROLLUP_DIMENSIONS, *keys),
+            *_int(*counters),
+        )
+        op.create_index(f"{name}_day", name, ["day"])
     _table(
         "analytics_state",
         ["name"],
@@ -135,6 +154,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drops the facts only: the record keeps every event, and a rebuild derives them again."""
     for name in (
+        *(rollup[0] for rollup in ROLLUPS),
         "analytics_state",
         "analytics_kb",
         "analytics_surveys",

@@ -285,3 +285,32 @@ async def test_an_empty_range_reports_nothing_to_measure(database: Database) -> 
     assert kpi(r, "conversations")["value"] == 0
     assert all(k["value"] is None for k in r["kpis"] if k["unit"] != "count")
     assert r["series"]["csat"] == [None] and r["sla"] == [] and r["agents"] == []
+
+
+async def test_the_rollups_and_the_facts_give_the_same_report(database: Database) -> None:
+    """A queue filter cannot be answered by the daily rollups, so that report sums the facts themselves; when every
+    conversation is in that queue, both must agree on every number."""
+    story = Story()
+    for i in range(6):
+        cid, start = f"c{i}", bj(DAY, "10:00") + i * 7200
+        story.opened(cid, f"u{i % 4}", start, channel=("web", "wechat")[i % 2])
+        story.handoff(cid, f"u{i % 4}", start + 1, reason=("asked_for_human", "low_confidence")[i % 2])
+        story.assigned(cid, "ann", start + 60)
+        story.reply(cid, "ann", start + 60 * (i + 1) ** 2)
+        if i % 3:
+            story.wrap_up(cid, "ann", start + 7000)
+        story.survey(cid, f"s{i}", "ann", start + 7100, (start + 7150, 1 + i % 5))
+        story.bot_turn(cid, start, ("answer", "not_found")[i % 2], "faq-1", "hello")
+        story.ticket(f"T-{i}", start, fr_due=start + 3600, res_due=start + 86400, conversation_id=cid)
+        story.resolved(f"T-{i}", start + 3000 * i, due=start + 86400)
+    await story.save(database)
+    everything = await report(database, DAY, "2026-11-03")
+    queued = await report(database, DAY, "2026-11-03", queue="en:general")
+    for key in ("conversations", "containment", "handoff_rate", "abandonment_rate", "csat", "kb_answer_rate"):
+        assert kpi(queued, key) == kpi(everything, key), key
+    # Tickets have no queue, so a queue filter leaves them out.
+    assert {**queued["series"], "tickets": None} == {**everything["series"], "tickets": None}
+    assert queued["series"]["tickets"] == [0, 0]
+    assert queued["mix"]["channels"] == everything["mix"]["channels"]
+    assert queued["mix"]["handoff_reasons"] == everything["mix"]["handoff_reasons"]
+    assert queued["distributions"]["first_response"] == everything["distributions"]["first_response"]

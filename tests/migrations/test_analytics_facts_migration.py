@@ -1,0 +1,89 @@
+"""Revision 0008_analytics_facts on both backends: a database of the previous revision with months of record upgrades
+with every row intact and gains empty facts tables, which the projector then fills from the record it already had;
+downgrading drops only the facts."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from analytics.facts import Clocks
+from analytics.projector import Projector
+from analytics.tables import FACT_TABLES, ROLLUPS, analytics_conversations
+from backends.sql import Database
+from intake.calendar import BusinessCalendar
+from migrations import current_revision, head_revision, upgrade_database
+from record import CUSTOMER, ServiceEvent, ServiceEventKind, SQLServiceRecord
+from tests.conftest import drop_schema, open_test_database
+from tests.migrations.test_migrations import make_legacy
+from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
+
+REVISION = importlib.import_module("migrations.versions.0008_analytics_facts")
+FACTS = {table.name for table in (*FACT_TABLES, *ROLLUPS.values())} | {"analytics_state"}
+DAY_S = 86400.0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database at the revision before, with the old tables' rows and 90 days of record."""
+    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
+    try:
+        await make_legacy(db)
+        await upgrade_database(db, REVISION.down_revision)
+        await SQLServiceRecord(db).append(
+            [
+                ServiceEvent(
+                    kind=ServiceEventKind.CONVERSATION_OPENED,
+                    at=1_764_000_000.0 + n * DAY_S,
+                    actor=CUSTOMER,
+                    conversation_id=f"c{n}",
+                    customer_id=f"u{n}",
+                    channel="web",
+                )
+                for n in range(90)
+            ]
+        )
+        yield db
+    finally:
+        await db.close()
+        if schema:
+            await drop_schema(schema)
+
+
+def test_the_revision_follows_the_service_record_and_is_the_head() -> None:
+    assert REVISION.revision == "0008_analytics_facts"
+    assert REVISION.down_revision == "0007_service_record"
+    assert head_revision() == REVISION.revision
+
+
+async def test_upgrading_keeps_every_row_and_the_projector_fills_the_facts_from_the_old_record(
+    previous: Database,
+) -> None:
+    existing = await tables(previous)
+    assert not existing & FACTS
+    before = await snapshot(previous, existing)
+
+    await upgrade_database(previous)
+
+    assert await current_revision(previous) == REVISION.revision
+    assert await tables(previous) == existing | FACTS
+    assert await snapshot(previous, existing) == before
+    await Projector(previous, Clocks("Asia/Shanghai", BusinessCalendar()), lag_s=0.0).run_pass()
+    assert await previous.fetchval(select(func.count()).select_from(analytics_conversations)) == 90
+
+
+async def test_downgrading_drops_the_facts_and_keeps_the_record(previous: Database) -> None:
+    existing = await tables(previous)
+    before = await snapshot(previous, existing)
+    await upgrade_database(previous)
+    await Projector(previous, Clocks("UTC", BusinessCalendar()), lag_s=0.0).run_pass()
+
+    await downgrade(previous, REVISION.down_revision)
+
+    assert await current_revision(previous) == REVISION.down_revision
+    assert await tables(previous) == existing
+    assert await snapshot(previous, existing) == before
