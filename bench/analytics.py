@@ -324,6 +324,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             loaded = await generate_and_load(target, options)
         db = await open_database(target.url, schema=target.schema)
         try:
+            await upgrade_database(db)  # a reused history may predate the newest analytics tables
             loaded = await stored_counts(db) | loaded
             measured = await measure(db, args.reps)
         finally:
