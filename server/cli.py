@@ -200,7 +200,7 @@ async def _demo_history(settings: Settings, days: int, per_day: int, seed: int, 
     print(f"\rdemo history of {days} days written: {summary}", flush=True)
     # Its facts are older than the projector's cursor, which only looks back a few minutes: fold everything again.
     print(f"analytics rebuilt: {await _rebuild_analytics(settings)} conversations and tickets")
-    print("its ids start with 'demo-'; staff accounts: see var/demo-credentials.txt after `frontdoor run`")
+    print("its ids start with 'demo-'; see it at /console/analytics as a supervisor (sam, after `frontdoor run`)")
     return 0
 
 
