@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # What the browser tests need from the operating system (Debian's packages; never a browser a tool downloads).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk
 
-.PHONY: install system-packages train run serve test test-fast lint format typecheck bench clean vendor
+.PHONY: install system-packages train run serve demo-history test test-fast lint format typecheck bench clean vendor
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -39,6 +39,10 @@ run: install
 
 serve: install
 	$(VENV)/bin/frontdoor serve
+
+# 60 days of demo history (both languages, handoffs, tickets, surveys, SLA misses) for the analytics dashboard.
+demo-history: install
+	$(VENV)/bin/frontdoor demo history --days 60
 
 # Installs what is missing with apt-get (as root, or through sudo); a no-op when everything is there.
 system-packages:

@@ -1,5 +1,5 @@
 """The `frontdoor` console command: serve, run (everything, for a person trying it), train, users, agents, kb, db,
-analytics, settings.
+analytics, demo, settings.
 
 The one place the process environment is read: `Settings.for_server(os.environ)`, once; a bad variable is printed
 (naming it and what it accepts) and the command exits with status 2, before anything starts.
@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
 from bot.settings_docs import settings_markdown, with_settings_tables
 from bot.telemetry import AccessLogger
+from demo.history import DemoOptions
+from demo.seed import SeedSummary, has_demo_history, record_is_empty, remove_demo_history, write_demo_history
 from handoff.profiles import ALL_SKILLS, AgentProfileStore, InvalidProfile, checked_profile
 from intake.teams import TeamStore, demo_teams
 from kb.cli import add_kb_eval_arguments, run_kb_eval
@@ -79,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("upgrade", help="bring the database (FD_DATABASE_URL) to the newest schema revision")
     revision = db.add_parser("revision", help="write a migration for the table changes in code (for developers)")
     revision.add_argument("-m", "--message", required=True)
+    demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo", required=True)
+    history = demo.add_parser("history", help="write a realistic, clearly marked demo history for the dashboard")
+    history.add_argument("--days", type=_positive_int, default=60, help="days of history ending today (default 60)")
+    history.add_argument("--per-day", type=_positive_int, default=60, help="conversations on a weekday (default 60)")
+    history.add_argument("--seed", type=int, default=1, help="the same seed and day give the same history")
+    history.add_argument("--force", action="store_true", help="replace an existing demo history")
     analytics = commands.add_parser("analytics", help="the reports' facts").add_subparsers(
         dest="analytics", required=True
     )
@@ -119,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_kb_eval(args)
     if args.command == "agents":
         return _set_agent_profile(settings, args)
+    if args.command == "demo":
+        return asyncio.run(_demo_history(settings, args.days, args.per_day, args.seed, force=args.force))
     if args.command == "db" and args.db == "revision":
         asyncio.run(_new_revision(settings, args.message))
         return 0
@@ -155,6 +166,52 @@ def _settings_docs(path: str | None) -> int:
     readme = Path(path)
     readme.write_text(with_settings_tables(readme.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"wants a whole number of at least 1, not {text}")
+    return value
+
+
+async def _demo_history(settings: Settings, days: int, per_day: int, seed: int, *, force: bool) -> int:
+    """`frontdoor demo history`: refuses (status 1) when a demo history exists, unless `force` replaces it."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        if await has_demo_history(db):
+            if not force:
+                print(
+                    "frontdoor: this database already holds a demo history; "
+                    "`frontdoor demo history --force` replaces it",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"removed the previous demo history ({await remove_demo_history(db)} events)", flush=True)
+        options = DemoOptions(end=time.time(), days=days, per_day=per_day, seed=seed)
+
+        def progress(summary: SeedSummary) -> None:
+            print(f"\r  {summary.conversations} conversations, {summary.events} events…", end="", flush=True)
+
+        summary = await write_demo_history(db, options, progress if sys.stdout.isatty() else None)
+    finally:
+        await db.close()
+    print(f"\rdemo history of {days} days written: {summary}", flush=True)
+    # Its facts are older than the projector's cursor, which only looks back a few minutes: fold everything again.
+    print(f"analytics rebuilt: {await _rebuild_analytics(settings)} conversations and tickets")
+    print("its ids start with 'demo-'; see it at /console/analytics as a supervisor (sam, after `frontdoor run`)")
+    return 0
+
+
+async def _record_is_empty(settings: Settings) -> bool:
+    """Whether the service record holds nothing yet (upgrading first: the app would, a moment later)."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        return await record_is_empty(db)
+    finally:
+        await db.close()
 
 
 async def _add_staff(settings: Settings, username: str, password: str, roles: list[Role], name: str) -> None:
@@ -263,6 +320,7 @@ async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
     await _seed_demo_teams(settings)  # each start: a demo from before teams existed gets them too
+    no_history = await _record_is_empty(settings)
     runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
@@ -291,6 +349,12 @@ async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
             print("\ndemo orders are on: order numbers are looked up in the built-in demo order set", flush=True)
         elif settings.intake.order_api_url:
             print(f"\norder system: {settings.intake.order_api_url}{order_note}", flush=True)
+        if no_history:
+            print(
+                "\nNo history yet: run `make demo-history` (`frontdoor demo history --days 60`) for a populated "
+                "dashboard at /console/analytics",
+                flush=True,
+            )
         print("\nCtrl-C stops everything.", flush=True)
         await stop.wait()
     finally:
