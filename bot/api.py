@@ -14,14 +14,16 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from backends.rate_limits import rate_limit
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
-from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, PIPELINE, RATE_LIMITER, SETTINGS
 from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
-from web.exceptions import BadRequest, NotAuthorised, NotFound
+from web.exceptions import BadRequest, NotAuthorised, NotFound, TooManyRequests
 from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
+from web.rate_limits import client_address
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,16 @@ async def authorised_conversation(request: web.Request, token: str) -> Conversat
     return conversation
 
 
+async def within_limit(request: web.Request, setting: str, kind: str, key: str) -> None:
+    """Counts one hit of `kind` for `key` against the limit `setting` (an `FD_LIMITS_*` value); 429 `rate_limited`
+    with `Retry-After` when it is spent (and nothing is counted)."""
+    limiter, limit = request.app[RATE_LIMITER], rate_limit(setting)
+    if not await limiter.hit(limit, kind, key):
+        retry_after_s = await limiter.retry_after_s(limit, kind, key)
+        log.warning("rate limit: %s for %s is spent (%s)", kind, key, setting)
+        raise TooManyRequests(f"too many requests ({setting}); try again in {retry_after_s} s", retry_after_s)
+
+
 def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return [m.to_dict() | {"custom": {}} for m in messages if m.sender in CUSTOMER_VISIBLE]
 
@@ -61,6 +73,10 @@ def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
 @routes.post("/api/v1/conversations")
 async def start_conversation(request: web.Request) -> web.Response:
     """Starts a conversation. A returning browser sends its `visitor_token` to be recognised as the same customer."""
+    limits = request.app[SETTINGS].limits
+    await within_limit(
+        request, limits.conversations_per_address, "conversations", client_address(request, limits.proxy_hops)
+    )
     data = await read_json_object(request)
     visitor_token = data.get("visitor_token") or secrets.token_urlsafe(24)
     language = data.get("language", "")
@@ -86,6 +102,7 @@ async def send_message(request: web.Request) -> web.Response:
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
+    await within_limit(request, request.app[SETTINGS].limits.messages_per_conversation, "messages", conversation.id)
     text = text_field(data, "text", request.app[SETTINGS].max_message_chars, required=not data.get("payload"))
     payload = data.get("payload")
     if payload is not None and (not isinstance(payload, str) or len(payload) > 512):
@@ -184,6 +201,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 continue
             if data.get("type") != "message":
                 raise BadRequest("unknown frame type", "bad_frame")
+            await within_limit(request, settings.limits.messages_per_conversation, "messages", conversation.id)
             text = text_field(data, "text", settings.max_message_chars, required=not data.get("payload"))
             payload = data.get("payload") if isinstance(data.get("payload"), str) else None
             inbound = InboundMessage(
