@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from backends.rate_limits import rate_limit
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
-from bot.keys import BUS, CONVERSATIONS, PIPELINE, RATE_LIMITER, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
 from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
+from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
-from web.exceptions import BadRequest, NotAuthorised, NotFound, TooManyRequests
+from web.exceptions import BadRequest, NotAuthorised, NotFound
 from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
 from web.rate_limits import client_address
 from web.tokens import token_hash
@@ -54,16 +54,6 @@ async def authorised_conversation(request: web.Request, token: str) -> Conversat
     if not conversation.token_hash or not hmac.compare_digest(conversation.token_hash, token_hash(token)):
         raise NotAuthorised("wrong token for this conversation")
     return conversation
-
-
-async def within_limit(request: web.Request, setting: str, kind: str, key: str) -> None:
-    """Counts one hit of `kind` for `key` against the limit `setting` (an `FD_LIMITS_*` value); 429 `rate_limited`
-    with `Retry-After` when it is spent (and nothing is counted)."""
-    limiter, limit = request.app[RATE_LIMITER], rate_limit(setting)
-    if not await limiter.hit(limit, kind, key):
-        retry_after_s = await limiter.retry_after_s(limit, kind, key)
-        log.warning("rate limit: %s for %s is spent (%s)", kind, key, setting)
-        raise TooManyRequests(f"too many requests ({setting}); try again in {retry_after_s} s", retry_after_s)
 
 
 def public_messages(messages: list[Message]) -> list[dict[str, Any]]:

@@ -47,7 +47,9 @@ class RateLimitConfig(EnvSettings):
         description="New chat conversations one client address may start (a whole office behind one NAT included).",
     )
     messages_per_conversation: Limit = Field(
-        "30/minute", description="Customer messages one conversation may send (HTTP and its WebSocket together)."
+        "30/minute",
+        description="Customer messages one conversation may send (chat API, its WebSocket and Socket.IO together; "
+        "rasa-webchat has no error to show, so a Socket.IO message past the limit is dropped and logged).",
     )
     proxy_hops: int = Field(
         0,
