@@ -119,6 +119,7 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     app[BUS] = bus
     if client is not None:
         app[REDIS] = client
+    # Rate limits count on the same pool, so every replica sees every hit (in-process without Redis).
     app[RATE_LIMITER] = RateLimiter(client, settings.redis_url)
     yield
     await bus.close()
