@@ -2,8 +2,10 @@
 
 Rasa's action endpoint points here, so actions share this process's knowledge-base index, stores and handoff
 state with no extra hop or cache. The request and response shapes are rasa-sdk's, handled by its `ActionExecutor`.
-Only Rasa may call this: a request must carry the shared action token (Rasa's `action_endpoint.token`), or, when
-no token is configured, come from loopback. Customers can never reach their tracker through it.
+Only Rasa may call this: every request must carry the shared action token (Rasa's `action_endpoint.token`), from
+loopback too (anything on this host could otherwise forge a tracker). Without `FD_ACTIONS_TOKEN` the token is
+generated on first start and kept in `var/actions-token`, which `frontdoor run` hands to the Rasa it starts.
+Customers can never reach their tracker through it.
 
 The actions run with the deployment's settings: the order system `FD_INTAKE_*` asks for (`bot.app` builds it: the
 shop's order system over HTTP, the demo orders only when `FD_INTAKE_DEMO_ORDERS` is set, else none: numbers are
@@ -14,10 +16,12 @@ thresholds of `FD_HANDOFF_*` and the ticket numbering of `FD_INTAKE_TICKET_PREFI
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
+import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 from aiohttp import web
 from rasa_sdk.executor import ActionExecutor
@@ -27,6 +31,7 @@ from actions import ActionServices, build_executor
 from actions.feedback import RecordedFeedback
 from actions.services import ActionSettings
 from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, RECORD, SETTINGS, TICKETS, TURN_NLU
+from bot.settings import Settings
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
 from observability import bind_turn, sane_request_id
@@ -40,13 +45,41 @@ ACTION_EXECUTOR = web.AppKey("action_executor", ActionExecutor)
 MAX_ACTION_CALL_BYTES = 16 * 1024 * 1024
 
 
-def caller_allowed(request: web.Request, token: str) -> bool:
-    if token:
-        return hmac.compare_digest(request.query.get("token", ""), token)
+ACTIONS_TOKEN = web.AppKey("actions_token", str)
+# Under FD_VAR_DIR: the generated token, when FD_ACTIONS_TOKEN sets none.
+ACTIONS_TOKEN_FILE = "actions-token"  # noqa: S105 - a file name, not a secret
+
+
+def actions_token(settings: Settings) -> str:
+    """The token Rasa must send: `FD_ACTIONS_TOKEN`, else the one kept in `var/actions-token`, made (readable by
+    this user only) on first call. Replicas sharing a var directory share it; others must set FD_ACTIONS_TOKEN."""
+    if settings.actions_token:
+        return settings.actions_token
+    path = settings.var_dir / ACTIONS_TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
-    except ValueError:
-        return False
+        # O_EXCL: of two processes starting together, one writes the token and the other reads it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_token(path)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secrets.token_urlsafe(32))
+    return _read_token(path)
+
+
+def _read_token(path: Path) -> str:
+    # The writer may be between creating and writing it: wait for it briefly rather than start with no token.
+    for _ in range(50):
+        token = path.read_text(encoding="ascii").strip()
+        if token:
+            return token
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it, or set FD_ACTIONS_TOKEN")
+
+
+def caller_allowed(request: web.Request, token: str) -> bool:
+    given = request.query.get("token", "").encode("utf-8", "surrogatepass")
+    return bool(token) and hmac.compare_digest(given, token.encode())
 
 
 async def read_action_call(request: web.Request) -> dict[str, object]:
@@ -89,7 +122,8 @@ def call_nlu(call: Mapping[str, object]) -> tuple[str | None, float | None]:
 
 
 async def run_action(request: web.Request) -> web.Response:
-    if not caller_allowed(request, request.app[SETTINGS].actions_token):
+    if not caller_allowed(request, request.app[ACTIONS_TOKEN]):
+        log.warning("actions webhook refused a call from %s without the right token", request.remote)
         raise Forbidden("only Rasa may call actions")
     call = await read_action_call(request)
     request_id, conversation_id = call_correlation(call)
@@ -128,6 +162,7 @@ async def _run_action(request: web.Request, call: dict[str, object]) -> web.Resp
 async def _actions_context(app: web.Application) -> AsyncIterator[None]:
     """Builds the actions with this process's services; runs after the KB context (tickets come with storage)."""
     settings = app[SETTINGS]
+    app[ACTIONS_TOKEN] = actions_token(settings)
     intake_settings = app[INTAKE]
     recorder = app.get(RECORD)
     services = ActionServices(

@@ -18,10 +18,12 @@ from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
 from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
+from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 from web.exceptions import BadRequest, NotAuthorised, NotFound
 from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
+from web.rate_limits import client_address
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
 @routes.post("/api/v1/conversations")
 async def start_conversation(request: web.Request) -> web.Response:
     """Starts a conversation. A returning browser sends its `visitor_token` to be recognised as the same customer."""
+    limits = request.app[SETTINGS].limits
+    await within_limit(
+        request, limits.conversations_per_address, "conversations", client_address(request, limits.proxy_hops)
+    )
     data = await read_json_object(request)
     visitor_token = data.get("visitor_token") or secrets.token_urlsafe(24)
     language = data.get("language", "")
@@ -86,6 +92,7 @@ async def send_message(request: web.Request) -> web.Response:
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
+    await within_limit(request, request.app[SETTINGS].limits.messages_per_conversation, "messages", conversation.id)
     text = text_field(data, "text", request.app[SETTINGS].max_message_chars, required=not data.get("payload"))
     payload = data.get("payload")
     if payload is not None and (not isinstance(payload, str) or len(payload) > 512):
@@ -184,6 +191,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 continue
             if data.get("type") != "message":
                 raise BadRequest("unknown frame type", "bad_frame")
+            await within_limit(request, settings.limits.messages_per_conversation, "messages", conversation.id)
             text = text_field(data, "text", settings.max_message_chars, required=not data.get("payload"))
             payload = data.get("payload") if isinstance(data.get("payload"), str) else None
             inbound = InboundMessage(

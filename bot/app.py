@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
+from backends.rate_limits import RateLimiter
 from backends.sql import open_database
 from bot import api, health, pages
 from bot.actions_endpoint import setup_actions
@@ -39,6 +40,7 @@ from bot.keys import (
     ORDERS,
     PIPELINE,
     RASA,
+    RATE_LIMITER,
     RECORD,
     REDIS,
     SERVICE_RECORD,
@@ -118,6 +120,8 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     app[BUS] = bus
     if client is not None:
         app[REDIS] = client
+    # Rate limits count on the same pool, so every replica sees every hit (in-process without Redis).
+    app[RATE_LIMITER] = RateLimiter(client, settings.redis_url)
     yield
     await bus.close()
     if client is not None:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from backends.bus import EventBus
 from backends.periodic import PeriodicJob
+from backends.rate_limits import RateLimiter
 from backends.sql import Database
 from bot.deliveries import CustomerMessenger
 from bot.pipeline import ConversationPipeline, OwnershipGate, TurnNlu
@@ -35,6 +36,8 @@ CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 PIPELINE = web.AppKey("pipeline", ConversationPipeline)
 GATE = web.AppKey("gate", OwnershipGate)
 REDIS = web.AppKey("redis", aioredis.Redis)  # set only when FD_REDIS_URL is configured
+# The rate limits (FD_LIMITS_*): staff login failures, new conversations, customer messages; in Redis when configured.
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 KB = web.AppKey("kb", KnowledgeBaseService)
 KB_SETTINGS = web.AppKey("kb_settings", KBSettings)  # optional: set before start-up to override the environment
 # Intake's ticket store: the actions write tickets into it, the staff ticket pages work them.

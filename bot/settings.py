@@ -5,7 +5,8 @@ per package, each with its own prefix: `kb` (`FD_KB_*`), `intake` (`FD_INTAKE_*`
 one business calendar), `handoff` (`FD_HANDOFF_*`), `wechat` (`FD_WECHAT_*`), `sla` (`FD_INTAKE_SLA_CHECK_S`,
 `FD_INTAKE_SLA_BREACH_REASSIGN`: the SLA scheduler's loop, which the program runs), `notify` (`FD_NOTIFY_*`,
 customer email), `follow_up` (`FD_FOLLOW_UP_*`, the follow-up after resolution), `record` (`FD_RECORD_*`, the
-service record's writer) and `analytics` (`FD_ANALYTICS_*`, the reports' time zone and projector). A new
+service record's writer), `analytics` (`FD_ANALYTICS_*`, the reports' time zone and projector) and `limits`
+(`FD_LIMITS_*`, the request rate limits). A new
 package adds its `EnvSettings` subclass here as a field (with a `doc_title`); `from_env` and README.md's generated
 tables pick it up. Nothing else in the project reads `os.environ`: `frontdoor` calls `Settings.from_env(os.environ)`
 once; tests build `Settings(var_dir=tmp_path, kb=KBConfig(seed_demo=False), ...)` directly, which reads nothing.
@@ -28,6 +29,7 @@ from intake.settings import CalendarConfig, FollowUpConfig, IntakeConfig, Intake
 from kb.settings import KBConfig
 from observability import LogFormat
 from record import RecordConfig
+from web.rate_limits import RateLimitConfig
 
 
 def _no_trailing_slash(url: str) -> str:
@@ -99,8 +101,9 @@ class Settings(EnvSettings):
     )
     actions_token: str = Field(
         "",
-        description="Shared secret Rasa sends to the in-process actions webhook (`token` in endpoints.yml).",
-        json_schema_extra={"doc_default": "(empty: loopback only)"},
+        description="Shared secret Rasa sends to the in-process actions webhook (`token` in endpoints.yml); required "
+        "from every caller, loopback included. Replicas with their own var directories must share one.",
+        json_schema_extra={"doc_default": "(empty: generated once, kept in `var/actions-token`)"},
     )
     chat_allowed_origins: str = Field(
         "*",
@@ -146,6 +149,7 @@ class Settings(EnvSettings):
     follow_up: FollowUpConfig = FollowUpConfig()
     record: RecordConfig = RecordConfig()
     analytics: AnalyticsConfig = AnalyticsConfig()
+    limits: RateLimitConfig = RateLimitConfig()
 
     @property
     def effective_database_url(self) -> str:

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from backends.exceptions import InvalidSettings
 from backends.sql import open_database
+from bot.actions_endpoint import actions_token
 from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
 from bot.settings import Settings
 from bot.settings_docs import settings_markdown, with_settings_tables
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
     add.add_argument("--name", default="")
     add.add_argument("--password", help="prompted for when omitted")
+    for action, what in (("disable", "no more logins, and the member's sessions end at once"), ("enable", "undo")):
+        users.add_parser(action, help=f"{action} a staff account ({what})").add_argument("username")
     agents = commands.add_parser("agents", help="manage agents' routing profiles").add_subparsers(
         dest="agents", required=True
     )
@@ -139,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         print(f"database at revision {asyncio.run(_upgrade_database(settings))}")
         return 0
+    if args.command == "users" and args.users in ("disable", "enable"):
+        return asyncio.run(_set_staff_enabled(settings, args.username, enabled=args.users == "enable"))
     if args.command == "users":
         password = args.password or getpass.getpass(f"password for {args.username}: ")
         asyncio.run(_add_staff(settings, args.username, password, [Role(r) for r in args.role], args.name))
@@ -221,6 +226,22 @@ async def _add_staff(settings: Settings, username: str, password: str, roles: li
         await StaffDirectory(db).add(username, password, roles, name)
     finally:
         await db.close()
+
+
+async def _set_staff_enabled(settings: Settings, username: str, *, enabled: bool) -> int:
+    """`frontdoor users disable/enable NAME`: 0, or 1 (with a message) when there is no such account."""
+    db = await open_database(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        await upgrade_database(db)
+        directory = StaffDirectory(db)
+        found = await (directory.enable(username) if enabled else directory.disable(username))
+    finally:
+        await db.close()
+    if not found:
+        print(f"no staff account named {username!r}", file=sys.stderr)
+        return 1
+    print(f"{username}: {'enabled' if enabled else 'disabled, logged out everywhere'}")
+    return 0
 
 
 async def _upgrade_database(settings: Settings) -> str | None:
@@ -337,7 +358,8 @@ async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     for sig in (2, 15):
         loop.add_signal_handler(sig, stop.set)
     print("starting Rasa (first start loads the model; this takes a little while)…", flush=True)
-    rasa = rasa_server(config, os.environ)
+    # The Rasa we start sends the actions webhook's token (FD_ACTIONS_TOKEN, else the generated one).
+    rasa = rasa_server(config, {**os.environ, "FD_ACTIONS_TOKEN": actions_token(settings)})
     try:
         await asyncio.to_thread(rasa.__enter__)
         base = settings.effective_public_url

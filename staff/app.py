@@ -30,7 +30,7 @@ async def _staff_directory(app: web.Application) -> AsyncIterator[None]:
     # Only staff who may take chats are registered: a registered agent makes its skill queues "served", and a
     # profile without a person behind it would strand chats in a specialist queue nobody watches.
     for member in await directory.members():
-        if member.has(Role.AGENT):
+        if member.has(Role.AGENT) and not member.disabled:
             profile = await app[AGENT_PROFILES].profile_for(member.username, member.display_name)
             await app[HANDOFF].register_agent(profile)
     yield

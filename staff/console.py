@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
@@ -35,7 +35,7 @@ from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from handoff.queue import split_skill
 from handoff.service import HandoffService
-from staff.auth import Role, StaffMember, require_role
+from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin
 from staff.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
@@ -452,9 +452,11 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     """Live console. Server frames: {"type": "ready", "state": …} then {"type": "event", "topic", "event"}.
     Client frames: {"type": "typing", "conversation_id", "on"}, {"type": "presence", "presence"}, {"type": "ping"}."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != f"{request.scheme}://{request.host}":
-        raise Forbidden("cross-origin socket refused")  # a cookie alone must not open a console from another site
+    # A cookie alone must not open a console from another site. The Origin check is the whole CSRF defence here:
+    # every browser sends Origin on a WebSocket handshake, and a client that sends none is no browser riding a
+    # cookie. Its frames (presence, typing) change state only for the member who opened it.
+    if not same_origin(request, request.app[SETTINGS].effective_public_url):
+        raise Forbidden("cross-origin socket refused")
     app = request.app
     service = app[HANDOFF]
     # A fresh registration on connect picks up profile edits made by the admin API or the CLI meanwhile.
@@ -466,7 +468,7 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     socket_id = uuid.uuid4().hex
     sockets = app[CONSOLE_SOCKETS]
     sockets.opened(socket_id, member.username)
-    session = _ConsoleSession(app, ws, member, socket_id)
+    session = _ConsoleSession(app, ws, member, socket_id, request.cookies[SESSION_COOKIE])
     try:
         await session.run()
     finally:
@@ -479,11 +481,14 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
 class _ConsoleSession:
     """One console socket: a writer task, the bus pump and one forwarder per owned conversation."""
 
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse, member: StaffMember, socket_id: str) -> None:
+    def __init__(
+        self, app: web.Application, ws: web.WebSocketResponse, member: StaffMember, socket_id: str, session: str
+    ) -> None:
         self.app = app
         self.ws = ws
         self.member = member
         self.socket_id = socket_id
+        self.session = session  # the staff session cookie it was opened with: the socket lives no longer than it
         self.out: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.conversations: dict[str, asyncio.Task[None]] = {}
         # Forwarders already cancelled by _unfollow: run() still sees them end, as their cancel may have been lost.
@@ -517,11 +522,16 @@ class _ConsoleSession:
             await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def _heartbeat(self) -> None:
-        """Renews this socket in the shared store, so it stops counting soon after its process dies."""
+        """Renews this socket in the shared store, so it stops counting soon after its process dies; closes it once
+        its session has ended (logout elsewhere, a new password, the account disabled), on any replica."""
         service = self.app[HANDOFF]
         while True:
             await asyncio.sleep(CONSOLE_HEARTBEAT_S)
             try:
+                if await self.app[STAFF].member_for_session(self.session) is None:
+                    log.info("console of %s closed: its session ended", self.member.username)
+                    await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
+                    return
                 await service.console_heartbeat(self.member.username, self.socket_id)
             except Exception:
                 log.warning("console heartbeat of %s failed; retrying", self.member.username, exc_info=True)

@@ -27,7 +27,7 @@ from kb.store import EntryDraft, EntryNotFound, EntryStatus, FAQEntry, InvalidEn
 from staff.auth import Role, current_member, require_role
 from staff.console import FAQ_DRAFTS, KB_SEARCH
 from staff.keys import STAFF
-from staff.pages import STATIC_DIR, forbidden_page
+from staff.pages import STATIC_DIR, forbidden_page, set_csrf_cookie
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
 from web.http import SECURITY_HEADERS, int_param, read_json_object, text_field
 
@@ -160,7 +160,9 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
     if not member.has(Role.EDITOR):
         return forbidden_page(Role.EDITOR)
     request.app[KB].warm_up()  # an editor is about to try questions: have the index ready
-    return web.FileResponse(STATIC_DIR / "editor.html", headers=SECURITY_HEADERS)
+    response = web.FileResponse(STATIC_DIR / "editor.html", headers=SECURITY_HEADERS)
+    set_csrf_cookie(request, response)
+    return response
 
 
 # ----- entries -----

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
@@ -21,10 +22,19 @@ from playwright.async_api import Browser
 
 from backends.sql import Database, open_database
 from migrations import upgrade_database
+from staff.auth import CSRF_COOKIE, CSRF_HEADER
 from tests.widget.browser import chromium
 
 POSTGRES_URL = os.environ.get("FD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FD_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def send_csrf_token(session: aiohttp.ClientSession) -> None:
+    """After a staff login through `session`: its later requests carry the session's CSRF token (the `fd_csrf`
+    cookie's value in `X-CSRF-Token`), as the staff pages' fdApi does."""
+    token = next((cookie.value for cookie in session.cookie_jar if cookie.key == CSRF_COOKIE), "")
+    assert token, "no fd_csrf cookie: log in first"
+    session.headers[CSRF_HEADER] = token
 
 
 async def open_test_database(kind: str, tmp_path: Path, *, upgrade: bool = True) -> tuple[Database, str | None]:

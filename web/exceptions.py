@@ -28,8 +28,8 @@ class NotAuthorised(BadRequest):
 class Forbidden(BadRequest):
     status = 403
 
-    def __init__(self, message: str = "not allowed") -> None:
-        super().__init__(message, "forbidden")
+    def __init__(self, message: str = "not allowed", code: str = "forbidden") -> None:
+        super().__init__(message, code)
 
 
 class NotFound(BadRequest):
@@ -46,3 +46,13 @@ class Conflict(BadRequest):
 
     def __init__(self, message: str, code: str = "conflict") -> None:
         super().__init__(message, code)
+
+
+class TooManyRequests(BadRequest):
+    """A rate limit is spent: the client may try again after `retry_after_s` seconds (the `Retry-After` header)."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after_s: int, code: str = "rate_limited") -> None:
+        super().__init__(message, code)
+        self.retry_after_s = retry_after_s

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from conversations.text import InvalidText, TextProblem, checked_text
-from web.exceptions import BadRequest, PayloadTooLarge
+from web.exceptions import BadRequest, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         return response
     except BadRequest as exc:
         log.info("%s %s -> %s %s", request.method, request.path, exc.status, exc)
-        return error_body(exc.status, exc.code, str(exc))
+        response = error_body(exc.status, exc.code, str(exc))
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     except web.HTTPRequestEntityTooLarge:
         log.info("%s %s -> 413 body too large", request.method, request.path)
         return error_body(413, "too_large", "request body too large")

@@ -28,6 +28,7 @@ from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.keys import BUS, PIPELINE, SETTINGS
 from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
+from bot.rate_limits import spend
 from bot.widget import OriginPolicy
 from conversations.text import InvalidText, checked_text
 from web.tokens import token_hash
@@ -145,6 +146,9 @@ class SocketIOChannel:
         conversation = await pipeline.conversation_for(InboundMessage(CHANNEL, session.sender_id, text))
         if conversation.id != session.conversation_id:
             await self._follow(sid, session, conversation.id)
+        # rasa-webchat has no error event to show a 429 with: a message past the limit is dropped, and logged.
+        if await spend(self._app, self._app[SETTINGS].limits.messages_per_conversation, "messages", conversation.id):
+            return
         text, payload = await self._button_title(conversation.id, text)
         if payload is None and text.startswith("/"):
             log.info("ignored a payload no button offered in %s (an initPayload on reload?)", conversation.id)

@@ -76,8 +76,16 @@
   // "HTTP <status>") and .status, .code (the body's error code, "" without one) and .data (the body, {} without
   // one); a 401 first sends the member to log in and back to this page (/login?next=<path and query>).
   // The body goes as JSON when given; with options.contentType it goes as it is, with that Content-Type (an upload).
+  // A state change carries the session's CSRF token (the fd_csrf cookie, set at login and by every staff page) in
+  // X-CSRF-Token: the server refuses it without (403 csrf), so a cookie alone never changes anything.
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)fd_csrf=([^;]*)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
   async function request(method, path, body, options) {
     const init = { method, headers: {}, credentials: "same-origin" };
+    if (method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrfToken();
     if (body !== undefined) {
       const contentType = options && options.contentType;
       init.headers["Content-Type"] = contentType || "application/json";

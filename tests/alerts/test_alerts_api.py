@@ -18,7 +18,7 @@ from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import ALERTS, STAFF
-from tests.conftest import serving
+from tests.conftest import send_csrf_token, serving
 
 ACCOUNTS = {"ann": [Role.AGENT], "sam": [Role.SUPERVISOR], "eve": [Role.EDITOR], "root": [Role.ADMIN]}
 PASSWORD = "pw"
@@ -45,6 +45,7 @@ async def session(base: str, username: str | None = None, **kwargs: Any) -> Asyn
             form = {"username": username, "password": PASSWORD}
             async with client.post("/login", data=form, allow_redirects=False) as response:
                 assert response.status == 303
+            send_csrf_token(client)
         yield client
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.actions_endpoint import ACTIONS_TOKEN, ACTIONS_TOKEN_FILE, actions_token
 from bot.keys import KB_SETTINGS, TICKETS
 from bot.settings import Settings
 from intake.models import Priority, TicketDraft
@@ -102,3 +103,24 @@ async def test_a_custom_ticket_prefix_still_lets_a_customer_look_their_ticket_up
         assert response.status == 200
         texts = [r["text"] for r in (await response.json())["responses"]]
         assert len(texts) == 1 and texts[0].startswith("Ticket ACME-000001"), texts
+
+
+async def test_without_a_configured_token_a_generated_one_is_required_from_loopback_too(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=KBConfig(seed_demo=False, preload=False))
+    async with TestClient(TestServer(create_app(settings))) as client:
+        # The test client calls from 127.0.0.1: loopback alone is no longer enough.
+        assert (await client.post("/webhook", json=action_call("action_detect_language", "hi"))).status == 403
+        token_file = tmp_path / ACTIONS_TOKEN_FILE
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 32 and client.app[ACTIONS_TOKEN] == token == actions_token(settings)
+        response = await client.post(f"/webhook?token={token}", json=action_call("action_detect_language", "hi"))
+        assert response.status == 200
+    # A restart keeps it: the Rasa started with it still gets in.
+    async with TestClient(TestServer(create_app(settings))) as client:
+        assert client.app[ACTIONS_TOKEN] == token
+
+
+def test_a_configured_token_wins_over_the_generated_one(tmp_path: Path) -> None:
+    assert actions_token(Settings(var_dir=tmp_path, actions_token=TOKEN)) == TOKEN
+    assert not (tmp_path / ACTIONS_TOKEN_FILE).exists()

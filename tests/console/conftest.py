@@ -23,7 +23,7 @@ from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
-from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa, serving
+from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa, send_csrf_token, serving
 from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
 
 CONSOLE_REDIS_DB = 6
@@ -109,6 +109,7 @@ class Running:
         self.sessions.append(session)
         async with session.post("/login", data={"username": username, "password": PASSWORD}, allow_redirects=False):
             pass
+        send_csrf_token(session)
         return Staff(username, session, self.url)
 
     async def customer(self, language: str = "zh") -> ChatCustomer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser
 
@@ -98,4 +99,24 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     assert await waiting.locator("td >> nth=2").inner_text() == "普通"
     assert re.fullmatch(r"剩余 2[34]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
     assert errors == []
+    await context.close()
+
+
+async def test_a_locked_out_login_says_how_long_to_wait_in_chinese(running: Running, browser: Browser) -> None:
+    await running.staff("ann", Role.AGENT)
+    async with aiohttp.ClientSession(base_url=running.url) as guesser:
+        for _ in range(5):  # FD_LIMITS_LOGIN_FAILURES_PER_ACCOUNT's default: 5 in 15 minutes
+            async with guesser.post("/login", data={"username": "ann", "password": "guess"}, allow_redirects=False):
+                pass
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{running.url}/login")
+    await page.fill("#username", "ann")
+    await page.fill("#password", PASSWORD)  # the right password: still refused while locked
+    async with page.expect_response(f"{running.url}/login") as answer:
+        await page.click("#login")
+    assert (await answer.value).status == 429
+    await page.locator("#error", has_text="登录失败次数过多").wait_for()
+    assert await page.inner_text("#error") == "登录失败次数过多，请 15 分钟后再试。"
     await context.close()

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from bot.stack import Stack
+from tests.conftest import send_csrf_token
 from tests.e2e.conftest import ROOT, Customer
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +55,7 @@ async def online_agent(
     async with aiohttp.ClientSession(base_url=stack.frontdoor_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent:
         async with agent.post("/login", data={"username": username, "password": password}, allow_redirects=False):
             pass
+        send_csrf_token(agent)
         async with agent.get("/console") as page:
             assert page.status == 200
         async with agent.ws_connect("/api/v1/console/ws") as ws:

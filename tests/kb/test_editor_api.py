@@ -16,6 +16,7 @@ from server.app import create_app
 from staff.auth import Role
 from staff.editor import render_markdown
 from staff.keys import STAFF
+from tests.conftest import send_csrf_token
 from tests.kb.editor_support import FAST_KB
 
 Client = TestClient[Any, Any]
@@ -37,6 +38,7 @@ async def login(client: Client, username: str) -> None:
         "/login", data={"username": username, "password": "pw", "next": "/editor"}, allow_redirects=False
     )
     assert response.status == 303
+    send_csrf_token(client.session)
 
 
 async def as_editor(client: Client) -> Client:

@@ -16,6 +16,7 @@ import pytest
 import structlog
 from aiohttp import web
 
+from bot.actions_endpoint import ACTIONS_TOKEN
 from bot.settings import Settings
 from handoff.settings import HandoffConfig
 from kb.settings import KBConfig
@@ -60,6 +61,7 @@ class LoopbackRasa:
 
     def __init__(self) -> None:
         self.front_door = ""
+        self.token = ""  # the actions webhook's (the app's ACTIONS_TOKEN)
         self.turns: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
 
@@ -90,7 +92,7 @@ class LoopbackRasa:
         }
         async with (
             aiohttp.ClientSession() as session,
-            session.post(f"{self.front_door}/webhook", json=call) as response,
+            session.post(f"{self.front_door}/webhook?token={self.token}", json=call) as response,
         ):
             assert response.status == 200, await response.text()
         if "human" in body["message"]:
@@ -133,7 +135,7 @@ async def front_door(
         if before_start is not None:
             before_start(app)
         async with serving(app) as url:
-            rasa.front_door = url
+            rasa.front_door, rasa.token = url, app[ACTIONS_TOKEN]
             yield FrontDoor(app, url, rasa)
 
 

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.actions_endpoint import ACTIONS_TOKEN
 from bot.keys import RECORD, SERVICE_RECORD
 from bot.settings import Settings
 from record import EventQuery, RecordConfig
@@ -27,6 +28,7 @@ class ClassifyingRasa:
 
     def __init__(self) -> None:
         self.front_door = ""
+        self.token = ""  # the actions webhook's (the app's ACTIONS_TOKEN)
 
     async def turn(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -49,7 +51,8 @@ class ClassifyingRasa:
             "domain": {"slots": {"language": {"type": "categorical", "values": ["en", "zh"]}}, "responses": {}},
             "tracker": tracker,
         }
-        async with aiohttp.ClientSession() as session, session.post(f"{self.front_door}/webhook", json=call) as r:
+        webhook = f"{self.front_door}/webhook?token={self.token}"
+        async with aiohttp.ClientSession() as session, session.post(webhook, json=call) as r:
             assert r.status == 200, await r.text()
         return await scripted_rasa_turn(request)  # aiohttp keeps the body: it reads it again
 
@@ -84,7 +87,7 @@ async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(
     settings: Settings, rasa: ClassifyingRasa
 ) -> None:
     async with console_app(settings) as running:
-        rasa.front_door = running.url
+        rasa.front_door, rasa.token = running.url, running.app[ACTIONS_TOKEN]
         customer = await running.customer("zh")
         await customer.say("我要找人工客服")
         ann = await running.staff("ann")
@@ -105,7 +108,7 @@ async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(
     await (await flushed_redis(RECORD_REDIS_DB)).aclose()
 
     async with console_app(settings) as again:
-        rasa.front_door = again.url
+        rasa.front_door, rasa.token = again.url, again.app[ACTIONS_TOKEN]
         events = await again.app[SERVICE_RECORD].read(EventQuery(conversation_id=cid))
     assert [e.kind.value for e in events] == [
         "conversation_opened",
@@ -139,7 +142,7 @@ async def test_a_served_chats_facts_survive_a_restart_and_a_redis_flush(
 
 async def test_a_bot_turn_writes_its_outcome(settings: Settings, rasa: ClassifyingRasa) -> None:
     async with console_app(settings) as running:
-        rasa.front_door = running.url
+        rasa.front_door, rasa.token = running.url, running.app[ACTIONS_TOKEN]
         customer = await running.customer("en")
         await customer.say("hello there")
         await running.app[RECORD].flush()
@@ -156,7 +159,7 @@ async def test_with_the_record_off_the_app_runs_and_keeps_no_facts(
 ) -> None:
     settings = console_settings(tmp_path, rasa_url, "").model_copy(update={"record": RecordConfig(enabled=False)})
     async with console_app(settings) as running:
-        rasa.front_door = running.url
+        rasa.front_door, rasa.token = running.url, running.app[ACTIONS_TOKEN]
         customer = await running.customer("en")
         assert (await customer.say("hello"))[0]["text"] == "echo: hello"
         assert RECORD not in running.app

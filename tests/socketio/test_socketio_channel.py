@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
 from bot.channels.socketio import CHANNEL, bot_utterances
 from bot.keys import BUS, PIPELINE
 from bot.pipeline import conversation_topic
+from bot.settings import Settings
 from conversations.models import Sender
 from conversations.store import MessageDraft
+from server.app import create_app
 from tests.socketio.webchat_client import RasaWebchatClient
+from web.rate_limits import RateLimitConfig
 from web.tokens import token_hash
 
 Make = Callable[[], Awaitable[RasaWebchatClient]]
@@ -144,3 +148,19 @@ async def test_rasa_webchats_init_payload_is_never_taken_for_the_customers_words
     assert await client.nothing_more()
     history = await frontdoor.app[PIPELINE].store.history(await conversation_of(frontdoor, session_id))
     assert [m.text for m in history if m.sender is Sender.CUSTOMER] == ["hello"]
+
+
+async def test_messages_past_the_conversations_limit_are_dropped(tmp_path: Path, rasa_url: str) -> None:
+    limits = RateLimitConfig(messages_per_conversation="2/minute")
+    server = TestServer(create_app(Settings(var_dir=tmp_path, rasa_url=rasa_url, limits=limits)), host="127.0.0.1")
+    await server.start_server()
+    client = RasaWebchatClient(str(server.make_url("")).rstrip("/"))
+    try:
+        session_id = await client.connect()
+        for text in ("one", "two", "three"):
+            await client.say(text, session_id)
+        assert [await client.next(), await client.next()] == [{"text": "echo: one"}, {"text": "echo: two"}]
+        assert await client.nothing_more()
+    finally:
+        await client.close()
+        await server.close()

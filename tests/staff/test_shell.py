@@ -11,6 +11,7 @@ from server.app import Program, create_app
 from staff.auth import Role, StaffMember
 from staff.keys import STAFF
 from staff.shell import STAFF_PAGES, home_for, pages_for
+from tests.conftest import send_csrf_token
 
 ACCOUNTS = {
     "ann": [Role.AGENT],
@@ -32,6 +33,7 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[t
 async def log_in(client: TestClient, username: str) -> None:  # type: ignore[type-arg]
     response = await client.post("/login", data={"username": username, "password": "pw"}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/staff"
+    send_csrf_token(client.session)
 
 
 @pytest.mark.parametrize(
