@@ -46,6 +46,8 @@ async def percentiles(
     always there; grouped, groups with no rows at all are absent."""
     if db.dialect == "postgresql":
         out = await _percentile_cont(db, specs, where, group)
+    elif group is None:
+        out = {None: await _by_offsets(db, specs, where)}
     else:
         out = await _by_ranks(db, specs, where, group)
     if group is None and None not in out:
@@ -116,6 +118,45 @@ async def _by_ranks(
             for spec in column_specs:
                 values[spec.name] = _from_ranks(found, spec.fraction)
                 values[f"{spec.name}{N_SUFFIX}"] = float(found[0])
+    return out
+
+
+async def _by_offsets(db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]]) -> dict[str, float | None]:
+    """Ungrouped percentiles on SQLite in two statements: every column's number of values, then for every fraction
+    the two values it lies between (`ORDER BY column LIMIT 2 OFFSET k`, which reads a (day, column) index and keeps
+    only the first k + 2 in its sorter; far cheaper there than numbering every value), all in one UNION ALL."""
+    columns = {str(s.column): s.column for s in specs}
+    counted = select(*(func.count(c).label(f"n{i}") for i, c in enumerate(columns.values()))).where(*where)
+    counts = await db.fetchrow(counted)
+    n = {name: int((counts or {}).get(f"n{i}") or 0) for i, name in enumerate(columns)}
+    lows = {(name, int(s.fraction * (n[name] - 1))) for s in specs for name in [str(s.column)] if n[name]}
+    parts = []
+    for i, (name, low) in enumerate(sorted(lows)):
+        column = columns[name]
+        pair = (
+            select(column.label("v"))
+            .where(*where, column.is_not(None))
+            .order_by(column)
+            .offset(low)
+            .limit(2)
+            .subquery()
+        )
+        parts.append(select(literal(i).label("i"), func.min(pair.c.v).label("lo"), func.max(pair.c.v).label("hi")))
+    found: dict[tuple[str, int], tuple[float, float]] = {}
+    if parts:
+        rows = await db.fetch(parts[0] if len(parts) == 1 else union_all(*parts))
+        keys = sorted(lows)
+        found = {keys[int(r["i"])]: (float(r["lo"]), float(r["hi"])) for r in rows}
+    out: dict[str, float | None] = {}
+    for spec in specs:
+        count = n[str(spec.column)]
+        out[f"{spec.name}{N_SUFFIX}"] = float(count)
+        if not count:
+            out[spec.name] = None
+            continue
+        position = spec.fraction * (count - 1)
+        lo, hi = found[(str(spec.column), int(position))]
+        out[spec.name] = lo + (hi - lo) * (position - int(position))
     return out
 
 

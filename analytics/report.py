@@ -285,14 +285,13 @@ class _Report:
             Pct("handle_p50", H.c.handle_s, 0.5),
         ]
         tickets = [Pct("resolution_p50", T.c.resolution_s, 0.5), Pct("resolution_p90", T.c.resolution_s, 0.9)]
-        both = _both(q)
-        h, t = await asyncio.gather(
-            percentiles(self.db, handoffs, both.where(H), _period(H, q)),
-            percentiles(self.db, tickets, both.where(T), _period(T, q)),
+        h, h_prev, t, t_prev = await asyncio.gather(
+            percentiles(self.db, handoffs, q.where(H)),
+            percentiles(self.db, handoffs, q.previous.where(H)),
+            percentiles(self.db, tickets, q.where(T)),
+            percentiles(self.db, tickets, q.previous.where(T)),
         )
-        # A period with no facts at all has no group: its percentiles are None and their counts 0.
-        empty = {f"{s.name}{suffix}": None for s in (*handoffs, *tickets) for suffix in ("", N_SUFFIX)}
-        return {g: {**empty, **h.get(g, {}), **t.get(g, {})} for g in ("cur", "prev")}
+        return {"cur": {**h[None], **t[None]}, "prev": {**h_prev[None], **t_prev[None]}}
 
     async def _sla(self) -> dict[str, Any]:
         q = self.q
