@@ -135,9 +135,10 @@ def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
 
 
 async def _grouped_sums(
-    db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n"
+    db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out)."""
+    """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out;
+    the first `limit` when given)."""
     table, sums = _sums(rollup, query, [counter])
     total = sums[counter]
     statement = (
@@ -146,18 +147,6 @@ async def _grouped_sums(
         .group_by(table.c[column])
         .having(total > 0)
         .order_by(total.desc(), table.c[column])
-    )
-    return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
-
-
-async def _grouped_counts(
-    db: SQL, table: Table, query: ReportQuery, column: ColumnElement[Any], *where: ColumnElement[bool], limit: int = 50
-) -> list[dict[str, Any]]:
-    statement = (
-        select(column.label("key"), func.count().label("count"))
-        .where(*query.where(table), column.is_not(None), *where)
-        .group_by(column)
-        .order_by(func.count().desc(), column)
         .limit(limit)
     )
     return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
@@ -450,8 +439,8 @@ class _Report:
 
     async def _kb_lists(self) -> dict[str, list[dict[str, Any]]]:
         not_found, unhelpful = await asyncio.gather(
-            _grouped_counts(self.db, B, self.q, B.c.query, B.c.decision == "not_found", limit=TOP),
-            _grouped_counts(self.db, B, self.q, B.c.entry, B.c.helpful == 0, limit=TOP),
+            _grouped_sums(self.db, rollups.KB_TERMS, self.q, "query", "not_found", limit=TOP),
+            _grouped_sums(self.db, rollups.KB_TERMS, self.q, "entry", "unhelpful", limit=TOP),
         )
         lookup = self.names.entry_titles
         titles = await lookup([r["key"] for r in unhelpful]) if lookup is not None and unhelpful else {}
