@@ -468,9 +468,9 @@ class _Report:
         # code, written as an SQL literal so that PostgreSQL knows its type in the UNION).
         statement = union(
             *(
-                select(literal_column(f"'{name}'").label("k"), column.label("v")).where(
-                    *unfiltered.where(table), column.is_not(None)
-                )
+                select(literal_column(f"'{name}'").label("k"), column.label("v"))
+                .where(*unfiltered.where(table), column.is_not(None))
+                .distinct()  # each part's few values first: the UNION then dedups dozens of rows, not a year's
                 for name, pairs in sources.items()
                 for table, column in pairs
             )
