@@ -1,12 +1,11 @@
-"""Percentiles of a facts column, computed by the database where it can: `percentiles(db, specs, where, group)`.
+"""Percentiles of a facts column, computed by the database: `percentiles(db, specs, where, group)`.
 
 The definition is PostgreSQL's `percentile_cont` (linear interpolation between the two nearest ranks: the p-th
-percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)). PostgreSQL computes every spec in one query.
-SQLite has no ordered-set aggregates: an ungrouped percentile (a KPI) is read as the two values its position lies
-between (`ORDER BY … OFFSET` over the column's covering (day, value) index), grouped ones (per day, agent, team)
-with `row_number()`, which sends back only the ranks each fraction needs — interpolated the same way, so both
-backends give the same numbers. NULL values (a clock that never stopped) are left out. Must never decide what is
-measured.
+percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)). Every spec of a call is one statement on both
+backends (a report's round trips, not its sorts, dominate on SQLite): PostgreSQL's ordered-set aggregates, and on
+SQLite, which has none, one `row_number()` window per column (UNION ALL), sending back only the two ranks each
+fraction lies between — interpolated the same way, so both backends give the same numbers. NULL values (a clock
+that never stopped) are left out. Must never decide what is measured.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Label, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, cast, func, literal, or_, select, union_all
 
 from backends.sql import SQL
 
-# Ungrouped results also carry each percentile's number of values, under its name with this suffix.
+# Results also carry each percentile's number of values, under its name with this suffix.
 N_SUFFIX = "_n"
 
 
@@ -33,39 +32,40 @@ class Pct:
     fraction: float
 
 
+Results = dict[Any, dict[str, float | None]]
+
+
 async def percentiles(
     db: SQL,
     specs: Sequence[Pct],
     where: Sequence[ColumnElement[bool]],
     group: ColumnElement[Any] | None = None,
-) -> dict[Any, dict[str, float | None]]:
-    """{group value (None when not grouped): {spec name: value}} over the rows matching `where`; a group with no
-    value of a column gets None for it (groups with no rows at all are absent)."""
+) -> Results:
+    """{group value (None when not grouped): {spec name: value, spec name + N_SUFFIX: number of values}} over the
+    rows matching `where`; a group with no value of a column gets None (and 0) for it. Ungrouped, the None entry is
+    always there; grouped, groups with no rows at all are absent."""
     if db.dialect == "postgresql":
-        return await _percentile_cont(db, specs, where, group)
-    if group is None:
-        return {None: await _by_offsets(db, specs, where)}
-    key: Label[Any] = group.label("g")
-    out: dict[Any, dict[str, float | None]] = defaultdict(lambda: dict.fromkeys(s.name for s in specs))
-    by_column: dict[str, list[Pct]] = defaultdict(list)
-    columns: dict[str, ColumnElement[Any]] = {}
-    for spec in specs:
-        by_column[str(spec.column)].append(spec)
-        columns[str(spec.column)] = spec.column
-    for name, column_specs in by_column.items():
-        for g, ranks in (await _ranks(db, columns[name], where, key, group, column_specs)).items():
-            out[g].update({s.name: _from_ranks(ranks, s.fraction) for s in column_specs})
-    return dict(out)
+        out = await _percentile_cont(db, specs, where, group)
+    elif group is None:
+        out = {None: await _by_offsets(db, specs, where)}
+    else:
+        out = await _by_ranks(db, specs, where, group)
+    if group is None and None not in out:
+        out[None] = {}
+    for values in out.values():
+        for spec in specs:
+            values.setdefault(spec.name, None)
+            values.setdefault(f"{spec.name}{N_SUFFIX}", 0.0)
+    return out
 
 
 async def _percentile_cont(
     db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]], group: ColumnElement[Any] | None
-) -> dict[Any, dict[str, float | None]]:
-    """PostgreSQL: every spec (and, ungrouped, each one's number of values under "<name>_n") in one query."""
-    key: Label[Any] = (group if group is not None else literal(None)).label("g")
+) -> Results:
+    """PostgreSQL: every spec, and each one's number of values, in one query."""
+    key = (group if group is not None else literal(None)).label("g")
     columns = [func.percentile_cont(s.fraction).within_group(s.column).label(s.name) for s in specs]
-    if group is None:
-        columns += [func.count(s.column).label(f"{s.name}{N_SUFFIX}") for s in specs]
+    columns += [func.count(s.column).label(f"{s.name}{N_SUFFIX}") for s in specs]
     statement = select(key, *columns).where(*where)
     if group is not None:
         statement = statement.group_by(group)
@@ -75,61 +75,88 @@ async def _percentile_cont(
     }
 
 
-async def _ranks(
-    db: SQL,
-    column: ColumnElement[Any],
-    where: Sequence[ColumnElement[bool]],
-    key: Label[Any],
-    group: ColumnElement[Any],
-    specs: Sequence[Pct],
-) -> dict[Any, tuple[int, dict[int, float]]]:
-    """{group: (n, {rank: value})} for just the ranks the fractions interpolate between (1-based, as row_number):
-    the database numbers the sorted values with a window function and sends back two rows per fraction, not all."""
-    partition = [group]
-    ranked = (
-        select(
-            key,
-            column.label("v"),
-            func.row_number().over(partition_by=partition, order_by=column).label("rn"),
-            func.count().over(partition_by=partition).label("n"),
-        )
-        .where(*where, column.is_not(None))
-        .subquery()
-    )
-    wanted = []
+async def _by_ranks(
+    db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]], group: ColumnElement[Any] | None
+) -> Results:
+    """SQLite: per column, the database numbers the sorted values of each group (`row_number()`) and sends back
+    only the ranks the column's fractions interpolate between, with the group's number of values; one UNION ALL
+    over the columns."""
+    by_column: dict[str, list[Pct]] = defaultdict(list)
     for spec in specs:
-        low = cast(spec.fraction * (ranked.c.n - 1), Integer) + 1
-        wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
-    rows = await db.fetch(select(ranked.c.g, ranked.c.v, ranked.c.rn, ranked.c.n).where(or_(*wanted)))
-    out: dict[Any, tuple[int, dict[int, float]]] = {}
-    for row in rows:
-        _, values = out.setdefault(row["g"], (int(row["n"]), {}))
-        values[int(row["rn"])] = float(row["v"])
+        by_column[str(spec.column)].append(spec)
+    parts = []
+    for index, column_specs in enumerate(by_column.values()):
+        column = column_specs[0].column
+        partition = [group] if group is not None else None
+        ranked = (
+            select(
+                (group if group is not None else literal(None)).label("g"),
+                column.label("v"),
+                func.row_number().over(partition_by=partition, order_by=column).label("rn"),
+                func.count().over(partition_by=partition).label("n"),
+            )
+            .where(*where, column.is_not(None))
+            .subquery()
+        )
+        wanted = []
+        for spec in column_specs:
+            low = cast(spec.fraction * (ranked.c.n - 1), Integer) + 1
+            wanted += [ranked.c.rn == low, ranked.c.rn == low + 1]
+        parts.append(
+            select(literal(index).label("c"), ranked.c.g, ranked.c.v, ranked.c.rn, ranked.c.n).where(or_(*wanted))
+        )
+    ranks: dict[tuple[int, Any], tuple[int, dict[int, float]]] = {}
+    for row in await db.fetch(parts[0] if len(parts) == 1 else union_all(*parts)):
+        _, known = ranks.setdefault((int(row["c"]), row["g"]), (int(row["n"]), {}))
+        known[int(row["rn"])] = float(row["v"])
+    out: Results = {}
+    for index, column_specs in enumerate(by_column.values()):
+        for (c, g), found in ranks.items():
+            if c != index:
+                continue
+            values = out.setdefault(g, {})
+            for spec in column_specs:
+                values[spec.name] = _from_ranks(found, spec.fraction)
+                values[f"{spec.name}{N_SUFFIX}"] = float(found[0])
     return out
 
 
 async def _by_offsets(db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]]) -> dict[str, float | None]:
-    """Ungrouped percentiles on SQLite, and under "<name>_n" how many values each had: per column the
-    count, then per fraction the two values it lies between (`ORDER BY column LIMIT 2 OFFSET k`), read from the
-    (day, column) index alone, where reading the rows would cost many times more."""
+    """Ungrouped percentiles on SQLite in two statements: every column's number of values, then for every fraction
+    the two values it lies between (`ORDER BY column LIMIT 2 OFFSET k`, which reads a (day, column) index and keeps
+    only the first k + 2 in its sorter; far cheaper there than numbering every value), all in one UNION ALL."""
+    columns = {str(s.column): s.column for s in specs}
+    counted = select(*(func.count(c).label(f"n{i}") for i, c in enumerate(columns.values()))).where(*where)
+    counts = await db.fetchrow(counted)
+    n = {name: int((counts or {}).get(f"n{i}") or 0) for i, name in enumerate(columns)}
+    lows = {(name, int(s.fraction * (n[name] - 1))) for s in specs for name in [str(s.column)] if n[name]}
+    parts = []
+    for i, (name, low) in enumerate(sorted(lows)):
+        column = columns[name]
+        pair = (
+            select(column.label("v"))
+            .where(*where, column.is_not(None))
+            .order_by(column)
+            .offset(low)
+            .limit(2)
+            .subquery()
+        )
+        parts.append(select(literal(i).label("i"), func.min(pair.c.v).label("lo"), func.max(pair.c.v).label("hi")))
+    found: dict[tuple[str, int], tuple[float, float]] = {}
+    if parts:
+        rows = await db.fetch(parts[0] if len(parts) == 1 else union_all(*parts))
+        keys = sorted(lows)
+        found = {keys[int(r["i"])]: (float(r["lo"]), float(r["hi"])) for r in rows}
     out: dict[str, float | None] = {}
-    by_column: dict[str, list[Pct]] = defaultdict(list)
     for spec in specs:
-        by_column[str(spec.column)].append(spec)
-    for column_specs in by_column.values():
-        column = column_specs[0].column
-        present = [*where, column.is_not(None)]
-        n = int(await db.fetchval(select(func.count()).where(*present)) or 0)
-        for spec in column_specs:
-            out[f"{spec.name}{N_SUFFIX}"] = float(n)
-            if n == 0:
-                out[spec.name] = None
-                continue
-            low = int(spec.fraction * (n - 1))
-            ordered = select(column.label("v")).where(*present).order_by(column).offset(low).limit(2)
-            rows = await db.fetch(ordered)
-            values = {low + 1 + i: float(r["v"]) for i, r in enumerate(rows)}
-            out[spec.name] = _from_ranks((n, values), spec.fraction)
+        count = n[str(spec.column)]
+        out[f"{spec.name}{N_SUFFIX}"] = float(count)
+        if not count:
+            out[spec.name] = None
+            continue
+        position = spec.fraction * (count - 1)
+        lo, hi = found[(str(spec.column), int(position))]
+        out[spec.name] = lo + (hi - lo) * (position - int(position))
     return out
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select, union
 
 from analytics import rollups
 from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
@@ -116,10 +116,15 @@ def _sums(rollup: Rollup, query: ReportQuery, names: Sequence[str]) -> tuple[Tab
 
 async def _by_day(db: SQL, rollup: Rollup, query: ReportQuery) -> _Days:
     """Every counter of `rollup` per day, over the current and the previous period."""
-    both = ReportQuery(query.previous.start, query.end, query.tz, query.filters)
+    both = _both(query)
     table, sums = _sums(rollup, query, list(rollup.counters))
     statement = select(table.c.day, *(c.label(n) for n, c in sums.items())).where(*both.where(table))
     return _Days(await db.fetch(statement.group_by(table.c.day)))
+
+
+def _both(query: ReportQuery) -> ReportQuery:
+    """The previous and the current period together (one statement reads both; `_period` tells them apart)."""
+    return ReportQuery(query.previous.start, query.end, query.tz, query.filters)
 
 
 def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
@@ -130,9 +135,10 @@ def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
 
 
 async def _grouped_sums(
-    db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n"
+    db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out)."""
+    """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out;
+    the first `limit` when given)."""
     table, sums = _sums(rollup, query, [counter])
     total = sums[counter]
     statement = (
@@ -141,18 +147,6 @@ async def _grouped_sums(
         .group_by(table.c[column])
         .having(total > 0)
         .order_by(total.desc(), table.c[column])
-    )
-    return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
-
-
-async def _grouped_counts(
-    db: SQL, table: Table, query: ReportQuery, column: ColumnElement[Any], *where: ColumnElement[bool], limit: int = 50
-) -> list[dict[str, Any]]:
-    statement = (
-        select(column.label("key"), func.count().label("count"))
-        .where(*query.where(table), column.is_not(None), *where)
-        .group_by(column)
-        .order_by(func.count().desc(), column)
         .limit(limit)
     )
     return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
@@ -286,15 +280,11 @@ class _Report:
             percentiles(self.db, tickets, q.where(T)),
             percentiles(self.db, tickets, q.previous.where(T)),
         )
-        out: dict[Any, dict[str, float | None]] = {
-            "cur": {**h.get(None, {}), **t.get(None, {})},
-            "prev": {**h_prev.get(None, {}), **t_prev.get(None, {})},
-        }
-        return out
+        return {"cur": {**h[None], **t[None]}, "prev": {**h_prev[None], **t_prev[None]}}
 
     async def _sla(self) -> dict[str, Any]:
         q = self.q
-        both = ReportQuery(q.previous.start, q.end, q.tz, q.filters)
+        both = _both(q)
         columns = []
         for clock in CLOCKS:
             met, missed = sla_met(T, clock, self.now)
@@ -449,8 +439,8 @@ class _Report:
 
     async def _kb_lists(self) -> dict[str, list[dict[str, Any]]]:
         not_found, unhelpful = await asyncio.gather(
-            _grouped_counts(self.db, B, self.q, B.c.query, B.c.decision == "not_found", limit=TOP),
-            _grouped_counts(self.db, B, self.q, B.c.entry, B.c.helpful == 0, limit=TOP),
+            _grouped_sums(self.db, rollups.KB_TERMS, self.q, "query", "not_found", limit=TOP),
+            _grouped_sums(self.db, rollups.KB_TERMS, self.q, "entry", "unhelpful", limit=TOP),
         )
         lookup = self.names.entry_titles
         titles = await lookup([r["key"] for r in unhelpful]) if lookup is not None and unhelpful else {}
@@ -464,31 +454,38 @@ class _Report:
     async def _options(self) -> dict[str, Any]:
         """The filter choices: what occurs in the range (whatever the filters), plus every team and agent named."""
         unfiltered = ReportQuery(self.q.start, self.q.end, self.q.tz)
-
-        async def values(table: Table, column: ColumnElement[Any]) -> set[str]:
-            statement = select(column).where(*unfiltered.where(table), column.is_not(None)).distinct()
-            return {str(next(iter(r.values()))) for r in await self.db.fetch(statement)}
-
         daily_c, daily_h, daily_t = (rollups.CONVERSATIONS.table, rollups.HANDOFFS.table, rollups.TICKETS.table)
-        found = await asyncio.gather(
-            values(daily_c, daily_c.c.channel),
-            values(daily_c, daily_c.c.language),
-            values(H, H.c.queue),
-            values(daily_t, daily_t.c.category),
-            values(daily_h, daily_h.c.priority),
-            values(daily_t, daily_t.c.priority),
-            values(W, W.c.agent),
-            values(T, T.c.team),
+        sources: dict[str, list[tuple[Table, ColumnElement[Any]]]] = {
+            "channel": [(daily_c, daily_c.c.channel)],
+            "language": [(daily_c, daily_c.c.language)],
+            "queue": [(H, H.c.queue)],
+            "category": [(daily_t, daily_t.c.category)],
+            "priority": [(daily_h, daily_h.c.priority), (daily_t, daily_t.c.priority)],
+            "agent": [(W, W.c.agent)],
+            "team": [(daily_t, daily_t.c.team)],  # the rollup has a row for every team that has a ticket
+        }
+        # One round trip: the distinct values of every column, tagged with the option they are for (a name from this
+        # code, written as an SQL literal so that PostgreSQL knows its type in the UNION).
+        statement = union(
+            *(
+                select(literal_column(f"'{name}'").label("k"), column.label("v"))
+                .where(*unfiltered.where(table), column.is_not(None))
+                .distinct()  # each part's few values first: the UNION then dedups dozens of rows, not a year's
+                for name, pairs in sources.items()
+                for table, column in pairs
+            )
         )
-        channels, languages, queues, categories, h_priorities, t_priorities, agents, teams = found
-        priorities = h_priorities | t_priorities
+        found: dict[str, set[str]] = {name: set() for name in sources}
+        for row in await self.db.fetch(statement):
+            found[row["k"]].add(str(row["v"]))
+        priorities, agents, teams = found["priority"], found["agent"], found["team"]
         known = [p.value for p in Priority]
         return {
-            "channels": sorted(channels),
-            "languages": sorted(languages),
+            "channels": sorted(found["channel"]),
+            "languages": sorted(found["language"]),
             "teams": [{"id": t, "name": self.names.teams.get(t, t)} for t in sorted(teams | set(self.names.teams))],
-            "queues": sorted(queues),
-            "categories": sorted(categories),
+            "queues": sorted(found["queue"]),
+            "categories": sorted(found["category"]),
             "priorities": [p for p in known if p in priorities] + sorted(priorities - set(known)),
             "agents": [
                 {"username": a, "display_name": self.names.agents.get(a, a)}

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, insert, literal, or_, select
 
 from analytics.metrics import BUCKETS, SATISFIED_SCORE
 from analytics.tables import (
@@ -55,6 +55,8 @@ class Rollup:
     source: Table
     keys: tuple[str, ...]
     counters: Mapping[str, ColumnElement[Any]]
+    # The facts it rolls up, when only some can count (the others would be rows of zeros).
+    only: ColumnElement[bool] | None = None
 
 
 C, H, T, S, B = analytics_conversations, analytics_handoffs, analytics_tickets, analytics_surveys, analytics_kb
@@ -103,7 +105,14 @@ KB = Rollup(
         "helpful": flag(B.c.helpful == 1),
     },
 )
-ALL = (CONVERSATIONS, HANDOFFS, TICKETS, SURVEYS, KB)
+KB_TERMS = Rollup(
+    ROLLUPS["kb_terms"],
+    B,
+    ("query", "entry"),
+    {"not_found": flag(B.c.decision == "not_found"), "unhelpful": flag(B.c.helpful == 0)},
+    only=or_(B.c.decision == "not_found", B.c.helpful == 0),
+)
+ALL = (CONVERSATIONS, HANDOFFS, TICKETS, SURVEYS, KB, KB_TERMS)
 
 
 async def refresh(tx: SQL, days: Collection[str] | None) -> None:
@@ -113,6 +122,8 @@ async def refresh(tx: SQL, days: Collection[str] | None) -> None:
         groups = [source.c.day, *(source.c[d] for d in (*ROLLUP_DIMENSIONS, *rollup.keys))]
         sums = [func.sum(expression).label(name) for name, expression in rollup.counters.items()]
         chosen = select(*groups, *sums).group_by(*groups)
+        if rollup.only is not None:
+            chosen = chosen.where(rollup.only)
         if days is None:
             await tx.execute(delete(table))
         else:
@@ -129,6 +140,7 @@ __all__ = [
     "CONVERSATIONS",
     "HANDOFFS",
     "KB",
+    "KB_TERMS",
     "SURVEYS",
     "TICKETS",
     "Rollup",

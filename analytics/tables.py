@@ -220,4 +220,6 @@ ROLLUPS: dict[str, Table] = {
     ),
     "surveys": _rollup("analytics_daily_surveys", (), ("sent", "answered", "scored", "satisfied")),
     "kb": _rollup("analytics_daily_kb", (), ("decisions", "answer", "clarify", "not_found", "feedback", "helpful")),
+    # The KB lists: per not-found text and per entry found unhelpful (only the facts that count here are rolled up).
+    "kb_terms": _rollup("analytics_daily_kb_terms", ("query", "entry"), ("not_found", "unhelpful")),
 }

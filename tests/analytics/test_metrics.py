@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from analytics import report as report_module
 from analytics.drill import DrillAsk, drill
 from analytics.metrics import KPI_KEYS
 from analytics.query import ReportQuery
@@ -268,6 +269,30 @@ async def test_kb_rates_and_lists(database: Database) -> None:
     assert r["kb"]["not_found_rate"] == 0.5 and r["kb"]["clarify_rate"] == 0.25
     assert r["kb"]["not_found_top"] == [{"query": "where is my parcel", "count": 2}]
     assert r["kb"]["unhelpful_entries"] == [{"entry": "faq-1", "title": None, "count": 1}]
+
+
+async def test_the_kb_lists_are_the_same_from_the_daily_rollup_and_from_the_facts(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = Story()
+    for day, cid in (("2026-11-01", "c1"), ("2026-11-02", "c2")):
+        story.opened(cid, f"u{cid}", bj(day, "10:00"))
+        for minute, typed in enumerate(("parcel?", "Parcel?", "refund", "invoice", "parcel?")):
+            story.bot_turn(cid, bj(day, f"10:0{minute + 1}"), "not_found", None, typed)
+        story.bot_turn(cid, bj(day, "10:07"), "answer", "faq-3")
+        data = {"helpful": False, "kb_entry": "faq-3"}
+        story.add(K.KB_FEEDBACK, bj(day, "10:08"), "customer", conversation_id=cid, data=data)
+    await story.save(database)
+    rolled_up = await report(database, "2026-11-01", "2026-11-02")
+    monkeypatch.setattr(report_module, "rolled", lambda query: False)  # what a queue or agent filter makes it do
+    from_facts = await report(database, "2026-11-01", "2026-11-02")
+    assert rolled_up["kb"] == from_facts["kb"]
+    assert rolled_up["kb"]["not_found_top"] == [
+        {"query": "parcel?", "count": 6},
+        {"query": "invoice", "count": 2},
+        {"query": "refund", "count": 2},
+    ]
+    assert rolled_up["kb"]["unhelpful_entries"] == [{"entry": "faq-3", "title": None, "count": 2}]
 
 
 async def test_filters_and_the_previous_period(database: Database) -> None:
