@@ -81,8 +81,10 @@ def _status(language: str, kpi: Mapping[str, Any]) -> str:
     if kpi.get("value") is None:
         return escape(translate(language, "Nothing to measure"))
     if kpi.get("breached"):
-        return f'<span class="missed">{escape(translate(language, "Missed"))}</span>'
-    return f'<span class="met">{escape(translate(language, "Met"))}</span>'
+        missed = escape(translate(language, "Missed"))
+        return f'<span class="missed">{missed}</span>'
+    met = escape(translate(language, "Met"))
+    return f'<span class="met">{met}</span>'
 
 
 def _kpi_row(language: str, kpi: Mapping[str, Any]) -> str:
@@ -125,22 +127,32 @@ def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next
         translate(language, "Status"),
     )
     head = "".join(f"<th>{escape(title)}</th>" for title in titles)
+    w = {
+        "title": escape(translate(language, "Weekly service report")),
+        "analytics": escape(translate(language, "Analytics")),
+        "previous": escape(translate(language, "Previous week")),
+        "next": escape(translate(language, "Next week")),
+        "csv": escape(translate(language, "Download CSV")),
+        "missed": escape(translate(language, "Targets missed")),
+        "changes": escape(translate(language, "Changes and notes")),
+        "none": escape(translate(language, "None this week")),
+    }
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
-<title>{escape(translate(language, "Weekly service report"))} {escape(week)}</title>
+<title>{w["title"]} {escape(week)}</title>
 <style>{_STYLE}</style></head>
 <body>
-<nav><a href="/console/analytics">{escape(translate(language, "Analytics"))}</a>
-<a href="{weekly}?week={escape(previous_week)}">{escape(translate(language, "Previous week"))}</a>
-<a href="{weekly}?week={escape(next_week)}">{escape(translate(language, "Next week"))}</a>
-<a href="/api/v1/analytics/weekly.csv?week={escape(week)}">{escape(translate(language, "Download CSV"))}</a></nav>
-<h1>{escape(translate(language, "Weekly service report"))} {escape(week)}</h1>
+<nav><a href="/console/analytics">{w["analytics"]}</a>
+<a href="{weekly}?week={escape(previous_week)}">{w["previous"]}</a>
+<a href="{weekly}?week={escape(next_week)}">{w["next"]}</a>
+<a href="/api/v1/analytics/weekly.csv?week={escape(week)}">{w["csv"]}</a></nav>
+<h1>{w["title"]} {escape(week)}</h1>
 <p class="meta">{escape(span["from"])} – {escape(span["to"])} ({escape(span["tz"])}) ·
-{escape(translate(language, "Previous week"))}: {escape(prev["from"])} – {escape(prev["to"])} ·
-{escape(translate(language, "Targets missed"))}: {breached} / {with_target}</p>
+{w["previous"]}: {escape(prev["from"])} – {escape(prev["to"])} ·
+{w["missed"]}: {breached} / {with_target}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
-<h2>{escape(translate(language, "Changes and notes"))}</h2>
-<ul>{notes or f"<li>{escape(translate(language, 'None this week'))}</li>"}</ul>
+<h2>{w["changes"]}</h2>
+<ul>{notes or f"<li>{w['none']}</li>"}</ul>
 </body></html>
 """
 
