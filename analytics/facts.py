@@ -9,17 +9,66 @@ idempotent and a rebuild exact. Must never do I/O; `docs/metrics.md` says in wor
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from intake.calendar import BusinessCalendar
-from record import AGENT_PREFIX, ServiceEvent, ServiceEventKind
+from record import AGENT_PREFIX, ServiceEventKind
 
 K = ServiceEventKind
 Row = dict[str, Any]
+_KINDS = {kind.value: kind for kind in ServiceEventKind}
+
+
+class Fact(NamedTuple):
+    """One `service_events` row as the fold reads it: `record.ServiceEvent`'s fields, made straight from the stored
+    row (already cleaned when it was written), which costs a fraction of building the event again."""
+
+    id: str
+    at: float
+    kind: ServiceEventKind
+    actor: str
+    conversation_id: str | None
+    customer_id: str | None
+    ticket: str | None
+    agent: str | None
+    channel: str | None
+    language: str | None
+    category: str | None
+    priority: str | None
+    team: str | None
+    queue: str | None
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Fact | None:
+        """The fact of a stored row; None for a kind this code does not know (a newer writer's)."""
+        kind = _KINDS.get(row["kind"])
+        if kind is None:
+            return None
+        data = json.loads(row["data"] or "{}")
+        return cls(
+            id=row["id"],
+            at=float(row["at"]),
+            kind=kind,
+            actor=row["actor"],
+            conversation_id=row["conversation_id"],
+            customer_id=row["customer_id"],
+            ticket=row["ticket"],
+            agent=row["agent"],
+            channel=row["channel"],
+            language=row["language"],
+            category=row["category"],
+            priority=row["priority"],
+            team=row["team"],
+            queue=row["queue"],
+            data=data if isinstance(data, dict) else {},
+        )
+
 
 # A resolution reopened within this long counts in the reopen rate.
 REOPEN_WINDOW_S = 7 * 86400.0
@@ -53,7 +102,7 @@ def _since(start: float | None, stop: float | None) -> float | None:
     return None if start is None or stop is None else max(0.0, stop - start)
 
 
-def agent_of(event: ServiceEvent) -> str | None:
+def agent_of(event: Fact) -> str | None:
     """The agent who did it: the `agent` column, else the actor's username; None for customers, the bot and the
     system (so a bot message can never count as an agent's)."""
     if event.actor.startswith(AGENT_PREFIX):
@@ -152,7 +201,7 @@ class _Dimensions:
             ("channel", "language", "team", "queue", "category", "priority", "agent")
         )
 
-    def see(self, event: ServiceEvent) -> None:
+    def see(self, event: Fact) -> None:
         v = self.values
         for name in ("channel", "language", "queue"):
             if v[name] is None:
@@ -165,7 +214,7 @@ class _Dimensions:
             v["agent"] = agent
 
 
-def conversation_facts(conversation_id: str, events: Sequence[ServiceEvent], clocks: Clocks) -> ConversationFacts:
+def conversation_facts(conversation_id: str, events: Sequence[Fact], clocks: Clocks) -> ConversationFacts:
     """The fact rows of one conversation from its events (every event with its id, oldest first)."""
     dims = _Dimensions()
     opened_at: float | None = None
@@ -178,7 +227,7 @@ def conversation_facts(conversation_id: str, events: Sequence[ServiceEvent], clo
     current: _Episode | None = None
     surveys: dict[str, Row] = {}
     kb: list[Row] = []
-    feedback: dict[str | None, ServiceEvent] = {}
+    feedback: dict[str | None, Fact] = {}
     for event in events:
         dims.see(event)
         customer = customer or event.customer_id
@@ -326,7 +375,7 @@ def _episode_rows(conversation: Row, e: _Episode, clocks: Clocks) -> tuple[Row, 
     return row, work
 
 
-def _kb_row(event: ServiceEvent, **values: Any) -> Row:
+def _kb_row(event: Fact, **values: Any) -> Row:
     text = values.pop("query", None)
     row = {
         "id": event.id,
@@ -342,7 +391,7 @@ def _kb_row(event: ServiceEvent, **values: Any) -> Row:
     return row
 
 
-def _survey(surveys: dict[str, Row], event: ServiceEvent) -> None:
+def _survey(surveys: dict[str, Row], event: Fact) -> None:
     """Folds a survey event into its row; a later answer replaces an earlier one (the same customer rating twice
     keeps one answer: the last)."""
     survey = str(event.data.get("survey") or event.id)
@@ -371,7 +420,7 @@ def _survey(surveys: dict[str, Row], event: ServiceEvent) -> None:
         row["solved"] = int(bool(event.data["solved"]))
 
 
-def ticket_facts(ticket: str, events: Sequence[ServiceEvent], clocks: Clocks) -> Row | None:
+def ticket_facts(ticket: str, events: Sequence[Fact], clocks: Clocks) -> Row | None:
     """The fact row of one ticket from its events (oldest first); None without any."""
     if not events:
         return None
@@ -440,4 +489,4 @@ def ticket_facts(ticket: str, events: Sequence[ServiceEvent], clocks: Clocks) ->
     }
 
 
-__all__ = ["REOPEN_WINDOW_S", "Clocks", "ConversationFacts", "agent_of", "conversation_facts", "ticket_facts"]
+__all__ = ["REOPEN_WINDOW_S", "Clocks", "ConversationFacts", "Fact", "agent_of", "conversation_facts", "ticket_facts"]

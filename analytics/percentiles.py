@@ -1,10 +1,12 @@
 """Percentiles of a facts column, computed by the database where it can: `percentiles(db, specs, where, group)`.
 
 The definition is PostgreSQL's `percentile_cont` (linear interpolation between the two nearest ranks: the p-th
-percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)); PostgreSQL computes it in one grouped query; SQLite,
-which has no ordered-set aggregates, numbers the sorted values with `row_number()` and sends back only the two
-ranks each fraction lies between, interpolated here the same way — so both backends give the same numbers. NULL
-values (a clock that never stopped) are left out. Must never decide what is measured.
+percentile of n sorted values x₀..xₙ₋₁ is x at position p·(n−1)). PostgreSQL computes every spec in one query.
+SQLite has no ordered-set aggregates: an ungrouped percentile (a KPI) is read as the two values its position lies
+between (`ORDER BY … OFFSET` over the column's covering (day, value) index), grouped ones (per day, agent, team)
+with `row_number()`, which sends back only the ranks each fraction needs — interpolated the same way, so both
+backends give the same numbers. NULL values (a clock that never stopped) are left out. Must never decide what is
+measured.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Label, cast, func, literal, or_, select
 
 from backends.sql import SQL
+
+# Ungrouped results also carry each percentile's number of values, under its name with this suffix.
+N_SUFFIX = "_n"
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,12 @@ async def percentiles(
 ) -> dict[Any, dict[str, float | None]]:
     """{group value (None when not grouped): {spec name: value}} over the rows matching `where`; a group with no
     value of a column gets None for it (groups with no rows at all are absent)."""
-    key: Label[Any] = (group if group is not None else literal(None)).label("g")
-    out: dict[Any, dict[str, float | None]] = defaultdict(lambda: dict.fromkeys(s.name for s in specs))
     if db.dialect == "postgresql":
-        aggregates = [func.percentile_cont(s.fraction).within_group(s.column).label(s.name) for s in specs]
-        statement = select(key, *aggregates).where(*where)
-        if group is not None:
-            statement = statement.group_by(group)
-        for row in await db.fetch(statement):
-            out[row["g"]].update({s.name: None if row[s.name] is None else float(row[s.name]) for s in specs})
-        return dict(out)
+        return await _percentile_cont(db, specs, where, group)
+    if group is None:
+        return {None: await _by_offsets(db, specs, where)}
+    key: Label[Any] = group.label("g")
+    out: dict[Any, dict[str, float | None]] = defaultdict(lambda: dict.fromkeys(s.name for s in specs))
     by_column: dict[str, list[Pct]] = defaultdict(list)
     columns: dict[str, ColumnElement[Any]] = {}
     for spec in specs:
@@ -57,17 +58,34 @@ async def percentiles(
     return dict(out)
 
 
+async def _percentile_cont(
+    db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]], group: ColumnElement[Any] | None
+) -> dict[Any, dict[str, float | None]]:
+    """PostgreSQL: every spec (and, ungrouped, each one's number of values under "<name>_n") in one query."""
+    key: Label[Any] = (group if group is not None else literal(None)).label("g")
+    columns = [func.percentile_cont(s.fraction).within_group(s.column).label(s.name) for s in specs]
+    if group is None:
+        columns += [func.count(s.column).label(f"{s.name}{N_SUFFIX}") for s in specs]
+    statement = select(key, *columns).where(*where)
+    if group is not None:
+        statement = statement.group_by(group)
+    return {
+        row["g"]: {name: None if value is None else float(value) for name, value in row.items() if name != "g"}
+        for row in await db.fetch(statement)
+    }
+
+
 async def _ranks(
     db: SQL,
     column: ColumnElement[Any],
     where: Sequence[ColumnElement[bool]],
     key: Label[Any],
-    group: ColumnElement[Any] | None,
+    group: ColumnElement[Any],
     specs: Sequence[Pct],
 ) -> dict[Any, tuple[int, dict[int, float]]]:
     """{group: (n, {rank: value})} for just the ranks the fractions interpolate between (1-based, as row_number):
     the database numbers the sorted values with a window function and sends back two rows per fraction, not all."""
-    partition = [group] if group is not None else []
+    partition = [group]
     ranked = (
         select(
             key,
@@ -90,6 +108,31 @@ async def _ranks(
     return out
 
 
+async def _by_offsets(db: SQL, specs: Sequence[Pct], where: Sequence[ColumnElement[bool]]) -> dict[str, float | None]:
+    """Ungrouped percentiles on SQLite, and under "<name>_n" how many values each had: per column the
+    count, then per fraction the two values it lies between (`ORDER BY column LIMIT 2 OFFSET k`), read from the
+    (day, column) index alone, where reading the rows would cost many times more."""
+    out: dict[str, float | None] = {}
+    by_column: dict[str, list[Pct]] = defaultdict(list)
+    for spec in specs:
+        by_column[str(spec.column)].append(spec)
+    for column_specs in by_column.values():
+        column = column_specs[0].column
+        present = [*where, column.is_not(None)]
+        n = int(await db.fetchval(select(func.count()).where(*present)) or 0)
+        for spec in column_specs:
+            out[f"{spec.name}{N_SUFFIX}"] = float(n)
+            if n == 0:
+                out[spec.name] = None
+                continue
+            low = int(spec.fraction * (n - 1))
+            ordered = select(column.label("v")).where(*present).order_by(column).offset(low).limit(2)
+            rows = await db.fetch(ordered)
+            values = {low + 1 + i: float(r["v"]) for i, r in enumerate(rows)}
+            out[spec.name] = _from_ranks((n, values), spec.fraction)
+    return out
+
+
 def _from_ranks(ranks: tuple[int, dict[int, float]], fraction: float) -> float | None:
     """`percentile_cont(fraction)` of n sorted values of which only the needed ranks (1-based) are known."""
     n, values = ranks
@@ -101,4 +144,4 @@ def _from_ranks(ranks: tuple[int, dict[int, float]], fraction: float) -> float |
     return values[low + 1] + (values[high + 1] - values[low + 1]) * (position - low)
 
 
-__all__ = ["Pct", "percentiles"]
+__all__ = ["N_SUFFIX", "Pct", "percentiles"]

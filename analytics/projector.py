@@ -19,7 +19,7 @@ from itertools import groupby
 
 from sqlalchemy import ColumnElement, Table, Update, case, delete, exists, func, insert, select
 
-from analytics.facts import Clocks, conversation_facts, ticket_facts
+from analytics.facts import Clocks, Fact, conversation_facts, ticket_facts
 from analytics.rollups import refresh
 from analytics.tables import (
     FACT_TABLES,
@@ -33,7 +33,6 @@ from analytics.tables import (
     analytics_tickets,
 )
 from backends.sql import SQL, Database, upsert
-from record import ServiceEvent
 from record.tables import service_events
 
 log = logging.getLogger(__name__)
@@ -115,11 +114,13 @@ class Projector:
             yield ids
             after = ids[-1]
 
-    async def _events(self, column: ColumnElement[str], ids: Sequence[str]) -> dict[str, list[ServiceEvent]]:
+    async def _events(self, column: ColumnElement[str], ids: Sequence[str]) -> dict[str, list[Fact]]:
         c = service_events.c
         rows = await self._db.fetch(select(service_events).where(column.in_(ids)).order_by(column, c.at, c.id))
         key = str(column.key)
-        return {k: [ServiceEvent.from_row(r) for r in group] for k, group in groupby(rows, lambda r: r[key])}
+        return {
+            k: [f for r in group if (f := Fact.from_row(r)) is not None] for k, group in groupby(rows, lambda r: r[key])
+        }
 
     async def _conversations(self, ids: Sequence[str]) -> set[str]:
         """Replaces the batch's conversation facts; returns the days whose rollups changed (before and after)."""

@@ -2,7 +2,7 @@
 `GET /api/v1/analytics/report`, computed from the facts tables only.
 
 Each facts table's counters are read once over the current and the previous period together, grouped by business
-day, from its daily rollup (`analytics.rollups`; from the facts themselves when a team, queue or agent filter asks
+day, from its daily rollup (`analytics.rollups`; from the facts themselves when a queue or agent filter asks
 for what the rollups do not carry), and the period totals are sums of those days, so the cards and the daily series
 cannot disagree; percentiles come from the facts through `analytics.percentiles` (PostgreSQL's `percentile_cont`, or
 the same interpolation on SQLite). Definitions: `analytics.metrics` and docs/metrics.md. Must never read live state or
@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, o
 from analytics import rollups
 from analytics.annotations import in_range
 from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
-from analytics.percentiles import Pct, percentiles
+from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
 from analytics.rollups import Rollup
 from analytics.tables import (
@@ -242,13 +242,12 @@ class _Report:
             "abandonment_rate": (ratio(h.get("abandoned", 0), h.get("n", 0)), int(h.get("n", 0))),
         }
         for key in ("queue_wait_p50", "queue_wait_p90", "first_response_p50", "first_response_p90"):
-            out[key] = (p.get(key), int(p.get(key.rsplit("_", 1)[0] + "_n") or 0))
-        out["first_response_bh_p90"] = (p.get("first_response_bh_p90"), int(p.get("first_response_n") or 0))
-        out["next_reply_p50"] = (p.get("next_reply_p50"), int(p.get("next_reply_n") or 0))
-        out["handle_p50"] = (p.get("handle_p50"), int(p.get("handle_n") or 0))
+            out[key] = (p.get(key), int(p.get(f"{key}{N_SUFFIX}") or 0))
+        for key in ("first_response_bh_p90", "next_reply_p50", "handle_p50"):
+            out[key] = (p.get(key), int(p.get(f"{key}{N_SUFFIX}") or 0))
         out["tickets"] = (int(tk.get("n", 0)), int(tk.get("n", 0)))
-        out["resolution_p50"] = (p.get("resolution_p50"), int(p.get("resolution_n") or 0))
-        out["resolution_p90"] = (p.get("resolution_p90"), int(p.get("resolution_n") or 0))
+        for key in ("resolution_p50", "resolution_p90"):
+            out[key] = (p.get(key), int(p.get(f"{key}{N_SUFFIX}") or 0))
         out["sla_first_response"] = (ratio(sla["fr_met"], fr_decided), int(fr_decided))
         out["sla_resolution"] = (ratio(sla["res_met"], res_decided), int(res_decided))
         out["reopen_rate"] = (ratio(tk.get("reopened", 0), resolved), int(resolved))
@@ -273,7 +272,6 @@ class _Report:
 
     async def _percentiles(self) -> dict[Any, dict[str, float | None]]:
         q = self.q
-        both = ReportQuery(q.previous.start, q.end, q.tz, q.filters)
         handoffs = [
             Pct("queue_wait_p50", H.c.queue_wait_s, 0.5),
             Pct("queue_wait_p90", H.c.queue_wait_s, 0.9),
@@ -284,33 +282,16 @@ class _Report:
             Pct("handle_p50", H.c.handle_s, 0.5),
         ]
         tickets = [Pct("resolution_p50", T.c.resolution_s, 0.5), Pct("resolution_p90", T.c.resolution_s, 0.9)]
-        h, t, hn, tn = await asyncio.gather(
-            percentiles(self.db, handoffs, both.where(H), _period(H, q)),
-            percentiles(self.db, tickets, both.where(T), _period(T, q)),
-            self.db.fetch(
-                select(
-                    _period(H, q).label("g"),
-                    func.count(H.c.queue_wait_s).label("queue_wait_n"),
-                    func.count(H.c.first_response_s).label("first_response_n"),
-                    func.count(H.c.next_reply_s).label("next_reply_n"),
-                    func.count(H.c.handle_s).label("handle_n"),
-                )
-                .where(*both.where(H))
-                .group_by(_period(H, q))
-            ),
-            self.db.fetch(
-                select(_period(T, q).label("g"), func.count(T.c.resolution_s).label("resolution_n"))
-                .where(*both.where(T))
-                .group_by(_period(T, q))
-            ),
+        h, h_prev, t, t_prev = await asyncio.gather(
+            percentiles(self.db, handoffs, q.where(H)),
+            percentiles(self.db, handoffs, q.previous.where(H)),
+            percentiles(self.db, tickets, q.where(T)),
+            percentiles(self.db, tickets, q.previous.where(T)),
         )
-        out: dict[Any, dict[str, float | None]] = {"cur": {}, "prev": {}}
-        for source in (h, t):
-            for period, values in source.items():
-                out[period].update(values)
-        for rows in (hn, tn):
-            for row in rows:
-                out[row["g"]].update({k: float(v) for k, v in row.items() if k != "g"})
+        out: dict[Any, dict[str, float | None]] = {
+            "cur": {**h.get(None, {}), **t.get(None, {})},
+            "prev": {**h_prev.get(None, {}), **t_prev.get(None, {})},
+        }
         return out
 
     async def _sla(self) -> dict[str, Any]:
@@ -375,10 +356,15 @@ class _Report:
     # -- people ----------------------------------------------------------------------------------------------------
 
     def _work_where(self) -> list[ColumnElement[bool]]:
-        """Agents' work in the range, filtered by its episode's dimensions and by the agent who did it."""
-        where = self.q.where(H, skip=("agent",))
+        """Agents' work in the range, filtered by its episode's dimensions (joined only when a filter needs them) and
+        by the agent who did it."""
         agent = self.q.filters.get("agent")
-        return [*where, W.c.episode_id == H.c.id, *([W.c.agent == agent] if agent else [])]
+        where = [W.c.day >= self.q.start.isoformat(), W.c.day <= self.q.end.isoformat()]
+        if agent:
+            where.append(W.c.agent == agent)
+        if set(self.q.filters) - {"agent"}:
+            where += [*self.q.where(H, skip=("agent",)), W.c.episode_id == H.c.id]
+        return where
 
     async def _csat_by(self, column: ColumnElement[Any]) -> dict[Any, tuple[float | None, int]]:
         rows = await self.db.fetch(
@@ -429,8 +415,8 @@ class _Report:
 
     async def _teams(self) -> list[dict[str, Any]]:
         tickets, conversations, pcts, csat = await asyncio.gather(
-            self.db.fetch(select(T.c.team, func.count().label("n")).where(*self.q.where(T)).group_by(T.c.team)),
-            self.db.fetch(select(C.c.team, func.count().label("n")).where(*self.q.where(C)).group_by(C.c.team)),
+            _grouped_sums(self.db, rollups.TICKETS, self.q, "team"),
+            _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "team"),
             percentiles(
                 self.db,
                 [Pct("first_response_p50", T.c.first_response_s, 0.5), Pct("resolution_p50", T.c.resolution_s, 0.5)],
@@ -439,8 +425,8 @@ class _Report:
             ),
             self._csat_by(S.c.team),
         )
-        ticket_n = {r["team"]: int(r["n"]) for r in tickets}
-        conversation_n = {r["team"]: int(r["n"]) for r in conversations}
+        ticket_n = {r["key"]: r["count"] for r in tickets}
+        conversation_n = {r["key"]: r["count"] for r in conversations}
         seen = {t for t in (*ticket_n, *conversation_n) if t is not None}
         wanted = self.q.filters.get("team")
         ids = sorted((set(self.names.teams) | seen) if wanted is None else {wanted})

@@ -2,7 +2,7 @@
 rollup rows of some business days from the facts in one INSERT … SELECT … GROUP BY per table.
 
 A counter is a per-row expression summed (a flag, or 1): the report sums the same expression over the facts when a
-filter the rollups do not carry (team, queue, agent) forces it to, and the rollup's column otherwise, so both paths
+filter the rollups do not carry (queue, agent) forces it to, and the rollup's column otherwise, so both paths
 give the same numbers by construction. Must never read the record; the projector calls `refresh` after it replaced
 facts, for every day whose facts it touched.
 """

@@ -34,6 +34,9 @@ def _dimensions() -> list[Column[str]]:
     return [Column(name, Text) for name in FILTER_DIMENSIONS]
 
 
+# The handoff durations whose percentiles the report reads.
+HANDOFF_DURATIONS = ("queue_wait_s", "first_response_s", "first_response_bh_s", "next_reply_s", "handle_s")
+
 # One row per conversation (its first event opens it).
 analytics_conversations = Table(
     "analytics_conversations",
@@ -83,6 +86,8 @@ analytics_handoffs = Table(
     _int("abandoned"),
     Index("analytics_handoffs_day", "day"),
     Index("analytics_handoffs_conversation", "conversation_id"),
+    # Percentiles read a range's values of a duration from the index alone (analytics.percentiles).
+    *(Index(f"analytics_handoffs_{c}", "day", c) for c in HANDOFF_DURATIONS),
 )
 
 # One row per (episode, agent who replied in it): what each agent answered, never a bot message.
@@ -129,6 +134,7 @@ analytics_tickets = Table(
     _int("replies"),  # public replies, the first included
     _int("fcr"),  # resolved, never reopened, at most one public reply
     Index("analytics_tickets_day", "day"),
+    Index("analytics_tickets_resolution_s", "day", "resolution_s"),
 )
 
 # One row per survey (every survey belongs to a conversation); the last answer wins.
@@ -162,6 +168,9 @@ analytics_kb = Table(
     Column("query", Text),  # the customer's text as the KB saw it (not_found clusters), trimmed and lower-cased
     Column("helpful", Integer),  # 0/1 on a feedback row
     Index("analytics_kb_day", "day"),
+    # The not-found texts and the unhelpful entries of a range, read from the index alone.
+    Index("analytics_kb_not_found", "decision", "day", "query"),
+    Index("analytics_kb_helpful", "helpful", "day", "entry"),
     Index("analytics_kb_conversation", "conversation_id"),
 )
 
@@ -186,9 +195,9 @@ FACT_TABLES = (
 # -- daily rollups ----------------------------------------------------------------------------------------------------
 # Per business day and combination of the few low-cardinality dimensions below, the sums of counters over one facts
 # table (`analytics.rollups` defines each counter and refreshes them), so a year's report adds up thousands of rows,
-# not millions. A report filtered by team, queue or agent reads the facts themselves. No primary key: a dimension may
+# not millions. A report filtered by queue or agent reads the facts themselves. No primary key: a dimension may
 # be NULL; the projector replaces a day's rows whole.
-ROLLUP_DIMENSIONS = ("channel", "language", "category", "priority")
+ROLLUP_DIMENSIONS = ("channel", "language", "team", "category", "priority")
 BUCKET_COUNTERS = ("b0", "b1", "b2", "b3", "b4")  # the distribution buckets of analytics.metrics.BUCKETS
 
 

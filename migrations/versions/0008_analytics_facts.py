@@ -25,7 +25,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DIMENSIONS = ("channel", "language", "team", "queue", "category", "priority", "agent")
-ROLLUP_DIMENSIONS = ("channel", "language", "category", "priority")
+HANDOFF_DURATIONS = ("queue_wait_s", "first_response_s", "first_response_bh_s", "next_reply_s", "handle_s")
+ROLLUP_DIMENSIONS = ("channel", "language", "team", "category", "priority")
 BUCKETS = ("b0", "b1", "b2", "b3", "b4")
 # The daily rollups: (table, grouping keys beside the day and the rollup dimensions, counters).
 ROLLUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -84,7 +85,11 @@ def upgrade() -> None:
         *_double("assigned_at", "first_reply_at", "ended_at", "queue_wait_s", "first_response_s"),
         *_double("first_response_bh_s", "next_reply_s", "handle_s"),
         *_int("replies", "transfers", "agents", "resolved", "abandoned"),
-        indexes={"analytics_handoffs_day": ["day"], "analytics_handoffs_conversation": ["conversation_id"]},
+        indexes={
+            "analytics_handoffs_day": ["day"],
+            "analytics_handoffs_conversation": ["conversation_id"],
+            **{f"analytics_handoffs_{c}": ["day", c] for c in HANDOFF_DURATIONS},
+        },
     )
     _table(
         "analytics_agent_work",
@@ -109,7 +114,7 @@ def upgrade() -> None:
         *_double("resolution_due", "resolved_at", "resolution_s", "resolution_bh_s"),
         *_double("final_resolved_at", "final_resolution_s"),
         *_int("resolutions", "reopened", "replies", "fcr"),
-        indexes={"analytics_tickets_day": ["day"]},
+        indexes={"analytics_tickets_day": ["day"], "analytics_tickets_resolution_s": ["day", "resolution_s"]},
     )
     _table(
         "analytics_surveys",
@@ -132,7 +137,12 @@ def upgrade() -> None:
         *_text("day", nullable=False),
         *_text(*DIMENSIONS, "decision", "entry", "query"),
         sa.Column("helpful", sa.Integer(), nullable=True),
-        indexes={"analytics_kb_day": ["day"], "analytics_kb_conversation": ["conversation_id"]},
+        indexes={
+            "analytics_kb_day": ["day"],
+            "analytics_kb_conversation": ["conversation_id"],
+            "analytics_kb_not_found": ["decision", "day", "query"],
+            "analytics_kb_helpful": ["helpful", "day", "entry"],
+        },
     )
     for name, keys, counters in ROLLUPS:
         op.create_table(
