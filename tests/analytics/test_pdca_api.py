@@ -21,11 +21,12 @@ from analytics.metrics import KPI_KEYS
 from analytics.settings import AnalyticsConfig
 from analytics.targets import Target
 from bot.analytics_alerts import BreachAlerts
-from bot.keys import DATABASE
+from bot.keys import ANALYTICS_ALERTS, DATABASE
 from bot.settings import Settings
 from kb.settings import KBConfig
 from staff.auth import Role
 from staff.weekly_page import KPI_LABELS
+from tests.analytics.story import ZONE, Story, bj
 from tests.analytics.test_api import get, history
 from tests.conftest import scripted_rasa, serving
 from tests.console.conftest import Running, console_app, scripted_rasa_turn
@@ -192,3 +193,33 @@ async def test_a_breach_alerts_the_supervisors_and_posts_to_the_webhook_once(run
     kinds = [a for a in listed["alerts"] if a["kind"] == AlertKind.KPI_BREACH]
     assert kinds and kinds[0]["titles"]["en"] == "csat missed its target: 75.0% over the last days, target >= 90.0%"
     assert kinds[0]["link"] == "/console/analytics?from=2026-11-02&to=2026-11-08"
+
+
+async def test_the_apps_check_raises_a_breach_once_under_its_lock(tmp_path: Path) -> None:
+    today = dt.datetime.now(ZONE).date()
+    day = (today - dt.timedelta(days=1)).isoformat()
+    async with scripted_rasa(scripted_rasa_turn) as rasa_url:
+        settings = Settings(
+            var_dir=tmp_path,
+            rasa_url=rasa_url,
+            kb=KBConfig(seed_demo=False, preload=False),
+            analytics=AnalyticsConfig(project_s=0, target_check_s=3600),
+        )
+        async with console_app(settings) as running:
+            story = Story()
+            story.opened("c1", "u1", bj(day, "10:00"))
+            story.handoff("c1", "u1", bj(day, "10:00"))
+            await story.save(running.app[DATABASE])
+            sam = await running.staff("sam", Role.SUPERVISOR)
+            status, _ = await send(
+                sam.session, "PUT", "/api/v1/analytics/targets/handoff_rate", {"op": "<=", "value": 0.25}
+            )
+            assert status == 200
+            job = running.app[ANALYTICS_ALERTS]
+            raised = await job.run_once()
+            assert raised is not None and [b.target.kpi for b in raised] == ["handoff_rate"]
+            assert await job.run_once() == []
+            status, listed, _ = await get(sam.session, "/api/v1/staff/alerts", lang="zh")
+            breaches = [a for a in listed["alerts"] if a["kind"] == "kpi_breach"]
+            assert len(breaches) == 1
+            assert breaches[0]["titles"]["zh"] == "handoff_rate 未达目标：近几日为 100.0%，目标 <= 25.0%"
