@@ -3,6 +3,7 @@ them), breaches over a hand-made history raised exactly once per target and day,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -193,3 +194,23 @@ async def test_notes_and_faq_publications_are_annotations_of_their_days(database
     ]
     later = await report(database, "2026-11-04", "2026-11-04")
     assert [a["kind"] for a in later["annotations"]] == ["faq_archived"]
+
+
+async def test_two_racing_passes_raise_each_breach_once(database: Database) -> None:
+    await history(database)
+    store = TargetStore(database, CLOCKS)
+    await store.set(Target("containment", ">=", 0.6), "sam")
+    await store.set(Target("handoff_rate", "<=", 0.1), "sam")
+    told: list[Breach] = []
+
+    class Notifier:
+        async def breached(self, breach: Breach) -> None:
+            told.append(breach)
+
+    async def report_of(query: ReportQuery) -> Mapping[str, Any]:
+        return await build_report(database, query, Names(), POLICY, NOW)
+
+    watchers = [BreachWatcher(database, report_of, Notifier(), TZ) for _ in range(2)]
+    first, second = await asyncio.gather(*(w.run_pass(NOW) for w in watchers))
+    assert len(first) + len(second) == 2
+    assert sorted(b.target.kpi for b in told) == ["containment", "handoff_rate"]
