@@ -142,7 +142,7 @@ def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next
 <title>{w["title"]} {escape(week)}</title>
 <style>{_STYLE}</style></head>
 <body>
-<nav><a href="/console/analytics">{w["analytics"]}</a>
+<nav><a href="/console/analytics?from={escape(span["from"])}&amp;to={escape(span["to"])}">{w["analytics"]}</a>
 <a href="{weekly}?week={escape(previous_week)}">{w["previous"]}</a>
 <a href="{weekly}?week={escape(next_week)}">{w["next"]}</a>
 <a href="/api/v1/analytics/weekly.csv?week={escape(week)}">{w["csv"]}</a></nav>
