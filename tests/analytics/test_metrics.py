@@ -4,10 +4,15 @@ counted once, bot messages never agent replies, one answer per survey) and the r
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
+from analytics.drill import DrillAsk, drill
 from analytics.metrics import KPI_KEYS
+from analytics.query import ReportQuery
 from backends.sql import Database
 from intake.models import Priority
 from intake.sla import epoch_to_utc
@@ -314,3 +319,40 @@ async def test_the_rollups_and_the_facts_give_the_same_report(database: Database
     assert queued["mix"]["channels"] == everything["mix"]["channels"]
     assert queued["mix"]["handoff_reasons"] == everything["mix"]["handoff_reasons"]
     assert queued["distributions"]["first_response"] == everything["distributions"]["first_response"]
+
+
+async def test_every_drill_list_totals_the_number_it_came_from(database: Database) -> None:
+    story = Story()
+    t0 = bj(DAY, "10:00")
+    for i, wait in enumerate((600, 2 * 3600, 5 * 3600)):
+        cid = f"c{i}"
+        story.opened(cid, f"u{i}", t0 + i, channel=("web", "wechat", "web")[i])
+        story.handoff(cid, f"u{i}", t0 + i, reason=("asked_for_human", "low_confidence", "asked_for_human")[i])
+        story.assigned(cid, "ann", t0 + i + 30)
+        story.reply(cid, "ann", t0 + i + wait)
+        story.survey(cid, f"s{i}", "ann", t0 + 9 * 3600, (t0 + 9 * 3600 + 60, (5, 2, 4)[i]))
+    story.ticket("T-1", t0, priority="urgent", fr_due=t0 + 3600, res_due=t0 + 4 * 3600, category="billing")
+    story.ticket_reply("T-1", "ann", t0 + 7200, first=True, due=t0 + 3600)
+    await story.save(database)
+    query = ReportQuery(dt.date.fromisoformat(DAY), dt.date.fromisoformat(DAY), "Asia/Shanghai")
+    r = await report(database, DAY, DAY)
+    now = bj("2030-01-01", "00:00")
+
+    async def total(metric: str, **ask: Any) -> tuple[int, list[dict[str, Any]]]:
+        found = await drill(database, query, DrillAsk(metric=metric, **ask), now)
+        return found["total"], found["rows"]
+
+    assert (await total("volume"))[0] == kpi(r, "conversations")["value"] == 3
+    for label, count in zip(r["distributions"]["buckets"], r["distributions"]["first_response"], strict=True):
+        assert (await total("first_response", bucket=label))[0] == count
+    assert (await total("channel", key="web"))[0] == 2
+    assert (await total("handoff_reason", key="low_confidence"))[0] == 1
+    assert (await total("handoff_rate", day=DAY))[0] == 3
+    assert (await total("csat"))[0] == kpi(r, "csat")["n"] == 3
+    urgent = ReportQuery(query.start, query.end, query.tz, {"priority": "urgent"})
+    missed = await drill(database, urgent, DrillAsk(metric="sla", clock="first_response", met=False), now)
+    row = missed["rows"][0]
+    assert (missed["total"], row["ticket"], row["met"], row["link"]) == (1, "T-1", False, "/console/tickets/T-1")
+    n, rows = await total("first_response_p90")
+    assert n == kpi(r, "first_response_p90")["n"] and rows[0]["value_s"] == 5 * 3600 - 0.0
+    assert rows[0]["link"] == "/console/conversations/c2"
