@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # What the browser tests need from the operating system (Debian's packages; never a browser a tool downloads).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk
 
-.PHONY: install system-packages train run serve test test-fast lint format typecheck bench clean
+.PHONY: install system-packages train run serve test test-fast lint format typecheck bench clean vendor
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -82,3 +82,14 @@ bench: install
 
 clean:
 	rm -rf var models .pytest_cache .mypy_cache .ruff_cache
+
+# Apache ECharts for the analytics page, from the npm registry at a pinned version. The copy in staff/static/vendor/
+# is committed (the product runs offline, never from a CDN); this target re-creates it, e.g. after changing the pin.
+ECHARTS_VERSION := 6.1.0
+VENDOR_DIR := staff/static/vendor
+vendor:
+	npm install --prefix var/npm --no-save --no-audit --no-fund echarts@$(ECHARTS_VERSION)
+	mkdir -p $(VENDOR_DIR)
+	cp var/npm/node_modules/echarts/dist/echarts.min.js $(VENDOR_DIR)/echarts.min.js
+	cp var/npm/node_modules/echarts/LICENSE $(VENDOR_DIR)/echarts.LICENSE
+	cp var/npm/node_modules/echarts/NOTICE $(VENDOR_DIR)/echarts.NOTICE

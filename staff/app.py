@@ -1,6 +1,6 @@
 """The staff program: login and the page shell (with its alerts bell), the agent console and supervisor page, the
-ticket workspace and teams, customer records, the FAQ editor and the analytics dashboard. It runs on the front
-door's services (`bot.app.setup_services`), in the same process or its own."""
+ticket workspace and teams, customer records and read-only transcripts, the FAQ editor and the analytics dashboard.
+It runs on the front door's services (`bot.app.setup_services`), in the same process or its own."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from staff.keys import STAFF
 from staff.pdca_api import setup_pdca
 from staff.teams_api import setup_teams
 from staff.tickets_api import setup_tickets
+from staff.transcripts_api import setup_transcripts
 
 
 async def _staff_directory(app: web.Application) -> AsyncIterator[None]:
@@ -48,6 +49,7 @@ def setup_staff(app: web.Application) -> None:
     setup_editor(app)
     setup_analytics(app)
     setup_pdca(app)
+    setup_transcripts(app)
 
 
 __all__ = ["setup_staff"]

@@ -33,6 +33,7 @@ STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("tickets", "/console/tickets", "Tickets", Role.AGENT),
     StaffPage("supervisor", "/console/supervisor", "Supervisor", Role.SUPERVISOR),
     StaffPage("teams", "/console/teams", "Teams", Role.SUPERVISOR),
+    StaffPage("analytics", "/console/analytics", "Analytics", Role.SUPERVISOR),
     StaffPage("editor", "/editor", "FAQ editor", Role.EDITOR),
 )
 

@@ -38,9 +38,9 @@ async def log_in(client: TestClient, username: str) -> None:  # type: ignore[typ
     ("username", "home", "pages"),
     [
         ("ann", "/console", ["console", "tickets"]),
-        ("sam", "/console/supervisor", ["console", "tickets", "supervisor", "teams"]),
+        ("sam", "/console/supervisor", ["console", "tickets", "supervisor", "teams", "analytics"]),
         ("eve", "/editor", ["editor"]),
-        ("root", "/console/supervisor", ["console", "tickets", "supervisor", "teams", "editor"]),
+        ("root", "/console/supervisor", ["console", "tickets", "supervisor", "teams", "analytics", "editor"]),
     ],
 )
 async def test_each_role_lands_on_its_home_and_sees_only_its_pages(
