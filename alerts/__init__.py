@@ -5,6 +5,7 @@ Imports no web code."""
 from alerts.exceptions import AlertError, InvalidAlert
 from alerts.models import (
     AGENTS,
+    KPI_BREACH_TITLE,
     SLA_TITLES,
     SUPERVISORS,
     Alert,
@@ -19,6 +20,7 @@ from alerts.store import DEFAULT_LIMIT, MAX_AGE_S, MAX_LIMIT, AlertStore
 __all__ = [
     "AGENTS",
     "DEFAULT_LIMIT",
+    "KPI_BREACH_TITLE",
     "MAX_AGE_S",
     "MAX_LIMIT",
     "SLA_TITLES",

@@ -23,6 +23,11 @@ class AlertKind(StrEnum):
     SLA_AT_RISK = "sla_at_risk"  # a ticket's SLA clock reaches its warning time: the assignee and team lead hear
     SLA_BREACHED = "sla_breached"  # a ticket's SLA clock runs out: the supervisors and team lead hear
     FOLLOW_UP_TASK = "follow_up_task"  # a follow-up after resolution went badly: the supervisors hear
+    KPI_BREACH = "kpi_breach"  # a KPI misses its target over the analytics' rolling window: the supervisors hear
+
+
+# A KPI breach's title: {kpi} the KPI key, {value} and {target} worded in the KPI's unit, {op} "<=" or ">=".
+KPI_BREACH_TITLE = N_("{kpi} missed its target: {value} over the last days, target {op} {target}")
 
 
 def role_recipient(role: str) -> str:

@@ -17,3 +17,12 @@ class InvalidReportQuery(AnalyticsError, ValueError):
     def __init__(self, message: str, code: str = "bad_query") -> None:
         super().__init__(message)
         self.code = code
+
+
+class InvalidTarget(AnalyticsError, ValueError):
+    """A KPI target or an annotation that cannot be kept (unknown KPI, wrong operator, value out of the KPI's range,
+    unknown scope, empty note); `code` is the stable error code for the API."""
+
+    def __init__(self, message: str, code: str = "bad_target") -> None:
+        super().__init__(message)
+        self.code = code

@@ -27,7 +27,7 @@ TABLES = ("kpis", "agents", "teams", "sla", "daily", "conversations", "tickets")
 RAW_TABLES = {"conversations": analytics_conversations, "tickets": analytics_tickets}
 PAGE = 5000
 _COLUMNS = {
-    "kpis": ("key", "value", "previous", "unit", "better", "n"),
+    "kpis": ("key", "value", "previous", "unit", "better", "n", "target_op", "target", "breached"),
     "agents": ("agent", "display_name", "conversations", "first_response_p50", "handle_p50", "csat", "csat_n"),
     "teams": ("team", "name", "conversations", "tickets", "first_response_p50", "resolution_p50", "csat", "csat_n"),
     "sla": ("priority", "clock", "target_s", "met", "missed", "rate"),
@@ -53,8 +53,16 @@ def report_rows(table: str, report: Mapping[str, Any]) -> list[list[Any]]:
         names = [n for n in series if n != "days"]
         return [["day", *names], *([day, *(series[n][i] for n in names)] for i, day in enumerate(series["days"]))]
     columns = _COLUMNS[table]
-    source = report[table] if table != "kpis" else report["kpis"]
+    source = report[table] if table != "kpis" else [_flat_target(row) for row in report["kpis"]]
     return [list(columns), *([row.get(c) for c in columns] for row in source)]
+
+
+def _flat_target(kpi: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A KPI row with its target (`analytics.targets`) in columns of its own: `target_op`, `target`, `breached`."""
+    target = kpi.get("target")
+    if not target:
+        return kpi
+    return {**kpi, "target_op": target["op"], "target": target["value"], "breached": kpi.get("breached")}
 
 
 async def raw_rows(db: SQL, table: str, query: ReportQuery) -> AsyncIterator[list[list[Any]]]:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select, union
 
 from analytics import rollups
+from analytics.annotations import in_range
 from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
@@ -34,6 +35,7 @@ from analytics.tables import (
     analytics_surveys,
     analytics_tickets,
 )
+from analytics.targets import all_targets, applicable, with_targets
 from backends.sql import SQL
 from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
@@ -495,8 +497,11 @@ class _Report:
 
 
 async def build_report(db: SQL, query: ReportQuery, names: Names, policy: SlaPolicy, now: float) -> dict[str, Any]:
-    """The report JSON for `query` (see the module docstring)."""
-    return await _Report(db, query, names, policy, now).build()
+    """The report JSON for `query` (see the module docstring), its KPIs marked with the targets that apply
+    (`analytics.targets`) and the annotations of its days (`analytics.annotations`)."""
+    report = await _Report(db, query, names, policy, now).build()
+    targets = applicable(await all_targets(db), query.filters)
+    return {**report, "kpis": with_targets(report["kpis"], targets), "annotations": await in_range(db, query)}
 
 
 __all__ = ["Names", "build_report", "ratio", "rolled", "sla_met"]

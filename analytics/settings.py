@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field
 
+from analytics.breaches import WINDOW_DAYS
 from analytics.facts import Clocks
 from analytics.projector import Projector
 from backends.settings import EnvSettings
@@ -20,6 +21,7 @@ from intake.calendar import BusinessCalendar
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 PROJECT_S = 60.0
 LAG_S = 900.0
+TARGET_CHECK_S = 300.0
 
 
 def _timezone(value: str) -> str:
@@ -52,6 +54,25 @@ class AnalyticsConfig(EnvSettings):
         ge=0,
         description="How far back before its cursor each projector pass looks again, for events that reached the "
         "record late (buffered by a replica while the database was away). Older stragglers need a rebuild.",
+    )
+
+    target_window_days: int = Field(
+        WINDOW_DAYS,
+        ge=1,
+        le=92,
+        description="Days (business days in the time zone above, ending today) over which the KPI targets are "
+        "measured for breach alerts: a supervisor hears once per target and day it is missed over this window.",
+    )
+    target_check_s: float = Field(
+        TARGET_CHECK_S,
+        ge=0,
+        description="Seconds between checks of the KPI targets, on one replica at a time; `0`: this replica never "
+        "checks.",
+    )
+    alert_webhook_url: str = Field(
+        "",
+        description="Optional URL that each KPI breach is POSTed to as JSON (a chat bot's incoming webhook); failures "
+        "are logged, never retried. Empty: breaches go to the supervisors' alerts only.",
     )
 
     def clocks(self, calendar: BusinessCalendar) -> Clocks:

@@ -22,6 +22,7 @@ from backends.rate_limits import RateLimiter
 from backends.sql import open_database
 from bot import api, health, pages
 from bot.actions_endpoint import setup_actions
+from bot.analytics_alerts import analytics_alerts_context
 from bot.analytics_projector import analytics_projector_context
 from bot.catalogues import setup_catalogues
 from bot.channels.base import InboundMessage
@@ -211,8 +212,8 @@ def _mount_wechat(app: web.Application, settings: Settings, wechat: WeChatSettin
 
 def setup_services(app: web.Application, settings: Settings) -> None:
     """What both programs run on: storage, the service record, bus, Rasa client, surveys, handoff runtime, pipeline,
-    what reaches a ticket's customer and the follow-up after resolution, knowledge base, the SLA scheduler and the
-    analytics projector (every replica runs their loops; one at a time does a pass)."""
+    what reaches a ticket's customer and the follow-up after resolution, knowledge base, the SLA scheduler, the
+    analytics projector and the KPI targets' check (every replica runs their loops; one at a time does a pass)."""
     app[SETTINGS] = settings
     # The one business calendar and SLA policy, built once: tickets, the actions, the console and handoff's opening
     # hours and chat deadlines all read this object.
@@ -232,6 +233,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
             kb_context,
             sla_scheduler_context,
             analytics_projector_context,
+            analytics_alerts_context,
         ]
     )
     app.add_routes(health.routes)

@@ -48,6 +48,8 @@ CUSTOMERS = web.AppKey("customers", CustomerRecords)
 ORDERS = web.AppKey("orders", OrderSystem)
 # The analytics projector's loop on this replica (bot.analytics_projector); absent when FD_ANALYTICS_PROJECT_S is 0.
 ANALYTICS_PROJECTOR = web.AppKey("analytics_projector", PeriodicJob)
+# The KPI targets' breach check on this replica (bot.analytics_alerts); absent when FD_ANALYTICS_TARGET_CHECK_S is 0.
+ANALYTICS_ALERTS = web.AppKey("analytics_alerts", PeriodicJob)
 # The SLA watcher's loop on this replica (bot.sla_scheduler); absent when FD_INTAKE_SLA_CHECK_S is 0.
 SLA_SCHEDULER = web.AppKey("sla_scheduler", PeriodicJob)
 # The satisfaction surveys: after a live chat and the follow-up after a resolved ticket.

@@ -21,6 +21,7 @@ TABLE_MODULES = (
     "alerts.tables",
     "record.tables",
     "analytics.tables",
+    "analytics.pdca_tables",
 )
 for module in TABLE_MODULES:
     importlib.import_module(module)

@@ -69,7 +69,8 @@ async def _names(request: web.Request) -> Names:
     )
 
 
-async def _report(request: web.Request, query: ReportQuery) -> dict[str, Any]:
+async def report_of(request: web.Request, query: ReportQuery) -> dict[str, Any]:
+    """The dashboard's report of `query` (also the weekly report's and the breach check's code path)."""
     policy = request.app[INTAKE].sla_policy()
     return await build_report(request.app[DATABASE], query, await _names(request), policy, time.time())
 
@@ -77,7 +78,7 @@ async def _report(request: web.Request, query: ReportQuery) -> dict[str, Any]:
 @routes.get("/api/v1/analytics/report")
 async def report(request: web.Request) -> web.Response:
     query, _ = await _query(request)
-    return web.json_response(await _report(request, query))
+    return web.json_response(await report_of(request, query))
 
 
 @routes.get("/api/v1/analytics/drill")
@@ -96,7 +97,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     table = params.get("table", "")
     if table not in TABLES:
         raise BadRequest(f"'table' must be one of {', '.join(TABLES)}", "bad_table")
-    report_json = None if table in RAW_TABLES else await _report(request, query)
+    report_json = None if table in RAW_TABLES else await report_of(request, query)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -114,4 +115,4 @@ def setup_analytics(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-__all__ = ["routes", "setup_analytics"]
+__all__ = ["report_of", "routes", "setup_analytics"]

@@ -18,6 +18,7 @@ from staff.console import setup_console
 from staff.customers_api import setup_customers
 from staff.editor import setup_editor
 from staff.keys import STAFF
+from staff.pdca_api import setup_pdca
 from staff.teams_api import setup_teams
 from staff.tickets_api import setup_tickets
 from staff.transcripts_api import setup_transcripts
@@ -47,6 +48,7 @@ def setup_staff(app: web.Application) -> None:
     setup_customers(app)
     setup_editor(app)
     setup_analytics(app)
+    setup_pdca(app)
     setup_transcripts(app)
 
 

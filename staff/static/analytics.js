@@ -10,6 +10,7 @@
   const t = window.fdI18n.t;
   const { fdEl: el, fdClear: clear, fdApi: api } = window;
   const $ = (id) => document.getElementById(id);
+  const pdca = window.fdAnalyticsPdca; // analytics-pdca.js: targets, notes, chart annotations
   const FILTERS = ["channel", "language", "team", "queue", "category", "priority", "agent"];
   const RANGE = ["from", "to"];
   const DRILL_PAGE = 100;
@@ -208,7 +209,7 @@
     const moved = change(kpi);
     const card = el("button", {
       type: "button", className: "kpi" + (kpi.breached ? " breached" : ""), dataset: { kpi: kpi.key },
-      onclick: () => openDrill({ metric: kpi.key }),
+      onclick: () => { pdca.select(kpi.key); openDrill({ metric: kpi.key }); },
       title: t("Previous period: {value}", { value: valueText(kpi.previous, kpi.unit) }),
     },
     el("span", { className: "kpi-label" }, kpiLabel(kpi.key)),
@@ -289,7 +290,7 @@
       xAxis: { type: "category", data: s.days.map(day) },
       yAxis: [{ type: "value", minInterval: 1 }, Object.assign({ splitLine: { show: false } }, percentAxis)],
       series: [
-        { name: names[0], type: "bar", barMaxWidth: 48, data: s.conversations, itemStyle: { color: COLOURS.blue } },
+        { name: names[0], type: "bar", barMaxWidth: 48, data: s.conversations, itemStyle: { color: COLOURS.blue }, markLine: pdca.markLine(report) },
         { name: names[1], type: "bar", barMaxWidth: 48, data: s.handoffs, itemStyle: { color: COLOURS.orange } },
         { name: names[2], type: "line", yAxisIndex: 1, data: s.containment, connectNulls: false, itemStyle: { color: COLOURS.teal }, symbolSize: 7 },
       ],
@@ -365,7 +366,7 @@
       tooltip: axisTooltip((p) => valueText(p.value, "ratio"), (i) => fullDay(s.days[i])),
       xAxis: { type: "category", data: s.days.map(day) },
       yAxis: percentAxis,
-      series: [{ name: t("CSAT"), type: "line", data: s.csat, connectNulls: true, itemStyle: { color: COLOURS.green }, symbolSize: 7 }],
+      series: [{ name: t("CSAT"), type: "line", data: s.csat, connectNulls: true, itemStyle: { color: COLOURS.green }, symbolSize: 7, markLine: pdca.markLine(report) }],
     }));
     instance.on("click", (p) => openDrill({ metric: "csat", day: s.days[p.dataIndex] }));
     if (!(s.csat || []).some((v) => v !== null && v !== undefined)) empty(instance);
@@ -561,6 +562,7 @@
     renderTables();
     renderExports();
     renderDrill();
+    pdca.render(report, { kpiLabel, valueText, reload: load });
   }
 
   let loading = 0;

@@ -1,0 +1,160 @@
+"""The weekly report as a printable HTML page: the week's KPIs against their targets and the week before, and the
+changes annotated on those days, in the member's language (en / zh).
+
+`render_weekly(report, week, language)` writes the page from the dashboard's report JSON of the week
+(`analytics.report.build_report`; its previous period is the week before), so the page, the weekly CSV and the
+dashboard show the same numbers. Every value that is not ours (annotation labels, filter values) is escaped. Labels
+are gettext message ids (`N_`), one per KPI key of `analytics.metrics.KPIS`; a test checks none is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from analytics.targets import format_value
+from i18n import N_, gettext, translate
+
+KPI_LABELS: Mapping[str, str] = {
+    "conversations": N_("Conversations"),
+    "containment": N_("Bot containment"),
+    "handoff_rate": N_("Handoff rate"),
+    "abandonment_rate": N_("Abandonment in queue"),
+    "queue_wait_p50": N_("Queue wait p50"),
+    "queue_wait_p90": N_("Queue wait p90"),
+    "first_response_p50": N_("First response p50"),
+    "first_response_p90": N_("First response p90"),
+    "first_response_bh_p90": N_("First response p90 (business hours)"),
+    "next_reply_p50": N_("Next reply p50"),
+    "handle_p50": N_("Handle time p50"),
+    "tickets": N_("Tickets"),
+    "resolution_p50": N_("Resolution p50"),
+    "resolution_p90": N_("Resolution p90"),
+    "sla_first_response": N_("SLA attainment, first response"),
+    "sla_resolution": N_("SLA attainment, resolution"),
+    "reopen_rate": N_("Reopen rate"),
+    "fcr": N_("First-contact resolution"),
+    "csat": N_("CSAT"),
+    "survey_response_rate": N_("Survey response rate"),
+    "complaint_rate": N_("Complaints per 1,000 conversations"),
+    "kb_answer_rate": N_("KB answer rate"),
+    "kb_helpful_rate": N_("KB helpful rate"),
+}
+ANNOTATION_KINDS: Mapping[str, str] = {
+    "note": N_("Note"),
+    "setting": N_("Setting changed"),
+    "target": N_("Target changed"),
+    "faq_published": N_("FAQ published"),
+    "faq_unpublished": N_("FAQ unpublished"),
+    "faq_archived": N_("FAQ archived"),
+}
+
+_STYLE = """
+body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem;color:#1d2430}
+h1{font-size:1.5rem;margin:0 0 .25rem}p.meta{color:#555;margin:0 0 1rem}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border-bottom:1px solid #ccd;padding:.35rem .5rem;
+text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.breached td{background:#fdecea}
+.missed{color:#b3261e;font-weight:600}.met{color:#1e7a36}nav a{margin-right:1rem}
+@media print{nav{display:none}body{margin:0}tr{break-inside:avoid}}
+"""
+
+
+def _t(language: str, msgid: str) -> str:
+    return escape(gettext(language, msgid))
+
+
+def change_text(unit: str, value: float | None, previous: float | None) -> str:
+    """The week's change: percentage points for ratios, the signed difference in the unit otherwise."""
+    if value is None or previous is None:
+        return "–"
+    diff = value - previous
+    sign = "+" if diff > 0 else "−" if diff < 0 else "±"
+    if unit == "ratio":
+        return f"{sign}{abs(diff) * 100:.1f} pp"
+    return sign + format_value(unit, abs(diff))
+
+
+def _status(language: str, kpi: Mapping[str, Any]) -> str:
+    if "target" not in kpi:
+        return "–"
+    if kpi.get("value") is None:
+        return escape(translate(language, "Nothing to measure"))
+    if kpi.get("breached"):
+        missed = escape(translate(language, "Missed"))
+        return f'<span class="missed">{missed}</span>'
+    met = escape(translate(language, "Met"))
+    return f'<span class="met">{met}</span>'
+
+
+def _kpi_row(language: str, kpi: Mapping[str, Any]) -> str:
+    unit = kpi["unit"]
+    target = kpi.get("target")
+    target_text = f"{escape(target['op'])} {escape(format_value(unit, target['value']))}" if target else "–"
+    cells = [
+        escape(gettext(language, KPI_LABELS.get(kpi["key"], kpi["key"]))),
+        f'<td class="num">{escape(format_value(unit, kpi.get("value")))}</td>',
+        f'<td class="num">{escape(format_value(unit, kpi.get("previous")))}</td>',
+        f'<td class="num">{escape(change_text(unit, kpi.get("value"), kpi.get("previous")))}</td>',
+        f'<td class="num">{target_text}</td>',
+        f"<td>{_status(language, kpi)}</td>",
+    ]
+    css = ' class="breached"' if kpi.get("breached") else ""
+    return f"<tr{css}><td>{cells[0]}</td>{''.join(cells[1:])}</tr>"
+
+
+def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next_week: str, language: str) -> str:
+    """The page (a full HTML document) for `report`, the week `week` ("2026-W48"); the neighbours are linked."""
+    lang = "zh-CN" if language == "zh" else "en"
+    span = report["range"]
+    prev = report["previous"]
+    kpis = report["kpis"]
+    breached = sum(1 for k in kpis if k.get("breached"))
+    with_target = sum(1 for k in kpis if "target" in k)
+    rows = "".join(_kpi_row(language, k) for k in kpis)
+    notes = "".join(
+        f"<li>{escape(a['day'])} · {_t(language, ANNOTATION_KINDS.get(a['kind'], a['kind']))}: "
+        f"{escape(a['label'])}</li>"
+        for a in report.get("annotations", [])
+    )
+    weekly = "/console/analytics/weekly"
+    titles = (
+        translate(language, "KPI"),
+        translate(language, "This week"),
+        translate(language, "Previous week"),
+        translate(language, "Change"),
+        translate(language, "Target"),
+        translate(language, "Status"),
+    )
+    head = "".join(f"<th>{escape(title)}</th>" for title in titles)
+    w = {
+        "title": escape(translate(language, "Weekly service report")),
+        "analytics": escape(translate(language, "Analytics")),
+        "previous": escape(translate(language, "Previous week")),
+        "next": escape(translate(language, "Next week")),
+        "csv": escape(translate(language, "Download CSV")),
+        "missed": escape(translate(language, "Targets missed")),
+        "changes": escape(translate(language, "Changes and notes")),
+        "none": escape(translate(language, "None this week")),
+    }
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<title>{w["title"]} {escape(week)}</title>
+<style>{_STYLE}</style></head>
+<body>
+<nav><a href="/console/analytics?from={escape(span["from"])}&amp;to={escape(span["to"])}">{w["analytics"]}</a>
+<a href="{weekly}?week={escape(previous_week)}">{w["previous"]}</a>
+<a href="{weekly}?week={escape(next_week)}">{w["next"]}</a>
+<a href="/api/v1/analytics/weekly.csv?week={escape(week)}">{w["csv"]}</a></nav>
+<h1>{w["title"]} {escape(week)}</h1>
+<p class="meta">{escape(span["from"])} – {escape(span["to"])} ({escape(span["tz"])}) ·
+{w["previous"]}: {escape(prev["from"])} – {escape(prev["to"])} ·
+{w["missed"]}: {breached} / {with_target}</p>
+<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+<h2>{w["changes"]}</h2>
+<ul>{notes or f"<li>{w['none']}</li>"}</ul>
+</body></html>
+"""
+
+
+__all__ = ["ANNOTATION_KINDS", "KPI_LABELS", "change_text", "render_weekly"]
