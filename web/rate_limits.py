@@ -43,8 +43,9 @@ class RateLimitConfig(EnvSettings):
         "20/15 minutes", description="Failed staff logins from one client address, whatever the usernames."
     )
     conversations_per_address: Limit = Field(
-        "60/minute",
-        description="New chat conversations one client address may start (a whole office behind one NAT included).",
+        "600/minute",
+        description="New chat conversations one client address may start. Generous on purpose: mobile carriers put "
+        "thousands of customers behind one address (carrier-grade NAT), and a whole office shares one too.",
     )
     messages_per_conversation: Limit = Field(
         "30/minute",
