@@ -77,6 +77,17 @@ async def flushed_redis(db_number: int) -> aioredis.Redis:
 
 
 @asynccontextmanager
+async def redis_database(db_number: int) -> AsyncIterator[aioredis.Redis]:
+    """A client on Redis database `db_number`, emptied before the test and again after it, then closed."""
+    client = await flushed_redis(db_number)
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+@asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[str]:
     """Serves `app` on a free loopback port; yields its base URL."""
     server = TestServer(app, host="127.0.0.1")

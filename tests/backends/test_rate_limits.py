@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from backends.rate_limits import RateLimiter, rate_limit
-from tests.conftest import REDIS_URL, flushed_redis
+from tests.conftest import REDIS_URL, redis_database
 
 RATE_LIMIT_REDIS_DB = 13
 THREE_PER_HOUR = rate_limit("3/hour")
@@ -17,12 +17,8 @@ THREE_PER_HOUR = rate_limit("3/hour")
 
 @pytest.fixture
 async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = await flushed_redis(RATE_LIMIT_REDIS_DB)
-    try:
+    async with redis_database(RATE_LIMIT_REDIS_DB) as client:
         yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -30,12 +26,8 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield RateLimiter()
         return
-    client = await flushed_redis(RATE_LIMIT_REDIS_DB)
-    try:
+    async with redis_database(RATE_LIMIT_REDIS_DB) as client:
         yield RateLimiter(client, f"{REDIS_URL}/{RATE_LIMIT_REDIS_DB}")
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 async def test_a_key_takes_its_limit_then_is_refused_with_a_wait(limiter: RateLimiter) -> None:

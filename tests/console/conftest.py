@@ -23,7 +23,7 @@ from kb.settings import KBConfig
 from server.app import create_app
 from staff.auth import Role
 from staff.keys import STAFF
-from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa, send_csrf_token, serving
+from tests.conftest import REDIS_URL, redis_database, scripted_rasa, send_csrf_token, serving
 from tests.wechat.wechat_fakes import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatAPI, WeChatSim, text_xml
 
 CONSOLE_REDIS_DB = 6
@@ -74,12 +74,8 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     if request.param == "memory":
         yield ""
         return
-    client = await flushed_redis(CONSOLE_REDIS_DB)
-    try:
+    async with redis_database(CONSOLE_REDIS_DB):
         yield f"{REDIS_URL}/{CONSOLE_REDIS_DB}"
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 def console_settings(tmp_path: Path, rasa_url: str, redis_url: str, **handoff: Any) -> Settings:

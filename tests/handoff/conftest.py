@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from backends.bus import MemoryEventBus
 from handoff import AgentProfile, HandoffService, HandoffStore, MemoryHandoffStore, RedisHandoffStore, RoutingSettings
-from tests.conftest import REDIS_URL, flushed_redis
+from tests.conftest import REDIS_URL, redis_database
 
 HANDOFF_REDIS_DB = 3
 T0 = 1_790_000_000.0  # a fixed epoch second (2026-09-21, a Monday, 14:13 UTC)
@@ -35,12 +35,8 @@ def new_redis_client() -> aioredis.Redis:
 
 @pytest.fixture
 async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = await flushed_redis(HANDOFF_REDIS_DB)
-    try:
+    async with redis_database(HANDOFF_REDIS_DB) as client:
         yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -49,12 +45,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[HandoffStore]:
     if request.param == "memory":
         yield MemoryHandoffStore()
         return
-    client = await flushed_redis(HANDOFF_REDIS_DB)
-    try:
+    async with redis_database(HANDOFF_REDIS_DB) as client:
         yield RedisHandoffStore(client)
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture

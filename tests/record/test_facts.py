@@ -34,7 +34,7 @@ from intake.recording import TicketFacts
 from intake.sla import SlaDeadlines
 from intake.tickets import TicketStore
 from record import MemoryRecorder, ServiceEvent, ServiceEventKind
-from tests.conftest import flushed_redis
+from tests.conftest import redis_database
 from tests.handoff.conftest import T0, FakeClock, agent
 
 K = ServiceEventKind
@@ -243,12 +243,8 @@ async def handoff_store(request: pytest.FixtureRequest) -> AsyncIterator[Handoff
     if request.param == "memory":
         yield MemoryHandoffStore()
         return
-    client = await flushed_redis(RECORD_REDIS_DB)
-    try:
+    async with redis_database(RECORD_REDIS_DB) as client:
         yield RedisHandoffStore(client)
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture

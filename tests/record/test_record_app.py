@@ -15,7 +15,7 @@ from bot.actions_endpoint import ACTIONS_TOKEN
 from bot.keys import RECORD, SERVICE_RECORD
 from bot.settings import Settings
 from record import EventQuery, RecordConfig
-from tests.conftest import REDIS_URL, flushed_redis, scripted_rasa
+from tests.conftest import REDIS_URL, flushed_redis, redis_database, scripted_rasa
 from tests.console.conftest import console_app, console_settings, is_event, next_frame, scripted_rasa_turn
 
 RECORD_REDIS_DB = 9
@@ -70,12 +70,8 @@ async def rasa_url(rasa: ClassifyingRasa) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    client = await flushed_redis(RECORD_REDIS_DB)
-    try:
+    async with redis_database(RECORD_REDIS_DB):
         yield f"{REDIS_URL}/{RECORD_REDIS_DB}"
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 @pytest.fixture
