@@ -235,7 +235,7 @@ def split_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> list[str]:
     while len(rest.encode("utf-8")) > max_bytes:
         head = rest.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
         # The best kind of break found in the last two thirds; else the byte limit.
-        found = (head.rfind(mark) + len(mark) for mark in _BREAKS if head.rfind(mark) > len(head) // 3)
+        found = (at + len(mark) for mark in _BREAKS if (at := head.rfind(mark)) > len(head) // 3)
         cut = next(found, len(head))
         pieces.append(rest[:cut].strip())
         rest = rest[cut:].strip()
