@@ -8,8 +8,9 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PYTEST_ARGS ?=
 
-# What the browser tests need from the operating system (Debian's packages; never a browser a tool downloads).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk
+# What the tests need from the operating system (Debian's packages; never a browser a tool downloads): Chromium
+# and CJK fonts for the browser tests, HAProxy for the multi-replica test.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk haproxy
 
 .PHONY: install system-packages train run serve demo-history test test-fast lint format typecheck bench clean vendor
 
