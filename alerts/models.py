@@ -26,7 +26,8 @@ class AlertKind(StrEnum):
     KPI_BREACH = "kpi_breach"  # a KPI misses its target over the analytics' rolling window: the supervisors hear
 
 
-# A KPI breach's title: {kpi} the KPI key, {value} and {target} worded in the KPI's unit, {op} "<=" or ">=".
+# A KPI breach's title: {kpi} the KPI's name (a message id, translated when read), {value} and {target} worded in
+# the KPI's unit, {op} "<=" or ">=".
 KPI_BREACH_TITLE = N_("{kpi} missed its target: {value} over the last days, target {op} {target}")
 
 
@@ -70,11 +71,20 @@ class _Params(dict[str, Any]):
         return "{" + key + "}"
 
 
+# Parameters whose values are message ids themselves, translated with the title (a KPI's name).
+TRANSLATED_PARAMS = frozenset({"kpi"})
+
+
 def render(language: str, title: str, params: Mapping[str, Any]) -> str:
-    """The title in `language` (English when the catalogue has none), its {placeholders} filled from `params`."""
+    """The title in `language` (English when the catalogue has none), its {placeholders} filled from `params`
+    (those in `TRANSLATED_PARAMS` translated too)."""
     text = gettext(language, title)
+    values = {
+        key: gettext(language, value) if key in TRANSLATED_PARAMS and isinstance(value, str) else value
+        for key, value in params.items()
+    }
     try:
-        return text.format_map(_Params(params))
+        return text.format_map(_Params(values))
     except (IndexError, ValueError, AttributeError):  # a stray brace or a positional {} in a translation
         return text
 

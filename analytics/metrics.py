@@ -7,7 +7,10 @@ Each `Kpi` has its stable key, unit ("count", "ratio", "seconds", "per_1000"), w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from i18n import N_
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,34 @@ KPIS: tuple[Kpi, ...] = (
     ),
 )
 KPI_KEYS = tuple(k.key for k in KPIS)
+
+# Each KPI's name as people read it: a gettext message id (`N_`), translated where it is shown (the weekly page, a
+# breach alert's title). The dashboard's script words them with the same English ids; a test keeps the two equal.
+KPI_LABELS: Mapping[str, str] = {
+    "conversations": N_("Conversations"),
+    "containment": N_("Bot containment"),
+    "handoff_rate": N_("Handoff rate"),
+    "abandonment_rate": N_("Abandoned in queue"),
+    "queue_wait_p50": N_("Queue wait p50"),
+    "queue_wait_p90": N_("Queue wait p90"),
+    "first_response_p50": N_("First response p50"),
+    "first_response_p90": N_("First response p90"),
+    "first_response_bh_p90": N_("First response p90 (business hours)"),
+    "next_reply_p50": N_("Next reply p50"),
+    "handle_p50": N_("Handle time p50"),
+    "tickets": N_("Tickets"),
+    "resolution_p50": N_("Resolution p50"),
+    "resolution_p90": N_("Resolution p90"),
+    "sla_first_response": N_("SLA met: first response"),
+    "sla_resolution": N_("SLA met: resolution"),
+    "reopen_rate": N_("Reopen rate (7 days)"),
+    "fcr": N_("First-contact resolution"),
+    "csat": N_("CSAT"),
+    "survey_response_rate": N_("Survey response rate"),
+    "complaint_rate": N_("Complaints per 1,000 conversations"),
+    "kb_answer_rate": N_("KB answer rate"),
+    "kb_helpful_rate": N_("KB helpful rate"),
+}
 
 # Distribution buckets: (label, lower bound in seconds, upper bound or None), lower inclusive, upper exclusive.
 BUCKETS: tuple[tuple[str, float, float | None], ...] = (

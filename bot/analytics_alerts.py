@@ -21,6 +21,7 @@ from aiohttp import web
 
 from alerts import KPI_BREACH_TITLE, SUPERVISORS, AlertKind, AlertStore
 from analytics.breaches import Breach, BreachWatcher, ReportOf
+from analytics.metrics import KPI_LABELS
 from analytics.query import ReportQuery
 from analytics.report import Names, build_report
 from analytics.targets import UNITS, format_value
@@ -48,7 +49,7 @@ class BreachAlerts:
     async def breached(self, breach: Breach) -> None:
         unit = UNITS[breach.target.kpi]
         params = {
-            "kpi": breach.target.kpi,
+            "kpi": KPI_LABELS.get(breach.target.kpi, breach.target.kpi),
             "op": breach.target.op,
             "value": format_value(unit, breach.value),
             "target": format_value(unit, breach.target.value),

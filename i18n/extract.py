@@ -30,7 +30,7 @@ from i18n.catalogue import LOCALES, MESSAGES, STAFF, WIDGET, catalogue_path
 ROOT = Path(__file__).resolve().parent.parent
 BABEL_CFG = ROOT / "babel.cfg"
 # The packages whose code speaks to customers or staff (`staff` is the back office's future home).
-PACKAGES = ("actions", "alerts", "backends", "bot", "conversations", "handoff", "intake", "kb", "staff")
+PACKAGES = ("actions", "alerts", "analytics", "backends", "bot", "conversations", "handoff", "intake", "kb", "staff")
 WIDGET_FILES = frozenset({"widget.js", "demo.js", "demo.html"})
 # Fixed header dates: a run that finds nothing new must leave the files untouched.
 HEADER_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -3,8 +3,8 @@ changes annotated on those days, in the member's language (en / zh).
 
 `render_weekly(report, week, language)` writes the page from the dashboard's report JSON of the week
 (`analytics.report.build_report`; its previous period is the week before), so the page, the weekly CSV and the
-dashboard show the same numbers. Every value that is not ours (annotation labels, filter values) is escaped. Labels
-are gettext message ids (`N_`), one per KPI key of `analytics.metrics.KPIS`; a test checks none is missing.
+dashboard show the same numbers. Every value that is not ours (annotation labels, filter values) is escaped. KPI
+names are `analytics.metrics.KPI_LABELS`, translated here.
 """
 
 from __future__ import annotations
@@ -13,34 +13,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from analytics.metrics import KPI_LABELS
 from analytics.targets import format_value
 from i18n import N_, gettext, translate
 
-KPI_LABELS: Mapping[str, str] = {
-    "conversations": N_("Conversations"),
-    "containment": N_("Bot containment"),
-    "handoff_rate": N_("Handoff rate"),
-    "abandonment_rate": N_("Abandonment in queue"),
-    "queue_wait_p50": N_("Queue wait p50"),
-    "queue_wait_p90": N_("Queue wait p90"),
-    "first_response_p50": N_("First response p50"),
-    "first_response_p90": N_("First response p90"),
-    "first_response_bh_p90": N_("First response p90 (business hours)"),
-    "next_reply_p50": N_("Next reply p50"),
-    "handle_p50": N_("Handle time p50"),
-    "tickets": N_("Tickets"),
-    "resolution_p50": N_("Resolution p50"),
-    "resolution_p90": N_("Resolution p90"),
-    "sla_first_response": N_("SLA attainment, first response"),
-    "sla_resolution": N_("SLA attainment, resolution"),
-    "reopen_rate": N_("Reopen rate"),
-    "fcr": N_("First-contact resolution"),
-    "csat": N_("CSAT"),
-    "survey_response_rate": N_("Survey response rate"),
-    "complaint_rate": N_("Complaints per 1,000 conversations"),
-    "kb_answer_rate": N_("KB answer rate"),
-    "kb_helpful_rate": N_("KB helpful rate"),
-}
 ANNOTATION_KINDS: Mapping[str, str] = {
     "note": N_("Note"),
     "setting": N_("Setting changed"),
@@ -157,4 +133,4 @@ def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next
 """
 
 
-__all__ = ["ANNOTATION_KINDS", "KPI_LABELS", "change_text", "render_weekly"]
+__all__ = ["ANNOTATION_KINDS", "change_text", "render_weekly"]
