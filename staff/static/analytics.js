@@ -129,8 +129,13 @@
 
   // ---- the filter form ----
   function isoToday() {
-    const now = new Date();
-    return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+    // Today in the business time zone the report's days are counted in (Asia/Shanghai by default), not the browser's:
+    // a supervisor abroad, or anyone after midnight UTC+8 but before it locally, gets the same "last 7 days".
+    const tz = (report && report.range && report.range.tz) || undefined;
+    const parts = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date());
+    const part = (type) => parts.find((p) => p.type === type).value;
+    return `${part("year")}-${part("month")}-${part("day")}`;
   }
   function isoDaysBefore(iso, days) {
     const [y, m, d] = iso.split("-").map(Number);

@@ -111,8 +111,12 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         )
         api.conversation_id = conversation.id
 
+        # A browser 19 hours behind the business time zone: the quick ranges still end on Beijing's today.
         context = await browser.new_context(
-            locale="en-US", viewport={"width": 1400, "height": 900}, accept_downloads=True
+            locale="en-US",
+            timezone_id="Pacific/Pago_Pago",
+            viewport={"width": 1400, "height": 900},
+            accept_downloads=True,
         )
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
@@ -206,6 +210,7 @@ async def test_a_supervisor_reads_drills_down_and_exports_in_both_languages(tmp_
         assert report_query["channel"] == "wechat"
         first, last = dt.date.fromisoformat(report_query["from"]), dt.date.fromisoformat(report_query["to"])
         assert last - first == dt.timedelta(days=6)
+        assert last == dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
         # Chinese: the cards, the charts drawn again, numbers in the Chinese way.
         await page.locator("nav.fd-shell .fd-lang-switch button[value=zh]").click()
