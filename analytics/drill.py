@@ -43,6 +43,8 @@ EXTRA_METRICS = (
     "handoff_reason",
     "channel",
     "language",
+    "kb_not_found",  # key: a not-found text of the KB list (as lower-cased there)
+    "kb_unhelpful",  # key: an FAQ entry id of the KB list
 )
 METRICS = (*KPI_KEYS, *EXTRA_METRICS)
 # Metrics whose list is of handoff episodes, and the duration each shows as `value_s`.
@@ -71,7 +73,14 @@ _TICKET_METRICS = {
     "complaint_rate",
 }
 _SURVEY_METRICS = {"csat", "survey_response_rate"}
-_KB_METRICS = {"kb_answer_rate", "kb_helpful_rate"}
+_KB_METRICS = {"kb_answer_rate", "kb_helpful_rate", "kb_not_found", "kb_unhelpful"}
+# Which KB facts each KB drill lists (the rows the report's rate or list counted).
+_KB_CONDITIONS = {
+    "kb_answer_rate": B.c.decision.is_not(None),
+    "kb_helpful_rate": B.c.helpful.is_not(None),
+    "kb_not_found": B.c.decision == "not_found",
+    "kb_unhelpful": B.c.helpful == 0,
+}
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,14 @@ def parse_drill(params: Mapping[str, str], query: ReportQuery) -> DrillAsk:
 
 
 def _key_column(table: Table, metric: str) -> ColumnElement[Any] | None:
-    name = {"category": "category", "channel": "channel", "language": "language", "handoff_reason": "handoff_reason"}
+    name = {
+        "category": "category",
+        "channel": "channel",
+        "language": "language",
+        "handoff_reason": "handoff_reason",
+        "kb_not_found": "query",
+        "kb_unhelpful": "entry",
+    }
     return table.c[name[metric]] if metric in name and name[metric] in table.c else None
 
 
@@ -183,8 +199,7 @@ async def drill(db: SQL, query: ReportQuery, ask: DrillAsk, now: float) -> dict[
         order = [at.desc()]
     elif metric in _KB_METRICS:
         table, kind, at, value = B, "conversation", B.c.at, None
-        condition = B.c.decision.is_not(None) if metric == "kb_answer_rate" else B.c.helpful.is_not(None)
-        where = [*query.where(B), condition]
+        where = [*query.where(B), _KB_CONDITIONS[metric]]
         met_value = B.c.helpful if metric == "kb_helpful_rate" else case((B.c.decision == "answer", 1), else_=0)
         order = [at.desc()]
     else:

@@ -107,7 +107,7 @@
       // drill-downs that are not KPIs
       volume: t("Conversations"), first_response: t("First response time"), resolution: t("Resolution time"),
       sla: t("SLA attainment"), category: t("Category"), handoff_reason: t("Handoff reason"), channel: t("Channel"),
-      language: t("Language"),
+      language: t("Language"), kb_not_found: t("No answer found"), kb_unhelpful: t("Marked unhelpful"),
     };
     return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
   }
@@ -449,11 +449,12 @@
       .forEach(([name, value]) => rates.appendChild(el("div", {}, el("dt", {}, name), el("dd", {}, pct(value)))));
     const notFound = document.querySelector("#kb-not-found tbody");
     clear(notFound);
-    (kb.not_found_top || []).forEach((q) => notFound.appendChild(cells(el("tr", {}), [[q.query], [number(q.count), true]])));
+    const drillRow = (params) => el("tr", { className: "clickable", tabindex: "0", onclick: () => openDrill(params) });
+    (kb.not_found_top || []).forEach((q) => notFound.appendChild(cells(drillRow({ metric: "kb_not_found", key: q.query }), [[q.query], [number(q.count), true]])));
     if (!(kb.not_found_top || []).length) notFound.appendChild(el("tr", {}, el("td", { colspan: "2", className: "muted" }, t("none"))));
     const unhelpful = document.querySelector("#kb-unhelpful tbody");
     clear(unhelpful);
-    (kb.unhelpful_entries || []).forEach((e) => unhelpful.appendChild(cells(el("tr", {}), [[e.entry], [e.title || "–"], [number(e.count), true]])));
+    (kb.unhelpful_entries || []).forEach((e) => unhelpful.appendChild(cells(drillRow({ metric: "kb_unhelpful", key: e.entry }), [[e.entry], [e.title || "–"], [number(e.count), true]])));
     if (!(kb.unhelpful_entries || []).length) unhelpful.appendChild(el("tr", {}, el("td", { colspan: "3", className: "muted" }, t("none"))));
   }
 

@@ -269,6 +269,11 @@ async def test_kb_rates_and_lists(database: Database) -> None:
     assert r["kb"]["not_found_rate"] == 0.5 and r["kb"]["clarify_rate"] == 0.25
     assert r["kb"]["not_found_top"] == [{"query": "where is my parcel", "count": 2}]
     assert r["kb"]["unhelpful_entries"] == [{"entry": "faq-1", "title": None, "count": 1}]
+    # Each row of the two lists drills down to the conversations behind its count.
+    query = ReportQuery(dt.date.fromisoformat(DAY), dt.date.fromisoformat(DAY), "Asia/Shanghai")
+    for metric, key, count in (("kb_not_found", "where is my parcel", 2), ("kb_unhelpful", "faq-1", 1)):
+        found = await drill(database, query, DrillAsk(metric=metric, key=key), bj(DAY, "23:00"))
+        assert found["total"] == count and {row["link"] for row in found["rows"]} == {"/console/conversations/c1"}
 
 
 async def test_the_kb_lists_are_the_same_from_the_daily_rollup_and_from_the_facts(

@@ -346,6 +346,12 @@ async def test_the_real_report_drills_into_a_missed_urgent_sla_and_its_csv_equal
         assert (await link.text_content(), await link.get_attribute("href")) == ("T-URG", "/console/tickets/T-URG")
         assert await page.locator("#drill-rows a.chat").get_attribute("href") == "/console/conversations/c3"
 
+        # A text of the KB's not-found list drills down to the conversation it came from, the words still inert.
+        await page.locator("#kb-not-found tr.clickable", has_text=CUSTOMER_TEXT).click()
+        await page.locator("#drill-what", has_text="No answer found").wait_for()
+        await page.locator("#drill-count", has_text="1 of 1").wait_for()
+        assert await page.locator("#drill-what img").count() == 0
+
         # The exported key figures equal the cards.
         async with page.expect_download() as download_info:
             await page.locator("a.csv[data-table=kpis]").first.click()
