@@ -473,10 +473,10 @@ def _number(value: Any) -> float | None:
 
 def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
     """What one turn's replies say for the service record's `bot_turn`: the intent and its confidence (the `nlu`
-    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry and
-    confidence and the runner-up's confidence (the `kb` payload), and the first handoff's reason and category. `kb_query` is the text the knowledge
-    base was asked (the customer's words, as in the transcript), for reports on what it could not answer. Values
-    missing from the replies are None; malformed ones are skipped."""
+    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry, its
+    confidence and the runner-up's (the `kb` payload), and the first handoff's reason and category. `kb_query` is
+    the text the knowledge base was asked (the customer's words, as in the transcript), for reports on what it could
+    not answer. Values missing from the replies are None; malformed ones are skipped."""
     facts: dict[str, Any] = {
         "intent": None,
         "intent_confidence": None,
