@@ -7,19 +7,21 @@ Owns `Verdict` (an agent's label), `Evidence` (where a decision's verdict came f
 right / wrong / should have handed off), the customer's "was this helpful?" (`kb_feedback`), a handoff requested
 soon after an answer (within `handoff_window_s`, before the bot decided anything else in that conversation: a weak
 sign the answer did not help), else none. `read_decisions` reads those facts from a `record.ServiceRecord`; the fold
-itself never reads storage or the clock.
+itself never reads storage or the clock. `label_event` makes an agent's `kb_label`; `labels_in` reads one
+conversation's back.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from kb.decision import Decision, Reason
 from kb.settings import CalibrationSettings
-from record import MAX_LIMIT, EventQuery, ServiceEvent, ServiceEventKind, ServiceRecord
+from record import MAX_LIMIT, EventQuery, ServiceEvent, ServiceEventKind, ServiceRecord, agent_actor
 
 K = ServiceEventKind
 log = logging.getLogger(__name__)
@@ -148,6 +150,41 @@ def decisions_with_evidence(events: Iterable[ServiceEvent], handoff_window_s: fl
     return decisions
 
 
+def label_event(
+    conversation_id: str, seq: int, kb: Mapping[str, Any], verdict: Verdict, agent: str, at: float, language: str
+) -> ServiceEvent:
+    """The `kb_label` fact of agent `agent` judging the decision whose `kb` payload (`KBResult.to_dict()`) is line
+    `seq` of the conversation's transcript."""
+    candidates = kb.get("candidates")
+    best = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], Mapping) else {}
+    return ServiceEvent(
+        kind=K.KB_LABEL,
+        at=at,
+        actor=agent_actor(agent),
+        conversation_id=conversation_id,
+        agent=agent,
+        language=language or None,
+        data={
+            "seq": seq,
+            "label": verdict.value,
+            "kb_entry": str(best.get("entry_id") or "") or None,
+            "kb_decision": str(kb.get("decision") or "") or None,
+            "kb_confidence": _number(kb.get("confidence")),
+        },
+    )
+
+
+async def labels_in(record: ServiceRecord, conversation_id: str) -> dict[int, str]:
+    """Transcript line → the label agents gave its KB decision last, for one conversation."""
+    events = await record.read(EventQuery(conversation_id=conversation_id, kinds=(K.KB_LABEL,)), limit=MAX_LIMIT)
+    labels: dict[int, str] = {}
+    for event in events:
+        seq, verdict = event.data.get("seq"), event.data.get("label")
+        if isinstance(seq, int) and isinstance(verdict, str):
+            labels[seq] = verdict
+    return labels
+
+
 async def read_decisions(record: ServiceRecord, since: float, settings: CalibrationSettings) -> list[RecordedDecision]:
     """The KB decisions recorded since `since` (epoch seconds) with their evidence, every language; reads at most
     `settings.max_events` events (page by page, oldest first) and says so in the log when it stops there."""
@@ -173,4 +210,13 @@ def _latest_answer(decisions: list[RecordedDecision], indexes: list[int], entry:
     return None
 
 
-__all__ = ["EVIDENCE_KINDS", "Evidence", "RecordedDecision", "Verdict", "decisions_with_evidence", "read_decisions"]
+__all__ = [
+    "EVIDENCE_KINDS",
+    "Evidence",
+    "RecordedDecision",
+    "Verdict",
+    "decisions_with_evidence",
+    "label_event",
+    "labels_in",
+    "read_decisions",
+]

@@ -55,14 +55,14 @@ class ThresholdOverrides:
         }
 
     async def set(
-        self, language: str, answer: float, clarify: float, author: str, basis: Mapping[str, Any]
+        self, language: str, answer: object, clarify: object, author: str, basis: Mapping[str, Any]
     ) -> Thresholds:
         """Applies (answer, clarify) to `language` (checked: InvalidThresholds), replacing any earlier pair."""
-        answer, clarify = checked_thresholds(answer, clarify)
+        answer_value, clarify_value = checked_thresholds(answer, clarify)
         row = {
             "language": language,
-            "answer": answer,
-            "clarify": clarify,
+            "answer": answer_value,
+            "clarify": clarify_value,
             "set_by": author,
             "set_at": self._clock(),
             "basis": json.dumps(dict(basis), ensure_ascii=False, sort_keys=True, default=str),
@@ -73,7 +73,7 @@ class ThresholdOverrides:
                 index_elements=["language"], set_={k: v for k, v in row.items() if k != "language"}
             )
         )
-        return Thresholds(answer=answer, clarify=clarify, source=RECORD_SOURCE)
+        return Thresholds(answer=answer_value, clarify=clarify_value, source=RECORD_SOURCE)
 
     async def clear(self, language: str) -> bool:
         """Back to the KB's own fit for `language`; False when nothing was applied."""

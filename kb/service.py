@@ -513,7 +513,7 @@ class KnowledgeBaseService:
         return build_report(language, mine, in_force, self.settings.retrieval, settings)
 
     async def apply_thresholds(
-        self, language: str, answer: float, clarify: float, author: str, basis: Mapping[str, Any]
+        self, language: str, answer: object, clarify: object, author: str, basis: Mapping[str, Any]
     ) -> tuple[Thresholds, Thresholds]:
         """Put (answer, clarify) in force for `language` here and, through the bus and SQL, on every replica.
         Returns (before, after). Raises kb.exceptions.InvalidThresholds for a pair that may not be applied."""
