@@ -191,16 +191,19 @@ class HybridRetriever:
         return shard.tuned.get(name) or self._pool.get(name)
 
     def thresholds(self, *, fitted: bool = False) -> dict[str, Thresholds]:
-        """The answer and clarify thresholds in force per language: applied by an editor (`set_overrides`), else
-        fitted by `adapt`, else the tuning's fixed ones. `fitted`: leave the applied ones out."""
+        """The answer and clarify thresholds in force per language with entries (or an applied pair): applied by an
+        editor (`set_overrides`), else fitted by `adapt`, else the tuning's fixed ones. `fitted`: leave the applied
+        ones out."""
         with self._lock:
-            return {
+            in_force = {
                 language: (None if fitted else self._overrides.get(language))
                 or shard.thresholds
                 or Thresholds(shard.tuning.answer_threshold, shard.tuning.clarify_threshold, "fixed")
                 for language, shard in self._shards.items()
                 if len(shard)
             }
+            # An applied pair is in force before its language has entries too: it decides their first lookups.
+            return in_force if fitted else self._overrides | in_force
 
     def set_overrides(self, overrides: Mapping[str, Thresholds]) -> None:
         """Make `overrides` (language → thresholds) the applied ones; a language left out goes back to its fit."""
