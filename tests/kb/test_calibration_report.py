@@ -253,3 +253,6 @@ async def test_applied_thresholds_decide_now_survive_a_restart_and_reset_to_the_
     assert (await restarted.search("How do I return an item?", "en")).decision is Decision.ANSWER
     await service.check_version()  # the first process hears of it on its next check even without the bus
     assert (await service.thresholds())["en"] == fitted
+    await restarted.apply_thresholds("en", 0.99, 0.5, "ed", {})
+    assert await service.apply_event({"type": "kb_thresholds", "origin": restarted.instance_id})  # or at once by bus
+    assert (await service.thresholds())["en"].answer == 0.99
