@@ -147,12 +147,14 @@ class _Replay:
         eligible = self.runner_up < self.retrieval.ambiguity_ratio * self.best
         order = np.argsort(-self.best[eligible], kind="mergesort")
         best = self.best[eligible][order]
-        wrong = np.cumsum(1.0 - self.p[eligible][order]) / n  # answering the k highest: wrong[k - 1]
+        wrong = (
+            np.concatenate([[0.0], np.cumsum(1.0 - self.p[eligible][order])]) / n
+        )  # answering the k highest: wrong[k]
         grid = np.unique(self.best[self.labelled])
         grid = grid[(grid >= recipe.min_answer_threshold) & (grid <= recipe.max_answer_threshold)]
         grid = np.append(grid, recipe.max_answer_threshold)
         reached = np.searchsorted(-best, -grid, side="right")  # how many answerable ones reach each threshold
-        rate = np.where(reached > 0, wrong[np.maximum(reached - 1, 0)], 0.0)
+        rate = wrong[reached]
         feasible = grid[rate <= target]
         return float(feasible.min()) if len(feasible) else float(recipe.max_answer_threshold)
 

@@ -182,6 +182,10 @@ def test_too_few_labels_or_labels_of_one_kind_give_no_proposal() -> None:
     happy = [decision(0.5 + i / 100, True) for i in range(10)]
     report = build_report("en", happy, Thresholds(0.8, 0.5, "kb"), RETRIEVAL, CalibrationSettings(min_labelled=5))
     assert (report.refusal, report.proposal) == (ONE_SIDED_LABELS, None)
+    # Every labelled decision has a close runner-up: nothing could be answered at any threshold, nothing wrongly.
+    torn = [decision(0.5 + i / 100, i % 2 == 0, runner_up=0.5 + i / 100) for i in range(10)]
+    report = build_report("en", torn, Thresholds(0.8, 0.5, "kb"), RETRIEVAL, CalibrationSettings(min_labelled=5))
+    assert report.proposal is not None and report.proposal.answered == 0 and report.proposal.meets_target
     empty = build_report("en", [], Thresholds(0.8, 0.5, "kb"), RETRIEVAL, CalibrationSettings())
     assert (empty.current.answered_correctly, empty.current.clarified, empty.refusal) == (None, 0.0, TOO_FEW_LABELS)
 
