@@ -147,9 +147,8 @@ class _Replay:
         eligible = self.runner_up < self.retrieval.ambiguity_ratio * self.best
         order = np.argsort(-self.best[eligible], kind="mergesort")
         best = self.best[eligible][order]
-        wrong = (
-            np.concatenate([[0.0], np.cumsum(1.0 - self.p[eligible][order])]) / n
-        )  # answering the k highest: wrong[k]
+        # The wrong share when the k most confident answerable ones are answered: wrong[k].
+        wrong = np.concatenate([[0.0], np.cumsum(1.0 - self.p[eligible][order])]) / n
         grid = np.unique(self.best[self.labelled])
         grid = grid[(grid >= recipe.min_answer_threshold) & (grid <= recipe.max_answer_threshold)]
         grid = np.append(grid, recipe.max_answer_threshold)
