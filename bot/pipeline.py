@@ -347,26 +347,37 @@ class ConversationPipeline:
         self._observer.rasa_called(True, rasa_s)
         drafts, handoffs = interpret_replies(replies)
         outcome = "handoff" if handoffs else "bot"
+        answered_at = time.time()
+        messages = await self._record(conversation, drafts)
         if self._recorder is not None:
             facts = turn_facts(replies)
             noted = self._nlu.take(conversation.id, correlation().get(REQUEST_ID)) if self._nlu is not None else None
             if noted is not None and facts["intent"] is None:
                 facts["intent"], facts["intent_confidence"] = noted
-            self._record_turn(conversation, language, outcome, facts, rasa_s)
-        messages = await self._record(conversation, drafts)
+            # The transcript line of the decision, so an agent's label on it (`kb_label`) finds this turn.
+            kb_lines = [m.seq for m in messages if m.sender is Sender.EVENT and isinstance(m.custom.get("kb"), dict)]
+            facts["kb_seq"] = kb_lines[-1] if kb_lines else None
+            self._record_turn(conversation, language, outcome, facts, rasa_s, at=answered_at)
         for request in handoffs:
             messages += await self._escalate(conversation, request)
         return outcome, [m for m in messages if m.sender in CUSTOMER_VISIBLE]
 
     def _record_turn(
-        self, conversation: Conversation, language: str, outcome: str, facts: dict[str, Any], rasa_s: float
+        self,
+        conversation: Conversation,
+        language: str,
+        outcome: str,
+        facts: dict[str, Any],
+        rasa_s: float,
+        *,
+        at: float | None = None,
     ) -> None:
         if self._recorder is None:
             return
         self._recorder.emit(
             ServiceEvent(
                 kind=ServiceEventKind.BOT_TURN,
-                at=time.time(),
+                at=time.time() if at is None else at,
                 actor=BOT,
                 conversation_id=conversation.id,
                 customer_id=conversation.customer_id,
@@ -462,10 +473,10 @@ def _number(value: Any) -> float | None:
 
 def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
     """What one turn's replies say for the service record's `bot_turn`: the intent and its confidence (the `nlu`
-    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry and
-    confidence (the `kb` payload), and the first handoff's reason and category. `kb_query` is the text the knowledge
-    base was asked (the customer's words, as in the transcript), for reports on what it could not answer. Values
-    missing from the replies are None; malformed ones are skipped."""
+    beside the `kb` payload, else the handoff's), the knowledge base's last decision with its best entry, its
+    confidence and the runner-up's (the `kb` payload), and the first handoff's reason and category. `kb_query` is
+    the text the knowledge base was asked (the customer's words, as in the transcript), for reports on what it could
+    not answer. Values missing from the replies are None; malformed ones are skipped."""
     facts: dict[str, Any] = {
         "intent": None,
         "intent_confidence": None,
@@ -474,6 +485,7 @@ def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
         "kb_confidence": None,
         "kb_reason": None,
         "kb_query": None,
+        "kb_runner_up": None,
         "handoff_reason": None,
     }
     for reply in replies:
@@ -492,6 +504,8 @@ def turn_facts(replies: Sequence[RasaReply]) -> dict[str, Any]:
             facts["kb_reason"] = str(kb.get("reason") or "") or None
             facts["kb_query"] = str(kb.get("query") or "") or None
             facts["kb_entry"] = str(best.get("entry_id") or "") or None if isinstance(best, dict) else None
+            runner_up = candidates[1] if isinstance(candidates, list) and len(candidates) > 1 else None
+            facts["kb_runner_up"] = _number(runner_up.get("confidence")) if isinstance(runner_up, dict) else None
         if isinstance(handoff, dict) and facts["handoff_reason"] is None:
             facts["handoff_reason"] = str(handoff.get("reason") or "") or None
             facts["category"] = str(handoff.get("category") or "") or None

@@ -1,7 +1,7 @@
 """From fused scores to a calibrated confidence, the three-way decision, and an explanation a person can read.
 
-Owns `calibrate`, `decide` and `explain`. Must never look anything up: it receives the scored candidates of one
-query and only turns numbers into a decision.
+Owns `calibrate`, `decide` (and `decide_many`, the same rule over arrays) and `explain`. Must never look anything
+up: it receives the scored candidates of one query and only turns numbers into a decision.
 """
 
 from __future__ import annotations
@@ -89,6 +89,19 @@ def decide(
     if best >= thresholds.clarify:
         return Decision.CLARIFY, offered, Reason.UNSURE
     return Decision.NOT_FOUND, 0, Reason.LOW_CONFIDENCE
+
+
+def decide_many(
+    best: np.ndarray, runner_up: np.ndarray, settings: RetrievalSettings, answer: float, clarify: float
+) -> np.ndarray:
+    """`decide` for many lookups at once, from each one's best and runner-up confidence: an array of `Decision`
+    values (str). Replays recorded decisions at other thresholds (kb/proposal.py); the rule is `decide`'s."""
+    answered = (best >= answer) & (runner_up < settings.ambiguity_ratio * best)
+    return np.where(
+        answered,
+        Decision.ANSWER.value,
+        np.where(best >= min(clarify, answer), Decision.CLARIFY.value, Decision.NOT_FOUND.value),
+    )
 
 
 def to_candidates(entries: Sequence[ScoredEntry], confidences: Sequence[float]) -> list[Candidate]:

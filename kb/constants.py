@@ -9,6 +9,8 @@ from __future__ import annotations
 # Live updates: every front-door process listens here and applies the change from the store.
 KB_BUS_TOPIC = "kb"
 KB_CHANGED_EVENT = "kb_changed"
+# An editor applied or reset a language's thresholds (kb/overrides.py): every process reloads them from SQL.
+KB_THRESHOLDS_EVENT = "kb_thresholds"
 # The handoff service announces queued conversations here; a clarify question before a handoff is an unanswered one.
 HANDOFF_BUS_TOPIC = "handoff"
 HANDOFF_QUEUED_EVENT = "queued"

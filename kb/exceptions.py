@@ -20,3 +20,7 @@ class IndexMismatch(KBError):
 
 class EvaluationDataError(KBError):
     """An evaluation CSV is missing columns or is empty."""
+
+
+class InvalidThresholds(KBError):
+    """An answer/clarify pair an editor may not apply (not numbers in [0, 1], or clarify above answer)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from backends.bus import EventBus
 from backends.tasks import cancel_and_wait
-from kb.constants import HANDOFF_BUS_TOPIC, HANDOFF_QUEUED_EVENT, KB_BUS_TOPIC, KB_CHANGED_EVENT
+from kb.constants import HANDOFF_BUS_TOPIC, HANDOFF_QUEUED_EVENT, KB_BUS_TOPIC, KB_CHANGED_EVENT, KB_THRESHOLDS_EVENT
 from kb.service import KnowledgeBaseService
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class LiveUpdates:
                     await self._guarded(self.service.check_version())
 
     async def _handle(self, topic: str, event: Mapping[str, Any]) -> None:
-        if topic == KB_BUS_TOPIC and event.get("type") == KB_CHANGED_EVENT:
+        if topic == KB_BUS_TOPIC and event.get("type") in (KB_CHANGED_EVENT, KB_THRESHOLDS_EVENT):
             await self._guarded(self.service.apply_event(event))
         elif topic == HANDOFF_BUS_TOPIC and event.get("type") == HANDOFF_QUEUED_EVENT:
             conversation_id = event.get("conversation_id")

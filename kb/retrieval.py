@@ -166,6 +166,9 @@ class HybridRetriever:
         # Called from the background thread after fine-tuned encoders were swapped in (the service re-saves then).
         self.on_fine_tuned: Callable[[], object] | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        # Thresholds an editor applied from the calibration report (kb/overrides.py), per language: they win over the
+        # self-test's fit, which goes on being refitted underneath (and serves again once they are cleared).
+        self._overrides: dict[str, Thresholds] = {}
 
     # ----- reading -----
     def __len__(self) -> int:
@@ -187,15 +190,25 @@ class HybridRetriever:
     def _encoder_for(self, shard: _Shard, name: str) -> Encoder:
         return shard.tuned.get(name) or self._pool.get(name)
 
-    def thresholds(self) -> dict[str, Thresholds]:
-        """The answer and clarify thresholds in force per language (fitted by `adapt`, or the tuning's fixed ones)."""
+    def thresholds(self, *, fitted: bool = False) -> dict[str, Thresholds]:
+        """The answer and clarify thresholds in force per language with entries (or an applied pair): applied by an
+        editor (`set_overrides`), else fitted by `adapt`, else the tuning's fixed ones. `fitted`: leave the applied
+        ones out."""
         with self._lock:
-            return {
-                language: shard.thresholds
+            in_force = {
+                language: (None if fitted else self._overrides.get(language))
+                or shard.thresholds
                 or Thresholds(shard.tuning.answer_threshold, shard.tuning.clarify_threshold, "fixed")
                 for language, shard in self._shards.items()
                 if len(shard)
             }
+            # An applied pair is in force before its language has entries too: it decides their first lookups.
+            return in_force if fitted else self._overrides | in_force
+
+    def set_overrides(self, overrides: Mapping[str, Thresholds]) -> None:
+        """Make `overrides` (language → thresholds) the applied ones; a language left out goes back to its fit."""
+        with self._lock:
+            self._overrides = dict(overrides)
 
     def languages(self) -> list[str]:
         return [lang for lang, shard in self._shards.items() if len(shard)]
@@ -631,7 +644,7 @@ class HybridRetriever:
         characters = _characters(query) if shard.tuning.weights.characters > 0 else []
         with self._lock:
             scored = self._score_locked(shard, query_vectors, words, characters)
-            thresholds = shard.thresholds
+            thresholds = self._overrides.get(shard.language) or shard.thresholds
         return self._result(query, lang, scored, shard.tuning, thresholds)
 
     def _candidates_locked(

@@ -35,10 +35,12 @@ import faiss
 from backends.bus import EventBus
 from backends.sql import Database
 from backends.tasks import cancel_and_wait
+from kb.abstention import Thresholds
 from kb.constants import (
     INDEX_POINTER_FILE,
     KB_BUS_TOPIC,
     KB_CHANGED_EVENT,
+    KB_THRESHOLDS_EVENT,
     MAX_PARAPHRASES,
     MAX_QUERY_CHARS,
     PERSIST_DELAY_S,
@@ -48,12 +50,15 @@ from kb.constants import (
 )
 from kb.decision import Decision, KBResult
 from kb.encoders import Encoder
+from kb.evidence import read_decisions
 from kb.exceptions import IndexMismatch
 from kb.feedback import FeedbackCounts, FeedbackLike, KBFeedbackStore
 from kb.finetune import FineTuneSettings
 from kb.io import FileFormat, ImportProblem, ImportRecord, read_entries, write_entries
+from kb.overrides import ThresholdOverrides
+from kb.proposal import CalibrationReport, build_report
 from kb.retrieval import HybridRetriever, IndexedEntry
-from kb.settings import KBConfig, RetrievalSettings
+from kb.settings import CalibrationSettings, KBConfig, RetrievalSettings
 from kb.store import (
     EntryDiff,
     EntryDraft,
@@ -76,6 +81,7 @@ from kb.unanswered import (
     group_questions,
     normalise_question,
 )
+from record import ServiceRecord
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +114,7 @@ class KBSettings:
     persist_delay_s: float = PERSIST_DELAY_S
     group_threshold: float = UNANSWERED_GROUP_COSINE
     worker_threads: int = 2
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     @classmethod
     def from_config(cls, config: KBConfig, var_dir: Path) -> KBSettings:
@@ -130,6 +137,11 @@ class KBSettings:
             preload=config.preload,
             version_check_s=config.version_check_s,
             group_threshold=config.group_threshold,
+            calibration=CalibrationSettings(
+                days=config.calibration_days,
+                min_labelled=config.calibration_min_labelled,
+                handoff_window_s=config.calibration_handoff_window_s,
+            ),
         )
 
 
@@ -184,6 +196,7 @@ class KnowledgeBaseService:
         self.store = FAQStore(db, clock)
         self.unanswered = UnansweredStore(db, clock)
         self.feedback = KBFeedbackStore(db)
+        self.overrides = ThresholdOverrides(db, clock)
         self.bus = bus
         self.instance_id = secrets.token_hex(6)
         self.live = LiveStats()
@@ -271,6 +284,7 @@ class KnowledgeBaseService:
         loop = asyncio.get_running_loop()
         self._retriever.on_fine_tuned = lambda: loop.call_soon_threadsafe(self._schedule_persist)
         await self.reconcile(initial=True)
+        await self.refresh_thresholds()
         self._ready = True
         retrieval = self.settings.retrieval
         if retrieval.train_head and retrieval.adapt_in_background and retrieval.fine_tune is not None:
@@ -334,6 +348,7 @@ class KnowledgeBaseService:
         """The safety net: reconcile when the store moved on without us hearing of it. True when it did."""
         if not self.ready:
             return False
+        await self.refresh_thresholds()  # one small read: an applied pair whose announcement was lost
         state = await self.store.state()
         applied = self._applied
         if applied is not None and (applied.revision, applied.checksum) == (state.revision, state.checksum):
@@ -342,9 +357,13 @@ class KnowledgeBaseService:
         return True
 
     async def apply_event(self, event: Mapping[str, Any]) -> bool:
-        """Apply a `kb_changed` event from the bus (ours are already applied)."""
-        if event.get("type") != KB_CHANGED_EVENT or event.get("origin") == self.instance_id:
+        """Apply a `kb_changed` or `kb_thresholds` event from the bus (ours are already applied)."""
+        if event.get("type") not in (KB_CHANGED_EVENT, KB_THRESHOLDS_EVENT) or event.get("origin") == self.instance_id:
             return False
+        if event.get("type") == KB_THRESHOLDS_EVENT:
+            await self.refresh_thresholds()
+            self.live.events_applied += 1
+            return True
         at = event.get("at")
         if isinstance(at, int | float):
             self.live.last_event_lag_s = max(0.0, self._clock() - float(at))
@@ -353,11 +372,11 @@ class KnowledgeBaseService:
         self.live.events_applied += 1
         return changed
 
-    async def _announce(self, entry_id: str | None, version: int) -> None:
+    async def _announce(self, entry_id: str | None, version: int, kind: str = KB_CHANGED_EVENT) -> None:
         if self.bus is None:
             return
         event = {
-            "type": KB_CHANGED_EVENT,
+            "type": kind,
             "entry_id": entry_id,
             "version": version,
             "origin": self.instance_id,
@@ -472,6 +491,56 @@ class KnowledgeBaseService:
             conversation_id=conversation_id,
             confidence=float(result.get("confidence") or 0.0),
         )
+
+    # ----- thresholds from the record (the calibration report) -----
+    async def refresh_thresholds(self) -> None:
+        """Serve the thresholds editors applied (SQL), over each language's own fit."""
+        if self._retriever is not None:
+            self._retriever.set_overrides(await self.overrides.all())
+
+    async def thresholds(self, *, fitted: bool = False) -> dict[str, Thresholds]:
+        """Language → the thresholds in force (`fitted`: the KB's own fit, leaving applied ones out)."""
+        await self.wait_ready()
+        assert self._retriever is not None
+        return self._retriever.thresholds(fitted=fitted)
+
+    async def calibration_report(self, record: ServiceRecord, language: str, now: float) -> CalibrationReport:
+        """What the record's last `calibration.days` of decisions in `language` say about its thresholds."""
+        settings = self.settings.calibration
+        in_force = await self._in_force(language)
+        decisions = await read_decisions(record, now - settings.days * 86400.0, settings)
+        mine = [d for d in decisions if d.language == language]
+        return build_report(language, mine, in_force, self.settings.retrieval, settings)
+
+    async def apply_thresholds(
+        self, language: str, answer: object, clarify: object, author: str, basis: Mapping[str, Any]
+    ) -> tuple[Thresholds, Thresholds]:
+        """Put (answer, clarify) in force for `language` here and, through the bus and SQL, on every replica.
+        Returns (before, after). Raises kb.exceptions.InvalidThresholds for a pair that may not be applied."""
+        before = await self._in_force(language)
+        after = await self.overrides.set(language, answer, clarify, author, basis)
+        await self._thresholds_changed()
+        return before, after
+
+    async def reset_thresholds(self, language: str) -> tuple[Thresholds, Thresholds] | None:
+        """Back to the KB's own fit for `language`: (before, after), or None when none was applied."""
+        before = await self._in_force(language)
+        if not await self.overrides.clear(language):
+            return None
+        await self._thresholds_changed()
+        return before, await self._in_force(language)
+
+    async def _in_force(self, language: str) -> Thresholds:
+        # A language without entries decides nothing; its configured pair stands for it.
+        in_force = (await self.thresholds()).get(language)
+        if in_force is None:
+            tuning = self.settings.retrieval.tuning_for(language)
+            in_force = Thresholds(tuning.answer_threshold, tuning.clarify_threshold, "fixed")
+        return in_force
+
+    async def _thresholds_changed(self) -> None:
+        await self.refresh_thresholds()
+        await self._announce(None, await self.store.revision(), KB_THRESHOLDS_EVENT)
 
     # ----- what the editor calls -----
     async def lookup(self, query: str, language: str | None = None) -> KBResult:

@@ -96,6 +96,18 @@ class AbstentionSettings:
     min_clarify_threshold: float = 0.05
 
 
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """How the calibration report reads the service record (kb/evidence.py, kb/proposal.py): which decisions, which
+    evidence, and how many labels a proposal needs. The target is the KB's own (`AbstentionSettings`)."""
+
+    days: int = 30  # the decisions of the last `days` days
+    min_labelled: int = 30  # fewer decisions with a verdict than this: no proposal
+    min_each: int = 5  # ... or fewer than this labelled right, or labelled wrong
+    handoff_window_s: float = 300.0  # a handoff this soon after an answer counts against it
+    max_events: int = 500_000  # read at most this many record events (newest decisions are then left out)
+
+
 def _default_tuning() -> dict[str, LanguageTuning]:
     return {
         # The confidence reads the mean of the best entry's centroid and best-question cosines, steeply (8 per unit
@@ -237,6 +249,18 @@ class KBConfig(EnvSettings):
         VERSION_CHECK_INTERVAL_S,
         gt=0,
         description="Seconds between safety-net checks that this replica's index matches the store.",
+    )
+    calibration_days: int = Field(
+        30, ge=1, le=365, description="Days of recorded decisions the editor's calibration report reads."
+    )
+    calibration_min_labelled: int = Field(
+        30,
+        ge=1,
+        description="Decisions with a verdict (agent label, helpful/unhelpful, handoff after an answer) a language "
+        "needs before the calibration report proposes thresholds.",
+    )
+    calibration_handoff_window_s: float = Field(
+        300.0, gt=0, description="A handoff this many seconds after an answer counts as evidence against it."
     )
     group_threshold: float = Field(
         UNANSWERED_GROUP_COSINE,

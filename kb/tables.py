@@ -1,7 +1,8 @@
-"""The knowledge base's tables: FAQ entries, their revisions, the store counter, unanswered questions, feedback.
+"""The knowledge base's tables: FAQ entries, their revisions, the store counter, unanswered questions, feedback,
+thresholds applied from the calibration report.
 
 Declared once on `backends.schema.metadata`; Alembic revisions in `migrations/versions` create and change them.
-Must never hold queries: `kb.store`, `kb.unanswered` and `kb.feedback` do.
+Must never hold queries: `kb.store`, `kb.unanswered`, `kb.feedback` and `kb.overrides` do.
 """
 
 from __future__ import annotations
@@ -77,4 +78,17 @@ kb_feedback = Table(
     Column("confidence", DOUBLE_PRECISION),
     Column("at", DOUBLE_PRECISION, nullable=False),
     Index("kb_feedback_entry", "entry_id", "at"),
+)
+
+# Thresholds an editor applied from the calibration report (kb/overrides.py): one row per language, in force over the
+# KB's own fit until reset. `basis` (JSON) says what they were proposed from: labelled decisions, estimates, target.
+kb_thresholds = Table(
+    "kb_thresholds",
+    metadata,
+    Column("language", Text, primary_key=True),
+    Column("answer", DOUBLE_PRECISION, nullable=False),
+    Column("clarify", DOUBLE_PRECISION, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("set_at", DOUBLE_PRECISION, nullable=False),
+    Column("basis", Text, nullable=False),
 )

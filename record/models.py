@@ -42,8 +42,13 @@ class ServiceEventKind(StrEnum):
     CUSTOMER_MESSAGE = "customer_message"  # customer; {"button": bool, "kind": "text"|"image"|…}
     BOT_TURN = "bot_turn"  # bot; {"outcome": "bot"|"handoff"|"bot_error", "intent", "intent_confidence",
     # "kb_decision": "answer"|"clarify"|"not_found"|None, "kb_entry" (best candidate), "kb_confidence", "kb_reason",
-    # "kb_query", "handoff_reason", "rasa_ms"}; category: the handoff's
+    # "kb_query", "kb_runner_up" (the second candidate's confidence), "kb_seq" (the transcript line holding the `kb`
+    # payload), "handoff_reason", "rasa_ms"}; category: the handoff's
     KB_FEEDBACK = "kb_feedback"  # customer; {"helpful": bool, "kb_entry", "kb_confidence"} (`actions.feedback`)
+    # An agent's verdict on a KB decision shown in the console's transcript (`staff.console`); the last one counts:
+    # {"seq" (the transcript line of the `kb` payload, as `bot_turn`'s "kb_seq"), "label": "right"|"wrong"|
+    # "handoff" (should have handed off), "kb_entry", "kb_decision", "kb_confidence"}
+    KB_LABEL = "kb_label"  # agent:<id>
     # Ownership (`handoff.service.HandoffService`), one per transition; queue: the skill queue ("zh:billing").
     HANDOFF_REQUESTED = "handoff_requested"  # bot; {"reason" (handoff.triggers.ReasonCode), "scores", "tier",
     # "outcome": "queued"|"assigned"|"closed_hours"|"not_allowed", then "first_response_due" (queued, assigned),

@@ -1,6 +1,7 @@
 """The staff program: login and the page shell (with its alerts bell), the agent console and supervisor page, the
-ticket workspace and teams, customer records and read-only transcripts, the FAQ editor and the analytics dashboard.
-It runs on the front door's services (`bot.app.setup_services`), in the same process or its own."""
+ticket workspace and teams, customer records and read-only transcripts, the FAQ editor (with its calibration report)
+and the analytics dashboard. It runs on the front door's services (`bot.app.setup_services`), in the same process or
+its own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from staff import pages
 from staff.alerts_api import setup_alerts
 from staff.analytics_api import setup_analytics
 from staff.auth import Role, StaffDirectory
+from staff.calibration_api import setup_calibration
 from staff.console import setup_console
 from staff.customers_api import setup_customers
 from staff.editor import setup_editor
@@ -47,6 +49,7 @@ def setup_staff(app: web.Application) -> None:
     setup_teams(app)
     setup_customers(app)
     setup_editor(app)
+    setup_calibration(app)
     setup_analytics(app)
     setup_pdca(app)
     setup_transcripts(app)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,9 +26,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
-from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, SETTINGS, TICKETS
+from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, SERVICE_RECORD, SETTINGS, TICKETS
 from bot.pipeline import conversation_topic
 from conversations.exceptions import UnknownConversation
+from conversations.models import Sender
 from handoff.agents import AgentProfile, Presence
 from handoff.constants import BUS_TOPIC_AGENT, BUS_TOPIC_ALL, CONSOLE_HEARTBEAT_S
 from handoff.exceptions import UnknownAgent
@@ -35,6 +37,7 @@ from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from handoff.queue import split_skill
 from handoff.service import HandoffService
+from kb.evidence import Verdict, label_event, labels_in
 from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin
 from staff.case_card import (
     CANNED_BY_ID,
@@ -223,12 +226,11 @@ async def claim(request: web.Request) -> web.Response:
     return web.json_response({"record": record.to_dict() if record else None})
 
 
-@routes.get("/api/v1/console/conversations/{conversation_id}")
-async def case_card(request: web.Request) -> web.Response:
-    member = await registered_agent(request)
+async def visible_case(request: web.Request, member: StaffMember) -> tuple[OwnershipRecord, bool]:
+    """(the ownership record, whether `member` owns it) of the request's conversation, which they may see: its owner,
+    an agent who may claim it, or a supervisor (404 without a handoff, 403 for anyone else)."""
     app = request.app
-    cid = request.match_info["conversation_id"]
-    record = await app[HANDOFF].state_of(cid)
+    record = await app[HANDOFF].state_of(request.match_info["conversation_id"])
     if record is None:
         raise NotFound("no handoff for this conversation")
     status = await app[HANDOFF].store.get_agent(member.username)
@@ -236,6 +238,15 @@ async def case_card(request: web.Request) -> web.Response:
     may_claim = record.state is OwnershipState.QUEUED and status is not None and status.profile.serves(record.skill)
     if not (owner or may_claim or member.has(Role.SUPERVISOR)):
         raise Forbidden("only the owning agent (or an agent who may claim it) sees this case")
+    return record, owner
+
+
+@routes.get("/api/v1/console/conversations/{conversation_id}")
+async def case_card(request: web.Request) -> web.Response:
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    record, owner = await visible_case(request, member)
     intent = await rasa_intent(app[HTTP], app[SETTINGS].rasa_url, cid)
     try:
         card = await build_case_card(app[CONVERSATIONS], record, tickets=app[TICKETS], intent=intent)
@@ -243,7 +254,39 @@ async def case_card(request: web.Request) -> web.Response:
         raise NotFound("unknown conversation") from exc
     card["owned"] = owner
     card["kb_available"] = app.get(KB_SEARCH) is not None
+    card["kb_labels"] = {str(seq): verdict for seq, verdict in (await labels_in(app[SERVICE_RECORD], cid)).items()}
     return web.json_response(card)
+
+
+@routes.post("/api/v1/console/conversations/{conversation_id}/kb-labels")
+async def label_kb_decision(request: web.Request) -> web.Response:
+    """Body {"seq": the transcript line of a KB decision, "label": "right" | "wrong" | "handoff"}: the agent's verdict
+    on it, a `kb_label` fact of the service record (the calibration report's strongest evidence); the last counts."""
+    member = await registered_agent(request)
+    app = request.app
+    cid = request.match_info["conversation_id"]
+    data = await read_json_object(request)
+    seq = data.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise BadRequest("'seq' must be a transcript line number", "bad_seq")
+    try:
+        verdict = Verdict(str(data.get("label")))
+    except ValueError as exc:
+        raise BadRequest("'label' must be right, wrong or handoff", "bad_label") from exc
+    await visible_case(request, member)
+    try:
+        conversation = await app[CONVERSATIONS].get_conversation(cid)
+    except UnknownConversation as exc:
+        raise NotFound("unknown conversation") from exc
+    lines = await app[CONVERSATIONS].history(cid, after_seq=seq - 1, limit=1)
+    kb = lines[0].custom.get("kb") if lines and lines[0].seq == seq and lines[0].sender is Sender.EVENT else None
+    if not isinstance(kb, dict):
+        raise NotFound("no knowledge-base decision on that line")
+    event = label_event(cid, seq, kb, verdict, member.username, time.time(), conversation.language)
+    # Written now, not through the buffered writer: the agent's next look at the card must show it.
+    await app[SERVICE_RECORD].append([event])
+    log.info("kb decision labelled", extra={"conversation_id": cid, "seq": seq, "label": verdict.value})
+    return web.json_response({"seq": seq, "label": verdict.value})
 
 
 @routes.get("/api/v1/console/conversations/{conversation_id}/suggestion")

@@ -165,7 +165,10 @@
   function eventKind(c) { return Object.keys(c).slice(0, 3).join(", ") || "event"; }
   function eventText(c) {
     if (c.handoff) return t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
-    if (c.kb) return "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")";
+    if (c.kb) {
+      var best = (c.kb.candidates || [])[0];
+      return "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")" + (best ? " · " + best.question : "");
+    }
     if (c.ticket && c.ticket.number) return ticketLine(c.ticket);
     if (c.delivery_failed) return t("{count} message(s) could not be delivered", { count: (c.delivery_failed || []).length || 1 });
     return t("Event: {kind}", { kind: eventKind(c) });
@@ -181,6 +184,33 @@
     var link = el("a", { href: "/console/tickets/" + encodeURIComponent(ticket.number), target: "_blank", rel: "noopener", class: "ticket-link" }, String(ticket.number));
     return el("span", { class: "ticket-created" }, parts[0], link, parts.slice(1).join(""));
   }
+  // The agent's verdict on a KB decision (the calibration report's strongest evidence): was the bot's best entry
+  // the answer? The last click counts; the server keeps each one in the service record.
+  function kbLabels(m) {
+    var current = (card && card.kb_labels && card.kb_labels[String(m.seq)]) || "";
+    var choices = [["right", t("Right")], ["wrong", t("Wrong")], ["handoff", t("Should have handed off")]];
+    var box = el("span", { class: "kb-labels", role: "group", "aria-label": t("Was the bot right?") });
+    var cid = card.conversation.id;
+    function show(chosen) {
+      Array.prototype.forEach.call(box.querySelectorAll("button"), function (b) {
+        b.setAttribute("aria-pressed", String(b.getAttribute("data-label") === chosen));
+      });
+    }
+    choices.forEach(function (choice) {
+      box.appendChild(el("button", {
+        type: "button", "data-label": choice[0], "aria-pressed": String(current === choice[0]),
+        onclick: function () {
+          call("POST", "/conversations/" + encodeURIComponent(cid) + "/kb-labels", { seq: m.seq, label: choice[0] })
+            .then(function (saved) {
+              if (card && card.conversation.id === cid) card.kb_labels[String(saved.seq)] = saved.label;
+              show(saved.label);
+            })
+            .catch(function (e) { flash(e.message); });
+        },
+      }, choice[1]));
+    });
+    return box;
+  }
   function addMessage(m) {
     if (seen[m.seq]) return;
     seen[m.seq] = true;
@@ -189,6 +219,7 @@
     if (m.sender === "event") li.setAttribute("data-event", eventKind(m.custom || {}));
     li.appendChild(el("span", { class: "who" }, who(m.sender) + (m.sender_id && m.sender === "agent" ? " " + m.sender_id : "") + " · " + fmtTime(m.created_at)));
     li.appendChild(el("span", { class: "text" }, text));
+    if (card && m.sender === "event" && m.custom && m.custom.kb) li.appendChild(kbLabels(m));
     var log = $("transcript");
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;

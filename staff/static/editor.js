@@ -17,6 +17,7 @@
         panel.hidden = panel.id !== "panel-" + tab.dataset.tab;
       });
       if (tab.dataset.tab === "unanswered") loadUnanswered();
+      if (tab.dataset.tab === "calibration") loadCalibration();
     });
   });
 
@@ -293,6 +294,81 @@
   $("unanswered-language").addEventListener("change", loadUnanswered);
   $("unanswered-refresh").addEventListener("click", loadUnanswered);
 
+  // ----- calibration: what the record says about the thresholds (staff/calibration_api.py) -----
+  let calibration = null;
+  const share = (value) => (value === null || value === undefined ? "–" : (100 * value).toFixed(1) + " %");
+  const sourceText = (source) => ({
+    kb: t("fitted by the KB on its own questions"),
+    fixed: t("fixed for this language"),
+    record: t("applied from this report"),
+  }[source] || source);
+
+  async function loadCalibration() {
+    $("calibration-result").textContent = "";
+    try {
+      calibration = await api("GET", "/api/v1/kb/calibration?language=" + $("calibration-language").value);
+    } catch (e) {
+      $("calibration-summary").textContent = e.message;
+      return;
+    }
+    renderCalibration();
+  }
+
+  function renderCalibration() {
+    const r = calibration;
+    if (!r) return;
+    $("calibration-summary").textContent = t("{decisions} decisions in the last {days} days, {labelled} with a verdict: {agent} agent labels, {feedback} helpful or unhelpful answers, {handoff} handoffs soon after an answer. Target: at most {target} of all decisions answered wrongly.", {
+      decisions: r.decisions, days: r.days, labelled: r.labelled, agent: r.by_evidence.agent,
+      feedback: r.by_evidence.feedback, handoff: r.by_evidence.handoff, target: share(r.target_wrong_rate),
+    });
+    const fitted = r.fitted ? t("The KB's own fit: answer {answer}, clarify {clarify}.", {
+      answer: r.fitted.answer.toFixed(3), clarify: r.fitted.clarify.toFixed(3) }) : "";
+    $("calibration-source").textContent = t("Thresholds in force: {source}.", { source: sourceText(r.current_source) }) + " " + fitted;
+    const now = r.current, next = r.proposal;
+    const rows = [
+      [t("Answer threshold"), (e) => e.answer.toFixed(3)],
+      [t("Clarify threshold"), (e) => e.clarify.toFixed(3)],
+      [t("Answered correctly"), (e) => share(e.answered_correctly)],
+      [t("Answered wrongly"), (e) => share(e.answered_wrongly)],
+      [t("Clarify"), (e) => share(e.clarified)],
+      [t("Not found"), (e) => share(e.not_found)],
+      [t("Answered (with a verdict)"), (e) => t("{answered} ({labelled})", { answered: e.answered, labelled: e.answered_labelled })],
+    ];
+    $("calibration-table").querySelector("tbody").replaceChildren(...rows.map(([name, value]) => el("tr", {},
+      el("th", {}, name), el("td", {}, value(now)), el("td", {}, next ? value(next) : "–"))));
+    let refusal = "";
+    if (r.refusal === "too_few_labels") {
+      refusal = t("No proposal yet: {labelled} decisions have a verdict and {needed} are needed. Agents label the bot's answers in the console.", { labelled: r.labelled, needed: r.min_labelled });
+    } else if (r.refusal === "one_sided_labels") {
+      refusal = t("No proposal yet: it needs at least {needed} decisions labelled right and {needed} labelled wrong ({right} and {wrong} so far).", { needed: r.min_each, right: r.labelled_right, wrong: r.labelled_wrong });
+    } else if (next && !next.meets_target) {
+      refusal = t("No threshold meets the target on this evidence: the proposal is the highest answer threshold allowed.");
+    }
+    $("calibration-refusal").textContent = refusal;
+    $("calibration-apply").disabled = !next;
+    $("calibration-reset").hidden = r.current_source !== "record";
+  }
+
+  async function changeThresholds(path, body) {
+    const language = $("calibration-language").value;
+    try {
+      const done = await api("POST", `/api/v1/kb/calibration/${language}/${path}`, body);
+      await loadCalibration();
+      $("calibration-result").textContent = t("Now answer {answer}, clarify {clarify}. The change is marked on the analytics charts.", {
+        answer: done.after.answer.toFixed(3), clarify: done.after.clarify.toFixed(3) });
+    } catch (e) {
+      $("calibration-result").textContent = e.message;
+    }
+  }
+  $("calibration-apply").addEventListener("click", () => {
+    if (calibration && calibration.proposal) {
+      changeThresholds("apply", { answer: calibration.proposal.answer, clarify: calibration.proposal.clarify });
+    }
+  });
+  $("calibration-reset").addEventListener("click", () => changeThresholds("reset"));
+  $("calibration-language").addEventListener("change", loadCalibration);
+  $("calibration-refresh").addEventListener("click", loadCalibration);
+
   // ----- import -----
   $("import-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -321,6 +397,7 @@
     loadStatus();
     loadEntries().catch(showListError);
     if (!$("detail").hidden) labelEntry(state.current);
+    renderCalibration();
   });
   window.fdI18n.ready.then(() => {
     loadStatus();

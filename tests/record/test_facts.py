@@ -134,7 +134,10 @@ KB_ANSWER = {
     "decision": "answer",
     "confidence": 0.83,
     "reason": "confident",
-    "candidates": [{"entry_id": "faq_returns", "question": "How do I return an item?", "confidence": 0.83}],
+    "candidates": [
+        {"entry_id": "faq_returns", "question": "How do I return an item?", "confidence": 0.83},
+        {"entry_id": "faq_refunds", "question": "When is my refund paid?", "confidence": 0.31},
+    ],
 }
 
 
@@ -173,6 +176,7 @@ async def test_a_bot_turn_records_its_intent_and_the_knowledge_bases_decision(da
         "web",
         "en",
     )
+    events = [m for m in await store.history(conversation.id) if m.sender is Sender.EVENT]
     assert {k: v for k, v in turn.data.items() if k != "rasa_ms"} == {
         "outcome": "bot",
         "intent": "ask_question",
@@ -182,9 +186,11 @@ async def test_a_bot_turn_records_its_intent_and_the_knowledge_bases_decision(da
         "kb_confidence": 0.83,
         "kb_reason": "confident",
         "kb_query": "how do I return my blender",
+        "kb_runner_up": 0.31,
+        "kb_seq": events[0].seq,
         "handoff_reason": None,
     }
-    assert [m.custom for m in await store.history(conversation.id) if m.sender is Sender.EVENT] == [kb]
+    assert [m.custom for m in events] == [kb]
 
 
 async def test_a_turn_that_hands_off_records_why(database: Database) -> None:
