@@ -35,7 +35,7 @@ from handoff.ownership import AGENT_STATES, OwnershipRecord, OwnershipState
 from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_profile
 from handoff.queue import split_skill
 from handoff.service import HandoffService
-from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin
+from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin, staff_access
 from staff.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
@@ -51,6 +51,7 @@ from staff.keys import STAFF
 from staff.pages import role_page
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from web.http import parse_json_object, read_json_object, text_field
+from web.openapi import BOOLEAN, STRINGS, documented, integer, obj, string
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class ConsoleSockets:
 
 
 CONSOLE_SOCKETS = web.AppKey("console_sockets", ConsoleSockets)
+AGENT = staff_access(Role.AGENT)
+SUPERVISOR = staff_access(Role.SUPERVISOR)
 
 routes = web.RouteTableDef()
 
@@ -188,12 +191,16 @@ async def set_presence(app: web.Application, member: StaffMember, value: Any) ->
 
 
 @routes.get("/api/v1/console/state")
+@documented(AGENT, "The console's state: inbox, queue, canned responses")
 async def state(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     return web.json_response(await console_state(request.app, member))
 
 
 @routes.post("/api/v1/console/presence")
+@documented(
+    AGENT, "Set my presence", body=obj(presence=string(enum=[p.value for p in Presence]), required=["presence"])
+)
 async def presence(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     data = await read_json_object(request)
@@ -201,6 +208,7 @@ async def presence(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/next")
+@documented(AGENT, "Take the next waiting chat")
 async def pull_next(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     record = await request.app[HANDOFF].pull_next(member.username)
@@ -208,6 +216,7 @@ async def pull_next(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/claim")
+@documented(AGENT, "Claim a waiting chat")
 async def claim(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -224,6 +233,7 @@ async def claim(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/conversations/{conversation_id}")
+@documented(AGENT, "A chat's case card")
 async def case_card(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     app = request.app
@@ -247,6 +257,7 @@ async def case_card(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/conversations/{conversation_id}/suggestion")
+@documented(AGENT, "FAQ answers that may fit the customer's question")
 async def suggestion(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     app = request.app
@@ -269,6 +280,7 @@ async def suggestion(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/messages")
+@documented(AGENT, "Reply to the customer", body=obj(text=string(max_length=MAX_REPLY_CHARS), canned_id=string()))
 async def reply(request: web.Request) -> web.Response:
     """Body {"text": …} or {"canned_id": …}; canned texts get {customer_name}, {agent_name} filled in."""
     member = await registered_agent(request)
@@ -301,6 +313,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/typing")
+@documented(AGENT, "Tell the customer I am typing", body=obj(on=BOOLEAN))
 async def typing(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -311,6 +324,11 @@ async def typing(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/transfer")
+@documented(
+    AGENT,
+    "Transfer a chat to an agent or a queue",
+    body=obj(to_agent=string(), to_queue=string(), note=string(max_length=MAX_NOTE_CHARS)),
+)
 async def transfer(request: web.Request) -> web.Response:
     """Body {"to_agent": id} or {"to_queue": "zh:billing"}, with an optional "note" for whoever picks it up."""
     member = await registered_agent(request)
@@ -345,6 +363,19 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/close")
+@documented(
+    AGENT,
+    "Close a chat (wrap-up)",
+    body=obj(
+        resolution=string(max_length=MAX_NOTE_CHARS),
+        faq_draft=obj(
+            question=string(max_length=MAX_NOTE_CHARS),
+            answer=string(max_length=MAX_REPLY_CHARS),
+            required=["question", "answer"],
+        ),
+        keep_wrap_up=BOOLEAN,
+    ),
+)
 async def close(request: web.Request) -> web.Response:
     """Body {"resolution": …, "faq_draft"?: {"question", "answer"}, "keep_wrap_up"?: bool}.
 
@@ -384,6 +415,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/finish")
+@documented(AGENT, "Finish wrap-up; the bot takes the chat back")
 async def finish(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -394,6 +426,7 @@ async def finish(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/supervisor")
+@documented(SUPERVISOR, "The supervisor's view: queues, agents, deadlines")
 async def supervisor(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
     service = request.app[HANDOFF]
@@ -412,6 +445,7 @@ async def supervisor(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/agents")
+@documented(SUPERVISOR, "Agents and their profiles")
 async def list_agents(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
     agents = await request.app[HANDOFF].store.list_agents()
@@ -419,6 +453,17 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/console/agents/{username}")
+@documented(
+    SUPERVISOR,
+    "Set an agent's skills, languages and capacity",
+    body=obj(
+        skills=STRINGS,
+        languages=STRINGS,
+        capacity=integer(minimum=0),
+        display_name=string(max_length=80),
+        required=["capacity"],
+    ),
+)
 async def put_agent(request: web.Request) -> web.Response:
     """Admin API: {"skills": [...], "languages": ["en", "zh"], "capacity": 3, "display_name"?: …}."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -448,6 +493,7 @@ async def put_agent(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/ws")
+@documented(AGENT, "The live console (WebSocket)", websocket=True)
 async def console_ws(request: web.Request) -> web.StreamResponse:
     """Live console. Server frames: {"type": "ready", "state": …} then {"type": "event", "topic", "event"}.
     Client frames: {"type": "typing", "conversation_id", "on"}, {"type": "presence", "presence"}, {"type": "ping"}."""
