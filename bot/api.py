@@ -165,14 +165,22 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=request.app[SETTINGS].max_body_bytes)
     await ws.prepare(request)
     try:
-        hello = await asyncio.wait_for(ws.receive_json(), WS_HELLO_TIMEOUT_S)
-        if not isinstance(hello, dict) or hello.get("type") != "hello" or not isinstance(hello.get("token"), str):
+        frame = await asyncio.wait_for(ws.receive(), WS_HELLO_TIMEOUT_S)
+        if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return ws
+        if frame.type is not WSMsgType.TEXT:
+            raise BadRequest("first frame must be a JSON text hello", "bad_hello")
+        # The one parser for untrusted JSON: a hello nested thousands deep or holding a lone surrogate is a 400-like
+        # error frame, never an exception in a connection already upgraded.
+        hello = parse_json_object(frame.data, "hello")
+        if hello.get("type") != "hello" or not isinstance(hello.get("token"), str):
             raise BadRequest("first frame must be a hello with the customer token", "bad_hello")
         conversation = await authorised_conversation(request, hello["token"])
         after = hello.get("after", 0)
         after = after if isinstance(after, int) else 0
-    except (TimeoutError, ValueError, TypeError, BadRequest) as exc:
+    except (TimeoutError, BadRequest) as exc:
         code = exc.code if isinstance(exc, BadRequest) else "bad_hello"
+        log.info("customer socket of %s refused: %s %s", request.match_info["conversation_id"][:64], code, exc)
         await ws.send_json({"type": "error", "error": {"code": code, "message": str(exc) or "hello expected"}})
         await ws.close()
         return ws
@@ -234,6 +242,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
         except ValueError:
             await ws.send_json({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
         except BadRequest as exc:
+            log.info("customer socket of %s: frame refused: %s %s", conversation.id, exc.code, exc)
             await ws.send_json({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 
 

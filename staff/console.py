@@ -613,11 +613,14 @@ class _ConsoleSession:
 
     async def _read(self) -> None:
         async for frame in self.ws:
+            if frame.type is WSMsgType.BINARY:
+                self.out.put_nowait({"type": "error", "error": {"code": "binary", "message": "send JSON text frames"}})
             if frame.type is not WSMsgType.TEXT:
                 continue
             try:
                 await self._handle(parse_json_object(frame.data, "frame"))
             except BadRequest as exc:
+                log.info("console of %s: frame refused: %s %s", self.member.username, exc.code, exc)
                 self.out.put_nowait({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 
     async def _handle(self, data: dict[str, Any]) -> None:
