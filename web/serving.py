@@ -8,6 +8,7 @@ against the installed aiohttp."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -16,14 +17,19 @@ from aiohttp.web_request import BaseRequest
 
 from web.http import error_body
 
+log = logging.getLogger(__name__)
+
 
 class _JsonErrorsHandler(RequestHandler):
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
     ) -> web.StreamResponse:
-        plain = super().handle_error(request, status, exc, message)  # logs it, and refuses once a response started
         if not 400 <= status < 500:
-            return plain
+            return super().handle_error(request, status, exc, message)
+        if request.writer.output_size > 0:  # as aiohttp: a response already started cannot become an error
+            raise ConnectionError("a response was already sent; cannot send an error")
+        # The client's fault, not ours: a log line, not aiohttp's error with a traceback.
+        log.info("malformed HTTP request from %s -> %s %s", request.remote, status, (message or "")[:200])
         response = error_body(status, "bad_http", f"malformed HTTP request: {(message or '')[:200]}")
         response.force_close()
         return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -52,11 +53,16 @@ async def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
     ],
     ids=["request-line-too-long", "not-a-header", "header-too-long"],
 )
-async def test_an_unparseable_request_gets_a_json_400(port: int, request_bytes: bytes) -> None:
-    status, headers, body = await _raw(port, request_bytes)
+async def test_an_unparseable_request_gets_a_json_400_and_a_log_line(
+    port: int, request_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        status, headers, body = await _raw(port, request_bytes)
     assert status == 400
     assert headers["content-type"].startswith("application/json")
     assert json.loads(body)["error"]["code"] == "bad_http"
+    assert [r.levelno for r in caplog.records if "malformed HTTP" in r.getMessage()] == [logging.INFO]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_a_good_request_on_the_same_runner_is_served(port: int) -> None:
