@@ -109,7 +109,6 @@ async def drill_down(request: web.Request) -> web.Response:
     "One table as CSV",
     query={**REPORT_QUERY, "table": string(enum=TABLES)},
     media_type="text/csv",
-    result=string(),
 )
 async def export(request: web.Request) -> web.StreamResponse:
     query, params = await _query(request, ("table",))

@@ -377,7 +377,6 @@ async def kb_status(request: web.Request) -> web.Response:
     "Export entries as YAML or CSV",
     query={"format": FORMAT, "status": STATUS, "language": LANGUAGE},
     media_type=("application/yaml", "text/csv"),
-    result=string(),
 )
 async def export_entries(request: web.Request) -> web.Response:
     await _editor(request)

@@ -158,7 +158,6 @@ async def weekly_page(request: web.Request) -> web.StreamResponse:
     "A week's KPIs as CSV",
     query={"week": string(pattern=r"^\d{4}-W\d{2}$"), "lang": string(enum=("en", "zh"))},
     media_type="text/csv",
-    result=string(),
 )
 async def weekly_csv(request: web.Request) -> web.StreamResponse:
     """The week's KPI table (value, previous week, target, breached): the export of `table=kpis` for the week."""

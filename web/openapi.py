@@ -27,6 +27,7 @@ OPENAPI_PATH = "/api/openapi.json"
 _OPERATION_ATTRIBUTE = "__openapi_operation__"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
+ERROR_REF = "#/components/schemas/Error"
 
 ERROR_SCHEMA: JsonSchema = {
     "type": "object",
@@ -113,8 +114,8 @@ PUBLIC = Access("anyone")
 class Operation:
     """What one handler takes and answers. `body`: the request body's schema (None: no body is read), of
     `body_media_type`; `query`: each query parameter's schema (all optional); `status`: the success status (or
-    statuses); `media_type` (or types) and `result`: the success body (None: a JSON object); `websocket`: the
-    route upgrades to a WebSocket (its docstring describes the frames)."""
+    statuses); `media_type` (or types) and `result`: the success body's schema (None: a JSON object, or any file);
+    `websocket`: the route upgrades to a WebSocket (its docstring describes the frames)."""
 
     access: Access
     summary: str
@@ -145,17 +146,21 @@ class Operation:
         return operation
 
     def _responses(self) -> dict[str, Any]:
-        errors = {"description": "a JSON error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+        errors = {"description": "a JSON error", "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
         if self.websocket:
             return {
                 "101": {"description": "switched to a WebSocket (see the description for its frames)"},
                 "4XX": errors,
             }
         media_types = self.media_type if isinstance(self.media_type, tuple) else (self.media_type,)
-        result = OBJECT if self.result is None else self.result
-        success = {"description": "success", "content": {m: {"schema": result} for m in media_types}}
+        success = {"description": "success", "content": {m: {"schema": self._result(m)} for m in media_types}}
         statuses = self.status if isinstance(self.status, tuple) else (self.status,)
         return {**{str(status): success for status in statuses}, "4XX": errors}
+
+    def _result(self, media_type: str) -> JsonSchema:
+        if self.result is not None:
+            return self.result
+        return OBJECT if media_type == "application/json" else {}  # a file (CSV, YAML): any content
 
 
 def documented(

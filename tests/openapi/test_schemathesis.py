@@ -1,6 +1,6 @@
 """Schemathesis against the live front door, from the OpenAPI document it serves: for every operation of both
 programs, generated requests (valid and invalid bodies, query strings, path parameters and headers) never get a 5xx,
-and every answer has a documented status and content type (errors: a JSON body with a 4xx).
+and every answer has a documented status, content type and body shape (errors: the JSON error body with a 4xx).
 
 Credentials are real (a staff member with every role and its CSRF token, and a customer's token), and half the
 requests use a real value for each path parameter, so that they reach the handlers' checks past "not found"."""
@@ -15,6 +15,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -34,7 +35,9 @@ CONFIG = {
     },
     "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
 }
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+# Besides no 5xx: every status and content type is one the document declares, and every body matches its schema
+# (so every 4xx is the JSON error shape).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
