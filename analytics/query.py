@@ -20,6 +20,10 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 366
 MAX_FILTER_CHARS = 200
 RANGE_PARAMETERS = ("from", "to")
+# The days a report may name: no service record is older than the epoch, and the default range, the previous period
+# and the weekly report's neighbouring weeks must stay within the calendar Python can count (year 1 to 9999).
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,17 @@ def _date(params: Mapping[str, str], name: str) -> dt.date | None:
     if value is None or value == "":
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidReportQuery(f"'{name}' must be a date YYYY-MM-DD, not {value[:40]!r}", "bad_date") from None
+    return reportable_day(day, name)
+
+
+def reportable_day(day: dt.date, name: str, code: str = "bad_date") -> dt.date:
+    """`day` when a report may name it (FIRST_DAY..LAST_DAY); InvalidReportQuery `code` otherwise."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidReportQuery(f"'{name}' must lie between {FIRST_DAY} and {LAST_DAY}", code)
+    return day
 
 
 def parse_query(params: Mapping[str, str], *, today: dt.date, tz: str, extra: Collection[str] = ()) -> ReportQuery:
@@ -98,4 +110,4 @@ def parse_query(params: Mapping[str, str], *, today: dt.date, tz: str, extra: Co
     return ReportQuery(start, end, tz, filters)
 
 
-__all__ = ["DEFAULT_DAYS", "MAX_DAYS", "ReportQuery", "parse_query"]
+__all__ = ["DEFAULT_DAYS", "FIRST_DAY", "LAST_DAY", "MAX_DAYS", "ReportQuery", "parse_query", "reportable_day"]

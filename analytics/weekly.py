@@ -9,9 +9,10 @@ import datetime as dt
 import re
 
 from analytics.exceptions import InvalidReportQuery
-from analytics.query import ReportQuery
+from analytics.query import ReportQuery, reportable_day
 
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+# ASCII digits only: `\d` also matches other scripts' digits, which `int` reads too.
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 
 
 def week_label(day: dt.date) -> str:
@@ -32,6 +33,7 @@ def parse_week(value: str | None, *, today: dt.date, tz: str) -> ReportQuery:
             monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
         except ValueError:
             raise InvalidReportQuery(f"there is no week {value}", "bad_week") from None
+        reportable_day(monday, "week", "bad_week")
     return ReportQuery(monday, monday + dt.timedelta(days=6), tz)
 
 

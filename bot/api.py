@@ -23,6 +23,7 @@ from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 from web.exceptions import BadRequest, NotAuthorised, NotFound
 from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
+from web.openapi import BOOLEAN, PUBLIC, Access, Security, documented, integer, obj, string
 from web.rate_limits import client_address
 from web.tokens import token_hash
 
@@ -36,6 +37,9 @@ CUSTOMER_EVENTS = frozenset({"typing", "notice", "state"})
 WS_HELLO_TIMEOUT_S = 10.0
 WS_HEARTBEAT_S = 25.0
 LANGUAGES = ("en", "zh")
+# The conversation's customer token, returned when it starts, proves the caller is that conversation's customer.
+CUSTOMER = Access("the conversation's customer", (Security("customerToken", {"type": "http", "scheme": "bearer"}),))
+MESSAGES = obj(messages={"type": "array", "items": {"type": "object"}}, required=["messages"])
 
 
 def bearer_token(request: web.Request) -> str:
@@ -61,6 +65,19 @@ def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 @routes.post("/api/v1/conversations")
+@documented(
+    PUBLIC,
+    "Start a conversation",
+    body=obj(visitor_token=string(minLength=16, max_length=128), language=string(enum=("", *LANGUAGES))),
+    status=201,
+    result=obj(
+        conversation_id=string(),
+        customer_token=string(),
+        visitor_token=string(),
+        returning_customer=BOOLEAN,
+        required=["conversation_id", "customer_token", "visitor_token", "returning_customer"],
+    ),
+)
 async def start_conversation(request: web.Request) -> web.Response:
     """Starts a conversation. A returning browser sends its `visitor_token` to be recognised as the same customer."""
     limits = request.app[SETTINGS].limits
@@ -88,7 +105,14 @@ async def start_conversation(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/conversations/{conversation_id}/messages")
+@documented(
+    CUSTOMER,
+    "Send a message; answers the replies",
+    body=obj(text=string(), payload=string(max_length=512)),
+    result=MESSAGES,
+)
 async def send_message(request: web.Request) -> web.Response:
+    """`text`, or the `payload` of a button the bot offered (then `text` may be left out)."""
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
@@ -109,6 +133,7 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/conversations/{conversation_id}/close")
+@documented(CUSTOMER, "End the chat", result=obj(left_queue=BOOLEAN, required=["left_queue"]))
 async def close_conversation(request: web.Request) -> web.Response:
     """The customer ends the chat (the widget's "start a new conversation"). A conversation waiting for a human
     leaves the queue as abandoned; the conversation is marked closed. Idempotent."""
@@ -119,7 +144,9 @@ async def close_conversation(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
+@documented(CUSTOMER, "Read the history", query={"after": integer(minimum=0, maximum=INT64[1])}, result=MESSAGES)
 async def read_history(request: web.Request) -> web.Response:
+    """The visible messages after sequence number `after` (0: all)."""
     conversation = await authorised_conversation(request, bearer_token(request))
     after = int_param(request.query.get("after"), "after", 0, 0, INT64[1])
     messages = await request.app[CONVERSATIONS].history(conversation.id, after_seq=after)
@@ -127,6 +154,7 @@ async def read_history(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/conversations/{conversation_id}/ws")
+@documented(PUBLIC, "Live chat (WebSocket)", websocket=True)
 async def live_chat(request: web.Request) -> web.WebSocketResponse:
     """Live chat. The first frame must be `{"type": "hello", "token": …, "after": <last seq seen>}`.
 
@@ -137,14 +165,22 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=request.app[SETTINGS].max_body_bytes)
     await ws.prepare(request)
     try:
-        hello = await asyncio.wait_for(ws.receive_json(), WS_HELLO_TIMEOUT_S)
-        if not isinstance(hello, dict) or hello.get("type") != "hello" or not isinstance(hello.get("token"), str):
+        frame = await asyncio.wait_for(ws.receive(), WS_HELLO_TIMEOUT_S)
+        if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return ws
+        if frame.type is not WSMsgType.TEXT:
+            raise BadRequest("first frame must be a JSON text hello", "bad_hello")
+        # The one parser for untrusted JSON: a hello nested thousands deep or holding a lone surrogate is a 400-like
+        # error frame, never an exception in a connection already upgraded.
+        hello = parse_json_object(frame.data, "hello")
+        if hello.get("type") != "hello" or not isinstance(hello.get("token"), str):
             raise BadRequest("first frame must be a hello with the customer token", "bad_hello")
         conversation = await authorised_conversation(request, hello["token"])
         after = hello.get("after", 0)
         after = after if isinstance(after, int) else 0
-    except (TimeoutError, ValueError, TypeError, BadRequest) as exc:
+    except (TimeoutError, BadRequest) as exc:
         code = exc.code if isinstance(exc, BadRequest) else "bad_hello"
+        log.info("customer socket of %s refused: %s %s", request.match_info["conversation_id"][:64], code, exc)
         await ws.send_json({"type": "error", "error": {"code": code, "message": str(exc) or "hello expected"}})
         await ws.close()
         return ws
@@ -206,6 +242,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
         except ValueError:
             await ws.send_json({"type": "error", "error": {"code": "bad_json", "message": "frame is not JSON"}})
         except BadRequest as exc:
+            log.info("customer socket of %s: frame refused: %s %s", conversation.id, exc.code, exc)
             await ws.send_json({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 
 

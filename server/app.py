@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from bot.app import setup_customer_routes, setup_services
 from bot.settings import Settings
 from staff.app import setup_staff
 from web.http import SECURITY_HEADERS, error_middleware
+from web.openapi import OPENAPI_PATH, PUBLIC, documented, openapi_document
 
 FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 
@@ -35,7 +37,18 @@ def create_app(settings: Settings, programs: Iterable[Program] = ALL_PROGRAMS) -
     if Program.STAFF in chosen:
         setup_staff(app)
     app.router.add_get("/favicon.ico", _favicon)
+    app.router.add_get(OPENAPI_PATH, _openapi)
     return app
+
+
+@documented(PUBLIC, "This OpenAPI description")
+async def _openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 description of the JSON APIs this process serves (with `--only`, its program's alone).
+
+    Public on purpose: it describes paths and field shapes the pages' scripts already show anyone, and no data or
+    secret; every operation checks its caller itself (customer token, staff session and role, CSRF token)."""
+    document = openapi_document(request.app, "frontdoor", version("frontdoor"))
+    return web.json_response(document, headers={"Cache-Control": "no-store"})
 
 
 async def _favicon(_request: web.Request) -> web.StreamResponse:

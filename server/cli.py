@@ -39,6 +39,7 @@ from observability import configure_logging
 from server.app import ALL_PROGRAMS, Program, create_app
 from server.demo_orders import demo_order_service
 from staff.auth import Role, StaffDirectory
+from web.serving import JsonErrorsRunner
 
 log = logging.getLogger("frontdoor")
 
@@ -119,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         programs = {Program(args.only)} if args.only else ALL_PROGRAMS
-        app = create_app(settings, programs)
-        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger)
-        return 0
+        return asyncio.run(_serve(create_app(settings, programs), settings))
     if args.command == "train":
         print(ensure_model(Path.cwd()))
         return 0
@@ -336,13 +335,29 @@ async def _run_everything(settings: Settings, rasa_port: int, *, demo_orders: bo
         return await _run_with(settings, rasa_port, note)
 
 
+async def _serve(app: web.Application, settings: Settings) -> int:
+    """Serves `app` until SIGINT or SIGTERM (even a request aiohttp cannot parse gets a JSON error)."""
+    runner = JsonErrorsRunner(app, access_log_class=AccessLogger)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (2, 15):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
 async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     root = Path.cwd()
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
     await _seed_demo_teams(settings)  # each start: a demo from before teams existed gets them too
     no_history = await _record_is_empty(settings)
-    runner = web.AppRunner(create_app(settings), access_log_class=AccessLogger)
+    runner = JsonErrorsRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     config = RasaServerConfig(

@@ -15,11 +15,12 @@ from aiohttp import web
 
 from alerts import MAX_LIMIT, AlertStore
 from bot.keys import DATABASE
-from staff.auth import Role, StaffMember, require_member
+from staff.auth import Role, StaffMember, require_member, staff_access
 from staff.keys import ALERTS, STAFF
 from staff.shell import request_language
 from web.exceptions import BadRequest
 from web.http import int_param, read_json_object
+from web.openapi import documented, integer, nullable, obj, string
 
 # The most ids one request may mark read (the bell shows far fewer).
 MAX_IDS = 500
@@ -55,6 +56,11 @@ def _ids(raw: Any) -> list[int] | None:
 
 
 @routes.get("/api/v1/staff/alerts")
+@documented(
+    staff_access(),
+    "List my alerts",
+    query={"unread": string(enum=("", "0", "1")), "limit": integer(minimum=1, maximum=MAX_LIMIT)},
+)
 async def list_alerts(request: web.Request) -> web.Response:
     """`{alerts: [alert…], unread: n}`, newest first; `?unread=1` lists only unread ones, `?limit=` (1–200, 20)."""
     member = await require_member(request, request.app[STAFF])
@@ -68,6 +74,11 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/alerts/read")
+@documented(
+    staff_access(),
+    "Mark alerts read",
+    body=obj(ids=nullable({"type": "array", "items": integer(minimum=1), "maxItems": MAX_IDS})),
+)
 async def mark_read(request: web.Request) -> web.Response:
     """Body `{ids?: [id…]}` (no ids: all unread) → `{marked: n, unread: n}`; ids not the member's are ignored."""
     member = await require_member(request, request.app[STAFF])

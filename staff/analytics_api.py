@@ -20,17 +20,25 @@ from aiohttp import web
 from analytics.drill import DRILL_PARAMETERS, drill, parse_drill
 from analytics.exceptions import InvalidReportQuery
 from analytics.export import RAW_TABLES, TABLES, export_csv, filename
-from analytics.query import ReportQuery, parse_query
+from analytics.query import RANGE_PARAMETERS, ReportQuery, parse_query
 from analytics.report import Names, build_report
+from analytics.tables import FILTER_DIMENSIONS
 from bot.keys import DATABASE, INTAKE, SETTINGS, TICKETS
 from kb.store import FAQStore
-from staff.auth import Role, require_role
+from staff.auth import Role, require_role, staff_access
 from staff.keys import STAFF
 from staff.pages import role_page
 from staff.teams_api import agents_of
 from web.exceptions import BadRequest
+from web.openapi import documented, string
 
 routes = web.RouteTableDef()
+SUPERVISOR = staff_access(Role.SUPERVISOR)
+# The report's parameters (`analytics.query.parse_query`): a date range and one value per filter dimension.
+REPORT_QUERY = {
+    **{name: string(format="date") for name in RANGE_PARAMETERS},
+    **{name: string(max_length=200) for name in FILTER_DIMENSIONS},
+}
 
 
 @routes.get("/console/analytics")
@@ -76,12 +84,16 @@ async def report_of(request: web.Request, query: ReportQuery) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/analytics/report")
+@documented(SUPERVISOR, "The dashboard's report", query=REPORT_QUERY)
 async def report(request: web.Request) -> web.Response:
     query, _ = await _query(request)
     return web.json_response(await report_of(request, query))
 
 
 @routes.get("/api/v1/analytics/drill")
+@documented(
+    SUPERVISOR, "The rows behind a number", query={**REPORT_QUERY, **{name: string() for name in DRILL_PARAMETERS}}
+)
 async def drill_down(request: web.Request) -> web.Response:
     query, params = await _query(request, DRILL_PARAMETERS)
     try:
@@ -92,6 +104,12 @@ async def drill_down(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/analytics/export.csv")
+@documented(
+    SUPERVISOR,
+    "One table as CSV",
+    query={**REPORT_QUERY, "table": string(enum=TABLES)},
+    media_type="text/csv",
+)
 async def export(request: web.Request) -> web.StreamResponse:
     query, params = await _query(request, ("table",))
     table = params.get("table", "")

@@ -29,6 +29,7 @@ from backends.schema import metadata
 from backends.sql import Database, upsert
 from bot.keys import SETTINGS
 from web.exceptions import Forbidden, NotAuthorised
+from web.openapi import Access, Security
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,17 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     EDITOR = "editor"
     ADMIN = "admin"
+
+
+# How the OpenAPI document says a staff member proves who they are: the session cookie `/login` sets, and on every
+# state change the CSRF token (the fd_csrf cookie's value) in a header.
+STAFF_SESSION = Security("staffSession", {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE})
+CSRF = Security("csrfToken", {"type": "apiKey", "in": "header", "name": CSRF_HEADER}, writes_only=True)
+
+
+def staff_access(role: Role | None = None) -> Access:
+    """What the OpenAPI document says of an operation for logged-in staff holding `role` (None: any member)."""
+    return Access(f"staff with the {role.value} role" if role else "any logged-in staff member", (STAFF_SESSION, CSRF))
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,16 @@ from bot.keys import DATABASE, INTAKE, KB, SERVICE_RECORD, SETTINGS
 from kb.abstention import Thresholds
 from kb.exceptions import InvalidThresholds
 from kb.language import SUPPORTED_LANGUAGES
-from staff.auth import Role, require_role
+from staff.auth import Role, require_role, staff_access
 from staff.keys import STAFF
 from web.exceptions import BadRequest, NotFound
 from web.http import read_json_object
+from web.openapi import NUMBER, documented, obj, string
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+EDITOR = staff_access(Role.EDITOR)
 
 
 def _language(value: object) -> str:
@@ -54,6 +56,11 @@ async def _annotate(request: web.Request, label: str, author: str) -> dict[str, 
 
 
 @routes.get("/api/v1/kb/calibration")
+@documented(
+    EDITOR,
+    "The calibration report of a language's thresholds",
+    query={"language": string(enum=SUPPORTED_LANGUAGES)},
+)
 async def calibration_report(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.EDITOR)
     language = _language(request.query.get("language", "en"))
@@ -67,6 +74,11 @@ async def calibration_report(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/calibration/{language}/apply")
+@documented(
+    EDITOR,
+    "Apply answer and clarify thresholds to a language",
+    body=obj(required=("answer", "clarify"), answer=NUMBER, clarify=NUMBER),
+)
 async def apply_thresholds(request: web.Request) -> web.Response:
     """Body {answer, clarify} (numbers in [0, 1], clarify ≤ answer; the page sends the proposal)."""
     member = await require_role(request, request.app[STAFF], Role.EDITOR)
@@ -92,6 +104,7 @@ async def apply_thresholds(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/calibration/{language}/reset")
+@documented(EDITOR, "Back to the KB's own thresholds for a language")
 async def reset_thresholds(request: web.Request) -> web.Response:
     member = await require_role(request, request.app[STAFF], Role.EDITOR)
     language = _language(request.match_info["language"])

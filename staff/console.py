@@ -38,7 +38,7 @@ from handoff.profiles import ALL_SKILLS, LANGUAGES, InvalidProfile, checked_prof
 from handoff.queue import split_skill
 from handoff.service import HandoffService
 from kb.evidence import Verdict, label_event, labels_in
-from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin
+from staff.auth import SESSION_COOKIE, Role, StaffMember, require_role, same_origin, staff_access
 from staff.case_card import (
     CANNED_BY_ID,
     CANNED_RESPONSES,
@@ -54,6 +54,7 @@ from staff.keys import STAFF
 from staff.pages import role_page
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from web.http import parse_json_object, read_json_object, text_field
+from web.openapi import BOOLEAN, STRINGS, documented, integer, obj, string
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class ConsoleSockets:
 
 
 CONSOLE_SOCKETS = web.AppKey("console_sockets", ConsoleSockets)
+AGENT = staff_access(Role.AGENT)
+SUPERVISOR = staff_access(Role.SUPERVISOR)
 
 routes = web.RouteTableDef()
 
@@ -191,12 +194,16 @@ async def set_presence(app: web.Application, member: StaffMember, value: Any) ->
 
 
 @routes.get("/api/v1/console/state")
+@documented(AGENT, "The console's state: inbox, queue, canned responses")
 async def state(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     return web.json_response(await console_state(request.app, member))
 
 
 @routes.post("/api/v1/console/presence")
+@documented(
+    AGENT, "Set my presence", body=obj(presence=string(enum=[p.value for p in Presence]), required=["presence"])
+)
 async def presence(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     data = await read_json_object(request)
@@ -204,6 +211,7 @@ async def presence(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/next")
+@documented(AGENT, "Take the next waiting chat")
 async def pull_next(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     record = await request.app[HANDOFF].pull_next(member.username)
@@ -211,6 +219,7 @@ async def pull_next(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/claim")
+@documented(AGENT, "Claim a waiting chat")
 async def claim(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -242,6 +251,7 @@ async def visible_case(request: web.Request, member: StaffMember) -> tuple[Owner
 
 
 @routes.get("/api/v1/console/conversations/{conversation_id}")
+@documented(AGENT, "A chat's case card")
 async def case_card(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     app = request.app
@@ -259,6 +269,11 @@ async def case_card(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/kb-labels")
+@documented(
+    AGENT,
+    "Judge the bot's answer on a transcript line",
+    body=obj(required=("seq", "label"), seq=integer(minimum=1), label=string(enum=[v.value for v in Verdict])),
+)
 async def label_kb_decision(request: web.Request) -> web.Response:
     """Body {"seq": the transcript line of a KB decision, "label": "right" | "wrong" | "handoff"}: the agent's verdict
     on it, a `kb_label` fact of the service record (the calibration report's strongest evidence); the last counts."""
@@ -290,6 +305,7 @@ async def label_kb_decision(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/conversations/{conversation_id}/suggestion")
+@documented(AGENT, "FAQ answers that may fit the customer's question")
 async def suggestion(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     app = request.app
@@ -312,6 +328,7 @@ async def suggestion(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/messages")
+@documented(AGENT, "Reply to the customer", body=obj(text=string(max_length=MAX_REPLY_CHARS), canned_id=string()))
 async def reply(request: web.Request) -> web.Response:
     """Body {"text": …} or {"canned_id": …}; canned texts get {customer_name}, {agent_name} filled in."""
     member = await registered_agent(request)
@@ -344,6 +361,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/typing")
+@documented(AGENT, "Tell the customer I am typing", body=obj(on=BOOLEAN))
 async def typing(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -354,6 +372,11 @@ async def typing(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/transfer")
+@documented(
+    AGENT,
+    "Transfer a chat to an agent or a queue",
+    body=obj(to_agent=string(), to_queue=string(), note=string(max_length=MAX_NOTE_CHARS)),
+)
 async def transfer(request: web.Request) -> web.Response:
     """Body {"to_agent": id} or {"to_queue": "zh:billing"}, with an optional "note" for whoever picks it up."""
     member = await registered_agent(request)
@@ -388,6 +411,19 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/close")
+@documented(
+    AGENT,
+    "Close a chat (wrap-up)",
+    body=obj(
+        resolution=string(max_length=MAX_NOTE_CHARS),
+        faq_draft=obj(
+            question=string(max_length=MAX_NOTE_CHARS),
+            answer=string(max_length=MAX_REPLY_CHARS),
+            required=["question", "answer"],
+        ),
+        keep_wrap_up=BOOLEAN,
+    ),
+)
 async def close(request: web.Request) -> web.Response:
     """Body {"resolution": …, "faq_draft"?: {"question", "answer"}, "keep_wrap_up"?: bool}.
 
@@ -427,6 +463,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/finish")
+@documented(AGENT, "Finish wrap-up; the bot takes the chat back")
 async def finish(request: web.Request) -> web.Response:
     member = await registered_agent(request)
     cid = request.match_info["conversation_id"]
@@ -437,6 +474,7 @@ async def finish(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/supervisor")
+@documented(SUPERVISOR, "The supervisor's view: queues, agents, deadlines")
 async def supervisor(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
     service = request.app[HANDOFF]
@@ -455,6 +493,7 @@ async def supervisor(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/agents")
+@documented(SUPERVISOR, "Agents and their profiles")
 async def list_agents(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
     agents = await request.app[HANDOFF].store.list_agents()
@@ -462,6 +501,17 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/console/agents/{username}")
+@documented(
+    SUPERVISOR,
+    "Set an agent's skills, languages and capacity",
+    body=obj(
+        skills=STRINGS,
+        languages=STRINGS,
+        capacity=integer(minimum=0),
+        display_name=string(max_length=80),
+        required=["capacity"],
+    ),
+)
 async def put_agent(request: web.Request) -> web.Response:
     """Admin API: {"skills": [...], "languages": ["en", "zh"], "capacity": 3, "display_name"?: …}."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -491,6 +541,7 @@ async def put_agent(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/console/ws")
+@documented(AGENT, "The live console (WebSocket)", websocket=True)
 async def console_ws(request: web.Request) -> web.StreamResponse:
     """Live console. Server frames: {"type": "ready", "state": …} then {"type": "event", "topic", "event"}.
     Client frames: {"type": "typing", "conversation_id", "on"}, {"type": "presence", "presence"}, {"type": "ping"}."""
@@ -610,11 +661,14 @@ class _ConsoleSession:
 
     async def _read(self) -> None:
         async for frame in self.ws:
+            if frame.type is WSMsgType.BINARY:
+                self.out.put_nowait({"type": "error", "error": {"code": "binary", "message": "send JSON text frames"}})
             if frame.type is not WSMsgType.TEXT:
                 continue
             try:
                 await self._handle(parse_json_object(frame.data, "frame"))
             except BadRequest as exc:
+                log.info("console of %s: frame refused: %s %s", self.member.username, exc.code, exc)
                 self.out.put_nowait({"type": "error", "error": {"code": exc.code, "message": str(exc)}})
 
     async def _handle(self, data: dict[str, Any]) -> None:

@@ -21,15 +21,25 @@ from aiohttp import web
 from bot.handoff_bridge import HANDOFF
 from bot.keys import CONVERSATIONS, CUSTOMERS, ORDERS, TICKETS
 from conversations.exceptions import CustomerMerged, InvalidProfile, SameCustomer, UnknownCustomer
-from conversations.profile import checked_changes
-from staff.auth import Role, require_role
+from conversations.models import Tier
+from conversations.profile import (
+    MAX_CONTACT_CHARS,
+    MAX_NAME_CHARS,
+    MAX_PREFERENCE_VALUE_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    checked_changes,
+)
+from staff.auth import Role, require_role, staff_access
 from staff.customer_panel import PanelSources, customer_panel
 from staff.keys import STAFF
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
 from web.http import read_json_object, text_field
+from web.openapi import documented, obj, string
 
 MAX_QUERY_CHARS = 200
 MAX_MERGE_NOTE_CHARS = 2000
+AGENT = staff_access(Role.AGENT)
 
 routes = web.RouteTableDef()
 
@@ -46,6 +56,7 @@ def _sources(app: web.Application) -> PanelSources:
 
 
 @routes.get("/api/v1/customers")
+@documented(AGENT, "Search customer records", query={"q": string(max_length=MAX_QUERY_CHARS)})
 async def search_customers(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.AGENT)
     query = text_field(dict(request.query), "q", MAX_QUERY_CHARS)
@@ -54,6 +65,7 @@ async def search_customers(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/customers/{customer_id}")
+@documented(AGENT, "A customer's record, as the panel shows it")
 async def read_customer(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.AGENT)
     customer_id = request.match_info["customer_id"]
@@ -65,6 +77,21 @@ async def read_customer(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/customers/{customer_id}")
+@documented(
+    AGENT,
+    "Edit a customer record",
+    body={
+        **obj(
+            display_name=string(max_length=MAX_NAME_CHARS),
+            tier=string(enum=[t.value for t in Tier]),
+            tags={"type": "array", "items": string(max_length=MAX_TAG_CHARS), "maxItems": MAX_TAGS},
+            preferences={"type": "object", "additionalProperties": string(max_length=MAX_PREFERENCE_VALUE_CHARS)},
+            email=string(max_length=MAX_CONTACT_CHARS),
+            phone=string(max_length=MAX_CONTACT_CHARS),
+        ),
+        "additionalProperties": False,
+    },
+)
 async def edit_customer(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.AGENT)
     customer_id = request.match_info["customer_id"]
@@ -85,6 +112,11 @@ async def edit_customer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/customers/{customer_id}/merge")
+@documented(
+    AGENT,
+    "Merge this record into another",
+    body=obj(into=string(max_length=MAX_QUERY_CHARS), note=string(max_length=MAX_MERGE_NOTE_CHARS), required=["into"]),
+)
 async def merge_customer(request: web.Request) -> web.Response:
     """Moves this record (its identities, conversations and tickets) into `into`, which lives on."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)

@@ -19,21 +19,42 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 
 from bot.keys import KB
-from kb.constants import MAX_ANSWER_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS
+from kb.constants import MAX_ANSWER_CHARS, MAX_CATEGORY_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from kb.io import FileFormat
 from kb.language import SUPPORTED_LANGUAGES
 from kb.service import ImportFailed, KnowledgeBaseService, QuietSearch
 from kb.store import EntryDraft, EntryNotFound, EntryStatus, FAQEntry, InvalidEntry, VersionConflict
-from staff.auth import Role, current_member, require_role
+from staff.auth import Role, current_member, require_role, staff_access
 from staff.console import FAQ_DRAFTS, KB_SEARCH
 from staff.keys import STAFF
 from staff.pages import STATIC_DIR, forbidden_page, set_csrf_cookie
 from web.exceptions import BadRequest, Conflict, NotFound, PayloadTooLarge
 from web.http import SECURITY_HEADERS, int_param, read_json_object, text_field
+from web.openapi import BOOLEAN, STRINGS, documented, integer, obj, string
 
 log = logging.getLogger(__name__)
 
 MAX_IDS = 2000
+
+EDITOR = staff_access(Role.EDITOR)
+STATUS = string(enum=("", *(s.value for s in EntryStatus)))
+LANGUAGE = string(enum=("", "auto", *SUPPORTED_LANGUAGES))
+FORMAT = string(enum=[f.value for f in FileFormat])
+EXPECTED = obj(expected_version=integer(minimum=1))
+IDS = obj(ids={"type": "array", "items": string(), "minItems": 1, "maxItems": MAX_IDS}, required=["ids"])
+# An entry as the editor writes it (`kb.store.EntryDraft.from_dict`).
+ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["question"],
+    "properties": {
+        "question": string(max_length=MAX_QUESTION_CHARS),
+        "answer": string(max_length=MAX_ANSWER_CHARS),
+        "language": string(enum=SUPPORTED_LANGUAGES),
+        "category": string(max_length=MAX_CATEGORY_CHARS),
+        "paraphrases": STRINGS,
+        "tags": STRINGS,
+    },
+}
 
 routes = web.RouteTableDef()
 
@@ -167,6 +188,18 @@ async def editor_page(request: web.Request) -> web.StreamResponse:
 
 # ----- entries -----
 @routes.get("/api/v1/kb/entries")
+@documented(
+    EDITOR,
+    "List and search FAQ entries",
+    query={
+        "q": string(max_length=MAX_QUERY_CHARS),
+        "status": STATUS,
+        "language": LANGUAGE,
+        "category": string(max_length=MAX_CATEGORY_CHARS),
+        "limit": integer(minimum=1, maximum=500),
+        "offset": integer(minimum=0),
+    },
+)
 async def list_entries(request: web.Request) -> web.Response:
     await _editor(request)
     service = _service(request)
@@ -190,6 +223,9 @@ async def list_entries(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/entries")
+@documented(
+    EDITOR, "Create an entry", body={**ENTRY, "properties": {**ENTRY["properties"], "publish": BOOLEAN}}, status=201
+)
 async def create_entry(request: web.Request) -> web.Response:
     author = await _editor(request)
     data = await read_json_object(request)
@@ -200,6 +236,7 @@ async def create_entry(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/kb/entries/{entry_id}")
+@documented(EDITOR, "Read an entry")
 async def get_entry(request: web.Request) -> web.Response:
     await _editor(request)
     service = _service(request)
@@ -209,6 +246,11 @@ async def get_entry(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/kb/entries/{entry_id}")
+@documented(
+    EDITOR,
+    "Change an entry",
+    body={**ENTRY, "properties": {**ENTRY["properties"], **EXPECTED["properties"], "status": STATUS}},
+)
 async def update_entry(request: web.Request) -> web.Response:
     author = await _editor(request)
     data = await read_json_object(request)
@@ -236,21 +278,25 @@ async def _set_status(request: web.Request, status: EntryStatus) -> web.Response
 
 
 @routes.post("/api/v1/kb/entries/{entry_id}/publish")
+@documented(EDITOR, "Publish an entry", body=EXPECTED)
 async def publish_entry(request: web.Request) -> web.Response:
     return await _set_status(request, EntryStatus.PUBLISHED)
 
 
 @routes.post("/api/v1/kb/entries/{entry_id}/archive")
+@documented(EDITOR, "Archive an entry", body=EXPECTED)
 async def archive_entry(request: web.Request) -> web.Response:
     return await _set_status(request, EntryStatus.ARCHIVED)
 
 
 @routes.post("/api/v1/kb/entries/{entry_id}/unpublish")
+@documented(EDITOR, "Take an entry back to draft", body=EXPECTED)
 async def unpublish_entry(request: web.Request) -> web.Response:
     return await _set_status(request, EntryStatus.DRAFT)
 
 
 @routes.get("/api/v1/kb/entries/{entry_id}/revisions")
+@documented(EDITOR, "An entry's revisions")
 async def list_revisions(request: web.Request) -> web.Response:
     await _editor(request)
     with _domain_errors():
@@ -259,6 +305,9 @@ async def list_revisions(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/kb/entries/{entry_id}/diff")
+@documented(
+    EDITOR, "The difference between two revisions", query={"from": integer(minimum=1), "to": integer(minimum=1)}
+)
 async def diff_revisions(request: web.Request) -> web.Response:
     await _editor(request)
     entry_id = request.match_info["entry_id"]
@@ -272,6 +321,11 @@ async def diff_revisions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/entries/{entry_id}/restore")
+@documented(
+    EDITOR,
+    "Restore a revision",
+    body={**EXPECTED, "properties": {**EXPECTED["properties"], "version": integer(minimum=1)}, "required": ["version"]},
+)
 async def restore_revision(request: web.Request) -> web.Response:
     author = await _editor(request)
     data = await read_json_object(request)
@@ -284,6 +338,7 @@ async def restore_revision(request: web.Request) -> web.Response:
 
 # ----- preview, try it, status -----
 @routes.post("/api/v1/kb/preview")
+@documented(EDITOR, "Render an answer's Markdown", body=obj(markdown=string(max_length=MAX_ANSWER_CHARS)))
 async def preview(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)
@@ -292,6 +347,11 @@ async def preview(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/try")
+@documented(
+    EDITOR,
+    "Ask the knowledge base a question",
+    body=obj(query=string(max_length=MAX_QUERY_CHARS), language=LANGUAGE, required=["query"]),
+)
 async def try_query(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)
@@ -304,6 +364,7 @@ async def try_query(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/kb/status")
+@documented(EDITOR, "The knowledge base's index and thresholds")
 async def kb_status(request: web.Request) -> web.Response:
     await _editor(request)
     return web.json_response(await _service(request).status())
@@ -311,6 +372,12 @@ async def kb_status(request: web.Request) -> web.Response:
 
 # ----- import / export -----
 @routes.get("/api/v1/kb/export")
+@documented(
+    EDITOR,
+    "Export entries as YAML or CSV",
+    query={"format": FORMAT, "status": STATUS, "language": LANGUAGE},
+    media_type=("application/yaml", "text/csv"),
+)
 async def export_entries(request: web.Request) -> web.Response:
     await _editor(request)
     file_format = _format(request.query.get("format"))
@@ -328,6 +395,13 @@ async def export_entries(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/import")
+@documented(
+    EDITOR,
+    "Import entries from YAML or CSV",
+    query={"format": FORMAT, "status": STATUS},
+    body=string(),
+    body_media_type="text/plain",
+)
 async def import_entries(request: web.Request) -> web.Response:
     author = await _editor(request)
     file_format = _format(request.query.get("format"))
@@ -353,6 +427,7 @@ async def import_entries(request: web.Request) -> web.Response:
 
 # ----- unanswered questions -----
 @routes.get("/api/v1/kb/unanswered")
+@documented(EDITOR, "Questions the bot could not answer, grouped", query={"language": LANGUAGE})
 async def unanswered(request: web.Request) -> web.Response:
     await _editor(request)
     groups = await _service(request).unanswered_groups(_language(request.query.get("language")))
@@ -360,6 +435,7 @@ async def unanswered(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/unanswered/draft")
+@documented(EDITOR, "Draft an entry from unanswered questions", body=IDS, status=201)
 async def draft_from_unanswered(request: web.Request) -> web.Response:
     author = await _editor(request)
     data = await read_json_object(request)
@@ -370,6 +446,7 @@ async def draft_from_unanswered(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/kb/unanswered/dismiss")
+@documented(EDITOR, "Dismiss unanswered questions", body=IDS)
 async def dismiss_unanswered(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)

@@ -23,12 +23,14 @@ from staff.auth import (
     csrf_token,
     current_member,
     same_origin,
+    staff_access,
 )
 from staff.keys import STAFF
 from staff.login_limits import LoginGuard
 from staff.shell import home_for, pages_for
 from web.exceptions import Forbidden, NotAuthorised
 from web.http import SECURITY_HEADERS
+from web.openapi import documented
 from web.rate_limits import client_address
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ def forbidden_page(role: Role) -> web.Response:
 
 
 @routes.get("/api/v1/staff/me")
+@documented(staff_access(), "Who is logged in, their pages and CSRF token")
 async def me(request: web.Request) -> web.Response:
     """`{username, display_name, roles, home, pages: [{key, path, label}], csrf_token}` for the page shell (the
     token is the `fd_csrf` cookie's value, for clients without a cookie jar); 401 when logged out."""

@@ -19,10 +19,11 @@ from analytics.annotations import AnnotationStore
 from analytics.exceptions import InvalidReportQuery, InvalidTarget
 from analytics.export import export_csv
 from analytics.metrics import KPIS
+from analytics.tables import FILTER_DIMENSIONS
 from analytics.targets import TargetStore, parse_scope, parse_target
 from analytics.weekly import parse_week, week_label
 from bot.keys import DATABASE, INTAKE, SETTINGS
-from staff.analytics_api import report_of
+from staff.analytics_api import SUPERVISOR, report_of
 from staff.auth import Role, current_member, require_role
 from staff.keys import STAFF
 from staff.pages import forbidden_page
@@ -30,6 +31,7 @@ from staff.shell import request_language
 from staff.weekly_page import render_weekly
 from web.exceptions import BadRequest, NotFound
 from web.http import SECURITY_HEADERS, read_json_object
+from web.openapi import NUMBER, OBJECT, documented, obj, string
 
 routes = web.RouteTableDef()
 
@@ -45,6 +47,7 @@ def _today(request: web.Request) -> dt.date:
 
 
 @routes.get("/api/v1/analytics/targets")
+@documented(SUPERVISOR, "The KPI targets")
 async def list_targets(request: web.Request) -> web.Response:
     """`{targets: [{kpi, op, value, scope, unit, set_by, set_at}], kpis: [{key, unit, better}]}`."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -54,6 +57,11 @@ async def list_targets(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/analytics/targets/{kpi}")
+@documented(
+    SUPERVISOR,
+    "Set a KPI's target",
+    body=obj(op=string(enum=("<=", ">=")), value=NUMBER, scope=OBJECT, required=["op", "value"]),
+)
 async def set_target(request: web.Request) -> web.Response:
     """Body `{op: "<=" | ">=", value, scope?: {priority: "urgent"}}` → the target as stored."""
     member = await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -67,6 +75,7 @@ async def set_target(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/analytics/targets/{kpi}")
+@documented(SUPERVISOR, "Clear a KPI's target", query={name: string(max_length=200) for name in FILTER_DIMENSIONS})
 async def clear_target(request: web.Request) -> web.Response:
     member = await require_role(request, request.app[STAFF], Role.SUPERVISOR)
     kpi = request.match_info["kpi"]
@@ -82,6 +91,12 @@ async def clear_target(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/analytics/annotations")
+@documented(
+    SUPERVISOR,
+    "Note a day on the charts",
+    body=obj(text=string(), day=string(format="date"), required=["text"]),
+    status=201,
+)
 async def add_note(request: web.Request) -> web.Response:
     """Body `{text, day?: "YYYY-MM-DD"}` (day: today by default) → 201 `{at, day, kind: "note", label}`."""
     member = await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -138,6 +153,12 @@ async def weekly_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/analytics/weekly.csv")
+@documented(
+    SUPERVISOR,
+    "A week's KPIs as CSV",
+    query={"week": string(pattern=r"^\d{4}-W\d{2}$"), "lang": string(enum=("en", "zh"))},
+    media_type="text/csv",
+)
 async def weekly_csv(request: web.Request) -> web.StreamResponse:
     """The week's KPI table (value, previous week, target, breached): the export of `table=kpis` for the week."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)

@@ -18,11 +18,12 @@ from intake.exceptions import InvalidSettings
 from intake.models import OPEN_STATUSES
 from intake.teams import Team, parse_targets
 from intake.tickets import TicketFilter
-from staff.auth import Role, StaffDirectory, require_role
+from staff.auth import Role, StaffDirectory, require_role, staff_access
 from staff.keys import STAFF
 from staff.pages import role_page
 from web.exceptions import BadRequest, Conflict, NotFound
 from web.http import read_json_object, text_field
+from web.openapi import STRINGS, documented, nullable, obj, string
 
 # The skills a team may cover: handoff's skill groups (one per ticket category) and the general queue.
 TEAM_SKILLS = ("general", *ALL_SKILLS)
@@ -85,6 +86,7 @@ async def team_from(request: web.Request, team_id: str, data: dict[str, Any]) ->
 
 
 @routes.get("/api/v1/teams")
+@documented(staff_access(Role.AGENT), "Teams, skills, agents and the default SLA targets")
 async def list_teams(request: web.Request) -> web.Response:
     """`{teams, skills, agents, defaults: {priority: "4/24"}}` (defaults: the policy's targets a team may override)."""
     await require_role(request, request.app[STAFF], Role.AGENT)
@@ -100,6 +102,7 @@ async def list_teams(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/teams/{team_id}")
+@documented(staff_access(Role.AGENT), "Read a team")
 async def read_team(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.AGENT)
     team = await request.app[TICKETS].teams.get(request.match_info["team_id"])
@@ -109,6 +112,18 @@ async def read_team(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/teams/{team_id}")
+@documented(
+    staff_access(Role.SUPERVISOR),
+    "Create or replace a team",
+    body=obj(
+        name=string(max_length=80),
+        skills={"type": "array", "items": string(enum=TEAM_SKILLS)},
+        lead=nullable(string()),
+        members=STRINGS,
+        targets={"type": "object", "additionalProperties": string()},
+        required=["name"],
+    ),
+)
 async def put_team(request: web.Request) -> web.Response:
     """Create or replace the team (supervisor); see `team_from` for the body."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)
@@ -119,6 +134,7 @@ async def put_team(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/teams/{team_id}")
+@documented(staff_access(Role.SUPERVISOR), "Delete a team that owns no open ticket")
 async def delete_team(request: web.Request) -> web.Response:
     """Supervisor; 404 for an unknown team, 409 `team_in_use` while it owns open tickets."""
     await require_role(request, request.app[STAFF], Role.SUPERVISOR)

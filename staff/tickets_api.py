@@ -30,12 +30,13 @@ from intake.tickets import SORTS, TicketFilter, TicketStore
 from kb.constants import MAX_QUESTION_CHARS
 from staff.auth import Role, StaffMember, require_role
 from staff.case_card import last_customer_question
-from staff.console import FAQ_DRAFTS, MAX_NOTE_CHARS, MAX_REPLY_CHARS, registered_agent
+from staff.console import AGENT, FAQ_DRAFTS, MAX_NOTE_CHARS, MAX_REPLY_CHARS, registered_agent
 from staff.keys import STAFF
 from staff.pages import role_page
 from staff.teams_api import agents_of
 from web.exceptions import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from web.http import int_param, read_json_object, text_field
+from web.openapi import documented, integer, nullable, obj, string
 
 MAX_QUERY_CHARS = 200
 MAX_LIMIT = 200
@@ -200,6 +201,19 @@ async def ticket_filter(request: web.Request, member: StaffMember) -> TicketFilt
 
 
 @routes.get("/api/v1/tickets")
+@documented(
+    AGENT,
+    "List and search tickets",
+    query={
+        **{name: string(max_length=MAX_QUERY_CHARS) for name in ("q", "status", "priority", "category", "team")},
+        **{name: string(max_length=MAX_QUERY_CHARS) for name in ("assignee", "channel")},
+        "at_risk": string(enum=("", "0", "1")),
+        "breached": string(enum=("", "0", "1")),
+        "sort": string(enum=SORTS),
+        "limit": integer(minimum=1, maximum=MAX_LIMIT),
+        "offset": integer(minimum=0),
+    },
+)
 async def list_tickets(request: web.Request) -> web.Response:
     """`{tickets: [ticket + sla], total, views: {mine, my_team, unassigned, at_risk, breached}}` (see ticket_filter)."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -225,6 +239,7 @@ async def transcripts_of(request: web.Request, ticket: Ticket, conversation_ids:
 
 
 @routes.get("/api/v1/tickets/{number}")
+@documented(AGENT, "Read a ticket and its timeline")
 async def read_ticket(request: web.Request) -> web.Response:
     """`{ticket, allowed, timeline, transcripts, teams, agents, me}`: everything the ticket page draws."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -253,6 +268,13 @@ def _changed(ticket: Ticket) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/status")
+@documented(
+    AGENT,
+    "Change a ticket's status",
+    body=obj(
+        status=string(enum=[s.value for s in TicketStatus]), note=string(max_length=MAX_NOTE_CHARS), required=["status"]
+    ),
+)
 async def change_status(request: web.Request) -> web.Response:
     """Body {status, note?}: 409 `illegal_transition` for a move the workflow forbids."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -273,6 +295,9 @@ async def change_status(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/notes")
+@documented(
+    AGENT, "Add an internal note", body=obj(body=string(max_length=MAX_NOTE_CHARS), required=["body"]), status=201
+)
 async def add_note(request: web.Request) -> web.Response:
     """Body {body}: an internal note, for staff only (never sent or shown to the customer)."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -284,6 +309,9 @@ async def add_note(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/replies")
+@documented(
+    AGENT, "Reply to the customer", body=obj(body=string(max_length=MAX_REPLY_CHARS), required=["body"]), status=201
+)
 async def add_reply(request: web.Request) -> web.Response:
     """Body {body}: a public reply; the store's listener delivers it on the customer's channel."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -295,6 +323,7 @@ async def add_reply(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/assign")
+@documented(AGENT, "Assign a ticket", body=obj(assignee=nullable(string()), required=["assignee"]))
 async def assign(request: web.Request) -> web.Response:
     """Body {assignee: username | null}."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -308,6 +337,9 @@ async def assign(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/transfer")
+@documented(
+    AGENT, "Transfer a ticket to a team", body=obj(team=string(), assignee=nullable(string()), required=["team"])
+)
 async def transfer(request: web.Request) -> web.Response:
     """Body {team, reason, assignee?}: the timeline records who, when and why."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -325,6 +357,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/merge")
+@documented(AGENT, "Merge a ticket into another", body=obj(into=string(), required=["into"]))
 async def merge(request: web.Request) -> web.Response:
     """Body {into: number}: this ticket is closed as a duplicate of `into`; answers with the target."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
@@ -338,6 +371,16 @@ async def merge(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tickets/{number}/faq-draft")
+@documented(
+    AGENT,
+    "Save the resolution as a draft FAQ entry",
+    body=obj(
+        question=string(max_length=MAX_QUESTION_CHARS),
+        answer=string(max_length=MAX_REPLY_CHARS),
+        required=["question", "answer"],
+    ),
+    status=(200, 201),
+)
 async def faq_draft(request: web.Request) -> web.Response:
     """Body {question, answer}: the resolution saved as a draft FAQ entry in the editors' review list.
     Answers `{faq_draft: {id, saved, available}}` (available is false where the knowledge base is not running)."""
@@ -358,6 +401,16 @@ async def faq_draft(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/console/conversations/{conversation_id}/ticket")
+@documented(
+    AGENT,
+    "Make a ticket of a chat",
+    body=obj(
+        category=string(enum=[c.value for c in Category]),
+        priority=string(enum=[p.value for p in Priority]),
+        description=string(max_length=MAX_DESCRIPTION_CHARS),
+    ),
+    status=201,
+)
 async def ticket_from_conversation(request: web.Request) -> web.Response:
     """Body {category?, priority?, description?}: a ticket for the chat's customer, with its transcript linked. The
     owning agent or a supervisor may; defaults come from the handoff (category, priority) and the customer's last

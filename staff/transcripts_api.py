@@ -23,10 +23,11 @@ from bot.keys import CONVERSATIONS, TICKETS
 from conversations.exceptions import UnknownConversation, UnknownCustomer
 from conversations.models import Sender
 from handoff.ownership import EventKind
-from staff.auth import Role, require_role
+from staff.auth import Role, require_role, staff_access
 from staff.keys import STAFF
 from staff.pages import role_page
 from web.exceptions import NotFound
+from web.openapi import documented
 
 # The longest transcript shown; a longer one shows its first messages (chats are far shorter in practice).
 TRANSCRIPT_MESSAGES = 2000
@@ -53,6 +54,7 @@ async def _notes(request: web.Request, conversation_id: str) -> list[dict[str, A
 
 
 @routes.get("/api/v1/staff/conversations/{conversation_id}")
+@documented(staff_access(Role.AGENT), "Read a conversation's transcript (read-only)")
 async def read_transcript(request: web.Request) -> web.Response:
     await require_role(request, request.app[STAFF], Role.AGENT)
     cid = request.match_info["conversation_id"]

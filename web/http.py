@@ -102,12 +102,7 @@ def parse_json_object(raw: str | bytes, what: str) -> dict[str, Any]:
     MAX_JSON_DEPTH, not an object, or with a key that is not storable text; `bad_<key>` (the top-level key, as
     `text_field` names it) for a value holding a string with a NUL or a lone surrogate (neither survives UTF-8 or
     PostgreSQL) or an integer outside 64 bits."""
-    try:
-        data = json.loads(raw)
-    except RecursionError as exc:
-        raise BadRequest(f"{what} nests too deeply", "bad_json") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"{what} is not valid JSON: {exc}", "bad_json") from exc
+    data = _loads(raw, what)
     if not isinstance(data, dict):
         raise BadRequest(f"{what} must be a JSON object", "bad_json")
     for key, value in data.items():
@@ -115,6 +110,24 @@ def parse_json_object(raw: str | bytes, what: str) -> dict[str, Any]:
             raise BadRequest(f"{what} has a key with a NUL or a lone surrogate", "bad_json")
         _check_value(key, value, what)
     return data
+
+
+def parse_json(raw: str | bytes, what: str) -> Any:
+    """Any JSON value from an untrusted source (a Socket.IO packet's data), by the rules of `parse_json_object`:
+    BadRequest `bad_json` for text that is not JSON, nested too deeply, or holding a string that is not storable
+    text or an integer outside 64 bits."""
+    data = _loads(raw, what)
+    _check_value("", data, what)
+    return data
+
+
+def _loads(raw: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError as exc:
+        raise BadRequest(f"{what} nests too deeply", "bad_json") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"{what} is not valid JSON: {exc}", "bad_json") from exc
 
 
 def _check_value(key: str, value: Any, what: str) -> None:

@@ -15,6 +15,7 @@ who answers (the pipeline and handoff do) nor store anything itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +32,8 @@ from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_pre
 from bot.rate_limits import spend
 from bot.widget import OriginPolicy
 from conversations.text import InvalidText, checked_text
+from web.exceptions import BadRequest
+from web.http import parse_json
 from web.tokens import token_hash
 
 log = logging.getLogger(__name__)
@@ -245,11 +248,40 @@ async def _stop(session: _Session) -> None:
 SOCKETIO = web.AppKey("socketio", SocketIOChannel)
 
 
+class _CheckedJson:
+    """The JSON of Socket.IO packets, read by the front door's one rule for untrusted JSON (`web.http.parse_json`:
+    depth, storable text, 64-bit integers)."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(raw: str | bytes) -> Any:
+        return parse_json(raw, "packet")
+
+
+class _CheckedPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """The server's `serializer`: on this class only, since socketio's own `json=` option sets it on every Packet."""
+
+    json = _CheckedJson
+
+
+class _Server(socketio.AsyncServer):  # type: ignore[misc]
+    """A packet that is not JSON we accept is refused with a log line, as the HTTP and WebSocket APIs refuse such a
+    body; python-socketio would log it as an error with a traceback (the connection survives either way)."""
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except BadRequest as exc:
+            log.info("refused a socket.io packet from %s: %s %s", eio_sid, exc.code, exc)
+
+
 def setup_socketio(app: web.Application, *, path: str = SOCKETIO_PATH) -> None:
     """Attaches a python-socketio AsyncServer at `/{path}/`; allowed origins follow the chat API's CORS setting."""
     settings = app[SETTINGS]
-    sio = socketio.AsyncServer(
+    sio = _Server(
         async_mode="aiohttp",
+        serializer=_CheckedPacket,
         cors_allowed_origins=OriginPolicy.from_settings(settings).socketio_cors(),
         max_http_buffer_size=settings.max_body_bytes,
         logger=False,

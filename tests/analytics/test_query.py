@@ -37,6 +37,10 @@ def test_a_range_of_366_days_is_allowed_and_filters_are_kept() -> None:
     [
         ({"from": "2026-02-30"}, "bad_date"),
         ({"to": "28/11/2026"}, "bad_date"),
+        # Days whose default range or previous period would leave the calendar (they were a 500).
+        ({"from": "9999-12-20"}, "bad_date"),
+        ({"to": "0001-01-01"}, "bad_date"),
+        ({"from": "0001-01-01", "to": "0001-01-05"}, "bad_date"),
         ({"from": "2026-11-10", "to": "2026-11-09"}, "reversed_range"),
         ({"from": "2016-01-01", "to": "2026-01-01"}, "range_too_long"),
         ({"from": "2025-01-01", "to": "2026-01-02"}, "range_too_long"),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.channels.socketio import CHANNEL, bot_utterances
-from bot.keys import BUS, PIPELINE
+from bot.keys import BUS, CONVERSATIONS, PIPELINE
 from bot.pipeline import conversation_topic
 from bot.settings import Settings
 from conversations.models import Sender
@@ -164,3 +166,33 @@ async def test_messages_past_the_conversations_limit_are_dropped(tmp_path: Path,
     finally:
         await client.close()
         await server.close()
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        '2["user_uttered", {"message": ' + DEEP + "}]",
+        '2["user_uttered", {"message": "\\ud800 lone", "session_id": "x"}]',
+        '2["user_uttered", {"message": "a\\u0000b"}]',
+        '2["user_uttered", {"message": 99999999999999999999999}]',
+        '2["user_uttered"',
+        "2" + DEEP,
+    ],
+    ids=["nested-message", "lone-surrogate", "nul", "beyond-64-bits", "truncated", "nested-packet"],
+)
+async def test_hostile_packets_are_refused_quietly_and_the_chat_goes_on(
+    webchat: Make, frontdoor: TestServer, caplog: pytest.LogCaptureFixture, packet: str
+) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.sio.eio.send(packet)
+    await client.sio.emit("user_uttered", {"message": b"\x00binary attachment", "session_id": session_id})
+    await client.say("still works", session_id)
+    assert await client.next() == {"text": "echo: still works"}
+    conversation_id = await conversation_of(frontdoor, session_id)
+    history = await frontdoor.app[CONVERSATIONS].history(conversation_id)
+    assert [m.text for m in history if m.sender.value == "customer"] == ["still works"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

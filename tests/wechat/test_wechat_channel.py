@@ -362,6 +362,11 @@ def tampered_msg_signature_push(sim: WeChatSim) -> tuple[dict[str, str], bytes]:
     return {**query, "msg_signature": "0" * 40}, body
 
 
+NESTED = b"<xml>" + b"<a>" * 5000 + b"</a>" * 5000 + b"</xml>"
+SURROGATE_REF = text_xml("x").replace("<Content><![CDATA[x]]>", "<Content>&#xD800;").encode()
+HUGE_TIME = text_xml("x").replace("1409735668", "9" * 25).encode()
+
+
 def signed(body: bytes) -> Callable[[WeChatSim], tuple[dict[str, str], bytes]]:
     return lambda sim: (sim.query(), body)
 
@@ -381,6 +386,9 @@ def signed(body: bytes) -> Callable[[WeChatSim], tuple[dict[str, str], bytes]]:
         pytest.param(signed(bytes(range(256)) * 4), EncodingMode.PLAINTEXT, 400, id="binary"),
         pytest.param(signed(b"<xml>" + b"a" * (65 * 1024) + b"</xml>"), EncodingMode.PLAINTEXT, 413, id="oversized"),
         pytest.param(signed(b"<xml><MsgType>text</MsgType></xml>"), EncodingMode.PLAINTEXT, 400, id="missing-fields"),
+        pytest.param(signed(NESTED), EncodingMode.PLAINTEXT, 400, id="nested"),
+        pytest.param(signed(SURROGATE_REF), EncodingMode.PLAINTEXT, 400, id="lone-surrogate"),
+        pytest.param(signed(HUGE_TIME), EncodingMode.PLAINTEXT, 400, id="time-beyond-64-bits"),
         pytest.param(
             signed(b'<?xml version="1.0" encoding="x-no-such"?><xml/>'), EncodingMode.PLAINTEXT, 400, id="encoding"
         ),

@@ -110,6 +110,11 @@ def test_messages_are_deduplicated_by_msg_id() -> None:
         pytest.param(b"", id="empty"),
         pytest.param(b"<root><MsgType>text</MsgType></root>", id="wrong-root"),
         pytest.param("<xml><Content>\udcff</Content></xml>".encode("utf-8", "surrogatepass"), id="bad-utf8"),
+        # Characters XML 1.0 cannot carry, as references: a NUL, a lone surrogate, a terminal escape.
+        pytest.param(text_xml("x").replace("<Content><![CDATA[x]]>", "<Content>x&#0;y").encode(), id="nul-ref"),
+        pytest.param(text_xml("x").replace("<Content><![CDATA[x]]>", "<Content>&#xD800;").encode(), id="surrogate-ref"),
+        pytest.param(text_xml("x").replace("<Content><![CDATA[x]]>", "<Content>&#x1b;[2J").encode(), id="escape-ref"),
+        pytest.param(text_xml("x").replace("x", "x\x00y").encode(), id="raw-nul"),
     ],
 )
 def test_hostile_or_broken_xml_is_rejected_as_malformed(body: bytes) -> None:
@@ -117,12 +122,22 @@ def test_hostile_or_broken_xml_is_rejected_as_malformed(body: bytes) -> None:
         parse_fields(body)
 
 
+def test_xml_nested_thousands_deep_is_malformed_not_a_recursion_error() -> None:
+    body = b"<xml>" + b"<a>" * 5000 + b"</a>" * 5000 + b"</xml>"
+    with pytest.raises(MalformedMessage):
+        parse_message(parse_fields(body))
+
+
 @pytest.mark.parametrize(
     "xml",
     [
         "<xml><MsgType>text</MsgType></xml>",
         "<xml><FromUserName>a</FromUserName><CreateTime>soon</CreateTime><MsgType>text</MsgType></xml>",
+        # A time past 64 bits, and one in Arabic-Indic digits (which `int` reads).
+        event_xml("subscribe").replace("1409735670", "9" * 25),
+        event_xml("subscribe").replace("1409735670", "\u0661\u0664\u0660\u0669"),
     ],
+    ids=["no-sender", "time-not-a-number", "time-beyond-64-bits", "time-in-other-digits"],
 )
 def test_pushes_missing_required_fields_are_malformed(xml: str) -> None:
     with pytest.raises(MalformedMessage):

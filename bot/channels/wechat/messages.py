@@ -95,6 +95,9 @@ class OtherMessage(WeChatMessage):
     """Anything else (video, location, link, stickers, VIEW/LOCATION events...): not handled beyond a polite reply."""
 
 
+_SECONDS = re.compile(r"[0-9]{1,18}")
+
+
 class _Common(TypedDict):
     to_user: str
     from_user: str
@@ -118,6 +121,9 @@ def parse_fields(body: bytes) -> dict[str, str]:
 
 def parse_message(fields: dict[str, str]) -> WeChatMessage:
     """A typed message from the fields of a (decrypted) push."""
+    if not _SECONDS.fullmatch(fields.get("CreateTime", "")):
+        # `int` would also read other scripts' digits, and a number past 64 bits no store holds.
+        raise MalformedMessage("CreateTime is not a time in seconds (ASCII digits, at most 18)")
     try:
         base: _Common = {
             "to_user": fields.get("ToUserName", ""),
