@@ -97,6 +97,7 @@ def _prepare(url: str, session: requests.Session) -> dict[str, str]:
         "team_id": DEFAULT_TEAM,
         "username": STAFF_USERNAME,
         "kpi": KPI_KEYS[0],
+        "language": "en",
     }
 
 
