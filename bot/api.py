@@ -22,7 +22,7 @@ from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
 from web.exceptions import BadRequest, NotAuthorised, NotFound
-from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
+from web.http import INT64, client_message_id_field, int_param, parse_json_object, read_json_object, text_field
 from web.rate_limits import client_address
 from web.tokens import token_hash
 
@@ -89,6 +89,8 @@ async def start_conversation(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/conversations/{conversation_id}/messages")
 async def send_message(request: web.Request) -> web.Response:
+    """A customer's message: `{"text", "payload"?, "client_message_id"?}` → the bot's replies. A retry with the same
+    `client_message_id` stores nothing again and answers with the first send's replies."""
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
@@ -103,6 +105,7 @@ async def send_message(request: web.Request) -> web.Response:
         conversation_id=conversation.id,
         text=text or (payload or ""),
         payload=payload,
+        message_id=client_message_id_field(data),
     )
     replies = await request.app[PIPELINE].receive(inbound)
     return web.json_response({"messages": public_messages(replies)})
@@ -132,7 +135,8 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
 
     The token travels in a frame, not the URL, so it never lands in access logs. After hello the server sends the
     missed history, then every new visible message and typing/notice event; the client sends
-    `{"type": "message", "text": …, "payload"?: …}` and `{"type": "typing"}`.
+    `{"type": "message", "text": …, "payload"?: …, "client_message_id"?: …}` and `{"type": "typing"}`. A message
+    re-sent with its `client_message_id` (after a reconnect) is stored once; the socket then hears nothing new.
     """
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=request.app[SETTINGS].max_body_bytes)
     await ws.prepare(request)
@@ -200,6 +204,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 conversation_id=conversation.id,
                 text=text or (payload or ""),
                 payload=payload,
+                message_id=client_message_id_field(data),
             )
             # Replies reach this socket through the bus, like agent messages do.
             await pipeline.receive(inbound)

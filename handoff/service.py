@@ -153,8 +153,12 @@ class HandoffService:
         context: Mapping[str, Any] | None = None,
         first_response_due: float | None = None,
         tier: str = "standard",
+        asked_at: float | None = None,
     ) -> HandoffOutcome:
         """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
+
+        `asked_at` (epoch s): when the customer asked, for a request kept while the live state was unreachable
+        (`handoff.pending`); the first-response clock starts then. Default: now.
 
         The customer's `tier` (conversations.models.Tier) orders the queue within the priority (its head start) and
         may choose a dedicated queue (`RoutingSettings.dedicated_tiers`); see handoff/routing.py.
@@ -201,7 +205,7 @@ class HandoffService:
             "reason": trigger.reason.value if trigger else "",
             "scores": json.dumps(dict(trigger.scores) if trigger else {}, sort_keys=True),
             "context": json.dumps(dict(context or {}), ensure_ascii=False, sort_keys=True, default=str),
-        } | self._first_response_clock(chosen, now, first_response_due)
+        } | self._first_response_clock(chosen, now if asked_at is None else min(now, asked_at), first_response_due)
         # Queue and (if someone is free) assign in one atomic step; a customer served at once never sees "you are #1".
         record = await self.store.apply(
             Transition(

@@ -10,7 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
-from conversations.text import InvalidText, TextProblem, checked_text
+from conversations.text import (
+    CLIENT_MESSAGE_ID_RULE,
+    InvalidText,
+    TextProblem,
+    checked_text,
+    valid_client_message_id,
+)
 from web.exceptions import BadRequest, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -152,6 +158,17 @@ def int_param(value: object, name: str, default: int | None, low: int = 0, high:
     if not low <= number <= high:
         raise BadRequest(f"'{name}' must be between {low} and {high}", f"bad_{name}")
     return number
+
+
+def client_message_id_field(data: Mapping[str, Any]) -> str | None:
+    """The optional `client_message_id` of a customer's send (None when absent); 400 `bad_client_message_id` when it
+    breaks the rule (`conversations.text.valid_client_message_id`)."""
+    value = data.get("client_message_id")
+    if value is None:
+        return None
+    if not valid_client_message_id(value):
+        raise BadRequest(f"'client_message_id' must be {CLIENT_MESSAGE_ID_RULE}", "bad_client_message_id")
+    return str(value)
 
 
 def text_field(data: Mapping[str, Any], name: str, max_chars: int, *, required: bool = True) -> str:
