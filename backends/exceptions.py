@@ -1,4 +1,11 @@
-"""Errors raised by the storage and bus backends."""
+"""Errors raised by the storage and bus backends, and the ones that say Redis cannot be reached."""
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What a call to Redis raises while Redis is down or unreachable (not a bug such as a script error): callers that
+# can degrade (the bus, handoff's live state) catch exactly these.
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class BackendError(Exception):
