@@ -3,9 +3,10 @@
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-# What a call to Redis raises while Redis is down or unreachable (not a bug such as a script error): callers that
-# can degrade (the bus, handoff's live state) catch exactly these.
-REDIS_UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+# What a call to Redis raises while Redis is down or unreachable (redis-py wraps socket errors in these; a bug such
+# as a script error is something else): callers that can degrade (the bus, handoff's live state) catch exactly these,
+# and the HTTP edge answers them with 503.
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 
 
 class BackendError(Exception):

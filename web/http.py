@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from backends.exceptions import REDIS_UNREACHABLE
 from conversations.text import (
     CLIENT_MESSAGE_ID_RULE,
     InvalidText,
@@ -88,6 +89,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except REDIS_UNREACHABLE:
+        # The live state (queues, presence, the console's views) is away; what is durable is in SQL and intact.
+        log.warning("%s %s -> 503: Redis is unreachable", request.method, request.path)
+        return error_body(503, "live_state_unavailable", "live state (Redis) is unreachable; try again shortly")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_body(500, "internal", "internal error")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import serving
+from tests.wechat.wechat_fakes import FakeWeChatAPI
+
 STARTUP_WAIT_S = 10.0
 
 
@@ -66,3 +69,11 @@ async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
+    """WeChat's API (a fake on loopback) and its URL, for a front door with a WeChat account."""
+    fake = FakeWeChatAPI()
+    async with serving(fake.app()) as url:
+        yield fake, url

@@ -4,16 +4,15 @@ the queues, assignments and owning agents come back from the service record, so 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.handoff_bridge import HANDOFF, PENDING_HANDOFFS
-from bot.keys import RECORD
+from bot.keys import CONVERSATIONS, RECORD
 from bot.live_state import LIVE_STATE_JOB
 from handoff.agents import Presence
 from handoff.ownership import OwnershipState
@@ -25,8 +24,10 @@ from tests.console.conftest import (
     console_settings,
     next_frame,
     scripted_rasa_turn,
+    wechat_app,
 )
 from tests.outage.conftest import RedisServer
+from tests.wechat.wechat_fakes import OPENID, FakeWeChatAPI
 
 RECORDED = "We have recorded your request; a colleague will pick it up shortly."
 WAIT_S = 10.0
@@ -43,13 +44,6 @@ async def running(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[Ru
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m["text"] for m in messages]
-
-
-async def settled(check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT_S
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "never settled"
-        await asyncio.sleep(0.05)
 
 
 async def flush_record(running: Running) -> None:
@@ -71,6 +65,9 @@ async def test_the_bot_answers_while_redis_is_down_and_the_socket_hears_it(
             frame = await next_frame(ws, lambda f: f["type"] == "message" and f["message"]["sender"] == "bot")
         assert frame["message"]["text"] == "echo: still there?"
         assert any("Redis is unreachable" in r.getMessage() for r in caplog.records)
+        # The console's live views say why they are unavailable, as JSON.
+        status, body = await (await running.staff("ann")).call("GET", "/state")
+        assert status == 503 and body["error"]["code"] == "live_state_unavailable"
         # A socket opened during the outage works too (it listens locally until Redis is back).
         async with customer.session.ws_connect(f"/api/v1/conversations/{customer.conversation_id}/ws") as late:
             await late.send_json({"type": "hello", "token": customer.token, "after": 4})
@@ -162,3 +159,22 @@ async def test_queues_assignments_and_agents_are_rebuilt_after_redis_comes_back_
     # Once rebuilt, a later pass leaves the live state alone.
     assert await running.app[LIVE_STATE_JOB].run_once() == []
     await ws.close()
+
+
+async def test_a_wechat_push_retried_while_redis_is_down_is_stored_and_answered_once(
+    tmp_path: Path, redis_server: RedisServer, fake_api: tuple[FakeWeChatAPI, str]
+) -> None:
+    async with (
+        scripted_rasa(scripted_rasa_turn) as rasa_url,
+        wechat_app(tmp_path, rasa_url, redis_server.url, fake_api) as wechat,
+    ):
+        await redis_server.stop()  # WeChat's own MsgId claims live in Redis: the transcript's id is the backstop
+        first = wechat.sim.read_reply(await wechat.push("hello", msg_id="7001"), encrypted=True)
+        again = wechat.sim.read_reply(await wechat.push("hello", msg_id="7001"), encrypted=True)
+        assert first.content == again.content == "echo: hello"
+        store = wechat.running.app[CONVERSATIONS]
+        customer, _ = await store.customer_for_identity("wechat", OPENID)
+        conversation = await store.open_conversation_for(customer.id, "wechat")
+        assert conversation is not None
+        history = await store.history(conversation.id)
+        assert [(m.sender.value, m.text) for m in history] == [("customer", "hello"), ("bot", "echo: hello")]
