@@ -310,7 +310,11 @@ class HandoffGate:
         return True
 
     async def customer_present(self, conversation_id: str) -> None:
-        await self.service.customer_seen(conversation_id)
+        try:
+            await self.service.customer_seen(conversation_id)
+        except REDIS_UNREACHABLE:
+            # Nothing is swept while the live state is away, so a lost sign of life costs nothing.
+            log.debug("handoff live state unreachable: a customer's sign of life is skipped")
 
     async def customer_left(self, conversation_id: str) -> bool:
         """Leaves the queue (live state) and drops a handoff still kept for later. With the live state unreachable
@@ -445,6 +449,8 @@ async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: fl
             await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
+        except REDIS_UNREACHABLE:
+            log.warning("handoff sweep skipped: the live state (Redis) is unreachable")
         except Exception:
             log.exception("handoff sweep failed")
 

@@ -13,7 +13,15 @@ import pytest
 
 from backends.bus import MemoryEventBus
 from backends.sql import Database
-from handoff import HandoffService, HandoffStore, MemoryHandoffStore, OwnershipState, Presence, RedisHandoffStore
+from handoff import (
+    AgentProfile,
+    HandoffService,
+    HandoffStore,
+    MemoryHandoffStore,
+    OwnershipState,
+    Presence,
+    RedisHandoffStore,
+)
 from handoff.recovery import fold, rebuild, recorded_owner
 from handoff.routing import RoutingSettings
 from record import MemoryRecorder, ServiceEvent, ServiceEventKind, SQLServiceRecord
@@ -50,7 +58,7 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
     await db.close()
 
 
-async def profile_of(agent_id: str) -> object:
+async def profile_of(agent_id: str) -> AgentProfile:
     return agent(agent_id, "zh:general", capacity=2)
 
 
@@ -77,7 +85,7 @@ async def test_open_handoffs_come_back_from_the_record_and_closed_ones_do_not(
     lost = await lose()
     assert await lost.get("waiting") is None and await lost.is_seeded() is False
     clock.advance(60)
-    rebuilt = await rebuild(lost, record, RoutingSettings(), profile_of, clock())  # type: ignore[arg-type]
+    rebuilt = await rebuild(lost, record, RoutingSettings(), profile_of, clock())
 
     assert [o.conversation_id for o in rebuilt] == ["served", "waiting", "done"]  # oldest request first
     after = {cid: await lost.get(cid) for cid in ("served", "waiting", "done", "closing", "left")}
@@ -94,7 +102,7 @@ async def test_open_handoffs_come_back_from_the_record_and_closed_ones_do_not(
         assert now.first_response_due == pytest.approx(was.first_response_due)
     ann = await lost.get_agent("ann")
     assert ann is not None and ann.presence is Presence.AWAY and ann.chats == ("served", "waiting")
-    assert await rebuild(lost, record, RoutingSettings(), profile_of, clock()) == []  # type: ignore[arg-type]
+    assert await rebuild(lost, record, RoutingSettings(), profile_of, clock()) == []
 
 
 async def test_concurrent_rebuilds_put_each_conversation_back_once(
@@ -108,9 +116,7 @@ async def test_concurrent_rebuilds_put_each_conversation_back_once(
     record = SQLServiceRecord(sqlite)
     await record.append(recorder.events)
     lost = await lose()
-    runs = await asyncio.gather(
-        *(rebuild(lost, record, RoutingSettings(), profile_of, clock()) for _ in range(5))  # type: ignore[arg-type]
-    )
+    runs = await asyncio.gather(*(rebuild(lost, record, RoutingSettings(), profile_of, clock()) for _ in range(5)))
     assert sorted(o.conversation_id for run in runs for o in run) == [f"c{i}" for i in range(10)]
     assert (await lost.lengths())[(await lost.get("c0")).skill] == 10  # type: ignore[union-attr]
 
@@ -124,7 +130,7 @@ async def test_a_store_is_seeded_once_marked_until_it_loses_its_state(stores: tu
 
 
 def event(kind: ServiceEventKind, at: float, cid: str = "c", **fields: object) -> ServiceEvent:
-    return ServiceEvent(kind=kind, at=at, actor="system", conversation_id=cid, **fields)  # type: ignore[arg-type]
+    return ServiceEvent(kind=kind, at=at, actor="system", conversation_id=cid, **fields)
 
 
 def test_the_fold_follows_each_conversation_to_its_last_owner() -> None:
