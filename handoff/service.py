@@ -360,10 +360,11 @@ class HandoffService:
         if before.presence is Presence.ONLINE:
             await self._offer_work(agent_id)
 
-    async def console_heartbeat(self, agent_id: str, socket_id: str) -> None:
-        """The open socket is still there: it counts for `console_ttl_s` more (call every CONSOLE_HEARTBEAT_S)."""
+    async def console_heartbeat(self, agent_id: str, socket_id: str) -> bool:
+        """The open socket is still there: it counts for `console_ttl_s` more (call every CONSOLE_HEARTBEAT_S). False
+        when the store no longer knows the agent (the live state was lost): register her again."""
         now = self.clock()
-        await self.store.console_opened(agent_id, socket_id, now, now + self.settings.console_ttl_s)
+        return await self.store.console_opened(agent_id, socket_id, now, now + self.settings.console_ttl_s)
 
     async def console_closed(self, agent_id: str, socket_id: str) -> None:
         """The console socket closed. If none of hers is left open anywhere, she gets no new chats from now on and

@@ -15,6 +15,7 @@ from bot.handoff_bridge import HANDOFF, PENDING_HANDOFFS
 from bot.keys import CONVERSATIONS, RECORD
 from bot.live_state import LIVE_STATE_JOB
 from handoff.agents import Presence
+from handoff.constants import CONSOLE_HEARTBEAT_S
 from handoff.ownership import OwnershipState
 from staff.auth import Role
 from tests.conftest import scripted_rasa
@@ -178,3 +179,21 @@ async def test_a_wechat_push_retried_while_redis_is_down_is_stored_and_answered_
         assert conversation is not None
         history = await store.history(conversation.id)
         assert [(m.sender.value, m.text) for m in history] == [("customer", "hello"), ("bot", "echo: hello")]
+
+
+async def test_an_agent_whose_console_is_open_is_registered_again_after_redis_comes_back_empty(
+    running: Running, redis_server: RedisServer
+) -> None:
+    bob = await running.staff("bob")
+    async with await bob.socket() as ws:
+        await next_frame(ws, lambda f: f["type"] == "ready")
+        assert (await bob.call("POST", "/presence", {"presence": "online"}))[0] == 200
+        await redis_server.stop()
+        await redis_server.start()  # empty: Bob is unknown to the live state
+        # His console's next heartbeat finds him gone: he is registered again and the console starts afresh.
+        ready = await next_frame(ws, lambda f: f["type"] == "ready", timeout_s=CONSOLE_HEARTBEAT_S + WAIT_S)
+        assert ready["state"]["me"]["agent"]["presence"] == "offline"
+        await ws.send_json({"type": "presence", "presence": "online"})  # what the console page does on a ready
+        await next_frame(ws, lambda f: f["type"] == "presence")
+    agent = await running.app[HANDOFF].store.get_agent("bob")
+    assert agent is not None and agent.presence is Presence.ONLINE
