@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 from backends.constants import BUS_CHANNEL_PREFIX, SUBSCRIBER_QUEUE_MAX
+from backends.exceptions import REDIS_UNREACHABLE
 from backends.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ class MemoryEventBus:
 
 
 class RedisEventBus:
-    """Redis pub/sub with one connection per process; a reader task fans messages out to local subscribers."""
+    """Redis pub/sub with one connection per process; a reader task fans messages out to local subscribers.
+
+    While Redis cannot be reached, events still reach this process's own subscribers (a customer's socket on the
+    replica that took their message hears the bot's answer), never other replicas'; a subscription made meanwhile
+    listens locally and joins Redis once it is back. The log says when the bus degrades and when it recovers."""
 
     def __init__(self, client: aioredis.Redis, prefix: str = BUS_CHANNEL_PREFIX) -> None:
         self._client = client
@@ -124,9 +129,28 @@ class RedisEventBus:
         self._lock = asyncio.Lock()
         # Set by close(): the reader stops even if its cancel is lost, and nothing touches Redis afterwards.
         self._closing = False
+        # Topics with local subscribers whose SUBSCRIBE failed (Redis away): the reader subscribes them once it can.
+        self._unjoined: set[str] = set()
+        self._degraded = False
 
     async def publish(self, topic: str, event: Event) -> None:
-        await self._client.publish(self._prefix + topic, json.dumps(event, ensure_ascii=False))
+        try:
+            await self._client.publish(self._prefix + topic, json.dumps(event, ensure_ascii=False))
+        except REDIS_UNREACHABLE:
+            self._degrade("publish")
+            self._fanout.deliver(topic, event)
+            return
+        self._recover()
+
+    def _degrade(self, what: str) -> None:
+        if not self._degraded:
+            self._degraded = True
+            log.warning("event bus: Redis is unreachable (%s); events reach this process's listeners only", what)
+
+    def _recover(self) -> None:
+        if self._degraded:
+            self._degraded = False
+            log.warning("event bus: Redis is back; events reach every replica again")
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:
@@ -136,7 +160,11 @@ class RedisEventBus:
                 raise RuntimeError("the event bus is closed")
             fresh = self._fanout.add(sub)
             if fresh:
-                await self._pubsub.subscribe(*(self._prefix + t for t in fresh))
+                try:
+                    await self._pubsub.subscribe(*(self._prefix + t for t in fresh))
+                except REDIS_UNREACHABLE:
+                    self._degrade("subscribe")
+                    self._unjoined.update(fresh)
             if self._reader is None and not self._closing:
                 self._reader = asyncio.create_task(self._read(), name="redis-event-bus")
         try:
@@ -144,15 +172,41 @@ class RedisEventBus:
         finally:
             async with self._lock:
                 gone = self._fanout.remove(sub)
-                if gone and not self._closing:  # after close() an UNSUBSCRIBE would open a fresh connection
-                    await self._pubsub.unsubscribe(*(self._prefix + t for t in gone))
+                joined = [t for t in gone if t not in self._unjoined]
+                self._unjoined.difference_update(gone)
+                if joined and not self._closing:  # after close() an UNSUBSCRIBE would open a fresh connection
+                    try:
+                        await self._pubsub.unsubscribe(*(self._prefix + t for t in joined))
+                    except REDIS_UNREACHABLE:
+                        # A reconnect may subscribe them again; their events then find no listener here.
+                        self._degrade("unsubscribe")
+
+    async def _join_waiting(self) -> None:
+        """Subscribes the topics whose SUBSCRIBE failed while Redis was away; they stay waiting if it still is."""
+        async with self._lock:
+            waiting = sorted(self._unjoined)
+            if not waiting or self._closing:
+                return
+            await self._pubsub.subscribe(*(self._prefix + t for t in waiting))
+            self._unjoined.difference_update(waiting)
 
     async def _read(self) -> None:
         while not self._closing:
             try:
+                if self._unjoined:
+                    await self._join_waiting()
+                if not self._pubsub.subscribed:
+                    # Nothing to read until a subscription is joined; get_message would refuse (no connection yet).
+                    await asyncio.sleep(0.5)
+                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
+                self._recover()
             except asyncio.CancelledError:
                 raise
+            except REDIS_UNREACHABLE:
+                self._degrade("read")
+                await asyncio.sleep(0.5)
+                continue
             except Exception:
                 log.exception("event bus read failed; retrying")
                 await asyncio.sleep(0.5)

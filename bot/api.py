@@ -21,8 +21,9 @@ from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message
+from conversations.text import CLIENT_MESSAGE_ID_PATTERN
 from web.exceptions import BadRequest, NotAuthorised, NotFound
-from web.http import INT64, int_param, parse_json_object, read_json_object, text_field
+from web.http import INT64, client_message_id_field, int_param, parse_json_object, read_json_object, text_field
 from web.openapi import BOOLEAN, PUBLIC, Access, Security, documented, integer, obj, string
 from web.rate_limits import client_address
 from web.tokens import token_hash
@@ -108,11 +109,16 @@ async def start_conversation(request: web.Request) -> web.Response:
 @documented(
     CUSTOMER,
     "Send a message; answers the replies",
-    body=obj(text=string(), payload=string(max_length=512)),
+    body=obj(
+        text=string(),
+        payload=string(max_length=512),
+        client_message_id=string(pattern=f"^{CLIENT_MESSAGE_ID_PATTERN}$"),
+    ),
     result=MESSAGES,
 )
 async def send_message(request: web.Request) -> web.Response:
-    """`text`, or the `payload` of a button the bot offered (then `text` may be left out)."""
+    """`text`, or the `payload` of a button the bot offered (then `text` may be left out). A retry with the same
+    `client_message_id` stores nothing again and answers with the first send's replies."""
     token = bearer_token(request)
     data = await read_json_object(request)
     conversation = await authorised_conversation(request, token)
@@ -127,6 +133,7 @@ async def send_message(request: web.Request) -> web.Response:
         conversation_id=conversation.id,
         text=text or (payload or ""),
         payload=payload,
+        message_id=client_message_id_field(data),
     )
     replies = await request.app[PIPELINE].receive(inbound)
     return web.json_response({"messages": public_messages(replies)})
@@ -160,7 +167,8 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
 
     The token travels in a frame, not the URL, so it never lands in access logs. After hello the server sends the
     missed history, then every new visible message and typing/notice event; the client sends
-    `{"type": "message", "text": …, "payload"?: …}` and `{"type": "typing"}`.
+    `{"type": "message", "text": …, "payload"?: …, "client_message_id"?: …}` and `{"type": "typing"}`. A message
+    re-sent with its `client_message_id` (after a reconnect) is stored once; the socket then hears nothing new.
     """
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=request.app[SETTINGS].max_body_bytes)
     await ws.prepare(request)
@@ -236,6 +244,7 @@ async def _read_customer_frames(request: web.Request, ws: web.WebSocketResponse,
                 conversation_id=conversation.id,
                 text=text or (payload or ""),
                 payload=payload,
+                message_id=client_message_id_field(data),
             )
             # Replies reach this socket through the bus, like agent messages do.
             await pipeline.receive(inbound)

@@ -16,6 +16,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.rate_limits import RateLimiter
@@ -50,6 +53,7 @@ from bot.keys import (
     TURN_NLU,
 )
 from bot.knowledge import kb_context
+from bot.live_state import live_state_context
 from bot.pipeline import ConversationPipeline, TurnNlu
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -112,11 +116,17 @@ async def _record(app: web.Application) -> AsyncIterator[None]:
 async def _bus(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # A blocking pool: under a burst, callers wait for a connection instead of failing (redis-py 8 raises otherwise).
-    client = (
-        aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=64))
+    # After Redis restarts, every pooled connection is dead; one retry on a fresh connection makes the first command
+    # on each succeed instead of failing once per connection. Only connection errors are retried: a timeout may mean
+    # the command ran.
+    pool = (
+        aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=64, retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError]
+        )
         if settings.redis_url
         else None
     )
+    client = aioredis.Redis(connection_pool=pool) if pool is not None else None
     bus: EventBus = RedisEventBus(client) if client is not None else MemoryEventBus()
     app[BUS] = bus
     if client is not None:
@@ -227,6 +237,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
             _rasa,
             survey_context,
             handoff_context,
+            live_state_context,
             _pipeline,
             tell_customers,
             follow_up_context,

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from backends.bus import Event, EventBus, Subscription
+from backends.exceptions import REDIS_UNREACHABLE
 from backends.tasks import cancel_and_wait
-from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, RASA, RECORD, REDIS, SETTINGS
+from bot.keys import BUS, CONVERSATIONS, DATABASE, GATE, INTAKE, PIPELINE, RASA, RECORD, REDIS, SERVICE_RECORD, SETTINGS
 from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.surveys import SURVEY_DIALOGUE, SurveyDialogue
 from bot.telemetry import METRICS
@@ -33,14 +34,17 @@ from conversations.store import ConversationStore, MessageDraft
 from handoff.constants import ABANDON_AFTER_S, BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
 from handoff.ownership import AGENT_STATES, OwnershipState
+from handoff.pending import PendingHandoff, PendingHandoffs, request_pending
 from handoff.profiles import AgentProfileStore
 from handoff.queue import estimate_wait_s
+from handoff.recovery import recorded_owner
 from handoff.redis_store import RedisHandoffStore
 from handoff.service import HandoffOutcome, HandoffService, OutcomeStatus
 from handoff.store import HandoffStore
-from handoff.triggers import HandoffTrigger, ReasonCode
+from handoff.triggers import ReasonCode
 from i18n import N_, translate
 from observability import Metrics
+from record import ServiceRecord
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ CHANNEL_CACHE_SIZE = 10_000
 PRESENCE_INTERVAL_S = 30.0
 
 # What a customer who asks for a human hears when the chat cannot go to the queue (message ids: see `i18n`).
+RECORDED_FOR_LATER = N_("We have recorded your request; a colleague will pick it up shortly.")
 WRAPPING_UP = N_("Your colleague is just finishing up; one moment please.")
 NOT_ALLOWED = N_("This chat can no longer be passed to a colleague. Please start a new chat to reach our team.")
 # Why a colleague left, as the customer hears it (the handoff event's `cause`).
@@ -253,7 +258,11 @@ class CustomerNotices:
 
 
 class HandoffGate:
-    """The pipeline's OwnershipGate over HandoffService."""
+    """The pipeline's OwnershipGate over HandoffService.
+
+    While the live state (Redis) cannot be reached, the bot keeps answering: who owns a conversation comes from the
+    service record instead (`handoff.recovery.recorded_owner`), and a handoff asked for meanwhile is kept in SQL
+    (`handoff.pending`) and queued by the reconcile job once Redis is back; the customer is told so."""
 
     def __init__(
         self,
@@ -262,19 +271,34 @@ class HandoffGate:
         notices: CustomerNotices,
         timezone: str = "UTC",
         abandon_after_s: float = ABANDON_AFTER_S,
+        *,
+        record: ServiceRecord,
+        pending: PendingHandoffs,
     ) -> None:
         self.service = service
         self.presence_interval_s = min(PRESENCE_INTERVAL_S, abandon_after_s / 4)
         self._store = store
         self._notices = notices
         self._timezone = timezone
+        self._record = record
+        self._pending = pending
 
     async def bot_answers(self, conversation_id: str) -> bool:
-        """False while an agent owns it (assigned or wrap-up).
+        """False while an agent owns it (assigned or wrap-up), per the live state, or per the service record while
+        the live state cannot be reached."""
+        try:
+            return await self._live_bot_answers(conversation_id)
+        except REDIS_UNREACHABLE:
+            owner = await recorded_owner(self._record, conversation_id)
+            log.warning(
+                "handoff live state unreachable: the service record says who owns the conversation",
+                extra={"owner": owner.state.value if owner is not None else "bot"},
+            )
+            return owner is None or owner.state not in AGENT_STATES
 
-        The pipeline calls this right after recording the customer's message, so the newest transcript line is
-        that message: it goes to the owning agent's inbox.
-        """
+    async def _live_bot_answers(self, conversation_id: str) -> bool:
+        """The pipeline calls this right after recording the customer's message, so the newest transcript line is
+        that message: it goes to the owning agent's inbox."""
         record = await self.service.state_of(conversation_id)
         if record is not None and record.state is OwnershipState.QUEUED:
             await self.service.customer_seen(conversation_id)
@@ -286,10 +310,21 @@ class HandoffGate:
         return True
 
     async def customer_present(self, conversation_id: str) -> None:
-        await self.service.customer_seen(conversation_id)
+        try:
+            await self.service.customer_seen(conversation_id)
+        except REDIS_UNREACHABLE:
+            # Nothing is swept while the live state is away, so a lost sign of life costs nothing.
+            log.debug("handoff live state unreachable: a customer's sign of life is skipped")
 
     async def customer_left(self, conversation_id: str) -> bool:
-        return await self.service.abandon(conversation_id, "left")
+        """Leaves the queue (live state) and drops a handoff still kept for later. With the live state unreachable
+        only the kept one goes: a queued chat the rebuild puts back is abandoned by the silence sweep."""
+        kept = await self._pending.remove(conversation_id)
+        try:
+            return await self.service.abandon(conversation_id, "left") or kept
+        except REDIS_UNREACHABLE:
+            log.warning("handoff live state unreachable: a customer who left stays queued until the silence sweep")
+            return kept
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         language = str(request.get("language") or "")
@@ -307,7 +342,6 @@ class HandoffGate:
             if isinstance(v, int | float) and not isinstance(v, bool)
         }
         details = str(request.get("details") or request.get("detail") or "")
-        trigger = HandoffTrigger(reason, scores, details)
         fields = request.get("fields") if isinstance(request.get("fields"), Mapping) else {}
         ticket = str(request.get("ticket") or "")
         promised = request.get("first_response_due")
@@ -315,18 +349,31 @@ class HandoffGate:
             tier = (await self._store.get_customer(conversation.customer_id)).tier
         except UnknownCustomer:
             tier = "standard"
-        outcome = await self.service.request_handoff(
-            conversation.id,
-            conversation.customer_id,
-            language,
+        asked = PendingHandoff(
+            conversation_id=conversation.id,
+            customer_id=conversation.customer_id,
+            language=language,
+            requested_at=self.service.clock(),
             category=str(request.get("category") or ""),
             priority=str(request.get("priority") or "normal"),
-            trigger=trigger,
+            reason=reason.value,
+            scores=scores,
+            details=details,
             # The channel is for the service record's facts about this handoff (the record has no other way to it).
             context={"fields": fields, "ticket": ticket, "channel": conversation.channel},
             first_response_due=float(promised) if isinstance(promised, int | float) and ticket else None,
             tier=tier,
         )
+        try:
+            outcome = await request_pending(self.service, asked)
+        except REDIS_UNREACHABLE:
+            await self._pending.add(asked)
+            log.warning(
+                "handoff live state unreachable: the handoff is kept in SQL and queued when it is back",
+                extra={"reason": reason.value},
+            )
+            text = translate(language, RECORDED_FOR_LATER)
+            return [MessageDraft(Sender.SYSTEM, text, custom={"notice": "handoff_recorded"})]
         return self._outcome_notices(conversation.id, language, outcome, ticket)
 
     def _outcome_notices(
@@ -366,6 +413,7 @@ class HandoffGate:
 HANDOFF = web.AppKey("handoff_service", HandoffService)
 AGENT_PROFILES = web.AppKey("agent_profiles", AgentProfileStore)
 HANDOFF_GATE = web.AppKey("handoff_gate", HandoffGate)
+PENDING_HANDOFFS = web.AppKey("pending_handoffs", PendingHandoffs)
 
 
 class SilenceLimits:
@@ -401,6 +449,8 @@ async def _sweep(service: HandoffService, interval_s: float, abandon_after_s: fl
             await service.abandon_silent(abandon_after_s, limit_of=limits.limit_of)
             if service.settings.assign_on_enqueue:
                 await service.auto_assign()
+        except REDIS_UNREACHABLE:
+            log.warning("handoff sweep skipped: the live state (Redis) is unreachable")
         except Exception:
             log.exception("handoff sweep failed")
 
@@ -430,14 +480,22 @@ async def handoff_context(app: web.Application) -> AsyncIterator[None]:
     service = HandoffService(store, NoticingBus(app[BUS], noticed), routing, recorder=app.get(RECORD))
     notices.service = service
     meter.service = service
+    pending = PendingHandoffs(app[DATABASE])
     gate = HandoffGate(
-        service, app[CONVERSATIONS], notices, routing.calendar.timezone, settings.handoff.abandon_after_s
+        service,
+        app[CONVERSATIONS],
+        notices,
+        routing.calendar.timezone,
+        settings.handoff.abandon_after_s,
+        record=app[SERVICE_RECORD],
+        pending=pending,
     )
     wechat = settings.wechat.account()
     limits = SilenceLimits(app[CONVERSATIONS], {"wechat": wechat.idle_close_s} if wechat is not None else {})
     app[HANDOFF] = service
     app[AGENT_PROFILES] = profiles
     app[HANDOFF_GATE] = gate
+    app[PENDING_HANDOFFS] = pending
     app[GATE] = gate
     tasks = [
         asyncio.create_task(notices.run_messages(), name="handoff-notices"),

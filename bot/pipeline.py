@@ -14,8 +14,10 @@ format, and never decide routing: handoff does.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -38,6 +40,8 @@ CUSTOMER_VISIBLE = frozenset({Sender.CUSTOMER, Sender.BOT, Sender.AGENT, Sender.
 PAYLOAD_LOOKBACK_MESSAGES = 30
 # Channels that show buttons as numbered options ("1. Yes"), so a customer answers by typing the number.
 NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
+# How far past a retried message its first send's answer is looked for (a turn answers with a few messages).
+REPLAY_LOOKAHEAD_MESSAGES = 50
 # Conversations whose turn's classification `TurnNlu` holds at most (a turn takes its own at once).
 TURN_NLU_SIZE = 10_000
 
@@ -155,6 +159,8 @@ class ConversationPipeline:
         self._gate = gate
         self._observer = observer or NoTurnObserver()
         self._adapters: dict[str, ChannelAdapter] = {}
+        # A lock lives while a turn holds or awaits it (weak values), so idle conversations cost nothing.
+        self._turn_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
     def store(self) -> ConversationStore:
@@ -193,9 +199,16 @@ class ConversationPipeline:
         outcome = "failed"
         replies: list[Message] = []
         # Every log line of this turn, here and in the actions Rasa calls back, carries the conversation id.
+        # Sends that carry an id take turns per conversation in this process, so a retry that arrives while its first
+        # send is still being answered waits for that answer instead of asking the bot a second time.
+        turns = self._turn_locks.setdefault(conversation.id, asyncio.Lock()) if inbound.message_id else None
         with bind_turn(conversation_id=conversation.id):
             try:
-                outcome, replies = await self._turn(conversation, inbound)
+                if turns is None:
+                    outcome, replies = await self._turn(conversation, inbound)
+                else:
+                    async with turns:
+                        outcome, replies = await self._turn(conversation, inbound)
             finally:
                 seconds = time.perf_counter() - started
                 self._observer.turn_finished(conversation.channel, outcome, seconds)
@@ -212,7 +225,8 @@ class ConversationPipeline:
 
     async def _turn(self, conversation: Conversation, inbound: InboundMessage) -> tuple[str, list[Message]]:
         """(outcome, replies): the outcome is `bot` (Rasa answered), `handoff`, `intercepted` (an answer to the
-        satisfaction survey), `human` (an agent owns the conversation: the bot is silent) or `bot_error`."""
+        satisfaction survey), `human` (an agent owns the conversation: the bot is silent), `bot_error` or `duplicate`
+        (a retry of a message already stored and answered: the first answer again, see `_replay`)."""
         payload = inbound.payload
         if not inbound.trusted_payload:
             payload = await self._accepted_payload(conversation.id, payload)
@@ -225,10 +239,20 @@ class ConversationPipeline:
             custom["attachments"] = list(inbound.attachments)
         if inbound.kind != "text":
             custom["kind"] = inbound.kind
-        recorded = await self._store.append(
-            conversation.id,
-            [MessageDraft(Sender.CUSTOMER, inbound.text, sender_id=conversation.customer_id, custom=custom)],
+        draft = MessageDraft(
+            Sender.CUSTOMER,
+            inbound.text,
+            sender_id=conversation.customer_id,
+            custom=custom,
+            client_message_id=inbound.message_id or "",
         )
+        if draft.client_message_id:
+            stored, fresh = await self._store.append_once(conversation.id, draft)
+            if not fresh:
+                return await self._replay(conversation, inbound, stored)
+            recorded = [stored]
+        else:
+            recorded = await self._store.append(conversation.id, [draft])
         await self._publish(recorded)
         if self._recorder is not None:
             self._recorder.emit(
@@ -243,7 +267,12 @@ class ConversationPipeline:
                     data={"button": bool(payload), "kind": inbound.kind},
                 )
             )
+        return await self._answer(conversation, inbound, payload)
 
+    async def _answer(
+        self, conversation: Conversation, inbound: InboundMessage, payload: str | None
+    ) -> tuple[str, list[Message]]:
+        """Everything after the customer's message is stored: the survey, the ticket clocks, the owner, the bot."""
         if self._surveys is not None:
             answered = await self._surveys.answer(conversation, inbound.text, payload)
             if answered is not None:
@@ -252,6 +281,21 @@ class ConversationPipeline:
         if not await self._gate.bot_answers(conversation.id):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
+
+    async def _replay(
+        self, conversation: Conversation, inbound: InboundMessage, stored: Message
+    ) -> tuple[str, list[Message]]:
+        """A retried send whose message is already stored (same client message id): nothing is stored again. The
+        answer is what followed the message in the transcript (up to the customer's next one), as the first send
+        got it; with nothing after it, the turn never ran (the process died between the store and the reply, or it
+        is still running elsewhere), so it runs now, for the stored message."""
+        later = await self._store.history(conversation.id, after_seq=stored.seq, limit=REPLAY_LOOKAHEAD_MESSAGES)
+        if later:
+            replies = list(itertools.takewhile(lambda m: m.sender is not Sender.CUSTOMER, later))
+            return "duplicate", [m for m in replies if m.sender in CUSTOMER_VISIBLE]
+        log.info("a retried message was stored but never answered; answering it now")
+        payload = stored.custom.get("payload")
+        return await self._answer(conversation, inbound, payload if isinstance(payload, str) else None)
 
     async def _customer_message_hook(self, conversation_id: str, text: str) -> None:
         if self._on_customer_message is None:

@@ -181,8 +181,11 @@ class Message:
     sender_id: str = ""
     buttons: tuple[Button, ...] = ()
     custom: dict[str, Any] = field(default_factory=dict)
+    client_message_id: str = ""  # a customer message's id from its sender; "" when none was given
 
     def to_dict(self) -> dict[str, Any]:
+        """The message as JSON; `client_message_id` only when there is one (a client's retry matches on it)."""
+        extra = {"client_message_id": self.client_message_id} if self.client_message_id else {}
         return {
             "id": self.id,
             "conversation_id": self.conversation_id,
@@ -193,4 +196,4 @@ class Message:
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
             "custom": self.custom,
             "created_at": self.created_at,
-        }
+        } | extra

@@ -38,6 +38,8 @@ class MessageDraft:
     sender_id: str = ""
     buttons: tuple[Button, ...] = ()
     custom: dict[str, Any] = field(default_factory=dict)
+    # A customer message's id from its sender (see `ConversationStore.append_once`); "" for none.
+    client_message_id: str = ""
 
 
 def customer_of(row: Row) -> Customer:
@@ -82,7 +84,15 @@ def _message(row: Row) -> Message:
         buttons=tuple(Button(**b) for b in json.loads(row["buttons"])),
         custom=json.loads(row["custom"]),
         created_at=row["created_at"],
+        client_message_id=row["client_message_id"] or "",
     )
+
+
+class _AlreadyStored(Exception):
+    """Rolls `append_once`'s transaction back (its seq increment with it) when the message is already there."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
 
 
 class ConversationStore:
@@ -256,6 +266,9 @@ class ConversationStore:
         """Appends messages in order, atomically; each gets the next seq of its conversation."""
         if not drafts:
             return []
+        return await self._append(conversation_id, drafts, once=False)
+
+    async def _append(self, conversation_id: str, drafts: Sequence[MessageDraft], *, once: bool) -> list[Message]:
         now = self._clock()
         async with self._db.transaction() as tx:
             last = await tx.fetchval(
@@ -266,6 +279,15 @@ class ConversationStore:
             )
             if last is None:
                 raise UnknownConversation(conversation_id)
+            if once:
+                row = await tx.fetchrow(
+                    select(messages).where(
+                        messages.c.conversation_id == conversation_id,
+                        messages.c.client_message_id == drafts[0].client_message_id,
+                    )
+                )
+                if row is not None:
+                    raise _AlreadyStored(_message(row))
             first = int(last) - len(drafts) + 1
             messages_ = [
                 Message(
@@ -278,6 +300,7 @@ class ConversationStore:
                     buttons=draft.buttons,
                     custom=draft.custom,
                     created_at=now,
+                    client_message_id=draft.client_message_id,
                 )
                 for i, draft in enumerate(drafts)
             ]
@@ -288,6 +311,29 @@ class ConversationStore:
                     update(conversations).where(conversations.c.id == conversation_id).values(last_customer_at=now)
                 )
         return messages_
+
+    async def append_once(self, conversation_id: str, draft: MessageDraft) -> tuple[Message, bool]:
+        """Appends one message carrying a `client_message_id` unless the conversation already holds one with that id:
+        (the stored message, True when it was stored now). A retry of a send (a timeout, a reconnect, a crash between
+        the store and the reply) so never stores it twice. The conversation's row, locked by the seq increment,
+        orders concurrent sends of one id; the unique index on (conversation_id, client_message_id) is the backstop.
+
+        Raises ValueError without a client_message_id, UnknownConversation."""
+        if not draft.client_message_id:
+            raise ValueError("append_once needs a client_message_id")
+        try:
+            (message,) = await self._append(conversation_id, [draft], once=True)
+        except _AlreadyStored as stored:
+            return stored.message, False
+        return message, True
+
+    async def by_client_message_id(self, conversation_id: str, client_message_id: str) -> Message | None:
+        row = await self._db.fetchrow(
+            select(messages).where(
+                messages.c.conversation_id == conversation_id, messages.c.client_message_id == client_message_id
+            )
+        )
+        return _message(row) if row is not None else None
 
     async def history(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
         rows = await self._db.fetch(
@@ -327,5 +373,6 @@ async def _insert_message(tx: SQL, message: Message) -> None:
             buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in message.buttons], ensure_ascii=False),
             custom=json.dumps(message.custom, ensure_ascii=False),
             created_at=message.created_at,
+            client_message_id=message.client_message_id or None,
         )
     )

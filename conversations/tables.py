@@ -87,5 +87,9 @@ messages = Table(
     Column("buttons", Text, nullable=False, server_default=text("'[]'")),
     Column("custom", Text, nullable=False, server_default=text("'{}'")),
     Column("created_at", DOUBLE_PRECISION, nullable=False),
+    # The sender's own id for a customer message (a REST body field, a socket frame's, WeChat's MsgId): a retry with
+    # the same id finds the stored message instead of storing it again. NULL for every other message.
+    Column("client_message_id", Text),
     UniqueConstraint("conversation_id", "seq"),
+    Index("messages_client_message_id", "conversation_id", "client_message_id", unique=True),
 )

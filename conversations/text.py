@@ -1,4 +1,5 @@
-"""The one rule for free text that people type: customer messages, agent replies and notes, FAQ fields.
+"""The one rule for free text that people type: customer messages, agent replies and notes, FAQ fields; and the one
+rule for the id a client gives a customer message (`valid_client_message_id`).
 
 Owns `checked_text` and its problems. Every entry point that takes free text (the chat API and its WebSocket, the
 Socket.IO channel, the agent console, tickets, the FAQ editor and import) calls it, so they all accept the same
@@ -13,6 +14,15 @@ from enum import StrEnum
 # Line breaks and tabs are text; every other C0/C1 control character (NUL above all) is not.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A client's id for one customer message: a UUID, a counter, WeChat's MsgId; never free text.
+CLIENT_MESSAGE_ID_PATTERN = r"[A-Za-z0-9._:-]{1,128}"
+_CLIENT_MESSAGE_ID = re.compile(CLIENT_MESSAGE_ID_PATTERN)
+CLIENT_MESSAGE_ID_RULE = "1 to 128 letters, digits or . _ : -"
+
+
+def valid_client_message_id(value: object) -> bool:
+    """Whether `value` can be a client message id (`CLIENT_MESSAGE_ID_RULE`)."""
+    return isinstance(value, str) and _CLIENT_MESSAGE_ID.fullmatch(value) is not None
 
 
 class TextProblem(StrEnum):
@@ -55,4 +65,11 @@ def checked_text(value: object, *, max_chars: int, required: bool = True) -> str
     return text
 
 
-__all__ = ["InvalidText", "TextProblem", "checked_text"]
+__all__ = [
+    "CLIENT_MESSAGE_ID_PATTERN",
+    "CLIENT_MESSAGE_ID_RULE",
+    "InvalidText",
+    "TextProblem",
+    "checked_text",
+    "valid_client_message_id",
+]

@@ -23,6 +23,8 @@ ONLINE_KEY = KEY_PREFIX + "online:{skill}"  # set: online agents serving the ski
 UNANSWERED_KEY = KEY_PREFIX + "unanswered"  # sorted set: assigned conversations the agent has not answered yet
 WRAP_UP_KEY = KEY_PREFIX + "wrapup"  # sorted set: conversations in wrap-up, score = wrap-up start (s)
 SEEN_KEY = KEY_PREFIX + "seen"  # sorted set: queued conversations, score = customer last seen (s)
+# string: present once the live state was rebuilt from the durable record; absent after Redis lost its data.
+SEEDED_KEY = KEY_PREFIX + "seeded"
 HANDLING_TIMES_KEY = KEY_PREFIX + "aht:{skill}"  # list: recent handling times (s), newest first
 
 # A conversation record outlives its handoff so the case card and a late reconnect can still read it.

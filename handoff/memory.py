@@ -83,6 +83,7 @@ class MemoryHandoffStore:
         self._seen: dict[str, float] = {}  # queued conversation → customer last seen
         self._handling: dict[str, deque[float]] = {}
         self._served: set[str] = set()  # only grows, as in the Redis store
+        self._seeded = False  # a fresh process: its live state is rebuilt from the durable record once
 
     # ownership -------------------------------------------------------------------------------------------------
 
@@ -335,6 +336,12 @@ class MemoryHandoffStore:
                     agent.presence, agent.presence_since = Presence.OFFLINE, now
                     offline.append(agent_id)
             return offline
+
+    async def is_seeded(self) -> bool:
+        return self._seeded
+
+    async def mark_seeded(self) -> None:
+        self._seeded = True
 
     async def close(self) -> None:
         return None

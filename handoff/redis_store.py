@@ -35,6 +35,7 @@ from handoff.constants import (
     QUEUE_KEY,
     QUEUES_KEY,
     RECORD_TTL_S,
+    SEEDED_KEY,
     SEEN_KEY,
     SERVED_KEY,
     UNANSWERED_KEY,
@@ -397,6 +398,7 @@ def _names(prefix: str) -> dict[str, Any]:
         "wrap_up": swap(WRAP_UP_KEY),
         "seen": swap(SEEN_KEY),
         "aht_prefix": swap(HANDLING_TIMES_KEY.format(skill="")),
+        "seeded": swap(SEEDED_KEY),
         "load_step": LOAD_SCORE_STEP,
         "priority_step": PRIORITY_SCORE_STEP,
         "record_ttl_ms": RECORD_TTL_S * 1000,
@@ -636,6 +638,12 @@ class RedisHandoffStore:
     async def expire_presence(self, disconnected_before: float, now: float) -> list[str]:
         args = [repr(float(disconnected_before)), repr(float(now))]
         return [_text(a) for a in await self._expire_presence(keys=[], args=args)]
+
+    async def is_seeded(self) -> bool:
+        return bool(await self._client.exists(self._n["seeded"]))
+
+    async def mark_seeded(self) -> None:
+        await self._client.set(self._n["seeded"], b"1")
 
     async def close(self) -> None:
         return None

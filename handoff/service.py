@@ -153,8 +153,12 @@ class HandoffService:
         context: Mapping[str, Any] | None = None,
         first_response_due: float | None = None,
         tier: str = "standard",
+        asked_at: float | None = None,
     ) -> HandoffOutcome:
         """Queue the conversation for a human (bot → queued) and, if someone is free, assign it at once.
+
+        `asked_at` (epoch s): when the customer asked, for a request kept while the live state was unreachable
+        (`handoff.pending`); the first-response clock starts then. Default: now.
 
         The customer's `tier` (conversations.models.Tier) orders the queue within the priority (its head start) and
         may choose a dedicated queue (`RoutingSettings.dedicated_tiers`); see handoff/routing.py.
@@ -201,7 +205,7 @@ class HandoffService:
             "reason": trigger.reason.value if trigger else "",
             "scores": json.dumps(dict(trigger.scores) if trigger else {}, sort_keys=True),
             "context": json.dumps(dict(context or {}), ensure_ascii=False, sort_keys=True, default=str),
-        } | self._first_response_clock(chosen, now, first_response_due)
+        } | self._first_response_clock(chosen, now if asked_at is None else min(now, asked_at), first_response_due)
         # Queue and (if someone is free) assign in one atomic step; a customer served at once never sees "you are #1".
         record = await self.store.apply(
             Transition(
@@ -356,10 +360,11 @@ class HandoffService:
         if before.presence is Presence.ONLINE:
             await self._offer_work(agent_id)
 
-    async def console_heartbeat(self, agent_id: str, socket_id: str) -> None:
-        """The open socket is still there: it counts for `console_ttl_s` more (call every CONSOLE_HEARTBEAT_S)."""
+    async def console_heartbeat(self, agent_id: str, socket_id: str) -> bool:
+        """The open socket is still there: it counts for `console_ttl_s` more (call every CONSOLE_HEARTBEAT_S). False
+        when the store no longer knows the agent (the live state was lost): register her again."""
         now = self.clock()
-        await self.store.console_opened(agent_id, socket_id, now, now + self.settings.console_ttl_s)
+        return await self.store.console_opened(agent_id, socket_id, now, now + self.settings.console_ttl_s)
 
     async def console_closed(self, agent_id: str, socket_id: str) -> None:
         """The console socket closed. If none of hers is left open anywhere, she gets no new chats from now on and

@@ -94,6 +94,13 @@ class HandoffConfig(EnvSettings):
         gt=0,
         description="How often queue positions, unanswered assignments, wrap-ups and silent customers are checked.",
     )
+    reconcile_s: float = Field(
+        5.0,
+        gt=0,
+        description="How often one replica checks the live state (Redis) against the durable record: rebuilds the "
+        "queues, assignments and the owning agents' presence when Redis came back empty, and queues the handoffs "
+        "asked for while it was away.",
+    )
     abandon_after_s: float = Field(
         ABANDON_AFTER_S,
         gt=0,

@@ -15,4 +15,14 @@ from handoff.queue import QueueStore
 
 
 class HandoffStore(OwnershipStore, QueueStore, AgentStore, Protocol):
+    async def is_seeded(self) -> bool:
+        """Whether the live state was rebuilt from the durable record since the store started empty (a fresh process
+        for memory, a fresh or flushed Redis): False means queues, assignments and presence must be rebuilt
+        (`handoff.recovery`)."""
+        ...
+
+    async def mark_seeded(self) -> None:
+        """The live state holds what the durable record says (`is_seeded` is True until the store loses it)."""
+        ...
+
     async def close(self) -> None: ...

@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "actions.tables",
     "staff.auth",
     "handoff.profiles",
+    "handoff.pending",
     "conversations.surveys",
     "alerts.tables",
     "record.tables",

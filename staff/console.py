@@ -114,11 +114,17 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
 async def registered_agent(request: web.Request, role: Role = Role.AGENT) -> StaffMember:
     """The logged-in member (401/403 otherwise), registered in HandoffService with their current profile."""
     member = await require_role(request, request.app[STAFF], role)
-    service = request.app[HANDOFF]
-    if await service.store.get_agent(member.username) is None:
-        profiles = request.app[AGENT_PROFILES]
-        await service.register_agent(await profiles.profile_for(member.username, member.display_name))
+    await register_agent(request.app, member)
     return member
+
+
+async def register_agent(app: web.Application, member: StaffMember) -> None:
+    """Registers the member in HandoffService with their current profile unless it knows them (a new agent, or the
+    live state was lost); a new registration starts offline."""
+    service = app[HANDOFF]
+    if await service.store.get_agent(member.username) is None:
+        profiles = app[AGENT_PROFILES]
+        await service.register_agent(await profiles.profile_for(member.username, member.display_name))
 
 
 async def owned_record(service: HandoffService, conversation_id: str, agent_id: str) -> OwnershipRecord:
@@ -626,9 +632,18 @@ class _ConsoleSession:
                     log.info("console of %s closed: its session ended", self.member.username)
                     await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
                     return
-                await service.console_heartbeat(self.member.username, self.socket_id)
+                if not await service.console_heartbeat(self.member.username, self.socket_id):
+                    await self._registered_again()
             except Exception:
                 log.warning("console heartbeat of %s failed; retrying", self.member.username, exc_info=True)
+
+    async def _registered_again(self) -> None:
+        """The live state lost her (Redis came back empty) while her console is open: she is here, so she is
+        registered again and her console gets a fresh start, which sets her presence back as on any reconnect."""
+        log.warning("console of %s: the live state had lost her; registered again", self.member.username)
+        await register_agent(self.app, self.member)
+        await self.app[HANDOFF].console_opened(self.member.username, self.socket_id)
+        self.out.put_nowait({"type": "ready", "state": await console_state(self.app, self.member)})
 
     async def _pump(self, subscription: Subscription) -> None:
         async for topic, event in subscription:

@@ -10,7 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from conversations.text import InvalidText, TextProblem, checked_text
+from backends.exceptions import REDIS_UNREACHABLE
+from conversations.text import (
+    CLIENT_MESSAGE_ID_RULE,
+    InvalidText,
+    TextProblem,
+    checked_text,
+    valid_client_message_id,
+)
 from web.exceptions import BadRequest, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except REDIS_UNREACHABLE:
+        # The live state (queues, presence, the console's views) is away; what is durable is in SQL and intact.
+        log.warning("%s %s -> 503: Redis is unreachable", request.method, request.path)
+        return error_body(503, "live_state_unavailable", "live state (Redis) is unreachable; try again shortly")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_body(500, "internal", "internal error")
@@ -165,6 +176,17 @@ def int_param(value: object, name: str, default: int | None, low: int = 0, high:
     if not low <= number <= high:
         raise BadRequest(f"'{name}' must be between {low} and {high}", f"bad_{name}")
     return number
+
+
+def client_message_id_field(data: Mapping[str, Any]) -> str | None:
+    """The optional `client_message_id` of a customer's send (None when absent); 400 `bad_client_message_id` when it
+    breaks the rule (`conversations.text.valid_client_message_id`)."""
+    value = data.get("client_message_id")
+    if value is None:
+        return None
+    if not valid_client_message_id(value):
+        raise BadRequest(f"'client_message_id' must be {CLIENT_MESSAGE_ID_RULE}", "bad_client_message_id")
+    return str(value)
 
 
 def text_field(data: Mapping[str, Any], name: str, max_chars: int, *, required: bool = True) -> str:

@@ -20,8 +20,10 @@ from conversations.models import Conversation, Message
 class InboundMessage:
     """What a customer sent, in channel-neutral form.
 
-    `sender_id` is the channel's identity for the customer (web visitor id, WeChat OpenID); the pipeline links it
-    to a customer record. `message_id` is the channel's own id, used to drop retries of the same message.
+        `sender_id` is the channel's identity for the customer (web visitor id, WeChat OpenID); the pipeline links it
+        to a customer record. `message_id` is the sender's own id for the message (the chat API's and the sockets'
+    `client_message_id`, WeChat's MsgId): the pipeline stores a message with a given id once per conversation, and a
+    retry gets the first send's answer (`ConversationPipeline._replay`).
     """
 
     channel: str

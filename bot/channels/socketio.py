@@ -2,7 +2,8 @@
 
 Same events and payloads as Rasa 3.6's `rasa/core/channels/socketio.py` (session persistence on): the client emits
 `session_request {"session_id": id|null}` and gets `session_confirm <id>`; it emits
-`user_uttered {"message", "session_id"}` and receives `bot_uttered {"text"}` / `{"text", "quick_replies"}` /
+`user_uttered {"message", "session_id", "client_message_id"?}` (the id is ours: a client that re-emits a message
+with it after a reconnect has it stored once) and receives `bot_uttered {"text"}` / `{"text", "quick_replies"}` /
 `{"attachment"}`. Each session id maps to a front-door customer identity on channel "socketio" (its hash, never
 the id itself, is stored), and its messages go through the one pipeline.
 
@@ -31,7 +32,7 @@ from bot.keys import BUS, PIPELINE, SETTINGS
 from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
 from bot.rate_limits import spend
 from bot.widget import OriginPolicy
-from conversations.text import InvalidText, checked_text
+from conversations.text import CLIENT_MESSAGE_ID_RULE, InvalidText, checked_text, valid_client_message_id
 from web.exceptions import BadRequest
 from web.http import parse_json
 from web.tokens import token_hash
@@ -137,10 +138,14 @@ class SocketIOChannel:
             session = await self._bind(sid, requested)
         elif session is None:
             session = await self._bind(sid, sid)  # Rasa without session persistence: the socket is the session
+        message_id = data.get("client_message_id")
+        if message_id is not None and not valid_client_message_id(message_id):
+            log.info("ignored an unusable client_message_id from %s (%s)", sid, CLIENT_MESSAGE_ID_RULE)
+            message_id = None
         async with session.turn_lock:  # one turn at a time per socket keeps replies in the order asked
-            await self._turn(sid, session, text)
+            await self._turn(sid, session, text, message_id)
 
-    async def _turn(self, sid: str, session: _Session, text: str) -> None:
+    async def _turn(self, sid: str, session: _Session, text: str, message_id: str | None = None) -> None:
         pipeline = self._app[PIPELINE]
         if text.startswith("/") and session.conversation_id is None:
             # rasa-webchat's `initPayload` (e.g. /get_started), sent on every page load: not the customer's words.
@@ -156,7 +161,9 @@ class SocketIOChannel:
         if payload is None and text.startswith("/"):
             log.info("ignored a payload no button offered in %s (an initPayload on reload?)", conversation.id)
             return
-        inbound = InboundMessage(CHANNEL, session.sender_id, text, conversation_id=conversation.id, payload=payload)
+        inbound = InboundMessage(
+            CHANNEL, session.sender_id, text, conversation_id=conversation.id, payload=payload, message_id=message_id
+        )
         # The replies come back through the bus subscription, like agent messages do.
         await pipeline.receive(inbound)
 

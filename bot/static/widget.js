@@ -215,6 +215,9 @@
     if (typeof message.seq !== "number" || seen[message.seq]) return;
     seen[message.seq] = true;
     lastSeq = Math.max(lastSeq, message.seq);
+    if (message.client_message_id) {
+      unconfirmed = unconfirmed.filter(function (m) { return m.client_message_id !== message.client_message_id; });
+    }
     var sender = WHO[message.sender] ? message.sender : "system";
     var item = el("li", { class: sender, "data-seq": String(message.seq) });
     if (sender !== "system") item.appendChild(el("span", { class: "who" }, WHO[sender]));
@@ -283,6 +286,9 @@
   var reconnectTimer = null;
   var connecting = false;
   var outbox = [];
+  // Messages sent on a socket that the server has not echoed back yet: re-sent after a reconnect with the same
+  // client_message_id, which the server stores once (a socket can die after sending, before or after the store).
+  var unconfirmed = [];
   var typingSent = false;
   var typingTimer = null;
 
@@ -334,6 +340,8 @@
         // The first backlog after a page load is history, not news; later backlogs were missed while offline.
         var quiet = !historyShown; historyShown = true;
         (message.messages || []).forEach(function (m) { render(m, quiet); });
+        var resend = unconfirmed; unconfirmed = [];
+        outbox = resend.concat(outbox);
         flush();
       } else if (message.type === "message" && message.message) {
         render(message.message);
@@ -360,18 +368,28 @@
   }
 
   function frame(value) {
-    if (ws && ready && ws.readyState === 1) { ws.send(JSON.stringify(value)); return true; }
+    if (ws && ready && ws.readyState === 1) {
+      ws.send(JSON.stringify(value));
+      if (value.client_message_id) unconfirmed.push(value);
+      return true;
+    }
     return false;
   }
 
   function flush() {
-    while (outbox.length && ws && ready && ws.readyState === 1) ws.send(JSON.stringify(outbox.shift()));
+    while (outbox.length && frame(outbox[0])) outbox.shift();
+  }
+
+  // A fresh id per message (crypto.randomUUID needs a secure context; the fallback is unique enough per browser).
+  function messageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
   }
 
   function send(text, payload) {
     text = (text || "").trim();
     if (!text && !payload) return false;
-    var message = { type: "message", text: text };
+    var message = { type: "message", text: text, client_message_id: messageId() };
     if (payload) message.payload = payload;
     stopTyping();
     if (!frame(message)) { outbox.push(message); connect(); }
@@ -437,7 +455,7 @@
   restart.addEventListener("click", function () {
     closeConversation();
     forgetConversation();
-    outbox = [];
+    outbox = []; unconfirmed = [];
     var old = ws; ws = null; ready = false;
     if (old) old.close();
     connect();

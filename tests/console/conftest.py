@@ -141,8 +141,12 @@ class ChatCustomer:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    async def say(self, text: str, payload: str | None = None) -> list[dict[str, Any]]:
+    async def say(
+        self, text: str, payload: str | None = None, client_message_id: str | None = None
+    ) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"text": text} | ({"payload": payload} if payload else {})
+        if client_message_id is not None:
+            body["client_message_id"] = client_message_id
         path = f"/api/v1/conversations/{self.conversation_id}/messages"
         async with self.session.post(path, json=body, headers=self.headers) as response:
             assert response.status == 200, await response.text()

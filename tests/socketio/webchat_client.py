@@ -25,10 +25,11 @@ class RasaWebchatClient:
         confirmed: str = await asyncio.wait_for(self.confirmed.get(), 10)
         return confirmed
 
-    async def say(self, text: str, session_id: str) -> None:
-        await self.sio.emit(
-            "user_uttered", {"message": text, "customData": {"language": "en"}, "session_id": session_id}
-        )
+    async def say(self, text: str, session_id: str, client_message_id: str | None = None) -> None:
+        data = {"message": text, "customData": {"language": "en"}, "session_id": session_id}
+        if client_message_id is not None:
+            data["client_message_id"] = client_message_id
+        await self.sio.emit("user_uttered", data)
 
     async def next(self) -> dict[str, Any]:
         return await asyncio.wait_for(self.uttered.get(), 10)
