@@ -171,6 +171,14 @@ async def test_the_workflow_and_bad_requests_answer_clear_4xx_codes(running: Run
     await refused("GET", "/api/v1/tickets/FD-999999", None, 404, "not_found")
     await refused("GET", "/api/v1/tickets?priority=sky-high", None, 400, "bad_priority")
     await refused("GET", "/api/v1/tickets?sort=random", None, 400, "bad_sort")
+    # Nothing half-changed: every refusal left the ticket and its timeline as they were.
+    _, unchanged = await call(ann, "GET", base)
+    assert [e["kind"] for e in unchanged["timeline"]] == ["created"]
+    assert (unchanged["ticket"]["status"], unchanged["ticket"]["team_id"], unchanged["ticket"]["assignee"]) == (
+        "new",
+        "support",
+        None,
+    )
 
     assert (await call(ann, "POST", f"{base}/status", {"status": "resolved", "note": "fixed"}))[0] == 200
     await refused("POST", f"{base}/status", {"status": "pending_customer"}, 409, "illegal_transition")

@@ -87,6 +87,20 @@ async def test_at_risk_then_breached_once_each_on_the_business_calendar(store: T
     assert breach[0].data["expected"] == sh(2025, 11, 17, 13, 30)  # urgent now: 1 business hour, lunch excluded
 
 
+async def test_the_at_risk_share_is_configurable(database: Database, clock: Clock) -> None:
+    """Half the target instead of 80 %: high's 4 business hours from Friday 16:30 are at risk on Monday at 09:30."""
+    teams = TeamStore(database, clock)
+    await teams.put(Team("support", "Support", ("general",), "sam", ("ann", "sam")))
+    policy = SlaPolicy(calendar=OFFICE, at_risk_share=0.5)
+    store = TicketStore(database, clock=clock, policy=policy, teams=teams)
+    watcher = SlaWatcher(store, clock=clock)
+    number = await urgent_ticket(store)
+    clock.now = sh(2025, 11, 17, 9, 29)
+    assert await watcher.run_pass() == []
+    clock.now = sh(2025, 11, 17, 9, 30)
+    assert [(f.number, f.kind) for f in await watcher.run_pass()] == [(number, EventKind.SLA_AT_RISK)]
+
+
 async def test_two_watchers_at_once_and_a_restarted_one_fire_each_event_once(
     database: Database, store: TicketStore, clock: Clock
 ) -> None:
