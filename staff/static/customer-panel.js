@@ -188,6 +188,11 @@
   }
 
   async function show(container, customerId) {
+    if (!shown || shown.container !== container || shown.customerId !== customerId) {
+      // Another customer: say so at once rather than leave an empty section (or the last one's record) meanwhile.
+      window.fdClear(container);
+      container.appendChild(el("p", { id: "cp-loading" }, t("Loading…")));
+    }
     shown = { container: container, customerId: customerId };
     var panel = await call("GET", "/" + encodeURIComponent(customerId));
     if (shown && shown.container === container && shown.customerId === customerId) draw(container, panel);

@@ -5,11 +5,12 @@ tag full of HTML stays text. Screenshots go to var/screenshots/ for a person to 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, Route
 
 from bot.keys import CONVERSATIONS, CUSTOMERS, DATABASE, TICKETS
 from conversations.identity import IdentityKey
@@ -150,9 +151,21 @@ async def test_the_ticket_page_shows_the_customer_record_too(running: Running, b
 
     page = await logged_in_console(browser, running.url, "ann")
     dialogs = record_dialogs(page)
+    # A slow record (the order system takes its time) says it is loading rather than leaving the section empty.
+    answer = asyncio.Event()
+
+    async def held(route: Route) -> None:
+        await answer.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/customers/**", held)
     await page.goto(f"{running.url}/console/tickets/{ticket.number}")
     panel = page.locator("#customer-panel")
+    await panel.locator("#cp-loading").wait_for()
+    answer.set()
     await panel.locator("#cp-name:text('王芳')").wait_for()
+    assert await panel.locator("#cp-loading").count() == 0
+    await page.unroute("**/api/v1/customers/**")
     assert await panel.locator("#cp-tier").get_attribute("data-tier") == "gold"
     assert await panel.locator(".cp-tag").all_text_contents() == ["老客户"]
     assert [await o.get_attribute("data-order") for o in await panel.locator("#cp-orders li[data-order]").all()] == [
