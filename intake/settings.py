@@ -264,8 +264,9 @@ class IntakeConfig(EnvSettings):
         DEFAULT_AT_RISK_SHARE,
         gt=0,
         le=1,
-        description='Share of a target (in business time) after which a waiting chat is "at risk" on the '
-        "supervisor's list.",
+        description='Share of a target (in business time) after which a clock is "at risk": a ticket\'s (its '
+        "assignee and team lead are alerted, the workspace's at-risk view lists it) and a waiting chat's (the "
+        "supervisor's list).",
     )
     max_reasks: int = Field(
         2, ge=0, description="Times a form slot is re-asked after bad answers before the conversation goes to a human."

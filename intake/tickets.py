@@ -135,6 +135,16 @@ def _event(row: Row) -> TicketEvent:
     )
 
 
+def _reply_owed(ticket: Ticket, policy: SlaPolicy, due: float, now: float) -> dict[str, Any]:
+    """Column sets that make our next answer to the customer due at `due` (epoch s). While the first response is
+    still owed it is that clock that moves: two clocks for one awaited answer would mean two at-risk alerts, two
+    breaches and two apologies. After the first response it is the reply clock."""
+    warn = policy.warning_epoch(ticket.priority, now, due)
+    if ticket.first_responded_at is None:
+        return {"first_response_due": due, "first_response_warn_at": warn, "sla_next_check": now}
+    return {"next_reply_due": due, "next_reply_warn_at": warn, "reply_clock_started_at": now, "sla_next_check": now}
+
+
 class TicketStore:
     def __init__(
         self,
@@ -405,7 +415,8 @@ class TicketStore:
         self, number: str, team_id: str, *, actor: str, reason: str, assignee: str | None = None
     ) -> Ticket:
         """Hand the ticket to another team, recording who, when and why. The receiving team's first-response
-        target starts now as the reply clock, so the customer is never passed on without a clock running.
+        target starts now (as the first-response clock while that is still owed, else as the reply clock), so the
+        customer is never passed on without a clock running.
 
         Raises TicketNotFound, UnknownTeam; InvalidTicketChange for a finished ticket or its own team.
         """
@@ -422,8 +433,7 @@ class TicketStore:
         if ticket.status is TicketStatus.PENDING_CUSTOMER:
             sets["status"] = TicketStatus.OPEN.value  # the receiving team owes the customer a reply
             sets |= await self._resume_sets(ticket, now)
-        warn = policy.warning_epoch(ticket.priority, now, due)
-        sets |= {"next_reply_due": due, "next_reply_warn_at": warn, "reply_clock_started_at": now}
+        sets |= _reply_owed(ticket, policy, due, now)
         data = {"from": ticket.team_id, "to": team.id, "due": due}
         changed = await self._change(
             ticket.number, sets, [(EventKind.TRANSFERRED, actor, reason, data)], expected_status=ticket.status, at=now
@@ -515,9 +525,10 @@ class TicketStore:
         return len(numbers)
 
     async def customer_message(self, conversation_id: str, *, text: str = "", at: float | None = None) -> list[Ticket]:
-        """The customer wrote in `conversation_id`: a ticket of that chat resolved within `REOPEN_WINDOW_S` reopens,
-        one waiting on the customer resumes, and an open one starts its reply clock (next-reply target) unless it
-        is already running. Returns the tickets that changed. A merged duplicate's messages count for its target.
+        """The customer wrote in `conversation_id`: a ticket of that chat resolved within `REOPEN_WINDOW_S` reopens
+        (our answer due within the next-reply target), one waiting on the customer resumes, and an open one starts
+        its reply clock (next-reply target) unless it is already running or the first response is still owed (that
+        clock already runs). Returns the tickets that changed. A merged duplicate's messages count for its target.
         """
         now = self._clock() if at is None else at
         rows = await self._db.fetch(
@@ -552,14 +563,12 @@ class TicketStore:
             return None
         policy = await self.policy_for(ticket.team_id)
         reply_due = policy.next_reply_due(ticket.priority, epoch_to_utc(now)).timestamp()
-        clock: dict[str, Any] = {
-            "next_reply_due": reply_due,
-            "next_reply_warn_at": policy.warning_epoch(ticket.priority, now, reply_due),
-            "reply_clock_started_at": now,
-            "sla_next_check": now,
-        }
+        clock = _reply_owed(ticket, policy, reply_due, now)
+        owes_first_response = ticket.first_responded_at is None
         if ticket.status in (TicketStatus.RESOLVED, TicketStatus.PENDING_CUSTOMER):
             sets = await self._status_sets(ticket, TicketStatus.OPEN, now)
+            if owes_first_response and ticket.status is TicketStatus.PENDING_CUSTOMER:
+                clock = {}  # the first-response clock resumes where it paused (moved later by the pause)
             data = {"from": ticket.status.value, "to": TicketStatus.OPEN.value}
             return await self._change(
                 ticket.number,
@@ -568,7 +577,7 @@ class TicketStore:
                 expected_status=ticket.status,
                 at=now,
             )
-        if ticket.next_reply_due is not None or ticket.paused_at is not None:
+        if owes_first_response or ticket.next_reply_due is not None or ticket.paused_at is not None:
             return None
         return await self._change(
             ticket.number,

@@ -351,8 +351,15 @@ async def _serve(app: web.Application, settings: Settings) -> int:
     return 0
 
 
+def with_rasa_port(settings: Settings, rasa_port: int) -> Settings:
+    """`settings` talking to the Rasa that `frontdoor run` starts on `rasa_port` (`--rasa-port`), not to whatever
+    `FD_RASA_URL` names: the front door and its own Rasa always find each other."""
+    return settings.model_copy(update={"rasa_url": f"http://127.0.0.1:{rasa_port}"})
+
+
 async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     root = Path.cwd()
+    settings = with_rasa_port(settings, rasa_port)
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
     await _seed_demo_teams(settings)  # each start: a demo from before teams existed gets them too

@@ -45,7 +45,7 @@
     items.sort(function (x, y) { return (x[4] || 0) - (y[4] || 0); });
     items.forEach(function (x) {
       var left = x[4] ? x[4] - now : null;
-      w.appendChild(row([x[0], x[1], x[2], x[3] || "–", left === null ? "–" : left < 0 ? t("{time} overdue", { time: mmss(left) }) : t("{time} left", { time: mmss(left) })], risk[x[0]] || (left !== null && left < 0) ? "risk" : ""));
+      w.appendChild(row([x[0], x[1], x[2], x[3] || "–", left === null ? "–" : left < 0 ? t("{time} overdue", { time: window.fdDuration(left) }) : t("{time} left", { time: mmss(left) })], risk[x[0]] || (left !== null && left < 0) ? "risk" : ""));
     });
   }
   // shell.js fdApi: a 401 goes to the login page; any other failure keeps the last snapshot until the next try.

@@ -33,8 +33,8 @@
     return names[code] || code;
   }
   function metricName(code) {
-    // A ticket's clocks are the shell's words (shell.js: fdLabel); a waiting chat's first response is the panel's.
-    return code === "chat_first_response" ? t("chat: first response") : window.fdLabel(code);
+    // The shell's words (shell.js: fdLabel); a waiting chat's clock is its first response.
+    return window.fdLabel(code === "chat_first_response" ? "first_response" : code);
   }
   function orderStatus(code) {
     var names = { placed: t("placed"), shipped: t("shipped"), delivered: t("delivered"), cancelled: t("cancelled"), returned: t("returned") };
@@ -71,7 +71,8 @@
 
     var clocks = section(container, t("Open SLA clocks"), "cp-clocks");
     panel.clocks.forEach(function (k) {
-      var what = k.ticket || t("this chat");
+      // Named, not "this chat": the panel also lists the customer's other waiting chats, and shows on ticket pages.
+      var what = k.ticket || t("chat {id}", { id: k.conversation_id });
       if (k.paused) { clocks.appendChild(el("li", { "data-ticket": k.ticket || "" }, t("{what}: paused, waiting for the customer", { what: what }))); return; }
       var left = Math.round(k.due - Date.now() / 1000);
       var li = el("li", { "data-ticket": k.ticket || "", "data-metric": k.metric },
@@ -187,6 +188,11 @@
   }
 
   async function show(container, customerId) {
+    if (!shown || shown.container !== container || shown.customerId !== customerId) {
+      // Another customer: say so at once rather than leave an empty section (or the last one's record) meanwhile.
+      window.fdClear(container);
+      container.appendChild(el("p", { id: "cp-loading" }, t("Loading…")));
+    }
     shown = { container: container, customerId: customerId };
     var panel = await call("GET", "/" + encodeURIComponent(customerId));
     if (shown && shown.container === container && shown.customerId === customerId) draw(container, panel);

@@ -25,6 +25,8 @@
       product_fault: t("product fault"), delivery: t("delivery"), refund_return: t("refund or return"),
       billing: t("billing"), service_complaint: t("service complaint"), suggestion: t("suggestion"), general: t("general"),
       web: t("web chat"), wechat: t("WeChat"),
+      // the routes a ticket's news takes besides the chat (intake/deliveries.py)
+      email: t("email"), wechat_template: t("WeChat template message"),
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
       // customers: tier (conversations/models.py: Tier)
       standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP"),

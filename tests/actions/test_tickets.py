@@ -128,6 +128,17 @@ async def test_a_customer_sees_the_status_of_their_own_ticket_by_number(
     assert texts(dispatcher) == [f"工单 {number}（Kettle）：处理中（优先级：较急）。最近更新：2024-05-06 02:00。"]
 
 
+async def test_the_status_answer_never_shows_an_internal_note(
+    services: ActionServices, ticket_store: TicketStore
+) -> None:
+    number = await seed(ticket_store, "cust-1", TicketStatus.OPEN)
+    await ticket_store.add_note(number, "INTERNAL: refund fraud suspected", actor="agent:1")
+    await ticket_store.transition(number, TicketStatus.PENDING_INTERNAL, actor="agent:1", note="INTERNAL: ask legal")
+    for text in (f"where is my ticket {number}?", "where are my tickets"):
+        said = " ".join(texts(await check(services, text)))
+        assert number in said and "INTERNAL" not in said, said
+
+
 async def test_someone_elses_ticket_reads_as_not_found(services: ActionServices, ticket_store: TicketStore) -> None:
     await seed(ticket_store, "cust-2")
     dispatcher = await check(services, "status of FD-000001")

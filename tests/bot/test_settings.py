@@ -11,7 +11,7 @@ from handoff.settings import HandoffConfig
 from intake.models import Priority
 from intake.settings import CalendarConfig, IntakeConfig, SlaTarget
 from kb.settings import KBConfig
-from server.cli import main, wants_demo_order_service, with_order_system
+from server.cli import main, wants_demo_order_service, with_order_system, with_rasa_port
 
 AES_KEY = "a" * 43
 
@@ -216,6 +216,11 @@ def test_frontdoor_run_starts_the_demo_order_service_unless_the_environment_says
     assert Settings.for_server({}).intake.demo_orders is False
     demo = with_order_system(Settings.for_server({}), "http://127.0.0.1:8089")
     assert (demo.intake.order_api_url, demo.intake.demo_orders) == ("http://127.0.0.1:8089", False)
+
+
+def test_frontdoor_run_talks_to_the_rasa_it_starts_on_its_rasa_port() -> None:
+    settings = Settings.for_server({"FD_RASA_URL": "http://rasa.internal:5005"})
+    assert with_rasa_port(settings, 15005).rasa_url == "http://127.0.0.1:15005"
 
 
 def test_an_error_never_repeats_a_secret_or_a_url() -> None:

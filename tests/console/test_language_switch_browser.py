@@ -98,6 +98,10 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     await waiting.wait_for()
     assert await waiting.locator("td >> nth=2").inner_text() == "普通"
     assert re.fullmatch(r"剩余 2[34]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
+    # A day later it is overdue by an hour or so: said in words, without a minus sign (it read "已超时 -1:00:00").
+    await page.evaluate("() => { const real = Date.now; Date.now = () => real() + 25 * 3600 * 1000; }")
+    await waiting.locator("td >> nth=4", has_text="已超时").wait_for()
+    assert re.fullmatch(r"已超时 [01]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
     assert errors == []
     await context.close()
 

@@ -171,6 +171,14 @@ async def test_the_workflow_and_bad_requests_answer_clear_4xx_codes(running: Run
     await refused("GET", "/api/v1/tickets/FD-999999", None, 404, "not_found")
     await refused("GET", "/api/v1/tickets?priority=sky-high", None, 400, "bad_priority")
     await refused("GET", "/api/v1/tickets?sort=random", None, 400, "bad_sort")
+    # Nothing half-changed: every refusal left the ticket and its timeline as they were.
+    _, unchanged = await call(ann, "GET", base)
+    assert [e["kind"] for e in unchanged["timeline"]] == ["created"]
+    assert (unchanged["ticket"]["status"], unchanged["ticket"]["team_id"], unchanged["ticket"]["assignee"]) == (
+        "new",
+        "support",
+        None,
+    )
 
     assert (await call(ann, "POST", f"{base}/status", {"status": "resolved", "note": "fixed"}))[0] == 200
     await refused("POST", f"{base}/status", {"status": "pending_customer"}, 409, "illegal_transition")
@@ -194,13 +202,16 @@ async def test_transfer_records_who_when_and_why_and_merge_closes_the_duplicate(
     ann, bob, _ = await teams(running)
     number = await ticket(running)
     duplicate = await ticket(running, description="still broken")
+    _, before = await call(ann, "GET", f"/api/v1/tickets/{number}")
 
     status, body = await call(
         bob, "POST", f"/api/v1/tickets/{number}/transfer", {"team": "technical", "reason": "a fault"}
     )
     assert status == 200 and body["ticket"]["team_id"] == "technical"
     clocks = {c["metric"]: c for c in body["ticket"]["sla"]["clocks"]}
-    assert clocks["next_reply"]["running"]  # the receiving team owes a reply
+    # The receiving team owes the first response, its clock starting at the transfer.
+    assert clocks["first_response"]["running"] and "next_reply" not in clocks
+    assert body["ticket"]["first_response_due"] > before["ticket"]["first_response_due"]
 
     status, body = await call(ann, "POST", f"/api/v1/tickets/{duplicate}/merge", {"into": number})
     assert status == 200 and body["ticket"]["number"] == number

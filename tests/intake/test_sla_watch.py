@@ -87,6 +87,20 @@ async def test_at_risk_then_breached_once_each_on_the_business_calendar(store: T
     assert breach[0].data["expected"] == sh(2025, 11, 17, 13, 30)  # urgent now: 1 business hour, lunch excluded
 
 
+async def test_the_at_risk_share_is_configurable(database: Database, clock: Clock) -> None:
+    """Half the target instead of 80 %: high's 4 business hours from Friday 16:30 are at risk on Monday at 09:30."""
+    teams = TeamStore(database, clock)
+    await teams.put(Team("support", "Support", ("general",), "sam", ("ann", "sam")))
+    policy = SlaPolicy(calendar=OFFICE, at_risk_share=0.5)
+    store = TicketStore(database, clock=clock, policy=policy, teams=teams)
+    watcher = SlaWatcher(store, clock=clock)
+    number = await urgent_ticket(store)
+    clock.now = sh(2025, 11, 17, 9, 29)
+    assert await watcher.run_pass() == []
+    clock.now = sh(2025, 11, 17, 9, 30)
+    assert [(f.number, f.kind) for f in await watcher.run_pass()] == [(number, EventKind.SLA_AT_RISK)]
+
+
 async def test_two_watchers_at_once_and_a_restarted_one_fire_each_event_once(
     database: Database, store: TicketStore, clock: Clock
 ) -> None:
@@ -116,6 +130,36 @@ async def test_a_paused_ticket_fires_nothing_and_its_clock_resumes_later(store: 
     assert resumed.first_response_due > clock.now
     fired = await watcher.run_pass()
     assert fired == [], fired
+
+
+async def test_one_awaited_answer_is_one_clock_so_one_breach_and_one_apology(store: TicketStore, clock: Clock) -> None:
+    """The customer writes again before anyone answered: the first response is still the answer owed, so no reply
+    clock starts beside it (two clocks would breach twice and apologise twice)."""
+    watcher = SlaWatcher(store, clock=clock)
+    number = await urgent_ticket(store)
+    clock.now = sh(2025, 11, 17, 9, 10)
+    assert await store.customer_message("conv-1", text="hello? anyone?") == []
+    clock.now = sh(2025, 11, 17, 12, 0)  # past the first response's 11:30
+    fired = [(f.metric, f.kind) for f in await watcher.run_pass()]
+    assert fired == [("first_response", EventKind.SLA_BREACHED)]
+    apologies = [e for e in await store.timeline(number, customer_id="c1") if e.kind is EventKind.SLA_BREACHED]
+    assert len(apologies) == 1
+
+
+async def test_a_ticket_resolved_without_a_reply_and_reopened_is_not_breached_at_once(
+    store: TicketStore, clock: Clock
+) -> None:
+    watcher = SlaWatcher(store, clock=clock)
+    number = await urgent_ticket(store)
+    await store.transition(number, TicketStatus.RESOLVED, actor="ann")  # before its first response was due
+    clock.now = sh(2025, 11, 18, 10, 0)  # a day later, long past the old first-response deadline
+    (reopened,) = await store.customer_message("conv-1", text="it broke again")
+    assert await watcher.run_pass() == []
+    # The answer owed is due on the next-reply target (high: 4 business hours) from the customer's message.
+    assert reopened.first_response_due == sh(2025, 11, 18, 15, 0)
+    clock.now = sh(2025, 11, 18, 15, 0)
+    fired = [(f.metric, f.kind) for f in await watcher.run_pass()]
+    assert fired == [("first_response", EventKind.SLA_BREACHED)]
 
 
 async def test_a_breach_can_hand_the_ticket_to_the_team_lead(store: TicketStore, clock: Clock) -> None:

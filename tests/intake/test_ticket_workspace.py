@@ -107,8 +107,10 @@ async def test_a_transfer_records_who_when_why_and_starts_the_receiving_team_s_c
     clock.now = sh(2025, 11, 17, 17, 30)
     moved = await store.transfer(number, "vip", actor="bob", reason="VIP customer")
     assert (moved.team_id, moved.assignee) == ("vip", None)
-    # The VIP desk's 1-hour target starts at the transfer: 30 minutes today, 30 tomorrow morning.
-    assert moved.next_reply_due == sh(2025, 11, 18, 9, 30) and moved.reply_clock_started_at == clock.now
+    # The VIP desk's 1-hour target starts at the transfer: 30 minutes today, 30 tomorrow morning. No answer was
+    # given yet, so it is the first response that is due then: one clock for one awaited answer.
+    assert moved.first_response_due == sh(2025, 11, 18, 9, 30) and moved.next_reply_due is None
+    assert [metric for metric, _, _ in moved.running_clocks()] == ["first_response", "resolution"]
     event = (await store.timeline(number))[-1]
     assert (event.kind, event.actor, event.body, event.at) == (EventKind.TRANSFERRED, "bob", "VIP customer", clock.now)
     assert event.data["from"] == "support" and event.data["to"] == "vip" and not event.public
@@ -120,6 +122,9 @@ async def test_a_transfer_records_who_when_why_and_starts_the_receiving_team_s_c
     await store.add_reply(number, "VIP desk here", actor="ann")
     answered = await store.get_for_staff(number)
     assert answered is not None and answered.next_reply_due is None
+    # After the first response a transfer starts the reply clock on the receiving team's first-response target.
+    back = await store.transfer(number, "support", actor="ann", reason="not a VIP matter")
+    assert back.reply_clock_started_at == clock.now and back.next_reply_due == sh(2025, 11, 20, 17, 31)
 
 
 async def test_merging_closes_the_duplicate_and_links_its_chat(store: TicketStore) -> None:
@@ -135,7 +140,8 @@ async def test_merging_closes_the_duplicate_and_links_its_chat(store: TicketStor
     for source, into in ((keep, keep), (duplicate, keep), (stranger, keep)):
         with pytest.raises(InvalidTicketChange):
             await store.merge(source, into, actor="ann")
-    # The customer writing in the duplicate's chat reaches the ticket that lives on.
+    # The customer writing in the duplicate's chat reaches the ticket that lives on (its reply clock starts).
+    await store.add_reply(keep, "我们正在处理", actor="ann")
     assert [t.number for t in await store.customer_message("conv-wechat")] == [keep]
 
 
@@ -150,7 +156,13 @@ async def test_a_customer_message_reopens_within_seven_days_and_resumes_a_paused
     said = (await store.timeline(number))[-1]
     assert (said.kind, said.actor, said.body) == (EventKind.CUSTOMER_MESSAGE, "customer", "还是漏水")
     assert not said.public
-    assert reopened.next_reply_due is not None
+    # Resolved without a word to the customer: the answer now owed is the first response, due on the next-reply
+    # target from the message — not the old first-response deadline, long past, which would breach at once.
+    assert reopened.next_reply_due is None
+    assert (
+        reopened.first_response_due
+        == OFFICE.add_business_time(dt.datetime.fromtimestamp(clock.now, dt.UTC), 24 * HOUR).timestamp()
+    )
     await store.transition(number, TicketStatus.RESOLVED, actor="ann")
     clock.now += 7 * 24 * HOUR + 1
     assert await store.customer_message("conv-1") == []

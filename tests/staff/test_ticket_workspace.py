@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from bot.keys import CONVERSATIONS, KB, TICKETS
-from intake.models import Category, Priority, TicketDraft, TicketStatus
+from intake.models import Category, EventKind, Priority, TicketDraft, TicketStatus
 from intake.teams import Team, parse_targets
 from kb.store import EntryStatus
 from staff.auth import Role
@@ -342,3 +342,40 @@ async def test_an_agent_makes_a_ticket_of_a_console_chat_with_its_transcript(
     await expect(page.locator("#details dd", has_text="kettle")).to_have_text("I want a human, my kettle leaks")
     assert problems == []
     await context.close()
+
+
+async def test_deliveries_and_follow_ups_read_as_words_in_both_languages(running: Running, browser: Browser) -> None:
+    """What happened on the way to the customer and back — a route that failed, the follow-up's answers, a
+    supervisor's task — is shown to staff on the timeline in their language, never as codes."""
+    store = running.app[TICKETS]
+    number = await make_ticket(running, None, "Kettle leaks")
+    await store.record_event(number, EventKind.DELIVERY_FAILED, {"channel": "wechat_template", "purpose": "reply"})
+    await store.record_event(number, EventKind.DELIVERY_FAILED, {"channel": "email", "purpose": "status"})
+    await store.record_event(number, EventKind.FOLLOW_UP, {"answer": "rated", "score": 2})
+    await store.record_event(number, EventKind.FOLLOW_UP_TASK, {"reason": "low_score", "score": 2})
+    expected = {
+        "en": [
+            "Could not reach the customer by WeChat template message",
+            "Could not reach the customer by email",
+            "Follow-up: the customer rated the help 2 of 5",
+            "Supervisor follow-up: a low score (2 of 5)",
+        ],
+        "zh": [
+            "未能通过微信模板消息联系到客户",
+            "未能通过邮箱联系到客户",
+            "回访：客户评分 2/5",
+            "主管跟进：低分（2/5）",
+        ],
+    }
+    for language, lines in expected.items():
+        page, problems = await staff_page(browser, running, "sam", language)
+        await page.goto(f"{running.url}/console/tickets/{number}")
+        items = page.locator("#timeline li[data-kind=delivery_failed], #timeline li[data-kind^=follow_up]")
+        await expect(items).to_have_count(4)
+        texts = await items.all_inner_texts()
+        for text, line in zip(texts, lines, strict=True):
+            assert line in text, (language, texts)
+        assert not any(code in " ".join(texts) for code in ("wechat_template", "low_score", "follow_up"))
+        await shot(page, f"workspace-deliveries-{language}")
+        assert problems == []
+        await page.context.close()
