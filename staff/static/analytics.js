@@ -112,15 +112,10 @@
     return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
   }
 
-  // Codes the report uses beyond shell.js fdLabel's: languages, handoff reasons, distribution buckets.
+  // Codes the report uses beyond shell.js fdLabel's (which words handoff reasons too): languages, buckets.
   function label(code) {
     const labels = {
       en: t("English"), zh: t("Chinese"),
-      customer_request: t("customer asked for a person"), asked_for_human: t("customer asked for a person"),
-      kb_not_found: t("no answer in the FAQ"), low_confidence: t("unsure answer"),
-      repeated_not_found: t("repeatedly no answer"), unhelpful_answer: t("answer not helpful"),
-      form_stuck: t("stuck in a form"), urgent_category: t("urgent category"), complaint: t("complaint"),
-      bot_error: t("bot error"),
       "0-1h": t("under 1 h"), "1-4h": t("1–4 h"), "4-8h": t("4–8 h"), "8-24h": t("8–24 h"), "24h+": t("over 24 h"),
     };
     if (code === null || code === undefined || code === "") return "–";

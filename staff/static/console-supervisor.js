@@ -38,9 +38,9 @@
     });
     var w = $("waiting"); clear(w);
     var risk = {}; snapshot.at_risk.forEach(function (c) { risk[c] = true; });
-    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, window.fdLabel(x.priority), x.reason, x.sla.deadline]; });
+    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, window.fdLabel(x.priority), window.fdLabel(x.reason), x.sla.deadline]; });
     snapshot.assigned.forEach(function (r) {
-      if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), window.fdLabel(r.priority), r.reason, snapshot.deadlines[r.conversation_id]]);
+      if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), window.fdLabel(r.priority), window.fdLabel(r.reason), snapshot.deadlines[r.conversation_id]]);
     });
     items.sort(function (x, y) { return (x[4] || 0) - (y[4] || 0); });
     items.forEach(function (x) {

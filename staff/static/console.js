@@ -39,7 +39,7 @@
       li.appendChild(el("span", { class: "badge " + item.priority }, window.fdLabel(item.priority)));
       // The customer's tier moves them up the queue (handoff/routing.py): agents see why.
       if (item.tier && item.tier !== "standard") li.appendChild(el("span", { class: "badge tier-" + item.tier, "data-tier": item.tier }, window.fdLabel(item.tier)));
-      var reason = item.reason || t("request");
+      var reason = item.reason ? window.fdLabel(item.reason) : t("request");
       li.appendChild(el("div", {}, t("{reason} · waiting since {time}", { reason: reason, time: fmtTime(item.enqueued_at) })));
       if (!item.eligible) li.appendChild(el("div", { class: "badge" }, t("not your queue")));
       li.addEventListener("click", function () { select(item.conversation_id); });
@@ -52,7 +52,7 @@
       var li = el("li", { "data-cid": record.conversation_id, "data-state": record.state });
       li.appendChild(el("strong", {}, record.conversation_id));
       li.appendChild(el("span", { class: "badge" }, window.fdLabel(record.state)));
-      li.appendChild(el("div", {}, record.skill + " · " + (record.reason || "")));
+      li.appendChild(el("div", {}, record.skill + " · " + (record.reason ? window.fdLabel(record.reason) : "")));
       if (record.note) li.appendChild(el("div", { class: "note" }, t("Note: {note}", { note: record.note })));
       if (unread[record.conversation_id]) li.classList.add("unread");
       if (record.conversation_id === selected) li.classList.add("selected");
@@ -77,7 +77,7 @@
   function eventLine(e) {
     var d = e.data || {};
     var said = e.text ? " — " + e.text : "";
-    if (e.kind === "trigger") return t("Handed off: {reason}", { reason: d.reason || "request" }) + said;
+    if (e.kind === "trigger") return t("Handed off: {reason}", { reason: d.reason ? window.fdLabel(d.reason) : t("request") }) + said;
     if (e.kind === "transfer") {
       var target = d.to_agent || t("queue {queue}", { queue: d.to_queue });
       return t("Transferred by {actor} to {target}", { actor: e.actor, target: target }) + said;
@@ -118,7 +118,7 @@
     $("case-state").textContent = window.fdLabel(card.handoff.state);
     $("case-priority").textContent = window.fdLabel(card.priority);
     $("case-priority").className = "badge " + card.priority;
-    $("case-reason").textContent = card.reason || "–";
+    $("case-reason").textContent = card.reason ? window.fdLabel(card.reason) : "–";
     $("claim").hidden = card.handoff.state !== "queued";
     // What was seen goes with what is cleared: two selects racing (a pull and its "assigned" event) would otherwise
     // leave the second render skipping every line the first one drew.
@@ -164,7 +164,7 @@
   // named by its kind only (the payload itself can be kilobytes of JSON: never shown).
   function eventKind(c) { return Object.keys(c).slice(0, 3).join(", ") || "event"; }
   function eventText(c) {
-    if (c.handoff) return t("handoff requested: {reason}", { reason: c.handoff.reason || "" }) + " " + JSON.stringify(c.handoff.scores || {});
+    if (c.handoff) return t("handoff requested: {reason}", { reason: c.handoff.reason ? window.fdLabel(c.handoff.reason) : "" }) + " " + JSON.stringify(c.handoff.scores || {});
     if (c.kb) {
       var best = (c.kb.candidates || [])[0];
       return "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")" + (best ? " · " + best.question : "");

@@ -30,6 +30,12 @@
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
       // customers: tier (conversations/models.py: Tier)
       standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP"),
+      // why the bot handed a chat to a person (handoff/triggers.py: ReasonCode; asked_for_human in older records)
+      customer_request: t("customer asked for a person"), asked_for_human: t("customer asked for a person"),
+      kb_not_found: t("no answer in the FAQ"), low_confidence: t("unsure answer"),
+      repeated_not_found: t("repeatedly no answer"), unhelpful_answer: t("answer not helpful"),
+      form_stuck: t("stuck in a form"), urgent_category: t("urgent category"), complaint: t("complaint"),
+      bot_error: t("bot error"),
     };
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }

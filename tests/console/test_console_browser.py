@@ -56,10 +56,10 @@ async def test_two_agents_get_their_own_cases_and_customer_html_stays_text(runni
         assert await bob.locator(f"#inbox li[data-cid='{first.conversation_id}']").count() == 0
 
         await ann.wait_for_selector("#case:not([hidden])")
-        assert await ann.text_content("#case-reason") == "customer_request"
+        assert await ann.text_content("#case-reason") == "customer asked for a person"
         history = ann.locator("#handoff-events li[data-kind='trigger']")
         await history.wait_for()
-        assert "Handed off: customer_request" in (await history.text_content() or "")
+        assert "Handed off: customer asked for a person" in (await history.text_content() or "")
         await first.say(XSS)
         line = ann.locator("#transcript li[data-sender='customer'] .text", has_text="onerror")
         await line.wait_for()

@@ -62,7 +62,7 @@ async def test_the_switch_changes_the_language_and_the_cookie_keeps_it(running: 
     await page.locator("#inbox li").first.click()  # the chat handed to Ann: its state and history in Chinese too
     trigger = page.locator("#handoff-events li[data-kind='trigger']")
     await trigger.wait_for()
-    assert "转人工：customer_request" in await trigger.inner_text()
+    assert "转人工：客户要求人工" in await trigger.inner_text()
     assert await page.inner_text("#case-state") == "已分配"
 
     await page.click(".fd-lang-switch button[value=en]")
