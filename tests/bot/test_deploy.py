@@ -1,5 +1,5 @@
 """`deploy/haproxy.cfg` is valid HAProxy configuration, names the replicas `bot.stack` starts, and is the very text
-docs/operations.md shows."""
+docs/operations.md shows; Rasa's lock store follows the launcher's choice."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from bot.rasa_runtime import RasaRuntimeError, lock_store_environment
 from bot.stack import FRONTDOOR_REPLICAS, HAPROXY, HAPROXY_CONFIG, RASA_REPLICAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,3 +37,16 @@ def test_the_replicas_the_stack_starts_are_the_servers_it_names() -> None:
 def test_the_operations_guide_shows_the_configuration_verbatim() -> None:
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert f"```haproxy\n{CONFIG.rstrip()}\n```" in guide
+
+
+def test_one_rasa_keeps_its_locks_in_memory_and_several_share_redis() -> None:
+    assert lock_store_environment("")["FD_LOCK_STORE_TYPE"] == "in_memory"
+    assert lock_store_environment("redis://:s%40cret@cache.internal:6390/3") == {
+        "FD_LOCK_STORE_TYPE": "redis",
+        "FD_LOCK_STORE_HOST": "cache.internal",
+        "FD_LOCK_STORE_PORT": "6390",
+        "FD_LOCK_STORE_DB": "3",
+        "FD_LOCK_STORE_PASSWORD": "s@cret",
+    }
+    with pytest.raises(RasaRuntimeError):
+        lock_store_environment("postgresql://db/locks")
