@@ -53,8 +53,9 @@ class OwnershipGate(Protocol):
     def presence_interval_s(self) -> float:
         """How often a live socket must call `customer_present` for its customer not to count as silent."""
 
-    async def bot_answers(self, conversation_id: str) -> bool:
-        """False while a human owns the conversation: the bot must stay silent."""
+    async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
+        """False while a human owns the conversation: the bot must stay silent (and `customer_message`, just
+        recorded, goes to the agent)."""
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         """Queues the conversation for a human; returns the notices to show the customer."""
@@ -249,7 +250,7 @@ class ConversationPipeline:
             if answered is not None:
                 return "intercepted", await self._record(conversation, answered)
         await self._customer_message_hook(conversation.id, inbound.text)
-        if not await self._gate.bot_answers(conversation.id):
+        if not await self._gate.bot_answers(conversation.id, recorded[-1]):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
 
