@@ -135,12 +135,14 @@ RASA_REPLICAS = ("r1", "r2")
 @dataclass(frozen=True)
 class Replicas:
     """Two front doors and two Rasa servers, each pair behind HAProxy. `url` is the front doors' balancer;
-    `frontdoors` and `rasas` map haproxy.cfg's server names to their processes (to kill one)."""
+    `frontdoors` and `rasas` map haproxy.cfg's server names to their processes (to kill one), `rasa_urls` to the Rasa
+    servers' own addresses."""
 
     url: str
     var_dir: Path
     frontdoors: dict[str, subprocess.Popen[bytes]]
     rasas: dict[str, subprocess.Popen[bytes]]
+    rasa_urls: dict[str, str]  # each Rasa server's own address (its HTTP API), by name
 
     def kill(self, name: str) -> None:
         """Kills replica `name` (a front door or a Rasa server) at once, as a crash would: SIGKILL, no cleanup."""
@@ -240,7 +242,7 @@ def running_replicas(
         for name in FRONTDOOR_REPLICAS:
             wait_until_healthy(f"http://127.0.0.1:{ports[name]}/healthz", HEALTHY_TIMEOUT_S)
         wait_until_healthy(f"{url}/healthz", HEALTHY_TIMEOUT_S)  # the balancer has seen them up too
-        yield Replicas(url, var_dir, frontdoors, rasas)
+        yield Replicas(url, var_dir, frontdoors, rasas, {name: config.url for name, config in configs.items()})
     finally:
         for process in reversed(processes):
             stop_process(process)

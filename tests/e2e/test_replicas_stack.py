@@ -187,6 +187,11 @@ async def test_a_customer_on_replica_a_is_served_from_replica_b_and_survives_a_d
         assert [m for m in greeting if m["sender"] == "bot"], greeting
         queued = await customer.say("I want to talk to a person")
         assert any("queue" in m["text"] for m in queued if m["sender"] == "system"), queued
+        for rasa_url in stack.rasa_urls.values():  # whichever took each turn, every server reads the whole dialogue
+            async with on_a.get(f"{rasa_url}/conversations/{customer.conversation_id}/tracker") as response:
+                events = (await response.json())["events"]
+            said = [e["text"] for e in events if e["event"] == "user"]
+            assert said == ["hello", "I want to talk to a person"], said
 
         login = {"username": username, "password": password}
         async with agent.post(f"{stack.url}/login", data=login, allow_redirects=False) as response:
