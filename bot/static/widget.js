@@ -211,7 +211,11 @@
   // A DOMParser document is inert: nothing in it runs or loads. Only allowed elements and http(s)/mailto links leave.
   function richText(html) {
     var fragment = document.createDocumentFragment();
-    copyRich(new DOMParser().parseFromString(html, "text/html").body, fragment);
+    var body = new DOMParser().parseFromString(html, "text/html").body;
+    // One paragraph (most bot messages) is shown as its contents: a short reply looks as it always did.
+    var first = body.firstElementChild;
+    var single = body.children.length === 1 && first.tagName === "P" && body.textContent.trim() === first.textContent.trim();
+    copyRich(single ? first : body, fragment);
     return fragment;
   }
 
