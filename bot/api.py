@@ -16,11 +16,12 @@ from aiohttp import WSMsgType, web
 
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
+from bot.channels.formats import answer_html
 from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
 from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
 from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, Sender
 from conversations.text import CLIENT_MESSAGE_ID_PATTERN
 from web.exceptions import BadRequest, NotAuthorised, NotFound
 from web.http import INT64, client_message_id_field, int_param, parse_json_object, read_json_object, text_field
@@ -61,8 +62,16 @@ async def authorised_conversation(request: web.Request, token: str) -> Conversat
     return conversation
 
 
+def public_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A transcript message (`Message.to_dict()`) as customers' clients receive it: without the machine `custom`
+    data, and for the bot's messages (FAQ answers are Markdown) with `html`, sanitised for the widget to show.
+    Everyone else's text is shown as typed."""
+    html = answer_html(message["text"]) if message["sender"] == Sender.BOT.value and message["text"] else None
+    return message | {"custom": {}, "html": html}
+
+
 def public_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    return [m.to_dict() | {"custom": {}} for m in messages if m.sender in CUSTOMER_VISIBLE]
+    return [public_message(m.to_dict()) for m in messages if m.sender in CUSTOMER_VISIBLE]
 
 
 @routes.post("/api/v1/conversations")
@@ -213,7 +222,7 @@ async def _forward_events(ws: web.WebSocketResponse, subscription: Any, last_seq
             if message["sender"] not in {s.value for s in CUSTOMER_VISIBLE} or message["seq"] <= last_seq:
                 continue
             last_seq = message["seq"]
-            await ws.send_json({"type": "message", "message": message | {"custom": {}}})
+            await ws.send_json({"type": "message", "message": public_message(message)})
         elif event.get("type") in CUSTOMER_EVENTS:
             if event.get("who") == "customer":
                 continue

@@ -29,7 +29,7 @@ from bot.pipeline import ConversationPipeline, conversation_topic
 from bot.surveys import SURVEY_DIALOGUE, SurveyDialogue
 from bot.telemetry import METRICS
 from conversations.exceptions import UnknownCustomer
-from conversations.models import Conversation, Sender
+from conversations.models import Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from handoff.constants import ABANDON_AFTER_S, BUS_TOPIC_ALL
 from handoff.memory import MemoryHandoffStore
@@ -283,11 +283,11 @@ class HandoffGate:
         self._record = record
         self._pending = pending
 
-    async def bot_answers(self, conversation_id: str) -> bool:
+    async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
         """False while an agent owns it (assigned or wrap-up), per the live state, or per the service record while
-        the live state cannot be reached."""
+        the live state cannot be reached; then `customer_message` goes to the agent's inbox."""
         try:
-            return await self._live_bot_answers(conversation_id)
+            return await self._live_bot_answers(conversation_id, customer_message)
         except REDIS_UNREACHABLE:
             owner = await recorded_owner(self._record, conversation_id)
             log.warning(
@@ -296,16 +296,14 @@ class HandoffGate:
             )
             return owner is None or owner.state not in AGENT_STATES
 
-    async def _live_bot_answers(self, conversation_id: str) -> bool:
-        """The pipeline calls this right after recording the customer's message, so the newest transcript line is
-        that message: it goes to the owning agent's inbox."""
+    async def _live_bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
+        """The message is passed, not read back as the newest transcript line: another line (a notice written by
+        another replica) may already follow it, and the customer's words would never reach the agent."""
         record = await self.service.state_of(conversation_id)
         if record is not None and record.state is OwnershipState.QUEUED:
             await self.service.customer_seen(conversation_id)
         if record is not None and record.state in AGENT_STATES:
-            latest = await self._store.recent(conversation_id, 1)
-            if latest and latest[-1].sender is Sender.CUSTOMER:
-                await self.service.notify_customer_message(conversation_id, latest[-1].to_dict())
+            await self.service.notify_customer_message(conversation_id, customer_message.to_dict())
             return False
         return True
 

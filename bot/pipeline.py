@@ -57,8 +57,9 @@ class OwnershipGate(Protocol):
     def presence_interval_s(self) -> float:
         """How often a live socket must call `customer_present` for its customer not to count as silent."""
 
-    async def bot_answers(self, conversation_id: str) -> bool:
-        """False while a human owns the conversation: the bot must stay silent."""
+    async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
+        """False while a human owns the conversation: the bot must stay silent (and `customer_message`, just
+        recorded, goes to the agent)."""
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         """Queues the conversation for a human; returns the notices to show the customer."""
@@ -267,18 +268,19 @@ class ConversationPipeline:
                     data={"button": bool(payload), "kind": inbound.kind},
                 )
             )
-        return await self._answer(conversation, inbound, payload)
+        return await self._answer(conversation, inbound, recorded[-1], payload)
 
     async def _answer(
-        self, conversation: Conversation, inbound: InboundMessage, payload: str | None
+        self, conversation: Conversation, inbound: InboundMessage, stored: Message, payload: str | None
     ) -> tuple[str, list[Message]]:
-        """Everything after the customer's message is stored: the survey, the ticket clocks, the owner, the bot."""
+        """Everything after the customer's message (`stored`) is stored: the survey, the ticket clocks, the owner (who
+        gets `stored` in their inbox), the bot."""
         if self._surveys is not None:
             answered = await self._surveys.answer(conversation, inbound.text, payload)
             if answered is not None:
                 return "intercepted", await self._record(conversation, answered)
         await self._customer_message_hook(conversation.id, inbound.text)
-        if not await self._gate.bot_answers(conversation.id):
+        if not await self._gate.bot_answers(conversation.id, stored):
             return "human", []
         return await self._bot_turn(conversation, inbound, payload)
 
@@ -295,7 +297,7 @@ class ConversationPipeline:
             return "duplicate", [m for m in replies if m.sender in CUSTOMER_VISIBLE]
         log.info("a retried message was stored but never answered; answering it now")
         payload = stored.custom.get("payload")
-        return await self._answer(conversation, inbound, payload if isinstance(payload, str) else None)
+        return await self._answer(conversation, inbound, stored, payload if isinstance(payload, str) else None)
 
     async def _customer_message_hook(self, conversation_id: str, text: str) -> None:
         if self._on_customer_message is None:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -80,6 +81,9 @@ class RasaServerConfig:
     actions_url: str
     tracker_url: str
     log_file: Path
+    # `redis://host:port/db` when several Rasa servers answer the same conversations (each turn then holds a lock
+    # there, so two turns of one conversation never run at once); empty: one server, locks in memory.
+    lock_store_url: str = ""
 
     @property
     def url(self) -> str:
@@ -94,10 +98,34 @@ class RasaServerConfig:
             "FD_TRACKER_DIALECT": "postgresql" if dialect.startswith("postgres") else dialect,
             "FD_TRACKER_URL": self.tracker_url,
             "FD_TRACKER_DB": "rasa",
+            **lock_store_environment(self.lock_store_url),
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         }
+
+
+def lock_store_environment(url: str) -> dict[str, str]:
+    """endpoints.yml's `lock_store` variables: Redis at `url` (`redis://[:password@]host:port/db`), or in memory
+    when empty."""
+    if not url:
+        return {
+            "FD_LOCK_STORE_TYPE": "in_memory",
+            "FD_LOCK_STORE_HOST": "",
+            "FD_LOCK_STORE_PORT": "0",
+            "FD_LOCK_STORE_DB": "0",
+            "FD_LOCK_STORE_PASSWORD": "",
+        }
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "redis" or not parsed.hostname:
+        raise RasaRuntimeError(f"the lock store must be a redis://host:port/db URL, not {url!r}")
+    return {
+        "FD_LOCK_STORE_TYPE": "redis",
+        "FD_LOCK_STORE_HOST": parsed.hostname,
+        "FD_LOCK_STORE_PORT": str(parsed.port or 6379),
+        "FD_LOCK_STORE_DB": parsed.path.strip("/") or "0",
+        "FD_LOCK_STORE_PASSWORD": urllib.parse.unquote(parsed.password or ""),
+    }
 
 
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -118,6 +146,17 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: floa
 @contextmanager
 def rasa_server(config: RasaServerConfig, base_env: Mapping[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A running `rasa run` with the REST channel and HTTP API, stopped on exit."""
+    process = start_rasa(config, base_env)
+    try:
+        wait_until_ready(config.url, process, RASA_START_TIMEOUT_S)
+        yield process
+    finally:
+        stop_process(process)
+
+
+def start_rasa(config: RasaServerConfig, base_env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """`rasa run` with the REST channel and HTTP API, started (in its own process group) but not yet ready: several
+    can load their models at once, then `wait_until_ready` each."""
     command = [
         str(rasa_executable(config.root)),
         "run",
@@ -133,7 +172,7 @@ def rasa_server(config: RasaServerConfig, base_env: Mapping[str, str]) -> Iterat
     ]
     config.log_file.parent.mkdir(parents=True, exist_ok=True)
     with config.log_file.open("ab") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - our own venv's executable
+        return subprocess.Popen(  # noqa: S603 - our own venv's executable
             command,
             cwd=config.root,
             env=config.environment(base_env),
@@ -141,11 +180,6 @@ def rasa_server(config: RasaServerConfig, base_env: Mapping[str, str]) -> Iterat
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            wait_until_ready(config.url, process, RASA_START_TIMEOUT_S)
-            yield process
-        finally:
-            stop_process(process)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:

@@ -1,11 +1,14 @@
-"""Starts the whole product as real processes on free loopback ports: the front door, then Rasa pointed at it.
+"""Starts the whole product as real processes on free loopback ports: the front door, then Rasa pointed at it; or
+several of each behind HAProxy (`running_replicas`, with `deploy/haproxy.cfg`).
 
 The end-to-end tests and the benchmarks use this, so they exercise exactly what `frontdoor run` runs, over HTTP.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.rasa_runtime import RasaRuntimeError, RasaServerConfig, ensure_model, rasa_server, stop_process
+from bot.rasa_runtime import (
+    RASA_START_TIMEOUT_S,
+    RasaRuntimeError,
+    RasaServerConfig,
+    ensure_model,
+    rasa_server,
+    start_rasa,
+    stop_process,
+    wait_until_ready,
+)
 
 FRONTDOOR_START_TIMEOUT_S = 120.0
 # Loading the FAQ encoders on a small machine takes a while; the stack is ready when /healthz says so.
@@ -39,7 +51,7 @@ class Stack:
     rasa_pid: int
 
 
-def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -54,7 +66,7 @@ def _wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float)
     raise RasaRuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
-def _wait_until_healthy(url: str, timeout_s: float) -> None:
+def wait_until_healthy(url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     last = ""
     while time.monotonic() < deadline:
@@ -98,7 +110,7 @@ def running_stack(
         )
     try:
         frontdoor_url = f"http://127.0.0.1:{fd_port}"
-        _wait_for_http(f"{frontdoor_url}/healthz", frontdoor, FRONTDOOR_START_TIMEOUT_S)
+        wait_for_http(f"{frontdoor_url}/healthz", frontdoor, FRONTDOOR_START_TIMEOUT_S)
         config = RasaServerConfig(
             root=root,
             model=model,
@@ -108,7 +120,129 @@ def running_stack(
             log_file=var_dir / "rasa.log",
         )
         with rasa_server(config, env) as rasa:
-            _wait_until_healthy(f"{frontdoor_url}/healthz", HEALTHY_TIMEOUT_S)
+            wait_until_healthy(f"{frontdoor_url}/healthz", HEALTHY_TIMEOUT_S)
             yield Stack(frontdoor_url, config.url, var_dir, frontdoor.pid, rasa.pid)
     finally:
         stop_process(frontdoor)
+
+
+HAPROXY = "/usr/sbin/haproxy"
+HAPROXY_CONFIG = Path("deploy") / "haproxy.cfg"
+FRONTDOOR_REPLICAS = ("a", "b")  # the server names (and cookie values) in deploy/haproxy.cfg
+RASA_REPLICAS = ("r1", "r2")
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """Two front doors and two Rasa servers, each pair behind HAProxy. `url` is the front doors' balancer;
+    `frontdoors` and `rasas` map haproxy.cfg's server names to their processes (to kill one), `rasa_urls` to the Rasa
+    servers' own addresses."""
+
+    url: str
+    var_dir: Path
+    frontdoors: dict[str, subprocess.Popen[bytes]]
+    rasas: dict[str, subprocess.Popen[bytes]]
+    rasa_urls: dict[str, str]  # each Rasa server's own address (its HTTP API), by name
+
+    def kill(self, name: str) -> None:
+        """Kills replica `name` (a front door or a Rasa server) at once, as a crash would: SIGKILL, no cleanup."""
+        process = self.frontdoors.get(name) or self.rasas[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _frontdoor(root: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            cwd=root,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@contextmanager
+def running_replicas(
+    root: Path,
+    var_dir: Path,
+    env: Mapping[str, str],
+    *,
+    database_url: str,
+    database_schema: str,
+    tracker_url: str,
+    redis_url: str,
+    lock_store_url: str,
+) -> Iterator[Replicas]:
+    """HAProxy on `deploy/haproxy.cfg`, two front doors sharing PostgreSQL (`database_url`, `database_schema`) and
+    Redis (`redis_url`), and two Rasa servers sharing one model, a PostgreSQL tracker store (`tracker_url`) and a
+    Redis lock store (`lock_store_url`). Front doors reach Rasa, and Rasa the actions webhook, through the balancer.
+    Each pair starts at once (Rasa's start is the slow part); everything is stopped on exit."""
+    model = ensure_model(root)
+    ports = {name: free_port() for name in ("lb", "rasa_lb", *FRONTDOOR_REPLICAS, *RASA_REPLICAS)}
+    url, rasa_url = f"http://127.0.0.1:{ports['lb']}", f"http://127.0.0.1:{ports['rasa_lb']}"
+    env = {**env, "FD_ACTIONS_TOKEN": env.get("FD_ACTIONS_TOKEN") or secrets.token_urlsafe(16)}
+    balancer_env = {
+        **env,
+        "LB_FRONTDOOR_BIND": f"127.0.0.1:{ports['lb']}",
+        "LB_RASA_BIND": f"127.0.0.1:{ports['rasa_lb']}",
+        **{f"LB_FRONTDOOR_{n.upper()}": f"127.0.0.1:{ports[n]}" for n in FRONTDOOR_REPLICAS},
+        **{f"LB_RASA_{n[1:]}": f"127.0.0.1:{ports[n]}" for n in RASA_REPLICAS},
+    }
+    shared = {
+        "FD_HOST": "127.0.0.1",
+        "FD_RASA_URL": rasa_url,
+        "FD_DATABASE_URL": database_url,
+        "FD_DATABASE_SCHEMA": database_schema,
+        "FD_REDIS_URL": redis_url,
+        "FD_LIMITS_PROXY_HOPS": "1",
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        with (var_dir / "haproxy.log").open("ab") as log_file:
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - Debian's haproxy on our own configuration
+                    [HAPROXY, "-db", "-f", str(root / HAPROXY_CONFIG)],
+                    env=balancer_env,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        frontdoors = {
+            name: _frontdoor(
+                root,
+                {**env, **shared, "FD_PORT": str(ports[name]), "FD_VAR_DIR": str(var_dir / name)},
+                var_dir / name / "frontdoor.log",
+            )
+            for name in FRONTDOOR_REPLICAS
+        }
+        processes.extend(frontdoors.values())
+        for name, process in frontdoors.items():
+            wait_for_http(f"http://127.0.0.1:{ports[name]}/healthz", process, FRONTDOOR_START_TIMEOUT_S)
+        configs = {
+            name: RasaServerConfig(
+                root=root,
+                model=model,
+                port=ports[name],
+                actions_url=f"{url}/webhook",
+                tracker_url=tracker_url,
+                log_file=var_dir / name / "rasa.log",
+                lock_store_url=lock_store_url,
+            )
+            for name in RASA_REPLICAS
+        }
+        rasas = {name: start_rasa(config, env) for name, config in configs.items()}
+        processes.extend(rasas.values())
+        for name, config in configs.items():
+            wait_until_ready(config.url, rasas[name], RASA_START_TIMEOUT_S)
+        for name in FRONTDOOR_REPLICAS:
+            wait_until_healthy(f"http://127.0.0.1:{ports[name]}/healthz", HEALTHY_TIMEOUT_S)
+        wait_until_healthy(f"{url}/healthz", HEALTHY_TIMEOUT_S)  # the balancer has seen them up too
+        yield Replicas(url, var_dir, frontdoors, rasas, {name: config.url for name, config in configs.items()})
+    finally:
+        for process in reversed(processes):
+            stop_process(process)

@@ -1,8 +1,9 @@
 """The FAQ editor: the `/editor` page, its JSON API under `/api/v1/kb/`, and `setup_editor(app)` mounting them.
 
-Owns the routes and the Markdown preview (markdown-it-py, then nh3, so the page may show it as HTML). Handlers are
-thin: they check the editor role, parse, call the service, and map the store's errors to 4xx JSON. Must never render
-customer text as HTML (the page uses textContent for it) and never change the index except through the service.
+Owns the routes and the Markdown preview (`bot.channels.formats.answer_html`: the HTML the web widget shows).
+Handlers are thin: they check the editor role, parse, call the service, and map the store's errors to 4xx JSON. Must
+never render customer text as HTML (the page uses textContent for it) and never change the index except through the
+service.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
-import nh3
 from aiohttp import web
-from markdown_it import MarkdownIt
 
+from bot.channels.formats import answer_html
 from bot.keys import KB
 from kb.constants import MAX_ANSWER_CHARS, MAX_CATEGORY_CHARS, MAX_IMPORT_BYTES, MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from kb.io import FileFormat
@@ -57,47 +57,6 @@ ENTRY: dict[str, Any] = {
 }
 
 routes = web.RouteTableDef()
-
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
-_ALLOWED_TAGS = {
-    "p",
-    "br",
-    "strong",
-    "em",
-    "del",
-    "a",
-    "ul",
-    "ol",
-    "li",
-    "code",
-    "pre",
-    "blockquote",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
-
-
-def render_markdown(text: str) -> str:
-    """An answer's Markdown as HTML that is safe to insert: no raw HTML, no scripts, only http(s)/mailto links."""
-    html = _MARKDOWN.render(text[:MAX_ANSWER_CHARS])
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
 
 
 @contextlib.contextmanager
@@ -167,7 +126,7 @@ async def _entry_json(service: KnowledgeBaseService, entry: FAQEntry) -> dict[st
     data = entry.to_dict()
     counts = await service.feedback_counts([entry.id])
     data["feedback"] = counts[entry.id].to_dict() if entry.id in counts else {"helpful": 0, "unhelpful": 0}
-    data["answer_html"] = render_markdown(entry.answer)
+    data["answer_html"] = answer_html(entry.answer)
     data["indexed"] = service.indexed(entry.id) is not None
     return data
 
@@ -343,7 +302,7 @@ async def preview(request: web.Request) -> web.Response:
     await _editor(request)
     data = await read_json_object(request)
     markdown = text_field(data, "markdown", MAX_ANSWER_CHARS, required=False)
-    return web.json_response({"html": render_markdown(markdown)})
+    return web.json_response({"html": answer_html(markdown)})
 
 
 @routes.post("/api/v1/kb/try")
@@ -467,4 +426,4 @@ def setup_editor(app: web.Application) -> None:
     app.add_routes(routes)
 
 
-__all__ = ["render_markdown", "routes", "setup_editor"]
+__all__ = ["routes", "setup_editor"]

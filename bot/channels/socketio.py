@@ -4,8 +4,9 @@ Same events and payloads as Rasa 3.6's `rasa/core/channels/socketio.py` (session
 `session_request {"session_id": id|null}` and gets `session_confirm <id>`; it emits
 `user_uttered {"message", "session_id", "client_message_id"?}` (the id is ours: a client that re-emits a message
 with it after a reconnect has it stored once) and receives `bot_uttered {"text"}` / `{"text", "quick_replies"}` /
-`{"attachment"}`. Each session id maps to a front-door customer identity on channel "socketio" (its hash, never
-the id itself, is stored), and its messages go through the one pipeline.
+`{"attachment"}` (rasa-webchat renders the text as Markdown: see `bot.channels.formats.webchat_markdown`). Each
+session id maps to a front-door customer identity on channel "socketio" (its hash, never the id itself, is stored),
+and its messages go through the one pipeline.
 
 Delivery is exactly-once through the bus only: each socket subscribes to `conv:{id}` and forwards what is recorded
 there (bot replies, agent messages, system notices, and `notice` events that carry text); replies returned by
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
+from bot.channels.formats import webchat_markdown
 from bot.keys import BUS, PIPELINE, SETTINGS
 from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
 from bot.rate_limits import spend
@@ -51,19 +53,25 @@ SESSION_ID_MAX_CHARS = 128
 FORWARDED_SENDERS = frozenset({"bot", "agent", "system"})
 
 
+def paragraphs(text: str) -> list[str]:
+    """`text` as Rasa's SocketIOOutput sends it, one message per paragraph, each made safe for rasa-webchat's
+    Markdown on its own (a paragraph alone may parse differently from the whole: a code fence split in two)."""
+    return [webchat_markdown(part) for part in text.strip().split("\n\n")]
+
+
 def bot_utterances(message: dict[str, Any]) -> list[dict[str, Any]]:
     """A transcript message (`Message.to_dict()`) as the `bot_uttered` payloads Rasa's SocketIOOutput would emit."""
     text = message.get("text") or ""
     buttons = message.get("buttons") or []
     image = (message.get("custom") or {}).get("image")
     if buttons:
-        parts: list[dict[str, Any]] = [{"text": part, "quick_replies": []} for part in text.strip().split("\n\n")]
+        parts: list[dict[str, Any]] = [{"text": part, "quick_replies": []} for part in paragraphs(text)]
         parts[-1]["quick_replies"] = [
             {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons
         ]
         return parts
     if text:
-        return [{"text": part} for part in text.strip().split("\n\n")]
+        return [{"text": part} for part in paragraphs(text)]
     if isinstance(image, str) and image:
         return [{"attachment": {"type": "image", "payload": {"src": image}}}]
     return []
@@ -236,7 +244,7 @@ class SocketIOChannel:
                     last_seq = int(message["seq"])
                     payloads = bot_utterances(message)
                 elif event.get("type") == "notice" and isinstance(event.get("text"), str) and event["text"]:
-                    payloads = [{"text": event["text"]}]
+                    payloads = [{"text": part} for part in paragraphs(event["text"])]
                 for payload in payloads:
                     await self.sio.emit(BOT_MESSAGE_EVENT, payload, to=sid)
 

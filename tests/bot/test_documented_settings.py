@@ -44,7 +44,10 @@ def test_writing_replaces_only_the_marked_part(tmp_path: Path) -> None:
 
 
 # Set by the front door for the Rasa process it starts (endpoints.yml reads them), never by an operator.
-RASA_CHILD_VARIABLES = {"FD_ACTIONS_URL", "FD_TRACKER_DIALECT", "FD_TRACKER_URL", "FD_TRACKER_DB"}
+RASA_CHILD_VARIABLES = {
+    *("FD_ACTIONS_URL", "FD_TRACKER_DIALECT", "FD_TRACKER_URL", "FD_TRACKER_DB"),
+    *("FD_LOCK_STORE_TYPE", "FD_LOCK_STORE_HOST", "FD_LOCK_STORE_PORT", "FD_LOCK_STORE_DB", "FD_LOCK_STORE_PASSWORD"),
+}
 NOT_CODE = {".venv", ".venv-rasa", "tests", "var", "node_modules"}
 
 

@@ -12,7 +12,7 @@ from backends.sql import open_database
 from bot.channels.base import InboundMessage
 from bot.exceptions import BotUnavailable
 from bot.pipeline import ConversationPipeline, conversation_topic
-from conversations.models import Button, Conversation, Sender
+from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
 from migrations import upgrade_database
 
@@ -37,7 +37,7 @@ class RecordingGate:
         self.bot_may_answer = True
         self.escalations: list[dict[str, Any]] = []
 
-    async def bot_answers(self, conversation_id: str) -> bool:
+    async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
         return self.bot_may_answer
 
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:

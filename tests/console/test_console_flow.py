@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 from bot.handoff_bridge import HANDOFF
-from bot.keys import SURVEYS
+from bot.keys import GATE, PIPELINE, SURVEYS
+from conversations.models import Sender
+from conversations.store import MessageDraft
 from staff.auth import Role
 from tests.console.conftest import Running, is_event, next_frame
 
@@ -182,3 +184,20 @@ async def test_customer_text_reaches_the_console_socket_verbatim(running: Runnin
         error = await next_frame(ws, lambda f: f["type"] == "error")
         assert error["error"]["code"] == "not_owner"
     assert json.dumps(frame)  # JSON on the wire; the page sets it with textContent
+
+
+async def test_a_customers_words_reach_the_agent_even_when_another_line_follows_them_at_once(running: Running) -> None:
+    # With several replicas a notice written by one (an agent joining) can land right after a customer's message
+    # recorded by another, before that one hands the message to the agent: it must be the message that travels.
+    customer = await running.customer("en")
+    await customer.say("I want a human")
+    ann = await running.staff("ann")
+    async with ann.socket() as ws:
+        await ws.send_json({"type": "presence", "presence": "online"})
+        await next_frame(ws, is_event("assigned", "agent:"))
+        store = running.app[PIPELINE].store
+        (words,) = await store.append(customer.conversation_id, [MessageDraft(Sender.CUSTOMER, "Still there?")])
+        await store.append(customer.conversation_id, [MessageDraft(Sender.SYSTEM, "Ann joined the chat.")])
+        assert not await running.app[GATE].bot_answers(customer.conversation_id, words)
+        forwarded = await next_frame(ws, is_event("customer_message", "agent:"))
+        assert forwarded["event"]["message"]["text"] == "Still there?"

@@ -115,7 +115,7 @@ class Gate:
     def __init__(self, bot_answers: bool = True) -> None:
         self._bot_answers = bot_answers
 
-    async def bot_answers(self, conversation_id: str) -> bool:
+    async def bot_answers(self, conversation_id: str, customer_message: Any) -> bool:
         return self._bot_answers
 
     async def escalate(self, conversation: Any, request: dict[str, Any]) -> list[Any]:

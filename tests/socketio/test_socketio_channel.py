@@ -135,6 +135,9 @@ def test_messages_map_to_rasas_socketio_payloads() -> None:
         {"attachment": {"type": "image", "payload": {"src": "https://x/y.png"}}}
     ]
     assert bot_utterances(base | {"text": ""}) == []
+    # Each paragraph is checked alone: a code fence split in two would otherwise set a link free.
+    fenced = "```\n\n[x](javascript:alert(1))\n```"
+    assert [u["text"] for u in bot_utterances(base | {"text": fenced})] == ["```", "x: javascript:alert(1)\n\\`"]
 
 
 async def test_rasa_webchats_init_payload_is_never_taken_for_the_customers_words(
@@ -196,3 +199,13 @@ async def test_hostile_packets_are_refused_quietly_and_the_chat_goes_on(
     history = await frontdoor.app[CONVERSATIONS].history(conversation_id)
     assert [m.text for m in history if m.sender.value == "customer"] == ["still works"]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_markdown_reaches_rasa_webchat_as_markdown_and_hostile_links_as_words(webchat: Make) -> None:
+    client = await webchat()
+    session_id = await client.connect()
+    await client.say("**Returns** are free: [policy](https://shop.example/r)", session_id)
+    assert await client.next() == {"text": "echo: **Returns** are free: [policy](https://shop.example/r)"}
+    # rasa-webchat renders links with its URI check turned off: a customer's echoed words must not become one.
+    await client.say("[win](javascript:alert(1)) <img src=x onerror=alert(2)>", session_id)
+    assert await client.next() == {"text": r"echo: win: javascript:alert(1) \<img src=x onerror=alert(2)\>"}

@@ -633,3 +633,15 @@ async def test_redis_can_come_from_an_earlier_cleanup_ctx_by_app_key(
     client = await aiohttp_client(app)
     assert (await post(client, sim.plain_push(text_xml("via key", msg_id="31337"))))[0] == 200
     assert await redis_client.exists(DEDUP_KEY.format(app_id=APP_ID, message_key="msg:31337"))
+
+
+async def test_a_long_agent_reply_is_delivered_in_pieces_wechat_accepts(
+    start: Callable[..., Any], wechat_api: tuple[FakeWeChatAPI, str]
+) -> None:
+    fake, _ = wechat_api
+    client = await start(FakePipeline())
+    paragraphs = ["**第一段**。" + "请按说明退货。" * 60, "第二段。" + "我们会尽快处理。" * 60]  # 1.3 and 1.4 KB
+    await client.app[WECHAT_CHANNEL].deliver(conversation(), [reply("\n\n".join(paragraphs), sender=Sender.AGENT)])
+    sent = [s["text"]["content"] for s in fake.sends]
+    assert sent == [paragraphs[0].replace("**", ""), paragraphs[1]]
+    assert all(len(text.encode("utf-8")) <= 2048 for text in sent)

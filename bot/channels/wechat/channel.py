@@ -27,7 +27,7 @@ from bot.channels.wechat.constants import NO_REPLY
 from bot.channels.wechat.dedup import MemoryDeduplicator, MessageDeduplicator, RedisDeduplicator
 from bot.channels.wechat.exceptions import BodyTooLarge, InboundRejected, WeChatError
 from bot.channels.wechat.inbound import InboundPipeline, UnionIdHook, UnsubscribeHook, WeChatInbound
-from bot.channels.wechat.messages import format_message, visible_replies
+from bot.channels.wechat.messages import message_texts
 from bot.channels.wechat.settings import WeChatSettings
 from conversations.models import Conversation, Message
 
@@ -58,8 +58,8 @@ class WeChatChannel:
 
     async def deliver(self, conversation: Conversation, messages: Sequence[Message]) -> None:
         openid = self._openid(conversation)
-        for message in visible_replies(messages):
-            await self._client.send_text(openid, format_message(message))
+        for text in message_texts(messages):  # a long agent reply goes in pieces WeChat accepts, in order
+            await self._client.send_text(openid, text)
 
     async def send_template(self, conversation: Conversation, notice: TemplateNotice) -> None:
         """The notice as the configured template message. Raises WeChatError (also when none is configured)."""

@@ -50,12 +50,10 @@ from bot.channels.wechat.messages import (
     VoiceMessage,
     WeChatMessage,
     encrypted_reply_xml,
-    format_message,
+    message_texts,
     parse_fields,
     parse_message,
-    split_text,
     text_reply_xml,
-    visible_replies,
 )
 from bot.channels.wechat.settings import EncodingMode, WeChatSettings
 from conversations.models import Message
@@ -333,7 +331,7 @@ class WeChatInbound:
         if inbound is None:
             return []
         replies = await self._pipeline.receive(inbound)
-        texts = [piece for m in visible_replies(replies) for piece in split_text(format_message(m))]
+        texts = message_texts(replies)
         if not texts and isinstance(message, SubscribeEvent):
             return [settings.welcome_text]
         if not texts and isinstance(message, ImageMessage):

@@ -17,6 +17,7 @@ from typing import TypedDict
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedET
 
+from bot.channels.formats import plain_text, split_text
 from bot.channels.wechat.exceptions import MalformedMessage
 from conversations.models import Message, Sender
 
@@ -28,8 +29,6 @@ QR_SCENE_PREFIX = "qrscene_"
 UNSUPPORTED_PLACEHOLDERS = frozenset(
     {"【收到不支持的消息类型，暂无法显示】", "[收到不支持的消息类型，暂无法显示]", "[Unsupported Message]"}
 )
-# Where a long text may be cut, best first: a paragraph, a line, a sentence, a word.
-_BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", " ")
 # The most a text message may carry, in UTF-8 bytes (WeChat's documented limit for passive replies and customer
 # service text messages); longer answers are split.
 MAX_TEXT_BYTES = 2048
@@ -211,41 +210,18 @@ def visible_replies(messages: Sequence[Message]) -> list[Message]:
 
 def format_message(message: Message) -> str:
     """One message as WeChat text: plain text (WeChat shows Markdown's marks as typed, so answers written in Markdown
-    lose them, and links become bare addresses it makes clickable); buttons become a numbered list."""
+    lose them, and links become bare addresses it makes clickable); buttons become a numbered list. May be longer
+    than a text message may carry: `message_texts` splits it."""
     text = plain_text(message.text.strip())
     lines = [text] if text else []
     lines.extend(f"{i}. {button.title}" for i, button in enumerate(message.buttons, start=1))
     return "\n".join(lines)
 
 
-_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(\S(?:.*?\S)?)\1")
-_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
-_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
-
-
-def plain_text(markdown: str) -> str:
-    """The Markdown an FAQ answer may use, as plain text: `[text](url)` → "text: url" (a bare URL is clickable in
-    WeChat), emphasis and code marks dropped, headings unmarked, bullets as "•". Plain text passes unchanged."""
-    text = _LINK.sub(lambda m: m.group(2) if m.group(1) == m.group(2) else f"{m.group(1)}: {m.group(2)}", markdown)
-    text = _EMPHASIS.sub(r"\2", text)
-    text = _HEADING.sub("", text)
-    return _BULLET.sub("• ", text)
-
-
-def split_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> list[str]:
-    """`text` in pieces of at most `max_bytes` UTF-8 bytes, cut at the best break (`_BREAKS`) in the last two
-    thirds of each piece, else at the limit, never inside a character."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest.encode("utf-8")) > max_bytes:
-        head = rest.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
-        # The best kind of break found in the last two thirds; else the byte limit.
-        found = (at + len(mark) for mark in _BREAKS if (at := head.rfind(mark)) > len(head) // 3)
-        cut = next(found, len(head))
-        pieces.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    return [p for p in (*pieces, rest) if p]
+def message_texts(messages: Sequence[Message]) -> list[str]:
+    """The visible messages as WeChat text messages, in order, each within `MAX_TEXT_BYTES` (long ones split at
+    clean breaks)."""
+    return [piece for m in visible_replies(messages) for piece in split_text(format_message(m), MAX_TEXT_BYTES)]
 
 
 def format_replies(messages: Sequence[Message]) -> str:
