@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, o
 
 from analytics import rollups
 from analytics.annotations import in_range
+from analytics.durations import METRICS, HPct, histogram_percentiles, sliceable
 from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
@@ -30,6 +31,7 @@ from analytics.tables import (
     ROLLUP_DIMENSIONS,
     analytics_agent_work,
     analytics_conversations,
+    analytics_daily_durations,
     analytics_handoffs,
     analytics_kb,
     analytics_surveys,
@@ -40,13 +42,14 @@ from backends.sql import SQL
 from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
 
-C, H, W, T, S, B = (
+C, H, W, T, S, B, D = (
     analytics_conversations,
     analytics_handoffs,
     analytics_agent_work,
     analytics_tickets,
     analytics_surveys,
     analytics_kb,
+    analytics_daily_durations,
 )
 TOP = 10
 CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
@@ -167,7 +170,7 @@ class _Report:
         tickets_t = run(_by_day(self.db, rollups.TICKETS, q))
         surveys_t, kb_t = run(_by_day(self.db, rollups.SURVEYS, q)), run(_by_day(self.db, rollups.KB, q))
         pcts_t = run(self._percentiles())
-        daily_t = run(percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day))
+        daily_t = run(self._daily_p90())
         sla_t, distributions_t, mix_t = run(self._sla()), run(self._distributions()), run(self._mix())
         agents_t, teams_t, kb_lists_t, options_t = (
             run(self._agents()),
@@ -265,24 +268,37 @@ class _Report:
         }
 
     async def _percentiles(self) -> dict[Any, dict[str, float | None]]:
+        """The KPIs' percentiles of both periods ("cur", "prev"): from the duration histograms when they hold the
+        query's slice (`analytics.durations`), else exactly from the facts."""
         q = self.q
         handoffs = [
-            Pct("queue_wait_p50", H.c.queue_wait_s, 0.5),
-            Pct("queue_wait_p90", H.c.queue_wait_s, 0.9),
-            Pct("first_response_p50", H.c.first_response_s, 0.5),
-            Pct("first_response_p90", H.c.first_response_s, 0.9),
-            Pct("first_response_bh_p90", H.c.first_response_bh_s, 0.9),
-            Pct("next_reply_p50", H.c.next_reply_s, 0.5),
-            Pct("handle_p50", H.c.handle_s, 0.5),
+            ("queue_wait_p50", "queue_wait_s", 0.5),
+            ("queue_wait_p90", "queue_wait_s", 0.9),
+            ("first_response_p50", "first_response_s", 0.5),
+            ("first_response_p90", "first_response_s", 0.9),
+            ("first_response_bh_p90", "first_response_bh_s", 0.9),
+            ("next_reply_p50", "next_reply_s", 0.5),
+            ("handle_p50", "handle_s", 0.5),
         ]
-        tickets = [Pct("resolution_p50", T.c.resolution_s, 0.5), Pct("resolution_p90", T.c.resolution_s, 0.9)]
+        tickets = [("resolution_p50", "resolution_s", 0.5), ("resolution_p90", "resolution_s", 0.9)]
+        if sliceable(q.filters):
+            specs = [HPct(name, metric, fraction) for name, metric, fraction in (*handoffs, *tickets)]
+            return await histogram_percentiles(self.db, specs, _both(q), _period(D, q))
+        h_specs = [Pct(name, H.c[column], fraction) for name, column, fraction in handoffs]
+        t_specs = [Pct(name, T.c[column], fraction) for name, column, fraction in tickets]
         h, h_prev, t, t_prev = await asyncio.gather(
-            percentiles(self.db, handoffs, q.where(H)),
-            percentiles(self.db, handoffs, q.previous.where(H)),
-            percentiles(self.db, tickets, q.where(T)),
-            percentiles(self.db, tickets, q.previous.where(T)),
+            percentiles(self.db, h_specs, q.where(H)),
+            percentiles(self.db, h_specs, q.previous.where(H)),
+            percentiles(self.db, t_specs, q.where(T)),
+            percentiles(self.db, t_specs, q.previous.where(T)),
         )
         return {"cur": {**h[None], **t[None]}, "prev": {**h_prev[None], **t_prev[None]}}
+
+    async def _daily_p90(self) -> dict[Any, dict[str, float | None]]:
+        """Each day's first response p90 ({day: {"p90": seconds}})."""
+        if sliceable(self.q.filters):
+            return await histogram_percentiles(self.db, [HPct("p90", "first_response_s", 0.9)], self.q, D.c.day)
+        return await percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], self.q.where(H), H.c.day)
 
     async def _sla(self) -> dict[str, Any]:
         q = self.q
@@ -356,6 +372,20 @@ class _Report:
             where += [*self.q.where(H, skip=("agent",)), W.c.episode_id == H.c.id]
         return where
 
+    async def _people_p50(
+        self,
+        wanted: Sequence[tuple[str, str]],
+        dimension: str,
+        exact: Callable[[list[Pct]], Awaitable[dict[Any, dict[str, float | None]]]],
+    ) -> dict[Any, dict[str, float | None]]:
+        """Medians (name, histogram metric) per value of `dimension` (agent or team): from the histograms' slices of
+        that dimension on an unfiltered report, else `exact(specs)` over the facts."""
+        if not self.q.filters:
+            specs = [HPct(name, metric, 0.5) for name, metric in wanted]
+            return await histogram_percentiles(self.db, specs, self.q, per_value=dimension)
+        metrics = {m.name: m for m in METRICS}
+        return await exact([Pct(name, metrics[m].source.c[metrics[m].column], 0.5) for name, m in wanted])
+
     async def _csat_by(self, column: ColumnElement[Any]) -> dict[Any, tuple[float | None, int]]:
         rows = await self.db.fetch(
             select(
@@ -378,11 +408,10 @@ class _Report:
                 .where(*where)
                 .group_by(W.c.agent)
             ),
-            percentiles(
-                self.db,
-                [Pct("first_response_p50", W.c.first_response_s, 0.5), Pct("handle_p50", W.c.handle_s, 0.5)],
-                where,
-                W.c.agent,
+            self._people_p50(
+                [("first_response_p50", "agent_first_response_s"), ("handle_p50", "agent_handle_s")],
+                "agent",
+                lambda specs: percentiles(self.db, specs, where, W.c.agent),
             ),
             self._csat_by(S.c.agent),
         )
@@ -407,11 +436,10 @@ class _Report:
         tickets, conversations, pcts, csat = await asyncio.gather(
             _grouped_sums(self.db, rollups.TICKETS, self.q, "team"),
             _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "team"),
-            percentiles(
-                self.db,
-                [Pct("first_response_p50", T.c.first_response_s, 0.5), Pct("resolution_p50", T.c.resolution_s, 0.5)],
-                self.q.where(T),
-                T.c.team,
+            self._people_p50(
+                [("first_response_p50", "ticket_first_response_s"), ("resolution_p50", "resolution_s")],
+                "team",
+                lambda specs: percentiles(self.db, specs, self.q.where(T), T.c.team),
             ),
             self._csat_by(S.c.team),
         )
