@@ -17,20 +17,34 @@ one filter reads its slice; one with more filters reads the facts (`analytics.pe
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, case, cast, delete, func, insert, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 
 from analytics.percentiles import N_SUFFIX, Results
-from analytics.query import ReportQuery
 from analytics.tables import (
     FILTER_DIMENSIONS,
     analytics_agent_work,
     analytics_daily_durations,
+    analytics_daily_p90,
     analytics_handoffs,
     analytics_tickets,
 )
@@ -39,8 +53,14 @@ from backends.sql import SQL
 EXACT_BELOW_S = 60.0  # whole-second buckets below this many seconds
 GROWTH = 1.02  # each later bucket is this many times as wide as the one before: the relative error bound is 2 %
 ALL = ""  # the slice of every fact (its value is "" too)
+# Rows are kept for blocks of 1, 4, 16, 64 and 256 days (aligned on day ordinals): a range of up to a year is tiled by
+# a few dozen blocks, so a year's percentiles merge those blocks' rows, not 365 days' (`units`).
+SPAN_FACTOR = 4
+SPANS = (1, 4, 16, 64, 256)
 
-D = analytics_daily_durations
+D, P = analytics_daily_durations, analytics_daily_p90
+# The metrics whose exact p90 of each day the charts plot (`analytics_daily_p90`).
+DAILY_P90 = ("first_response_s",)
 
 
 @dataclass(frozen=True)
@@ -77,13 +97,16 @@ def bucket_of(value: ColumnElement[Any]) -> ColumnElement[int]:
     return cast(case((value < below, func.floor(value)), else_=logarithmic), Integer)
 
 
+COLUMNS = ["day", "span", "dimension", "value", "metric", "bucket", "n", "lo", "hi"]
+
+
 def _text(value: str) -> ColumnElement[str]:
     """A name from this module as an SQL string literal (PostgreSQL must know its type in INSERT … SELECT)."""
     return literal_column(f"'{value}'")
 
 
-def _inserts(days: Collection[str] | None) -> list[Any]:
-    """The INSERT … SELECT of every metric's and slice's rows of `days` (None: all days)."""
+def day_inserts(days: Collection[str] | None) -> list[Any]:
+    """The INSERT … SELECT of every metric's and slice's one-day rows of `days` (None: all days) from the facts."""
     statements = []
     for metric in METRICS:
         source = metric.source
@@ -94,6 +117,7 @@ def _inserts(days: Collection[str] | None) -> list[Any]:
             groups = [source.c.day, bucket] if dimension == ALL else [source.c.day, key, bucket]
             chosen = select(
                 source.c.day,
+                literal_column("1"),
                 _text(dimension),
                 key,
                 _text(metric.name),
@@ -106,20 +130,113 @@ def _inserts(days: Collection[str] | None) -> list[Any]:
                 chosen = chosen.where(key.is_not(None))
             if days is not None:
                 chosen = chosen.where(source.c.day.in_(sorted(days)))
-            chosen = chosen.group_by(*groups)
-            names = ["day", "dimension", "value", "metric", "bucket", "n", "lo", "hi"]
-            statements.append(insert(D).from_select(names, chosen))
+            statements.append(insert(D).from_select(COLUMNS, chosen.group_by(*groups)))
     return statements
 
 
+def _block_insert(span: int, start: dt.date) -> Any:
+    """The INSERT … SELECT of the `span`-day block starting `start`, merged from its four blocks of a quarter span."""
+    part = span // SPAN_FACTOR
+    parts = [(start + dt.timedelta(days=k * part)).isoformat() for k in range(SPAN_FACTOR)]
+    groups = [D.c.dimension, D.c.value, D.c.metric, D.c.bucket]
+    chosen = (
+        select(
+            _text(start.isoformat()),
+            literal_column(str(span)),
+            *groups,
+            func.sum(D.c.n),
+            func.min(D.c.lo),
+            func.max(D.c.hi),
+        )
+        .where(D.c.span == part, D.c.day.in_(parts))
+        .group_by(*groups)
+    )
+    return insert(D).from_select(COLUMNS, chosen)
+
+
+def block_start(day: dt.date, span: int) -> dt.date:
+    """The first day of the `span`-day block that holds `day` (blocks are aligned on day ordinals)."""
+    return dt.date.fromordinal(day.toordinal() // span * span)
+
+
+def units(start: dt.date, end: dt.date) -> list[tuple[int, dt.date]]:
+    """Aligned blocks (span, first day) that tile `start`..`end` exactly: greedily the largest block that starts at
+    the next day and ends within the range, so at most three of each span at either end of the range (20 for a
+    year, 12 for 30 days)."""
+    out = []
+    day = start
+    while day <= end:
+        span = next(s for s in reversed(SPANS) if block_start(day, s) == day and day + dt.timedelta(days=s - 1) <= end)
+        out.append((span, day))
+        day += dt.timedelta(days=span)
+    return out
+
+
+def block_inserts(days: Collection[str]) -> list[Any]:
+    """The INSERT … SELECT of every block larger than a day that holds one of `days`, smaller spans first (each
+    merges the four blocks below it, so the one-day rows must be there)."""
+    dates = {dt.date.fromisoformat(d) for d in days}
+    return [_block_insert(span, b) for span in SPANS[1:] for b in sorted({block_start(d, span) for d in dates})]
+
+
+def p90_facts(metric: str, days: Collection[str] | None) -> Any:
+    """The SELECT of `metric`'s values with their day and slice dimensions, of `days` (None: all days)."""
+    m = BY_NAME[metric]
+    value = m.source.c[m.column]
+    chosen = select(m.source.c.day, *(m.source.c[d] for d in m.slices), value.label("v")).where(value.is_not(None))
+    return chosen if days is None else chosen.where(m.source.c.day.in_(sorted(days)))
+
+
+def p90_rows(metric: str, facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `analytics_daily_p90` rows of `metric` from its facts (`p90_facts`): each day's and slice's exact p90
+    (`percentile_cont(0.9)`) and number of values."""
+    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    slices = BY_NAME[metric].slices
+    for row in facts:
+        v = float(row["v"])
+        values[(row["day"], ALL, ALL)].append(v)
+        for dimension in slices:
+            if row[dimension] is not None:
+                values[(row["day"], dimension, row[dimension])].append(v)
+    out = []
+    for (day, dimension, value), found in values.items():
+        found.sort()
+        out.append(
+            {
+                "day": day,
+                "dimension": dimension,
+                "value": value,
+                "metric": metric,
+                "p90": exact_percentile(found, 0.9),
+                "n": len(found),
+            }
+        )
+    return out
+
+
 async def refresh(tx: SQL, days: Collection[str] | None) -> None:
-    """Recomputes the histograms of `days` (None: all days) from the facts."""
+    """Recomputes the histograms of `days` (None: all days) from the facts: their one-day rows, then every larger
+    block that holds one of them."""
     if days is None:
         await tx.execute(delete(D))
     else:
-        await tx.execute(delete(D).where(D.c.day.in_(sorted(days))))
-    for statement in _inserts(days):
+        blocks = {(s, block_start(dt.date.fromisoformat(d), s).isoformat()) for s in SPANS for d in days}
+        for span in SPANS:
+            starts = sorted(b for s, b in blocks if s == span)
+            for chunk in range(0, len(starts), 500):
+                await tx.execute(delete(D).where(D.c.span == span, D.c.day.in_(starts[chunk : chunk + 500])))
+    for statement in day_inserts(days):
         await tx.execute(statement)
+    if days is None:
+        days = [str(r["day"]) for r in await tx.fetch(select(D.c.day).where(D.c.span == 1).distinct())]
+    for statement in block_inserts(days):
+        await tx.execute(statement)
+    day_list = None if days is None else sorted(days)
+    await tx.execute(delete(P) if day_list is None else delete(P).where(P.c.day.in_(day_list)))
+    for metric in DAILY_P90:
+        rows = p90_rows(metric, await tx.fetch(p90_facts(metric, day_list)))
+        if rows:
+            await tx.execute(insert(P), rows)
 
 
 @dataclass(frozen=True)
@@ -139,47 +256,64 @@ def sliceable(filters: Mapping[str, str]) -> bool:
 async def histogram_percentiles(
     db: SQL,
     specs: Sequence[HPct],
-    query: ReportQuery,
-    group: ColumnElement[Any] | None = None,
+    periods: Mapping[str, tuple[dt.date, dt.date]],
     *,
+    filters: Mapping[str, str] | None = None,
+    by_day: bool = False,
     per_value: str | None = None,
 ) -> Results:
-    """{group value: {spec name: value, spec name + N_SUFFIX: number of values}} over `query`'s days, like
-    `analytics.percentiles.percentiles`. The slice is `query`'s one filter (or `ALL`); `per_value` instead groups by
-    the values of that dimension (unfiltered queries only). `group` is an expression over `D`'s columns (its `day`,
-    for instance); the None entry is always there when neither groups."""
-    if not sliceable(query.filters) or (per_value is not None and query.filters):
+    """Percentiles like `analytics.percentiles.percentiles` ({group: {spec name: value, spec name + N_SUFFIX: number
+    of values}}) of each of `periods` (name → first and last day), from the slice of `filters` (at most one; none:
+    `ALL`). Grouped by period name (each always present); or, `by_day`, by day of the one period (one-day rows);
+    or, `per_value`, by the values of that dimension (an unfiltered slice of each). One statement."""
+    filters = filters or {}
+    if not sliceable(filters) or (per_value is not None and filters):
         raise ValueError("the histograms answer at most one filter, and a per-value grouping none")
     if per_value is not None:
         where = [D.c.dimension == per_value]
-        key: ColumnElement[Any] = D.c.value
     else:
-        (dimension, value), *_ = [*query.filters.items(), (ALL, ALL)]
+        (dimension, value), *_ = [*filters.items(), (ALL, ALL)]
         where = [D.c.dimension == dimension, D.c.value == value]
-        key = group if group is not None else literal(None)
-    metrics = sorted({s.metric for s in specs})
-    statement = (
-        select(
-            key.label("g"),
-            D.c.metric,
-            D.c.bucket,
-            func.sum(D.c.n).label("n"),
-            func.min(D.c.lo).label("lo"),
-            func.max(D.c.hi).label("hi"),
+    where.append(D.c.metric.in_(sorted({s.metric for s in specs})))
+    names = list(periods)
+    sums = [func.sum(D.c.n).label("n"), func.min(D.c.lo).label("lo"), func.max(D.c.hi).label("hi")]
+    if by_day:
+        ((start, end),) = periods.values()
+        where += [D.c.span == 1, D.c.day >= start.isoformat(), D.c.day <= end.isoformat()]
+        statement = select(D.c.day.label("g"), D.c.metric, D.c.bucket, *sums).where(*where)
+        statement = statement.group_by(D.c.day, D.c.metric, D.c.bucket)
+    else:
+        # The blocks that tile each period, as a table the histograms join (an index look-up per block), tagged with
+        # the period's number; literal SQL (validated dates and small integers) so that both backends know its types.
+        tiles = union_all(
+            *(
+                select(
+                    literal_column(str(index)).label("period"),
+                    literal_column(str(span)).label("span"),
+                    literal_column(f"'{day.isoformat()}'").label("day"),
+                )
+                for index, (start, end) in enumerate(periods.values())
+                for span, day in units(start, end)
+            )
+        ).cte("tiles")
+        key = D.c.value if per_value is not None else tiles.c.period
+        statement = (
+            select(key.label("g"), D.c.metric, D.c.bucket, *sums)
+            .select_from(tiles.join(D, and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)))
+            .where(*where)
+            .group_by(key, D.c.metric, D.c.bucket)
         )
-        .where(*where, D.c.metric.in_(metrics), D.c.day >= query.start.isoformat(), D.c.day <= query.end.isoformat())
-        .group_by(key, D.c.metric, D.c.bucket)
-    )
     merged: dict[tuple[Any, str], list[tuple[int, int, float, float]]] = defaultdict(list)
     for row in await db.fetch(statement):
         bucket = (int(row["bucket"]), int(row["n"]), float(row["lo"]), float(row["hi"]))
-        merged[(row["g"], row["metric"])].append(bucket)
+        group = row["g"] if by_day or per_value is not None else names[int(row["g"])]
+        merged[(group, row["metric"])].append(bucket)
     out: Results = {}
-    if per_value is None and group is None:
-        out[None] = {}
-    for (g, metric), buckets in merged.items():
+    if not by_day and per_value is None:
+        out = {name: {} for name in names}
+    for (group, metric), buckets in merged.items():
         buckets.sort()
-        values = out.setdefault(g, {})
+        values = out.setdefault(group, {})
         for spec in specs:
             if spec.metric == metric:
                 values[spec.name] = percentile_of(buckets, spec.fraction)
@@ -205,6 +339,14 @@ def percentile_of(buckets: Sequence[tuple[int, int, float, float]], fraction: fl
     return at_low + (_at_rank(buckets, low + 1) - at_low) * (position - low)
 
 
+def exact_percentile(ordered: Sequence[float], fraction: float) -> float:
+    """`percentile_cont(fraction)` of the non-empty sorted values `ordered`."""
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def _at_rank(buckets: Sequence[tuple[int, int, float, float]], rank: int) -> float:
     """The estimated value at 0-based `rank`: the bucket's smallest value, its largest, or in between by place."""
     before = 0
@@ -219,14 +361,23 @@ def _at_rank(buckets: Sequence[tuple[int, int, float, float]], rank: int) -> flo
 __all__ = [
     "ALL",
     "BY_NAME",
+    "DAILY_P90",
     "EXACT_BELOW_S",
     "GROWTH",
     "METRICS",
+    "SPANS",
     "HPct",
     "Metric",
+    "block_inserts",
+    "block_start",
     "bucket_of",
+    "day_inserts",
+    "exact_percentile",
     "histogram_percentiles",
+    "p90_facts",
+    "p90_rows",
     "percentile_of",
     "refresh",
     "sliceable",
+    "units",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, o
 
 from analytics import rollups
 from analytics.annotations import in_range
-from analytics.durations import METRICS, HPct, histogram_percentiles, sliceable
+from analytics.durations import ALL, METRICS, HPct, histogram_percentiles, sliceable
 from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
@@ -31,7 +31,7 @@ from analytics.tables import (
     ROLLUP_DIMENSIONS,
     analytics_agent_work,
     analytics_conversations,
-    analytics_daily_durations,
+    analytics_daily_p90,
     analytics_handoffs,
     analytics_kb,
     analytics_surveys,
@@ -42,14 +42,14 @@ from backends.sql import SQL
 from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
 
-C, H, W, T, S, B, D = (
+C, H, W, T, S, B, P = (
     analytics_conversations,
     analytics_handoffs,
     analytics_agent_work,
     analytics_tickets,
     analytics_surveys,
     analytics_kb,
-    analytics_daily_durations,
+    analytics_daily_p90,
 )
 TOP = 10
 CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
@@ -283,7 +283,8 @@ class _Report:
         tickets = [("resolution_p50", "resolution_s", 0.5), ("resolution_p90", "resolution_s", 0.9)]
         if sliceable(q.filters):
             specs = [HPct(name, metric, fraction) for name, metric, fraction in (*handoffs, *tickets)]
-            return await histogram_percentiles(self.db, specs, _both(q), _period(D, q))
+            periods = {"cur": (q.start, q.end), "prev": (q.previous.start, q.previous.end)}
+            return await histogram_percentiles(self.db, specs, periods, filters=q.filters)
         h_specs = [Pct(name, H.c[column], fraction) for name, column, fraction in handoffs]
         t_specs = [Pct(name, T.c[column], fraction) for name, column, fraction in tickets]
         h, h_prev, t, t_prev = await asyncio.gather(
@@ -295,10 +296,16 @@ class _Report:
         return {"cur": {**h[None], **t[None]}, "prev": {**h_prev[None], **t_prev[None]}}
 
     async def _daily_p90(self) -> dict[Any, dict[str, float | None]]:
-        """Each day's first response p90 ({day: {"p90": seconds}})."""
-        if sliceable(self.q.filters):
-            return await histogram_percentiles(self.db, [HPct("p90", "first_response_s", 0.9)], self.q, D.c.day)
-        return await percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], self.q.where(H), H.c.day)
+        """Each day's first response p90 ({day: {"p90": seconds}}), exact: kept per day and slice by the projector
+        (`analytics_daily_p90`), or from the facts when the filters are not a slice."""
+        q = self.q
+        if sliceable(q.filters):
+            (dimension, value), *_ = [*q.filters.items(), (ALL, ALL)]
+            days = [P.c.day >= q.start.isoformat(), P.c.day <= q.end.isoformat()]
+            slice_ = [P.c.dimension == dimension, P.c.value == value, P.c.metric == "first_response_s"]
+            rows = await self.db.fetch(select(P.c.day, P.c.p90).where(*slice_, *days))
+            return {r["day"]: {"p90": float(r["p90"])} for r in rows}
+        return await percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day)
 
     async def _sla(self) -> dict[str, Any]:
         q = self.q
@@ -382,7 +389,8 @@ class _Report:
         that dimension on an unfiltered report, else `exact(specs)` over the facts."""
         if not self.q.filters:
             specs = [HPct(name, metric, 0.5) for name, metric in wanted]
-            return await histogram_percentiles(self.db, specs, self.q, per_value=dimension)
+            period = {"cur": (self.q.start, self.q.end)}
+            return await histogram_percentiles(self.db, specs, period, per_value=dimension)
         metrics = {m.name: m for m in METRICS}
         return await exact([Pct(name, metrics[m].source.c[metrics[m].column], 0.5) for name, m in wanted])
 
