@@ -35,6 +35,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -259,13 +260,13 @@ async def histogram_percentiles(
     periods: Mapping[str, tuple[dt.date, dt.date]],
     *,
     filters: Mapping[str, str] | None = None,
-    by_day: bool = False,
     per_value: str | None = None,
 ) -> Results:
     """Percentiles like `analytics.percentiles.percentiles` ({group: {spec name: value, spec name + N_SUFFIX: number
     of values}}) of each of `periods` (name → first and last day), from the slice of `filters` (at most one; none:
-    `ALL`). Grouped by period name (each always present); or, `by_day`, by day of the one period (one-day rows);
-    or, `per_value`, by the values of that dimension (an unfiltered slice of each). One statement."""
+    `ALL`): grouped by period name (each always present), or, `per_value`, by the values of that dimension (an
+    unfiltered slice each; one period). One statement: the database merges the blocks' buckets, numbers their
+    values (running sums) and sends back only the buckets that hold the ranks the fractions need."""
     filters = filters or {}
     if not sliceable(filters) or (per_value is not None and filters):
         raise ValueError("the histograms answer at most one filter, and a per-value grouping none")
@@ -276,48 +277,62 @@ async def histogram_percentiles(
         where = [D.c.dimension == dimension, D.c.value == value]
     where.append(D.c.metric.in_(sorted({s.metric for s in specs})))
     names = list(periods)
-    sums = [func.sum(D.c.n).label("n"), func.min(D.c.lo).label("lo"), func.max(D.c.hi).label("hi")]
-    if by_day:
-        ((start, end),) = periods.values()
-        where += [D.c.span == 1, D.c.day >= start.isoformat(), D.c.day <= end.isoformat()]
-        statement = select(D.c.day.label("g"), D.c.metric, D.c.bucket, *sums).where(*where)
-        statement = statement.group_by(D.c.day, D.c.metric, D.c.bucket)
-    else:
-        # The blocks that tile each period, as a table the histograms join (an index look-up per block), tagged with
-        # the period's number; literal SQL (validated dates and small integers) so that both backends know its types.
-        tiles = union_all(
-            *(
-                select(
-                    literal_column(str(index)).label("period"),
-                    literal_column(str(span)).label("span"),
-                    literal_column(f"'{day.isoformat()}'").label("day"),
-                )
-                for index, (start, end) in enumerate(periods.values())
-                for span, day in units(start, end)
+    # The blocks that tile each period, as a table the histograms join (an index look-up per block), tagged with the
+    # period's number; literal SQL (validated dates and small integers) so that both backends know its types.
+    tiles = union_all(
+        *(
+            select(
+                literal_column(str(index)).label("period"),
+                literal_column(str(span)).label("span"),
+                literal_column(f"'{day.isoformat()}'").label("day"),
             )
-        ).cte("tiles")
-        key = D.c.value if per_value is not None else tiles.c.period
-        statement = (
-            select(key.label("g"), D.c.metric, D.c.bucket, *sums)
-            .select_from(tiles.join(D, and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)))
-            .where(*where)
-            .group_by(key, D.c.metric, D.c.bucket)
+            for index, (start, end) in enumerate(periods.values())
+            for span, day in units(start, end)
         )
-    merged: dict[tuple[Any, str], list[tuple[int, int, float, float]]] = defaultdict(list)
-    for row in await db.fetch(statement):
-        bucket = (int(row["bucket"]), int(row["n"]), float(row["lo"]), float(row["hi"]))
-        group = row["g"] if by_day or per_value is not None else names[int(row["g"])]
-        merged[(group, row["metric"])].append(bucket)
-    out: Results = {}
-    if not by_day and per_value is None:
-        out = {name: {} for name in names}
-    for (group, metric), buckets in merged.items():
-        buckets.sort()
+    ).cte("tiles")
+    key = D.c.value if per_value is not None else tiles.c.period
+    merged = (
+        select(
+            key.label("g"),
+            D.c.metric,
+            D.c.bucket,
+            func.sum(D.c.n).label("n"),
+            func.min(D.c.lo).label("lo"),
+            func.max(D.c.hi).label("hi"),
+        )
+        .select_from(tiles.join(D, and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)))
+        .where(*where)
+        .group_by(key, D.c.metric, D.c.bucket)
+        .subquery("merged")
+    )
+    partition = [merged.c.g, merged.c.metric]
+    ranked = select(
+        merged,
+        func.sum(merged.c.n).over(partition_by=partition, order_by=merged.c.bucket).label("upto"),
+        func.sum(merged.c.n).over(partition_by=partition).label("total"),
+    ).subquery("ranked")
+    r = ranked.c
+
+    def holds(rank: ColumnElement[Any]) -> ColumnElement[bool]:
+        return and_(r.upto - r.n <= rank, rank < r.upto)
+
+    needed = []
+    for spec in specs:
+        low = cast(func.floor(literal_column(repr(spec.fraction)) * (r.total - 1)), Integer)
+        needed.append(and_(r.metric == spec.metric, or_(holds(low), holds(low + 1))))
+    found: dict[tuple[Any, str], tuple[int, list[Bucket]]] = {}
+    for row in await db.fetch(select(ranked).where(or_(*needed))):
+        group = row["g"] if per_value is not None else names[int(row["g"])]
+        n = int(row["n"])
+        _, buckets = found.setdefault((group, row["metric"]), (int(row["total"]), []))
+        buckets.append((int(row["upto"]) - n, n, float(row["lo"]), float(row["hi"])))
+    out: Results = {} if per_value is not None else {name: {} for name in names}
+    for (group, metric), (total, buckets) in found.items():
         values = out.setdefault(group, {})
         for spec in specs:
             if spec.metric == metric:
-                values[spec.name] = percentile_of(buckets, spec.fraction)
-                values[f"{spec.name}{N_SUFFIX}"] = float(sum(b[1] for b in buckets))
+                values[spec.name] = percentile_of(buckets, total, spec.fraction)
+                values[f"{spec.name}{N_SUFFIX}"] = float(total)
     for values in out.values():
         for spec in specs:
             values.setdefault(spec.name, None)
@@ -325,10 +340,13 @@ async def histogram_percentiles(
     return out
 
 
-def percentile_of(buckets: Sequence[tuple[int, int, float, float]], fraction: float) -> float | None:
-    """`percentile_cont(fraction)` of the values of `buckets` ((bucket, count, smallest, largest), in bucket order),
+# A bucket as merged: (number of values in earlier buckets, its number of values, its smallest, its largest value).
+Bucket = tuple[int, int, float, float]
+
+
+def percentile_of(buckets: Sequence[Bucket], total: int, fraction: float) -> float | None:
+    """`percentile_cont(fraction)` of `total` values, from `buckets` (at least those holding the ranks it needs),
     each rank's value estimated inside its bucket (see the module docstring)."""
-    total = sum(b[1] for b in buckets)
     if not total:
         return None
     position = fraction * (total - 1)
@@ -347,14 +365,12 @@ def exact_percentile(ordered: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _at_rank(buckets: Sequence[tuple[int, int, float, float]], rank: int) -> float:
-    """The estimated value at 0-based `rank`: the bucket's smallest value, its largest, or in between by place."""
-    before = 0
-    for _, n, lo, hi in buckets:
-        if rank < before + n:
+def _at_rank(buckets: Sequence[Bucket], rank: int) -> float:
+    """The estimated value at 0-based `rank`: its bucket's smallest value, its largest, or in between by place."""
+    for before, n, lo, hi in buckets:
+        if before <= rank < before + n:
             place = rank - before
             return lo if n == 1 else lo + (hi - lo) * place / (n - 1)
-        before += n
     raise IndexError(rank)
 
 
@@ -366,6 +382,7 @@ __all__ = [
     "GROWTH",
     "METRICS",
     "SPANS",
+    "Bucket",
     "HPct",
     "Metric",
     "block_inserts",

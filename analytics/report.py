@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, o
 from analytics import rollups
 from analytics.annotations import in_range
 from analytics.durations import ALL, METRICS, HPct, histogram_percentiles, sliceable
-from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
+from analytics.metrics import BUCKET_LABELS, KPIS
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
 from analytics.rollups import Rollup
@@ -394,14 +394,18 @@ class _Report:
         metrics = {m.name: m for m in METRICS}
         return await exact([Pct(name, metrics[m].source.c[metrics[m].column], 0.5) for name, m in wanted])
 
-    async def _csat_by(self, column: ColumnElement[Any]) -> dict[Any, tuple[float | None, int]]:
+    async def _csat_by(self, dimension: str) -> dict[Any, tuple[float | None, int]]:
+        """CSAT and its number of scores per value of `dimension` ("agent" or "team"): from the surveys' daily rollup
+        when it carries that dimension and the filters, else from the facts (the same counters)."""
+        survey, names = rollups.SURVEYS, ["satisfied", "scored"]
+        if rolled(self.q) and dimension in survey.table.c:
+            table, sums = survey.table, {n: func.sum(survey.table.c[n]) for n in names}
+        else:
+            table, sums = survey.source, {n: func.sum(survey.counters[n]) for n in names}
+        column = table.c[dimension]
         rows = await self.db.fetch(
-            select(
-                column.label("g"),
-                _count(S.c.score >= SATISFIED_SCORE).label("satisfied"),
-                _count(S.c.score.is_not(None)).label("scored"),
-            )
-            .where(*self.q.where(S))
+            select(column.label("g"), *(c.label(n) for n, c in sums.items()))
+            .where(*self.q.where(table))
             .group_by(column)
         )
         return {
@@ -421,7 +425,7 @@ class _Report:
                 "agent",
                 lambda specs: percentiles(self.db, specs, where, W.c.agent),
             ),
-            self._csat_by(S.c.agent),
+            self._csat_by("agent"),
         )
         rows = []
         for row in sorted(counts, key=lambda r: (-int(r["n"]), r["agent"])):
@@ -449,7 +453,7 @@ class _Report:
                 "team",
                 lambda specs: percentiles(self.db, specs, self.q.where(T), T.c.team),
             ),
-            self._csat_by(S.c.team),
+            self._csat_by("team"),
         )
         ticket_n = {r["key"]: r["count"] for r in tickets}
         conversation_n = {r["key"]: r["count"] for r in conversations}

@@ -68,4 +68,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table(P90)
     op.drop_table(TABLE)

@@ -42,13 +42,17 @@ def test_blocks_tile_a_range_exactly_and_are_few(start: dt.date, end: dt.date) -
 
 
 def test_a_bucket_of_one_or_two_values_gives_them_exactly() -> None:
-    buckets = [(0, 1, 5.0, 5.0), (70, 2, 100.0, 101.0), (80, 1, 300.0, 300.0)]
-    assert percentile_of(buckets, 0.0) == 5.0
-    assert percentile_of(buckets, 1 / 3) == 100.0
-    assert percentile_of(buckets, 2 / 3) == 101.0
-    assert percentile_of(buckets, 0.5) == pytest.approx(100.5)
-    assert percentile_of(buckets, 1.0) == 300.0
-    assert percentile_of([], 0.5) is None
+    buckets = [(0, 1, 5.0, 5.0), (1, 2, 100.0, 101.0), (3, 1, 300.0, 300.0)]
+    assert percentile_of(buckets, 4, 0.0) == 5.0
+    assert percentile_of(buckets, 4, 1 / 3) == 100.0
+    assert percentile_of(buckets, 4, 2 / 3) == 101.0
+    assert percentile_of(buckets, 4, 0.5) == pytest.approx(100.5)
+    assert percentile_of(buckets, 4, 1.0) == 300.0
+    assert percentile_of([], 0, 0.5) is None
+
+
+def test_a_rank_inside_a_bucket_of_many_values_lies_between_its_smallest_and_largest() -> None:
+    assert percentile_of([(10, 5, 100.0, 104.0)], 30, 13 / 29) == pytest.approx(103.0)
 
 
 async def _random_handoffs(db: Database, seed: int = 7) -> None:
