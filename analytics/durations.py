@@ -93,7 +93,7 @@ def bucket_of(value: ColumnElement[Any]) -> ColumnElement[int]:
     """The bucket number of a duration in seconds: floor(value) below `EXACT_BELOW_S`, above it
     EXACT_BELOW_S + floor(log_GROWTH(value / EXACT_BELOW_S)). Increasing in the value. The constants are literal SQL,
     not bound parameters, so PostgreSQL sees the GROUP BY expression as the very one selected."""
-    below = literal_column(repr(EXACT_BELOW_S))
+    below: ColumnElement[float] = literal_column(repr(EXACT_BELOW_S))
     logarithmic = below + func.floor(func.ln(value / below) / literal_column(repr(math.log(GROWTH))))
     return cast(case((value < below, func.floor(value)), else_=logarithmic), Integer)
 

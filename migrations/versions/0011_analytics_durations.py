@@ -62,7 +62,7 @@ def upgrade() -> None:
     for statement in block_inserts(days):
         bind.execute(statement)
     for metric in DAILY_P90:
-        rows = p90_rows(metric, bind.execute(p90_facts(metric, None)).mappings())
+        rows = p90_rows(metric, [dict(row) for row in bind.execute(p90_facts(metric, None)).mappings()])
         if rows:
             bind.execute(sa.insert(analytics_daily_p90), rows)
 
