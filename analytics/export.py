@@ -2,9 +2,10 @@
 Chinese correctly), chunk by chunk.
 
 `kpis`, `agents`, `teams`, `sla` and `daily` are rendered from the report JSON itself (`analytics.report`), so the
-numbers in a file equal those on the screen; `conversations` and `tickets` are the raw fact rows of the range, read
-page by page (keyset on the primary key), so a year of rows never sits in memory at once. Times are written in the
-business time zone ("YYYY-MM-DD HH:MM:SS"), durations in seconds. Must never read live state.
+numbers in a file equal those on the screen; `conversations` and `tickets` are the raw fact rows of the range by day,
+read page by page (keyset on the day and the primary key: each page continues the day index's range, never sorts the
+whole range again), so a year of rows never sits in memory at once and the first bytes leave at once. Times are
+written in the business time zone ("YYYY-MM-DD HH:MM:SS"), durations in seconds. Must never read live state.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, tuple_
 
 from analytics.query import ReportQuery
 from analytics.tables import analytics_conversations, analytics_tickets
@@ -66,22 +67,24 @@ def _flat_target(kpi: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 async def raw_rows(db: SQL, table: str, query: ReportQuery) -> AsyncIterator[list[list[Any]]]:
-    """Pages of the raw fact rows of `table` ("conversations" or "tickets") in the range, the header first."""
+    """Pages of the raw fact rows of `table` ("conversations" or "tickets") in the range, by day and id, the header
+    first."""
     facts: Table = RAW_TABLES[table]
     key = facts.primary_key.columns.values()[0]
     zone = ZoneInfo(query.tz)
     names = [c.name for c in facts.columns]
     yield [names]
-    after: str | None = None
+    after: tuple[str, str] | None = None
     while True:
         statement = select(facts).where(*query.where(facts))
         if after is not None:
-            statement = statement.where(key > after)
-        rows = await db.fetch(statement.order_by(key).limit(PAGE))
+            # The day bound as well as the pair's: both backends then start the day index's scan at that day.
+            statement = statement.where(facts.c.day >= after[0], tuple_(facts.c.day, key) > after)
+        rows = await db.fetch(statement.order_by(facts.c.day, key).limit(PAGE))
         if not rows:
             return
         yield [[_cell(name, row[name], zone) for name in names] for row in rows]
-        after = rows[-1][key.name]
+        after = (rows[-1]["day"], rows[-1][key.name])
 
 
 def _cell(name: str, value: Any, zone: ZoneInfo) -> Any:

@@ -19,6 +19,7 @@ from itertools import groupby
 
 from sqlalchemy import ColumnElement, Table, Update, case, delete, exists, func, insert, select
 
+from analytics import durations
 from analytics.facts import Clocks, Fact, conversation_facts, ticket_facts
 from analytics.rollups import refresh
 from analytics.tables import (
@@ -90,6 +91,7 @@ class Projector:
             if since is None or days:
                 # A rebuild (or a first pass) recomputes every day's rollup; a pass, the days whose facts it touched.
                 await refresh(tx, None if since is None else days)
+                await durations.refresh(tx, None if since is None else days)
             if high is not None:
                 await _set_state(tx, CURSOR, float(high))
         if done:

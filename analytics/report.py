@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, o
 
 from analytics import rollups
 from analytics.annotations import in_range
-from analytics.metrics import BUCKET_LABELS, KPIS, SATISFIED_SCORE
+from analytics.durations import ALL, METRICS, HPct, histogram_percentiles, sliceable
+from analytics.metrics import BUCKET_LABELS, KPIS
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
 from analytics.rollups import Rollup
@@ -30,6 +31,7 @@ from analytics.tables import (
     ROLLUP_DIMENSIONS,
     analytics_agent_work,
     analytics_conversations,
+    analytics_daily_p90,
     analytics_handoffs,
     analytics_kb,
     analytics_surveys,
@@ -40,13 +42,14 @@ from backends.sql import SQL
 from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
 
-C, H, W, T, S, B = (
+C, H, W, T, S, B, P = (
     analytics_conversations,
     analytics_handoffs,
     analytics_agent_work,
     analytics_tickets,
     analytics_surveys,
     analytics_kb,
+    analytics_daily_p90,
 )
 TOP = 10
 CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
@@ -167,7 +170,7 @@ class _Report:
         tickets_t = run(_by_day(self.db, rollups.TICKETS, q))
         surveys_t, kb_t = run(_by_day(self.db, rollups.SURVEYS, q)), run(_by_day(self.db, rollups.KB, q))
         pcts_t = run(self._percentiles())
-        daily_t = run(percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day))
+        daily_t = run(self._daily_p90())
         sla_t, distributions_t, mix_t = run(self._sla()), run(self._distributions()), run(self._mix())
         agents_t, teams_t, kb_lists_t, options_t = (
             run(self._agents()),
@@ -265,24 +268,44 @@ class _Report:
         }
 
     async def _percentiles(self) -> dict[Any, dict[str, float | None]]:
+        """The KPIs' percentiles of both periods ("cur", "prev"): from the duration histograms when they hold the
+        query's slice (`analytics.durations`), else exactly from the facts."""
         q = self.q
         handoffs = [
-            Pct("queue_wait_p50", H.c.queue_wait_s, 0.5),
-            Pct("queue_wait_p90", H.c.queue_wait_s, 0.9),
-            Pct("first_response_p50", H.c.first_response_s, 0.5),
-            Pct("first_response_p90", H.c.first_response_s, 0.9),
-            Pct("first_response_bh_p90", H.c.first_response_bh_s, 0.9),
-            Pct("next_reply_p50", H.c.next_reply_s, 0.5),
-            Pct("handle_p50", H.c.handle_s, 0.5),
+            ("queue_wait_p50", "queue_wait_s", 0.5),
+            ("queue_wait_p90", "queue_wait_s", 0.9),
+            ("first_response_p50", "first_response_s", 0.5),
+            ("first_response_p90", "first_response_s", 0.9),
+            ("first_response_bh_p90", "first_response_bh_s", 0.9),
+            ("next_reply_p50", "next_reply_s", 0.5),
+            ("handle_p50", "handle_s", 0.5),
         ]
-        tickets = [Pct("resolution_p50", T.c.resolution_s, 0.5), Pct("resolution_p90", T.c.resolution_s, 0.9)]
+        tickets = [("resolution_p50", "resolution_s", 0.5), ("resolution_p90", "resolution_s", 0.9)]
+        if sliceable(q.filters):
+            specs = [HPct(name, metric, fraction) for name, metric, fraction in (*handoffs, *tickets)]
+            periods = {"cur": (q.start, q.end), "prev": (q.previous.start, q.previous.end)}
+            return await histogram_percentiles(self.db, specs, periods, filters=q.filters)
+        h_specs = [Pct(name, H.c[column], fraction) for name, column, fraction in handoffs]
+        t_specs = [Pct(name, T.c[column], fraction) for name, column, fraction in tickets]
         h, h_prev, t, t_prev = await asyncio.gather(
-            percentiles(self.db, handoffs, q.where(H)),
-            percentiles(self.db, handoffs, q.previous.where(H)),
-            percentiles(self.db, tickets, q.where(T)),
-            percentiles(self.db, tickets, q.previous.where(T)),
+            percentiles(self.db, h_specs, q.where(H)),
+            percentiles(self.db, h_specs, q.previous.where(H)),
+            percentiles(self.db, t_specs, q.where(T)),
+            percentiles(self.db, t_specs, q.previous.where(T)),
         )
         return {"cur": {**h[None], **t[None]}, "prev": {**h_prev[None], **t_prev[None]}}
+
+    async def _daily_p90(self) -> dict[Any, dict[str, float | None]]:
+        """Each day's first response p90 ({day: {"p90": seconds}}), exact: kept per day and slice by the projector
+        (`analytics_daily_p90`), or from the facts when the filters are not a slice."""
+        q = self.q
+        if sliceable(q.filters):
+            (dimension, value), *_ = [*q.filters.items(), (ALL, ALL)]
+            days = [P.c.day >= q.start.isoformat(), P.c.day <= q.end.isoformat()]
+            slice_ = [P.c.dimension == dimension, P.c.value == value, P.c.metric == "first_response_s"]
+            rows = await self.db.fetch(select(P.c.day, P.c.p90).where(*slice_, *days))
+            return {r["day"]: {"p90": float(r["p90"])} for r in rows}
+        return await percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day)
 
     async def _sla(self) -> dict[str, Any]:
         q = self.q
@@ -356,14 +379,33 @@ class _Report:
             where += [*self.q.where(H, skip=("agent",)), W.c.episode_id == H.c.id]
         return where
 
-    async def _csat_by(self, column: ColumnElement[Any]) -> dict[Any, tuple[float | None, int]]:
+    async def _people_p50(
+        self,
+        wanted: Sequence[tuple[str, str]],
+        dimension: str,
+        exact: Callable[[list[Pct]], Awaitable[dict[Any, dict[str, float | None]]]],
+    ) -> dict[Any, dict[str, float | None]]:
+        """Medians (name, histogram metric) per value of `dimension` (agent or team): from the histograms' slices of
+        that dimension on an unfiltered report, else `exact(specs)` over the facts."""
+        if not self.q.filters:
+            specs = [HPct(name, metric, 0.5) for name, metric in wanted]
+            period = {"cur": (self.q.start, self.q.end)}
+            return await histogram_percentiles(self.db, specs, period, per_value=dimension)
+        metrics = {m.name: m for m in METRICS}
+        return await exact([Pct(name, metrics[m].source.c[metrics[m].column], 0.5) for name, m in wanted])
+
+    async def _csat_by(self, dimension: str) -> dict[Any, tuple[float | None, int]]:
+        """CSAT and its number of scores per value of `dimension` ("agent" or "team"): from the surveys' daily rollup
+        when it carries that dimension and the filters, else from the facts (the same counters)."""
+        survey, names = rollups.SURVEYS, ["satisfied", "scored"]
+        if rolled(self.q) and dimension in survey.table.c:
+            table, sums = survey.table, {n: func.sum(survey.table.c[n]) for n in names}
+        else:
+            table, sums = survey.source, {n: func.sum(survey.counters[n]) for n in names}
+        column = table.c[dimension]
         rows = await self.db.fetch(
-            select(
-                column.label("g"),
-                _count(S.c.score >= SATISFIED_SCORE).label("satisfied"),
-                _count(S.c.score.is_not(None)).label("scored"),
-            )
-            .where(*self.q.where(S))
+            select(column.label("g"), *(c.label(n) for n, c in sums.items()))
+            .where(*self.q.where(table))
             .group_by(column)
         )
         return {
@@ -378,13 +420,12 @@ class _Report:
                 .where(*where)
                 .group_by(W.c.agent)
             ),
-            percentiles(
-                self.db,
-                [Pct("first_response_p50", W.c.first_response_s, 0.5), Pct("handle_p50", W.c.handle_s, 0.5)],
-                where,
-                W.c.agent,
+            self._people_p50(
+                [("first_response_p50", "agent_first_response_s"), ("handle_p50", "agent_handle_s")],
+                "agent",
+                lambda specs: percentiles(self.db, specs, where, W.c.agent),
             ),
-            self._csat_by(S.c.agent),
+            self._csat_by("agent"),
         )
         rows = []
         for row in sorted(counts, key=lambda r: (-int(r["n"]), r["agent"])):
@@ -407,13 +448,12 @@ class _Report:
         tickets, conversations, pcts, csat = await asyncio.gather(
             _grouped_sums(self.db, rollups.TICKETS, self.q, "team"),
             _grouped_sums(self.db, rollups.CONVERSATIONS, self.q, "team"),
-            percentiles(
-                self.db,
-                [Pct("first_response_p50", T.c.first_response_s, 0.5), Pct("resolution_p50", T.c.resolution_s, 0.5)],
-                self.q.where(T),
-                T.c.team,
+            self._people_p50(
+                [("first_response_p50", "ticket_first_response_s"), ("resolution_p50", "resolution_s")],
+                "team",
+                lambda specs: percentiles(self.db, specs, self.q.where(T), T.c.team),
             ),
-            self._csat_by(S.c.team),
+            self._csat_by("team"),
         )
         ticket_n = {r["key"]: r["count"] for r in tickets}
         conversation_n = {r["key"]: r["count"] for r in conversations}

@@ -223,3 +223,36 @@ ROLLUPS: dict[str, Table] = {
     # The KB lists: per not-found text and per entry found unhelpful (only the facts that count here are rolled up).
     "kb_terms": _rollup("analytics_daily_kb_terms", ("query", "entry"), ("not_found", "unhelpful")),
 }
+
+# The duration histograms (`analytics.durations`): per block of business days (1, 4, 16, 64 or 256 days), slice (all
+# facts, or one filter dimension at one value) and duration metric, the number of values in each bucket and the
+# smallest and largest of them.
+analytics_daily_durations = Table(
+    "analytics_daily_durations",
+    metadata,
+    Column("day", Text, nullable=False),  # the first day of the block
+    Column("span", Integer, nullable=False),  # the block's number of days (analytics.durations.SPANS)
+    Column("dimension", Text, nullable=False),  # "" (all facts) or a filter dimension
+    Column("value", Text, nullable=False),  # the dimension's value ("" for all facts)
+    Column("metric", Text, nullable=False),  # analytics.durations.METRICS' names
+    Column("bucket", Integer, nullable=False),  # analytics.durations.bucket_of
+    _int("n"),
+    Column("lo", DOUBLE_PRECISION, nullable=False),
+    Column("hi", DOUBLE_PRECISION, nullable=False),
+    Index("analytics_daily_durations_slice", "dimension", "span", "day", "metric", "value"),
+    Index("analytics_daily_durations_day", "span", "day"),
+)
+
+# Each day's exact p90 of a duration per slice (`analytics.durations.DAILY_P90`), for the charts' daily series.
+analytics_daily_p90 = Table(
+    "analytics_daily_p90",
+    metadata,
+    Column("day", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("p90", DOUBLE_PRECISION, nullable=False),
+    _int("n"),
+    Index("analytics_daily_p90_slice", "dimension", "value", "metric", "day"),
+    Index("analytics_daily_p90_day", "day"),
+)

@@ -1,0 +1,88 @@
+"""Revision 0011_analytics_durations on both backends: a database at 0010 with facts keeps every row and gains the
+duration histograms, already filled with what the projector's refresh would write; downgrading drops only them."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from analytics import durations
+from analytics.tables import analytics_handoffs, analytics_tickets
+from backends.sql import Database
+from migrations import current_revision, head_revision, upgrade_database
+from tests.analytics.test_durations import _contents
+from tests.conftest import drop_schema, open_test_database
+from tests.migrations.test_migrations import make_legacy
+from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
+
+REVISION = importlib.import_module("migrations.versions.0011_analytics_durations")
+HISTOGRAMS = {"analytics_daily_durations", "analytics_daily_p90"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
+    try:
+        await make_legacy(db)
+        await upgrade_database(db, REVISION.down_revision)
+        await db.execute(
+            insert(analytics_handoffs),
+            [
+                {
+                    "id": f"h{i}",
+                    "conversation_id": f"c{i}",
+                    "requested_at": 0.0,
+                    "day": f"2026-11-{1 + i % 20:02d}",
+                    "channel": ("web", "wechat")[i % 2],
+                    "agent": f"a{i % 3}",
+                    "queue_wait_s": 7.0 * i,
+                    "first_response_s": 30.0 + 97 * i,
+                    "handle_s": None if i % 4 else 600.0 + i,
+                }
+                for i in range(60)
+            ],
+        )
+        await db.execute(
+            insert(analytics_tickets),
+            [
+                {"ticket": f"T-{i}", "created_at": 0.0, "day": "2026-11-03", "team": "t1", "resolution_s": 3600.0 * i}
+                for i in range(5)
+            ],
+        )
+        yield db
+    finally:
+        await db.close()
+        if schema:
+            await drop_schema(schema)
+
+
+def test_the_revision_follows_the_targets_and_is_the_head() -> None:
+    assert REVISION.revision == "0011_analytics_durations"
+    assert REVISION.down_revision == "0010_analytics_targets"
+    assert head_revision() == REVISION.revision
+
+
+async def test_upgrading_fills_the_histograms_from_the_facts_and_downgrading_drops_only_them(
+    previous: Database,
+) -> None:
+    existing = await tables(previous)
+    assert not existing & HISTOGRAMS
+    before = await snapshot(previous, existing)
+
+    await upgrade_database(previous, REVISION.revision)
+    assert await current_revision(previous) == REVISION.revision
+    assert await tables(previous) == existing | HISTOGRAMS
+    assert await snapshot(previous, existing) == before
+    filled = await _contents(previous)
+    assert filled["analytics_daily_durations"] and filled["analytics_daily_p90"]
+    async with previous.transaction() as tx:
+        await durations.refresh(tx, None)
+    assert await _contents(previous) == filled
+
+    await downgrade(previous, REVISION.down_revision)
+    assert await tables(previous) == existing
+    assert await snapshot(previous, existing) == before
