@@ -1,4 +1,4 @@
-"""Revision 0011_analytics_durations on both backends: a database at 0010 with facts keeps every row and gains the
+"""Revision 0013_analytics_durations on both backends: a database at 0012 with facts keeps every row and gains the
 duration histograms, already filled with what the projector's refresh would write; downgrading drops only them."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.conftest import drop_schema, open_test_database
 from tests.migrations.test_migrations import make_legacy
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
-REVISION = importlib.import_module("migrations.versions.0011_analytics_durations")
+REVISION = importlib.import_module("migrations.versions.0013_analytics_durations")
 HISTOGRAMS = {"analytics_daily_durations", "analytics_daily_p90"}
 
 
@@ -61,8 +61,8 @@ async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def test_the_revision_follows_the_targets_and_is_the_head() -> None:
-    assert REVISION.revision == "0011_analytics_durations"
-    assert REVISION.down_revision == "0010_analytics_targets"
+    assert REVISION.revision == "0013_analytics_durations"
+    assert REVISION.down_revision == "0012_redis_outage"
     assert head_revision() == REVISION.revision
 
 

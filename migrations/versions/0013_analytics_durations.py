@@ -1,7 +1,7 @@
 """The duration histograms: per block of business days, slice and duration metric, the values' counts per bucket.
 
-Revision ID: 0011_analytics_durations
-Revises: 0010_analytics_targets
+Revision ID: 0013_analytics_durations
+Revises: 0012_redis_outage
 Create Date: 2026-11-30
 
 Creates `analytics_daily_durations` and `analytics_daily_p90` (`analytics.tables`, `analytics.durations`) and fills
@@ -20,8 +20,8 @@ from analytics.durations import DAILY_P90, block_inserts, day_inserts, p90_facts
 from analytics.tables import analytics_daily_durations as D
 from analytics.tables import analytics_daily_p90
 
-revision: str = "0011_analytics_durations"
-down_revision: str | Sequence[str] | None = "0010_analytics_targets"
+revision: str = "0013_analytics_durations"
+down_revision: str | Sequence[str] | None = "0012_redis_outage"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
