@@ -67,13 +67,15 @@ async def test_upgrading_keeps_every_row_and_the_projector_fills_the_facts_from_
     assert not existing & FACTS
     before = await snapshot(previous, existing)
 
-    # To the last analytics revision: the projector writes the later analytics revisions' tables too.
+    # Through the analytics revisions of that time (0008–0010): every row kept, only analytics tables added.
     await upgrade_database(previous, LAST_ANALYTICS_REVISION)
-
     assert await current_revision(previous) == LAST_ANALYTICS_REVISION
     added = await tables(previous) - existing
-    assert added >= FACTS and all(name.startswith("analytics_") for name in added)
+    assert added and all(name.startswith("analytics_") for name in added)
     assert await snapshot(previous, existing) == before
+    # Then to the head: the projector writes the later analytics revisions' tables too.
+    await upgrade_database(previous)
+    assert await tables(previous) - existing >= FACTS
     await Projector(previous, Clocks("Asia/Shanghai", BusinessCalendar()), lag_s=0.0).run_pass()
     assert await previous.fetchval(select(func.count()).select_from(analytics_conversations)) == 90
 
