@@ -213,8 +213,11 @@ async def build_case_card(
     name, confidence = intent
     if confidence is None and "intent_confidence" in scores:
         confidence = scores["intent_confidence"]
+    listed = await customer_tickets(tickets, customer.id)
+    # The ticket of this chat: the handoff's, else the one the bot's form made here before the handoff.
     ticket = str(record.context.get("ticket") or "")
     ticket = ticket or next((str(r["ticket"]) for r in requests if r.get("ticket")), "")
+    ticket = ticket or next((str(t["number"]) for t in listed if t.get("conversation_id") == conversation.id), "")
     return {
         "conversation": {
             "id": conversation.id,
@@ -232,7 +235,7 @@ async def build_case_card(
             "since": customer.created_at,
         },
         "past_conversations": past,
-        "tickets": await customer_tickets(tickets, customer.id),
+        "tickets": listed,
         "handoff_ticket": ticket,
         "transcript": [m.to_dict() for m in transcript],
         "fields": fields,

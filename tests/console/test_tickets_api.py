@@ -259,6 +259,9 @@ async def test_an_agent_makes_a_ticket_of_their_console_chat_with_its_transcript
     _, read = await call(ann, "GET", f"/api/v1/tickets/{created['number']}")
     assert [e["kind"] for e in read["timeline"]] == ["created", "linked_conversation"]
     assert any(m["text"] == "I want a human" for m in read["transcripts"][0]["messages"])
+    # The case card names the chat's ticket (it showed "–" for a ticket made in the chat rather than by the handoff).
+    _, card = await call(ann, "GET", f"/api/v1/console/conversations/{cid}")
+    assert card["handoff_ticket"] == created["number"]
 
     bob = await running.staff("bob2", Role.AGENT)
     status, _ = await call(bob, "POST", f"/api/v1/console/conversations/{cid}/ticket", {})
