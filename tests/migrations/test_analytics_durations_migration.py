@@ -15,8 +15,7 @@ from analytics.tables import analytics_handoffs, analytics_tickets
 from backends.sql import Database
 from migrations import current_revision, head_revision, upgrade_database
 from tests.analytics.test_durations import _contents
-from tests.conftest import drop_schema, open_test_database
-from tests.migrations.test_migrations import make_legacy
+from tests.migrations.conftest import database_at
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
 REVISION = importlib.import_module("migrations.versions.0013_analytics_durations")
@@ -25,10 +24,7 @@ HISTOGRAMS = {"analytics_daily_durations", "analytics_daily_p90"}
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
-    try:
-        await make_legacy(db)
-        await upgrade_database(db, REVISION.down_revision)
+    async with database_at(request.param, tmp_path, REVISION.down_revision) as db:
         await db.execute(
             insert(analytics_handoffs),
             [
@@ -54,10 +50,6 @@ async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             ],
         )
         yield db
-    finally:
-        await db.close()
-        if schema:
-            await drop_schema(schema)
 
 
 def test_the_revision_follows_the_targets_and_is_the_head() -> None:

@@ -18,8 +18,7 @@ from backends.sql import Database
 from intake.calendar import BusinessCalendar
 from migrations import current_revision, upgrade_database
 from record import CUSTOMER, ServiceEvent, ServiceEventKind, SQLServiceRecord
-from tests.conftest import drop_schema, open_test_database
-from tests.migrations.test_migrations import make_legacy
+from tests.migrations.conftest import database_at
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
 REVISION = importlib.import_module("migrations.versions.0008_analytics_facts")
@@ -31,10 +30,7 @@ DAY_S = 86400.0
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A database at the revision before, with the old tables' rows and 90 days of record."""
-    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
-    try:
-        await make_legacy(db)
-        await upgrade_database(db, REVISION.down_revision)
+    async with database_at(request.param, tmp_path, REVISION.down_revision) as db:
         await SQLServiceRecord(db).append(
             [
                 ServiceEvent(
@@ -49,10 +45,6 @@ async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             ]
         )
         yield db
-    finally:
-        await db.close()
-        if schema:
-            await drop_schema(schema)
 
 
 def test_the_revision_follows_the_service_record() -> None:

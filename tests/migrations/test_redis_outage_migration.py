@@ -5,34 +5,16 @@ removes only them."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from backends.sql import Database
 from conversations.models import Sender
 from conversations.store import ConversationStore, MessageDraft
 from migrations import current_revision, upgrade_database
-from tests.conftest import drop_schema, open_test_database
-from tests.migrations.test_migrations import make_legacy
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
 REVISION = importlib.import_module("migrations.versions.0012_redis_outage")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
-    try:
-        await make_legacy(db)
-        await upgrade_database(db, REVISION.down_revision)
-        yield db
-    finally:
-        await db.close()
-        if schema:
-            await drop_schema(schema)
 
 
 def test_the_revision_follows_the_kb_calibration() -> None:

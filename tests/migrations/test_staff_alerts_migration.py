@@ -5,36 +5,16 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import Connection, inspect, text
 
 from alerts import SUPERVISORS, AlertKind, AlertStore, sla_title
 from backends.sql import Database
 from migrations import alembic_config, current_revision, upgrade_database
-from tests.conftest import drop_schema, open_test_database
-from tests.migrations.test_migrations import make_legacy
 
 REVISION = importlib.import_module("migrations.versions.0003_staff_alerts")
 ALERT_TABLES = {"staff_alerts", "staff_alert_reads"}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A database at the revision before this one, holding rows in every table (the pre-Alembic fixture's rows,
-    carried up through the revisions in between)."""
-    db, schema = await open_test_database(request.param, tmp_path, upgrade=False)
-    try:
-        await make_legacy(db)
-        await upgrade_database(db, REVISION.down_revision)
-        yield db
-    finally:
-        await db.close()
-        if schema:
-            await drop_schema(schema)
 
 
 def _tables(conn: Connection) -> set[str]:
