@@ -1,4 +1,5 @@
-"""The front door in process (a scripted stand-in answers for Rasa), so a test can drive handoff events itself."""
+"""The front door in process (a scripted stand-in answers for Rasa), so a test can drive handoff events itself;
+Chromium and a host page embedding the widget for the browser tests."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser
 
 from bot.settings import Settings
+from bot.widget import create_host_app
 from server.app import create_app
+from tests.conftest import serving
 from tests.socketio.scripted_rasa import scripted_rasa_turn
+from tests.widget.browser import chromium
 
 
 @pytest.fixture
@@ -28,3 +33,17 @@ async def frontdoor(tmp_path: Path) -> AsyncIterator[TestServer]:
     finally:
         await server.close()
         await rasa_server.close()
+
+
+@pytest.fixture
+async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
+    # Needs the front door so that it closes first: open WebSockets would hold up the server's shutdown.
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+async def site(frontdoor: TestServer) -> AsyncIterator[str]:
+    """A shop's page embedding the front door's widget; yields its URL."""
+    async with serving(create_host_app(str(frontdoor.make_url("/widget.js")), {"title": "Acme help"})) as url:
+        yield url

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium
+from tests.widget.browser import TIMEOUT_MS, Widget
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 @pytest.mark.parametrize(

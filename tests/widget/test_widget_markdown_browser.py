@@ -3,7 +3,6 @@ customer's words the bot echoes — shows as words: no script runs, no foreign l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,9 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
 from bot.keys import PIPELINE
-from bot.widget import create_host_app
 from conversations.models import Sender
 from conversations.store import MessageDraft
-from tests.conftest import serving
-from tests.widget.browser import Widget, chromium, record_dialogs
+from tests.widget.browser import Widget, record_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -29,19 +26,6 @@ HOSTILE = (
     "[tab](java&#x09;script:alert(4)) <javascript:alert(5)> ![pixel](https://tracker.example/p.png) "
     '<a href="javascript:alert(6)">raw</a> [ok](https://shop.example/ok)'
 )
-
-
-@pytest.fixture
-async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
-    async with chromium() as browser:  # after the front door, so that it closes first (open sockets)
-        yield browser
-
-
-@pytest.fixture
-async def site(frontdoor: TestServer) -> AsyncIterator[str]:
-    widget_url = str(frontdoor.make_url("/widget.js"))
-    async with serving(create_host_app(widget_url, {"title": "Acme help"})) as url:
-        yield url
 
 
 async def test_hostile_markdown_a_customer_typed_and_the_bot_echoed_stays_inert(

@@ -6,37 +6,19 @@ is covered once the handoff integration lands.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
 from bot.keys import BUS, PIPELINE
 from bot.pipeline import conversation_topic
-from bot.widget import create_host_app
 from conversations.models import Button, Sender
 from conversations.store import MessageDraft
-from tests.conftest import serving
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium, record_dialogs
+from tests.widget.browser import TIMEOUT_MS, Widget, record_dialogs
 
 pytestmark = pytest.mark.browser
 
 RATING = tuple(Button(str(n), f'/rate{{"score": {n}}}') for n in range(1, 6))
-
-
-@pytest.fixture
-async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
-    # Needs the front door so that it closes first: open WebSockets would hold up the server's shutdown.
-    async with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-async def site(frontdoor: TestServer) -> AsyncIterator[str]:
-    widget_url = str(frontdoor.make_url("/widget.js"))
-    async with serving(create_host_app(widget_url, {"title": "Acme help"})) as url:
-        yield url
 
 
 async def test_handoff_notices_agent_messages_and_the_rating_reach_the_customer(

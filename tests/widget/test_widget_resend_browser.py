@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,27 +12,12 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, WebSocketRoute
 
 from bot.keys import CONVERSATIONS
-from bot.widget import create_host_app
 from conversations.models import Sender
-from tests.conftest import serving
-from tests.widget.browser import Widget, chromium
+from tests.widget.browser import Widget
 
 pytestmark = pytest.mark.browser
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@pytest.fixture
-async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
-    # Needs the front door so that it closes first: open WebSockets would hold up the server's shutdown.
-    async with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-async def site(frontdoor: TestServer) -> AsyncIterator[str]:
-    async with serving(create_host_app(str(frontdoor.make_url("/widget.js")), {"title": "Acme help"})) as url:
-        yield url
 
 
 async def test_a_message_lost_with_its_socket_is_sent_again_with_its_id_and_stored_once(

@@ -3,34 +3,17 @@ badge on the closed launcher until they open the chat."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
 from bot.keys import CONVERSATIONS, DELIVERIES, TICKETS
-from bot.widget import create_host_app
 from intake.models import Priority, TicketDraft, TicketStatus
-from tests.conftest import serving
-from tests.widget.browser import TIMEOUT_MS, Widget, chromium
+from tests.widget.browser import TIMEOUT_MS, Widget
 
 pytestmark = pytest.mark.browser
 
 REPLY = "A replacement kettle is on its way."
-
-
-@pytest.fixture
-async def browser(frontdoor: TestServer) -> AsyncIterator[Browser]:
-    # Needs the front door so that it closes first: open WebSockets would hold up the server's shutdown.
-    async with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-async def site(frontdoor: TestServer) -> AsyncIterator[str]:
-    async with serving(create_host_app(str(frontdoor.make_url("/widget.js")), {"title": "Acme help"})) as url:
-        yield url
 
 
 async def test_news_that_came_while_the_customer_was_away_is_unread_on_their_next_visit(
