@@ -119,10 +119,12 @@ async def test_an_unknown_username_costs_as_much_as_a_wrong_password(database: D
     await directory.add("ann", "ann-pw", [Role.AGENT])
     known: list[float] = []
     unknown: list[float] = []
-    for _ in range(7):  # interleaved, so a slower moment of the machine weighs on both
+    for _ in range(11):  # interleaved, so a slower moment of the machine weighs on both
         for name, times in (("ann", known), ("nobody-by-this-name", unknown)):
             started = time.perf_counter()
             assert await directory.login(name, "wrong") is None
             times.append(time.perf_counter() - started)
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.5 < ratio < 2, f"unknown/known = {ratio:.2f}"
+    # Both do one lookup and one scrypt check; the bound leaves room for a busy machine's noise (0.46 seen under a
+    # load of 15 on two cores) and still fails the fault this guards against (unknown names ~30 times faster).
+    assert 1 / 3 < ratio < 3, f"unknown/known = {ratio:.2f}"
