@@ -22,6 +22,7 @@ from web.http import SECURITY_HEADERS, error_body
 
 STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_FILE = STATIC_DIR / "widget.js"
+RICH_FILE = STATIC_DIR / "rich.js"
 CHAT_API_PREFIX = "/api/v1/conversations"
 PREFLIGHT_MAX_AGE_S = 600
 WIDGET_MAX_AGE_S = 300
@@ -127,14 +128,18 @@ async def _cors_headers(request: web.Request, response: web.StreamResponse) -> N
 
 
 CATALOGUES_MARKER = "/*@catalogues@*/{}"
+RICH_MARKER = "/*@rich@*/"
 
 
 def widget_script() -> str:
-    """widget.js with both languages' `widget` catalogues filled in (the widget picks one in the browser)."""
+    """widget.js with both languages' `widget` catalogues filled in (the widget picks one in the browser) and
+    rich.js (showing the bot's sanitised answers, shared with the demo page) inlined: the widget stays one file."""
     catalogues = ",".join(f'"{language}":{catalogue_json(language, WIDGET)}' for language in LANGUAGES)
     source = WIDGET_FILE.read_text(encoding="utf-8")
-    if CATALOGUES_MARKER not in source:
-        raise RuntimeError(f"{WIDGET_FILE} lost its {CATALOGUES_MARKER} marker")
+    for marker in (CATALOGUES_MARKER, RICH_MARKER):
+        if marker not in source:
+            raise RuntimeError(f"{WIDGET_FILE} lost its {marker} marker")
+    source = source.replace(RICH_MARKER, RICH_FILE.read_text(encoding="utf-8"), 1)
     return source.replace(CATALOGUES_MARKER, "{" + catalogues + "}", 1)
 
 

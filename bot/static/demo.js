@@ -39,7 +39,13 @@
     }
     const bubble = document.createElement("div");
     bubble.className = "bubble";
-    bubble.textContent = message.text;
+    if (message.sender === "bot" && typeof message.html === "string" && message.html) {
+      // The bot's Markdown answer as the front door sanitised it, rebuilt inertly (rich.js); all else as typed.
+      bubble.classList.add("rich");
+      bubble.appendChild(window.fdRichText(message.html));
+    } else {
+      bubble.textContent = message.text;
+    }
     item.appendChild(bubble);
     if (message.buttons && message.buttons.length) {
       const row = document.createElement("div");

@@ -80,3 +80,31 @@ async def test_an_faq_answer_in_markdown_shows_formatted(
     assert await answer.locator("a").get_attribute("href") == "https://shop.example/returns"
     assert "**" not in await answer.inner_text()
     await page.screenshot(path=tmp_path / f"widget-markdown-{language}.png")
+
+
+async def test_the_demo_page_shows_answers_formatted_and_hostile_markdown_as_words(
+    browser: Browser, frontdoor: TestServer
+) -> None:
+    page = await browser.new_page(locale="en-US")
+    dialogs = record_dialogs(page)
+    await page.goto(str(frontdoor.make_url("/")))
+    await page.locator("#status", has_text="Connected").wait_for()
+    await page.fill("#text", HOSTILE)
+    await page.click("#send")
+    echo = page.locator("#log li.bot .bubble", has_text="echo:").first
+    await echo.wait_for()
+    assert await page.locator("#log li.customer .bubble").first.inner_text() == HOSTILE
+    assert await echo.locator("strong").inner_text() == "bold"
+    assert [await a.get_attribute("href") for a in await echo.locator("a[href]").all()] == ["https://shop.example/ok"]
+    for tag in ("script", "img", "iframe", "svg"):
+        assert await page.locator(f"#log {tag}").count() == 0
+
+    conversation_id = await page.evaluate("() => localStorage.getItem('fd_conversation')")
+    await frontdoor.app[PIPELINE].post_notice(conversation_id, [MessageDraft(Sender.BOT, ANSWERS["en"])])
+    answer = page.locator("#log li.bot .bubble", has_text="Returns").first
+    await answer.wait_for()
+    assert await answer.locator("strong").inner_text() == "Returns"
+    assert await answer.locator("ol > li").count() == 2
+    assert await answer.locator("a").get_attribute("href") == "https://shop.example/returns"
+    await page.wait_for_timeout(300)  # give a handler that slipped through the time to fire
+    assert dialogs == []
