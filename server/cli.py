@@ -44,10 +44,10 @@ from web.serving import JsonErrorsRunner
 log = logging.getLogger("frontdoor")
 
 DEMO_STAFF = (
-    ("ann", "Ann (agent)", (Role.AGENT,)),
-    ("bob", "Bob (agent)", (Role.AGENT,)),
-    ("sam", "Sam (supervisor)", (Role.SUPERVISOR,)),
-    ("eve", "Eve (editor)", (Role.EDITOR,)),
+    ("ann", "Ann", (Role.AGENT,)),
+    ("bob", "Bob", (Role.AGENT,)),
+    ("sam", "Sam", (Role.SUPERVISOR,)),
+    ("eve", "Eve", (Role.EDITOR,)),
 )
 
 
