@@ -112,10 +112,9 @@
     return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : key;
   }
 
-  // Codes the report uses beyond shell.js fdLabel's (which words handoff reasons too): languages, buckets.
+  // Codes the report uses beyond shell.js fdLabel's (which words languages and handoff reasons too): buckets.
   function label(code) {
     const labels = {
-      en: t("English"), zh: t("Chinese"),
       "0-1h": t("under 1 h"), "1-4h": t("1–4 h"), "4-8h": t("4–8 h"), "8-24h": t("8–24 h"), "24h+": t("over 24 h"),
     };
     if (code === null || code === undefined || code === "") return "–";

@@ -27,18 +27,18 @@
     var now = Date.now() / 1000;
     var q = $("queues"); clear(q);
     snapshot.queues.forEach(function (x) {
-      q.appendChild(row([x.skill, x.length, mmss(x.oldest_wait_s === null ? null : x.oldest_wait_s + (now - snapshot.at)), x.agents_online, x.agents_available, mmss(x.eta_s)]));
+      q.appendChild(row([window.fdQueue(x.skill), x.length, mmss(x.oldest_wait_s === null ? null : x.oldest_wait_s + (now - snapshot.at)), x.agents_online, x.agents_available, mmss(x.eta_s)]));
     });
     var a = $("agents"); clear(a);
     snapshot.agents.forEach(function (x) {
       // Within her presence grace period: online as she set it, but routing gives her nothing until a console reopens.
       var presence = window.fdLabel(x.presence) + (x.disconnected_at ? " · " + t("no console open") : "");
-      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.join(",") || t("general"),
+      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.map(window.fdLabel).join(", ") || t("general"),
         x.last_assigned_at ? new Date(x.last_assigned_at * 1000).toLocaleTimeString() : "–"]));
     });
     var w = $("waiting"); clear(w);
     var risk = {}; snapshot.at_risk.forEach(function (c) { risk[c] = true; });
-    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, x.skill, window.fdLabel(x.priority), window.fdLabel(x.reason), x.sla.deadline]; });
+    var items = snapshot.waiting.map(function (x) { return [x.conversation_id, window.fdQueue(x.skill), window.fdLabel(x.priority), window.fdLabel(x.reason), x.sla.deadline]; });
     snapshot.assigned.forEach(function (r) {
       if (r.state === "assigned" && !r.last_agent_reply_at) items.push([r.conversation_id, t("agent {agent}", { agent: r.agent_id }), window.fdLabel(r.priority), window.fdLabel(r.reason), snapshot.deadlines[r.conversation_id]]);
     });

@@ -35,7 +35,7 @@
     var queue = $("queue"); clear(queue);
     state.queue.forEach(function (item) {
       var li = el("li", { "data-cid": item.conversation_id, "data-priority": item.priority });
-      li.appendChild(el("strong", {}, "#" + item.position + " " + item.skill));
+      li.appendChild(el("strong", {}, "#" + item.position + " " + window.fdQueue(item.skill)));
       li.appendChild(el("span", { class: "badge " + item.priority }, window.fdLabel(item.priority)));
       // The customer's tier moves them up the queue (handoff/routing.py): agents see why.
       if (item.tier && item.tier !== "standard") li.appendChild(el("span", { class: "badge tier-" + item.tier, "data-tier": item.tier }, window.fdLabel(item.tier)));
@@ -52,7 +52,7 @@
       var li = el("li", { "data-cid": record.conversation_id, "data-state": record.state });
       li.appendChild(el("strong", {}, record.conversation_id));
       li.appendChild(el("span", { class: "badge" }, window.fdLabel(record.state)));
-      li.appendChild(el("div", {}, record.skill + " · " + (record.reason ? window.fdLabel(record.reason) : "")));
+      li.appendChild(el("div", {}, window.fdQueue(record.skill) + " · " + (record.reason ? window.fdLabel(record.reason) : "")));
       if (record.note) li.appendChild(el("div", { class: "note" }, t("Note: {note}", { note: record.note })));
       if (unread[record.conversation_id]) li.classList.add("unread");
       if (record.conversation_id === selected) li.classList.add("selected");

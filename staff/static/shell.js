@@ -2,7 +2,8 @@
 // only the pages their roles open (staff/shell.py owns that list), with the member's alerts bell
 // (/api/v1/staff/alerts). Every text is set with textContent.
 // It is also the one home of what every staff page script shares (each page loads shell.js before its own script):
-// fdApi (the JSON API call), fdEl and fdClear (building elements), fdTime, fdLabel and fdDuration (words for values).
+// fdApi (the JSON API call), fdEl and fdClear (building elements), fdTime, fdLabel, fdQueue and fdDuration (words for
+// values).
 (function () {
   "use strict";
 
@@ -30,6 +31,8 @@
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
       // customers: tier (conversations/models.py: Tier)
       standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP"),
+      // languages (of a conversation, a customer, a queue)
+      en: t("English"), zh: t("Chinese"),
       // why the bot handed a chat to a person (handoff/triggers.py: ReasonCode; asked_for_human in older records)
       customer_request: t("customer asked for a person"), asked_for_human: t("customer asked for a person"),
       kb_not_found: t("no answer in the FAQ"), low_confidence: t("unsure answer"),
@@ -40,6 +43,14 @@
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }
   window.fdLabel = label;
+
+  // A queue (a skill, language first: "en:general", handoff/queue.py) as words: "English · general".
+  function queue(code) {
+    const parts = String(code || "").split(":");
+    if (parts.length !== 2) return label(code);
+    return `${label(parts[0])} · ${label(parts[1])}`;
+  }
+  window.fdQueue = queue;
 
   // A length of time as m:ss under an hour and h:mm:ss beyond (SLA deadlines run to days), sign dropped.
   function duration(seconds) {
