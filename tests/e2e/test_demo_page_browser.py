@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 async def say(page: Page, text: str, replies_before: int) -> str:
     await page.fill("#text", text)
     await page.click("#send")
-    bot_items = page.locator("#log li.bot")
+    bot_items = page.locator("#log li.bot[data-seq]")  # the greeting is not a message
     await bot_items.nth(replies_before).wait_for(timeout=TIMEOUT_MS)
     return await bot_items.nth(replies_before).inner_text()
 
@@ -26,7 +26,7 @@ async def test_a_person_chats_in_english_then_in_chinese(browser: Browser, stack
     await page.locator("#status").filter(has_text="Connected").wait_for(timeout=TIMEOUT_MS)
     english = await say(page, "Hello!", 0)
     assert english and not CJK.search(english)
-    count = await page.locator("#log li.bot").count()
+    count = await page.locator("#log li.bot[data-seq]").count()
     chinese = await say(page, "你好", count)
     assert CJK.search(chinese)
     assert await page.locator("#log li.customer .bubble").first.inner_text() == "Hello!"
