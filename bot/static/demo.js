@@ -84,7 +84,9 @@
       const button = document.createElement("button");
       button.type = "button"; button.textContent = question;
       button.addEventListener("click", () => {
-        if (send(question)) row.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+        if (!send(question)) return;
+        row.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+        button.setAttribute("aria-pressed", "true");
       });
       row.appendChild(button);
     }

@@ -15,7 +15,7 @@ from playwright.async_api import Browser
 from bot.keys import KB
 from bot.settings import Settings
 from server.app import create_app
-from tests.widget.browser import TIMEOUT_MS, chromium
+from tests.widget.browser import TIMEOUT_MS, Widget, chromium
 
 pytestmark = pytest.mark.browser
 
@@ -107,3 +107,33 @@ async def test_the_demo_page_greets_and_a_common_question_gets_its_answer(
     assert await page.locator("#log li.greeting").count() == 0
     assert errors == []
     await context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "greeting"), [("lang=zh", "您好！请问有什么可以帮您？"), ("greeting=Hello+from+Acme", "Hello from Acme")]
+)
+async def test_the_widget_offers_the_same_common_questions_under_its_greeting(
+    faq_frontdoor: TestServer, browser: Browser, query: str, greeting: str
+) -> None:
+    language = "zh" if "zh" in query else "en"
+    published = {e.question: e.answer for e in await faq_frontdoor.app[KB].store.published(language)}
+    page = await browser.new_page(locale="en-US")
+    await page.goto(str(faq_frontdoor.make_url("/widget/demo")) + "?" + query)
+    widget = Widget(page)
+    await widget.open()
+    greeting_item = page.locator("frontdoor-widget ol.log li.greeting")
+    assert await greeting_item.locator(".bubble").inner_text(timeout=TIMEOUT_MS) == greeting
+    buttons = greeting_item.locator(".starters button")
+    await buttons.nth(3).wait_for(timeout=TIMEOUT_MS)
+    questions = await buttons.all_inner_texts()
+    assert len(questions) == 4 and all(q in published for q in questions)
+    if SCREENSHOTS:
+        await page.screenshot(path=f"{SCREENSHOTS}/widget-greeting-{language}.png")
+    await buttons.nth(2).click()
+    customer = widget.items("customer").locator(".bubble")
+    assert await customer.first.inner_text(timeout=TIMEOUT_MS) == questions[2]
+    # The widget shows the answer's Markdown as HTML: its first words are enough.
+    answer = await widget.items("bot").locator(".bubble").first.inner_text(timeout=TIMEOUT_MS)
+    assert answer[:4] == published[questions[2]][:4]
+    if SCREENSHOTS:
+        await page.screenshot(path=f"{SCREENSHOTS}/widget-answered-{language}.png")

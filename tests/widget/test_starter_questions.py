@@ -82,3 +82,10 @@ async def test_only_published_entries_are_offered_and_the_most_answered_come_fir
     assert isinstance(questions, list)
     assert questions[:2] == ["How do I make a warranty claim?", "When will I get my refund?"]
     assert "How long does delivery take?" not in questions and "Is this draft offered?" not in questions
+
+
+async def test_a_site_embedding_the_widget_may_read_the_starters(frontdoor: TestServer) -> None:
+    url = frontdoor.make_url("/api/v1/faq/starters?language=en")
+    async with ClientSession() as session, session.get(url, headers={"Origin": "https://shop.example"}) as response:
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
