@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.rate_limits import RateLimiter
 from backends.sql import open_database
-from bot import api, health, pages
+from bot import api, faq, health, pages
 from bot.actions_endpoint import setup_actions
 from bot.analytics_alerts import analytics_alerts_context
 from bot.analytics_projector import analytics_projector_context
@@ -255,6 +255,7 @@ def setup_services(app: web.Application, settings: Settings) -> None:
 def setup_customer_routes(app: web.Application, settings: Settings) -> None:
     """The customers' side: chat API, demo page, widget, Socket.IO, WeChat, and the actions webhook Rasa calls."""
     app.add_routes(api.routes)
+    app.add_routes(faq.routes)
     app.add_routes(pages.routes)
     wechat = settings.wechat.account()
     if wechat is not None:

@@ -1,7 +1,8 @@
 """The embeddable web widget: serves `/widget.js`, opens the customer chat API to other origins (CORS), and hosts
 demo pages that embed the widget with one script tag.
 
-Owns which origins may call the customer chat API (`/api/v1/conversations…`) from a browser. It must never add CORS
+Owns which origins may call the customer chat API (`/api/v1/conversations…`, and the common questions the widget
+offers, `/api/v1/faq…`) from a browser. It must never add CORS
 headers to any other route: staff pages and staff APIs stay same-origin only (they authenticate with a cookie, the
 customer API with a bearer token, so opening the latter to any origin leaks nothing a token holder can't read).
 """
@@ -24,6 +25,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 WIDGET_FILE = STATIC_DIR / "widget.js"
 RICH_FILE = STATIC_DIR / "rich.js"
 CHAT_API_PREFIX = "/api/v1/conversations"
+# What the widget calls from other origins: the chat API and the public FAQ questions it offers (bot/faq.py).
+CUSTOMER_API_PREFIXES = (CHAT_API_PREFIX, "/api/v1/faq")
 PREFLIGHT_MAX_AGE_S = 600
 WIDGET_MAX_AGE_S = 300
 DATA_ATTRIBUTES = ("title", "color", "text-color", "greeting", "lang", "position")
@@ -76,7 +79,7 @@ def own_origins(request: web.Request) -> set[str]:
 
 
 def is_chat_api(request: web.Request) -> bool:
-    return request.path == CHAT_API_PREFIX or request.path.startswith(CHAT_API_PREFIX + "/")
+    return any(request.path == prefix or request.path.startswith(prefix + "/") for prefix in CUSTOMER_API_PREFIXES)
 
 
 def _foreign_origin(request: web.Request) -> str | None:

@@ -37,3 +37,10 @@ UNANSWERED_WINDOW = 2000
 UNANSWERED_GROUP_COSINE = 0.8
 UNANSWERED_EXAMPLES = 5
 TRANSCRIPT_LOOKBACK_MESSAGES = 30
+
+# Starter questions (kb/starters.py): how many a chat may ask for, how far back and how many `bot_turn` facts are
+# counted to find the most answered entries, and how long one language's pick is reused.
+STARTER_MAX_QUESTIONS = 8
+STARTER_LOOKBACK_S = 30 * 86400.0
+STARTER_RECORD_EVENTS = 5000
+STARTER_CACHE_S = 60.0

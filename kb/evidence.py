@@ -76,7 +76,8 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _decision(event: ServiceEvent) -> RecordedDecision | None:
+def recorded_decision(event: ServiceEvent) -> RecordedDecision | None:
+    """The KB decision a `bot_turn` fact carries, without evidence; None when the turn made none."""
     data = event.data
     confidence = _number(data.get("kb_confidence"))
     try:
@@ -118,7 +119,7 @@ def decisions_with_evidence(events: Iterable[ServiceEvent], handoff_window_s: fl
             continue
         data = event.data
         if event.kind is K.BOT_TURN:
-            decision = _decision(event)
+            decision = recorded_decision(event)
             if decision is None:
                 continue
             of_conversation.setdefault(cid, []).append(len(decisions))
@@ -219,4 +220,5 @@ __all__ = [
     "label_event",
     "labels_in",
     "read_decisions",
+    "recorded_decision",
 ]

@@ -44,6 +44,8 @@ from kb.constants import (
     MAX_PARAPHRASES,
     MAX_QUERY_CHARS,
     PERSIST_DELAY_S,
+    STARTER_CACHE_S,
+    STARTER_MAX_QUESTIONS,
     TRANSCRIPT_LOOKBACK_MESSAGES,
     UNANSWERED_GROUP_COSINE,
     VERSION_CHECK_INTERVAL_S,
@@ -55,10 +57,12 @@ from kb.exceptions import IndexMismatch
 from kb.feedback import FeedbackCounts, FeedbackLike, KBFeedbackStore
 from kb.finetune import FineTuneSettings
 from kb.io import FileFormat, ImportProblem, ImportRecord, read_entries, write_entries
+from kb.language import SUPPORTED_LANGUAGES
 from kb.overrides import ThresholdOverrides
 from kb.proposal import CalibrationReport, build_report
 from kb.retrieval import HybridRetriever, IndexedEntry
 from kb.settings import CalibrationSettings, KBConfig, RetrievalSettings
+from kb.starters import answer_counts, pick_starters
 from kb.store import (
     EntryDiff,
     EntryDraft,
@@ -221,6 +225,7 @@ class KnowledgeBaseService:
         self._closed = False
         self._ready = False
         self._missed = False
+        self._starters: dict[str, tuple[float, list[str]]] = {}  # language -> (fresh until, questions)
 
     # ----- lifecycle -----
     async def start(self) -> None:
@@ -511,6 +516,22 @@ class KnowledgeBaseService:
         decisions = await read_decisions(record, now - settings.days * 86400.0, settings)
         mine = [d for d in decisions if d.language == language]
         return build_report(language, mine, in_force, self.settings.retrieval, settings)
+
+    async def starter_questions(self, record: ServiceRecord, language: str, limit: int) -> list[str]:
+        """Up to `limit` (1 to STARTER_MAX_QUESTIONS) published questions in `language` (en/zh) to offer a new chat
+        (`kb.starters`), reused for STARTER_CACHE_S seconds. Raises ValueError for another language or limit."""
+        if language not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        if not 1 <= limit <= STARTER_MAX_QUESTIONS:
+            raise ValueError(f"limit must be 1..{STARTER_MAX_QUESTIONS}")
+        now = self._clock()
+        cached = self._starters.get(language)
+        if cached is None or cached[0] <= now:
+            answered = await answer_counts(record, language, now)
+            questions = pick_starters(await self.store.published(language), answered, STARTER_MAX_QUESTIONS)
+            cached = (now + STARTER_CACHE_S, questions)
+            self._starters[language] = cached
+        return cached[1][:limit]
 
     async def apply_thresholds(
         self, language: str, answer: object, clarify: object, author: str, basis: Mapping[str, Any]

@@ -62,9 +62,47 @@
     item.scrollIntoView({ block: "end" });
   }
 
+  // A new or empty conversation opens with a greeting and a few common questions (GET /api/v1/faq/starters). The
+  // greeting is the page's own line, never stored or sent; a question button sends its text as the customer's.
+  let greeted = false;
+  async function greet() {
+    if (greeted) return;
+    greeted = true;
+    const item = document.createElement("li");
+    item.className = "bot greeting";
+    const who = document.createElement("span");
+    who.className = "who"; who.textContent = t("Assistant");
+    const bubble = document.createElement("div");
+    bubble.className = "bubble"; bubble.textContent = t("Hi! How can we help you today?");
+    item.append(who, bubble);
+    $("log").prepend(item);
+    let questions = [];
+    try {
+      const response = await fetch(`/api/v1/faq/starters?language=${lang}`);
+      if (response.ok) questions = (await response.json()).questions || [];
+    } catch (e) { /* no buttons: the customer can still type */ }
+    if (!questions.length) return;
+    const row = document.createElement("div");
+    row.className = "buttons starters";
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", t("Common questions"));
+    for (const question of questions) {
+      const button = document.createElement("button");
+      button.type = "button"; button.textContent = question;
+      button.addEventListener("click", () => {
+        if (!send(question)) return;
+        row.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+        button.setAttribute("aria-pressed", "true");
+      });
+      row.appendChild(button);
+    }
+    item.appendChild(row);
+  }
+
   function send(text, payload) {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     ws.send(JSON.stringify({ type: "message", text: text, payload: payload }));
+    return true;
   }
 
   async function connect() {
@@ -74,7 +112,10 @@
     ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: store.getItem("fd_token"), after: lastSeq }));
     ws.onmessage = (event) => {
       const data = JSON.parse(event.data);
-      if (data.type === "ready") { $("status").textContent = t("Connected"); backoff = 500; data.messages.forEach(render); }
+      if (data.type === "ready") {
+        $("status").textContent = t("Connected"); backoff = 500; data.messages.forEach(render);
+        if (!seen.size) greet();
+      }
       else if (data.type === "message") { $("typing").hidden = true; render(data.message); }
       else if (data.type === "typing") { $("typing").hidden = !data.on; }
       else if (data.type === "error" && data.error.code === "unauthorised") {

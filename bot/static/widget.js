@@ -183,6 +183,34 @@
     item.appendChild(el("span", { class: "who" }, WHO.bot));
     item.appendChild(el("div", { class: "bubble" }, data.greeting || t("Hi! How can we help you today?")));
     log.appendChild(item);
+    greetingItem = item; startersAsked = false;
+    if (!panel.hidden) askStarters();
+  }
+
+  // A few common questions under the greeting (GET /api/v1/faq/starters), while the conversation is empty: a click
+  // sends the question as the customer's message; the first message of any other kind takes the unused ones away.
+  var greetingItem = null, startersAsked = false, starterRow = null;
+  // Asked once the panel is open, so a page view that never opens the chat costs the front door nothing.
+  function askStarters() {
+    if (startersAsked || !greetingItem) return;
+    startersAsked = true;
+    var item = greetingItem;
+    var url = new URL("api/v1/faq/starters?language=" + LANG, FRONTDOOR).href;
+    fetch(url, { credentials: "omit", mode: "cors" })
+      .then(function (response) { return response.ok ? response.json() : { questions: [] }; })
+      .then(function (body) {
+        var questions = Array.isArray(body.questions) ? body.questions : [];
+        if (lastSeq > 0 || !item.isConnected || !questions.length) return;
+        renderButtons(item, questions.map(function (question) { return { title: String(question) }; }));
+        starterRow = item.lastChild;
+        starterRow.classList.add("starters");
+        starterRow.setAttribute("aria-label", t("Common questions"));
+      })
+      .catch(function () { /* no buttons: the customer can still type */ });
+  }
+  function dropUnusedStarters() {
+    if (starterRow && !starterRow.querySelector("[aria-pressed=true]")) starterRow.remove();
+    starterRow = null;
   }
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
@@ -230,6 +258,7 @@
     if (typeof message.seq !== "number" || seen[message.seq]) return;
     seen[message.seq] = true;
     lastSeq = Math.max(lastSeq, message.seq);
+    dropUnusedStarters();
     if (message.client_message_id) {
       unconfirmed = unconfirmed.filter(function (m) { return m.client_message_id !== message.client_message_id; });
     }
@@ -440,6 +469,7 @@
     unread = 0; badge.hidden = true; launcher.setAttribute("aria-label", t("Open chat"));
     saveSession("open", "1");
     markSeen();
+    askStarters();
     connect();
     scrollDown();
     input.focus();
@@ -459,7 +489,7 @@
   });
   function forgetConversation() {
     save("conversation", null); save("token", null); save("seen", null);
-    seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true;
+    seen = {}; lastSeq = 0; queueItem = null; statusLine.hidden = true; starterRow = null;
     log.textContent = ""; addGreeting();
   }
   // Leaving a conversation for a new one tells the server, so a customer waiting for a human leaves the queue.
