@@ -63,23 +63,6 @@ class RasaClient:
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("ending the form of %s in Rasa failed: %r", sender, exc)
 
-    async def intent_of(self, text: str) -> tuple[str | None, float]:
-        """(intent name, confidence) of `text` by Rasa's NLU alone (`POST /model/parse`: no tracker, no actions);
-        (None, 0.0) when Rasa cannot say. Never raises."""
-        try:
-            async with self._session.post(
-                f"{self._base_url}/model/parse", json={"text": text}, timeout=self._timeout
-            ) as response:
-                parsed = await response.json() if response.status == 200 else None
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            log.warning("Rasa could not parse a message: %r", exc)
-            return None, 0.0
-        intent = parsed.get("intent") if isinstance(parsed, dict) else None
-        if not isinstance(intent, dict) or not isinstance(intent.get("name"), str):
-            return None, 0.0
-        confidence = intent.get("confidence")
-        return intent["name"], float(confidence) if isinstance(confidence, int | float) else 0.0
-
     async def health(self) -> dict[str, Any]:
         try:
             async with self._session.get(f"{self._base_url}/status", timeout=aiohttp.ClientTimeout(total=2)) as r:

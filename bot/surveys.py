@@ -6,10 +6,8 @@ optional comment — and how answers are read. A rating is always a rating, at a
 "5", "５", "五", "5分", "4/5" or "★★★★★". "Solved?" is answered by its buttons, in words, or on WeChat by the number
 of its option. Typed answers count only while the survey is what we last said in the chat (an agent's or the bot's
 later message means the customer is talking about something else), and a question typed instead of an answer is not
-one: it goes to the bot, and the survey stays open. After the rating, a message the NLU reads as asking for
-something (a person, a problem to report, a question, a ticket's status) goes to the bot too, never into the
-comment. What an answer does to a ticket (a reopen, a supervisor's follow-up task) is the `SurveyOutcomes'`
-(`bot.follow_ups`).
+one: it goes to the bot, and the survey stays open. What an answer does to a ticket (a reopen, a supervisor's
+follow-up task) is the `SurveyOutcomes`' (`bot.follow_ups`).
 
 Must never send an answer to Rasa, change a ticket itself, or deliver anything: callers post the drafts.
 """
@@ -19,13 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from aiohttp import web
 
-from bot.keys import CONVERSATIONS, DATABASE, RASA, RECORD, SURVEYS
+from bot.keys import CONVERSATIONS, DATABASE, RECORD, SURVEYS
 from bot.pipeline import NUMBERED_BUTTON_CHANNELS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
@@ -149,27 +147,13 @@ class SurveyOutcomes(Protocol):
         ...
 
 
-# The NLU's (intent, confidence) of a text (`bot.rasa_client.RasaClient.intent_of`).
-IntentOf = Callable[[str], Awaitable[tuple[str | None, float]]]
-# Intents that ask for something (domain.yml): after the rating, such a message is for the bot, not a comment.
-REQUEST_INTENTS = frozenset({"request_human", "report_issue", "ask_question", "check_ticket"})
-REQUEST_CONFIDENCE = 0.8
-
-
 class SurveyDialogue:
     """The pipeline's `SurveyAnswers`, and what the live chat's wrap-up and the follow-up ask with."""
 
-    def __init__(
-        self,
-        store: ConversationStore,
-        surveys: SurveyStore,
-        outcomes: SurveyOutcomes | None = None,
-        intent_of: IntentOf | None = None,
-    ) -> None:
+    def __init__(self, store: ConversationStore, surveys: SurveyStore, outcomes: SurveyOutcomes | None = None) -> None:
         self._store = store
         self.surveys = surveys
         self.outcomes = outcomes
-        self._intent_of = intent_of
 
     # -- asking ------------------------------------------------------------------------------------------------------
 
@@ -235,13 +219,13 @@ class SurveyDialogue:
         elif survey is None or not await self._being_asked(conversation.id, survey):
             return None
         else:
-            answer = await self._typed(survey, conversation, text)
+            answer = self._typed(survey, conversation, text)
             if answer is None:
                 return None
         language = survey.language or (await self._store.get_conversation(conversation.id)).language or "en"
         return await self._apply(survey, answer, language)
 
-    async def _typed(self, survey: Survey, conversation: Conversation, text: str) -> Answer | None:
+    def _typed(self, survey: Survey, conversation: Conversation, text: str) -> Answer | None:
         clean = text.strip()
         if not clean:
             return None
@@ -255,16 +239,9 @@ class SurveyDialogue:
         score = typed_rating(clean)
         if score is not None:
             return Answer("rate", score=score)
-        if survey.state is SurveyState.RATED and not looks_like_question(clean) and not await self._asks(clean):
+        if survey.state is SurveyState.RATED and not looks_like_question(clean):
             return Answer("comment", text=clean)
         return None
-
-    async def _asks(self, text: str) -> bool:
-        """Whether the NLU reads `text` as asking for something ("human please, my blender smells of burning")."""
-        if self._intent_of is None:
-            return False
-        intent, confidence = await self._intent_of(text)
-        return intent in REQUEST_INTENTS and confidence >= REQUEST_CONFIDENCE
 
     async def _being_asked(self, conversation_id: str, survey: Survey) -> bool:
         """Whether the survey is what we last said here: the latest message the customer saw from us is the
@@ -355,10 +332,7 @@ async def survey_context(app: web.Application) -> AsyncIterator[None]:
     the answers); the follow-up context sets its outcomes."""
     surveys = SurveyStore(app[DATABASE], recorder=app.get(RECORD))
     app[SURVEYS] = surveys
-    rasa = app.get(RASA)
-    app[SURVEY_DIALOGUE] = SurveyDialogue(
-        app[CONVERSATIONS], surveys, intent_of=rasa.intent_of if rasa is not None else None
-    )
+    app[SURVEY_DIALOGUE] = SurveyDialogue(app[CONVERSATIONS], surveys)
     yield
 
 

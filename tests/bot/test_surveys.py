@@ -157,38 +157,3 @@ async def test_a_wechat_customer_back_in_a_new_thread_answers_the_question_by_it
     other, _ = await parts.store.customer_for_identity("wechat", "openid-2")
     stranger = await parts.store.create_conversation(other.id, "wechat", external_id="openid-2")
     assert await parts.says(stranger, "1") is None  # someone else's question is not theirs to answer
-
-
-async def test_after_the_rating_a_request_goes_to_the_bot_and_a_remark_is_the_comment(tmp_path: Path) -> None:
-    """'human please, my blender smells of burning' after a rating was thanked for as a comment and never handled."""
-    db = await open_database(f"sqlite:///{tmp_path / 'r.db'}")
-    await upgrade_database(db)
-    read: dict[str, tuple[str | None, float]] = {
-        "human please, my blender is making a burning smell": ("request_human", 0.97),
-        "我的搅拌机有烧焦味，转人工": ("request_human", 0.93),
-        "the kettle I got today leaks": ("report_issue", 0.91),
-        "Ann was very patient": ("inform", 0.88),
-        "human touch was nice": ("request_human", 0.41),  # unsure: a comment still
-    }
-
-    async def intent_of(text: str) -> tuple[str | None, float]:
-        return read[text]
-
-    clock = Clock()
-    store = ConversationStore(db, clock)
-    parts = Parts(store, SurveyDialogue(store, SurveyStore(db, clock), Outcomes(), intent_of), Outcomes(), clock)
-    try:
-        for request in list(read)[:3]:
-            conversation = await parts.conversation()
-            await parts.post(conversation, await parts.dialogue.ask_after_chat(conversation.id, "ann", "en"))
-            assert await parts.says(conversation, "4") is not None
-            assert await parts.says(conversation, request) is None  # the bot's to answer
-            survey = await parts.dialogue.surveys.latest(conversation.id)
-            assert survey is not None and (survey.state, survey.comment) == (SurveyState.RATED, "")
-        for remark in list(read)[3:]:
-            conversation = await parts.conversation()
-            await parts.post(conversation, await parts.dialogue.ask_after_chat(conversation.id, "ann", "en"))
-            assert await parts.says(conversation, "4") is not None
-            assert await parts.says(conversation, remark) == ["Thanks, we have passed your comment on."]
-    finally:
-        await db.close()
