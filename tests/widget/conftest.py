@@ -3,7 +3,8 @@ Chromium and a host page embedding the widget for the browser tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -14,25 +15,31 @@ from playwright.async_api import Browser
 from bot.settings import Settings
 from bot.widget import create_host_app
 from server.app import create_app
-from tests.conftest import serving
+from tests.conftest import scripted_rasa, serving
 from tests.socketio.scripted_rasa import scripted_rasa_turn
 from tests.widget.browser import chromium
 
 
+@asynccontextmanager
+async def frontdoor_answering(
+    tmp_path: Path, turn: Callable[[web.Request], Awaitable[web.Response]]
+) -> AsyncIterator[TestServer]:
+    """The front door in process, served on loopback, with `turn` answering for Rasa's REST channel."""
+    async with scripted_rasa(turn) as rasa_url:
+        server = TestServer(
+            create_app(Settings(var_dir=tmp_path, rasa_url=rasa_url, rasa_timeout_s=5)), host="127.0.0.1"
+        )
+        await server.start_server()
+        try:
+            yield server
+        finally:
+            await server.close()
+
+
 @pytest.fixture
 async def frontdoor(tmp_path: Path) -> AsyncIterator[TestServer]:
-    rasa = web.Application()
-    rasa.router.add_post("/webhooks/rest/webhook", scripted_rasa_turn)
-    rasa_server = TestServer(rasa, host="127.0.0.1")
-    await rasa_server.start_server()
-    rasa_url = str(rasa_server.make_url("")).rstrip("/")
-    server = TestServer(create_app(Settings(var_dir=tmp_path, rasa_url=rasa_url, rasa_timeout_s=5)), host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with frontdoor_answering(tmp_path, scripted_rasa_turn) as server:
         yield server
-    finally:
-        await server.close()
-        await rasa_server.close()
 
 
 @pytest.fixture

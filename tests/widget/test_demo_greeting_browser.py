@@ -14,9 +14,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser
 
 from bot.keys import KB
-from bot.settings import Settings
-from server.app import create_app
 from tests.widget.browser import TIMEOUT_MS, Widget, chromium
+from tests.widget.conftest import frontdoor_answering
 
 pytestmark = pytest.mark.browser
 
@@ -38,19 +37,9 @@ async def faq_frontdoor(tmp_path: Path) -> AsyncIterator[TestServer]:
                     return web.json_response([{"text": entry.answer}])
         return web.json_response([{"text": f"echo: {message}"}])
 
-    rasa = web.Application()
-    rasa.router.add_post("/webhooks/rest/webhook", turn)
-    rasa_server = TestServer(rasa, host="127.0.0.1")
-    await rasa_server.start_server()
-    app = create_app(Settings(var_dir=tmp_path, rasa_url=str(rasa_server.make_url("")).rstrip("/"), rasa_timeout_s=5))
-    apps.append(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
+    async with frontdoor_answering(tmp_path, turn) as server:
+        apps.append(server.app)
         yield server
-    finally:
-        await server.close()
-        await rasa_server.close()
 
 
 @pytest.fixture
