@@ -17,11 +17,14 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser
 
 from backends.sql import Database, open_database
+from bot.settings import Settings
+from kb.settings import KBConfig
 from migrations import upgrade_database
+from server.app import Program, create_app
 from staff.auth import CSRF_COOKIE, CSRF_HEADER
 from tests.widget.browser import chromium
 
@@ -105,6 +108,20 @@ async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) 
     app.router.add_post("/webhooks/rest/webhook", turn)
     async with serving(app) as url:
         yield url
+
+
+async def echo_turn(request: web.Request) -> web.Response:
+    """Rasa's REST channel answering every message with "echo: <message>"."""
+    return web.json_response([{"text": f"echo: {(await request.json())['message']}"}])
+
+
+@asynccontextmanager
+async def echoing_customer_program(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """A client of the customers' program (no FAQ seeded or preloaded), Rasa echoing every message (`echo_turn`)."""
+    async with scripted_rasa(echo_turn) as rasa_url:
+        settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False))
+        async with TestClient(TestServer(create_app(settings, [Program.CUSTOMERS]))) as client:
+            yield client
 
 
 @pytest.fixture

@@ -8,14 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.keys import PIPELINE
-from bot.settings import Settings
-from kb.settings import KBConfig
-from server.app import Program, create_app
-from tests.conftest import scripted_rasa
+from tests.conftest import echoing_customer_program
 
 Client = TestClient  # type: ignore[type-arg]
 HOSTILE = "**Hi** <script>alert(1)</script> [x](javascript:alert(2)) [ok](https://shop.example/r)"
@@ -25,16 +21,10 @@ SAFE_HTML = (
 )
 
 
-async def echo(request: web.Request) -> web.Response:
-    return web.json_response([{"text": f"echo: {(await request.json())['message']}"}])
-
-
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    async with scripted_rasa(echo) as rasa_url:
-        settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False))
-        async with TestClient(TestServer(create_app(settings, [Program.CUSTOMERS]))) as client:
-            yield client
+    async with echoing_customer_program(tmp_path) as client:
+        yield client
 
 
 async def test_the_bots_markdown_comes_as_sanitised_html_and_the_customers_words_as_text(client: Client) -> None:

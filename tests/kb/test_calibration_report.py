@@ -3,7 +3,6 @@ in force (hand-computed), the proposal, its refusal, and thresholds an editor ap
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -17,11 +16,10 @@ from kb.evidence import Evidence, RecordedDecision, decisions_with_evidence, rea
 from kb.exceptions import InvalidThresholds
 from kb.overrides import ThresholdOverrides, checked_thresholds
 from kb.proposal import ONE_SIDED_LABELS, TOO_FEW_LABELS, build_report, right_probability
-from kb.service import KnowledgeBaseService
 from kb.settings import CalibrationSettings, RetrievalSettings
 from kb.store import EntryDraft
 from record import CUSTOMER, ServiceEvent, ServiceEventKind, SQLServiceRecord, agent_actor
-from tests.kb.editor_support import fast_encoders, fast_settings
+from tests.kb.conftest import Factory
 
 K = ServiceEventKind
 RETRIEVAL = RetrievalSettings()
@@ -208,23 +206,6 @@ async def test_decisions_are_read_from_the_record_page_by_page(database: Databas
 def test_a_pair_outside_the_rules_is_refused(answer: object, clarify: object) -> None:
     with pytest.raises(InvalidThresholds):
         checked_thresholds(answer, clarify)
-
-
-Factory = Callable[..., KnowledgeBaseService]
-
-
-@pytest.fixture
-async def make_service(database: Database) -> AsyncIterator[Factory]:
-    made: list[KnowledgeBaseService] = []
-
-    def make(**changes: Any) -> KnowledgeBaseService:
-        service = KnowledgeBaseService(database, fast_settings(**changes), encoders=fast_encoders())
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        await service.close()
 
 
 RETURNS = EntryDraft(

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from backends.sql import Database
 from kb.decision import Decision
 from kb.io import FileFormat
-from kb.service import ImportFailed, KnowledgeBaseService
+from kb.service import ImportFailed
 from kb.store import EntryDraft, EntryStatus
-from tests.kb.editor_support import fast_encoders, fast_settings
+from tests.kb.conftest import Factory
 
 ICELAND = EntryDraft(
     "Do you ship to Iceland?",
@@ -22,22 +19,6 @@ ICELAND = EntryDraft(
     "delivery",
     ("Can I get my order delivered in Reykjavik?", "Is shipping to Iceland possible?"),
 )
-
-Factory = Callable[..., KnowledgeBaseService]
-
-
-@pytest.fixture
-async def make_service(database: Database) -> AsyncIterator[Factory]:
-    made: list[KnowledgeBaseService] = []
-
-    def make(**changes: Any) -> KnowledgeBaseService:
-        service = KnowledgeBaseService(database, fast_settings(**changes), encoders=fast_encoders())
-        made.append(service)
-        return service
-
-    yield make
-    for service in made:
-        await service.close()
 
 
 async def test_an_empty_store_is_seeded_with_the_starter_faq_in_both_languages(make_service: Factory) -> None:

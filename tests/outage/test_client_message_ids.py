@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from backends.bus import MemoryEventBus
@@ -22,9 +21,9 @@ from bot.settings import Settings
 from conversations.models import Sender
 from conversations.store import ConversationStore, MessageDraft
 from kb.settings import KBConfig
-from server.app import Program, create_app
+from server.app import create_app
 from tests.bot.test_pipeline import RecordingGate, ScriptedRasa
-from tests.conftest import scripted_rasa
+from tests.conftest import echo_turn, echoing_customer_program, scripted_rasa
 from tests.socketio.webchat_client import RasaWebchatClient
 from web.tokens import token_hash
 
@@ -114,16 +113,10 @@ async def test_a_retry_of_an_older_message_answers_only_what_followed_it(pipelin
     assert [m.text for m in await pipe.receive(first)] == ["Hi!"]
 
 
-async def echo(request: web.Request) -> web.Response:
-    return web.json_response([{"text": f"echo: {(await request.json())['message']}"}])
-
-
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    async with scripted_rasa(echo) as rasa_url:
-        settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False))
-        async with TestClient(TestServer(create_app(settings, [Program.CUSTOMERS]))) as client:
-            yield client
+    async with echoing_customer_program(tmp_path) as client:
+        yield client
 
 
 async def started(client: Client) -> tuple[str, dict[str, str]]:
@@ -173,7 +166,7 @@ async def test_the_live_chat_socket_stores_a_resent_frame_once(client: Client) -
 
 
 async def test_socketio_stores_a_re_emitted_utterance_once(tmp_path: Path) -> None:
-    async with scripted_rasa(echo) as rasa_url:
+    async with scripted_rasa(echo_turn) as rasa_url:
         settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False))
         server = TestServer(create_app(settings), host="127.0.0.1")
         await server.start_server()
