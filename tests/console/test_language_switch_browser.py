@@ -97,6 +97,9 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     waiting = page.locator("#waiting tr").first
     await waiting.wait_for()
     assert await waiting.locator("td >> nth=2").inner_text() == "普通"
+    # Its queue and why it was handed off read as words too (they read "zh:general", "customer_request").
+    assert await waiting.locator("td >> nth=1").inner_text() == "中文 · 通用"
+    assert await waiting.locator("td >> nth=3").inner_text() == "客户要求人工"
     assert re.fullmatch(r"剩余 2[34]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
     # A day later it is overdue by an hour or so: said in words, without a minus sign (it read "已超时 -1:00:00").
     await page.evaluate("() => { const real = Date.now; Date.now = () => real() + 25 * 3600 * 1000; }")
