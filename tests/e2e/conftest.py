@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,16 @@ from bot.stack import Stack, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def add_agent(username: str, password: str, **settings: str) -> None:
+    """Add an agent account through the real CLI, with ``settings`` (``FD_*`` variables) naming the stack's database.
+
+    ``--password=`` keeps a generated password that starts with ``-`` from being read as an option.
+    """
+    command = [sys.executable, "-m", "server.cli", "users", "add", username, "--role", "agent"]
+    command.append(f"--password={password}")
+    subprocess.run(command, cwd=ROOT, env={**os.environ, **settings}, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
-import os
 import secrets
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,17 +19,11 @@ import pytest
 
 from bot.stack import Stack
 from tests.conftest import send_csrf_token
-from tests.e2e.conftest import ROOT, Customer
+from tests.e2e.conftest import Customer, add_agent
 
 pytestmark = pytest.mark.e2e
 
 TIMEOUT_S = 15.0
-
-
-def add_agent(stack: Stack, username: str, password: str) -> None:
-    env = {**os.environ, "FD_VAR_DIR": str(stack.var_dir)}  # the same database the stack's front door uses
-    command = [sys.executable, "-m", "server.cli", "users", "add", username, "--role", "agent", "--password", password]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 async def next_event(ws: aiohttp.ClientWebSocketResponse, kind: str, conversation_id: str) -> dict[str, Any]:
@@ -51,7 +43,8 @@ async def online_agent(
 ) -> AsyncIterator[tuple[str, aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]]:
     """A new agent, logged in, with the console open and online: cases start arriving on the socket."""
     username, password = f"agent_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
-    await asyncio.to_thread(add_agent, stack, username, password)
+    # the same database the stack's front door uses
+    await asyncio.to_thread(functools.partial(add_agent, username, password, FD_VAR_DIR=str(stack.var_dir)))
     async with aiohttp.ClientSession(base_url=stack.frontdoor_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent:
         async with agent.post("/login", data={"username": username, "password": password}, allow_redirects=False):
             pass

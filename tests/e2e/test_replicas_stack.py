@@ -10,11 +10,10 @@ close and the rating. Both Rasa servers read the one tracker.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import secrets
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +26,7 @@ from yarl import URL
 
 from bot.stack import Replicas, running_replicas
 from tests.conftest import POSTGRES_URL, REDIS_URL, send_csrf_token
-from tests.e2e.conftest import ROOT, Customer
+from tests.e2e.conftest import ROOT, Customer, add_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -96,12 +95,6 @@ async def pinned(replicas: Replicas, replica: str) -> AsyncIterator[aiohttp.Clie
                         break
                 await asyncio.sleep(0.5)
         yield session
-
-
-def add_agent(schema: str, username: str, password: str) -> None:
-    env = {**os.environ, "FD_DATABASE_URL": POSTGRES_URL, "FD_DATABASE_SCHEMA": schema}
-    command = [sys.executable, "-m", "server.cli", "users", "add", username, "--role", "agent", "--password", password]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 async def console_event(ws: aiohttp.ClientWebSocketResponse, kind: str, conversation_id: str) -> dict[str, Any]:
@@ -176,7 +169,8 @@ async def test_a_customer_on_replica_a_is_served_from_replica_b_and_survives_a_d
 ) -> None:
     stack, schema = replicas
     username, password = f"agent_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
-    await asyncio.to_thread(add_agent, schema, username, password)
+    settings = {"FD_DATABASE_URL": POSTGRES_URL, "FD_DATABASE_SCHEMA": schema}
+    await asyncio.to_thread(functools.partial(add_agent, username, password, **settings))
 
     async with pinned(stack, "a") as on_a, pinned(stack, "b") as agent:
         customer = Customer(on_a, stack.url)
