@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.handoff_bridge import HANDOFF
-from bot.keys import CONVERSATIONS, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, TICKETS
 from conversations.exceptions import UnknownConversation
 from handoff.ownership import AGENT_STATES
 from handoff.queue import split_skill
@@ -215,14 +215,18 @@ async def ticket_filter(request: web.Request, member: StaffMember) -> TicketFilt
     },
 )
 async def list_tickets(request: web.Request) -> web.Response:
-    """`{tickets: [ticket + sla], total, views: {mine, my_team, unassigned, at_risk, breached}}` (see ticket_filter)."""
+    """`{tickets: [ticket + sla], total, views: {mine, my_team, unassigned, at_risk, breached}, customers: {id: name}}`
+    (see ticket_filter; `customers` names the page's customers that have a name, email or phone)."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
     store = request.app[TICKETS]
     query = await ticket_filter(request, member)
     tickets = await store.search(query) if query else []
     total = await store.count(query) if query else 0
     views = await store.view_counts(member.username, await store.teams.teams_of(member.username), time.time())
-    return web.json_response({"tickets": [ticket_json(t) for t in tickets], "total": total, "views": views})
+    customers = await request.app[CUSTOMERS].names([t.customer_id for t in tickets])
+    return web.json_response(
+        {"tickets": [ticket_json(t) for t in tickets], "total": total, "views": views, "customers": customers}
+    )
 
 
 async def transcripts_of(request: web.Request, ticket: Ticket, conversation_ids: Sequence[str]) -> list[dict[str, Any]]:

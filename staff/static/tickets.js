@@ -20,7 +20,7 @@
     everything: {},
   };
   const FIELDS = ["q", "status", "priority", "category", "team", "assignee", "channel", "sort"];
-  const state = { view: "all", offset: 0, tickets: [], total: 0, teams: [] };
+  const state = { view: "all", offset: 0, tickets: [], total: 0, teams: [], customers: {} };
 
   function control(name) { return $(name === "q" ? "q" : "f-" + name); }
 
@@ -119,6 +119,7 @@
       if (mine !== loading) return; // a later search already answered
       state.tickets = data.tickets;
       state.total = data.total;
+      state.customers = data.customers || {};
       Object.entries(data.views || {}).forEach(([key, count]) => {
         const node = document.querySelector(`#views [data-count="${key}"]`);
         if (node) node.textContent = String(count);
@@ -147,7 +148,7 @@
       body.appendChild(el("tr", { dataset: { number: ticket.number, status: ticket.status } },
         el("td", {}, el("a", { className: "number", href }, ticket.number)),
         el("td", { className: "subject" }, subject, ticket.order_number ? el("div", { className: "muted" }, t("Order {order}", { order: ticket.order_number })) : null),
-        el("td", {}, ticket.customer_id),
+        el("td", { className: "customer", title: ticket.customer_id }, state.customers[ticket.customer_id] || ticket.customer_id),
         el("td", {}, el("span", { className: "badge status-" + ticket.status }, window.fdLabel(ticket.status))),
         el("td", {}, el("span", { className: "badge " + ticket.priority }, window.fdLabel(ticket.priority))),
         el("td", {}, ticket.category ? window.fdLabel(ticket.category) : "–"),

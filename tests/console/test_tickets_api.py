@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bot.handoff_bridge import HANDOFF
-from bot.keys import CONVERSATIONS, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, TICKETS
+from conversations.profile import checked_changes
 from intake.models import Category, Priority, TicketDraft
 from intake.sla_watch import SlaWatcher
 from staff.auth import Role
@@ -118,6 +119,17 @@ async def test_an_agent_finds_tickets_by_text_filters_views_and_next_deadline(ru
     assert first_response["running"] and first_response["warning_at"] < first_response["due"]
     # The technical team's own urgent target (30 minutes) set the deadline, not the policy's hour.
     assert first_response["due"] - first["created_at"] == pytest.approx(1800, abs=5)
+
+
+async def test_the_list_names_the_customers_it_shows(running: Running) -> None:
+    ann, _, _ = await teams(running)
+    alex, _ = await running.app[CONVERSATIONS].customer_for_identity("web", "visitor-alex")
+    await running.app[CUSTOMERS].update(alex.id, checked_changes({"display_name": "Alex Chen"}))
+    await ticket(running, customer_id=alex.id)
+    await ticket(running, customer_id="cust-unnamed")
+    async with ann.session.get("/api/v1/tickets") as response:
+        body = await response.json()
+    assert body["customers"] == {alex.id: "Alex Chen"}  # the page shows the id where there is no name
 
 
 async def test_internal_notes_never_reach_the_customer_and_replies_do(running: Running) -> None:

@@ -257,3 +257,18 @@ async def test_search_finds_records_by_name_contact_or_identity_but_never_a_merg
     assert await records.search("100%_") == [] and await records.search("  ") == []
     await records.merge(other.id, alex.id, actor="ann")
     assert await records.search(other.id) == []
+
+
+async def test_names_give_staff_a_name_email_or_phone_for_a_page_of_customers_in_one_call(
+    records: CustomerRecords, store: ConversationStore
+) -> None:
+    named, _ = await store.customer_for_identity("web", "v-named")
+    emailed, _ = await store.customer_for_identity("web", "v-emailed")
+    phoned, _ = await store.customer_for_identity("wechat", "openid-phoned")
+    anonymous, _ = await store.customer_for_identity("web", "v-anonymous")
+    await records.update(named.id, checked_changes({"display_name": "Alex Chen", "email": "alex@example.com"}))
+    await records.update(emailed.id, checked_changes({"email": "bo@example.com"}))
+    await records.update(phoned.id, checked_changes({"phone": "13800138001"}))
+    ids = [named.id, emailed.id, phoned.id, anonymous.id, "cus_nobody", ""]
+    assert await records.names(ids) == {named.id: "Alex Chen", emailed.id: "bo@example.com", phoned.id: "13800138001"}
+    assert await records.names([]) == {}
