@@ -25,6 +25,7 @@ from analytics.metrics import KPIS
 from analytics.pdca_tables import analytics_annotations, analytics_targets
 from analytics.tables import FILTER_DIMENSIONS
 from backends.sql import SQL, Database, Row, upsert
+from i18n import translate
 
 OPS = ("<=", ">=")
 UNITS = {k.key: k.unit for k in KPIS}
@@ -198,19 +199,19 @@ def with_targets(kpis: Sequence[dict[str, Any]], targets: Mapping[str, Target]) 
     return out
 
 
-def format_value(unit: str, value: float | None) -> str:
-    """A value as people read it: ratios in per cent, seconds in s / min / h, counts whole, rates with one decimal;
-    "–" for nothing to measure."""
+def format_value(unit: str, value: float | None, language: str = "en") -> str:
+    """A value as people read it, in `language` (en / zh): ratios in per cent, seconds in s / min / h, counts whole,
+    rates with one decimal; "–" for nothing to measure."""
     if value is None:
         return "–"
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "seconds":
         if value < 120:
-            return f"{value:.0f} s"
+            return translate(language, "{n} s", n=f"{value:.0f}")
         if value < 7200:
-            return f"{value / 60:.1f} min"
-        return f"{value / 3600:.1f} h"
+            return translate(language, "{n} min", n=f"{value / 60:.1f}")
+        return translate(language, "{n} h", n=f"{value / 3600:.1f}")
     if unit == "count":
         return f"{value:.0f}"
     return f"{value:.1f}"

@@ -40,15 +40,15 @@ def _t(language: str, msgid: str) -> str:
     return escape(gettext(language, msgid))
 
 
-def change_text(unit: str, value: float | None, previous: float | None) -> str:
-    """The week's change: percentage points for ratios, the signed difference in the unit otherwise."""
+def change_text(unit: str, value: float | None, previous: float | None, language: str = "en") -> str:
+    """The week's change in `language`: percentage points for ratios, the signed difference in the unit otherwise."""
     if value is None or previous is None:
         return "–"
     diff = value - previous
     sign = "+" if diff > 0 else "−" if diff < 0 else "±"
     if unit == "ratio":
-        return f"{sign}{abs(diff) * 100:.1f} pp"
-    return sign + format_value(unit, abs(diff))
+        return sign + translate(language, "{n} pp", n=f"{abs(diff) * 100:.1f}")
+    return sign + format_value(unit, abs(diff), language)
 
 
 def _status(language: str, kpi: Mapping[str, Any]) -> str:
@@ -66,12 +66,12 @@ def _status(language: str, kpi: Mapping[str, Any]) -> str:
 def _kpi_row(language: str, kpi: Mapping[str, Any]) -> str:
     unit = kpi["unit"]
     target = kpi.get("target")
-    target_text = f"{escape(target['op'])} {escape(format_value(unit, target['value']))}" if target else "–"
+    target_text = f"{escape(target['op'])} {escape(format_value(unit, target['value'], language))}" if target else "–"
     cells = [
         escape(gettext(language, KPI_LABELS.get(kpi["key"], kpi["key"]))),
-        f'<td class="num">{escape(format_value(unit, kpi.get("value")))}</td>',
-        f'<td class="num">{escape(format_value(unit, kpi.get("previous")))}</td>',
-        f'<td class="num">{escape(change_text(unit, kpi.get("value"), kpi.get("previous")))}</td>',
+        f'<td class="num">{escape(format_value(unit, kpi.get("value"), language))}</td>',
+        f'<td class="num">{escape(format_value(unit, kpi.get("previous"), language))}</td>',
+        f'<td class="num">{escape(change_text(unit, kpi.get("value"), kpi.get("previous"), language))}</td>',
         f'<td class="num">{target_text}</td>',
         f"<td>{_status(language, kpi)}</td>",
     ]

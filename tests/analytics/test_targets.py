@@ -19,6 +19,7 @@ from analytics.report import Names, build_report
 from analytics.targets import Target, TargetStore, applicable, format_value, parse_target
 from backends.sql import Database
 from kb.store import EntryDraft, FAQStore
+from staff.weekly_page import change_text
 from tests.analytics.story import CLOCKS, POLICY, TZ, Story, bj, kpi, report
 
 DAY = "2026-11-02"  # a Monday
@@ -67,6 +68,12 @@ def test_the_supervisors_examples_are_targets() -> None:
     assert not parse_target("containment", {"op": ">=", "value": 0.4}).breached_by(None)
     assert not urgent.breached_by(3600.0) and urgent.breached_by(3601.0)
     assert format_value("ratio", 0.9) == "90.0%" and format_value("seconds", 3600.0) == "60.0 min"
+
+
+def test_values_read_in_the_members_language() -> None:
+    assert [format_value("seconds", s, "zh") for s in (45.0, 3600.0, 9000.0)] == ["45 秒", "60.0 分钟", "2.5 小时"]
+    assert change_text("ratio", 0.5, 0.4, "zh") == "+10.0 个百分点" and change_text("ratio", 0.4, 0.5) == "−10.0 pp"
+    assert change_text("seconds", 600.0, 900.0, "zh") == "−5.0 分钟"
 
 
 def test_a_scoped_target_wins_over_the_unscoped_one_only_in_its_scope() -> None:
