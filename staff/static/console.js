@@ -134,7 +134,7 @@
     window.fdCustomerPanel.show($("customer-panel"), card.customer.id).catch(function (e) { flash(e.message); });
     var fields = $("fields"); clear(fields);
     Object.keys(card.fields).forEach(function (k) {
-      fields.appendChild(el("dt", {}, k)); fields.appendChild(el("dd", {}, JSON.stringify(card.fields[k])));
+      fields.appendChild(el("dt", {}, window.fdLabel(k))); fields.appendChild(el("dd", {}, fieldText(card.fields[k])));
     });
     var history = $("handoff-events"); clear(history);
     (card.handoff.events || []).forEach(function (e) {
@@ -156,6 +156,19 @@
     tickSla();
   }
 
+  // A collected field's value as words: codes (a category, an urgency) through fdLabel, text as the customer wrote it.
+  function fieldText(value) {
+    if (value === null || value === undefined || value === "") return "–";
+    return typeof value === "string" ? window.fdLabel(value) : String(value);
+  }
+  // The scores behind a handoff, each "name 0.42" (counts whole).
+  function scoreTexts(scores) {
+    return Object.keys(scores).map(function (k) {
+      var v = Number(scores[k]);
+      return window.fdLabel(k) + " " + (Number.isInteger(v) ? String(v) : v.toFixed(2));
+    });
+  }
+
   function who(sender) {
     var names = { customer: t("Customer"), bot: t("Bot"), agent: t("Agent"), system: t("System"), event: t("Event") };
     return names[sender] || sender;
@@ -164,7 +177,10 @@
   // named by its kind only (the payload itself can be kilobytes of JSON: never shown).
   function eventKind(c) { return Object.keys(c).slice(0, 3).join(", ") || "event"; }
   function eventText(c) {
-    if (c.handoff) return t("handoff requested: {reason}", { reason: c.handoff.reason ? window.fdLabel(c.handoff.reason) : "" }) + " " + JSON.stringify(c.handoff.scores || {});
+    if (c.handoff) {
+      var why = t("handoff requested: {reason}", { reason: c.handoff.reason ? window.fdLabel(c.handoff.reason) : "" });
+      return [why].concat(scoreTexts(c.handoff.scores || {})).join(" · ");
+    }
     if (c.kb) {
       var best = (c.kb.candidates || [])[0];
       return "KB: " + c.kb.decision + " (" + Number(c.kb.confidence || 0).toFixed(2) + ")" + (best ? " · " + best.question : "");

@@ -39,6 +39,11 @@
       repeated_not_found: t("repeatedly no answer"), unhelpful_answer: t("answer not helpful"),
       form_stuck: t("stuck in a form"), urgent_category: t("urgent category"), complaint: t("complaint"),
       bot_error: t("bot error"),
+      // the scores behind a handoff (handoff/triggers.py: _scores) and the fields the bot's form collected
+      intent_confidence: t("intent confidence"), kb_confidence: t("FAQ confidence"),
+      consecutive_not_found: t("unanswered in a row"),
+      order_number: t("order number"), product: t("product"), category: t("category"), description: t("description"),
+      urgency: t("urgency"), contact: t("contact"),
     };
     return Object.prototype.hasOwnProperty.call(labels, code) ? labels[code] : code;
   }

@@ -98,7 +98,10 @@ async def test_a_ticket_event_is_one_readable_line_with_a_link_and_an_unknown_ev
         unknown = await ann.text_content("#transcript li[data-event='made_up_event'] .text") or ""
         assert unknown == "Event: made_up_event"
         transcript = await ann.text_content("#transcript") or ""
-        assert "{" not in transcript.replace('{"intent_confidence"', "") and "xxxx" not in transcript
+        assert "{" not in transcript and "xxxx" not in transcript
+        handoff = await ann.text_content("#transcript li[data-event='handoff'] .text") or ""
+        assert handoff == "handoff requested: customer asked for a person · intent confidence 0.97"
+        assert [await ann.text_content(f"#fields {tag}") for tag in ("dt", "dd")] == ["order number", "1234567890"]
         assert "smells of burning" not in transcript
         assert dialogs == []
     finally:
