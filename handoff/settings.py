@@ -84,10 +84,10 @@ class HandoffConfig(EnvSettings):
     presence_grace_s: float = Field(
         PRESENCE_GRACE_S,
         ge=0,
-        description="An agent whose last console page closes (the Tickets page, a reload, a closed tab, a restart) "
-        "gets no new chats but keeps her presence and her chats this long; only when no console of hers opens again, "
-        "on any replica, within it does she go offline and her assigned chats go back to the queue. Choosing offline "
-        "is still immediate.",
+        description="An agent whose last staff page closes (a reload, a closed tab, a restart; every agent's staff "
+        "page holds a console socket, the Tickets page too) gets no new chats but keeps her presence and her chats "
+        "this long; only when no page of hers opens again, on any replica, within it does she go offline and her "
+        "assigned chats go back to the queue. Choosing offline is still immediate.",
     )
     sweep_interval_s: float = Field(
         SWEEP_INTERVAL_S,

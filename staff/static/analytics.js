@@ -83,9 +83,7 @@
     const [y, m, d] = iso.split("-").map(Number);
     return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeZone: "UTC" }).format(Date.UTC(y, m - 1, d));
   }
-  function when(epoch) {
-    return epoch ? new Date(epoch * 1000).toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" }) : "–";
-  }
+  const when = window.fdTime; // shell.js
 
   function esc(text) {
     const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };

@@ -33,8 +33,8 @@
     snapshot.agents.forEach(function (x) {
       // Within her presence grace period: online as she set it, but routing gives her nothing until a console reopens.
       var presence = window.fdLabel(x.presence) + (x.disconnected_at ? " · " + t("no console open") : "");
-      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", presence, x.load + "/" + x.capacity, x.languages.join(","), x.skills.map(window.fdLabel).join(", ") || t("general"),
-        x.last_assigned_at ? new Date(x.last_assigned_at * 1000).toLocaleTimeString() : "–"]));
+      a.appendChild(row([x.display_name + " (" + x.agent_id + ")", presence, x.load + "/" + x.capacity, x.languages.map(window.fdLabel).join(", "), x.skills.map(window.fdLabel).join(", ") || t("general"),
+        window.fdTime(x.last_assigned_at)]));
     });
     var w = $("waiting"); clear(w);
     var risk = {}; snapshot.at_risk.forEach(function (c) { risk[c] = true; });

@@ -12,7 +12,7 @@
   var shown = null; // {container, customerId}: redrawn on a language switch
 
   var el = window.fdEl, when = window.fdTime; // shell.js
-  function day(epoch) { return epoch ? new Date(epoch * 1000).toLocaleDateString() : "–"; }
+  var day = window.fdDate;
   // The customers API (shell.js fdApi: a 401 goes to the login page; a failure throws with the server's message).
   function call(method, path, body) { return window.fdApi(method, API + path, body); }
 

@@ -188,7 +188,7 @@
     const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/revisions`);
     $("history").replaceChildren(...data.revisions.map((r) => el("li", {},
       t("v{version} {action} by {author}", { version: r.version, action: r.action, author: r.author }) +
-        ` · ${new Date(r.at * 1000).toLocaleString()} `,
+        ` · ${window.fdTime(r.at)} `,
       r.note ? el("span", { className: "muted" }, r.note + " ") : null,
       r.version > 1 ? el("button", { type: "button", className: "link", onclick: () => showDiff(id, r.version - 1, r.version) }, t("diff")) : null,
       state.current && r.version !== state.current.version

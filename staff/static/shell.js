@@ -2,8 +2,8 @@
 // only the pages their roles open (staff/shell.py owns that list), with the member's alerts bell
 // (/api/v1/staff/alerts). Every text is set with textContent.
 // It is also the one home of what every staff page script shares (each page loads shell.js before its own script):
-// fdApi (the JSON API call), fdEl and fdClear (building elements), fdTime, fdLabel, fdQueue and fdDuration (words for
-// values).
+// fdApi (the JSON API call), fdEl and fdClear (building elements), fdTime, fdDate, fdLabel, fdQueue and fdDuration
+// (words for values).
 (function () {
   "use strict";
 
@@ -65,9 +65,15 @@
   }
   window.fdDuration = duration;
 
-  // A time (epoch seconds) in the browser's own locale, "–" when there is none.
-  function time(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString() : "–"; }
+  // Times and dates (epoch seconds) the same way on every staff page: in the page's language (day before month in
+  // English, so "03/04" is never read two ways), the browser's time zone; "–" when there is none.
+  function pageLocale() { return window.fdI18n && window.fdI18n.lang === "zh" ? "zh-CN" : "en-GB"; }
+  function time(epoch) {
+    return epoch ? new Date(epoch * 1000).toLocaleString(pageLocale(), { dateStyle: "medium", timeStyle: "short" }) : "–";
+  }
+  function date(epoch) { return epoch ? new Date(epoch * 1000).toLocaleDateString(pageLocale(), { dateStyle: "medium" }) : "–"; }
   window.fdTime = time;
+  window.fdDate = date;
 
   // el("li", {className: "x", dataset: {seq: 1}, onclick: fn, title: "…", "data-cid": id}, "text", childNode, …):
   // every child that is not a node goes in as a text node (never parsed as HTML); an attribute that is undefined,
@@ -161,11 +167,6 @@
     return typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/" && link.indexOf("\\") < 0;
   }
 
-  function when(seconds) {
-    const lang = window.fdI18n ? window.fdI18n.lang : "en";
-    return new Date(seconds * 1000).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" });
-  }
-
   // Drawn, not an emoji: a machine without an emoji font would show an empty box.
   function bellIcon() {
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -230,9 +231,9 @@
         const body = el(sameSitePath(alert.link) ? "a" : "div", { className: "fd-alert-body" });
         if (body.tagName === "A") body.href = alert.link;
         body.appendChild(el("span", { className: "fd-alert-title" }, (alert.titles && alert.titles[lang]) || alert.title));
-        const time = el("time", { className: "fd-alert-time" }, when(alert.created_at));
-        time.dateTime = new Date(alert.created_at * 1000).toISOString();
-        body.appendChild(time);
+        const stamp = el("time", { className: "fd-alert-time" }, time(alert.created_at));
+        stamp.dateTime = new Date(alert.created_at * 1000).toISOString();
+        body.appendChild(stamp);
         item.appendChild(body);
         list.appendChild(item);
       });
@@ -324,6 +325,54 @@
     return root;
   }
 
+  // An agent on another staff page (Tickets, a ticket, Teams, Analytics) keeps a console socket open from here, so
+  // she stays present and her chats stay hers however long she works there (the console's presence grace only covers
+  // the moment between two pages). Routing goes on offering her chats as on the console; the badge counts her chats
+  // and says, in the title too, when one needs her (newly assigned, or the customer wrote), linking to the console.
+  function chatsBadge() {
+    const badge = el("a", { className: "fd-shell-chats", id: "fd-shell-chats", href: "/console" });
+    badge.setAttribute("aria-live", "polite");
+    const title = document.title;
+    const chats = new Set();
+    const needing = new Set(); // her chats with news since this page opened
+    function drawBadge() {
+      badge.textContent = needing.size
+        ? t("{count} chat(s) need you", { count: needing.size })
+        : t("My chats: {count}", { count: chats.size });
+      badge.classList.toggle("fd-shell-chats-new", needing.size > 0);
+      document.title = (needing.size ? `(${needing.size}) ` : "") + title;
+    }
+    function onFrame(data) {
+      if (data.type === "ready") {
+        chats.clear();
+        data.state.inbox.forEach((record) => chats.add(record.conversation_id));
+        [...needing].filter((cid) => !chats.has(cid)).forEach((cid) => needing.delete(cid));
+      } else if (data.type === "event" && String(data.topic).indexOf("agent:") === 0) {
+        const cid = data.event.conversation_id;
+        if (data.event.type === "assigned") { chats.add(cid); needing.add(cid); }
+        if (data.event.type === "unassigned") { chats.delete(cid); needing.delete(cid); }
+        if (data.event.type === "customer_message" && chats.has(cid)) needing.add(cid);
+      } else return;
+      drawBadge();
+    }
+    let backoffMs = 500;
+    function connect() {
+      const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
+      ws.onopen = () => { backoffMs = 500; };
+      ws.onclose = () => { window.setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
+      ws.onmessage = (frame) => {
+        let data;
+        try { data = JSON.parse(frame.data); } catch (e) { return; }
+        onFrame(data);
+      };
+    }
+    document.addEventListener("fd:language", drawBadge);
+    if (window.fdI18n) window.fdI18n.ready.then(drawBadge);
+    drawBadge();
+    connect();
+    return badge;
+  }
+
   function draw(me) {
     const bar = document.createElement("nav");
     bar.className = "fd-shell";
@@ -338,6 +387,10 @@
     pages.className = "fd-shell-pages";
     me.pages.forEach((page) => pages.appendChild(link(page)));
     bar.appendChild(pages);
+    // The console page holds its own socket.
+    if (me.pages.some((page) => page.key === "console") && window.location.pathname !== "/console") {
+      bar.appendChild(chatsBadge());
+    }
     const who = document.createElement("span");
     who.className = "fd-shell-me";
     who.id = "fd-shell-me";

@@ -6,7 +6,8 @@
   "use strict";
   const t = window.fdI18n.t;
   const { fdEl: el, fdClear: clear, fdApi: api } = window;
-  const { fmtTime, clockText, flash } = window.fdWorkspace;
+  const { clockText, flash } = window.fdWorkspace;
+  const fmtTime = window.fdTime; // shell.js
   const $ = (id) => document.getElementById(id);
   const number = decodeURIComponent(window.location.pathname.split("/").pop());
   const base = "/api/v1/tickets/" + encodeURIComponent(number);

@@ -5,7 +5,8 @@
   "use strict";
   const t = window.fdI18n.t;
   const { fdEl: el, fdClear: clear, fdApi: api } = window;
-  const { fmtTime, clockText, nextClock, flash } = window.fdWorkspace;
+  const { clockText, nextClock, flash } = window.fdWorkspace;
+  const fmtTime = window.fdTime; // shell.js
   const $ = (id) => document.getElementById(id);
   const PAGE_SIZE = 25;
   const ACTIVE = "new,open,pending_customer,pending_internal";

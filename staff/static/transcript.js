@@ -5,7 +5,8 @@
   "use strict";
   const t = window.fdI18n.t;
   const { fdEl: el, fdClear: clear, fdApi: api } = window;
-  const { fmtTime, flash } = window.fdWorkspace;
+  const { flash } = window.fdWorkspace;
+  const fmtTime = window.fdTime; // shell.js
   const $ = (id) => document.getElementById(id);
   const conversationId = decodeURIComponent(window.location.pathname.split("/").pop());
   let data = null; // {conversation, customer, messages, notes, tickets}

@@ -1,10 +1,9 @@
-// What the ticket pages (tickets.js, ticket.js, teams.js) share beyond the shell's helpers (shell.js: fdApi, fdEl,
-// fdClear): times in the page's language, SLA clocks and the flash lines. Load after i18n.js and shell.js.
+// What the ticket pages (tickets.js, ticket.js, teams.js, transcript.js) share beyond the shell's helpers (shell.js:
+// fdApi, fdEl, fdClear, fdTime): SLA clocks and the flash lines. Load after i18n.js and shell.js.
 (function () {
   "use strict";
   const t = window.fdI18n.t;
 
-  function fmtTime(epoch) { return epoch ? new Date(epoch * 1000).toLocaleString(window.fdI18n.lang === "zh" ? "zh-CN" : "en-GB") : "–"; }
 
   // One SLA clock as words: {text, cls} with cls "met", "paused", "late" (past due), "risk" (warning passed) or "".
   function clockText(clock, now) {
@@ -30,5 +29,5 @@
     node.classList.toggle("ok", Boolean(ok));
   }
 
-  window.fdWorkspace = { fmtTime, clockText, nextClock, flash };
+  window.fdWorkspace = { clockText, nextClock, flash };
 })();

@@ -1,10 +1,12 @@
 """The agent console in a real browser (Debian's Chromium): two agents in two browser contexts and customers on the
 chat API. A customer's `<img src=x onerror=alert(1)>` must show as text in the agent's transcript, never run; an agent
-who goes to the Tickets page and back keeps her chat."""
+who works on the Tickets page keeps her chats however long, and the page tells her when one needs her."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
@@ -12,7 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from bot.handoff_bridge import HANDOFF
 from handoff import OwnershipState
 from staff.auth import Role
-from tests.console.conftest import PASSWORD, Running
+from tests.console.conftest import PASSWORD, Running, console_app, console_settings
 from tests.widget.browser import TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
@@ -108,9 +110,17 @@ async def test_a_ticket_event_is_one_readable_line_with_a_link_and_an_unknown_ev
         await context.close()
 
 
-async def test_an_agent_who_goes_to_the_tickets_page_and_back_keeps_her_chat_and_gets_none_meanwhile(
-    running: Running, browser: Browser
+@pytest.fixture
+async def short_grace(tmp_path: Path, rasa_url: str, backend: str) -> AsyncIterator[Running]:
+    """A presence grace of half a second, so a test can stay on another page far longer than it."""
+    async with console_app(console_settings(tmp_path, rasa_url, backend, presence_grace_s=0.5)) as harness:
+        yield harness
+
+
+async def test_an_agent_working_on_tickets_keeps_her_chats_and_is_told_of_a_new_one(
+    short_grace: Running, browser: Browser
 ) -> None:
+    running = short_grace
     await running.staff("ann", Role.AGENT, display_name="Ann")
     context, ann, dialogs = await agent_console(browser, running.url, "ann")
     service = running.app[HANDOFF]
@@ -120,21 +130,27 @@ async def test_an_agent_who_goes_to_the_tickets_page_and_back_keeps_her_chat_and
         await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']")
         await ann.click(".fd-shell-pages a[href='/console/tickets']")
         await ann.wait_for_url(f"{running.url}/console/tickets")
+        badge = ann.locator("#fd-shell-chats")
+        await badge.filter(has_text="My chats: 1").wait_for()
+        await asyncio.sleep(2.0)  # four times the grace and ten sweeps: the Tickets page holds her presence
         second = await running.customer("en")
         await second.say("I want a human")
-        await asyncio.sleep(0.6)  # a few sweeps pass with no console of hers open
-        waiting = await service.state_of(second.conversation_id)
-        assert waiting is not None and waiting.state is OwnershipState.QUEUED  # not sent to a page she left
+        await badge.filter(has_text="1 chat(s) need you").wait_for()
+        assert (await ann.title()).startswith("(1) ")
+        await first.say("are you there?")
+        await badge.filter(has_text="2 chat(s) need you").wait_for()
 
-        await ann.click(".fd-shell-pages a[href='/console']")
+        await badge.click()
         await ann.wait_for_url(f"{running.url}/console")
         await ann.wait_for_selector("#conn:text('live')")
         await ann.wait_for_selector(f"#inbox li[data-cid='{first.conversation_id}']")
-        await ann.wait_for_selector(f"#inbox li[data-cid='{second.conversation_id}']")  # back: offered at once
+        await ann.wait_for_selector(f"#inbox li[data-cid='{second.conversation_id}']")
+        assert await ann.locator("#fd-shell-chats").count() == 0  # the console shows her chats itself
         assert await ann.input_value("#presence") == "online"
-        mine = await service.state_of(first.conversation_id)
-        assert mine is not None and mine.state is OwnershipState.ASSIGNED and mine.agent_id == "ann"
-        assert not [e for e in mine.events if e.data.get("cause") == "agent_offline"]
+        for customer in (first, second):
+            mine = await service.state_of(customer.conversation_id)
+            assert mine is not None and mine.state is OwnershipState.ASSIGNED and mine.agent_id == "ann"
+            assert not [e for e in mine.events if e.data.get("cause") == "agent_offline"]
         assert dialogs == []
     finally:
         await context.close()
