@@ -319,6 +319,10 @@ async def try_query(request: web.Request) -> web.Response:
     result = await _service(request).lookup(query, _language(data.get("language")))
     body = result.to_dict()
     body["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    # What the page needs to say why, in the editor's language: the thresholds the decision was made against.
+    in_force = (await _service(request).thresholds()).get(result.language)
+    body["thresholds"] = in_force.to_dict() if in_force else None
+    body["ambiguity_ratio"] = _service(request).settings.retrieval.ambiguity_ratio
     return web.json_response(body)
 
 

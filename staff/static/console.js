@@ -126,7 +126,7 @@
     seen = {};
     card.transcript.forEach(addMessage);
     var customer = $("customer"); clear(customer);
-    [[t("Language"), card.conversation.language], [t("Channel"), card.conversation.channel],
+    [[t("Language"), window.fdLabel(card.conversation.language)], [t("Channel"), window.fdLabel(card.conversation.channel)],
      [t("Started"), fmtTime(card.conversation.created_at)], [t("Ticket"), card.handoff_ticket || "–"]].forEach(function (row) {
       customer.appendChild(el("dt", {}, row[0])); customer.appendChild(el("dd", {}, row[1] || "–"));
     });

@@ -62,7 +62,7 @@
 
     var facts = el("dl", { id: "cp-facts" });
     var prefs = Object.keys(c.preferences || {}).map(function (k) { return k + ": " + c.preferences[k]; }).join(", ");
-    [[t("Email"), c.email], [t("Phone"), c.phone], [t("Language"), c.language], [t("Preferences"), prefs],
+    [[t("Email"), c.email], [t("Phone"), c.phone], [t("Language"), c.language ? window.fdLabel(c.language) : ""], [t("Preferences"), prefs],
      [t("Customer since"), day(c.created_at)], [t("Record"), c.id]].forEach(function (row) {
       facts.appendChild(el("dt", {}, row[0])); facts.appendChild(el("dd", {}, row[1] || "–"));
     });

@@ -50,7 +50,7 @@
       onclick: () => openEntry(entry.id),
     },
       el("td", {}, entry.question),
-      el("td", {}, entry.language),
+      el("td", {}, window.fdLabel(entry.language)),
       el("td", {}, entry.category),
       el("td", {}, el("span", { className: "status " + entry.status }, entry.status)),
       el("td", {}, entry.version),
@@ -223,6 +223,27 @@
   }
 
   // ----- try it -----
+  // Why the knowledge base decided so, in the page's language: the reason code (kb/decision.py: Reason) against the
+  // thresholds in force and where they came from.
+  function tryWhy(result) {
+    const bar = result.thresholds;
+    if (!result.candidates.length || !bar) return t("Not found: the knowledge base has no entries in this language.");
+    const params = {
+      confidence: result.confidence.toFixed(2), answer: bar.answer.toFixed(2), clarify: bar.clarify.toFixed(2),
+      ratio: Math.round(result.ambiguity_ratio * 100) + "%", shown: result.offered,
+    };
+    const why = {
+      confident: t("Answered: confidence {confidence} reaches the answer threshold {answer}, and no other entry comes within {ratio} of it.", params),
+      close_runner_up: t("Clarify: confidence {confidence} reaches the answer threshold {answer}, but another entry comes within {ratio} of it, so the customer is asked which of the top {shown} they meant.", params),
+      unsure: t("Clarify: confidence {confidence} is between the clarify threshold {clarify} and the answer threshold {answer}, so the top {shown} are offered.", params),
+      low_confidence: t("Not found: confidence {confidence} is below the clarify threshold {clarify}; the bot asks the customer to rephrase or hands over to a person.", params),
+    }[result.reason] || "";
+    const origin = bar.source === "kb"
+      ? t("Thresholds fitted on {count} of the knowledge base's own questions.", { count: bar.questions })
+      : bar.source === "fixed" ? t("Thresholds fixed for this language.") : t("Thresholds applied by an editor from the calibration report.");
+    return why + " " + origin;
+  }
+
   $("try-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     $("try-error").textContent = "";
@@ -233,12 +254,11 @@
       if ($("try-language").value) body.language = $("try-language").value;
       const result = await api("POST", "/api/v1/kb/try", body);
       $("try-result").hidden = false;
-      $("try-decision").textContent = result.decision;
-      // Why it decided so (a reason code: confident, close runner-up, unsure, low confidence, empty).
-      $("try-reason").textContent = result.reason ? `(${result.reason.replaceAll("_", " ")})` : "";
+      const decisions = { answer: t("answer"), clarify: t("clarify"), not_found: t("not found") };
+      $("try-decision").textContent = decisions[result.decision] || result.decision;
       $("try-confidence").textContent = result.confidence.toFixed(2);
-      $("try-elapsed").textContent = `${result.language} · ${result.elapsed_ms} ms`;
-      $("try-explanation").textContent = result.explanation;
+      $("try-elapsed").textContent = `${window.fdLabel(result.language)} · ${result.elapsed_ms} ms`;
+      $("try-explanation").textContent = tryWhy(result);
       $("try-candidates").querySelector("tbody").replaceChildren(...result.candidates.map((c, i) => el("tr", {
         // The rows the customer would see: the answer, or the 2–3 entries a clarify question offers.
         className: i < (result.offered || 0) ? "selected" : "",

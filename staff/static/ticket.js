@@ -190,7 +190,7 @@
     clear(details);
     [
       [t("Customer"), ticket.customer_id], [t("Order number"), ticket.order_number], [t("Product"), ticket.product],
-      [t("Contact"), ticket.contact], [t("Language"), ticket.language], [t("Created"), fmtTime(ticket.created_at)],
+      [t("Contact"), ticket.contact], [t("Language"), ticket.language ? window.fdLabel(ticket.language) : ""], [t("Created"), fmtTime(ticket.created_at)],
       [t("Updated"), fmtTime(ticket.updated_at)], [t("Description"), ticket.description],
     ].forEach(([name, value]) => {
       details.appendChild(el("dt", {}, name));

@@ -17,10 +17,7 @@
     return message.sender === "agent" && message.sender_id ? `${name} ${message.sender_id}` : name;
   }
 
-  function languageName(code) {
-    const names = { en: t("English"), zh: t("Chinese") };
-    return names[code] || code || "–";
-  }
+  function languageLabel(code) { return code ? window.fdLabel(code) : "–"; }
 
   function noteTitle(kind) {
     const titles = { transfer: t("Transfer note"), resolution: t("Resolution note"), note: t("System note") };
@@ -44,7 +41,7 @@
   function noteItem(n) {
     return el("li", { className: "kind-note", dataset: { kind: n.kind, internal: "true" } },
       el("span", { className: "tag" }, t("Internal — not visible to the customer")),
-      el("span", { className: "meta" }, fmtTime(n.at), " · ", noteTitle(n.kind), " · ", n.actor),
+      el("span", { className: "meta" }, fmtTime(n.at), " · ", noteTitle(n.kind), " · ", who({ sender: n.actor })),
       el("span", { className: "body" }, n.text));
   }
 
@@ -62,7 +59,7 @@
     const customer = data.customer.display_name ? `${data.customer.display_name} (${data.customer.id})` : data.customer.id;
     [
       [t("Customer"), customer], [t("Tier"), data.customer.tier ? window.fdLabel(data.customer.tier) : "–"],
-      [t("Channel"), window.fdLabel(c.channel)], [t("Language"), languageName(c.language)],
+      [t("Channel"), window.fdLabel(c.channel)], [t("Language"), languageLabel(c.language)],
       [t("Opened"), fmtTime(c.created_at)], [t("Closed"), fmtTime(c.closed_at)],
     ].forEach(([name, value]) => {
       details.appendChild(el("dt", {}, name));

@@ -109,6 +109,9 @@ async def test_draft_publish_edit_history_diff_restore_and_archive(app_client: C
     # Why: a stable reason code, and the thresholds in force (fitted on the KB's own questions) in the explanation.
     assert tried["reason"] in ("confident", "close_runner_up", "unsure") and tried["offered"] >= 1
     assert "answer threshold" in tried["explanation"]
+    thresholds = tried["thresholds"]  # for the page to say why in the editor's language
+    assert thresholds["source"] in ("kb", "fixed") and 0 < thresholds["clarify"] <= thresholds["answer"] <= 1
+    assert 0 < tried["ambiguity_ratio"] < 1
 
     stale = await client.put(
         f"/api/v1/kb/entries/{entry_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,12 @@ async def test_an_editor_publishes_an_entry_and_try_it_answers_a_paraphrase_with
         assert await first.get_attribute("data-id") == entry_id
         assert await first.locator("td").first.inner_text() == "Do you ship to Iceland?"
         assert await page.locator("#try-decision").inner_text() in ("answer", "clarify")
+        why = await page.locator("#try-explanation").inner_text()
+        assert why.startswith(("Answered: confidence", "Clarify: confidence")) and "Thresholds" in why
+        await page.locator("nav.fd-shell .fd-lang-switch button[value=zh]").click()
+        await page.click("#try-go")  # asked again: the decision and why in Chinese
+        await page.locator("#try-decision", has_text=re.compile("^(回答|澄清)$")).wait_for()
+        assert "阈值" in await page.locator("#try-explanation").inner_text()
         assert "Iceland" in await page.locator("#try-answer").inner_text()
         assert float(await page.locator("#try-confidence").inner_text()) > 0
         assert errors == []
