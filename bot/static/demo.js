@@ -28,6 +28,8 @@
   function render(message) {
     if (seen.has(message.seq)) return;
     seen.add(message.seq); lastSeq = Math.max(lastSeq, message.seq);
+    // As in the widget: once the customer has written again, earlier choices stay visible, not clickable.
+    if (message.sender === "customer") $("log").querySelectorAll(".buttons button").forEach((b) => { b.disabled = true; });
     const item = document.createElement("li");
     item.className = message.sender;
     item.dataset.seq = message.seq;

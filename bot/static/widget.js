@@ -263,6 +263,11 @@
       unconfirmed = unconfirmed.filter(function (m) { return m.client_message_id !== message.client_message_id; });
     }
     var sender = WHO[message.sender] ? message.sender : "system";
+    // Once the customer has written again, earlier choices are answered or passed over: they stay visible, not
+    // clickable (a tap on a stale "Yes" would answer a question the conversation has left behind).
+    if (sender === "customer") {
+      Array.prototype.forEach.call(log.querySelectorAll(".buttons button"), function (b) { b.disabled = true; });
+    }
     var item = el("li", { class: sender, "data-seq": String(message.seq) });
     if (sender !== "system") item.appendChild(el("span", { class: "who" }, WHO[sender]));
     else item.appendChild(el("span", { class: "vh" }, WHO.system + ": "));

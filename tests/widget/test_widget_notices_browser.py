@@ -111,3 +111,29 @@ async def test_a_stale_stored_conversation_is_replaced_by_a_fresh_one(
     assert await widget.wait_for_replies(1) == ["Assistant\necho: anyone there?"]
     stored = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
     assert stored != "conv_gone"
+
+
+async def test_choices_the_customer_wrote_past_are_no_longer_clickable(
+    browser: Browser, site: str, frontdoor: TestServer
+) -> None:
+    page = await browser.new_page(locale="en-US")
+    await page.goto(site)
+    widget = Widget(page)
+    await widget.open()
+    await widget.say("hi")
+    await widget.wait_for_replies(1)
+    origin = str(frontdoor.make_url("")).rstrip("/")
+    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    choices = (Button("Yes", "/affirm"), Button("No", "/deny"))
+    question = MessageDraft(Sender.SYSTEM, "Still there?", buttons=choices)
+    await frontdoor.app[PIPELINE].post_notice(conversation_id, [question])
+    yes = page.locator("frontdoor-widget li.system .buttons").get_by_role("button", name="Yes")
+    await yes.wait_for(timeout=TIMEOUT_MS)
+    assert await yes.is_enabled()
+    await widget.say("something else entirely")  # typed instead of choosing
+    await widget.wait_for_replies(2)
+    assert await yes.is_disabled() and await yes.get_attribute("aria-pressed") == "false"
+    await page.reload()  # and so from the history too
+    await widget.open()
+    await widget.wait_for_replies(2)
+    assert await page.locator("frontdoor-widget li.system .buttons button:enabled").count() == 0
