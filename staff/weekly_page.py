@@ -27,12 +27,12 @@ ANNOTATION_KINDS: Mapping[str, str] = {
 }
 
 _STYLE = """
-body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem;color:#1d2430}
+body{background:#fff}main{margin:2rem;color:#1d2430}
 h1{font-size:1.5rem;margin:0 0 .25rem}p.meta{color:#555;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border-bottom:1px solid #ccd;padding:.35rem .5rem;
 text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.breached td{background:#fdecea}
-.missed{color:#b3261e;font-weight:600}.met{color:#1e7a36}nav a{margin-right:1rem}
-@media print{nav{display:none}body{margin:0}tr{break-inside:avoid}}
+.missed{color:#b3261e;font-weight:600}.met{color:#1e7a36}.report-nav a{margin-right:1rem}
+@media print{nav,.fd-shell{display:none}main{margin:0}tr{break-inside:avoid}}
 """
 
 
@@ -116,9 +116,12 @@ def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <title>{w["title"]} {escape(week)}</title>
+<link rel="stylesheet" href="/staff/static/staff.css">
 <style>{_STYLE}</style></head>
 <body>
-<nav><a href="/console/analytics?from={escape(span["from"])}&amp;to={escape(span["to"])}">{w["analytics"]}</a>
+<main>
+<nav class="report-nav">
+<a href="/console/analytics?from={escape(span["from"])}&amp;to={escape(span["to"])}">{w["analytics"]}</a>
 <a href="{weekly}?week={escape(previous_week)}">{w["previous"]}</a>
 <a href="{weekly}?week={escape(next_week)}">{w["next"]}</a>
 <a href="/api/v1/analytics/weekly.csv?week={escape(week)}">{w["csv"]}</a></nav>
@@ -129,6 +132,10 @@ def render_weekly(report: Mapping[str, Any], week: str, previous_week: str, next
 <table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
 <h2>{w["changes"]}</h2>
 <ul>{notes or f"<li>{w['none']}</li>"}</ul>
+</main>
+<script src="/staff/static/i18n.js"></script>
+<script src="/staff/static/shell.js"></script>
+<script src="/staff/static/weekly.js"></script>
 </body></html>
 """
 

@@ -88,3 +88,8 @@ async def test_a_supervisor_sets_a_target_sees_the_breach_adds_a_note_and_clears
 
         await page.click("#weekly-link")
         await page.locator("h1", has_text="Weekly service report").wait_for()
+        # The staff shell on the report too: its pages, and a language switch that brings the report in Chinese.
+        await page.locator("nav.fd-shell a[href='/console/analytics']").wait_for()
+        await page.locator("nav.fd-shell .fd-lang-switch button[value=zh]").click()
+        await page.locator("h1", has_text="每周服务报告").wait_for()
+        assert errors == []
