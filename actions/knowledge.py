@@ -31,12 +31,11 @@ from actions.context import (
 from actions.escalation import hand_over
 from actions.feedback import FeedbackRecord
 from actions.texts import say
+from handoff.requests import HUMAN_REQUEST_PAYLOAD
 from handoff.triggers import HandoffTrigger, ReasonCode, TurnFacts
 from kb.decision import Candidate, Decision, KBResult
 
 log = logging.getLogger(__name__)
-
-HUMAN_PAYLOAD = "/request_human"
 
 
 def helpful_buttons(language: str) -> list[dict[str, str]]:
@@ -47,7 +46,7 @@ def helpful_buttons(language: str) -> list[dict[str, str]]:
 
 
 def human_button(language: str) -> dict[str, str]:
-    return {"title": say("btn_human", language), "payload": HUMAN_PAYLOAD}
+    return {"title": say("btn_human", language), "payload": HUMAN_REQUEST_PAYLOAD}
 
 
 def kb_payload(result: KBResult, tracker: Tracker) -> dict[str, Any]:

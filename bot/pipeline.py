@@ -28,6 +28,7 @@ from bot.exceptions import BotUnavailable
 from bot.rasa_client import RasaClient, RasaReply
 from conversations.models import Button, Conversation, Message, Sender
 from conversations.store import ConversationStore, MessageDraft
+from handoff.requests import HUMAN_REQUEST_PAYLOAD, asks_for_a_person
 from kb.language import detect_language
 from observability import bind_turn
 from observability.correlation import REQUEST_ID, correlation
@@ -373,8 +374,12 @@ class ConversationPipeline:
             "customer_id": conversation.customer_id,
             **{k: v for k, v in inbound.metadata.items() if k not in {"lang", "customer_id"}},
         }
-        # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do.
+        # Typed text never reaches Rasa as an intent shortcut; only payloads of buttons we offered do, and a plain
+        # request for a person, which the NLU's one intent per message would lose beside a problem ("my kettle is
+        # broken, I want a human" started the issue form): it is always honoured.
         text = payload or inbound.text.lstrip("/") or inbound.text
+        if not payload and asks_for_a_person(inbound.text):
+            text = HUMAN_REQUEST_PAYLOAD
         if self._nlu is not None:
             self._nlu.take(conversation.id, None)  # a note left by an earlier turn is not this one's
         started = time.perf_counter()

@@ -121,6 +121,19 @@ async def test_only_payloads_of_offered_buttons_reach_rasa(parts: Any) -> None:
     assert rasa.received[-1][1] == '/kb_feedback{"helpful":"yes"}'
 
 
+async def test_a_plain_request_for_a_person_beside_a_problem_reaches_rasa_as_that_intent(parts: Any) -> None:
+    pipeline, rasa, _, _, _ = parts
+    conversation, _ = await pipeline.open_conversation("web", "v")
+    await pipeline.receive(
+        InboundMessage("web", "v", "my kettle is broken, I want a human", conversation_id=conversation.id)
+    )
+    assert rasa.received[-1][1] == "/request_human"  # not the problem report the NLU would read: no form starts
+    history = await pipeline.store.history(conversation.id)
+    assert history[0].text == "my kettle is broken, I want a human"  # the transcript keeps what the customer wrote
+    await pipeline.receive(InboundMessage("web", "v", "my kettle is broken", conversation_id=conversation.id))
+    assert rasa.received[-1][1] == "my kettle is broken"
+
+
 async def test_wechat_customers_choose_a_button_by_typing_its_number(parts: Any) -> None:
     pipeline, rasa, _, _, _ = parts
     rasa.replies = [{"text": "Which?", "buttons": [{"title": "A", "payload": "/a"}, {"title": "B", "payload": "/b"}]}]
