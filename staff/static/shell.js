@@ -25,7 +25,7 @@
       resolved: t("resolved"), closed: t("closed"),
       product_fault: t("product fault"), delivery: t("delivery"), refund_return: t("refund or return"),
       billing: t("billing"), service_complaint: t("service complaint"), suggestion: t("suggestion"), general: t("general"),
-      web: t("web chat"), wechat: t("WeChat"),
+      web: t("web chat"), wechat: t("WeChat"), socketio: t("webchat (Socket.IO)"),
       // the routes a ticket's news takes besides the chat (intake/deliveries.py)
       email: t("email"), wechat_template: t("WeChat template message"),
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
