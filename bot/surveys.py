@@ -5,9 +5,9 @@ Owns the survey's texts and buttons, the order of its questions — ("is the pro
 optional comment — and how answers are read. A rating is always a rating, at any open step: a star button, a typed
 "5", "５", "五", "5分", "4/5" or "★★★★★". "Solved?" is answered by its buttons, in words, or on WeChat by the number
 of its option. Typed answers count only while the survey is what we last said in the chat (an agent's or the bot's
-later message means the customer is talking about something else), and a question typed instead of an answer is not
-one: it goes to the bot, and the survey stays open. What an answer does to a ticket (a reopen, a supervisor's
-follow-up task) is the `SurveyOutcomes`' (`bot.follow_ups`).
+later message means the customer is talking about something else), and a question (or a request for a person) typed
+instead of an answer is not one: it goes to the bot, and the survey stays open. What an answer does to a ticket (a
+reopen, a supervisor's follow-up task) is the `SurveyOutcomes`' (`bot.follow_ups`).
 
 Must never send an answer to Rasa, change a ticket itself, or deliver anything: callers post the drafts.
 """
@@ -28,6 +28,7 @@ from bot.pipeline import NUMBERED_BUTTON_CHANNELS
 from conversations.models import Button, Conversation, Sender
 from conversations.store import ConversationStore, MessageDraft
 from conversations.surveys import Survey, SurveyState, SurveyStore
+from handoff.requests import asks_for_a_person
 from i18n import LANGUAGES, N_, translate
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,8 @@ class SurveyDialogue:
         score = typed_rating(clean)
         if score is not None:
             return Answer("rate", score=score)
-        if survey.state is SurveyState.RATED and not looks_like_question(clean):
+        # A question, or a request for a person, typed after the rating is not a comment: the bot answers it.
+        if survey.state is SurveyState.RATED and not looks_like_question(clean) and not asks_for_a_person(clean):
             return Answer("comment", text=clean)
         return None
 

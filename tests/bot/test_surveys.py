@@ -110,6 +110,15 @@ async def test_after_a_live_chat_a_typed_chinese_rating_is_a_rating_and_the_next
     assert await parts.says(conversation, "5") is None  # done: a "5" now is just text for the bot
 
 
+async def test_a_request_for_a_person_after_the_rating_is_not_taken_as_the_comment(parts: Parts) -> None:
+    conversation = await parts.conversation()
+    await parts.post(conversation, await parts.dialogue.ask_after_chat(conversation.id, "ann", "zh"))
+    assert await parts.says(conversation, "4") is not None
+    assert await parts.says(conversation, "还有个问题，帮我转人工") is None  # the bot's: it hands off
+    survey = await parts.dialogue.surveys.latest(conversation.id)
+    assert survey is not None and (survey.state, survey.score, survey.comment) == (SurveyState.RATED, 4, "")
+
+
 async def test_a_typed_answer_counts_only_while_the_survey_is_what_we_last_said(parts: Parts) -> None:
     conversation = await parts.conversation()
     await parts.post(conversation, await parts.dialogue.ask_after_chat(conversation.id, "ann", "en"))
