@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Dialog, Locator, Page, Playwright, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -69,6 +70,12 @@ class Widget:
     async def wait_for_replies(self, count: int, sender: str = "bot") -> list[str]:
         await self.items(sender).nth(count - 1).wait_for(timeout=TIMEOUT_MS)
         return [t.strip() for t in await self.items(sender).all_inner_texts()]
+
+    async def conversation_id(self, frontdoor: TestServer) -> str | None:
+        """The conversation the widget keeps for `frontdoor` in the page's localStorage (None before the first)."""
+        origin = str(frontdoor.make_url("")).rstrip("/")
+        stored: str | None = await self.page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+        return stored
 
     async def active_element(self) -> Any:
         """What has focus inside the widget (the shadow root's active element), as {tag, cls}."""

@@ -31,8 +31,7 @@ async def test_handoff_notices_agent_messages_and_the_rating_reach_the_customer(
     await widget.open()
     await widget.say("hi")
     assert await widget.wait_for_replies(1) == ["Assistant\necho: hi"]
-    origin = str(frontdoor.make_url("")).rstrip("/")
-    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    conversation_id = await widget.conversation_id(frontdoor)
     app = frontdoor.app
     topic = conversation_topic(conversation_id)
     notices = page.locator("frontdoor-widget li.notice .bubble")
@@ -83,8 +82,7 @@ async def test_unread_replies_show_on_the_closed_launcher(browser: Browser, site
     await widget.say("hi")
     await widget.wait_for_replies(1)
     await page.keyboard.press("Escape")
-    origin = str(frontdoor.make_url("")).rstrip("/")
-    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    conversation_id = await widget.conversation_id(frontdoor)
     await frontdoor.app[PIPELINE].post_from_agent(conversation_id, "agent_ann", "Are you still there?")
     badge = page.locator("frontdoor-widget .badge")
     await badge.wait_for(state="visible", timeout=TIMEOUT_MS)
@@ -109,8 +107,7 @@ async def test_a_stale_stored_conversation_is_replaced_by_a_fresh_one(
     await widget.open()
     await widget.say("anyone there?")
     assert await widget.wait_for_replies(1) == ["Assistant\necho: anyone there?"]
-    stored = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
-    assert stored != "conv_gone"
+    assert await widget.conversation_id(frontdoor) != "conv_gone"
 
 
 async def test_choices_the_customer_wrote_past_are_no_longer_clickable(
@@ -122,8 +119,7 @@ async def test_choices_the_customer_wrote_past_are_no_longer_clickable(
     await widget.open()
     await widget.say("hi")
     await widget.wait_for_replies(1)
-    origin = str(frontdoor.make_url("")).rstrip("/")
-    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    conversation_id = await widget.conversation_id(frontdoor)
     choices = (Button("Yes", "/affirm"), Button("No", "/deny"))
     question = MessageDraft(Sender.SYSTEM, "Still there?", buttons=choices)
     await frontdoor.app[PIPELINE].post_notice(conversation_id, [question])

@@ -57,8 +57,7 @@ async def test_a_message_lost_with_its_socket_is_sent_again_with_its_id_and_stor
     assert [n for n, _ in sent] == [1, 2]
     ids = {frame["client_message_id"] for _, frame in sent}
     assert len(ids) == 1 and UUID.fullmatch(ids.pop())
-    origin = str(frontdoor.make_url("")).rstrip("/")
-    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    conversation_id = await widget.conversation_id(frontdoor)
     history = await frontdoor.app[CONVERSATIONS].history(conversation_id)
     assert [(m.sender, m.text) for m in history] == [
         (Sender.CUSTOMER, "hello there"),

@@ -26,8 +26,7 @@ async def test_news_that_came_while_the_customer_was_away_is_unread_on_their_nex
     await widget.open()
     await widget.say("my kettle leaks")
     await widget.wait_for_replies(1)
-    origin = str(frontdoor.make_url("")).rstrip("/")
-    conversation_id = await page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
+    conversation_id = await widget.conversation_id(frontdoor)
     await page.close()  # the customer leaves
 
     app = frontdoor.app
