@@ -143,7 +143,7 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=60))
     app[HTTP] = session
-    app[RASA] = RasaClient(session, settings.rasa_url, settings.rasa_timeout_s)
+    app[RASA] = RasaClient(session, settings.rasa_urls, settings.rasa_timeout_s, max_turns=settings.rasa_max_turns)
     # The order system shares the client session: the actions check order numbers, the staff pages list orders.
     orders = order_lookup(settings.intake, session)
     if orders is not None:
@@ -175,6 +175,7 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         surveys=app[SURVEY_DIALOGUE],
         recorder=recorder,
         nlu=nlu,
+        typing_after_s=app[SETTINGS].typing_after_s,
     )
     yield
 

@@ -4,11 +4,12 @@
 a human owns the conversation, leaves it to the agent; an answer to the satisfaction survey is the survey's
 (`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
 Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
-there) and handed to the channel's adapter when it was created outside a request. Each customer message and each
-turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent, noted by the actions
-webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge base's decision, the handoff's
-reason). This module must never speak a wire
-format, and never decide routing: handoff does.
+there) and handed to the channel's adapter when it was created outside a request. One conversation's turns run one
+at a time, in the order sent; a bot turn that takes longer than `typing_after_s` shows the bot typing meanwhile.
+Each customer message and each turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`:
+the intent, noted by the actions webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge
+base's decision, the handoff's reason). This module must never speak a wire format, and never decide routing:
+handoff does.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import logging
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from backends.bus import EventBus
+from backends.tasks import cancel_and_wait
 from bot.channels.base import ChannelAdapter, InboundMessage
 from bot.exceptions import BotUnavailable
 from bot.rasa_client import RasaClient, RasaReply
@@ -149,8 +152,11 @@ class ConversationPipeline:
         surveys: SurveyAnswers | None = None,
         recorder: Recorder | None = None,
         nlu: TurnNlu | None = None,
+        typing_after_s: float | None = None,
     ) -> None:
+        """`typing_after_s`: how long a bot turn may take before the customer sees the bot typing (None: never)."""
         self._store = store
+        self._typing_after_s = typing_after_s
         self._recorder = recorder
         self._nlu = nlu
         self._on_customer_message = on_customer_message
@@ -199,17 +205,16 @@ class ConversationPipeline:
         conversation = await self.conversation_for(inbound)
         outcome = "failed"
         replies: list[Message] = []
+        # Every send takes its turn per conversation in this process, whatever the channel, in arrival order
+        # (asyncio's Lock is fair): the bot answers a conversation's messages one at a time and in the order sent,
+        # and a retry that arrives while its first send is still being answered waits for that answer instead of
+        # asking the bot a second time. Across front doors, Rasa's lock store keeps one conversation's turns apart.
+        turns = self._turn_locks.setdefault(conversation.id, asyncio.Lock())
         # Every log line of this turn, here and in the actions Rasa calls back, carries the conversation id.
-        # Sends that carry an id take turns per conversation in this process, so a retry that arrives while its first
-        # send is still being answered waits for that answer instead of asking the bot a second time.
-        turns = self._turn_locks.setdefault(conversation.id, asyncio.Lock()) if inbound.message_id else None
         with bind_turn(conversation_id=conversation.id):
             try:
-                if turns is None:
+                async with turns:
                     outcome, replies = await self._turn(conversation, inbound)
-                else:
-                    async with turns:
-                        outcome, replies = await self._turn(conversation, inbound)
             finally:
                 seconds = time.perf_counter() - started
                 self._observer.turn_finished(conversation.channel, outcome, seconds)
@@ -282,7 +287,34 @@ class ConversationPipeline:
         await self._customer_message_hook(conversation.id, inbound.text)
         if not await self._gate.bot_answers(conversation.id, stored):
             return "human", []
-        return await self._bot_turn(conversation, inbound, payload)
+        async with self._typing_while_slow(conversation.id):
+            return await self._bot_turn(conversation, inbound, payload)
+
+    @asynccontextmanager
+    async def _typing_while_slow(self, conversation_id: str) -> AsyncIterator[None]:
+        """The bot shows as typing ("one moment") once the body has run `typing_after_s`, and stops when it ends: a
+        customer whose turn waits behind a peak sees that it is coming. A quick turn publishes nothing."""
+        if self._typing_after_s is None:
+            yield
+            return
+        shown = False
+
+        async def show() -> None:
+            nonlocal shown
+            await asyncio.sleep(self._typing_after_s or 0.0)
+            shown = True
+            try:
+                await self.publish_typing(conversation_id, "bot")
+            except Exception:
+                log.exception("showing the bot typing in %s failed", conversation_id)
+
+        timer = asyncio.create_task(show())
+        try:
+            yield
+        finally:
+            await cancel_and_wait(timer)
+            if shown:
+                await self.publish_typing(conversation_id, "bot", typing=False)
 
     async def _replay(
         self, conversation: Conversation, inbound: InboundMessage, stored: Message

@@ -228,3 +228,11 @@ def test_an_error_never_repeats_a_secret_or_a_url() -> None:
         Settings.from_env({"FD_INTAKE_ORDER_API_URL": "ftp://user:pw@orders", "FD_REDIS_URL": "redis://x"})
     assert caught.value.problems[0].startswith("FD_INTAKE_ORDER_API_URL: String should match pattern")
     assert "pw@" not in str(caught.value)
+
+
+def test_several_rasa_servers_are_one_comma_separated_setting() -> None:
+    settings = Settings.for_server({"FD_RASA_URL": " http://rasa-1:5005/, http://rasa-2:5005 ,"})
+    assert settings.rasa_urls == ("http://rasa-1:5005", "http://rasa-2:5005")
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_env({"FD_RASA_URL": " , "})
+    assert caught.value.problems[0].startswith("FD_RASA_URL:")
