@@ -58,7 +58,8 @@ class OwnershipGate(Protocol):
 
     @property
     def presence_interval_s(self) -> float:
-        """How often a live socket must call `customer_present` for its customer not to count as silent."""
+        """How often a customer's open chat window must be reported (`customers_present`) for them not to count as
+        silent."""
 
     async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
         """False while a human owns the conversation: the bot must stay silent (and `customer_message`, just
@@ -67,8 +68,8 @@ class OwnershipGate(Protocol):
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         """Queues the conversation for a human; returns the notices to show the customer."""
 
-    async def customer_present(self, conversation_id: str) -> None:
-        """The customer has the chat open (a live socket): a conversation waiting for a human is not abandoned."""
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
+        """These customers have the chat open (live sockets): conversations waiting for a human are not abandoned."""
 
     async def customer_left(self, conversation_id: str) -> bool:
         """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
@@ -340,8 +341,8 @@ class ConversationPipeline:
             # The customer's turn goes on; the ticket's clock is the loss, and the log says so.
             log.exception("the customer-message hook failed")
 
-    async def customer_present(self, conversation_id: str) -> None:
-        await self._gate.customer_present(conversation_id)
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
+        await self._gate.customers_present(conversation_ids)
 
     @property
     def presence_interval_s(self) -> float:
@@ -507,18 +508,6 @@ class ConversationPipeline:
             if message.sender is Sender.CUSTOMER:
                 return None
         return None
-
-
-async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> None:
-    """Run while a customer's live socket is open: an open chat window is a sign of life, so a customer waiting in
-    the queue with it open is not abandoned. Once the socket is gone for good, FD_HANDOFF_ABANDON_AFTER_S later
-    they are."""
-    while True:
-        try:
-            await pipeline.customer_present(conversation_id)
-        except Exception:
-            log.exception("marking %s present failed", conversation_id)
-        await asyncio.sleep(pipeline.presence_interval_s)
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:

@@ -94,6 +94,21 @@ def wait_until_healthy(url: str, timeout_s: float) -> None:
     raise RasaRuntimeError(f"{url} did not report healthy within {timeout_s:.0f} s: {last}")
 
 
+def start_frontdoor(root: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`frontdoor serve` with exactly `env` (FD_PORT, FD_VAR_DIR, …), its output in `log`; not yet answering (see
+    `wait_for_http`)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            cwd=root,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @contextmanager
 def running_stack(
     root: Path,
@@ -121,16 +136,7 @@ def running_stack(
         "FD_RASA_URL": ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports),
         **(extra_env or {}),
     }
-    var_dir.mkdir(parents=True, exist_ok=True)
-    with (var_dir / "frontdoor.log").open("ab") as log_file:
-        frontdoor = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            cwd=root,
-            env=frontdoor_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    frontdoor = start_frontdoor(root, frontdoor_env, var_dir / "frontdoor.log")
     try:
         frontdoor_url = f"http://127.0.0.1:{fd_port}"
         wait_for_http(f"{frontdoor_url}/healthz", frontdoor, FRONTDOOR_START_TIMEOUT_S)
@@ -184,19 +190,6 @@ class Replicas:
         process.wait()
 
 
-def _frontdoor(root: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            cwd=root,
-            env=dict(env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 @contextmanager
 def running_replicas(
     root: Path,
@@ -246,7 +239,7 @@ def running_replicas(
                 )
             )
         frontdoors = {
-            name: _frontdoor(
+            name: start_frontdoor(
                 root,
                 {**env, **shared, "FD_PORT": str(ports[name]), "FD_VAR_DIR": str(var_dir / name)},
                 var_dir / name / "frontdoor.log",
