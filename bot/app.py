@@ -147,7 +147,13 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=60))
     app[HTTP] = session
-    app[RASA] = RasaClient(session, settings.rasa_urls, settings.rasa_timeout_s, max_turns=settings.rasa_max_turns)
+    rasa = RasaClient(session, settings.rasa_urls, settings.rasa_timeout_s, max_turns=settings.rasa_max_turns)
+    app[RASA] = rasa
+
+    async def count_waiting() -> None:
+        app[METRICS].rasa_turns_waiting.set(rasa.waiting)
+
+    app[METRICS].before_scrape.append(count_waiting)
     # The order system shares the client session: the actions check order numbers, the staff pages list orders.
     orders = order_lookup(settings.intake, session)
     if orders is not None:
@@ -189,6 +195,11 @@ async def _open_chats(app: web.Application) -> AsyncIterator[None]:
     pipeline = app[PIPELINE]
     chats = OpenChats(pipeline, pipeline.presence_interval_s)
     app[OPEN_CHATS] = chats
+
+    async def count_open() -> None:
+        app[METRICS].open_chats.set(len(chats))
+
+    app[METRICS].before_scrape.append(count_open)
     loop = asyncio.create_task(chats.run(), name="open-chats-presence")
     yield
     await cancel_and_wait(loop)

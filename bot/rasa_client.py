@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 
 RasaReply = dict[str, Any]
 T = TypeVar("T")
-# Turns each Rasa server is given at once when the caller does not say (FD_RASA_MAX_TURNS).
-MAX_TURNS = 8
 
 
 class RasaClient:
@@ -35,11 +33,12 @@ class RasaClient:
         base_urls: str | Sequence[str],
         timeout_s: float,
         *,
-        max_turns: int = MAX_TURNS,
+        max_turns: int,
         servers: RasaServers | None = None,
     ) -> None:
         """`base_urls`: one Rasa server's URL, or several (a sequence); `servers` overrides them (tests give a
-        clock). `timeout_s` bounds one request to Rasa, not the wait for a free slot before it."""
+        clock). `timeout_s` bounds one request to Rasa, not the wait for a free slot before it; `max_turns`: the
+        turns each server is given at once (FD_RASA_MAX_TURNS)."""
         self._session = session
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         self._servers = servers or RasaServers([url.rstrip("/") for url in urls])

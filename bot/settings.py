@@ -110,10 +110,11 @@ class Settings(EnvSettings):
         "for a free slot (`FD_RASA_MAX_TURNS`) is not counted.",
     )
     rasa_max_turns: int = Field(
-        8,
+        4,
         ge=1,
         description="Turns this front door gives each Rasa server at once; more wait, in arrival order, so a peak "
-        "queues customers fairly instead of slowing every turn in Rasa.",
+        "queues customers fairly instead of slowing every turn in Rasa (a Rasa server is one CPU-bound process: "
+        "a few at once hide its waits on the tracker store and the actions, more only share its core).",
     )
     rasa_servers: int = Field(
         1,

@@ -55,7 +55,7 @@ async def test_turns_stick_to_their_server_and_both_servers_answer() -> None:
         scripted_rasa(second.turn) as b,
         aiohttp.ClientSession() as http,
     ):
-        client = RasaClient(http, [a, b], timeout_s=WAIT_S)
+        client = RasaClient(http, [a, b], timeout_s=WAIT_S, max_turns=4)
         answered = {}
         for sender in SENDERS[:20]:
             for text in ("hello", "thanks"):
@@ -69,7 +69,7 @@ async def test_a_refusing_server_hands_its_conversations_to_the_next() -> None:
     live = HeldRasa("live ", holding=False)
     async with scripted_rasa(live.turn) as url, aiohttp.ClientSession() as http:
         dead = f"http://127.0.0.1:{free_port()}"
-        client = RasaClient(http, [url, dead], timeout_s=WAIT_S)
+        client = RasaClient(http, [url, dead], timeout_s=WAIT_S, max_turns=4)
         orphan = next(sender for sender in SENDERS if client.server_for(sender) == dead)
         replies = [await client.turn(orphan, text, {}) for text in ("hello", "thanks")]
         health = await client.health()
