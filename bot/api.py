@@ -17,8 +17,8 @@ from aiohttp import WSMsgType, web
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.channels.formats import answer_html
-from bot.keys import BUS, CONVERSATIONS, PIPELINE, SETTINGS
-from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic, keep_present
+from bot.keys import BUS, CONVERSATIONS, OPEN_CHATS, PIPELINE, SETTINGS
+from bot.pipeline import CUSTOMER_VISIBLE, conversation_topic
 from bot.rate_limits import within_limit
 from conversations.exceptions import UnknownConversation
 from conversations.models import Conversation, Message, Sender
@@ -207,11 +207,11 @@ async def live_chat(request: web.Request) -> web.WebSocketResponse:
         await ws.send_json({"type": "ready", "conversation_id": conversation.id, "messages": public_messages(backlog)})
         last_seq = backlog[-1].seq if backlog else after
         forward = asyncio.create_task(_forward_events(ws, subscription, last_seq))
-        present = asyncio.create_task(keep_present(app[PIPELINE], conversation.id))
         try:
-            await _read_customer_frames(request, ws, conversation)
+            async with app[OPEN_CHATS].opened(conversation.id):
+                await _read_customer_frames(request, ws, conversation)
         finally:
-            await cancel_and_wait(forward, present)
+            await cancel_and_wait(forward)
     return ws
 
 

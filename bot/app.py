@@ -10,6 +10,7 @@ and `frontdoor serve` share one path.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from backends.bus import EventBus, MemoryEventBus, RedisEventBus
 from backends.rate_limits import RateLimiter
 from backends.sql import open_database
+from backends.tasks import cancel_and_wait
 from bot import api, faq, health, pages
 from bot.actions_endpoint import setup_actions
 from bot.analytics_alerts import analytics_alerts_context
@@ -41,6 +43,7 @@ from bot.keys import (
     GATE,
     HTTP,
     INTAKE,
+    OPEN_CHATS,
     ORDERS,
     PIPELINE,
     RASA,
@@ -55,6 +58,7 @@ from bot.keys import (
 from bot.knowledge import kb_context
 from bot.live_state import live_state_context
 from bot.pipeline import ConversationPipeline, TurnNlu
+from bot.presence import OpenChats
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.sla_scheduler import sla_scheduler_context
@@ -143,7 +147,13 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=60))
     app[HTTP] = session
-    app[RASA] = RasaClient(session, settings.rasa_url, settings.rasa_timeout_s)
+    rasa = RasaClient(session, settings.rasa_urls, settings.rasa_timeout_s, max_turns=settings.rasa_max_turns)
+    app[RASA] = rasa
+
+    async def count_waiting() -> None:
+        app[METRICS].rasa_turns_waiting.set(rasa.waiting)
+
+    app[METRICS].before_scrape.append(count_waiting)
     # The order system shares the client session: the actions check order numbers, the staff pages list orders.
     orders = order_lookup(settings.intake, session)
     if orders is not None:
@@ -175,8 +185,24 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         surveys=app[SURVEY_DIALOGUE],
         recorder=recorder,
         nlu=nlu,
+        typing_after_s=app[SETTINGS].typing_after_s,
     )
     yield
+
+
+async def _open_chats(app: web.Application) -> AsyncIterator[None]:
+    """One loop for every customer socket on this replica: their chat windows are reported open each interval."""
+    pipeline = app[PIPELINE]
+    chats = OpenChats(pipeline, pipeline.presence_interval_s)
+    app[OPEN_CHATS] = chats
+
+    async def count_open() -> None:
+        app[METRICS].open_chats.set(len(chats))
+
+    app[METRICS].before_scrape.append(count_open)
+    loop = asyncio.create_task(chats.run(), name="open-chats-presence")
+    yield
+    await cancel_and_wait(loop)
 
 
 class _AppPipeline:
@@ -261,5 +287,7 @@ def setup_customer_routes(app: web.Application, settings: Settings) -> None:
     if wechat is not None:
         _mount_wechat(app, settings, wechat)
     setup_widget(app)
+    # Before Socket.IO's context, so it closes after the sockets that use it.
+    app.cleanup_ctx.append(_open_chats)
     setup_socketio(app)
     setup_actions(app)

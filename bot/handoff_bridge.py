@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -307,9 +307,9 @@ class HandoffGate:
             return False
         return True
 
-    async def customer_present(self, conversation_id: str) -> None:
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
         try:
-            await self.service.customer_seen(conversation_id)
+            await self.service.customers_seen(conversation_ids)
         except REDIS_UNREACHABLE:
             # Nothing is swept while the live state is away, so a lost sign of life costs nothing.
             log.debug("handoff live state unreachable: a customer's sign of life is skipped")

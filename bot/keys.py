@@ -12,6 +12,7 @@ from backends.rate_limits import RateLimiter
 from backends.sql import Database
 from bot.deliveries import CustomerMessenger
 from bot.pipeline import ConversationPipeline, OwnershipGate, TurnNlu
+from bot.presence import OpenChats
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from conversations.customers import CustomerRecords
@@ -35,6 +36,8 @@ RASA = web.AppKey("rasa", RasaClient)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 PIPELINE = web.AppKey("pipeline", ConversationPipeline)
 GATE = web.AppKey("gate", OwnershipGate)
+# The conversations with a customer's socket open on this replica, and the one loop that reports them present.
+OPEN_CHATS = web.AppKey("open_chats", OpenChats)
 REDIS = web.AppKey("redis", aioredis.Redis)  # set only when FD_REDIS_URL is configured
 # The rate limits (FD_LIMITS_*): staff login failures, new conversations, customer messages; in Redis when configured.
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

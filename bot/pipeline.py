@@ -4,11 +4,12 @@
 a human owns the conversation, leaves it to the agent; an answer to the satisfaction survey is the survey's
 (`SurveyAnswers`), never Rasa's. Agent replies and system notices come in through `post_from_agent` / `post_notice`.
 Every recorded message is published on the bus topic `conv:{id}` (customers' sockets and agents' consoles listen
-there) and handed to the channel's adapter when it was created outside a request. Each customer message and each
-turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`: the intent, noted by the actions
-webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge base's decision, the handoff's
-reason). This module must never speak a wire
-format, and never decide routing: handoff does.
+there) and handed to the channel's adapter when it was created outside a request. One conversation's turns run one
+at a time, in the order sent; a bot turn that takes longer than `typing_after_s` shows the bot typing meanwhile.
+Each customer message and each turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`:
+the intent, noted by the actions webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge
+base's decision, the handoff's reason). This module must never speak a wire format, and never decide routing:
+handoff does.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import logging
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from backends.bus import EventBus
+from backends.tasks import cancel_and_wait
 from bot.channels.base import ChannelAdapter, InboundMessage
 from bot.exceptions import BotUnavailable
 from bot.rasa_client import RasaClient, RasaReply
@@ -56,7 +59,8 @@ class OwnershipGate(Protocol):
 
     @property
     def presence_interval_s(self) -> float:
-        """How often a live socket must call `customer_present` for its customer not to count as silent."""
+        """How often a customer's open chat window must be reported (`customers_present`) for them not to count as
+        silent."""
 
     async def bot_answers(self, conversation_id: str, customer_message: Message) -> bool:
         """False while a human owns the conversation: the bot must stay silent (and `customer_message`, just
@@ -65,8 +69,8 @@ class OwnershipGate(Protocol):
     async def escalate(self, conversation: Conversation, request: dict[str, Any]) -> list[MessageDraft]:
         """Queues the conversation for a human; returns the notices to show the customer."""
 
-    async def customer_present(self, conversation_id: str) -> None:
-        """The customer has the chat open (a live socket): a conversation waiting for a human is not abandoned."""
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
+        """These customers have the chat open (live sockets): conversations waiting for a human are not abandoned."""
 
     async def customer_left(self, conversation_id: str) -> bool:
         """The customer closed the chat: a conversation waiting for a human leaves the queue. False if none was."""
@@ -150,8 +154,11 @@ class ConversationPipeline:
         surveys: SurveyAnswers | None = None,
         recorder: Recorder | None = None,
         nlu: TurnNlu | None = None,
+        typing_after_s: float | None = None,
     ) -> None:
+        """`typing_after_s`: how long a bot turn may take before the customer sees the bot typing (None: never)."""
         self._store = store
+        self._typing_after_s = typing_after_s
         self._recorder = recorder
         self._nlu = nlu
         self._on_customer_message = on_customer_message
@@ -200,17 +207,16 @@ class ConversationPipeline:
         conversation = await self.conversation_for(inbound)
         outcome = "failed"
         replies: list[Message] = []
+        # Every send takes its turn per conversation in this process, whatever the channel, in arrival order
+        # (asyncio's Lock is fair): the bot answers a conversation's messages one at a time and in the order sent,
+        # and a retry that arrives while its first send is still being answered waits for that answer instead of
+        # asking the bot a second time. Across front doors, Rasa's lock store keeps one conversation's turns apart.
+        turns = self._turn_locks.setdefault(conversation.id, asyncio.Lock())
         # Every log line of this turn, here and in the actions Rasa calls back, carries the conversation id.
-        # Sends that carry an id take turns per conversation in this process, so a retry that arrives while its first
-        # send is still being answered waits for that answer instead of asking the bot a second time.
-        turns = self._turn_locks.setdefault(conversation.id, asyncio.Lock()) if inbound.message_id else None
         with bind_turn(conversation_id=conversation.id):
             try:
-                if turns is None:
+                async with turns:
                     outcome, replies = await self._turn(conversation, inbound)
-                else:
-                    async with turns:
-                        outcome, replies = await self._turn(conversation, inbound)
             finally:
                 seconds = time.perf_counter() - started
                 self._observer.turn_finished(conversation.channel, outcome, seconds)
@@ -283,7 +289,34 @@ class ConversationPipeline:
         await self._customer_message_hook(conversation.id, inbound.text)
         if not await self._gate.bot_answers(conversation.id, stored):
             return "human", []
-        return await self._bot_turn(conversation, inbound, payload)
+        async with self._typing_while_slow(conversation.id):
+            return await self._bot_turn(conversation, inbound, payload)
+
+    @asynccontextmanager
+    async def _typing_while_slow(self, conversation_id: str) -> AsyncIterator[None]:
+        """The bot shows as typing ("one moment") once the body has run `typing_after_s`, and stops when it ends: a
+        customer whose turn waits behind a peak sees that it is coming. A quick turn publishes nothing."""
+        if self._typing_after_s is None:
+            yield
+            return
+        shown = False
+
+        async def show() -> None:
+            nonlocal shown
+            await asyncio.sleep(self._typing_after_s or 0.0)
+            shown = True
+            try:
+                await self.publish_typing(conversation_id, "bot")
+            except Exception:
+                log.exception("showing the bot typing in %s failed", conversation_id)
+
+        timer = asyncio.create_task(show())
+        try:
+            yield
+        finally:
+            await cancel_and_wait(timer)
+            if shown:
+                await self.publish_typing(conversation_id, "bot", typing=False)
 
     async def _replay(
         self, conversation: Conversation, inbound: InboundMessage, stored: Message
@@ -309,8 +342,8 @@ class ConversationPipeline:
             # The customer's turn goes on; the ticket's clock is the loss, and the log says so.
             log.exception("the customer-message hook failed")
 
-    async def customer_present(self, conversation_id: str) -> None:
-        await self._gate.customer_present(conversation_id)
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
+        await self._gate.customers_present(conversation_ids)
 
     @property
     def presence_interval_s(self) -> float:
@@ -480,18 +513,6 @@ class ConversationPipeline:
             if message.sender is Sender.CUSTOMER:
                 return None
         return None
-
-
-async def keep_present(pipeline: ConversationPipeline, conversation_id: str) -> None:
-    """Run while a customer's live socket is open: an open chat window is a sign of life, so a customer waiting in
-    the queue with it open is not abandoned. Once the socket is gone for good, FD_HANDOFF_ABANDON_AFTER_S later
-    they are."""
-    while True:
-        try:
-            await pipeline.customer_present(conversation_id)
-        except Exception:
-            log.exception("marking %s present failed", conversation_id)
-        await asyncio.sleep(pipeline.presence_interval_s)
 
 
 def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft], list[dict[str, Any]]]:

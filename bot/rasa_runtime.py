@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,12 +146,27 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout_s: floa
 @contextmanager
 def rasa_server(config: RasaServerConfig, base_env: Mapping[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A running `rasa run` with the REST channel and HTTP API, stopped on exit."""
-    process = start_rasa(config, base_env)
-    try:
-        wait_until_ready(config.url, process, RASA_START_TIMEOUT_S)
+    with rasa_fleet([config], base_env) as (process,):
         yield process
+
+
+@contextmanager
+def rasa_fleet(
+    configs: Sequence[RasaServerConfig], base_env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], ...]]:
+    """Several `rasa run`s (one per config, in that order), started together so they load their models at once,
+    yielded once every one answers; all stopped on exit. Several servers answering the same conversations need a
+    shared tracker store and a Redis lock store (`lock_store_url`)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for config in configs:
+            processes.append(start_rasa(config, base_env))
+        for config, process in zip(configs, processes, strict=True):
+            wait_until_ready(config.url, process, RASA_START_TIMEOUT_S)
+        yield tuple(processes)
     finally:
-        stop_process(process)
+        for process in processes:
+            stop_process(process)
 
 
 def start_rasa(config: RasaServerConfig, base_env: Mapping[str, str]) -> subprocess.Popen[bytes]:

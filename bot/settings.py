@@ -32,8 +32,12 @@ from record import RecordConfig
 from web.rate_limits import RateLimitConfig
 
 
-def _no_trailing_slash(url: str) -> str:
-    return url.rstrip("/")
+def _rasa_urls(value: str) -> str:
+    """One Rasa URL or several, comma-separated, each without its trailing slash."""
+    urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+    if not urls:
+        raise ValueError("wants at least one Rasa URL (several: comma-separated)")
+    return ",".join(urls)
 
 
 def _log_format(value: Any) -> Any:
@@ -93,11 +97,43 @@ class Settings(EnvSettings):
         description="`redis://…` to share live state between replicas.",
         json_schema_extra={"doc_default": "(empty: in-process)"},
     )
-    rasa_url: Annotated[str, AfterValidator(_no_trailing_slash)] = Field(
-        "http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API)."
+    rasa_url: Annotated[str, AfterValidator(_rasa_urls)] = Field(
+        "http://127.0.0.1:5005",
+        description="Rasa server (REST channel and HTTP API); several, comma-separated: each conversation sticks to "
+        "one (by a hash of its id) and moves to the next while that one refuses connections. Several servers share "
+        'one tracker store and a Redis lock store (docs/operations.md, "Sizing front doors").',
     )
     rasa_timeout_s: float = Field(
-        10.0, gt=0, description="Seconds to wait for one Rasa turn before the bot counts as failed (→ handoff)."
+        10.0,
+        gt=0,
+        description="Seconds to wait for one Rasa turn before the bot counts as failed (→ handoff); a turn waiting "
+        "for a free slot (`FD_RASA_MAX_TURNS`) is not counted.",
+    )
+    rasa_max_turns: int = Field(
+        4,
+        ge=1,
+        description="Turns this front door gives each Rasa server at once; more wait, in arrival order, so a peak "
+        "queues customers fairly instead of slowing every turn in Rasa (a Rasa server is one CPU-bound process: "
+        "a few at once hide its waits on the tracker store and the actions, more only share its core).",
+    )
+    rasa_servers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Rasa servers `frontdoor run` starts (on consecutive ports from `--rasa-port`); more than one "
+        "needs `FD_RASA_LOCK_STORE_URL`.",
+    )
+    rasa_lock_store_url: str = Field(
+        "",
+        description="`redis://host:port/db` for Rasa's lock store when `frontdoor run` starts Rasa, so that two "
+        "servers never run one conversation's turns at once.",
+        json_schema_extra={"doc_default": "(empty: in memory, one server)"},
+    )
+    typing_after_s: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds a bot turn may take before the customer's chat shows the assistant typing (\"one "
+        'moment"); it goes away with the answer.',
     )
     actions_token: str = Field(
         "",
@@ -150,6 +186,11 @@ class Settings(EnvSettings):
     record: RecordConfig = RecordConfig()
     analytics: AnalyticsConfig = AnalyticsConfig()
     limits: RateLimitConfig = RateLimitConfig()
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """`rasa_url`'s servers, in the order given."""
+        return tuple(self.rasa_url.split(","))
 
     @property
     def effective_database_url(self) -> str:

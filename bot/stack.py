@@ -1,5 +1,6 @@
-"""Starts the whole product as real processes on free loopback ports: the front door, then Rasa pointed at it; or
-several of each behind HAProxy (`running_replicas`, with `deploy/haproxy.cfg`).
+"""Starts the whole product as real processes on free loopback ports: the front door, then one Rasa server or several
+pointed at it (the front door balances over them: `running_stack`); or several of each behind HAProxy
+(`running_replicas`, with `deploy/haproxy.cfg`).
 
 The end-to-end tests and the benchmarks use this, so they exercise exactly what `frontdoor run` runs, over HTTP.
 """
@@ -25,7 +26,7 @@ from bot.rasa_runtime import (
     RasaRuntimeError,
     RasaServerConfig,
     ensure_model,
-    rasa_server,
+    rasa_fleet,
     start_rasa,
     stop_process,
     wait_until_ready,
@@ -44,11 +45,22 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Stack:
+    """A running front door and its Rasa servers (one, or several behind it: `FD_RASA_URL` names them all)."""
+
     frontdoor_url: str
-    rasa_url: str
+    rasa_urls: tuple[str, ...]
     var_dir: Path
     frontdoor_pid: int
-    rasa_pid: int
+    rasa_pids: tuple[int, ...]
+
+    @property
+    def rasa_url(self) -> str:
+        """The first Rasa server's address (the only one, unless several were asked for)."""
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_pid(self) -> int:
+        return self.rasa_pids[0]
 
 
 def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -82,46 +94,73 @@ def wait_until_healthy(url: str, timeout_s: float) -> None:
     raise RasaRuntimeError(f"{url} did not report healthy within {timeout_s:.0f} s: {last}")
 
 
+def start_frontdoor(root: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`frontdoor serve` with exactly `env` (FD_PORT, FD_VAR_DIR, …), its output in `log`; not yet answering (see
+    `wait_for_http`)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            cwd=root,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @contextmanager
 def running_stack(
-    root: Path, var_dir: Path, env: Mapping[str, str], extra_env: Mapping[str, str] | None = None
+    root: Path,
+    var_dir: Path,
+    env: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    rasa_servers: int = 1,
+    tracker_url: str = "",
+    lock_store_url: str = "",
 ) -> Iterator[Stack]:
-    """The front door (`frontdoor serve`) and a Rasa server with the current model, both stopped on exit."""
+    """The front door (`frontdoor serve`) and `rasa_servers` Rasa servers with the current model behind it, all
+    stopped on exit. The servers share one tracker store (`tracker_url`, else a SQLite file in `var_dir`); several
+    need Rasa's Redis lock store (`lock_store_url`), so that two never run one conversation's turns at once."""
+    if rasa_servers > 1 and not lock_store_url:
+        raise RasaRuntimeError("several Rasa servers need a Redis lock store (lock_store_url)")
     model = ensure_model(root)
-    fd_port, rasa_port = free_port(), free_port()
+    fd_port, rasa_ports = free_port(), [free_port() for _ in range(rasa_servers)]
     env = {**env, "FD_ACTIONS_TOKEN": env.get("FD_ACTIONS_TOKEN") or secrets.token_urlsafe(16)}
     frontdoor_env = {
         **env,
         "FD_PORT": str(fd_port),
         "FD_HOST": "127.0.0.1",
         "FD_VAR_DIR": str(var_dir),
-        "FD_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "FD_RASA_URL": ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports),
         **(extra_env or {}),
     }
-    var_dir.mkdir(parents=True, exist_ok=True)
-    with (var_dir / "frontdoor.log").open("ab") as log_file:
-        frontdoor = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            cwd=root,
-            env=frontdoor_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    frontdoor = start_frontdoor(root, frontdoor_env, var_dir / "frontdoor.log")
     try:
         frontdoor_url = f"http://127.0.0.1:{fd_port}"
         wait_for_http(f"{frontdoor_url}/healthz", frontdoor, FRONTDOOR_START_TIMEOUT_S)
-        config = RasaServerConfig(
-            root=root,
-            model=model,
-            port=rasa_port,
-            actions_url=f"{frontdoor_url}/webhook",
-            tracker_url=f"sqlite:///{var_dir / 'rasa-tracker.db'}",
-            log_file=var_dir / "rasa.log",
-        )
-        with rasa_server(config, env) as rasa:
+        configs = [
+            RasaServerConfig(
+                root=root,
+                model=model,
+                port=port,
+                actions_url=f"{frontdoor_url}/webhook",
+                tracker_url=tracker_url or f"sqlite:///{var_dir / 'rasa-tracker.db'}",
+                log_file=var_dir / (f"rasa-{number}.log" if number else "rasa.log"),
+                lock_store_url=lock_store_url,
+            )
+            for number, port in enumerate(rasa_ports)
+        ]
+        with rasa_fleet(configs, env) as rasas:
             wait_until_healthy(f"{frontdoor_url}/healthz", HEALTHY_TIMEOUT_S)
-            yield Stack(frontdoor_url, config.url, var_dir, frontdoor.pid, rasa.pid)
+            yield Stack(
+                frontdoor_url,
+                tuple(config.url for config in configs),
+                var_dir,
+                frontdoor.pid,
+                tuple(rasa.pid for rasa in rasas),
+            )
     finally:
         stop_process(frontdoor)
 
@@ -149,19 +188,6 @@ class Replicas:
         process = self.frontdoors.get(name) or self.rasas[name]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _frontdoor(root: Path, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            cwd=root,
-            env=dict(env),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 @contextmanager
@@ -213,7 +239,7 @@ def running_replicas(
                 )
             )
         frontdoors = {
-            name: _frontdoor(
+            name: start_frontdoor(
                 root,
                 {**env, **shared, "FD_PORT": str(ports[name]), "FD_VAR_DIR": str(var_dir / name)},
                 var_dir / name / "frontdoor.log",

@@ -228,6 +228,9 @@ class MemoryHandoffStore:
             self._seen[conversation_id] = now
             return True
 
+    async def mark_customers_seen(self, conversation_ids: Sequence[str], now: float) -> int:
+        return sum([await self.mark_customer_seen(conversation_id, now) for conversation_id in conversation_ids])
+
     async def silent_before(self, seen_before: float) -> list[str]:
         return [c for c, at in sorted(self._seen.items(), key=lambda kv: (kv[1], kv[0])) if at <= seen_before]
 

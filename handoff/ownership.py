@@ -7,7 +7,7 @@ atomically. Must never do I/O or pick agents: stores apply transitions, routing 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -290,6 +290,9 @@ class OwnershipStore(Protocol):
 
     async def mark_customer_seen(self, conversation_id: str, now: float) -> bool:
         """Stamp `customer_seen_at` if the conversation is queued (no version change: nothing visible changed)."""
+
+    async def mark_customers_seen(self, conversation_ids: Sequence[str], now: float) -> int:
+        """`mark_customer_seen` for each of `conversation_ids`, in one round trip; returns how many were queued."""
 
     async def silent_before(self, seen_before: float) -> list[str]:
         """Queued conversations whose customer was last seen at or before the given time, longest silent first."""

@@ -515,6 +515,13 @@ class RedisHandoffStore:
     async def mark_customer_seen(self, conversation_id: str, now: float) -> bool:
         return bool(await self._mark_seen(keys=[], args=[conversation_id, repr(float(now))]))
 
+    async def mark_customers_seen(self, conversation_ids: Sequence[str], now: float) -> int:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                await self._mark_seen(keys=[], args=[conversation_id, repr(float(now))], client=pipe)
+            marked = await pipe.execute()
+        return sum(bool(m) for m in marked)
+
     async def silent_before(self, seen_before: float) -> list[str]:
         ids = await self._client.zrangebyscore(self._n["seen"], "-inf", seen_before)
         return [_text(i) for i in ids]

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -285,6 +285,10 @@ class HandoffService:
     async def customer_seen(self, conversation_id: str) -> None:
         """The customer wrote, or has the chat open: a queued conversation is not silent. A no-op in other states."""
         await self.store.mark_customer_seen(conversation_id, self.clock())
+
+    async def customers_seen(self, conversation_ids: Sequence[str]) -> None:
+        """`customer_seen` for many conversations at once (every chat window open on a replica), in one round trip."""
+        await self.store.mark_customers_seen(conversation_ids, self.clock())
 
     async def abandon_silent(
         self,

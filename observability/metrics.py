@@ -95,6 +95,18 @@ class Metrics:
             ["method", "route"],
             registry=r,
         )
+        self.rasa_turns_waiting = Gauge(
+            "frontdoor_rasa_turns_waiting",
+            "Turns waiting for a free slot on their Rasa server (FD_RASA_MAX_TURNS): the queue a peak builds, in "
+            "arrival order (read when scraped).",
+            registry=r,
+        )
+        self.open_chats = Gauge(
+            "frontdoor_open_chats",
+            "Conversations with a customer's chat window open on this replica: a widget WebSocket or a Socket.IO "
+            "session (read when scraped).",
+            registry=r,
+        )
         self.errors = Counter(
             "frontdoor_errors",
             "Failures, by kind: unhandled (HTTP 5xx), rasa (turn failed), delivery (channel send failed), "

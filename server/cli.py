@@ -25,7 +25,7 @@ from aiohttp import web
 from backends.exceptions import InvalidSettings
 from backends.sql import open_database
 from bot.actions_endpoint import actions_token
-from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_server
+from bot.rasa_runtime import RasaServerConfig, ensure_model, rasa_fleet
 from bot.settings import Settings
 from bot.settings_docs import settings_markdown, with_settings_tables
 from bot.telemetry import AccessLogger
@@ -352,13 +352,18 @@ async def _serve(app: web.Application, settings: Settings) -> int:
 
 
 def with_rasa_port(settings: Settings, rasa_port: int) -> Settings:
-    """`settings` talking to the Rasa that `frontdoor run` starts on `rasa_port` (`--rasa-port`), not to whatever
-    `FD_RASA_URL` names: the front door and its own Rasa always find each other."""
-    return settings.model_copy(update={"rasa_url": f"http://127.0.0.1:{rasa_port}"})
+    """`settings` talking to the Rasa servers that `frontdoor run` starts from `rasa_port` on (`--rasa-port`, then the
+    next ports for `FD_RASA_SERVERS`), not to whatever `FD_RASA_URL` names: the front door and its own Rasa always
+    find each other."""
+    urls = ",".join(f"http://127.0.0.1:{rasa_port + number}" for number in range(settings.rasa_servers))
+    return settings.model_copy(update={"rasa_url": urls})
 
 
 async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     root = Path.cwd()
+    if settings.rasa_servers > 1 and not settings.rasa_lock_store_url:
+        print("frontdoor: FD_RASA_SERVERS above 1 needs FD_RASA_LOCK_STORE_URL (redis://host:port/db)", file=sys.stderr)
+        return 2
     settings = with_rasa_port(settings, rasa_port)
     model = await asyncio.to_thread(ensure_model, root)
     staff = await _seed_demo_staff(settings)
@@ -367,26 +372,31 @@ async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     runner = JsonErrorsRunner(create_app(settings), access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
-    config = RasaServerConfig(
-        root=root,
-        model=model,
-        port=rasa_port,
-        actions_url=f"http://127.0.0.1:{settings.port}/webhook",
-        tracker_url=settings.effective_rasa_tracker_url,
-        log_file=settings.var_dir / "logs" / "rasa.log",
-    )
+    configs = [
+        RasaServerConfig(
+            root=root,
+            model=model,
+            port=rasa_port + number,
+            actions_url=f"http://127.0.0.1:{settings.port}/webhook",
+            tracker_url=settings.effective_rasa_tracker_url,
+            log_file=settings.var_dir / "logs" / (f"rasa-{number}.log" if number else "rasa.log"),
+            lock_store_url=settings.rasa_lock_store_url,
+        )
+        for number in range(settings.rasa_servers)
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (2, 15):
         loop.add_signal_handler(sig, stop.set)
     print("starting Rasa (first start loads the model; this takes a little while)…", flush=True)
     # The Rasa we start sends the actions webhook's token (FD_ACTIONS_TOKEN, else the generated one).
-    rasa = rasa_server(config, {**os.environ, "FD_ACTIONS_TOKEN": actions_token(settings)})
+    rasa = rasa_fleet(configs, {**os.environ, "FD_ACTIONS_TOKEN": actions_token(settings)})
     try:
         await asyncio.to_thread(rasa.__enter__)
         base = settings.effective_public_url
         print(f"\nfrontdoor is running\n  chat:    {base}/\n  staff:   {base}/staff   (each lands on their own page)")
-        print(f"  health:  {base}/healthz\n  Rasa:    {config.url}\n\nstaff accounts (username / password / roles):")
+        print(f"  health:  {base}/healthz\n  Rasa:    {', '.join(settings.rasa_urls)}")
+        print("\nstaff accounts (username / password / roles):")
         for username, password, roles in staff:
             print(f"  {username:5} {password}  {roles}")
         if settings.intake.demo_orders:

@@ -26,7 +26,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from backends.bus import Subscription
 from backends.tasks import cancel_and_wait
 from bot.handoff_bridge import AGENT_PROFILES, HANDOFF
-from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, SERVICE_RECORD, SETTINGS, TICKETS
+from bot.keys import BUS, CONVERSATIONS, HTTP, PIPELINE, RASA, SERVICE_RECORD, SETTINGS, TICKETS
 from bot.pipeline import conversation_topic
 from conversations.exceptions import UnknownConversation
 from conversations.models import Sender
@@ -263,7 +263,7 @@ async def case_card(request: web.Request) -> web.Response:
     app = request.app
     cid = request.match_info["conversation_id"]
     record, owner = await visible_case(request, member)
-    intent = await rasa_intent(app[HTTP], app[SETTINGS].rasa_url, cid)
+    intent = await rasa_intent(app[HTTP], app[RASA].server_for(cid), cid)
     try:
         card = await build_case_card(app[CONVERSATIONS], record, tickets=app[TICKETS], intent=intent)
     except UnknownConversation as exc:

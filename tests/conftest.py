@@ -11,6 +11,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -103,9 +104,15 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def scripted_rasa(turn: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
-    """A stand-in for Rasa's REST channel on loopback, answering with `turn`; yields its base URL."""
+    """A stand-in for Rasa's REST channel on loopback, answering with `turn` (and `/status`, as a healthy server
+    would); yields its base URL."""
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response({"model_file": "scripted.tar.gz"})
+
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", turn)
+    app.router.add_get("/status", status)
     async with serving(app) as url:
         yield url
 
@@ -116,12 +123,22 @@ async def echo_turn(request: web.Request) -> web.Response:
 
 
 @asynccontextmanager
-async def echoing_customer_program(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    """A client of the customers' program (no FAQ seeded or preloaded), Rasa echoing every message (`echo_turn`)."""
-    async with scripted_rasa(echo_turn) as rasa_url:
-        settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False))
+async def customer_program_answering(
+    tmp_path: Path, turn: Callable[[web.Request], Awaitable[web.Response]], **fields: Any
+) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """A client of the customers' program (no FAQ seeded or preloaded, `fields` as further settings), `turn`
+    answering for Rasa's REST channel."""
+    async with scripted_rasa(turn) as rasa_url:
+        settings = Settings(var_dir=tmp_path, rasa_url=rasa_url, kb=KBConfig(seed_demo=False, preload=False), **fields)
         async with TestClient(TestServer(create_app(settings, [Program.CUSTOMERS]))) as client:
             yield client
+
+
+@asynccontextmanager
+async def echoing_customer_program(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """A client of the customers' program (no FAQ seeded or preloaded), Rasa echoing every message (`echo_turn`)."""
+    async with customer_program_answering(tmp_path, echo_turn) as client:
+        yield client
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ from aiohttp import web
 from backends.tasks import cancel_and_wait
 from bot.channels.base import InboundMessage
 from bot.channels.formats import webchat_markdown
-from bot.keys import BUS, PIPELINE, SETTINGS
-from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic, keep_present
+from bot.keys import BUS, OPEN_CHATS, PIPELINE, SETTINGS
+from bot.pipeline import PAYLOAD_LOOKBACK_MESSAGES, conversation_topic
 from bot.rate_limits import spend
 from bot.widget import OriginPolicy
 from conversations.text import CLIENT_MESSAGE_ID_RULE, InvalidText, checked_text, valid_client_message_id
@@ -224,16 +224,10 @@ class SocketIOChannel:
 
     async def _forward_events(self, sid: str, conversation_id: str, subscribed: asyncio.Event) -> None:
         last_seq = 0
-        present = asyncio.create_task(keep_present(self._app[PIPELINE], conversation_id))
-        try:
-            await self._forward_subscribed(sid, conversation_id, subscribed, last_seq)
-        finally:
-            await cancel_and_wait(present)
-
-    async def _forward_subscribed(
-        self, sid: str, conversation_id: str, subscribed: asyncio.Event, last_seq: int
-    ) -> None:
-        async with self._app[BUS].subscribe(conversation_topic(conversation_id)) as subscription:
+        async with (
+            self._app[OPEN_CHATS].opened(conversation_id),
+            self._app[BUS].subscribe(conversation_topic(conversation_id)) as subscription,
+        ):
             subscribed.set()
             async for _topic, event in subscription:
                 payloads: list[dict[str, Any]] = []

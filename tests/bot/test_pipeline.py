@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class RecordingGate:
         self.escalations.append(request)
         return [MessageDraft(Sender.SYSTEM, "queued")]
 
-    async def customer_present(self, conversation_id: str) -> None:
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
         return None
 
     async def customer_left(self, conversation_id: str) -> bool:

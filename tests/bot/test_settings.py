@@ -228,3 +228,16 @@ def test_an_error_never_repeats_a_secret_or_a_url() -> None:
         Settings.from_env({"FD_INTAKE_ORDER_API_URL": "ftp://user:pw@orders", "FD_REDIS_URL": "redis://x"})
     assert caught.value.problems[0].startswith("FD_INTAKE_ORDER_API_URL: String should match pattern")
     assert "pw@" not in str(caught.value)
+
+
+def test_several_rasa_servers_are_one_comma_separated_setting() -> None:
+    settings = Settings.for_server({"FD_RASA_URL": " http://rasa-1:5005/, http://rasa-2:5005 ,"})
+    assert settings.rasa_urls == ("http://rasa-1:5005", "http://rasa-2:5005")
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_env({"FD_RASA_URL": " , "})
+    assert caught.value.problems[0].startswith("FD_RASA_URL:")
+
+
+def test_frontdoor_run_with_several_rasa_servers_talks_to_each_on_the_next_ports() -> None:
+    settings = Settings.for_server({"FD_RASA_SERVERS": "3", "FD_RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/2"})
+    assert with_rasa_port(settings, 15005).rasa_urls == tuple(f"http://127.0.0.1:{p}" for p in (15005, 15006, 15007))

@@ -321,6 +321,15 @@ async def test_a_queued_customer_seen_recently_is_not_silent(store: HandoffStore
     assert not await store.mark_customer_seen("c2", T0 + 70)  # no longer queued
 
 
+async def test_many_customers_are_seen_at_once_and_only_queued_ones_count(store: HandoffStore) -> None:
+    await store.apply(enqueue("c1", T0))
+    await store.apply(enqueue("c2", T0 + 1))
+    assert await store.mark_customers_seen(["c1", "nobody", "c2"], T0 + 50) == 2
+    assert await store.mark_customers_seen([], T0 + 60) == 0
+    assert await store.silent_before(T0 + 49) == []
+    assert await store.silent_before(T0 + 50) == ["c1", "c2"]
+
+
 async def test_handling_times_keep_the_most_recent(store: HandoffStore) -> None:
     for seconds in range(60):
         await store.record_handling_time("zh:general", float(seconds))

@@ -47,6 +47,7 @@ async def test_metrics_after_a_turn_name_the_turn_rasa_http_and_handoff(running:
     assert 'frontdoor_handoffs_total{reason="customer_request"} 1.0' in text
     assert re.search(r'^frontdoor_handoff_queue_length\{skill="[^"]+"\} 1\.0$', text, re.MULTILINE)
     assert "frontdoor_handoff_queue_oldest_wait_seconds{" in text
+    assert "frontdoor_rasa_turns_waiting 0.0" in text and "frontdoor_open_chats 0.0" in text
     route = "/api/v1/conversations/{conversation_id}/messages"
     assert f'frontdoor_http_responses_total{{method="POST",route="{route}",status="200"}} 2.0' in text
     assert 'frontdoor_http_responses_total{method="POST",route="/webhook",status="200"} 2.0' in text

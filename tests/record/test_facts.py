@@ -5,7 +5,7 @@ KB feedback. A `MemoryRecorder` stands in for the writer (the writer's own tests
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -121,7 +121,7 @@ class Gate:
     async def escalate(self, conversation: Any, request: dict[str, Any]) -> list[Any]:
         return []
 
-    async def customer_present(self, conversation_id: str) -> None:
+    async def customers_present(self, conversation_ids: Sequence[str]) -> None:
         return None
 
     async def customer_left(self, conversation_id: str) -> bool:
