@@ -104,19 +104,22 @@ def fit_thresholds(test: SelfTest, settings: AbstentionSettings, fixed: tuple[fl
     if min(len(seen), len(unseen)) < settings.min_questions:
         return Thresholds(answer=fixed[0], clarify=fixed[1], source="fixed", questions=len(seen))
     prior = settings.out_of_scope_prior
+
+    def expected(threshold: float) -> tuple[float, float]:
+        """(wrong, answered) shares of all messages at `threshold`: unanswerable messages that reach it are answered
+        wrongly, and so are answerable ones whose best entry is not theirs."""
+        wrong = prior * _share_at_least(unseen, threshold) + (1 - prior) * float(((seen >= threshold) & ~right).mean())
+        return wrong, prior * _share_at_least(unseen, threshold) + (1 - prior) * _share_at_least(seen, threshold)
+
     grid = np.unique(np.concatenate([seen, unseen, [1.0]]))
     answer = 1.0
-    wrong_at = answered_at = 0.0
     for threshold in grid[::-1]:  # from the top down: the rate only grows as the threshold falls
-        # Unanswerable messages above the threshold are answered wrongly; so are answerable ones whose best entry
-        # is not theirs.
-        wrong = prior * _share_at_least(unseen, threshold) + (1 - prior) * float(((seen >= threshold) & ~right).mean())
-        if wrong > settings.target_wrong_rate:
+        if expected(float(threshold))[0] > settings.target_wrong_rate:
             break
         answer = float(threshold)
-        wrong_at = wrong
-        answered_at = prior * _share_at_least(unseen, threshold) + (1 - prior) * _share_at_least(seen, threshold)
     answer = float(np.clip(answer, settings.min_answer_threshold, settings.max_answer_threshold))
+    # At the clipped threshold: a KB whose fit wants more than the ceiling reports the rate it will really run at.
+    wrong_at, answered_at = expected(answer)
     clarify = min(
         float(np.quantile(unseen, 1.0 - settings.clarify_unseen_share)),
         float(np.quantile(seen, 1.0 - settings.clarify_seen_share)),

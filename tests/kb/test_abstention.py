@@ -41,6 +41,15 @@ def test_a_stricter_target_raises_the_answer_threshold() -> None:
     assert strict.answer > loose.answer
 
 
+def test_a_fit_held_at_the_ceiling_reports_the_wrong_rate_it_will_run_at() -> None:
+    # Half of the unanswerable questions reach 0.96 or more: the target wants 0.99, the ceiling allows 0.95.
+    test = SelfTest([0.995] * 20, [True] * 20, [0.5] * 10 + [0.96] * 5 + [0.98] * 5)
+    fitted = fit_thresholds(test, AbstentionSettings(out_of_scope_prior=0.5, max_answer_threshold=0.95), (0.5, 0.2))
+    assert fitted.answer == 0.95
+    assert fitted.expected_wrong_rate == pytest.approx(0.25)  # 0.5 x the half of them that reach 0.95
+    assert fitted.expected_answer_rate == pytest.approx(0.75)
+
+
 def test_a_kb_too_small_to_test_itself_keeps_the_fixed_thresholds() -> None:
     fitted = fit_thresholds(SelfTest([0.9] * 3, [True] * 3, [0.1] * 3), AbstentionSettings(), (0.55, 0.25))
     assert (fitted.answer, fitted.clarify, fitted.source) == (0.55, 0.25, "fixed")
