@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -67,14 +67,9 @@ class _Probe:
     word counts: an unseen paraphrase), and the `head` that scores it, trained without it (None: no head)."""
 
     head: LinearHead | None
+    column: dict[str, int] = field(default_factory=dict)  # the head's column per entry
     entry: str | None = None
     question: int | None = None
-    column: dict[str, int] = field(default_factory=dict)  # the head's column per entry
-
-    @classmethod
-    def of(cls, head: LinearHead | None, *, entry: str | None = None, question: int | None = None) -> _Probe:
-        column = {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}
-        return cls(head, entry, question, column)
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
@@ -627,21 +622,26 @@ class HybridRetriever:
         unseen paraphrase: answerable), the candidates with its whole entry left out (a question the KB cannot
         answer), and the entry it belongs to. With `AbstentionSettings.self_test_folds` k ≥ 2 each is scored by a
         head trained without it (`assign_folds`: k heads, each without a k-th of the entries and some questions of
-        the others); else by the serving head. Reads stored vectors; nothing is encoded. The lock is taken per
-        question, so customers' searches interleave with a long self-test."""
+        the others); else by the serving head, which has learnt them. Reads stored vectors; nothing is encoded.
+        The lock is taken per question, so customers' searches interleave with a long self-test."""
         with self._lock:
             owners = [(qid, entry_id) for entry_id, ids in shard.question_ids.items() for qid in ids]
             multi = [(q, e) for q, e in owners if len(shard.question_ids[e]) > 1] or owners
             rng = np.random.default_rng(seed)
             picked = [multi[int(i)] for i in rng.permutation(len(multi))[:limit]]
-            serving = shard.head
-            training = self._training_set_locked(shard) if serving is not None else None
+            folds = self.settings.abstention.self_test_folds
+            # The serving head answers every fold, as it answers customers, unless folds are asked for.
+            serving = _Probe(shard.head, dict(shard.head_column))
+            training = self._training_set_locked(shard) if shard.head is not None and folds > 1 else None
             version = shard.version
-        tested: dict[str, list[int]] = {}
-        for qid, entry_id in picked:
-            tested.setdefault(entry_id, []).append(qid)
-        folds = assign_folds(tested, max(self.settings.abstention.self_test_folds, 1), seed)
-        heads = self._fold_heads(shard, training, folds, version)
+        assigned = Folds(1)
+        probes: list[_Probe] = []
+        if training is not None:
+            tested: dict[str, list[int]] = {}
+            for qid, entry_id in picked:
+                tested.setdefault(entry_id, []).append(qid)
+            assigned = assign_folds(tested, folds, seed)
+            probes = self._fold_probes(shard, training, assigned, version)
         out = []
         for qid, entry_id in picked:
             with self._lock:
@@ -654,32 +654,28 @@ class HybridRetriever:
                 # An entry's only question cannot be left out (the entry would have nothing to match): it is asked
                 # as it stands, so such KBs (one phrasing per entry) are judged by their unanswerable side alone.
                 alone = len(shard.question_ids[entry_id]) < 2
-                kept = _Probe.of(heads[folds.questions[qid]], question=None if alone else qid)
-                dropped = _Probe.of(heads[folds.entries[entry_id]], entry=entry_id)
+                kept = probes[assigned.questions[qid]] if probes else serving
+                dropped = probes[assigned.entries[entry_id]] if probes else serving
+                kept = replace(kept, question=None if alone else qid)
+                dropped = replace(dropped, entry=entry_id)
                 seen = self._score_locked(shard, vectors, words, characters, kept)
                 unseen = self._score_locked(shard, vectors, words, characters, dropped)
             out.append((seen, unseen, entry_id))
         return out
 
-    def _fold_heads(
-        self, shard: _Shard, training: _TrainingSet | None, folds: Folds, version: int
-    ) -> list[LinearHead | None]:
-        """Per fold, the head trained without what that fold leaves out (`Folds`), answer texts of left-out entries
-        included; with one fold, or no serving head to imitate, the serving head stands for all."""
-        if training is None or folds.count < 2:
-            return [shard.head] * folds.count
+    def _fold_probes(self, shard: _Shard, training: _TrainingSet, folds: Folds, version: int) -> list[_Probe]:
+        """Per fold, a head trained without what that fold leaves out (`Folds`: its entries, their answer texts
+        included, and its questions of the other entries)."""
         labels = np.array(training.labels)
-        heads = []
+        probes = []
         for fold in range(folds.count):
             questions = [q for q, f in folds.questions.items() if f == fold]
             entries = [e for e, f in folds.entries.items() if f == fold]
             keep = ~np.isin(training.question_ids, questions) & ~np.isin(labels, entries)
-            heads.append(self._fold_head(shard, training, keep, version))
-        return heads
-
-    def _fold_head(self, shard: _Shard, training: _TrainingSet, keep: np.ndarray, version: int) -> LinearHead | None:
-        labels = [label for label, kept in zip(training.labels, keep, strict=True) if kept]
-        return self._fit_head(shard, training.features[keep], labels, version)
+            kept_labels = [label for label, kept in zip(training.labels, keep, strict=True) if kept]
+            head = self._fit_head(shard, training.features[keep], kept_labels, version)
+            probes.append(_Probe(head, {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}))
+        return probes
 
     # ----- searching -----
     def _pick_shard(self, language: str) -> _Shard | None:
@@ -768,7 +764,7 @@ class HybridRetriever:
         s = self.settings
         tuning = shard.tuning
         weights = tuning.weights
-        probe = probe or _Probe(shard.head, column=shard.head_column)
+        probe = probe or _Probe(shard.head, shard.head_column)
         ordered, head_logits = self._candidates_locked(shard, vectors, words, characters, probe)
         if not ordered:
             return []
