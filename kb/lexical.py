@@ -97,22 +97,27 @@ class BM25Index:
             return heapq.nlargest(limit, scores.items(), key=itemgetter(1))
         return sorted(scores.items(), key=itemgetter(1), reverse=True)
 
-    def score(self, terms: Sequence[str], doc_ids: Iterable[int]) -> dict[int, float]:
-        """Exact BM25 for the given documents (0.0 for those sharing no term)."""
+    def score(self, terms: Sequence[str], doc_ids: Iterable[int], source: int | None = None) -> dict[int, float]:
+        """Exact BM25 for the given documents (0.0 for those sharing no term). `source`: a document the query's
+        terms were taken from, scored as if they had never been added to it (the other documents' statistics stay
+        as they are)."""
         with self._lock:
             k1, b = self.k1, self.b
             avg = self.average_length
-            unique = set(terms)
-            postings = [(self._postings[t], self.idf(t)) for t in unique if t in self._postings]
+            counts = Counter(terms)
+            postings = [(term, self._postings[term], self.idf(term)) for term in counts if term in self._postings]
             out: dict[int, float] = {}
             for doc_id in doc_ids:
                 total = 0.0
                 length = self._lengths.get(doc_id)
                 if length is not None:
+                    own = doc_id == source
+                    if own:
+                        length -= len(terms)
                     norm = k1 * (1.0 - b + b * length / avg) if avg > 0 else k1
-                    for posting, idf in postings:
-                        tf = posting.get(doc_id)
-                        if tf:
+                    for term, posting, idf in postings:
+                        tf = posting.get(doc_id, 0) - (counts[term] if own else 0)
+                        if tf > 0:
                             total += idf * tf * (k1 + 1.0) / (tf + norm)
                 out[doc_id] = total
             return out

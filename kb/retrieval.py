@@ -14,12 +14,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from kb.abstention import SelfTest, Thresholds, fit_thresholds
+from kb.abstention import Folds, SelfTest, Thresholds, assign_folds, fit_thresholds
 from kb.adaptation import LinearHead, train_head
 from kb.calibration import ScoredEntry, calibrate, decide, explain, to_candidates
 from kb.decision import KBResult
@@ -48,6 +49,27 @@ class IndexedEntry:
     answer: str
     category: str
     language: str
+
+
+class _TrainingSet(NamedTuple):
+    """What a head learns from: one row per stored text (encoders concatenated), its entry, and the question id it
+    came from (-1 for an entry's answer text)."""
+
+    features: np.ndarray
+    labels: list[str]
+    question_ids: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What the self-test hides when it asks the KB one of its own questions (kb/abstention.py): the whole `entry`
+    (a question this KB cannot answer) or the `question` alone (from the question index, its entry's centroid and
+    word counts: an unseen paraphrase), and the `head` that scores it, trained without it (None: no head)."""
+
+    head: LinearHead | None
+    column: dict[str, int] = field(default_factory=dict)  # the head's column per entry
+    entry: str | None = None
+    question: int | None = None
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:
@@ -500,10 +522,10 @@ class HybridRetriever:
                     block = matrix[row : row + len(texts)]
                     row += len(texts)
                     _place_vectors(questions_index, centroids, extras, shard.entry_number[entry_id], ids, block)
-                features, labels = self._training_set_locked(shard, {name: (questions_index, extras)})
+                training = self._training_set_locked(shard, {name: (questions_index, extras)})
             # The head learnt on the old model's vectors; its successor is ready before the swap, so queries never
             # meet a model and a head that disagree.
-            head = self._fit_head(shard, features, labels, version)
+            head = self._fit_head(shard, training.features, training.labels, version)
             with self._lock:
                 if shard.version != version:
                     continue
@@ -540,8 +562,8 @@ class HybridRetriever:
     def _train_head(self, shard: _Shard) -> LinearHead | None:
         with self._lock:
             version = shard.version
-            features, labels = self._training_set_locked(shard)
-        head = self._fit_head(shard, features, labels, version)
+            training = self._training_set_locked(shard)
+        head = self._fit_head(shard, training.features, training.labels, version)
         with self._lock:
             shard.head = head
             shard.head_column = {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}
@@ -567,11 +589,12 @@ class HybridRetriever:
 
     def _training_set_locked(
         self, shard: _Shard, replaced: Mapping[str, tuple[DenseIndex, dict[int, np.ndarray]]] | None = None
-    ) -> tuple[np.ndarray, list[str]]:
-        """Every stored text vector of `shard` (encoders concatenated) and its entry; `replaced` swaps in the
-        question index and answer-text vectors of some encoders (a fine-tuned model about to be installed)."""
+    ) -> _TrainingSet:
+        """Every stored text vector of `shard` (encoders concatenated), its entry and its question; `replaced` swaps
+        in the question index and answer-text vectors of some encoders (a fine-tuned model about to be installed)."""
         blocks: list[np.ndarray] = []
         labels: list[str] = []
+        question_ids: list[int] = []
         stores = {name: (shard.questions[name], shard.extra_vectors[name]) for name in shard.encoder_names}
         stores.update(replaced or {})
         for entry_id, ids in shard.question_ids.items():
@@ -587,22 +610,38 @@ class HybridRetriever:
             block = np.hstack(parts)
             blocks.append(block)
             labels.extend([entry_id] * block.shape[0])
+            question_ids.extend([*ids, -1][: block.shape[0]])
         if not blocks:
-            return np.zeros((0, 0), dtype=np.float32), []
-        return np.vstack(blocks), labels
+            return _TrainingSet(np.zeros((0, 0), dtype=np.float32), [], np.zeros(0, dtype=np.int64))
+        return _TrainingSet(np.vstack(blocks), labels, np.array(question_ids, dtype=np.int64))
 
     def self_test(
         self, shard: _Shard, limit: int, seed: int = 0
     ) -> list[tuple[list[ScoredEntry], list[ScoredEntry], str]]:
         """Ask the KB its own questions: per sampled question, the candidates with that question left out (an
         unseen paraphrase: answerable), the candidates with its whole entry left out (a question the KB cannot
-        answer), and the entry it belongs to. Reads stored vectors; nothing is encoded. The lock is taken per
-        question, so customers' searches interleave with a long self-test."""
+        answer), and the entry it belongs to. With `AbstentionSettings.self_test_folds` k ≥ 2 each is scored by a
+        head trained without it (`assign_folds`: k heads, each without a k-th of the entries and some questions of
+        the others); else by the serving head, which has learnt them. Reads stored vectors; nothing is encoded.
+        The lock is taken per question, so customers' searches interleave with a long self-test."""
         with self._lock:
             owners = [(qid, entry_id) for entry_id, ids in shard.question_ids.items() for qid in ids]
             multi = [(q, e) for q, e in owners if len(shard.question_ids[e]) > 1] or owners
             rng = np.random.default_rng(seed)
             picked = [multi[int(i)] for i in rng.permutation(len(multi))[:limit]]
+            folds = self.settings.abstention.self_test_folds
+            # The serving head answers every fold, as it answers customers, unless folds are asked for.
+            serving = _Probe(shard.head, dict(shard.head_column))
+            training = self._training_set_locked(shard) if shard.head is not None and folds > 1 else None
+            version = shard.version
+        assigned = Folds(1)
+        probes: list[_Probe] = []
+        if training is not None:
+            tested: dict[str, list[int]] = {}
+            for qid, entry_id in picked:
+                tested.setdefault(entry_id, []).append(qid)
+            assigned = assign_folds(tested, folds, seed)
+            probes = self._fold_probes(shard, training, assigned, version)
         out = []
         for qid, entry_id in picked:
             with self._lock:
@@ -615,10 +654,28 @@ class HybridRetriever:
                 # An entry's only question cannot be left out (the entry would have nothing to match): it is asked
                 # as it stands, so such KBs (one phrasing per entry) are judged by their unanswerable side alone.
                 alone = len(shard.question_ids[entry_id]) < 2
-                seen = self._score_locked(shard, vectors, words, characters, exclude_question=None if alone else qid)
-                unseen = self._score_locked(shard, vectors, words, characters, exclude_entry=entry_id)
+                kept = probes[assigned.questions[qid]] if probes else serving
+                dropped = probes[assigned.entries[entry_id]] if probes else serving
+                kept = replace(kept, question=None if alone else qid)
+                dropped = replace(dropped, entry=entry_id)
+                seen = self._score_locked(shard, vectors, words, characters, kept)
+                unseen = self._score_locked(shard, vectors, words, characters, dropped)
             out.append((seen, unseen, entry_id))
         return out
+
+    def _fold_probes(self, shard: _Shard, training: _TrainingSet, folds: Folds, version: int) -> list[_Probe]:
+        """Per fold, a head trained without what that fold leaves out (`Folds`: its entries, their answer texts
+        included, and its questions of the other entries)."""
+        labels = np.array(training.labels)
+        probes = []
+        for fold in range(folds.count):
+            questions = [q for q, f in folds.questions.items() if f == fold]
+            entries = [e for e, f in folds.entries.items() if f == fold]
+            keep = ~np.isin(training.question_ids, questions) & ~np.isin(labels, entries)
+            kept_labels = [label for label, kept in zip(training.labels, keep, strict=True) if kept]
+            head = self._fit_head(shard, training.features[keep], kept_labels, version)
+            probes.append(_Probe(head, {e: i for i, e in enumerate(head.entry_ids)} if head is not None else {}))
+        return probes
 
     # ----- searching -----
     def _pick_shard(self, language: str) -> _Shard | None:
@@ -653,9 +710,10 @@ class HybridRetriever:
         vectors: Mapping[str, np.ndarray],
         words: list[str],
         characters: list[str],
-        exclude_entry: str | None = None,
+        probe: _Probe,
     ) -> tuple[list[str], np.ndarray | None]:
-        """Entries worth scoring: each encoder's nearest questions, BM25's and the head's best; and the head's logits.
+        """Entries worth scoring: each encoder's nearest questions, BM25's and `probe.head`'s best (never the entry
+        it hides); and the head's logits.
 
         Centroids are not searched: they only re-score candidates, and skipping their search saves a third of the
         memory traffic of a query on a large KB.
@@ -670,16 +728,27 @@ class HybridRetriever:
             for number, _ in index.search(terms, s.candidate_entries) if terms else ():
                 candidates.add(shard.entry_of_number[number])
         head_logits: np.ndarray | None = None
-        if shard.head is not None and shard.tuning.weights.head > 0:
+        head = probe.head
+        if head is not None and shard.tuning.weights.head > 0:
             features = np.concatenate([vectors[name] for name in shard.encoder_names])[None, :]
-            head_logits = shard.head.logits(features)[0]
+            head_logits = head.logits(features)[0]
             order = np.argsort(-head_logits)[: s.candidate_entries]
-            candidates.update(shard.head.entry_ids[j] for j in order if shard.head.entry_ids[j] in shard.entry_number)
-            if exclude_entry is not None and exclude_entry in shard.head_column:
+            candidates.update(head.entry_ids[j] for j in order if head.entry_ids[j] in shard.entry_number)
+            if probe.entry is not None and probe.entry in probe.column:
                 head_logits = head_logits.copy()
-                head_logits[shard.head_column[exclude_entry]] = -np.inf
-        candidates.discard(exclude_entry or "")
+                head_logits[probe.column[probe.entry]] = -np.inf
+        candidates.discard(probe.entry or "")
         return sorted(candidates), head_logits
+
+    def _centroid_without_locked(self, shard: _Shard, name: str, entry_id: str, question: int) -> np.ndarray:
+        """`entry_id`'s centroid under encoder `name` as if `question` were not one of its questions (the
+        self-test's unseen paraphrase must not find itself inside its entry's centroid)."""
+        rows = shard.questions[name].vectors([q for q in shard.question_ids[entry_id] if q != question])
+        extra = shard.extra_vectors[name].get(shard.entry_number[entry_id])
+        if extra is not None:
+            rows = np.vstack([rows, extra[None, :]])
+        centroid: np.ndarray = normalise_rows(rows.mean(axis=0))[0]  # never empty: an only question is not hidden
+        return centroid
 
     def _score_locked(
         self,
@@ -687,16 +756,16 @@ class HybridRetriever:
         vectors: Mapping[str, np.ndarray],
         words: list[str],
         characters: list[str],
-        exclude_entry: str | None = None,
-        exclude_question: int | None = None,
+        probe: _Probe | None = None,
     ) -> list[ScoredEntry]:
-        """The best `max_candidates` entries for one query. The self-test (kb/abstention.py) leaves out one entry
-        (`exclude_entry`: a question the KB cannot answer) or one question (`exclude_question`: a paraphrase the
-        KB has not seen) to learn how confident the KB's own answerable and unanswerable questions look."""
+        """The best `max_candidates` entries for one query. The self-test (kb/abstention.py) passes a `probe` that
+        hides one entry (a question the KB cannot answer) or one question (a paraphrase the KB has not seen), to
+        learn how confident the KB's own answerable and unanswerable questions look; a customer's query has none."""
         s = self.settings
         tuning = shard.tuning
         weights = tuning.weights
-        ordered, head_logits = self._candidates_locked(shard, vectors, words, characters, exclude_entry)
+        probe = probe or _Probe(shard.head, shard.head_column)
+        ordered, head_logits = self._candidates_locked(shard, vectors, words, characters, probe)
         if not ordered:
             return []
         n = len(ordered)
@@ -715,13 +784,19 @@ class HybridRetriever:
         for entry_id in ordered:
             starts.append(len(flat_ids))
             ids = shard.question_ids[entry_id]
-            if exclude_question is not None and exclude_question in ids:
-                ids = [q for q in ids if q != exclude_question]
+            if probe.question in ids:
+                ids = [q for q in ids if q != probe.question]
             flat_ids.extend(ids or [-1])
         owner = np.repeat(np.arange(n), np.diff(np.append(starts, len(flat_ids))))
+        hidden = probe.question
+        hidden_entry = shard.question_entry.get(hidden, "") if hidden is not None else ""
+        hidden_in = ordered.index(hidden_entry) if hidden_entry in ordered else -1
         for e_index, name in enumerate(names):
             vector = vectors[name]
-            centroid_cos[e_index] = shard.centroids[name].vectors(numbers) @ vector
+            centroids = shard.centroids[name].vectors(numbers)
+            if hidden is not None and hidden_in >= 0:
+                centroids[hidden_in] = self._centroid_without_locked(shard, name, ordered[hidden_in], hidden)
+            centroid_cos[e_index] = centroids @ vector
             sims = shard.questions[name].vectors(flat_ids) @ vector
             best_cos[e_index] = np.maximum.reduceat(sims, starts)
             if e_index == 0:
@@ -736,17 +811,19 @@ class HybridRetriever:
             votes += encoder_weight[e_index] * _zscore(np.maximum.reduceat(sims, starts))
             centroid_votes += encoder_weight[e_index] * _zscore(centroid_cos[e_index])
         fused = weights.dense_max * votes + weights.dense_centroid * centroid_votes
-        bm25 = shard.bm25.score(words, numbers)
+        # A hidden question is the query itself: its terms leave its entry's documents with it.
+        source = shard.entry_number[hidden_entry] if hidden_in >= 0 else None
+        bm25 = shard.bm25.score(words, numbers, source)
         lexical_raw = np.array([bm25[num] for num in numbers], dtype=np.float32)
         fused += weights.lexical * _zscore(lexical_raw)
         if weights.characters > 0 and characters:
-            by_character = shard.characters.score(characters, numbers)
+            by_character = shard.characters.score(characters, numbers, source)
             fused += weights.characters * _zscore(np.array([by_character[num] for num in numbers], dtype=np.float32))
         head_probability: list[float | None] = [None] * n
-        if head_logits is not None and shard.head is not None:
+        if head_logits is not None:
             probabilities = np.exp(head_logits - head_logits.max())
             probabilities /= probabilities.sum()
-            column = shard.head_column
+            column = probe.column
             known = np.array([e in column for e in ordered])
             raw = np.array([head_logits[column[e]] if e in column else 0.0 for e in ordered], dtype=np.float32)
             if known.any():

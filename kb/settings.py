@@ -86,13 +86,22 @@ class AbstentionSettings:
     clarify_unseen_share: float = 0.5
     clarify_seen_share: float = 0.95
     self_test_questions: int = 400
+    # k ≥ 2: each tested question is asked of a head trained without it, and each left-out entry of a head trained
+    # without that entry, in k folds (k heads more per adapt). The serving head finds its own training questions too
+    # easily (banking77: left-out paraphrases first 100 % of the time against 80 % for customers; 83 % in 5 folds),
+    # but the unanswerable half already charges confusable entries at the prior, so with the default prior 5 folds
+    # count them twice (hint3 answered right 0.421 -> 0.368, docs/benchmarks.md). A low prior needs them (with one
+    # fold the fit then sees no error at all), though on clinc150 and hint3 they still miss most in-scope errors.
+    self_test_folds: int = 1
     min_questions: int = 20  # fewer self-test questions than this: keep the language's fixed thresholds
     # The answerable half of the self-test needs paraphrases (an entry's only phrasing cannot be left out of it).
     # Where fewer entries than this share have two or more, the in-scope errors are invisible to the fit (bq: one
     # question per entry, top-1 0.21, fitted thresholds answered 20 % wrongly), so the fixed thresholds stay.
     min_paraphrased_share: float = 0.5
     min_answer_threshold: float = 0.3
-    max_answer_threshold: float = 0.95
+    # A crowded KB whose own fit wants more is held here (banking77: 0.976 meets its target; at 0.95 it answered
+    # 11.7 % wrongly).
+    max_answer_threshold: float = 0.99
     min_clarify_threshold: float = 0.05
 
 

@@ -6,9 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from kb.abstention import SelfTest, Thresholds, fit_thresholds
+from kb.abstention import SelfTest, Thresholds, assign_folds, fit_thresholds
 from kb.calibration import decide
 from kb.decision import Decision, KBResult, Reason
 from kb.encoders import HashingEncoder
@@ -38,6 +39,15 @@ def test_a_stricter_target_raises_the_answer_threshold() -> None:
     loose = fit_thresholds(test, AbstentionSettings(target_wrong_rate=0.2), (0.5, 0.2))
     strict = fit_thresholds(test, AbstentionSettings(target_wrong_rate=0.02), (0.5, 0.2))
     assert strict.answer > loose.answer
+
+
+def test_a_fit_held_at_the_ceiling_reports_the_wrong_rate_it_will_run_at() -> None:
+    # Half of the unanswerable questions reach 0.96 or more: the target wants 0.99, the ceiling allows 0.95.
+    test = SelfTest([0.995] * 20, [True] * 20, [0.5] * 10 + [0.96] * 5 + [0.98] * 5)
+    fitted = fit_thresholds(test, AbstentionSettings(out_of_scope_prior=0.5, max_answer_threshold=0.95), (0.5, 0.2))
+    assert fitted.answer == 0.95
+    assert fitted.expected_wrong_rate == pytest.approx(0.25)  # 0.5 x the half of them that reach 0.95
+    assert fitted.expected_answer_rate == pytest.approx(0.75)
 
 
 def test_a_kb_too_small_to_test_itself_keeps_the_fixed_thresholds() -> None:
@@ -152,3 +162,58 @@ def test_a_kb_of_single_phrasings_keeps_its_fixed_thresholds(
     retriever.adapt()
     tuning = settings.tuning_for("en")
     assert retriever.thresholds()["en"] == Thresholds(tuning.answer_threshold, tuning.clarify_threshold, "fixed")
+
+
+def test_folds_leave_each_entry_out_once_and_its_questions_out_of_other_folds() -> None:
+    tested = {f"e{e}": [6 * e + q for q in range(6)] for e in range(10)}
+    folds = assign_folds(tested, 5, seed=3)
+    assert sorted(folds.entries) == sorted(tested) and sorted(folds.questions) == list(range(60))
+    # Each fold leaves out two of the ten entries, and questions only of entries it keeps.
+    assert sorted(list(folds.entries.values()).count(f) for f in range(5)) == [2] * 5
+    for entry_id, ids in tested.items():
+        held = [folds.questions[q] for q in ids]
+        assert folds.entries[entry_id] not in held
+        # Six questions over the four other folds: no fold takes more than two of them, so the head keeps four.
+        assert max(held.count(f) for f in range(5)) <= 2
+    assert assign_folds(tested, 5, seed=3) == folds
+
+
+@pytest.fixture
+def unrelated_paraphrases() -> list[IndexedEntry]:
+    """Twelve entries whose four questions share no words: only something that learnt a left-out question itself
+    (the head, or its entry's centroid or word counts) can rank its entry first, which a customer's message never
+    was."""
+    rng = np.random.default_rng(0)
+
+    def word() -> str:
+        return "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 7))
+
+    return [
+        IndexedEntry(f"e{e}", tuple(f"{word()} {word()} {word()}" for _ in range(4)), word(), "", "en")
+        for e in range(12)
+    ]
+
+
+def _seen_right(retriever: HybridRetriever, kb: list[IndexedEntry]) -> float:
+    retriever.upsert_many(kb)
+    retriever.adapt()
+    tests = retriever.self_test(retriever._shards["en"], 100)
+    return float(np.mean([kept[0].entry_id == entry_id for kept, _, entry_id in tests]))
+
+
+def test_the_self_test_asks_each_question_of_a_head_that_never_saw_it(
+    settings: RetrievalSettings, encoders: dict[str, HashingEncoder], unrelated_paraphrases: list[IndexedEntry]
+) -> None:
+    def seen_right(folds: int) -> float:
+        recipe = AbstentionSettings(self_test_folds=folds)
+        return _seen_right(HybridRetriever(settings.with_changes(abstention=recipe), encoders), unrelated_paraphrases)
+
+    assert seen_right(1) > 0.9  # the serving head memorised them
+    assert seen_right(5) < 0.4  # twelve entries: chance is 1 in 12
+
+
+def test_a_left_out_question_leaves_its_entrys_centroid_and_word_counts(
+    settings: RetrievalSettings, encoders: dict[str, HashingEncoder], unrelated_paraphrases: list[IndexedEntry]
+) -> None:
+    retriever = HybridRetriever(settings.with_changes(train_head=False), encoders)
+    assert _seen_right(retriever, unrelated_paraphrases) < 0.4

@@ -45,6 +45,19 @@ def test_bm25_state_round_trips() -> None:
     assert again.score(["a"], [3]) == index.score(["a"], [3])
 
 
+def test_bm25_scores_a_query_against_its_source_as_if_it_had_never_been_added() -> None:
+    # Document 1 is "refund card" + "refund late"; the query "refund late" was its second sentence. Without it, the
+    # document is "refund card": it scores as document 3 does (the collection's statistics stay as they are).
+    index = BM25Index()
+    index.add(1, ["refund", "card", "refund", "late"])
+    index.add(2, ["delivery", "card"])
+    index.add(3, ["refund", "card"])
+    without = index.score(["refund", "late"], [1, 2, 3], source=1)
+    assert without[1] == pytest.approx(index.score(["refund", "late"], [3])[3])
+    assert without[2] == index.score(["refund", "late"], [2])[2] == 0.0
+    assert 0 < without[1] < index.score(["refund", "late"], [1])[1]
+
+
 def test_removing_an_unknown_document_returns_false() -> None:
     assert not BM25Index().remove(7)
 
