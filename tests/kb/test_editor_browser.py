@@ -71,7 +71,4 @@ async def test_an_editor_publishes_an_entry_and_try_it_answers_a_paraphrase_with
         assert "阈值" in await page.locator("#try-explanation").inner_text()
         assert "Iceland" in await page.locator("#try-answer").inner_text()
         assert float(await page.locator("#try-confidence").inner_text()) > 0
-        # Why: the reason code beside the decision, and the thresholds it was measured against.
-        assert await page.locator("#try-reason").inner_text() in ("(confident)", "(close runner up)", "(unsure)")
-        assert "answer threshold" in await page.locator("#try-explanation").inner_text()
         assert errors == []
