@@ -117,6 +117,11 @@ def _outcomes(rates: dict[str, float]) -> str:
     return text + (f" (top-1 {rates['top1']:.3f})" if "top1" in rates else "")
 
 
+def _oos_outcomes(rates: dict[str, float]) -> str:
+    """Out-of-scope outcomes as "answered / clarify / not found" (any answer there is wrong)."""
+    return "n/a" if not rates else " / ".join(f"{rates[k]:.3f}" for k in ("answered_wrongly", "clarify", "not_found"))
+
+
 def format_table(report: EvalReport) -> str:
     offered = report.clarify_right_offered
     rows = [
@@ -132,11 +137,13 @@ def format_table(report: EvalReport) -> str:
         ("not found", f"{report.not_found:.3f}"),
         (
             "out of scope: answered / clarify / not found",
-            "n/a"
-            if not report.out_of_scope
-            else " / ".join(f"{report.out_of_scope[k]:.3f}" for k in ("answered_wrongly", "clarify", "not_found")),
+            _oos_outcomes(report.out_of_scope),
         ),
         *((f"language {lang}", _outcomes(rates)) for lang, rates in sorted(report.per_language.items())),
+        *(
+            (f"out of scope, language {lang}", _oos_outcomes(rates))
+            for lang, rates in report.out_of_scope_per_language.items()
+        ),
         ("reasons", ", ".join(f"{k} {v}" for k, v in report.reasons.items())),
         *(
             (

@@ -50,6 +50,8 @@ class EvalReport:
     per_language: dict[str, dict[str, float]] = field(default_factory=dict)
     # The same outcomes over the out-of-scope messages only (every answer there is a wrong one).
     out_of_scope: dict[str, float] = field(default_factory=dict)
+    # language -> the out-of-scope outcomes of that language's messages (languages with any).
+    out_of_scope_per_language: dict[str, dict[str, float]] = field(default_factory=dict)
     # Of the clarify questions asked about in-scope messages, the share that offered the right entry.
     clarify_right_offered: float | None = None
     # Why each message was answered, clarified or passed on: reason code -> count (kb.decision.Reason).
@@ -283,6 +285,14 @@ def write_decisions_csv(queries: Sequence[EvalQuery], results: Sequence[KBResult
             )
 
 
+def _out_of_scope_rates(outcomes: _Outcomes) -> dict[str, float]:
+    """The outcomes of out-of-scope messages: every answer there is a wrong one, so no right-answer rates."""
+    rates = outcomes.rates() if outcomes.n else {}
+    for key in ("answered_correctly", "clarify_contains_correct", "top1"):
+        rates.pop(key, None)
+    return rates
+
+
 def score_results(
     queries: Sequence[EvalQuery],
     results: Sequence[KBResult],
@@ -298,6 +308,7 @@ def score_results(
     out_of_scope = _Outcomes()
     in_scope = _Outcomes()
     per_lang: dict[str, _Outcomes] = {}
+    oos_per_lang: dict[str, _Outcomes] = {}
     reasons: dict[str, int] = {}
     for item, result in zip(queries, results, strict=True):
         ids = [c.entry_id for c in result.candidates]
@@ -313,6 +324,7 @@ def score_results(
             rr += 1.0 / (ids.index(item.entry_id) + 1) if item.entry_id in ids else 0.0
         else:
             out_of_scope.add(item, result)
+            oos_per_lang.setdefault(result.language, _Outcomes()).add(item, result)
             out_conf.append(result.confidence)
     n = max(len(queries), 1)
     n_in = len(in_conf)
@@ -320,9 +332,8 @@ def score_results(
     languages = {}
     for lang, outcomes in per_lang.items():
         languages[lang] = outcomes.rates()
-    oos_rates = out_of_scope.rates() if out_of_scope.n else {}
-    for key in ("answered_correctly", "clarify_contains_correct", "top1"):
-        oos_rates.pop(key, None)
+    oos_rates = _out_of_scope_rates(out_of_scope)
+    oos_languages = {lang: _out_of_scope_rates(outcomes) for lang, outcomes in sorted(oos_per_lang.items())}
     return EvalReport(
         n_queries=len(queries),
         n_in_scope=n_in,
@@ -342,6 +353,7 @@ def score_results(
         adapt_seconds=adapt_seconds,
         per_language=languages,
         out_of_scope=oos_rates,
+        out_of_scope_per_language=oos_languages,
         clarify_right_offered=(in_scope.clarify_right_offered / in_scope.clarify) if in_scope.clarify else None,
         reasons=dict(sorted(reasons.items())),
         risk_coverage=risk_coverage(queries, results),

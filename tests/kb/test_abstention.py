@@ -125,6 +125,9 @@ def test_the_evaluation_reports_outcomes_over_out_of_scope_messages_and_per_lang
     report = run_evaluation(kb_path, queries_path, settings, encoders)
     assert set(report.out_of_scope) == {"n", "answered_wrongly", "clarify", "not_found"}
     assert report.out_of_scope["n"] == report.n_out_of_scope
+    by_language = report.out_of_scope_per_language  # the same, for each language's out-of-scope messages
+    assert sum(rates["n"] for rates in by_language.values()) == report.n_out_of_scope
+    assert all(set(rates) == set(report.out_of_scope) for rates in by_language.values())
     for rates in report.per_language.values():
         total = rates["answered_correctly"] + rates["answered_wrongly"] + rates["clarify"] + rates["not_found"]
         assert total == pytest.approx(1.0)
@@ -142,6 +145,7 @@ def test_frontdoor_kb_eval_writes_the_risk_coverage_and_decisions_csv(
     assert frontdoor_main([*argv, "--risk-coverage-csv", str(curve), "--decisions-csv", str(decisions)]) == 0
     data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"out_of_scope", "clarify_right_offered", "reasons", "per_language", "thresholds"} <= set(data)
+    assert "out_of_scope_per_language" in data
     assert {t["source"] for t in data["thresholds"].values()} <= {"kb", "fixed"}
     with curve.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
