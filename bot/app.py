@@ -50,11 +50,10 @@ from bot.keys import (
     SERVICE_RECORD,
     SETTINGS,
     TICKETS,
-    TURN_NLU,
 )
 from bot.knowledge import kb_context
 from bot.live_state import live_state_context
-from bot.pipeline import ConversationPipeline, TurnNlu
+from bot.pipeline import ConversationPipeline
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
 from bot.sla_scheduler import sla_scheduler_context
@@ -162,9 +161,6 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         return await tickets.customer_message(conversation_id, text=text)
 
     recorder = app.get(RECORD)
-    nlu = TurnNlu() if recorder is not None else None
-    if nlu is not None:
-        app[TURN_NLU] = nlu
     app[PIPELINE] = ConversationPipeline(
         app[CONVERSATIONS],
         app[RASA],
@@ -174,7 +170,6 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         on_customer_message=ticket_clocks,
         surveys=app[SURVEY_DIALOGUE],
         recorder=recorder,
-        nlu=nlu,
     )
     yield
 
