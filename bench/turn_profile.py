@@ -27,7 +27,14 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.turn_latency import BENCH_ENV, FAQ_QUESTIONS, MESSAGES, FrontDoorConversation  # noqa: E402
+from bench.turn_latency import (  # noqa: E402
+    BENCH_ENV,
+    FAQ_QUESTIONS,
+    MESSAGES,
+    FrontDoorConversation,
+    kb_settled,
+    share_kb_models,
+)
 from bot.stack import running_stack  # noqa: E402
 
 SAMPLER = ROOT / "bench" / "sampler"
@@ -141,8 +148,10 @@ def report(path: Path, turns: dict[str, int], top: int) -> dict[str, Any] | None
     return out
 
 
-async def run_phases(frontdoor_url: str, phase_file: Path, turns: int) -> dict[str, int]:
-    """Runs the phases, naming each in `phase_file` for the samplers (a tiny local write, so done inline)."""
+async def run_phases(frontdoor_url: str, var_dir: Path, phase_file: Path, turns: int) -> dict[str, int]:
+    """Runs the phases once the KB has settled, naming each in `phase_file` for the samplers (a tiny local write, so
+    done inline)."""
+    await kb_settled(var_dir)
     phases = {"standard": MESSAGES, "faq": FAQ_QUESTIONS}
     async with aiohttp.ClientSession() as http:
         for name, texts in (("warmup", MESSAGES + FAQ_QUESTIONS), *phases.items()):
@@ -171,8 +180,8 @@ def main() -> None:
             "PYTHONPATH": os.pathsep.join(filter(None, (str(SAMPLER), os.environ.get("PYTHONPATH")))),
             "FD_PROFILE_OUT": str(out),
         }
-        with running_stack(ROOT, Path(tmp) / "var", env, BENCH_ENV) as stack:
-            turns = asyncio.run(run_phases(stack.frontdoor_url, Path(f"{out}.phase"), args.turns))
+        with running_stack(ROOT, share_kb_models(Path(tmp) / "var"), env, BENCH_ENV) as stack:
+            turns = asyncio.run(run_phases(stack.frontdoor_url, stack.var_dir, Path(f"{out}.phase"), args.turns))
         # The processes write their dumps at exit; children (the KB's fine-tuning) have their own and are skipped.
         dumps = list(Path(tmp).glob("profile.*.json"))
         if args.keep:
