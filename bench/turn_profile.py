@@ -178,7 +178,7 @@ def main() -> None:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, (str(SAMPLER), os.environ.get("PYTHONPATH")))),
-            "FD_PROFILE_OUT": str(out),
+            "BENCH_PROFILE_OUT": str(out),
         }
         with running_stack(ROOT, share_kb_models(Path(tmp) / "var"), env, BENCH_ENV) as stack:
             turns = asyncio.run(run_phases(stack.frontdoor_url, stack.var_dir, Path(f"{out}.phase"), args.turns))

@@ -1,10 +1,10 @@
 """A wall-clock sampling profiler for the benchmark's child processes (front door, Rasa), loaded only when
-bench/turn_profile.py puts this directory on PYTHONPATH and sets FD_PROFILE_OUT.
+bench/turn_profile.py puts this directory on PYTHONPATH and sets BENCH_PROFILE_OUT.
 
-Every FD_PROFILE_INTERVAL_MS (default 2) it reads every thread's stack and counts it under the current phase (the
-text of the file FD_PROFILE_OUT.phase, which the driver rewrites between phases). At exit it writes
+Every BENCH_PROFILE_INTERVAL_MS (default 2) it reads every thread's stack and counts it under the current phase (the
+text of the file BENCH_PROFILE_OUT.phase, which the driver rewrites between phases). At exit it writes
 `{"phases": {phase: {"thread:NAME;f1;f2;...": count}}}` (collapsed stacks, outermost first) to
-FD_PROFILE_OUT.<pid>.json. Wall-clock, so time inside TensorFlow's, ONNX Runtime's or SQLite's C code is charged to
+BENCH_PROFILE_OUT.<pid>.json. Wall-clock, so time inside TensorFlow's, ONNX Runtime's or SQLite's C code is charged to
 the Python call that waits for it; idle samples (a loop or worker waiting) are kept, and the report tells them apart.
 Never imported by product code; standard library only (Python 3.10 and 3.11).
 """
@@ -68,5 +68,5 @@ def _start(out: str, interval_s: float) -> None:
     atexit.register(dump)
 
 
-if os.environ.get("FD_PROFILE_OUT"):
-    _start(os.environ["FD_PROFILE_OUT"], float(os.environ.get("FD_PROFILE_INTERVAL_MS", "2")) / 1000)
+if os.environ.get("BENCH_PROFILE_OUT"):
+    _start(os.environ["BENCH_PROFILE_OUT"], float(os.environ.get("BENCH_PROFILE_INTERVAL_MS", "2")) / 1000)
