@@ -12,7 +12,6 @@ from actions.exceptions import ActionsError, DuplicateActionName
 from actions.feedback import FeedbackRecord, MemoryFeedbackRecorder, SQLFeedbackRecorder
 from actions.intake_form import ActionAskCategory, ActionAskUrgency, ActionResetIssueForm, ValidateIssueForm
 from actions.knowledge import ActionAnswerFromKB, ActionKBFeedback
-from actions.language import ActionDetectLanguage
 from actions.registry import ACTION_CLASSES, ACTION_NAMES, build_actions, build_executor
 from actions.services import (
     ActionServices,
@@ -34,7 +33,6 @@ __all__ = [
     "ActionAskUrgency",
     "ActionCheckTicket",
     "ActionCreateTicket",
-    "ActionDetectLanguage",
     "ActionHandoff",
     "ActionKBFeedback",
     "ActionResetIssueForm",

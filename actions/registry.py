@@ -12,12 +12,10 @@ from actions.escalation import ActionHandoff
 from actions.exceptions import DuplicateActionName
 from actions.intake_form import ActionAskCategory, ActionAskUrgency, ActionResetIssueForm, ValidateIssueForm
 from actions.knowledge import ActionAnswerFromKB, ActionKBFeedback
-from actions.language import ActionDetectLanguage
 from actions.services import ActionServices
 from actions.tickets import ActionCheckTicket, ActionCreateTicket
 
 ACTION_CLASSES: tuple[type[Action], ...] = (
-    ActionDetectLanguage,
     ActionAnswerFromKB,
     ActionKBFeedback,
     ActionHandoff,
@@ -30,7 +28,6 @@ ACTION_CLASSES: tuple[type[Action], ...] = (
 )
 
 ACTION_NAMES = (
-    "action_detect_language",
     "action_answer_from_kb",
     "action_kb_feedback",
     "action_handoff",

@@ -30,7 +30,7 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 from actions import ActionServices, build_executor
 from actions.feedback import RecordedFeedback
 from actions.services import ActionSettings
-from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, RECORD, SETTINGS, TICKETS, TURN_NLU
+from bot.keys import CONVERSATIONS, CUSTOMERS, INTAKE, KB, ORDERS, RECORD, SETTINGS, TICKETS
 from bot.settings import Settings
 from bot.telemetry import METRICS, MeteredKnowledgeSearch
 from handoff.triggers import HandoffPolicy
@@ -107,30 +107,12 @@ def call_correlation(call: Mapping[str, object]) -> tuple[str | None, str | None
     )
 
 
-def call_nlu(call: Mapping[str, object]) -> tuple[str | None, float | None]:
-    """What the tracker's latest message was classified as: (intent, confidence), None where it does not say."""
-    tracker = call.get("tracker")
-    latest = tracker.get("latest_message") if isinstance(tracker, Mapping) else None
-    intent = latest.get("intent") if isinstance(latest, Mapping) else None
-    if not isinstance(intent, Mapping):
-        return None, None
-    name, confidence = intent.get("name"), intent.get("confidence")
-    return (
-        name if isinstance(name, str) and name else None,
-        float(confidence) if isinstance(confidence, int | float) and not isinstance(confidence, bool) else None,
-    )
-
-
 async def run_action(request: web.Request) -> web.Response:
     if not caller_allowed(request, request.app[ACTIONS_TOKEN]):
         log.warning("actions webhook refused a call from %s without the right token", request.remote)
         raise Forbidden("only Rasa may call actions")
     call = await read_action_call(request)
     request_id, conversation_id = call_correlation(call)
-    notes = request.app.get(TURN_NLU)
-    if notes is not None and conversation_id:
-        # Every call of a turn carries its classification; Rasa's reply to the pipeline does not.
-        notes.note(conversation_id, request_id, *call_nlu(call))
     # Log lines of this call carry the customer turn's ids, not the webhook request's own.
     with bind_turn(request_id=request_id, conversation_id=conversation_id):
         return await _run_action(request, call)

@@ -53,11 +53,10 @@ from bot.keys import (
     SERVICE_RECORD,
     SETTINGS,
     TICKETS,
-    TURN_NLU,
 )
 from bot.knowledge import kb_context
 from bot.live_state import live_state_context
-from bot.pipeline import ConversationPipeline, TurnNlu
+from bot.pipeline import ConversationPipeline
 from bot.presence import OpenChats
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -172,9 +171,6 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         return await tickets.customer_message(conversation_id, text=text)
 
     recorder = app.get(RECORD)
-    nlu = TurnNlu() if recorder is not None else None
-    if nlu is not None:
-        app[TURN_NLU] = nlu
     app[PIPELINE] = ConversationPipeline(
         app[CONVERSATIONS],
         app[RASA],
@@ -184,7 +180,6 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         on_customer_message=ticket_clocks,
         surveys=app[SURVEY_DIALOGUE],
         recorder=recorder,
-        nlu=nlu,
         typing_after_s=app[SETTINGS].typing_after_s,
     )
     yield

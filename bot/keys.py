@@ -11,7 +11,7 @@ from backends.periodic import PeriodicJob
 from backends.rate_limits import RateLimiter
 from backends.sql import Database
 from bot.deliveries import CustomerMessenger
-from bot.pipeline import ConversationPipeline, OwnershipGate, TurnNlu
+from bot.pipeline import ConversationPipeline, OwnershipGate
 from bot.presence import OpenChats
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -66,6 +66,3 @@ FOLLOW_UPS = web.AppKey("follow_ups", FollowUpScheduler)
 # record reports read.
 RECORD = web.AppKey("record", RecordWriter)
 SERVICE_RECORD = web.AppKey("service_record", SQLServiceRecord)
-# What Rasa classified each conversation's latest message as, noted by the actions webhook for the pipeline's
-# `bot_turn` facts; set only when the record is on.
-TURN_NLU = web.AppKey("turn_nlu", TurnNlu)

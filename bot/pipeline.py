@@ -7,9 +7,9 @@ Every recorded message is published on the bus topic `conv:{id}` (customers' soc
 there) and handed to the channel's adapter when it was created outside a request. One conversation's turns run one
 at a time, in the order sent; a bot turn that takes longer than `typing_after_s` shows the bot typing meanwhile.
 Each customer message and each turn Rasa answered is a fact of the service record (`customer_message`, `bot_turn`:
-the intent, noted by the actions webhook in `TurnNlu` or sent with the `kb` and `handoff` payloads, the knowledge
-base's decision, the handoff's reason). This module must never speak a wire format, and never decide routing:
-handoff does.
+the intent, from the `nlu` reply Rasa's channel ends every turn with (rasa_addons/channels.py) or the `kb` and
+`handoff` payloads, the knowledge base's decision, the handoff's reason). This module must never speak a wire format,
+and never decide routing: handoff does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import itertools
 import logging
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -34,7 +33,6 @@ from conversations.store import ConversationStore, MessageDraft
 from handoff.requests import HUMAN_REQUEST_PAYLOAD, asks_for_a_person
 from kb.language import detect_language
 from observability import bind_turn
-from observability.correlation import REQUEST_ID, correlation
 from record import BOT, CUSTOMER, Recorder, ServiceEvent, ServiceEventKind
 
 log = logging.getLogger(__name__)
@@ -46,8 +44,6 @@ PAYLOAD_LOOKBACK_MESSAGES = 30
 NUMBERED_BUTTON_CHANNELS = frozenset({"wechat"})
 # How far past a retried message its first send's answer is looked for (a turn answers with a few messages).
 REPLAY_LOOKAHEAD_MESSAGES = 50
-# Conversations whose turn's classification `TurnNlu` holds at most (a turn takes its own at once).
-TURN_NLU_SIZE = 10_000
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -117,31 +113,6 @@ class NoTurnObserver:
         pass
 
 
-class TurnNlu:
-    """What Rasa classified each conversation's latest message as (intent, confidence), noted by the actions webhook
-    while Rasa runs the turn: the tracker of every action call holds it, Rasa's REST reply does not. The pipeline
-    takes it for the service record's `bot_turn`. Only the action calls this process serves land here, so with
-    several replicas behind one actions URL a turn may find none; the knowledge base's and the handoff's payloads
-    carry the intent themselves."""
-
-    def __init__(self, size: int = TURN_NLU_SIZE) -> None:
-        self._size = size
-        self._notes: OrderedDict[str, tuple[str | None, str | None, float | None]] = OrderedDict()
-
-    def note(self, conversation_id: str, request_id: str | None, intent: str | None, confidence: float | None) -> None:
-        self._notes[conversation_id] = (request_id, intent, confidence)
-        self._notes.move_to_end(conversation_id)
-        while len(self._notes) > self._size:
-            self._notes.popitem(last=False)
-
-    def take(self, conversation_id: str, request_id: str | None) -> tuple[str | None, float | None] | None:
-        """The note for this conversation's turn, removed; None when there is none, or it is another request's."""
-        noted = self._notes.pop(conversation_id, None)
-        if noted is None or (request_id and noted[0] and noted[0] != request_id):
-            return None
-        return noted[1], noted[2]
-
-
 class ConversationPipeline:
     def __init__(
         self,
@@ -153,14 +124,12 @@ class ConversationPipeline:
         on_customer_message: CustomerMessageHook | None = None,
         surveys: SurveyAnswers | None = None,
         recorder: Recorder | None = None,
-        nlu: TurnNlu | None = None,
         typing_after_s: float | None = None,
     ) -> None:
         """`typing_after_s`: how long a bot turn may take before the customer sees the bot typing (None: never)."""
         self._store = store
         self._typing_after_s = typing_after_s
         self._recorder = recorder
-        self._nlu = nlu
         self._on_customer_message = on_customer_message
         self._surveys = surveys
         self._rasa = rasa
@@ -413,8 +382,6 @@ class ConversationPipeline:
         text = payload or inbound.text.lstrip("/") or inbound.text
         if not payload and asks_for_a_person(inbound.text):
             text = HUMAN_REQUEST_PAYLOAD
-        if self._nlu is not None:
-            self._nlu.take(conversation.id, None)  # a note left by an earlier turn is not this one's
         started = time.perf_counter()
         try:
             replies = await self._rasa.turn(conversation.id, text, metadata)
@@ -435,9 +402,6 @@ class ConversationPipeline:
         messages = await self._record(conversation, drafts)
         if self._recorder is not None:
             facts = turn_facts(replies)
-            noted = self._nlu.take(conversation.id, correlation().get(REQUEST_ID)) if self._nlu is not None else None
-            if noted is not None and facts["intent"] is None:
-                facts["intent"], facts["intent_confidence"] = noted
             # The transcript line of the decision, so an agent's label on it (`kb_label`) finds this turn.
             kb_lines = [m.seq for m in messages if m.sender is Sender.EVENT and isinstance(m.custom.get("kb"), dict)]
             facts["kb_seq"] = kb_lines[-1] if kb_lines else None
@@ -524,7 +488,7 @@ def interpret_replies(replies: Sequence[RasaReply]) -> tuple[list[MessageDraft],
         if isinstance(custom, dict):
             if isinstance(custom.get("handoff"), dict):
                 handoffs.append(custom["handoff"])
-            else:
+            elif custom.keys() != {"nlu"}:  # the classification alone is a fact of the turn (`turn_facts`), no line
                 drafts.append(MessageDraft(Sender.EVENT, custom=custom))
         text = reply.get("text")
         buttons = tuple(

@@ -36,7 +36,7 @@ def action_call(name: str, text: str, slots: dict[str, Any] | None = None) -> di
 
 
 def test_every_contract_action_is_registered_once() -> None:
-    assert len(set(ACTION_NAMES)) == len(ACTION_NAMES) == len(actions.ACTION_CLASSES) == 10
+    assert len(set(ACTION_NAMES)) == len(ACTION_NAMES) == len(actions.ACTION_CLASSES) == 9
 
 
 def test_the_domain_declares_exactly_the_registered_actions() -> None:

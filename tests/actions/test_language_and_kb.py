@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import ActionAnswerFromKB, ActionDetectLanguage, ActionHandoff, ActionKBFeedback, ActionServices
+from actions import ActionAnswerFromKB, ActionHandoff, ActionKBFeedback, ActionServices
 from actions.feedback import MemoryFeedbackRecorder
 from kb.decision import Decision
 
@@ -30,58 +30,6 @@ async def run(action: Any, tracker: Any) -> tuple[CollectingDispatcher, list[dic
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker, DOMAIN)
     return dispatcher, events
-
-
-# -- action_detect_language -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "metadata", "current", "expected"),
-    [
-        ("hello", {"lang": "zh"}, None, "zh"),
-        ("我的搅拌机坏了", {}, None, "zh"),
-        ("my blender is broken", {}, "zh", "en"),
-        ("1000000001", {}, "zh", "zh"),
-        ("🙂🙂", {}, "zh", "zh"),
-        ('/kb_feedback{"helpful":"yes"}', {}, "zh", "zh"),
-        ("🙂", {"lang": "fr"}, None, "en"),
-    ],
-)
-async def test_language_comes_from_metadata_else_the_words_else_stays(
-    text: str, metadata: dict[str, Any], current: str | None, expected: str
-) -> None:
-    tracker = make_tracker(text, metadata=metadata, slots={"language": current})
-    _, events = await run(ActionDetectLanguage(), tracker)
-    assert slot_sets(events) == {"language": expected}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "wang.fang@example.cn",
-        "  wang.fang@example.cn 。",
-        "https://shop.example.com/orders/FD-000001?tab=items",
-        "www.example.cn",
-        "example.cn",
-        "FD-000001",
-        "+86 138-0013-8000",
-        "A1B2C3D4",
-        "12345 ???!",
-        "👍🙂",
-        "我的邮箱是wang.fang@example.cn",
-    ],
-)
-async def test_text_without_real_words_keeps_a_chinese_conversation_chinese(text: str) -> None:
-    # The bot asked 我们该怎么联系您？ and the customer answered with an email: still a Chinese conversation.
-    tracker = make_tracker(text, slots={"language": "zh"})
-    _, events = await run(ActionDetectLanguage(), tracker)
-    assert slot_sets(events) == {"language": "zh"}
-
-
-async def test_real_english_words_beside_an_email_still_switch_to_english() -> None:
-    tracker = make_tracker("please write to wang.fang@example.cn", slots={"language": "zh"})
-    _, events = await run(ActionDetectLanguage(), tracker)
-    assert slot_sets(events) == {"language": "en"}
 
 
 # -- action_answer_from_kb --------------------------------------------------------------------------------------------

@@ -51,22 +51,22 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:  # type: ignore[t
 
 
 async def test_rasa_with_the_token_runs_an_action(client: TestClient) -> None:  # type: ignore[type-arg]
-    response = await client.post(f"/webhook?token={TOKEN}", json=action_call("action_detect_language", "你好"))
+    response = await client.post(f"/webhook?token={TOKEN}", json=action_call("action_reset_issue_form", "算了"))
     assert response.status == 200
     body = await response.json()
-    assert {"event": "slot", "name": "language", "value": "zh"}.items() <= body["events"][0].items()
+    assert {"event": "slot", "name": "order_number", "value": None}.items() <= body["events"][0].items()
 
 
 async def test_a_deflated_action_call_is_accepted(client: TestClient) -> None:  # type: ignore[type-arg]
     import json
 
-    raw = zlib.compress(json.dumps(action_call("action_detect_language", "hello")).encode())
+    raw = zlib.compress(json.dumps(action_call("action_reset_issue_form", "hello")).encode())
     response = await client.post(f"/webhook?token={TOKEN}", data=raw, headers={"Content-Encoding": "deflate"})
     assert response.status == 200
 
 
 async def test_callers_without_the_token_are_refused(client: TestClient) -> None:  # type: ignore[type-arg]
-    response = await client.post("/webhook?token=wrong", json=action_call("action_detect_language", "hi"))
+    response = await client.post("/webhook?token=wrong", json=action_call("action_reset_issue_form", "hi"))
     assert response.status == 403
 
 
@@ -109,12 +109,12 @@ async def test_without_a_configured_token_a_generated_one_is_required_from_loopb
     settings = Settings(var_dir=tmp_path, rasa_url="http://127.0.0.1:9", kb=KBConfig(seed_demo=False, preload=False))
     async with TestClient(TestServer(create_app(settings))) as client:
         # The test client calls from 127.0.0.1: loopback alone is no longer enough.
-        assert (await client.post("/webhook", json=action_call("action_detect_language", "hi"))).status == 403
+        assert (await client.post("/webhook", json=action_call("action_reset_issue_form", "hi"))).status == 403
         token_file = tmp_path / ACTIONS_TOKEN_FILE
         assert token_file.stat().st_mode & 0o777 == 0o600
         token = token_file.read_text().strip()
         assert len(token) >= 32 and client.app[ACTIONS_TOKEN] == token == actions_token(settings)
-        response = await client.post(f"/webhook?token={token}", json=action_call("action_detect_language", "hi"))
+        response = await client.post(f"/webhook?token={token}", json=action_call("action_reset_issue_form", "hi"))
         assert response.status == 200
     # A restart keeps it: the Rasa started with it still gets in.
     async with TestClient(TestServer(create_app(settings))) as client:

@@ -159,9 +159,8 @@ async def test_fifty_concurrent_conversations_all_get_answers(http: aiohttp.Clie
 
 
 async def test_a_turn_through_the_real_rasa_records_its_intent_and_outcome(customer: Customer, stack: Stack) -> None:
-    """Rasa's reply carries no intent: the actions webhook notes it from the tracker of `action_detect_language`,
-    which Rasa calls after every message, and the pipeline records it with the turn (written within the writer's
-    half-second linger)."""
+    """Rasa's channel ends its reply with the message's classification (rasa_addons/channels.py), and the pipeline
+    records it with the turn (written within the writer's half-second linger), though no custom action ran."""
     await customer.say("Hello there")
     database = await open_database(f"sqlite:///{stack.var_dir / 'frontdoor.db'}")
     try:

@@ -55,9 +55,9 @@ def logs() -> Iterator[CapturedLogs]:
 
 
 class LoopbackRasa:
-    """Answers a REST turn like Rasa: first runs `action_detect_language` on the front door's webhook with the
-    tracker Rasa would send (sender = conversation id, the user message's metadata), then replies. "human" in the
-    message hands off, like the console tests' Rasa."""
+    """Answers a REST turn like Rasa: first runs an action (`action_reset_issue_form`) on the front door's webhook
+    with the tracker Rasa would send (sender = conversation id, the user message's metadata), then replies. "human"
+    in the message hands off, like the console tests' Rasa."""
 
     def __init__(self) -> None:
         self.front_door = ""
@@ -70,7 +70,7 @@ class LoopbackRasa:
         self.turns.append(body)
         self.headers.append(dict(request.headers))
         call = {
-            "next_action": "action_detect_language",
+            "next_action": "action_reset_issue_form",
             "sender_id": body["sender"],
             "version": "3.6.21",
             "domain": {"slots": {"language": {"type": "categorical", "values": ["en", "zh"]}}, "responses": {}},

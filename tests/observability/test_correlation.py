@@ -29,7 +29,7 @@ async def test_an_action_call_logs_the_request_and_conversation_ids_of_the_turn(
         assert line["request_id"] == "req-42"
         assert line["conversation_id"] == conversation_id
     assert action["logger"] == "bot.actions_endpoint"
-    assert action["action"] == "action_detect_language"
+    assert action["action"] == "action_reset_issue_form"
     assert turn["logger"] == "bot.pipeline"
     assert turn["channel"] == "web"
     assert turn["outcome"] == "bot"

@@ -14,7 +14,7 @@ from actions.feedback import FeedbackRecord, MemoryFeedbackRecorder, RecordedFee
 from backends.bus import MemoryEventBus
 from backends.sql import Database
 from bot.channels.base import InboundMessage
-from bot.pipeline import ConversationPipeline, TurnNlu
+from bot.pipeline import ConversationPipeline
 from conversations.models import Sender
 from conversations.store import ConversationStore
 from conversations.surveys import SurveyStore
@@ -96,16 +96,12 @@ async def test_a_conversation_closed_for_silence_says_so(database: Database) -> 
 
 
 class ScriptedRasa:
-    """Answers with `replies`; with `nlu`, first notes the turn's classification there the way the actions webhook
-    does when Rasa calls `action_detect_language` ("greet", 0.88)."""
+    """Answers with `replies`."""
 
-    def __init__(self, replies: list[dict[str, Any]], nlu: TurnNlu | None = None) -> None:
+    def __init__(self, replies: list[dict[str, Any]]) -> None:
         self.replies = replies
-        self._nlu = nlu
 
     async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        if self._nlu is not None:
-            self._nlu.note(sender, metadata.get("request_id"), "greet", 0.88)
         return self.replies
 
 
@@ -142,13 +138,13 @@ KB_ANSWER = {
 
 
 async def pipeline_with(
-    database: Database, replies: list[dict[str, Any]], bot_answers: bool = True, nlu: TurnNlu | None = None
+    database: Database, replies: list[dict[str, Any]], bot_answers: bool = True
 ) -> tuple[ConversationPipeline, ConversationStore, MemoryRecorder]:
     recorder = MemoryRecorder()
     store = ConversationStore(database, recorder=recorder)
-    rasa = ScriptedRasa(replies, nlu)
+    rasa = ScriptedRasa(replies)
     gate = Gate(bot_answers)
-    pipeline = ConversationPipeline(store, rasa, MemoryEventBus(), gate, recorder=recorder, nlu=nlu)  # type: ignore[arg-type]
+    pipeline = ConversationPipeline(store, rasa, MemoryEventBus(), gate, recorder=recorder)  # type: ignore[arg-type]
     return pipeline, store, recorder
 
 
@@ -213,25 +209,19 @@ async def test_a_turn_that_hands_off_records_why(database: Database) -> None:
     assert turn.data["intent_confidence"] == 0.4  # from the handoff's scores when no nlu payload came
 
 
-async def test_without_a_kb_or_handoff_payload_the_intent_comes_from_the_webhooks_note(database: Database) -> None:
-    nlu = TurnNlu()
-    pipeline, _, recorder = await pipeline_with(database, [{"text": "Hi! How can I help?"}], nlu=nlu)
+async def test_without_a_kb_or_handoff_payload_the_intent_comes_from_the_channels_nlu_reply(
+    database: Database,
+) -> None:
+    """Rasa's channel ends every turn with the classification (rasa_addons/channels.py): a fact of the turn, never a
+    line of the transcript."""
+    nlu = {"custom": {"nlu": {"intent": "greet", "confidence": 0.88}}}
+    pipeline, store, recorder = await pipeline_with(database, [{"text": "Hi! How can I help?"}, nlu])
     conversation, _ = await pipeline.open_conversation("web", "visitor")
-    await pipeline.receive(InboundMessage("web", "visitor", "hello", conversation_id=conversation.id))
+    replies = await pipeline.receive(InboundMessage("web", "visitor", "hello", conversation_id=conversation.id))
     (turn,) = recorder.of(K.BOT_TURN)
     assert (turn.data["intent"], turn.data["intent_confidence"], turn.data["kb_decision"]) == ("greet", 0.88, None)
-
-
-def test_a_note_is_taken_once_and_never_by_another_request() -> None:
-    nlu = TurnNlu(size=2)
-    nlu.note("c1", "req-1", "greet", 0.9)
-    assert nlu.take("c1", "req-2") is None  # another turn's: dropped, not given
-    nlu.note("c1", "req-1", "greet", 0.9)
-    assert nlu.take("c1", "req-1") == ("greet", 0.9)
-    assert nlu.take("c1", "req-1") is None
-    for conversation in ("c1", "c2", "c3"):  # bounded: the oldest goes
-        nlu.note(conversation, None, "thanks", 0.7)
-    assert nlu.take("c1", None) is None and nlu.take("c3", None) == ("thanks", 0.7)
+    assert [m.text for m in replies] == ["Hi! How can I help?"]
+    assert [m.sender for m in await store.history(conversation.id)] == [Sender.CUSTOMER, Sender.BOT]
 
 
 async def test_while_an_agent_owns_the_chat_a_message_is_recorded_and_no_bot_turn(database: Database) -> None:

@@ -1,0 +1,210 @@
+"""Where a bot turn's time goes: the real stack (front door + Rasa) with a sampling profiler in both processes.
+
+Starts the stack as bench/turn_latency.py does, with bench/sampler on PYTHONPATH (its sitecustomize samples each
+process's main thread), warms up, then runs phases of sequential turns through the front door — the four standard
+messages, then FAQ questions — and reports per process and phase the busy milliseconds per turn and the functions
+holding the most of that time (inclusive), as a readable table and, as its last line, one JSON object.
+
+Usage: .venv/bin/python bench/turn_profile.py [--turns 120] [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.turn_latency import (  # noqa: E402
+    BENCH_ENV,
+    FAQ_QUESTIONS,
+    MESSAGES,
+    FrontDoorConversation,
+    kb_settled,
+    share_kb_models,
+)
+from bot.stack import running_stack  # noqa: E402
+
+SAMPLER = ROOT / "bench" / "sampler"
+# A stack whose innermost frame is one of these is waiting (a loop for I/O, a worker for work, a thread for a child
+# process), not working. aiosqlite's worker thread looks the same waiting and querying: it counts as waiting, so the
+# front door's SQL shows only as the main thread's share of it.
+IDLE_TOPS = (
+    "select",
+    "poll",
+    "run_forever",
+    "run_until_complete",
+    "wait",
+    "get",
+    "_worker",
+    "runners.py:serve",
+    "_connection_worker_thread",
+    "_wait_for_tstate_lock",
+    "retrieval.py:fine_tune",
+)
+# Frames that most busy samples pass through (entry points, event loops, dispatch): they say nothing.
+FRAMEWORK = (
+    "thread:",
+    "asyncio/",
+    "<frozen runpy>",
+    "server/cli.py:",
+    "threading.py:",
+    "futures/thread.py:",
+    "aiohttp/web_protocol",
+    "aiohttp/web_app",
+    "aiohttp/web_middlewares",
+    "sanic/",
+    "server/runners.py",
+    "bin/rasa:",
+    "rasa/__main__.py",
+    "cli/run.py",
+    "core/run.py",
+    "rasa/api.py",
+    "connection_task:",
+    "handle_request:",
+    "dask/",
+    "runner/dask.py",
+    "engine/graph.py",
+)
+# Where a turn's time goes, by the innermost frame on the stack that names one of these (first match wins).
+BUCKETS = {
+    "action result validation (jsonschema)": ("jsonschema/",),
+    "custom action call (Rasa side)": ("actions/action.py:",),
+    "tracker store": ("core/tracker_store.py:", "sqlalchemy/"),
+    "TED": ("ted_policy.py:",),
+    "DIET": ("diet_classifier.py:",),
+    "rule + memoization policies": ("rule_policy.py:", "memoization.py:"),
+    "featurising (tokens, features, tracker states)": ("featurizers/", "tokenizers/", "trackers.py:", "domain.py:"),
+    "knowledge base": ("kb/", "onnxruntime/"),
+    "actions webhook (front door)": ("bot/actions_endpoint.py:", "rasa_sdk/"),
+    "JSON": ("json/", "ujson", "orjson"),
+    "logging": ("logging/", "structlog/"),
+    "front door storage (SQL)": ("conversations/", "sqlalchemy/", "aiosqlite/", "record/"),
+}
+
+
+def busy(stacks: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in stacks.items() if not k.rsplit(";", 1)[-1].endswith(IDLE_TOPS)}
+
+
+def inclusive(stacks: dict[str, int], top: int) -> list[tuple[str, int]]:
+    """Functions by the busy samples whose stack holds them (each counted once per stack), largest first."""
+    counts: collections.Counter[str] = collections.Counter()
+    for stack, n in stacks.items():
+        for name in set(stack.split(";")):
+            counts[name] += n
+    return [(name, n) for name, n in counts.most_common() if not name.startswith(FRAMEWORK)][:top]
+
+
+def bucketed(stacks: dict[str, int]) -> collections.Counter[str]:
+    counts: collections.Counter[str] = collections.Counter()
+    for stack, n in stacks.items():
+        frames = stack.split(";")
+        found = next(
+            (
+                bucket
+                for frame in reversed(frames)
+                for bucket, patterns in BUCKETS.items()
+                if any(p in frame for p in patterns)
+            ),
+            "other",
+        )
+        counts[found] += n
+    return counts
+
+
+def report(path: Path, turns: dict[str, int], top: int) -> dict[str, Any] | None:
+    """{phase: {"busy_ms_per_turn", "buckets": {name: ms per turn}, "top": [[function, ms per turn, share]]}} for one
+    process's dump; None for a dump that is not the front door's or Rasa's server (a child process)."""
+    dump = json.loads(path.read_text(encoding="utf-8"))
+    name = "rasa" if "rasa" in Path(dump["argv"][0]).name else "frontdoor" if dump["argv"][1:2] == ["serve"] else ""
+    entry = ("server/cli.py:main", "rasa/__main__.py:main")
+    if not name or not any(e in s for stacks in dump["phases"].values() for s in stacks for e in entry):
+        return None
+    out: dict[str, Any] = {"process": name}
+    for phase, n in turns.items():
+        stacks = busy(dump["phases"].get(phase, {}))
+        per_turn = dump["interval_s"] * 1000 / n
+        total = sum(stacks.values())
+        main = sum(v for k, v in stacks.items() if k.startswith("thread:MainThread;"))
+        out[phase] = {
+            "busy_ms_per_turn": round(total * per_turn, 1),
+            "main_thread_busy_ms_per_turn": round(main * per_turn, 1),
+            "buckets": {k: round(v * per_turn, 1) for k, v in bucketed(stacks).most_common()},
+            "top": [[f, round(c * per_turn, 1), round(c / max(total, 1), 3)] for f, c in inclusive(stacks, top)],
+        }
+    return out
+
+
+async def run_phases(frontdoor_url: str, var_dir: Path, phase_file: Path, turns: int) -> dict[str, int]:
+    """Runs the phases once the KB has settled, naming each in `phase_file` for the samplers (a tiny local write, so
+    done inline)."""
+    await kb_settled(var_dir)
+    phases = {"standard": MESSAGES, "faq": FAQ_QUESTIONS}
+    async with aiohttp.ClientSession() as http:
+        for name, texts in (("warmup", MESSAGES + FAQ_QUESTIONS), *phases.items()):
+            phase_file.write_text(name, encoding="utf-8")  # noqa: ASYNC240
+            await asyncio.sleep(0.3)  # the samplers re-read the phase every 50 samples
+            conversation = FrontDoorConversation(http, frontdoor_url)
+            await conversation.start()
+            for i in range(turns if name != "warmup" else 20):
+                if i and i % 20 == 0:  # conversations of realistic length: trackers grow with every turn
+                    await conversation.start()
+                await conversation.turn(texts[i % len(texts)])
+        phase_file.write_text("done", encoding="utf-8")  # noqa: ASYNC240
+    return {name: turns for name in phases}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=120, help="turns per phase")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--keep", type=Path, help="copy the raw dumps (collapsed stacks per phase) into this folder")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "profile"
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(SAMPLER), os.environ.get("PYTHONPATH")))),
+            "BENCH_PROFILE_OUT": str(out),
+        }
+        with running_stack(ROOT, share_kb_models(Path(tmp) / "var"), env, BENCH_ENV) as stack:
+            turns = asyncio.run(run_phases(stack.frontdoor_url, stack.var_dir, Path(f"{out}.phase"), args.turns))
+        # The processes write their dumps at exit; children (the KB's fine-tuning) have their own and are skipped.
+        dumps = list(Path(tmp).glob("profile.*.json"))
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for dump in dumps:
+                shutil.copy(dump, args.keep)
+        reports = [report(p, turns, args.top) for p in dumps]
+    processes = [r for r in reports if r is not None]
+    for process in processes:
+        for phase in turns:
+            data = process[phase]
+            print(
+                f"\n{process['process']} — {phase}: busy {data['busy_ms_per_turn']} ms per turn (all threads), "
+                f"main thread {data['main_thread_busy_ms_per_turn']} ms"
+            )
+            for bucket, ms in data["buckets"].items():
+                print(f"  {ms:8.1f} ms  {bucket}")
+            print("  top functions (inclusive):")
+            for name, ms, share in data["top"]:
+                print(f"  {ms:8.1f} ms  {share:6.1%}  {name}")
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    print(json.dumps({"benchmark": "turn_profile", "machine": machine, "turns": turns, "processes": processes}))
+
+
+if __name__ == "__main__":
+    main()
