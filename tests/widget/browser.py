@@ -77,6 +77,13 @@ class Widget:
         stored: str | None = await self.page.evaluate(f"() => localStorage.getItem('frontdoor:{origin}:conversation')")
         return stored
 
+    async def start(self, site: str, first: str) -> list[str]:
+        """Opens `site` in the page, the widget, and says `first`; returns the bot's first reply, as shown."""
+        await self.page.goto(site)
+        await self.open()
+        await self.say(first)
+        return await self.wait_for_replies(1)
+
     async def active_element(self) -> Any:
         """What has focus inside the widget (the shadow root's active element), as {tag, cls}."""
         return await self.page.evaluate(

@@ -26,11 +26,8 @@ async def test_handoff_notices_agent_messages_and_the_rating_reach_the_customer(
 ) -> None:
     page = await browser.new_page(locale="en-US")
     dialogs = record_dialogs(page)
-    await page.goto(site)
     widget = Widget(page)
-    await widget.open()
-    await widget.say("hi")
-    assert await widget.wait_for_replies(1) == ["Assistant\necho: hi"]
+    assert await widget.start(site, "hi") == ["Assistant\necho: hi"]
     conversation_id = await widget.conversation_id(frontdoor)
     app = frontdoor.app
     topic = conversation_topic(conversation_id)
@@ -76,11 +73,8 @@ async def test_handoff_notices_agent_messages_and_the_rating_reach_the_customer(
 
 async def test_unread_replies_show_on_the_closed_launcher(browser: Browser, site: str, frontdoor: TestServer) -> None:
     page = await browser.new_page(locale="en-US")
-    await page.goto(site)
     widget = Widget(page)
-    await widget.open()
-    await widget.say("hi")
-    await widget.wait_for_replies(1)
+    await widget.start(site, "hi")
     await page.keyboard.press("Escape")
     conversation_id = await widget.conversation_id(frontdoor)
     await frontdoor.app[PIPELINE].post_from_agent(conversation_id, "agent_ann", "Are you still there?")
@@ -114,11 +108,8 @@ async def test_choices_the_customer_wrote_past_are_no_longer_clickable(
     browser: Browser, site: str, frontdoor: TestServer
 ) -> None:
     page = await browser.new_page(locale="en-US")
-    await page.goto(site)
     widget = Widget(page)
-    await widget.open()
-    await widget.say("hi")
-    await widget.wait_for_replies(1)
+    await widget.start(site, "hi")
     conversation_id = await widget.conversation_id(frontdoor)
     choices = (Button("Yes", "/affirm"), Button("No", "/deny"))
     question = MessageDraft(Sender.SYSTEM, "Still there?", buttons=choices)

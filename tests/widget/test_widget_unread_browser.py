@@ -21,11 +21,8 @@ async def test_news_that_came_while_the_customer_was_away_is_unread_on_their_nex
 ) -> None:
     context = await browser.new_context(locale="en-US")  # one browser profile: its localStorage outlives the page
     page = await context.new_page()
-    await page.goto(site)
     widget = Widget(page)
-    await widget.open()
-    await widget.say("my kettle leaks")
-    await widget.wait_for_replies(1)
+    await widget.start(site, "my kettle leaks")
     conversation_id = await widget.conversation_id(frontdoor)
     await page.close()  # the customer leaves
 
