@@ -75,6 +75,13 @@ class Customer:
             messages: list[dict[str, Any]] = (await response.json())["messages"]
             return messages
 
+    async def leave(self) -> None:
+        """Ends the chat (the widget's "start a new conversation"): a handoff still waiting leaves the queue, so the
+        tests that share the stack never find it ahead of their own customer."""
+        url = f"{self.base_url}/api/v1/conversations/{self.conversation_id}/close"
+        async with self.http.post(url, headers=self.headers) as response:
+            assert response.status == 200, await response.text()
+
     async def history(self) -> list[dict[str, Any]]:
         url = f"{self.base_url}/api/v1/conversations/{self.conversation_id}/messages"
         async with self.http.get(url, headers=self.headers) as response:

@@ -48,6 +48,7 @@ async def test_asking_for_a_human_in_chinese_hands_off(customer: Customer) -> No
     replies = await customer.say("我要找人工客服")
     assert CJK.search(texts(replies))
     assert any(m["sender"] == "system" for m in replies), replies
+    await customer.leave()
 
 
 @pytest.mark.parametrize("text", ["我的电水壶坏了，我要转人工", "my kettle is broken, I want to talk to a human"])
@@ -57,6 +58,7 @@ async def test_a_problem_with_a_plain_request_for_a_person_hands_off_instead_of_
     replies = await customer.say(text)
     assert any(m["sender"] == "system" for m in replies), replies  # queued for a person
     assert not re.search(r"order number|订单号", texts(replies), re.IGNORECASE), replies  # no form question
+    await customer.leave()
 
 
 async def test_live_chat_over_websocket_replays_history_and_streams_replies(
