@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Locator
 
 from bot.keys import KB
 from tests.widget.browser import TIMEOUT_MS, Widget, chromium
@@ -48,6 +48,18 @@ async def browser(faq_frontdoor: TestServer) -> AsyncIterator[Browser]:
         yield launched
 
 
+async def greeted(
+    item: Locator, buttons_css: str, greeting: str, published: dict[str, str]
+) -> tuple[Locator, list[str]]:
+    """The greeting `item` says `greeting` and offers four of the `published` questions: (their buttons, texts)."""
+    assert await item.locator(".bubble").inner_text(timeout=TIMEOUT_MS) == greeting
+    buttons = item.locator(buttons_css)
+    await buttons.nth(3).wait_for(timeout=TIMEOUT_MS)
+    questions = await buttons.all_inner_texts()
+    assert len(questions) == 4 and all(q in published for q in questions)
+    return buttons, questions
+
+
 @pytest.mark.parametrize(
     ("locale", "greeting", "connected"),
     [("en-US", "Hi! How can we help you today?", "Connected"), ("zh-CN", "您好！请问有什么可以帮您？", "已连接")],
@@ -63,12 +75,7 @@ async def test_the_demo_page_greets_and_a_common_question_gets_its_answer(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(str(faq_frontdoor.make_url("/")))
     await page.locator("#status").filter(has_text=connected).wait_for(timeout=TIMEOUT_MS)
-    greeting_item = page.locator("#log li.bot.greeting")
-    assert await greeting_item.locator(".bubble").inner_text(timeout=TIMEOUT_MS) == greeting
-    buttons = greeting_item.locator(".buttons button")
-    await buttons.nth(3).wait_for(timeout=TIMEOUT_MS)
-    questions = await buttons.all_inner_texts()
-    assert len(questions) == 4 and all(q in published for q in questions)
+    buttons, questions = await greeted(page.locator("#log li.bot.greeting"), ".buttons button", greeting, published)
     # The greeting is the page's own: nothing was stored or sent.
     assert await page.locator("#log li[data-seq]").count() == 0
     if SCREENSHOTS:
@@ -113,12 +120,8 @@ async def test_the_widget_offers_the_same_common_questions_under_its_greeting(
     await page.goto(str(faq_frontdoor.make_url("/widget/demo")) + "?" + query)
     widget = Widget(page)
     await widget.open()
-    greeting_item = page.locator("frontdoor-widget ol.log li.greeting")
-    assert await greeting_item.locator(".bubble").inner_text(timeout=TIMEOUT_MS) == greeting
-    buttons = greeting_item.locator(".starters button")
-    await buttons.nth(3).wait_for(timeout=TIMEOUT_MS)
-    questions = await buttons.all_inner_texts()
-    assert len(questions) == 4 and all(q in published for q in questions)
+    item = page.locator("frontdoor-widget ol.log li.greeting")
+    buttons, questions = await greeted(item, ".starters button", greeting, published)
     if SCREENSHOTS:
         await page.screenshot(path=f"{SCREENSHOTS}/widget-greeting-{language}.png")
     await buttons.nth(2).click()
