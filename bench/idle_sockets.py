@@ -28,8 +28,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.turn_latency import rss_mib  # noqa: E402
-from bot.stack import free_port, start_frontdoor, stop_process, wait_for_http  # noqa: E402
+from bench.proc import cpu_s, load_average, rss_mib  # noqa: E402
+from bot.rasa_runtime import stop_process  # noqa: E402
+from bot.stack import free_port, start_frontdoor, wait_for_http  # noqa: E402
 
 TARGET_EXTRA_MIB = 100
 # Conversations started (and sockets opened) at once: a crowd arriving, without a thousand handshakes in one tick.
@@ -47,16 +48,6 @@ def raise_open_files(sockets: int) -> int:
         soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     return soft
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds process `pid` has used (/proc/PID/stat, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 async def start_conversation(http: aiohttp.ClientSession, base: str) -> tuple[str, str]:

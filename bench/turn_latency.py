@@ -34,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.proc import cpu_s, rss_mib  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from bot.stack import Stack, running_stack  # noqa: E402
 
@@ -62,6 +63,8 @@ BENCH_ENV = {"FD_INTAKE_DEMO_ORDERS": "1", "FD_LIMITS_MESSAGES_PER_CONVERSATION"
 KB_MODELS_CACHE = ROOT / "var" / "bench-kb-models"
 KB_SETTLED_LINES = ("fine-tuned encoders now serving", "knowledge-base adaptation failed")
 KB_SETTLE_TIMEOUT_S = 900.0
+# "Quiet": under 5 % of a core over 3 s (an idle front door uses well under 1 %).
+QUIET_WINDOW_S, QUIET_CPU_SHARE = 3.0, 0.05
 
 
 def share_kb_models(var_dir: Path) -> Path:
@@ -73,17 +76,23 @@ def share_kb_models(var_dir: Path) -> Path:
     return var_dir
 
 
-async def kb_settled(var_dir: Path, timeout_s: float = KB_SETTLE_TIMEOUT_S) -> float:
-    """Waits until the front door in `var_dir` has logged the end of its KB's background adaptation (or until
-    `timeout_s`, when FD_KB_FINE_TUNE is off or it is still running); returns the seconds waited."""
+async def kb_settled(stack: Stack, timeout_s: float = KB_SETTLE_TIMEOUT_S) -> float:
+    """Waits until the front door of `stack` has logged the end of its KB's background adaptation (or until
+    `timeout_s`, when FD_KB_FINE_TUNE is off or it is still running) and then until it is quiet: after the swap it
+    re-encodes and saves the index for half a minute or so, at most of a core, which would otherwise be charged to
+    the first turns measured. Returns the seconds waited."""
     started = time.monotonic()
-    log = var_dir / "frontdoor.log"
+    log = stack.var_dir / "frontdoor.log"
     while time.monotonic() - started < timeout_s:
         text = await asyncio.to_thread(log.read_text, encoding="utf-8", errors="replace")
         if any(line in text for line in KB_SETTLED_LINES):
-            await asyncio.sleep(5)  # the index is saved again after the swap
             break
         await asyncio.sleep(2)
+    while time.monotonic() - started < timeout_s:
+        before = cpu_s(stack.frontdoor_pid)
+        await asyncio.sleep(QUIET_WINDOW_S)
+        if cpu_s(stack.frontdoor_pid) - before < QUIET_CPU_SHARE * QUIET_WINDOW_S:
+            break
     return round(time.monotonic() - started, 1)
 
 
@@ -94,13 +103,6 @@ def summary(values: list[float]) -> dict[str, float]:
         "p95_ms": round(percentile(values, 95), 2),
         "mean_ms": round(statistics.fmean(values), 2),
     }
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 class Conversation(Protocol):
@@ -284,7 +286,7 @@ async def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         running_stack(ROOT, share_kb_models(Path(tmp)), os.environ, BENCH_ENV) as stack,
     ):
-        settle_s = await kb_settled(stack.var_dir)
+        settle_s = await kb_settled(stack)
         load_before = os.getloadavg()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
             # Warm-up (graphs, pools, SQLite pages), with questions the measured turns ask last, if at all.

@@ -1,11 +1,16 @@
 """Where a bot turn's time goes: the real stack (front door + Rasa) with a sampling profiler in both processes.
 
 Starts the stack as bench/turn_latency.py does, with bench/sampler on PYTHONPATH (its sitecustomize samples each
-process's main thread), warms up, then runs phases of sequential turns through the front door — the four standard
-messages, then FAQ questions — and reports per process and phase the busy milliseconds per turn and the functions
-holding the most of that time (inclusive), as a readable table and, as its last line, one JSON object.
+process's main thread), warms up, then runs phases through the front door — sequential turns of the four standard
+messages, then of FAQ questions, then the peak of bench/turn_latency.py (`concurrent_load`: 50 customers at once
+× 10 turns of the mixed scripts) — and reports per process and phase the busy milliseconds per turn, the CPU
+milliseconds per turn (/proc, every thread) and the functions holding the most of that time (inclusive), as a
+readable table and, as its last line, one JSON object.
 
-Usage: .venv/bin/python bench/turn_profile.py [--turns 120] [--top 25]
+Under the peak the sampler's "busy" also counts threads that are ready but wait for the interpreter lock or a core;
+the CPU milliseconds are what the work costs.
+
+Usage: .venv/bin/python bench/turn_profile.py [--turns 120] [--conversations 50] [--concurrent-turns 10] [--top 25]
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import json
 import os
 import platform
 import shutil
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +35,17 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.proc import cpu_s  # noqa: E402
 from bench.turn_latency import (  # noqa: E402
     BENCH_ENV,
     FAQ_QUESTIONS,
     MESSAGES,
     FrontDoorConversation,
+    concurrent_load,
     kb_settled,
     share_kb_models,
 )
-from bot.stack import running_stack  # noqa: E402
+from bot.stack import Stack, running_stack  # noqa: E402
 
 SAMPLER = ROOT / "bench" / "sampler"
 # A stack whose innermost frame is one of these is waiting (a loop for I/O, a worker for work, a thread for a child
@@ -95,22 +105,27 @@ BUCKETS = {
 }
 
 
-def busy(stacks: dict[str, int]) -> dict[str, int]:
+def busy(stacks: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in stacks.items() if not k.rsplit(";", 1)[-1].endswith(IDLE_TOPS)}
 
 
-def inclusive(stacks: dict[str, int], top: int) -> list[tuple[str, int]]:
-    """Functions by the busy samples whose stack holds them (each counted once per stack), largest first."""
-    counts: collections.Counter[str] = collections.Counter()
-    for stack, n in stacks.items():
+def largest(counts: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(counts.items(), key=lambda item: -item[1])
+
+
+def inclusive(stacks: dict[str, float], top: int) -> list[tuple[str, float]]:
+    """Functions by the busy seconds of the stacks that hold them (each counted once per stack), largest first."""
+    counts: collections.defaultdict[str, float] = collections.defaultdict(float)
+    for stack, seconds in stacks.items():
         for name in set(stack.split(";")):
-            counts[name] += n
-    return [(name, n) for name, n in counts.most_common() if not name.startswith(FRAMEWORK)][:top]
+            counts[name] += seconds
+    return [(name, s) for name, s in largest(counts) if not name.startswith(FRAMEWORK)][:top]
 
 
-def bucketed(stacks: dict[str, int]) -> collections.Counter[str]:
-    counts: collections.Counter[str] = collections.Counter()
-    for stack, n in stacks.items():
+def bucketed(stacks: dict[str, float]) -> list[tuple[str, float]]:
+    """Busy seconds per bucket (BUCKETS, by a stack's innermost frame that names one), largest first."""
+    counts: collections.defaultdict[str, float] = collections.defaultdict(float)
+    for stack, seconds in stacks.items():
         frames = stack.split(";")
         found = next(
             (
@@ -121,55 +136,89 @@ def bucketed(stacks: dict[str, int]) -> collections.Counter[str]:
             ),
             "other",
         )
-        counts[found] += n
-    return counts
+        counts[found] += seconds
+    return largest(counts)
 
 
-def report(path: Path, turns: dict[str, int], top: int) -> dict[str, Any] | None:
-    """{phase: {"busy_ms_per_turn", "buckets": {name: ms per turn}, "top": [[function, ms per turn, share]]}} for one
-    process's dump; None for a dump that is not the front door's or Rasa's server (a child process)."""
+def report(path: Path, ran: Phases, top: int) -> dict[str, Any] | None:
+    """{phase: {"busy_ms_per_turn", "cpu_ms_per_turn", "buckets": {name: ms per turn}, "top": [[function, ms per
+    turn, share]]}} for one process's dump; None for a dump that is not the front door's or Rasa's server (a child
+    process)."""
     dump = json.loads(path.read_text(encoding="utf-8"))
     name = "rasa" if "rasa" in Path(dump["argv"][0]).name else "frontdoor" if dump["argv"][1:2] == ["serve"] else ""
     entry = ("server/cli.py:main", "rasa/__main__.py:main")
     if not name or not any(e in s for stacks in dump["phases"].values() for s in stacks for e in entry):
         return None
     out: dict[str, Any] = {"process": name}
-    for phase, n in turns.items():
+    for phase, n in ran.turns.items():
         stacks = busy(dump["phases"].get(phase, {}))
-        per_turn = dump["interval_s"] * 1000 / n
+        per_turn = 1000 / n  # seconds of the phase → milliseconds per turn
         total = sum(stacks.values())
         main = sum(v for k, v in stacks.items() if k.startswith("thread:MainThread;"))
         out[phase] = {
             "busy_ms_per_turn": round(total * per_turn, 1),
+            "cpu_ms_per_turn": round(1000 * ran.cpu_s[phase][name] / n, 1),
             "main_thread_busy_ms_per_turn": round(main * per_turn, 1),
-            "buckets": {k: round(v * per_turn, 1) for k, v in bucketed(stacks).most_common()},
-            "top": [[f, round(c * per_turn, 1), round(c / max(total, 1), 3)] for f, c in inclusive(stacks, top)],
+            "buckets": {k: round(v * per_turn, 1) for k, v in bucketed(stacks)},
+            "top": [
+                [f, round(c * per_turn, 1), round(c / total, 3) if total else 0.0] for f, c in inclusive(stacks, top)
+            ],
         }
     return out
 
 
-async def run_phases(frontdoor_url: str, var_dir: Path, phase_file: Path, turns: int) -> dict[str, int]:
+@dataclass(frozen=True)
+class Phases:
+    """What the driver ran: turns per phase, and each phase's CPU seconds per process ("frontdoor", "rasa")."""
+
+    turns: dict[str, int]
+    cpu_s: dict[str, dict[str, float]]
+
+
+async def run_phases(stack: Stack, phase_file: Path, turns: int, conversations: int, concurrent_turns: int) -> Phases:
     """Runs the phases once the KB has settled, naming each in `phase_file` for the samplers (a tiny local write, so
     done inline)."""
-    await kb_settled(var_dir)
+    await kb_settled(stack)
+    pids = {"frontdoor": stack.frontdoor_pid, "rasa": stack.rasa_pid}
     phases = {"standard": MESSAGES, "faq": FAQ_QUESTIONS}
-    async with aiohttp.ClientSession() as http:
-        for name, texts in (("warmup", MESSAGES + FAQ_QUESTIONS), *phases.items()):
+    used: dict[str, dict[str, float]] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+
+        async def phase(name: str, run: Callable[[], Awaitable[object]]) -> None:
             phase_file.write_text(name, encoding="utf-8")  # noqa: ASYNC240
             await asyncio.sleep(0.3)  # the samplers re-read the phase every 50 samples
-            conversation = FrontDoorConversation(http, frontdoor_url)
+            before = {process: cpu_s(pid) for process, pid in pids.items()}
+            await run()
+            used[name] = {process: cpu_s(pid) - before[process] for process, pid in pids.items()}
+
+        async def sequential(texts: tuple[str, ...], n: int) -> None:
+            conversation = FrontDoorConversation(http, stack.frontdoor_url)
             await conversation.start()
-            for i in range(turns if name != "warmup" else 20):
+            for i in range(n):
                 if i and i % 20 == 0:  # conversations of realistic length: trackers grow with every turn
                     await conversation.start()
                 await conversation.turn(texts[i % len(texts)])
+
+        await phase("warmup", lambda: sequential(MESSAGES + FAQ_QUESTIONS, 20))
+        for name, texts in phases.items():
+            await phase(name, functools.partial(sequential, texts, turns))
+        if conversations:
+            await phase(
+                "concurrent",
+                lambda: concurrent_load(http, stack.frontdoor_url, conversations, concurrent_turns),
+            )
         phase_file.write_text("done", encoding="utf-8")  # noqa: ASYNC240
-    return {name: turns for name in phases}
+    counts = {name: turns for name in phases} | (
+        {"concurrent": conversations * concurrent_turns} if conversations else {}
+    )
+    return Phases(counts, {name: used[name] for name in counts})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=120, help="turns per phase")
+    parser.add_argument("--conversations", type=int, default=50, help="customers at once in the peak (0: no peak)")
+    parser.add_argument("--concurrent-turns", type=int, default=10, help="turns per customer in the peak")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", type=Path, help="copy the raw dumps (collapsed stacks per phase) into this folder")
     args = parser.parse_args()
@@ -181,21 +230,24 @@ def main() -> None:
             "BENCH_PROFILE_OUT": str(out),
         }
         with running_stack(ROOT, share_kb_models(Path(tmp) / "var"), env, BENCH_ENV) as stack:
-            turns = asyncio.run(run_phases(stack.frontdoor_url, stack.var_dir, Path(f"{out}.phase"), args.turns))
+            ran = asyncio.run(
+                run_phases(stack, Path(f"{out}.phase"), args.turns, args.conversations, args.concurrent_turns)
+            )
+        turns = ran.turns
         # The processes write their dumps at exit; children (the KB's fine-tuning) have their own and are skipped.
         dumps = list(Path(tmp).glob("profile.*.json"))
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for dump in dumps:
                 shutil.copy(dump, args.keep)
-        reports = [report(p, turns, args.top) for p in dumps]
+        reports = [report(p, ran, args.top) for p in dumps]
     processes = [r for r in reports if r is not None]
     for process in processes:
         for phase in turns:
             data = process[phase]
             print(
                 f"\n{process['process']} — {phase}: busy {data['busy_ms_per_turn']} ms per turn (all threads), "
-                f"main thread {data['main_thread_busy_ms_per_turn']} ms"
+                f"main thread {data['main_thread_busy_ms_per_turn']} ms, CPU {data['cpu_ms_per_turn']} ms"
             )
             for bucket, ms in data["buckets"].items():
                 print(f"  {ms:8.1f} ms  {bucket}")
