@@ -127,6 +127,7 @@ class KBSettings:
             encoders={"en": config.encoders_en, "zh": config.encoders_zh},
             encoder_paths={"minilm": config.minilm_path} if config.minilm_path else {},
             encoder_runtime=config.encoder_runtime,
+            encoder_threads=config.encoder_threads,
             onnx_dir=str(var_dir / "kb-onnx"),
             train_head=config.adapt,
             fine_tune=FineTuneSettings() if config.fine_tune else None,

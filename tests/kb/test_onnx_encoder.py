@@ -86,3 +86,11 @@ def test_the_runtime_setting_and_where_exports_go(tmp_path: Path) -> None:
     assert KBSettings.from_config(torch, tmp_path).retrieval.encoder_runtime == TORCH
     with pytest.raises(InvalidSettings, match="FD_KB_ENCODER_RUNTIME must be one of onnx, onnx-int8, torch"):
         KBConfig.from_env({"FD_KB_ENCODER_RUNTIME": "gpu"})
+
+
+def test_the_front_doors_encoders_run_one_thread_a_call_unless_told(tmp_path: Path) -> None:
+    assert KBSettings.from_config(KBConfig(), tmp_path).retrieval.encoder_threads == 1
+    four = KBConfig.from_env({"FD_KB_ENCODER_THREADS": "4"})
+    assert KBSettings.from_config(four, tmp_path).retrieval.encoder_threads == 4
+    with pytest.raises(InvalidSettings, match="FD_KB_ENCODER_THREADS"):
+        KBConfig.from_env({"FD_KB_ENCODER_THREADS": "0"})
