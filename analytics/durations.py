@@ -41,7 +41,9 @@ from sqlalchemy import (
 )
 
 from analytics.percentiles import N_SUFFIX, Results
+from analytics.rollups import literal_text
 from analytics.tables import (
+    ALL,  # the slice of every fact (its value is ALL too)
     FILTER_DIMENSIONS,
     analytics_agent_work,
     analytics_daily_durations,
@@ -53,7 +55,6 @@ from backends.sql import SQL
 
 EXACT_BELOW_S = 60.0  # whole-second buckets below this many seconds
 GROWTH = 1.02  # each later bucket is this many times as wide as the one before: the relative error bound is 2 %
-ALL = ""  # the slice of every fact (its value is "" too)
 # Rows are kept for blocks of 1, 4, 16, 64 and 256 days (aligned on day ordinals): a range of up to a year is tiled by
 # a few dozen blocks, so a year's percentiles merge those blocks' rows, not 365 days' (`units`).
 SPAN_FACTOR = 4
@@ -101,11 +102,6 @@ def bucket_of(value: ColumnElement[Any]) -> ColumnElement[int]:
 COLUMNS = ["day", "span", "dimension", "value", "metric", "bucket", "n", "lo", "hi"]
 
 
-def _text(value: str) -> ColumnElement[str]:
-    """A name from this module as an SQL string literal (PostgreSQL must know its type in INSERT … SELECT)."""
-    return literal_column(f"'{value}'")
-
-
 def day_inserts(days: Collection[str] | None) -> list[Any]:
     """The INSERT … SELECT of every metric's and slice's one-day rows of `days` (None: all days) from the facts."""
     statements = []
@@ -114,14 +110,14 @@ def day_inserts(days: Collection[str] | None) -> list[Any]:
         value = source.c[metric.column]
         for dimension in (ALL, *metric.slices):
             bucket = bucket_of(value)
-            key = _text(ALL) if dimension == ALL else source.c[dimension]
+            key = literal_text(ALL) if dimension == ALL else source.c[dimension]
             groups = [source.c.day, bucket] if dimension == ALL else [source.c.day, key, bucket]
             chosen = select(
                 source.c.day,
                 literal_column("1"),
-                _text(dimension),
+                literal_text(dimension),
                 key,
-                _text(metric.name),
+                literal_text(metric.name),
                 bucket,
                 func.count(),
                 func.min(value),
@@ -142,7 +138,7 @@ def _block_insert(span: int, start: dt.date) -> Any:
     groups = [D.c.dimension, D.c.value, D.c.metric, D.c.bucket]
     chosen = (
         select(
-            _text(start.isoformat()),
+            literal_text(start.isoformat()),
             literal_column(str(span)),
             *groups,
             func.sum(D.c.n),

@@ -310,9 +310,13 @@ def conversation_facts(conversation_id: str, events: Sequence[Fact], clocks: Clo
         "agent_replies": agent_replies,
     }
     handoffs, work = [], []
+    answered: set[str] = set()  # agents who replied in an earlier episode
     for episode in episodes:
         row, rows = _episode_rows(conversation, episode, clocks)
         handoffs.append(row)
+        for work_row in rows:
+            work_row["first_in_conversation"] = int(work_row["agent"] not in answered)
+            answered.add(work_row["agent"])
         work.extend(rows)
     for row in surveys.values():
         row.update({**d, "agent": row["agent"] or d["agent"], "day": clocks.day(row["sent_at"])})
@@ -361,6 +365,7 @@ def _episode_rows(conversation: Row, e: _Episode, clocks: Clocks) -> tuple[Row, 
             "agent": name,
             "conversation_id": conversation["conversation_id"],
             "day": row["day"],
+            **{d: row[d] for d in ("channel", "language", "team", "queue", "category", "priority")},
             "assigned_at": w.assigned_at,
             "first_reply_at": w.first_reply_at,
             # The first responder answers for the customer's whole wait; one taking over, from their assignment.

@@ -6,8 +6,9 @@ them (`analytics.facts`) and replaces their fact rows in one transaction per bat
 newest event time it saw. Recomputing whole rows from all of an entity's events makes a pass idempotent — running it
 twice, or over an overlapping window, gives the same rows — and `rebuild` is the same fold over everything, from
 empty. Reads and writes are set-based: one indexed query per batch of ids, one batched insert per table, and one
-UPDATE for the containment flags of the batch's customers; then the daily rollups of the days it touched are
-recomputed from the facts (`analytics.rollups`). Must never write the record nor read live state.
+UPDATE for the containment flags of the batch's customers; then the rollups (daily and marginal) and duration
+histograms of the days it touched are recomputed from the facts (`analytics.rollups`, `analytics.durations`). Must
+never write the record nor read live state.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analytics.facts import Clocks, Fact, conversation_facts, ticket_facts
 from analytics.rollups import refresh
 from analytics.tables import (
     FACT_TABLES,
+    MARGINALS,
     ROLLUPS,
     analytics_agent_work,
     analytics_conversations,
@@ -51,9 +53,6 @@ _CONVERSATION_TABLES = (
     analytics_kb,
 )
 
-# The conversation-keyed facts that daily rollups sum (agents' work has none: its report reads the facts).
-_ROLLED_UP = (analytics_conversations, analytics_handoffs, analytics_surveys, analytics_kb)
-
 
 class Projector:
     """Folds `service_events` into the facts tables on `db`, with `clocks`' day buckets and business time."""
@@ -73,7 +72,7 @@ class Projector:
     async def rebuild(self) -> list[str]:
         """Empties every fact table and folds the whole record again."""
         async with self._db.transaction() as tx:
-            for table in (*FACT_TABLES, *ROLLUPS.values(), analytics_state):
+            for table in (*FACT_TABLES, *ROLLUPS.values(), *MARGINALS.values(), analytics_state):
                 await tx.execute(delete(table))
         return await self._project(None)
 

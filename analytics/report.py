@@ -2,11 +2,14 @@
 `GET /api/v1/analytics/report`, computed from the facts tables only.
 
 Each facts table's counters are read once over the current and the previous period together, grouped by business
-day, from its daily rollup (`analytics.rollups`; from the facts themselves when a queue or agent filter asks
-for what the rollups do not carry), and the period totals are sums of those days, so the cards and the daily series
-cannot disagree; percentiles come from the facts through `analytics.percentiles` (PostgreSQL's `percentile_cont`, or
-the same interpolation on SQLite). Definitions: `analytics.metrics` and docs/metrics.md. Must never read live state or
-the clock (`now` decides only whether an unanswered clock has already missed its due time).
+day, and the period totals are sums of those days, so the cards and the daily series cannot disagree; every count and
+list is read where `_sums` finds it (`analytics.rollups`): the marginal rollups for a report with no filter or one
+(a year is at most 365 rows per listed value, whatever the volume), the daily rollups for several filters on their
+dimensions, else the facts themselves. Percentiles come from the duration histograms (`analytics.durations`) or
+exactly from the facts (`analytics.percentiles`). The SLA clocks still running are the one part read from the facts
+on every report (the partial indexes of open tickets): whether they have missed depends on `now`. Definitions:
+`analytics.metrics` and docs/metrics.md. Must never read live state or the clock (`now` decides only whether an
+unanswered clock has already missed its due time).
 """
 
 from __future__ import annotations
@@ -17,24 +20,23 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, Table, case, func, literal_column, or_, select, union, union_all
 
 from analytics import rollups
 from analytics.annotations import in_range
-from analytics.durations import ALL, METRICS, HPct, histogram_percentiles, sliceable
+from analytics.durations import METRICS, HPct, histogram_percentiles, sliceable
 from analytics.metrics import BUCKET_LABELS, KPIS
 from analytics.percentiles import N_SUFFIX, Pct, percentiles
 from analytics.query import ReportQuery
-from analytics.rollups import Rollup
+from analytics.rollups import SLA_CLOCKS, Rollup, literal_text, sla_overdue, sla_stopped
 from analytics.tables import (
+    ALL,
     BUCKET_COUNTERS,
     ROLLUP_DIMENSIONS,
+    SLA_COUNTERS,
     analytics_agent_work,
-    analytics_conversations,
     analytics_daily_p90,
     analytics_handoffs,
-    analytics_kb,
-    analytics_surveys,
     analytics_tickets,
 )
 from analytics.targets import all_targets, applicable, with_targets
@@ -42,15 +44,7 @@ from backends.sql import SQL
 from intake.models import Priority
 from intake.sla import SlaMetric, SlaPolicy
 
-C, H, W, T, S, B, P = (
-    analytics_conversations,
-    analytics_handoffs,
-    analytics_agent_work,
-    analytics_tickets,
-    analytics_surveys,
-    analytics_kb,
-    analytics_daily_p90,
-)
+H, W, T, P = analytics_handoffs, analytics_agent_work, analytics_tickets, analytics_daily_p90
 TOP = 10
 CLOCKS = {"first_response": SlaMetric.FIRST_RESPONSE, "resolution": SlaMetric.RESOLUTION}
 
@@ -74,17 +68,8 @@ def ratio(part: float, whole: float) -> float | None:
 def sla_met(table: Table, clock: str, now: float) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """(met, missed) conditions of a ticket's `clock` ("first_response" or "resolution"): met when it stopped by its
     due time, missed when it stopped later or is still running past it; neither while it runs within it."""
-    if clock == "first_response":
-        stop, due = table.c.first_response_at, table.c.first_response_due
-    else:
-        stop, due = table.c.final_resolved_at, table.c.resolution_due
-    met = and_(due.is_not(None), stop.is_not(None), stop <= due)
-    missed = and_(due.is_not(None), or_(stop > due, and_(stop.is_(None), due < now)))
-    return met, missed
-
-
-def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.sum(case((condition, 1), else_=0))
+    met, late = sla_stopped(table, clock)
+    return met, or_(late, sla_overdue(table, clock, now))
 
 
 class _Days:
@@ -111,20 +96,63 @@ def rolled(query: ReportQuery) -> bool:
     return set(query.filters) <= set(ROLLUP_DIMENSIONS)
 
 
-def _sums(rollup: Rollup, query: ReportQuery, names: Sequence[str]) -> tuple[Table, dict[str, ColumnElement[Any]]]:
-    """Where to sum `rollup`'s counters `names` for `query`, and the sums: the rollup table's columns when it can
-    answer, else the same per-row expressions over the facts."""
-    if rolled(query):
-        return rollup.table, {n: func.sum(rollup.table.c[n]) for n in names}
-    return rollup.source, {n: func.sum(rollup.counters[n]) for n in names}
+def sliced(query: ReportQuery) -> tuple[str, str] | None:
+    """The marginal rollups' slice that answers `query`: (ALL, ALL) without filters, (dimension, value) with one,
+    None with more."""
+    if len(query.filters) > 1:
+        return None
+    return next(iter(query.filters.items()), (ALL, ALL))
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Where a query's counters are summed: `table`, its rows `where`, each counter's sum, and the column whose
+    values group them (`per`; None when not grouped)."""
+
+    table: Table
+    where: list[ColumnElement[bool]]
+    sums: Mapping[str, ColumnElement[Any]]
+    per: ColumnElement[Any] | None
+
+    @property
+    def key(self) -> ColumnElement[Any]:
+        """The grouping column; ValueError when the sums are not per value of a column."""
+        if self.per is None:
+            raise ValueError("not grouped")
+        return self.per
+
+
+def _sums(rollup: Rollup, query: ReportQuery, names: Sequence[str], per: str = ALL) -> _Sums:
+    """Where to sum `rollup`'s counters `names` for `query` (per value of the column `per`, when given): its marginal
+    rollup when that keeps the query's slice per `per` (no filter or one), else its daily rollup when that carries
+    the filters and `per`, else the same per-row expressions over the facts."""
+    cube, marginal, source = rollup.table, rollup.marginal, rollup.source
+    slice_ = sliced(query)
+    if slice_ is not None and (slice_[0], per) in rollup.pairs:
+        dimension, value = slice_
+        where = [
+            *query.where(marginal, skip=query.filters),  # the range
+            marginal.c.dimension == dimension,
+            marginal.c.value == value,
+            marginal.c.per == per,
+        ]
+        sums = {n: func.sum(marginal.c[n]) for n in names}
+        return _Sums(marginal, where, sums, None if per == ALL else marginal.c.item)
+    if cube is not None and rolled(query) and (per == ALL or per in cube.c):
+        return _Sums(cube, query.where(cube), {n: func.sum(cube.c[n]) for n in names}, _column(cube, per))
+    sums = {n: func.sum(rollup.counters[n]) for n in names}
+    return _Sums(source, query.where(source), sums, _column(source, per))
+
+
+def _column(table: Table, per: str) -> ColumnElement[Any] | None:
+    return None if per == ALL else table.c[per]
 
 
 async def _by_day(db: SQL, rollup: Rollup, query: ReportQuery) -> _Days:
     """Every counter of `rollup` per day, over the current and the previous period."""
-    both = _both(query)
-    table, sums = _sums(rollup, query, list(rollup.counters))
-    statement = select(table.c.day, *(c.label(n) for n, c in sums.items())).where(*both.where(table))
-    return _Days(await db.fetch(statement.group_by(table.c.day)))
+    s = _sums(rollup, _both(query), list(rollup.counters))
+    statement = select(s.table.c.day, *(c.label(n) for n, c in s.sums.items())).where(*s.where)
+    return _Days(await db.fetch(statement.group_by(s.table.c.day)))
 
 
 def _both(query: ReportQuery) -> ReportQuery:
@@ -139,22 +167,41 @@ def _period(table: Table, query: ReportQuery) -> ColumnElement[Any]:
     return case((table.c.day >= start, literal_column("'cur'")), else_=literal_column("'prev'"))
 
 
+async def _grouped(
+    db: SQL, rollup: Rollup, query: ReportQuery, per: str, names: Sequence[str]
+) -> list[Mapping[str, Any]]:
+    """Rows {"key": a value of the column `per`, each of `names`: its sum} of `rollup`'s counters in the range, one
+    per known value (NULL left out)."""
+    s = _sums(rollup, query, names, per)
+    statement = select(s.key.label("key"), *(c.label(n) for n, c in s.sums.items()))
+    return await db.fetch(statement.where(*s.where, s.key.is_not(None)).group_by(s.key))
+
+
 async def _grouped_sums(
     db: SQL, rollup: Rollup, query: ReportQuery, column: str, counter: str = "n", limit: int | None = None
 ) -> list[dict[str, Any]]:
     """[{key, count}] of `rollup`'s `counter` per value of `column` in the range, largest first (zeros left out;
     the first `limit` when given)."""
-    table, sums = _sums(rollup, query, [counter])
-    total = sums[counter]
+    s = _sums(rollup, query, [counter], column)
+    total = s.sums[counter]
     statement = (
-        select(table.c[column].label("key"), total.label("count"))
-        .where(*query.where(table), table.c[column].is_not(None))
-        .group_by(table.c[column])
+        select(s.key.label("key"), total.label("count"))
+        .where(*s.where, s.key.is_not(None))
+        .group_by(s.key)
         .having(total > 0)
-        .order_by(total.desc(), table.c[column])
+        .order_by(total.desc(), s.key)
         .limit(limit)
     )
     return [{"key": r["key"], "count": int(r["count"])} for r in await db.fetch(statement)]
+
+
+def _sla_totals(tickets: Totals, overdue: Totals) -> Totals:
+    """A period's decided SLA clocks: met (stopped in time) and missed (stopped late, or overdue at `now`)."""
+    out: Totals = {}
+    for short in SLA_CLOCKS.values():
+        out[f"{short}_met"] = tickets.get(f"{short}_met", 0.0)
+        out[f"{short}_missed"] = tickets.get(f"{short}_late", 0.0) + overdue.get(short, 0.0)
+    return out
 
 
 class _Report:
@@ -184,7 +231,8 @@ class _Report:
         prev: dict[str, Totals] = {}
         for name, days in (("c", conversations), ("h", handoffs), ("t", tickets), ("s", surveys), ("b", kb)):
             cur[name], prev[name] = days.totals(q), days.totals(q.previous)
-        cur["sla"], prev["sla"] = sla["cur"], sla["prev"]
+        cur["sla"] = _sla_totals(cur["t"], sla["overdue"]["cur"])
+        prev["sla"] = _sla_totals(prev["t"], sla["overdue"]["prev"])
         values = self._kpis(cur, pcts.get("cur", {}))
         previous = self._kpis(prev, pcts.get("prev", {}))
         by_key = {k.key: k for k in KPIS}
@@ -308,25 +356,30 @@ class _Report:
         return await percentiles(self.db, [Pct("p90", H.c.first_response_s, 0.9)], q.where(H), H.c.day)
 
     async def _sla(self) -> dict[str, Any]:
-        q = self.q
-        both = _both(q)
-        columns = []
-        for clock in CLOCKS:
-            met, missed = sla_met(T, clock, self.now)
-            short = "fr" if clock == "first_response" else "res"
-            columns += [_count(met).label(f"{short}_met"), _count(missed).label(f"{short}_missed")]
-        rows = await self.db.fetch(
-            select(_period(T, q).label("g"), T.c.priority, *columns)
-            .where(*both.where(T))
-            .group_by(_period(T, q), T.c.priority)
+        """The SLA table's rows (current period, per priority) and the clocks overdue at `now` per period ("cur",
+        "prev": {"fr": n, "res": n}). Stopped clocks come from the tickets' rollups (their outcome is fixed); only the
+        clocks still running are read from the facts, through the partial indexes that hold just those tickets."""
+        q, both = self.q, _both(self.q)
+        overdue = union_all(
+            *(
+                select(
+                    literal_text(short).label("clock"), _period(T, q).label("g"), T.c.priority, func.count().label("n")
+                )
+                .where(*both.where(T), sla_overdue(T, clock, self.now))
+                .group_by(_period(T, q), T.c.priority)
+                for clock, short in SLA_CLOCKS.items()
+            )
+        )
+        stopped, running = await asyncio.gather(
+            _grouped(self.db, rollups.TICKETS, q, "priority", ["n", *SLA_COUNTERS]), self.db.fetch(overdue)
         )
         totals: dict[str, Totals] = {"cur": defaultdict(float), "prev": defaultdict(float)}
-        by_priority: dict[str, Mapping[str, Any]] = {}
-        for row in rows:
-            for name in ("fr_met", "fr_missed", "res_met", "res_missed"):
-                totals[row["g"]][name] += float(row[name] or 0)
+        late_now: dict[tuple[str, str], int] = {}
+        for row in running:
+            totals[row["g"]][row["clock"]] += float(row["n"])
             if row["g"] == "cur" and row["priority"] is not None:
-                by_priority[row["priority"]] = row
+                late_now[(row["priority"], row["clock"])] = int(row["n"])
+        by_priority = {row["key"]: row for row in stopped if row["n"]}
         order = [p.value for p in Priority] + sorted(set(by_priority) - {p.value for p in Priority})
         sla_rows = []
         for priority in order:
@@ -334,8 +387,9 @@ class _Report:
                 continue
             row = by_priority[priority]
             for clock, metric in CLOCKS.items():
-                short = "fr" if clock == "first_response" else "res"
-                met_n, missed_n = int(row[f"{short}_met"] or 0), int(row[f"{short}_missed"] or 0)
+                short = SLA_CLOCKS[clock]
+                met_n = int(row[f"{short}_met"] or 0)
+                missed_n = int(row[f"{short}_late"] or 0) + late_now.get((priority, short), 0)
                 sla_rows.append(
                     {
                         "priority": priority,
@@ -346,12 +400,12 @@ class _Report:
                         "rate": ratio(met_n, met_n + missed_n),
                     }
                 )
-        return {"cur": totals["cur"], "prev": totals["prev"], "rows": sla_rows}
+        return {"overdue": totals, "rows": sla_rows}
 
     async def _distributions(self) -> dict[str, list[int]]:
         async def buckets(rollup: Rollup) -> list[int]:
-            table, sums = _sums(rollup, self.q, BUCKET_COUNTERS)
-            row = await self.db.fetchrow(select(*(c.label(n) for n, c in sums.items())).where(*self.q.where(table)))
+            s = _sums(rollup, self.q, BUCKET_COUNTERS)
+            row = await self.db.fetchrow(select(*(c.label(n) for n, c in s.sums.items())).where(*s.where))
             return [int((row or {}).get(name) or 0) for name in BUCKET_COUNTERS]
 
         first_response, resolution = await asyncio.gather(buckets(rollups.HANDOFFS), buckets(rollups.TICKETS))
@@ -368,17 +422,6 @@ class _Report:
 
     # -- people ----------------------------------------------------------------------------------------------------
 
-    def _work_where(self) -> list[ColumnElement[bool]]:
-        """Agents' work in the range, filtered by its episode's dimensions (joined only when a filter needs them) and
-        by the agent who did it."""
-        agent = self.q.filters.get("agent")
-        where = [W.c.day >= self.q.start.isoformat(), W.c.day <= self.q.end.isoformat()]
-        if agent:
-            where.append(W.c.agent == agent)
-        if set(self.q.filters) - {"agent"}:
-            where += [*self.q.where(H, skip=("agent",)), W.c.episode_id == H.c.id]
-        return where
-
     async def _people_p50(
         self,
         wanted: Sequence[tuple[str, str]],
@@ -386,56 +429,47 @@ class _Report:
         exact: Callable[[list[Pct]], Awaitable[dict[Any, dict[str, float | None]]]],
     ) -> dict[Any, dict[str, float | None]]:
         """Medians (name, histogram metric) per value of `dimension` (agent or team): from the histograms' slices of
-        that dimension on an unfiltered report, else `exact(specs)` over the facts."""
+        that dimension on an unfiltered report or one filtered by that dimension alone (its one row), else
+        `exact(specs)` over the facts."""
+        specs = [HPct(name, metric, 0.5) for name, metric in wanted]
+        period = {"cur": (self.q.start, self.q.end)}
         if not self.q.filters:
-            specs = [HPct(name, metric, 0.5) for name, metric in wanted]
-            period = {"cur": (self.q.start, self.q.end)}
             return await histogram_percentiles(self.db, specs, period, per_value=dimension)
+        if set(self.q.filters) == {dimension}:
+            found = await histogram_percentiles(self.db, specs, period, filters=self.q.filters)
+            return {self.q.filters[dimension]: found["cur"]}
         metrics = {m.name: m for m in METRICS}
         return await exact([Pct(name, metrics[m].source.c[metrics[m].column], 0.5) for name, m in wanted])
 
     async def _csat_by(self, dimension: str) -> dict[Any, tuple[float | None, int]]:
-        """CSAT and its number of scores per value of `dimension` ("agent" or "team"): from the surveys' daily rollup
-        when it carries that dimension and the filters, else from the facts (the same counters)."""
-        survey, names = rollups.SURVEYS, ["satisfied", "scored"]
-        if rolled(self.q) and dimension in survey.table.c:
-            table, sums = survey.table, {n: func.sum(survey.table.c[n]) for n in names}
-        else:
-            table, sums = survey.source, {n: func.sum(survey.counters[n]) for n in names}
-        column = table.c[dimension]
-        rows = await self.db.fetch(
-            select(column.label("g"), *(c.label(n) for n, c in sums.items()))
-            .where(*self.q.where(table))
-            .group_by(column)
-        )
+        """CSAT and its number of scores per value of `dimension` ("agent" or "team"), from the surveys' rollups
+        when they keep that grouping under the filters, else from the facts (the same counters)."""
+        rows = await _grouped(self.db, rollups.SURVEYS, self.q, dimension, ["satisfied", "scored"])
         return {
-            r["g"]: (ratio(float(r["satisfied"] or 0), float(r["scored"] or 0)), int(r["scored"] or 0)) for r in rows
+            r["key"]: (ratio(float(r["satisfied"] or 0), float(r["scored"] or 0)), int(r["scored"] or 0)) for r in rows
         }
 
     async def _agents(self) -> list[dict[str, Any]]:
-        where = self._work_where()
-        counts, pcts, csat = await asyncio.gather(
-            self.db.fetch(
-                select(W.c.agent, func.count(func.distinct(W.c.conversation_id)).label("n"))
-                .where(*where)
-                .group_by(W.c.agent)
-            ),
+        """Every agent who answered in an episode of the range, with their conversations (each counted on the day of
+        the agent's first episode in it, so once however many episodes it took), medians and CSAT."""
+        work, pcts, csat = await asyncio.gather(
+            _grouped(self.db, rollups.AGENT_WORK, self.q, "agent", ["episodes", "conversations"]),
             self._people_p50(
                 [("first_response_p50", "agent_first_response_s"), ("handle_p50", "agent_handle_s")],
                 "agent",
-                lambda specs: percentiles(self.db, specs, where, W.c.agent),
+                lambda specs: percentiles(self.db, specs, self.q.where(W), W.c.agent),
             ),
             self._csat_by("agent"),
         )
         rows = []
-        for row in sorted(counts, key=lambda r: (-int(r["n"]), r["agent"])):
-            agent = row["agent"]
+        counted = [(r["key"], int(r["conversations"] or 0)) for r in work if r["episodes"]]
+        for agent, conversations in sorted(counted, key=lambda r: (-r[1], r[0])):
             score, n = csat.get(agent, (None, 0))
             rows.append(
                 {
                     "agent": agent,
                     "display_name": self.names.agents.get(agent, agent),
-                    "conversations": int(row["n"]),
+                    "conversations": conversations,
                     "first_response_p50": pcts.get(agent, {}).get("first_response_p50"),
                     "handle_p50": pcts.get(agent, {}).get("handle_p50"),
                     "csat": score,
@@ -494,27 +528,27 @@ class _Report:
         }
 
     async def _options(self) -> dict[str, Any]:
-        """The filter choices: what occurs in the range (whatever the filters), plus every team and agent named."""
+        """The filter choices: what occurs in the range (whatever the filters), plus every team and agent named.
+        Read from the marginal rollups' groups of every fact: at most a row per day and value."""
         unfiltered = ReportQuery(self.q.start, self.q.end, self.q.tz)
-        daily_c, daily_h, daily_t = (rollups.CONVERSATIONS.table, rollups.HANDOFFS.table, rollups.TICKETS.table)
-        sources: dict[str, list[tuple[Table, ColumnElement[Any]]]] = {
-            "channel": [(daily_c, daily_c.c.channel)],
-            "language": [(daily_c, daily_c.c.language)],
-            "queue": [(H, H.c.queue)],
-            "category": [(daily_t, daily_t.c.category)],
-            "priority": [(daily_h, daily_h.c.priority), (daily_t, daily_t.c.priority)],
-            "agent": [(W, W.c.agent)],
-            "team": [(daily_t, daily_t.c.team)],  # the rollup has a row for every team that has a ticket
+        sources: dict[str, list[tuple[Rollup, str]]] = {
+            "channel": [(rollups.CONVERSATIONS, "channel")],
+            "language": [(rollups.CONVERSATIONS, "language")],
+            "queue": [(rollups.HANDOFFS, "queue")],
+            "category": [(rollups.TICKETS, "category")],
+            "priority": [(rollups.HANDOFFS, "priority"), (rollups.TICKETS, "priority")],
+            "agent": [(rollups.AGENT_WORK, "agent")],
+            "team": [(rollups.TICKETS, "team")],  # every team that has a ticket
         }
-        # One round trip: the distinct values of every column, tagged with the option they are for (a name from this
+        parts = [(name, _sums(rollup, unfiltered, [], per)) for name, ps in sources.items() for rollup, per in ps]
+        # One round trip: the distinct values of every part, tagged with the option they are for (a name from this
         # code, written as an SQL literal so that PostgreSQL knows its type in the UNION).
         statement = union(
             *(
-                select(literal_column(f"'{name}'").label("k"), column.label("v"))
-                .where(*unfiltered.where(table), column.is_not(None))
+                select(literal_text(name).label("k"), s.key.label("v"))
+                .where(*s.where, s.key.is_not(None))
                 .distinct()  # each part's few values first: the UNION then dedups dozens of rows, not a year's
-                for name, pairs in sources.items()
-                for table, column in pairs
+                for name, s in parts
             )
         )
         found: dict[str, set[str]] = {name: set() for name in sources}

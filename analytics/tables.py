@@ -95,9 +95,12 @@ analytics_agent_work = Table(
     "analytics_agent_work",
     metadata,
     Column("episode_id", Text, primary_key=True),
-    Column("agent", Text, primary_key=True),
+    Column("agent", Text, primary_key=True),  # who did the work (the `agent` filter matches it)
     Column("conversation_id", Text, nullable=False),
     Column("day", Text, nullable=False),  # the episode's
+    # The episode's other filter dimensions, copied so that a filtered agents table reads this table alone.
+    *(Column(name, Text) for name in FILTER_DIMENSIONS if name != "agent"),
+    _int("first_in_conversation"),  # the agent's first episode in the conversation: their conversation counts here
     _time("assigned_at"),  # this agent's first assignment in the episode
     _time("first_reply_at"),
     Column("first_response_s", DOUBLE_PRECISION),  # from the request (first responder) or their assignment
@@ -135,6 +138,21 @@ analytics_tickets = Table(
     _int("fcr"),  # resolved, never reopened, at most one public reply
     Index("analytics_tickets_day", "day"),
     Index("analytics_tickets_resolution_s", "day", "resolution_s"),
+)
+
+
+def _open_clocks(clock: str, stop: Column[float], due: Column[float]) -> Index:
+    """A partial index of the tickets whose `clock` still runs: what the SLA table counts against `now` reads only
+    these, since a stopped clock's outcome is fixed and rolled up per day."""
+    running = stop.is_(None)
+    return Index(
+        f"analytics_tickets_open_{clock}", analytics_tickets.c.day, due, postgresql_where=running, sqlite_where=running
+    )
+
+
+OPEN_CLOCK_INDEXES = (
+    _open_clocks("first_response", analytics_tickets.c.first_response_at, analytics_tickets.c.first_response_due),
+    _open_clocks("resolution", analytics_tickets.c.final_resolved_at, analytics_tickets.c.resolution_due),
 )
 
 # One row per survey (every survey belongs to a conversation); the last answer wins.
@@ -195,10 +213,21 @@ FACT_TABLES = (
 # -- daily rollups ----------------------------------------------------------------------------------------------------
 # Per business day and combination of the few low-cardinality dimensions below, the sums of counters over one facts
 # table (`analytics.rollups` defines each counter and refreshes them), so a year's report adds up thousands of rows,
-# not millions. A report filtered by queue or agent reads the facts themselves. No primary key: a dimension may
-# be NULL; the projector replaces a day's rows whole.
+# not millions. No primary key: a dimension may be NULL; the projector replaces a day's rows whole.
 ROLLUP_DIMENSIONS = ("channel", "language", "team", "category", "priority")
 BUCKET_COUNTERS = ("b0", "b1", "b2", "b3", "b4")  # the distribution buckets of analytics.metrics.BUCKETS
+# Tickets' SLA clocks that have stopped, by their fixed outcome: met, or late (stopped after the due time).
+SLA_COUNTERS = ("fr_met", "fr_late", "res_met", "res_late")
+# Each facts table's counters, by the name of its rollups.
+COUNTERS: dict[str, tuple[str, ...]] = {
+    "conversations": ("n", "handed_off", "contained"),
+    "handoffs": ("n", "abandoned", *BUCKET_COUNTERS),
+    "tickets": ("n", "resolved", "reopened", "fcr", "complaints", *BUCKET_COUNTERS, *SLA_COUNTERS),
+    "surveys": ("sent", "answered", "scored", "satisfied"),
+    "kb": ("decisions", "answer", "clarify", "not_found", "feedback", "helpful"),
+    "kb_terms": ("not_found", "unhelpful"),
+    "agent_work": ("episodes", "conversations"),
+}
 
 
 def _rollup(name: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Table:
@@ -213,16 +242,41 @@ def _rollup(name: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> Tabl
 
 
 ROLLUPS: dict[str, Table] = {
-    "conversations": _rollup("analytics_daily_conversations", ("handoff_reason",), ("n", "handed_off", "contained")),
-    "handoffs": _rollup("analytics_daily_handoffs", (), ("n", "abandoned", *BUCKET_COUNTERS)),
-    "tickets": _rollup(
-        "analytics_daily_tickets", (), ("n", "resolved", "reopened", "fcr", "complaints", *BUCKET_COUNTERS)
-    ),
-    "surveys": _rollup("analytics_daily_surveys", (), ("sent", "answered", "scored", "satisfied")),
-    "kb": _rollup("analytics_daily_kb", (), ("decisions", "answer", "clarify", "not_found", "feedback", "helpful")),
+    "conversations": _rollup("analytics_daily_conversations", ("handoff_reason",), COUNTERS["conversations"]),
+    "handoffs": _rollup("analytics_daily_handoffs", (), COUNTERS["handoffs"]),
+    "tickets": _rollup("analytics_daily_tickets", (), COUNTERS["tickets"]),
+    "surveys": _rollup("analytics_daily_surveys", (), COUNTERS["surveys"]),
+    "kb": _rollup("analytics_daily_kb", (), COUNTERS["kb"]),
     # The KB lists: per not-found text and per entry found unhelpful (only the facts that count here are rolled up).
-    "kb_terms": _rollup("analytics_daily_kb_terms", ("query", "entry"), ("not_found", "unhelpful")),
+    "kb_terms": _rollup("analytics_daily_kb_terms", ("query", "entry"), COUNTERS["kb_terms"]),
 }
+
+# -- marginal rollups -------------------------------------------------------------------------------------------------
+# What the daily rollups cannot answer without the facts — a report filtered by queue or agent, the per-agent tables,
+# the filter options — kept per business day, *slice* and *group*: the facts whose filter `dimension` has one `value`
+# (or every fact: dimension and value ALL), summed per value `item` of the column `per` (or all together: per and item
+# ALL). `analytics.rollups` declares which (dimension, per) pairs each table keeps. A year of one slice and group is
+# at most 365 rows per value of the group, however many conversations there are. No NULLs: a fact whose dimension or
+# group is unknown is in no row of that pair (no filter could match it, no grouped list shows it).
+ALL = ""
+
+
+def _marginal(name: str, counters: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("day", Text, nullable=False),
+        Column("dimension", Text, nullable=False),
+        Column("value", Text, nullable=False),
+        Column("per", Text, nullable=False),
+        Column("item", Text, nullable=False),
+        *(_int(c) for c in counters),
+        Index(f"{name}_slice", "dimension", "value", "per", "day"),
+        Index(f"{name}_day", "day"),
+    )
+
+
+MARGINALS: dict[str, Table] = {name: _marginal(f"analytics_marginal_{name}", c) for name, c in COUNTERS.items()}
 
 # The duration histograms (`analytics.durations`): per block of business days (1, 4, 16, 64 or 256 days), slice (all
 # facts, or one filter dimension at one value) and duration metric, the number of values in each bucket and the

@@ -289,7 +289,7 @@ async def test_the_kb_lists_are_the_same_from_the_daily_rollup_and_from_the_fact
         story.add(K.KB_FEEDBACK, bj(day, "10:08"), "customer", conversation_id=cid, data=data)
     await story.save(database)
     rolled_up = await report(database, "2026-11-01", "2026-11-02")
-    monkeypatch.setattr(report_module, "rolled", lambda query: False)  # what a queue or agent filter makes it do
+    monkeypatch.setattr(report_module, "rolled", lambda query: False)  # what a queue and an agent filter make it do
     from_facts = await report(database, "2026-11-01", "2026-11-02")
     assert rolled_up["kb"] == from_facts["kb"]
     assert rolled_up["kb"]["not_found_top"] == [
@@ -323,8 +323,8 @@ async def test_an_empty_range_reports_nothing_to_measure(database: Database) -> 
 
 
 async def test_the_rollups_and_the_facts_give_the_same_report(database: Database) -> None:
-    """A queue filter cannot be answered by the daily rollups, so that report sums the facts themselves; when every
-    conversation is in that queue, both must agree on every number."""
+    """A queue filter is answered by the marginal rollups' queue slices, the unfiltered report by their slice of every
+    fact; when every conversation is in that queue, both must agree on every number."""
     story = Story()
     for i in range(6):
         cid, start = f"c{i}", bj(DAY, "10:00") + i * 7200
