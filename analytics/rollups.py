@@ -43,16 +43,11 @@ from analytics.metrics import BUCKETS, SATISFIED_SCORE
 from analytics.tables import (
     ALL,
     BUCKET_COUNTERS,
+    FACT_TABLES,
     FILTER_DIMENSIONS,
     MARGINALS,
     ROLLUP_DIMENSIONS,
     ROLLUPS,
-    analytics_agent_work,
-    analytics_conversations,
-    analytics_handoffs,
-    analytics_kb,
-    analytics_surveys,
-    analytics_tickets,
 )
 from backends.sql import SQL
 from intake.models import Category
@@ -175,14 +170,7 @@ class Rollup:
         return [cleared, insert(table).from_select(names, statement)]
 
 
-C, H, W, T, S, B = (
-    analytics_conversations,
-    analytics_handoffs,
-    analytics_agent_work,
-    analytics_tickets,
-    analytics_surveys,
-    analytics_kb,
-)
+C, H, W, T, S, B = FACT_TABLES
 ONE = literal(1)
 # The slices a marginal rollup keeps: every fact's, and every filter dimension's (a report with at most one filter).
 EVERY = (ALL, *FILTER_DIMENSIONS)
