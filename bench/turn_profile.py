@@ -40,9 +40,9 @@ from bench.turn_latency import (  # noqa: E402
     BENCH_ENV,
     FAQ_QUESTIONS,
     MESSAGES,
-    FrontDoorConversation,
     concurrent_load,
     kb_settled,
+    sequential,
     share_kb_models,
 )
 from bot.stack import Stack, running_stack  # noqa: E402
@@ -191,17 +191,10 @@ async def run_phases(stack: Stack, phase_file: Path, turns: int, conversations: 
             await run()
             used[name] = {process: cpu_s(pid) - before[process] for process, pid in pids.items()}
 
-        async def sequential(texts: tuple[str, ...], n: int) -> None:
-            conversation = FrontDoorConversation(http, stack.frontdoor_url)
-            await conversation.start()
-            for i in range(n):
-                if i and i % 20 == 0:  # conversations of realistic length: trackers grow with every turn
-                    await conversation.start()
-                await conversation.turn(texts[i % len(texts)])
-
-        await phase("warmup", lambda: sequential(MESSAGES + FAQ_QUESTIONS, 20))
+        # Through the front door only, a new conversation every 20 turns, as turn_latency.py measures them.
+        await phase("warmup", lambda: sequential(http, stack, 20, MESSAGES + FAQ_QUESTIONS, rasa=False))
         for name, texts in phases.items():
-            await phase(name, functools.partial(sequential, texts, turns))
+            await phase(name, functools.partial(sequential, http, stack, turns, texts, rasa=False))
         if conversations:
             await phase(
                 "concurrent",
