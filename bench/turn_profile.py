@@ -11,6 +11,7 @@ Under the peak the sampler's "busy" also counts threads that are ready but wait 
 the CPU milliseconds are what the work costs.
 
 Usage: .venv/bin/python bench/turn_profile.py [--turns 120] [--conversations 50] [--concurrent-turns 10] [--top 25]
+       .venv/bin/python bench/turn_profile.py --cpu-only [--turns 100]   # CPU per turn only, without the sampler
 """
 
 from __future__ import annotations
@@ -214,19 +215,32 @@ def main() -> None:
     parser.add_argument("--concurrent-turns", type=int, default=10, help="turns per customer in the peak")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", type=Path, help="copy the raw dumps (collapsed stacks per phase) into this folder")
+    parser.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="no sampler (it costs CPU of its own): only each process's CPU ms per turn and phase",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "profile"
-        env = {
-            **os.environ,
+        sampled = {
             "PYTHONPATH": os.pathsep.join(filter(None, (str(SAMPLER), os.environ.get("PYTHONPATH")))),
             "BENCH_PROFILE_OUT": str(out),
         }
+        env = {**os.environ, **({} if args.cpu_only else sampled)}
         with running_stack(ROOT, share_kb_models(Path(tmp) / "var"), env, BENCH_ENV) as stack:
             ran = asyncio.run(
                 run_phases(stack, Path(f"{out}.phase"), args.turns, args.conversations, args.concurrent_turns)
             )
         turns = ran.turns
+        if args.cpu_only:
+            per_turn = {
+                phase: {process: round(1000 * seconds / n, 1) for process, seconds in ran.cpu_s[phase].items()}
+                for phase, n in turns.items()
+            }
+            cpu = {"benchmark": "turn_profile", "machine": machine(), "turns": turns, "cpu_ms_per_turn": per_turn}
+            print(json.dumps(cpu))
+            return
         # The processes write their dumps at exit; children (the KB's fine-tuning) have their own and are skipped.
         dumps = list(Path(tmp).glob("profile.*.json"))
         if args.keep:
@@ -247,8 +261,11 @@ def main() -> None:
             print("  top functions (inclusive):")
             for name, ms, share in data["top"]:
                 print(f"  {ms:8.1f} ms  {share:6.1%}  {name}")
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
-    print(json.dumps({"benchmark": "turn_profile", "machine": machine, "turns": turns, "processes": processes}))
+    print(json.dumps({"benchmark": "turn_profile", "machine": machine(), "turns": turns, "processes": processes}))
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
 
 
 if __name__ == "__main__":
