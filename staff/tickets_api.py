@@ -245,7 +245,8 @@ async def transcripts_of(request: web.Request, ticket: Ticket, conversation_ids:
 @routes.get("/api/v1/tickets/{number}")
 @documented(AGENT, "Read a ticket and its timeline")
 async def read_ticket(request: web.Request) -> web.Response:
-    """`{ticket, allowed, timeline, transcripts, teams, agents, me}`: everything the ticket page draws."""
+    """`{ticket, customer_name, allowed, timeline, transcripts, teams, agents, me}`: everything the ticket page draws
+    (`customer_name`: the customer's name, email or phone; "" when the record has none)."""
     member = await require_role(request, request.app[STAFF], Role.AGENT)
     store = request.app[TICKETS]
     ticket = await _ticket(store, _number(request))
@@ -254,6 +255,7 @@ async def read_ticket(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "ticket": ticket_json(ticket),
+            "customer_name": (await request.app[CUSTOMERS].names([ticket.customer_id])).get(ticket.customer_id, ""),
             "allowed": allowed_moves(ticket),
             "timeline": [e.to_dict() for e in timeline],
             "transcripts": await transcripts_of(request, ticket, linked),

@@ -11,7 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const number = decodeURIComponent(window.location.pathname.split("/").pop());
   const base = "/api/v1/tickets/" + encodeURIComponent(number);
-  let data = null; // {ticket, allowed, timeline, transcripts, teams, agents, me}
+  let data = null; // {ticket, customer_name, allowed, timeline, transcripts, teams, agents, me}
   let mode = "reply";
 
   function teamName(id) {
@@ -189,7 +189,7 @@
     const details = $("details");
     clear(details);
     [
-      [t("Customer"), ticket.customer_id], [t("Order number"), ticket.order_number], [t("Product"), ticket.product],
+      [t("Customer"), data.customer_name || ticket.customer_id], [t("Order number"), ticket.order_number], [t("Product"), ticket.product],
       [t("Contact"), ticket.contact], [t("Language"), ticket.language ? window.fdLabel(ticket.language) : ""], [t("Created"), fmtTime(ticket.created_at)],
       [t("Updated"), fmtTime(ticket.updated_at)], [t("Description"), ticket.description],
     ].forEach(([name, value]) => {

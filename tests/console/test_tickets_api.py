@@ -121,15 +121,18 @@ async def test_an_agent_finds_tickets_by_text_filters_views_and_next_deadline(ru
     assert first_response["due"] - first["created_at"] == pytest.approx(1800, abs=5)
 
 
-async def test_the_list_names_the_customers_it_shows(running: Running) -> None:
+async def test_the_list_and_the_ticket_name_their_customers(running: Running) -> None:
     ann, _, _ = await teams(running)
     alex, _ = await running.app[CONVERSATIONS].customer_for_identity("web", "visitor-alex")
     await running.app[CUSTOMERS].update(alex.id, checked_changes({"display_name": "Alex Chen"}))
-    await ticket(running, customer_id=alex.id)
-    await ticket(running, customer_id="cust-unnamed")
+    named = await ticket(running, customer_id=alex.id)
+    unnamed = await ticket(running, customer_id="cust-unnamed")
     async with ann.session.get("/api/v1/tickets") as response:
         body = await response.json()
     assert body["customers"] == {alex.id: "Alex Chen"}  # the page shows the id where there is no name
+    for number, name in ((named, "Alex Chen"), (unnamed, "")):
+        async with ann.session.get(f"/api/v1/tickets/{number}") as response:
+            assert (await response.json())["customer_name"] == name
 
 
 async def test_internal_notes_never_reach_the_customer_and_replies_do(running: Running) -> None:

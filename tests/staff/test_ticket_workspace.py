@@ -14,7 +14,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from bot.keys import CONVERSATIONS, KB, TICKETS
+from bot.keys import CONVERSATIONS, CUSTOMERS, KB, TICKETS
+from conversations.profile import checked_changes
 from intake.models import Category, EventKind, Priority, TicketDraft, TicketStatus
 from intake.teams import Team, parse_targets
 from kb.store import EntryStatus
@@ -111,6 +112,8 @@ async def shot(page: Page, name: str) -> None:
 
 async def test_an_agent_works_tickets_in_english(running: Running, browser: Browser) -> None:
     customer = await running.customer("en")
+    customer_id = (await running.app[CONVERSATIONS].get_conversation(customer.conversation_id)).customer_id
+    await running.app[CUSTOMERS].update(customer_id, checked_changes({"display_name": f"Alex {XSS}"}))
     broken = await make_ticket(running, customer, f"The blender {XSS}", order_number=ORDER)
     duplicate = await make_ticket(running, customer, "my blender is still broken")
     urgent = await make_ticket(running, None, "Charged twice", priority=Priority.URGENT, category=Category.BILLING)
@@ -139,7 +142,9 @@ async def test_an_agent_works_tickets_in_english(running: Running, browser: Brow
     await expect(page.locator("#number")).to_have_text(broken)
     await expect(page.locator("#status")).to_have_text("new")
     await expect(page.locator("#clocks [data-metric=first_response] .sla")).to_contain_text("left")
-    description = page.locator("#details dd", has_text="onerror")
+    # The customer by name (set as text: it is what they typed), not by id.
+    await expect(page.locator("#details dd").first).to_have_text(f"Alex {XSS}")
+    description = page.locator("#details dd", has_text="blender")
     await expect(description).to_have_text(f"The blender {XSS}")
     assert await page.locator("main img").count() == 0
     await expect(page.locator("#transcripts details")).to_have_count(1)
