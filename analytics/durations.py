@@ -1,8 +1,9 @@
 """Duration histograms: per business day, slice and duration metric, how many values fell in each bucket, with the
 smallest and the largest of them (`analytics_daily_durations`), so that a year's p50/p90 merges a few thousand
-rows instead of sorting a year of facts. `refresh(tx, days)` recomputes some days' rows from the facts (the
-projector calls it with the other rollups); `histogram_percentiles(...)` merges a range's rows and reads
-percentiles off them.
+rows instead of sorting a year of facts; and the same counts coarser, per group of `GROUP_SIZE` consecutive buckets
+(`analytics_daily_duration_groups`), so that a rank is placed in a group before the buckets of just that group are
+read. `refresh(tx, days)` recomputes some days' rows from the facts (the projector calls it with the other rollups);
+`histogram_percentiles(...)` merges a range's rows and reads percentiles off them.
 
 Buckets (`bucket_of`): one per whole second below `EXACT_BELOW_S`, then log-spaced, each `GROWTH` times as wide as
 the one before. A percentile is `percentile_cont`'s interpolation between the values at two ranks, and the value at
@@ -37,6 +38,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     union_all,
 )
 
@@ -46,6 +48,7 @@ from analytics.tables import (
     ALL,  # the slice of every fact (its value is ALL too)
     FILTER_DIMENSIONS,
     analytics_agent_work,
+    analytics_daily_duration_groups,
     analytics_daily_durations,
     analytics_daily_p90,
     analytics_handoffs,
@@ -60,7 +63,11 @@ GROWTH = 1.02  # each later bucket is this many times as wide as the one before:
 SPAN_FACTOR = 4
 SPANS = (1, 4, 16, 64, 256)
 
-D, P = analytics_daily_durations, analytics_daily_p90
+# Buckets per group of the coarse histograms (`analytics_daily_duration_groups`): a rank is first placed in a group
+# (a few dozen groups per block and slice), then in a bucket of that group (at most this many).
+GROUP_SIZE = 16
+
+D, G, P = analytics_daily_durations, analytics_daily_duration_groups, analytics_daily_p90
 # The metrics whose exact p90 of each day the charts plot (`analytics_daily_p90`).
 DAILY_P90 = ("first_response_s",)
 
@@ -97,6 +104,18 @@ def bucket_of(value: ColumnElement[Any]) -> ColumnElement[int]:
     below: ColumnElement[float] = literal_column(repr(EXACT_BELOW_S))
     logarithmic = below + func.floor(func.ln(value / below) / literal_column(repr(math.log(GROWTH))))
     return cast(case((value < below, func.floor(value)), else_=logarithmic), Integer)
+
+
+def group_of(bucket: ColumnElement[Any]) -> ColumnElement[int]:
+    """The group of a bucket number: floor(bucket / GROUP_SIZE), so group k holds buckets k·GROUP_SIZE to
+    k·GROUP_SIZE + GROUP_SIZE − 1 (`group_range`)."""
+    return cast(func.floor(bucket / literal_column(repr(float(GROUP_SIZE)))), Integer)
+
+
+def group_range(group: ColumnElement[Any]) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """The first and the last bucket number of a group."""
+    first = group * literal_column(str(GROUP_SIZE))
+    return first, first + literal_column(str(GROUP_SIZE - 1))
 
 
 COLUMNS = ["day", "span", "dimension", "value", "metric", "bucket", "n", "lo", "hi"]
@@ -176,6 +195,26 @@ def block_inserts(days: Collection[str]) -> list[Any]:
     return [_block_insert(span, b) for span in SPANS[1:] for b in sorted({block_start(d, span) for d in dates})]
 
 
+def group_inserts(blocks: Mapping[int, Sequence[str]] | None) -> list[Any]:
+    """The INSERT … SELECT of the coarse histograms' rows of `blocks` ({span: first days}; None: every block) from
+    the histograms' rows, which must be there."""
+    keys = [D.c.day, D.c.span, D.c.dimension, D.c.value, D.c.metric]
+    chosen = select(*keys, group_of(D.c.bucket), func.sum(D.c.n)).group_by(*keys, group_of(D.c.bucket))
+    columns = ["day", "span", "dimension", "value", "metric", "bucket_group", "n"]
+    if blocks is None:
+        return [insert(G).from_select(columns, chosen)]
+    return [
+        insert(G).from_select(columns, chosen.where(D.c.span == span, D.c.day.in_(part)))
+        for span, starts in blocks.items()
+        for part in _parts(starts)
+    ]
+
+
+def _parts(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    """`values` in slices of at most `size` (an IN list per statement stays well within both backends' limits)."""
+    return [values[k : k + size] for k in range(0, len(values), size)]
+
+
 def p90_facts(metric: str, days: Collection[str] | None) -> Any:
     """The SELECT of `metric`'s values with their day and slice dimensions, of `days` (None: all days)."""
     m = BY_NAME[metric]
@@ -213,20 +252,23 @@ def p90_rows(metric: str, facts: Iterable[Mapping[str, Any]]) -> list[dict[str, 
 
 async def refresh(tx: SQL, days: Collection[str] | None) -> None:
     """Recomputes the histograms of `days` (None: all days) from the facts: their one-day rows, then every larger
-    block that holds one of them."""
+    block that holds one of them, then those blocks' coarse rows."""
+    blocks: dict[int, list[str]] | None = None
     if days is None:
         await tx.execute(delete(D))
+        await tx.execute(delete(G))
     else:
-        blocks = {(s, block_start(dt.date.fromisoformat(d), s).isoformat()) for s in SPANS for d in days}
-        for span in SPANS:
-            starts = sorted(b for s, b in blocks if s == span)
-            for chunk in range(0, len(starts), 500):
-                await tx.execute(delete(D).where(D.c.span == span, D.c.day.in_(starts[chunk : chunk + 500])))
+        dates = [dt.date.fromisoformat(d) for d in days]
+        blocks = {span: sorted({block_start(d, span).isoformat() for d in dates}) for span in SPANS}
+        for table in (D, G):
+            for span, starts in blocks.items():
+                for part in _parts(starts):
+                    await tx.execute(delete(table).where(table.c.span == span, table.c.day.in_(part)))
     for statement in day_inserts(days):
         await tx.execute(statement)
     if days is None:
         days = [str(r["day"]) for r in await tx.fetch(select(D.c.day).where(D.c.span == 1).distinct())]
-    for statement in block_inserts(days):
+    for statement in [*block_inserts(days), *group_inserts(blocks)]:
         await tx.execute(statement)
     day_list = None if days is None else sorted(days)
     await tx.execute(delete(P) if day_list is None else delete(P).where(P.c.day.in_(day_list)))
@@ -261,21 +303,95 @@ async def histogram_percentiles(
     """Percentiles like `analytics.percentiles.percentiles` ({group: {spec name: value, spec name + N_SUFFIX: number
     of values}}) of each of `periods` (name → first and last day), from the slice of `filters` (at most one; none:
     `ALL`): grouped by period name (each always present), or, `per_value`, by the values of that dimension (an
-    unfiltered slice each; one period). One statement: the database merges the blocks' buckets, numbers their
-    values (running sums) and sends back only the buckets that hold the ranks the fractions need."""
+    unfiltered slice each; one period).
+
+    One statement, so one snapshot: the database merges the blocks' coarse rows, numbers their values (running
+    sums), keeps the groups that hold the ranks the fractions need, and sends back just those groups' buckets, merged
+    from the blocks' histograms, each with the number of values before its group. A year's medians per agent thus
+    read a few dozen coarse rows and at most `GROUP_SIZE` buckets per block, agent and metric, and give the numbers
+    merging every bucket would."""
     filters = filters or {}
     if not sliceable(filters) or (per_value is not None and filters):
         raise ValueError("the histograms answer at most one filter, and a per-value grouping none")
-    if per_value is not None:
-        where = [D.c.dimension == per_value]
-    else:
+    metrics = sorted({s.metric for s in specs})
+
+    def of_slice(table: Table) -> list[ColumnElement[bool]]:
+        if per_value is not None:
+            return [table.c.dimension == per_value, table.c.metric.in_(metrics)]
         (dimension, value), *_ = [*filters.items(), (ALL, ALL)]
-        where = [D.c.dimension == dimension, D.c.value == value]
-    where.append(D.c.metric.in_(sorted({s.metric for s in specs})))
+        return [table.c.dimension == dimension, table.c.value == value, table.c.metric.in_(metrics)]
+
     names = list(periods)
-    # The blocks that tile each period, as a table the histograms join (an index look-up per block), tagged with the
-    # period's number; literal SQL (validated dates and small integers) so that both backends know its types.
-    tiles = union_all(
+    tiles = _tiles(periods)
+    key = G.c.value if per_value is not None else tiles.c.period
+    merged = (
+        select(key.label("g"), G.c.metric, G.c.bucket_group, func.sum(G.c.n).label("n"))
+        .select_from(tiles.join(G, and_(G.c.span == tiles.c.span, G.c.day == tiles.c.day)))
+        .where(*of_slice(G))
+        .group_by(key, G.c.metric, G.c.bucket_group)
+        .subquery("merged")
+    )
+    partition = [merged.c.g, merged.c.metric]
+    ranked = select(
+        merged,
+        func.sum(merged.c.n).over(partition_by=partition, order_by=merged.c.bucket_group).label("upto"),
+        func.sum(merged.c.n).over(partition_by=partition).label("total"),
+    ).subquery("ranked")
+    r = ranked.c
+
+    def holds(rank: ColumnElement[Any]) -> ColumnElement[bool]:
+        return and_(r.upto - r.n <= rank, rank < r.upto)
+
+    wanted = []
+    for spec in specs:
+        low = cast(func.floor(literal_column(repr(spec.fraction)) * (r.total - 1)), Integer)
+        wanted.append(and_(r.metric == spec.metric, or_(holds(low), holds(low + 1))))
+    needed = (
+        select(r.g, r.metric, r.bucket_group, (r.upto - r.n).label("before"), r.total).where(or_(*wanted)).cte("needed")
+    )
+    first, last = group_range(needed.c.bucket_group)
+    on_block = and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)
+    if per_value is not None:
+        joined = needed.join(tiles, true())
+        on_block = and_(on_block, D.c.value == needed.c.g)
+    else:
+        joined = needed.join(tiles, tiles.c.period == needed.c.g)
+    outer = [needed.c.g, needed.c.metric, needed.c.bucket_group, needed.c.before, needed.c.total, D.c.bucket]
+    buckets = (
+        select(*outer, func.sum(D.c.n).label("n"), func.min(D.c.lo).label("lo"), func.max(D.c.hi).label("hi"))
+        .select_from(joined.join(D, and_(on_block, D.c.metric == needed.c.metric, D.c.bucket.between(first, last))))
+        .where(*of_slice(D))
+        .group_by(*outer)
+        .order_by(*outer)
+    )
+    found: dict[tuple[Any, str], tuple[int, list[Bucket]]] = {}
+    running: dict[tuple[Any, str, int], int] = {}
+    for row in await db.fetch(buckets):
+        group = row["g"] if per_value is not None else names[int(row["g"])]
+        at = (group, row["metric"], int(row["bucket_group"]))
+        before = running.get(at, int(row["before"]))
+        n = int(row["n"])
+        running[at] = before + n
+        _, kept = found.setdefault((group, row["metric"]), (int(row["total"]), []))
+        kept.append((before, n, float(row["lo"]), float(row["hi"])))
+    out: Results = {} if per_value is not None else {name: {} for name in names}
+    for (group, metric), (total, kept) in found.items():
+        values = out.setdefault(group, {})
+        for spec in specs:
+            if spec.metric == metric:
+                values[spec.name] = percentile_of(kept, total, spec.fraction)
+                values[f"{spec.name}{N_SUFFIX}"] = float(total)
+    for values in out.values():
+        for spec in specs:
+            values.setdefault(spec.name, None)
+            values.setdefault(f"{spec.name}{N_SUFFIX}", 0.0)
+    return out
+
+
+def _tiles(periods: Mapping[str, tuple[dt.date, dt.date]]) -> Any:
+    """The blocks that tile each period, as a table the histograms join (an index look-up per block), tagged with the
+    period's number; literal SQL (validated dates and small integers) so that both backends know its types."""
+    return union_all(
         *(
             select(
                 literal_column(str(index)).label("period"),
@@ -286,54 +402,6 @@ async def histogram_percentiles(
             for span, day in units(start, end)
         )
     ).cte("tiles")
-    key = D.c.value if per_value is not None else tiles.c.period
-    merged = (
-        select(
-            key.label("g"),
-            D.c.metric,
-            D.c.bucket,
-            func.sum(D.c.n).label("n"),
-            func.min(D.c.lo).label("lo"),
-            func.max(D.c.hi).label("hi"),
-        )
-        .select_from(tiles.join(D, and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)))
-        .where(*where)
-        .group_by(key, D.c.metric, D.c.bucket)
-        .subquery("merged")
-    )
-    partition = [merged.c.g, merged.c.metric]
-    ranked = select(
-        merged,
-        func.sum(merged.c.n).over(partition_by=partition, order_by=merged.c.bucket).label("upto"),
-        func.sum(merged.c.n).over(partition_by=partition).label("total"),
-    ).subquery("ranked")
-    r = ranked.c
-
-    def holds(rank: ColumnElement[Any]) -> ColumnElement[bool]:
-        return and_(r.upto - r.n <= rank, rank < r.upto)
-
-    needed = []
-    for spec in specs:
-        low = cast(func.floor(literal_column(repr(spec.fraction)) * (r.total - 1)), Integer)
-        needed.append(and_(r.metric == spec.metric, or_(holds(low), holds(low + 1))))
-    found: dict[tuple[Any, str], tuple[int, list[Bucket]]] = {}
-    for row in await db.fetch(select(ranked).where(or_(*needed))):
-        group = row["g"] if per_value is not None else names[int(row["g"])]
-        n = int(row["n"])
-        _, buckets = found.setdefault((group, row["metric"]), (int(row["total"]), []))
-        buckets.append((int(row["upto"]) - n, n, float(row["lo"]), float(row["hi"])))
-    out: Results = {} if per_value is not None else {name: {} for name in names}
-    for (group, metric), (total, buckets) in found.items():
-        values = out.setdefault(group, {})
-        for spec in specs:
-            if spec.metric == metric:
-                values[spec.name] = percentile_of(buckets, total, spec.fraction)
-                values[f"{spec.name}{N_SUFFIX}"] = float(total)
-    for values in out.values():
-        for spec in specs:
-            values.setdefault(spec.name, None)
-            values.setdefault(f"{spec.name}{N_SUFFIX}", 0.0)
-    return out
 
 
 # A bucket as merged: (number of values in earlier buckets, its number of values, its smallest, its largest value).
@@ -375,6 +443,7 @@ __all__ = [
     "BY_NAME",
     "DAILY_P90",
     "EXACT_BELOW_S",
+    "GROUP_SIZE",
     "GROWTH",
     "METRICS",
     "SPANS",
@@ -386,6 +455,9 @@ __all__ = [
     "bucket_of",
     "day_inserts",
     "exact_percentile",
+    "group_inserts",
+    "group_of",
+    "group_range",
     "histogram_percentiles",
     "p90_facts",
     "p90_rows",

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Table, insert, select, text, update
 
 from analytics import durations
-from analytics.durations import SPANS, HPct, block_start, histogram_percentiles, percentile_of, units
+from analytics.durations import SPANS, Bucket, HPct, block_start, histogram_percentiles, percentile_of, units
 from analytics.percentiles import Pct, percentiles
 from analytics.query import ReportQuery
-from analytics.tables import analytics_daily_durations, analytics_daily_p90, analytics_handoffs
+from analytics.tables import (
+    analytics_daily_duration_groups,
+    analytics_daily_durations,
+    analytics_daily_p90,
+    analytics_handoffs,
+)
 from backends.sql import Database
 
 FIRST = dt.date(2026, 1, 1)
@@ -96,6 +102,44 @@ async def test_histogram_percentiles_are_within_the_bound_of_the_exact_ones(
                 assert within_bound(estimated[spec.name], exact[spec.name]), (spec, filters)
 
 
+async def test_reading_only_the_groups_that_hold_the_ranks_gives_what_merging_every_bucket_gives(
+    database: Database,
+) -> None:
+    await _random_handoffs(database, seed=11)
+    async with database.transaction() as tx:
+        await durations.refresh(tx, None)
+    first, last = FIRST + dt.timedelta(days=2), FIRST + dt.timedelta(days=DAYS - 3)
+    fractions = (0.0, 0.1, 0.5, 0.9, 0.99, 1.0)
+    specs = [HPct(f"{m}{f}", m, f) for m in ("queue_wait_s", "first_response_s") for f in fractions]
+    D = analytics_daily_durations
+    for filters, (dimension, value) in (({}, ("", "")), ({"channel": "web"}, ("channel", "web"))):
+        estimated = (await histogram_percentiles(database, specs, {"r": (first, last)}, filters=filters))["r"]
+        for metric in ("queue_wait_s", "first_response_s"):
+            merged: dict[int, tuple[int, float, float]] = {}
+            for span, day in units(first, last):
+                rows = await database.fetch(
+                    select(D.c.bucket, D.c.n, D.c.lo, D.c.hi).where(
+                        D.c.span == span,
+                        D.c.day == day.isoformat(),
+                        D.c.dimension == dimension,
+                        D.c.value == value,
+                        D.c.metric == metric,
+                    )
+                )
+                for row in rows:
+                    n, lo, hi = merged.get(row["bucket"], (0, row["lo"], row["hi"]))
+                    merged[row["bucket"]] = (n + row["n"], min(lo, row["lo"]), max(hi, row["hi"]))
+            every: list[Bucket] = []
+            before = 0
+            for bucket in sorted(merged):
+                n, lo, hi = merged[bucket]
+                every.append((before, n, lo, hi))
+                before += n
+            for f in fractions:
+                assert estimated[f"{metric}{f}"] == pytest.approx(percentile_of(every, before, f)), (metric, f)
+                assert estimated[f"{metric}{f}_n"] == before
+
+
 async def test_the_daily_p90_is_exact(database: Database) -> None:
     await _random_handoffs(database)
     async with database.transaction() as tx:
@@ -124,9 +168,13 @@ async def test_refreshing_the_days_that_changed_gives_what_a_full_refresh_gives(
     assert incremental == await _contents(database)
 
 
-async def _contents(db: Database) -> dict[str, list[tuple[object, ...]]]:
+HISTOGRAM_TABLES = (analytics_daily_durations, analytics_daily_duration_groups, analytics_daily_p90)
+
+
+async def _contents(db: Database, tables: Sequence[Table] = HISTOGRAM_TABLES) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of `tables` (default: the histograms' own), sorted, floats rounded."""
     out = {}
-    for table in (analytics_daily_durations, analytics_daily_p90):
+    for table in tables:
         rows = await db.fetch(text(f"SELECT * FROM {table.name}"))
         out[table.name] = sorted(tuple(round(v, 6) if isinstance(v, float) else v for v in r.values()) for r in rows)
     return out
