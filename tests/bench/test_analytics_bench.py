@@ -19,6 +19,7 @@ KEYS = {
     "report_365d_p95_ms",
     "drill_p95_ms",
     "export_p95_ms",
+    "export_download_p95_ms",
     "slowest_p95_ms",
     "target_p95_ms",
 }
