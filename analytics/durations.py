@@ -350,23 +350,30 @@ async def histogram_percentiles(
         select(r.g, r.metric, r.bucket_group, (r.upto - r.n).label("before"), r.total).where(or_(*wanted)).cte("needed")
     )
     first, last = group_range(needed.c.bucket_group)
-    on_block = and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)
-    if per_value is not None:
-        joined = needed.join(tiles, true())
-        on_block = and_(on_block, D.c.value == needed.c.g)
+    block = and_(D.c.span == tiles.c.span, D.c.day == tiles.c.day)
+    own = D.c.value == needed.c.g if per_value is not None else tiles.c.period == needed.c.g
+    in_group = [*of_slice(D), own, D.c.metric == needed.c.metric, D.c.bucket.between(first, last)]
+    sums = [func.sum(D.c.n).label("n"), func.min(D.c.lo).label("lo"), func.max(D.c.hi).label("hi")]
+    head = [needed.c.g, needed.c.metric, needed.c.bucket_group, needed.c.before, needed.c.total]
+    if db.dialect == "postgresql":
+        # LATERAL: each needed group's buckets are read as index ranges, one per block. As a join, the planner may
+        # hash the whole slice of every block instead (it cannot know how few groups are needed).
+        fine = (
+            select(D.c.bucket, *sums).select_from(tiles.join(D, block)).where(*in_group).group_by(D.c.bucket)
+        ).lateral("fine")
+        buckets = select(*head, fine.c.bucket, fine.c.n, fine.c.lo, fine.c.hi).select_from(needed.join(fine, true()))
     else:
-        joined = needed.join(tiles, tiles.c.period == needed.c.g)
-    outer = [needed.c.g, needed.c.metric, needed.c.bucket_group, needed.c.before, needed.c.total, D.c.bucket]
-    buckets = (
-        select(*outer, func.sum(D.c.n).label("n"), func.min(D.c.lo).label("lo"), func.max(D.c.hi).label("hi"))
-        .select_from(joined.join(D, and_(on_block, D.c.metric == needed.c.metric, D.c.bucket.between(first, last))))
-        .where(*of_slice(D))
-        .group_by(*outer)
-        .order_by(*outer)
-    )
+        # SQLite has no LATERAL; its planner looks each needed group's buckets up by the index anyway.
+        buckets = (
+            select(*head, D.c.bucket, *sums)
+            .select_from(needed.join(tiles, true()).join(D, block))
+            .where(*in_group)
+            .group_by(*head, D.c.bucket)
+        )
+    order = [needed.c.g, needed.c.metric, needed.c.bucket_group, buckets.selected_columns.bucket]
     found: dict[tuple[Any, str], tuple[int, list[Bucket]]] = {}
     running: dict[tuple[Any, str, int], int] = {}
-    for row in await db.fetch(buckets):
+    for row in await db.fetch(buckets.order_by(*order)):
         group = row["g"] if per_value is not None else names[int(row["g"])]
         at = (group, row["metric"], int(row["bucket_group"]))
         before = running.get(at, int(row["before"]))

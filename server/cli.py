@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import logging
 import os
@@ -335,10 +336,20 @@ async def _run_everything(settings: Settings, rasa_port: int, *, demo_orders: bo
         return await _run_with(settings, rasa_port, note)
 
 
+async def start_runner(runner: web.AppRunner) -> web.AppRunner:
+    """`runner` set up (every service started), then what startup made (modules, settings, pools, models) moved out
+    of the garbage collector's reach: it lives as long as the process, and otherwise every full collection walks all
+    of it again — 60–100 ms added to whichever request happens to trigger one (docs/benchmarks.md §8). Garbage
+    already made is collected first, so none is kept for good."""
+    await runner.setup()
+    gc.collect()
+    gc.freeze()
+    return runner
+
+
 async def _serve(app: web.Application, settings: Settings) -> int:
     """Serves `app` until SIGINT or SIGTERM (even a request aiohttp cannot parse gets a JSON error)."""
-    runner = JsonErrorsRunner(app, access_log_class=AccessLogger)
-    await runner.setup()
+    runner = await start_runner(JsonErrorsRunner(app, access_log_class=AccessLogger))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (2, 15):
@@ -369,8 +380,7 @@ async def _run_with(settings: Settings, rasa_port: int, order_note: str) -> int:
     staff = await _seed_demo_staff(settings)
     await _seed_demo_teams(settings)  # each start: a demo from before teams existed gets them too
     no_history = await _record_is_empty(settings)
-    runner = JsonErrorsRunner(create_app(settings), access_log_class=AccessLogger)
-    await runner.setup()
+    runner = await start_runner(JsonErrorsRunner(create_app(settings), access_log_class=AccessLogger))
     await web.TCPSite(runner, settings.host, settings.port).start()
     configs = [
         RasaServerConfig(
