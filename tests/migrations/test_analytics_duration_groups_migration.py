@@ -17,6 +17,7 @@ from backends.sql import Database
 from migrations import current_revision, head_revision, upgrade_database
 from tests.analytics.test_durations import _contents
 from tests.migrations.conftest import database_at
+from tests.migrations.test_analytics_durations_migration import handoff_rows
 from tests.migrations.test_staff_alerts_migration import downgrade, snapshot, tables
 
 REVISION = importlib.import_module("migrations.versions.0015_analytics_duration_groups")
@@ -28,23 +29,7 @@ SLICE = "analytics_daily_durations_slice"
 async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """At 0014, with handoff facts that revision 0013 turned into histograms."""
     async with database_at(request.param, tmp_path, "0012_redis_outage") as db:
-        await db.execute(
-            insert(analytics_handoffs),
-            [
-                {
-                    "id": f"h{i}",
-                    "conversation_id": f"c{i}",
-                    "requested_at": 0.0,
-                    "day": f"2026-11-{1 + i % 20:02d}",
-                    "channel": ("web", "wechat")[i % 2],
-                    "agent": f"a{i % 3}",
-                    "queue_wait_s": 7.0 * i,
-                    "first_response_s": 30.0 + 97 * i,
-                    "handle_s": None if i % 4 else 600.0 + i,
-                }
-                for i in range(80)
-            ],
-        )
+        await db.execute(insert(analytics_handoffs), handoff_rows(80))
         await upgrade_database(db, REVISION.down_revision)
         yield db
 

@@ -22,26 +22,28 @@ REVISION = importlib.import_module("migrations.versions.0013_analytics_durations
 HISTOGRAMS = {"analytics_daily_durations", "analytics_daily_p90"}
 
 
+def handoff_rows(count: int) -> list[dict[str, object]]:
+    """`count` handoff facts over 20 days, on two channels and three agents, with durations from seconds to hours."""
+    return [
+        {
+            "id": f"h{i}",
+            "conversation_id": f"c{i}",
+            "requested_at": 0.0,
+            "day": f"2026-11-{1 + i % 20:02d}",
+            "channel": ("web", "wechat")[i % 2],
+            "agent": f"a{i % 3}",
+            "queue_wait_s": 7.0 * i,
+            "first_response_s": 30.0 + 97 * i,
+            "handle_s": None if i % 4 else 600.0 + i,
+        }
+        for i in range(count)
+    ]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def previous(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     async with database_at(request.param, tmp_path, REVISION.down_revision) as db:
-        await db.execute(
-            insert(analytics_handoffs),
-            [
-                {
-                    "id": f"h{i}",
-                    "conversation_id": f"c{i}",
-                    "requested_at": 0.0,
-                    "day": f"2026-11-{1 + i % 20:02d}",
-                    "channel": ("web", "wechat")[i % 2],
-                    "agent": f"a{i % 3}",
-                    "queue_wait_s": 7.0 * i,
-                    "first_response_s": 30.0 + 97 * i,
-                    "handle_s": None if i % 4 else 600.0 + i,
-                }
-                for i in range(60)
-            ],
-        )
+        await db.execute(insert(analytics_handoffs), handoff_rows(60))
         await db.execute(
             insert(analytics_tickets),
             [
