@@ -308,8 +308,8 @@ async def histogram_percentiles(
     One statement, so one snapshot: the database merges the blocks' coarse rows, numbers their values (running
     sums), keeps the groups that hold the ranks the fractions need, and sends back just those groups' buckets, merged
     from the blocks' histograms, each with the number of values before its group. A year's medians per agent thus
-    read a few dozen coarse rows and at most `GROUP_SIZE` buckets per block, agent and metric, and give the numbers
-    merging every bucket would."""
+    read about ten group rows and at most `GROUP_SIZE` buckets per block, agent and metric (at a million
+    conversations a year; docs/benchmarks.md §8), and give the numbers merging every bucket would."""
     filters = filters or {}
     if not sliceable(filters) or (per_value is not None and filters):
         raise ValueError("the histograms answer at most one filter, and a per-value grouping none")
