@@ -54,20 +54,27 @@
     render();
   }
   function schedule() { if (!timer) timer = setTimeout(function () { timer = null; load(); }, 200); }
+  function onOpen(open) { showConn(open); if (open) schedule(); }
+  function onFrame(data) { if (data.type === "event" && data.topic === "handoff") schedule(); }
+  // The shell's chats badge holds a console socket on this page (shell.js): follow it, and open one only without it.
+  document.addEventListener("fd:console-socket", function (e) {
+    if ("open" in e.detail) onOpen(e.detail.open); else onFrame(e.detail.frame);
+  });
   function connect() {
     var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
-    ws.onopen = function () { backoffMs = 500; showConn(true); schedule(); };
-    ws.onclose = function () { showConn(false); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
+    ws.onopen = function () { backoffMs = 500; onOpen(true); };
+    ws.onclose = function () { onOpen(false); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
     ws.onmessage = function (frame) {
       var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
-      if (data.type === "event" && data.topic === "handoff") schedule();
+      onFrame(data);
     };
   }
+  document.addEventListener("fd-shell-ready", function () { if (!window.fdConsoleSocket) connect(); }, { once: true });
   document.addEventListener("fd:language", function () { showConn(connLive); render(); });
   window.fdI18n.ready.then(function () {
+    showConn(connLive); // the socket may have opened before the catalogue came
     setInterval(render, 1000);
     setInterval(load, 15000);
     load();
-    connect();
   });
 })();

@@ -355,17 +355,26 @@
       } else return;
       drawBadge();
     }
+    // The page's other scripts follow this socket instead of opening one of their own (console-supervisor.js): each
+    // frame, opening and closing comes to them as an "fd:console-socket" event ({frame} or {open}).
+    function announce(detail) { document.dispatchEvent(new CustomEvent("fd:console-socket", { detail })); }
     let backoffMs = 500;
     function connect() {
       const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
-      ws.onopen = () => { backoffMs = 500; };
-      ws.onclose = () => { window.setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
+      ws.onopen = () => { backoffMs = 500; announce({ open: true }); };
+      ws.onclose = () => {
+        announce({ open: false });
+        window.setTimeout(connect, backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 10000);
+      };
       ws.onmessage = (frame) => {
         let data;
         try { data = JSON.parse(frame.data); } catch (e) { return; }
         onFrame(data);
+        announce({ frame: data });
       };
     }
+    window.fdConsoleSocket = true;
     document.addEventListener("fd:language", drawBadge);
     if (window.fdI18n) window.fdI18n.ready.then(drawBadge);
     drawBadge();
@@ -419,10 +428,11 @@
   }
 
   function start() {
-    // A 401 sends the member to log in (fdApi); any other failure leaves the page without the bar.
+    // A 401 sends the member to log in (fdApi); any other failure leaves the page without the bar, and says so with
+    // an "fd-shell-ready" event whose detail is null (the page's scripts then do without the shell's socket).
     api("GET", "/api/v1/staff/me")
       .then(draw)
-      .catch(() => {});
+      .catch(() => document.dispatchEvent(new CustomEvent("fd-shell-ready", { detail: null })));
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -85,6 +85,8 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     await page.goto(f"{running.url}/console/supervisor")
     await page.fill("#username", "sam")
     await page.fill("#password", PASSWORD)
@@ -105,6 +107,15 @@ async def test_the_supervisor_view_follows_the_language_cookie(running: Running,
     await page.evaluate("() => { const real = Date.now; Date.now = () => real() + 25 * 3600 * 1000; }")
     await waiting.locator("td >> nth=4", has_text="已超时").wait_for()
     assert re.fullmatch(r"已超时 [01]:\d\d:\d\d", await waiting.locator("td >> nth=4").inner_text())
+    # A new handoff shows: the page follows the shell's console socket (its one socket) for events.
+    await page.evaluate(
+        """() => { window.seen = [];
+          document.addEventListener("fd:console-socket", (e) => e.detail.frame && seen.push(e.detail.frame.topic)); }"""
+    )
+    await (await running.customer("en")).say("I want a human")
+    await page.wait_for_function("() => window.seen.includes('handoff')")
+    await page.locator("#waiting tr >> nth=1").wait_for()
+    assert len(sockets) == 1 and sockets[0].endswith("/api/v1/console/ws")
     assert errors == []
     await context.close()
 
