@@ -4,7 +4,6 @@
   var t = window.fdI18n.t;
   var snapshot = null;
   var timer = null;
-  var backoffMs = 500;
   function $(id) { return document.getElementById(id); }
   var connLive = null; // null until the socket first opens or closes: the page's own "connecting…" stays
   function showConn(live) {
@@ -54,22 +53,13 @@
     render();
   }
   function schedule() { if (!timer) timer = setTimeout(function () { timer = null; load(); }, 200); }
-  function onOpen(open) { showConn(open); if (open) schedule(); }
-  function onFrame(data) { if (data.type === "event" && data.topic === "handoff") schedule(); }
-  // The shell's chats badge holds a console socket on this page (shell.js): follow it, and open one only without it.
+  // The shell's console socket (shell.js; this page asks for it with <body data-console-socket>).
   document.addEventListener("fd:console-socket", function (e) {
-    if ("open" in e.detail) onOpen(e.detail.open); else onFrame(e.detail.frame);
+    if ("open" in e.detail) {
+      showConn(e.detail.open);
+      if (e.detail.open) schedule();
+    } else if (e.detail.frame.type === "event" && e.detail.frame.topic === "handoff") schedule();
   });
-  function connect() {
-    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
-    ws.onopen = function () { backoffMs = 500; onOpen(true); };
-    ws.onclose = function () { onOpen(false); setTimeout(connect, backoffMs); backoffMs = Math.min(backoffMs * 2, 10000); };
-    ws.onmessage = function (frame) {
-      var data; try { data = JSON.parse(frame.data); } catch (e) { return; }
-      onFrame(data);
-    };
-  }
-  document.addEventListener("fd-shell-ready", function () { if (!window.fdConsoleSocket) connect(); }, { once: true });
   document.addEventListener("fd:language", function () { showConn(connLive); render(); });
   window.fdI18n.ready.then(function () {
     showConn(connLive); // the socket may have opened before the catalogue came

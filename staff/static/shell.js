@@ -325,6 +325,32 @@
     return root;
   }
 
+  // The staff console socket, one per page: the chats badge follows it, and so do the page's own scripts where the
+  // page asks for it (<body data-console-socket>, console-supervisor.html), whether or not the bar could be drawn.
+  // Each frame, opening and closing comes as an "fd:console-socket" event ({frame} or {open}).
+  let socketStarted = false;
+  function consoleSocket() {
+    if (socketStarted) return;
+    socketStarted = true;
+    const announce = (detail) => document.dispatchEvent(new CustomEvent("fd:console-socket", { detail }));
+    let backoffMs = 500;
+    function connect() {
+      const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
+      ws.onopen = () => { backoffMs = 500; announce({ open: true }); };
+      ws.onclose = () => {
+        announce({ open: false });
+        window.setTimeout(connect, backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 10000);
+      };
+      ws.onmessage = (frame) => {
+        let data;
+        try { data = JSON.parse(frame.data); } catch (e) { return; }
+        announce({ frame: data });
+      };
+    }
+    connect();
+  }
+
   // An agent on another staff page (Tickets, a ticket, Teams, Analytics) keeps a console socket open from here, so
   // she stays present and her chats stay hers however long she works there (the console's presence grace only covers
   // the moment between two pages). Routing goes on offering her chats as on the console; the badge counts her chats
@@ -355,30 +381,11 @@
       } else return;
       drawBadge();
     }
-    // The page's other scripts follow this socket instead of opening one of their own (console-supervisor.js): each
-    // frame, opening and closing comes to them as an "fd:console-socket" event ({frame} or {open}).
-    function announce(detail) { document.dispatchEvent(new CustomEvent("fd:console-socket", { detail })); }
-    let backoffMs = 500;
-    function connect() {
-      const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/console/ws");
-      ws.onopen = () => { backoffMs = 500; announce({ open: true }); };
-      ws.onclose = () => {
-        announce({ open: false });
-        window.setTimeout(connect, backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 10000);
-      };
-      ws.onmessage = (frame) => {
-        let data;
-        try { data = JSON.parse(frame.data); } catch (e) { return; }
-        onFrame(data);
-        announce({ frame: data });
-      };
-    }
-    window.fdConsoleSocket = true;
+    document.addEventListener("fd:console-socket", (e) => { if (e.detail.frame) onFrame(e.detail.frame); });
+    consoleSocket();
     document.addEventListener("fd:language", drawBadge);
     if (window.fdI18n) window.fdI18n.ready.then(drawBadge);
     drawBadge();
-    connect();
     return badge;
   }
 
@@ -428,11 +435,11 @@
   }
 
   function start() {
-    // A 401 sends the member to log in (fdApi); any other failure leaves the page without the bar, and says so with
-    // an "fd-shell-ready" event whose detail is null (the page's scripts then do without the shell's socket).
+    if ("consoleSocket" in document.body.dataset) consoleSocket();
+    // A 401 sends the member to log in (fdApi); any other failure leaves the page without the bar.
     api("GET", "/api/v1/staff/me")
       .then(draw)
-      .catch(() => document.dispatchEvent(new CustomEvent("fd-shell-ready", { detail: null })));
+      .catch(() => {});
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
