@@ -188,11 +188,17 @@ def units(start: dt.date, end: dt.date) -> list[tuple[int, dt.date]]:
     return out
 
 
+def blocks_of(days: Collection[str]) -> dict[int, list[dt.date]]:
+    """{span: the first days, in order, of the blocks of that span that hold one of `days`}, every span, smallest
+    first."""
+    dates = {dt.date.fromisoformat(d) for d in days}
+    return {span: sorted({block_start(d, span) for d in dates}) for span in SPANS}
+
+
 def block_inserts(days: Collection[str]) -> list[Any]:
     """The INSERT … SELECT of every block larger than a day that holds one of `days`, smaller spans first (each
     merges the four blocks below it, so the one-day rows must be there)."""
-    dates = {dt.date.fromisoformat(d) for d in days}
-    return [_block_insert(span, b) for span in SPANS[1:] for b in sorted({block_start(d, span) for d in dates})]
+    return [_block_insert(span, b) for span, starts in blocks_of(days).items() if span > 1 for b in starts]
 
 
 def group_inserts(blocks: Mapping[int, Sequence[str]] | None) -> list[Any]:
@@ -258,8 +264,7 @@ async def refresh(tx: SQL, days: Collection[str] | None) -> None:
         await tx.execute(delete(D))
         await tx.execute(delete(G))
     else:
-        dates = [dt.date.fromisoformat(d) for d in days]
-        blocks = {span: sorted({block_start(d, span).isoformat() for d in dates}) for span in SPANS}
+        blocks = {span: [b.isoformat() for b in starts] for span, starts in blocks_of(days).items()}
         for table in (D, G):
             for span, starts in blocks.items():
                 for part in _parts(starts):
@@ -459,6 +464,7 @@ __all__ = [
     "Metric",
     "block_inserts",
     "block_start",
+    "blocks_of",
     "bucket_of",
     "day_inserts",
     "exact_percentile",
