@@ -52,7 +52,7 @@
       el("td", {}, entry.question),
       el("td", {}, window.fdLabel(entry.language)),
       el("td", {}, entry.category),
-      el("td", {}, el("span", { className: "status " + entry.status }, entry.status)),
+      el("td", {}, el("span", { className: "status " + entry.status }, window.fdLabel(entry.status))),
       el("td", {}, entry.version),
       el("td", {}, `${entry.feedback.helpful}/${entry.feedback.unhelpful}`),
     )));
@@ -94,7 +94,7 @@
   function labelEntry(entry) {
     $("form-title").textContent = entry ? t("Edit entry") : t("New entry");
     $("form-meta").textContent = entry
-      ? `${entry.id} · ${entry.status} · ` +
+      ? `${entry.id} · ${window.fdLabel(entry.status)} · ` +
         t("version {version} · by {author}", { version: entry.version, author: entry.author }) +
         ` · ${entry.indexed ? t("searchable") : t("not searchable")}`
       : t("A new entry starts as a draft.");
@@ -187,7 +187,7 @@
   async function loadHistory(id) {
     const data = await api("GET", `/api/v1/kb/entries/${encodeURIComponent(id)}/revisions`);
     $("history").replaceChildren(...data.revisions.map((r) => el("li", {},
-      t("v{version} {action} by {author}", { version: r.version, action: r.action, author: r.author }) +
+      t("v{version} {action} by {author}", { version: r.version, action: window.fdLabel(r.action), author: r.author }) +
         ` · ${window.fdTime(r.at)} `,
       r.note ? el("span", { className: "muted" }, r.note + " ") : null,
       r.version > 1 ? el("button", { type: "button", className: "link", onclick: () => showDiff(id, r.version - 1, r.version) }, t("diff")) : null,

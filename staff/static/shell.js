@@ -29,6 +29,10 @@
       // the routes a ticket's news takes besides the chat (intake/deliveries.py)
       email: t("email"), wechat_template: t("WeChat template message"),
       first_response: t("first response"), next_reply: t("next reply"), resolution: t("resolution"),
+      // FAQ entries' status and what a revision did (kb/store.py: EntryStatus, RevisionAction)
+      draft: t("draft"), published: t("published"), archived: t("archived"),
+      created: t("created"), edited: t("edited"), unpublished: t("unpublished"), restored: t("restored"),
+      imported: t("imported"),
       // customers: tier (conversations/models.py: Tier)
       standard: t("standard"), silver: t("silver"), gold: t("gold"), vip: t("VIP"),
       // languages (of a conversation, a customer, a queue)

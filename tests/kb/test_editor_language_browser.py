@@ -36,6 +36,12 @@ async def test_the_editor_speaks_chinese_to_a_chinese_browser(tmp_path: Path) ->
         assert await page.inner_text("#tab-try") == "试一试"
         assert await page.get_attribute("#filter-q", "placeholder") == "搜索问题和答案"
         await page.locator("#list-summary", has_text="共").wait_for()  # built by editor.js with t()
+        # An entry's status is a word of the page's language, in the list and above the form (it read "published").
+        assert await page.inner_text("#entries tbody tr >> nth=0 >> td >> nth=3") == "已发布"
+        await page.click("#entries tbody tr >> nth=0")
+        await page.locator("#form-meta", has_text="已发布").wait_for()
+        # Its history says what each version did in words of the page's language (the seeded FAQ's read "imported").
+        await page.locator("#history li", has_text="已导入").wait_for()
         await page.click("#new-entry")
         assert await page.inner_text("#form-title") == "新建条目"
         assert await page.inner_text("#save-publish") == "保存并发布"
